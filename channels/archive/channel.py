@@ -1,0 +1,106 @@
+"""The archive channel: plans the pages an article touches, writes changed bytes to a store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Sequence
+
+from koho.article import Article
+from koho.channel import Limits, PlanContext
+from koho.delivery import Delivery, Receipt
+from koho.storage import Store, StoreError, open_store
+
+from channels.archive.pages import FURNITURE, Renderer, SiteIndex, known_page, media_target, unique
+
+SITE_ID = "_site"
+
+
+class ArchiveChannel:
+    """Bulletin archive as a static site: home, article, issue, topic and year pages, sitemap."""
+
+    name: ClassVar[str] = "archive"
+    limits: ClassVar[Limits] = Limits(title_max=120, overflow="reject", batch_size=500)
+
+    def __init__(self, url: str, content_dir: Path, base_dir: Path | None = None):
+        self.url = url
+        self.content_dir = content_dir
+        self._base_dir = base_dir
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        """The byte store, opened on first delivery (planning never touches it)."""
+        if self._store is None:
+            self._store = open_store(self.url, self._base_dir)
+        return self._store
+
+    def describe(self) -> str:
+        """Where the site is written."""
+        return self.url
+
+    def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
+        """The article's page and every listing it appears (or appeared) on."""
+        if article.withdrawn and not ctx.previous_targets and article.id not in ctx.published:
+            return []  # never published here: nothing to take down
+        index = SiteIndex(ctx.site, ctx.live, ctx.updated)
+        renderer = Renderer(index, extra={article.id: article} if article.withdrawn else None)
+        pages = index.pages_showing(article)
+        if article.withdrawn:
+            pages = [f"articles/{article.id}/index.html", "index.html", "sitemap.xml"] + pages
+        pages += [p for p in sorted(ctx.previous_targets) if known_page(p)]
+        if ctx.channel_is_empty():
+            pages += FURNITURE
+        deliveries = [self._page(renderer, article, page) for page in unique(pages)]
+        if not article.withdrawn:
+            deliveries += [self._media(article, image.src) for image in article.images]
+        return deliveries
+
+    def plan_all(self, ctx: PlanContext, build_id: str) -> list[Delivery]:
+        """A full build: every page and image of the live site (``koho build``)."""
+        index = SiteIndex(ctx.site, ctx.live, ctx.updated)
+        renderer = Renderer(index)
+        out = [Delivery(self.name, page, SITE_ID, build_id, ctx.site.language, renderer.render(page),
+                        renderer.content_type(page)) for page in index.all_pages()]
+        seen = set()
+        for article in index.articles:
+            for image in article.images:
+                if image.src not in seen:
+                    seen.add(image.src)
+                    out.append(Delivery(self.name, media_target(image.src), SITE_ID, build_id, None,
+                                        self.content_dir / image.src, _image_type(image.src)))
+        return out
+
+    def _page(self, renderer: Renderer, article: Article, page: str) -> Delivery:
+        return Delivery(self.name, page, article.id, article.revision, article.language,
+                        renderer.render(page), renderer.content_type(page))
+
+    def _media(self, article: Article, src: str) -> Delivery:
+        return Delivery(self.name, media_target(src), article.id, article.revision, None,
+                        self.content_dir / src, _image_type(src))
+
+    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Write each file unless identical bytes are stored; unchanged files are 'skipped'."""
+        receipts = []
+        for delivery in batch:
+            try:
+                written, ref = self.store.put(delivery.target, delivery.body(), delivery.content_type)
+            except StoreError as exc:
+                receipts.append(Receipt.transient(delivery.key, str(exc)) if exc.transient
+                                else Receipt.failed(delivery.key, str(exc)))
+                continue
+            except OSError as exc:  # media source vanished between check and publish
+                receipts.append(Receipt.failed(delivery.key, f"cannot read {delivery.payload}: {exc.strerror}"))
+                continue
+            receipts.append(Receipt.sent(delivery.key, ref) if written
+                            else Receipt.skipped(delivery.key, "unchanged: identical bytes already stored", ref))
+        return receipts
+
+    def close(self) -> None:
+        """Nothing to release: stores hold no open connections between calls."""
+
+
+def _image_type(src: str) -> str:
+    suffix = src.rsplit(".", 1)[-1].lower()
+    return {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
+            "webp": "image/webp", "svg": "image/svg+xml"}.get(suffix, "application/octet-stream")
+

@@ -1,0 +1,28 @@
+"""The explicit channel registry: name -> how to build the channel from settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from koho.channel import Channel
+from koho.errors import ConfigError
+from koho.settings import Settings
+
+from channels.archive import ArchiveChannel
+from channels.feeds import FeedsChannel
+
+#: Every channel koho knows, in publishing order. Adding a channel means one line here.
+REGISTRY: dict[str, Callable[[Settings, Path], Channel]] = {
+    "archive": lambda s, base: ArchiveChannel(s.archive_url, s.content_dir, base),
+    "feeds": lambda s, base: FeedsChannel(s.feeds_target(), base),
+}
+
+
+def build(settings: Settings, only: list[str] | None = None, base_dir: Path | None = None) -> list[Channel]:
+    """Instantiate the enabled channels (optionally only some of them), in registry order."""
+    wanted = only or settings.enabled_channels()
+    unknown = [name for name in wanted if name not in REGISTRY]
+    if unknown:
+        raise ConfigError(f"unknown channel(s): {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
+    return [factory(settings, base_dir or Path.cwd()) for name, factory in REGISTRY.items() if name in wanted]

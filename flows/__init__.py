@@ -1,0 +1,1 @@
+"""Prefect flows: thin orchestration over koho, channels and translations. Nothing imports this."""

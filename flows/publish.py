@@ -1,0 +1,129 @@
+"""Flows: publish articles, publish what is due, rebuild the archive.
+
+Each flow reads content, then for every channel plans, records (pending) and delivers, and ends
+with a table artifact of what happened. No channel-specific code lives here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from channels import registry
+from koho.ledger import Ledger
+from koho.pipeline import Outcome, context_for, hold_reason, plan_and_record, site_build
+from koho.reader import Corpus
+from koho.report import artifact_rows
+from koho.settings import Settings
+
+from flows.tasks import deliver_task, now_utc, read_content, run_id
+
+
+@task(name="plan-and-record", cache_policy=NO_CACHE)
+def plan_task(channel, article, corpus: Corpus, ledger: Ledger, now: datetime, dry_run: bool):
+    """Plan one article on one channel and write its rows pending (unless dry run)."""
+    ctx = context_for(channel, article, corpus, ledger, now)
+    return plan_and_record(channel, article, ctx, ledger, run_id(), dry_run)
+
+
+def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] | None, dry_run: bool,
+             now: datetime) -> list[Outcome]:
+    logger = get_run_logger()
+    ledger = Ledger(settings.db_url())
+    outcomes: list[Outcome] = []
+    chans = registry.build(settings, channels)
+    try:
+        for article in articles:
+            reason = hold_reason(article, now)
+            for channel in chans:
+                outcome = Outcome(channel.name, article.id)
+                outcomes.append(outcome)
+                if reason:
+                    outcome.note = reason
+                    continue
+                planned, recorded = plan_task(channel, article, corpus, ledger, now, dry_run)
+                outcome.planned, outcome.new = len(planned), len(recorded.new)
+                outcome.already = outcome.planned - len(recorded.to_deliver())
+                if dry_run:
+                    outcome.note = "dry run: nothing written"
+                    continue
+                if not recorded.to_deliver():
+                    outcome.note = "nothing to send: already delivered"
+                    continue
+                outcome.receipts = deliver_task(channel, ledger, planned)
+            if reason:
+                logger.info("%s: %s", article.id, reason)
+    finally:
+        for channel in chans:
+            channel.close()
+        ledger.close()
+    return outcomes
+
+
+def _report(outcomes: list[Outcome], title: str) -> None:
+    rows = artifact_rows(outcomes)
+    if rows:
+        create_table_artifact(table=rows, key="koho-deliveries", description=title)
+
+
+@flow(name="publish-article", log_prints=True)
+def publish_article(paths: list[str], channels: list[str] | None = None, dry_run: bool = False) -> list[Outcome]:
+    """Publish the articles under ``paths`` (files or folders) to the enabled channels."""
+    settings = Settings()
+    corpus = read_content(settings)
+    now = now_utc()
+    chosen = corpus.select([Path(p) for p in paths], settings.content_dir)
+    if not chosen:
+        raise ValueError(f"no articles under {', '.join(paths)}")
+    outcomes = _publish(chosen, corpus, settings, channels, dry_run, now)
+    _report(outcomes, f"koho publish {' '.join(paths)}")
+    return outcomes
+
+
+@flow(name="publish-due", log_prints=True)
+def publish_due(channels: list[str] | None = None) -> list[Outcome]:
+    """Publish every ready article whose time has come and that still has work on some channel."""
+    settings = Settings()
+    corpus = read_content(settings)
+    now = now_utc()
+    ledger = Ledger(settings.db_url())
+    try:
+        names = channels or settings.enabled_channels()
+        work = [a for a in corpus.articles.values()
+                if (a.is_due(now) or a.withdrawn) and not ledger.settled(a.id, a.revision, names)]
+    finally:
+        ledger.close()
+    work.sort(key=lambda a: (not a.urgent, a.publish_at, a.id))
+    outcomes = _publish(work, corpus, settings, channels, False, now) if work else []
+    get_run_logger().info("publish-due: %d article(s) had work", len(work))
+    _report(outcomes, "koho publish-due")
+    return outcomes
+
+
+@flow(name="build-archive", log_prints=True)
+def build_site(channels: list[str] | None = None) -> list[Outcome]:
+    """Rebuild every page (and feed) of the live site; only changed bytes are written."""
+    settings = Settings()
+    corpus = read_content(settings)
+    now = now_utc()
+    ledger = Ledger(settings.db_url())
+    outcomes = []
+    chans = registry.build(settings, channels or ["archive"])
+    try:
+        for channel in chans:
+            planned, recorded, outcome = site_build(channel, corpus, ledger, now, run_id())
+            outcomes.append(outcome)
+            if recorded.to_deliver():
+                outcome.receipts = deliver_task(channel, ledger, planned)
+            else:
+                outcome.note = "nothing to write: site unchanged since the last build"
+    finally:
+        for channel in chans:
+            channel.close()
+        ledger.close()
+    _report(outcomes, "koho build")
+    return outcomes

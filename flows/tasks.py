@@ -1,0 +1,69 @@
+"""Prefect tasks shared by the flows: each wraps one koho.pipeline step."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Sequence
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import get_run_context
+
+from koho.channel import Channel, PlanContext
+from koho.delivery import Delivery, Receipt
+from koho.errors import ContentInvalid
+from koho.ledger import Ledger
+from koho.pipeline import TransientDeliveryError, deliver
+from koho.reader import Corpus, read_corpus
+from koho.settings import Settings
+from koho.site import load_site
+
+RETRIES = 4
+
+
+def run_id() -> str | None:
+    """The current flow run id, recorded on ledger rows for traceability."""
+    try:
+        ctx = get_run_context()
+    except Exception:
+        return None
+    run = getattr(ctx, "flow_run", None) or getattr(getattr(ctx, "task_run", None), "flow_run_id", None)
+    return str(getattr(run, "id", run)) if run else None
+
+
+@task(name="read-content", cache_policy=NO_CACHE)
+def read_content(settings: Settings) -> Corpus:
+    """Read and validate all content; any error stops the run before anything is published."""
+    site = load_site(settings.content_dir)
+    corpus = read_corpus(settings.content_dir, site, settings.state_dir / "cache")
+    if corpus.errors:
+        raise ContentInvalid(corpus.errors)
+    return corpus
+
+
+def _transient(task, task_run, state) -> bool:
+    # Retry only what may succeed later; a permanent failure is already final in the ledger.
+    try:
+        state.result()
+    except TransientDeliveryError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="deliver", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=[2, 10, 30, 60],
+      retry_condition_fn=_transient)
+def deliver_task(channel: Channel, ledger: Ledger, planned: Sequence[Delivery]) -> list[Receipt]:
+    """Deliver what is still pending; transient failures are retried with backoff."""
+    receipts = deliver(channel, ledger, planned)
+    get_run_logger().info("%s: %d delivered to %s", channel.name, len(receipts), channel.describe())
+    return receipts
+
+
+def now_utc() -> datetime:
+    """Aware now."""
+    return datetime.now(timezone.utc)
+
+
+__all__ = ["read_content", "deliver_task", "run_id", "now_utc", "PlanContext"]

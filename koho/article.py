@@ -1,0 +1,249 @@
+"""The Article: a frozen, validated news item, and the front-matter schema PR staff write."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+
+from koho.errors import ContentError
+from koho.frontmatter import Parsed
+from koho.site import SLUG
+
+TITLE_MAX = 120
+SUMMARY_MAX = 200
+BULLETIN_DAYS = (1, 11, 21)
+
+
+def _iso_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a date and time such as 2026-12-01 09:00 or 2026-12-01T09:00:00+09:00")
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date and time such as 2026-12-01 09:00") from None
+
+
+def _iso_date(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("expected a date such as 2026-12-01")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date such as 2026-12-01") from None
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+class ImageRef(BaseModel):
+    """An image shown with the article; alt text is mandatory for screen-reader users."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    src: str
+    alt: str
+    caption: str = ""
+
+    @field_validator("alt")
+    @classmethod
+    def _alt(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("alt text must describe the image (it is read aloud to blind residents)")
+        return value.strip()
+
+
+class YouTubeRef(BaseModel):
+    """The ねりまほっとライン episode related to the article."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    video_id: str
+
+    @field_validator("video_id")
+    @classmethod
+    def _vid(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{11}", value):
+            raise ValueError("a YouTube video id is 11 characters of A-Z, a-z, 0-9, '_' or '-'")
+        return value
+
+
+class FrontMatter(BaseModel):
+    """The keys an article may have. Unknown keys are errors so that a typo never drops a setting."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    title: str
+    publish_at: IsoDateTime
+    summary: str = ""
+    topics: list[str] = []
+    bulletin: IsoDate | None = None
+    priority: Literal["normal", "urgent"] = "normal"
+    status: Literal["draft", "ready", "withdrawn"] = "ready"
+    images: list[ImageRef] = []
+    youtube: YouTubeRef | None = None
+    id: str | None = None
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("the title is empty")
+        if "\n" in value:
+            raise ValueError("the title must be one line")
+        if len(value) > TITLE_MAX:
+            raise ValueError(f"the title has {len(value)} characters; at most {TITLE_MAX}")
+        return value
+
+    @field_validator("summary")
+    @classmethod
+    def _summary(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if len(value) > SUMMARY_MAX:
+            raise ValueError(f"the summary has {len(value)} characters; at most {SUMMARY_MAX}")
+        return value
+
+    @field_validator("bulletin")
+    @classmethod
+    def _bulletin(cls, value: date | None) -> date | None:
+        if value is not None and value.day not in BULLETIN_DAYS:
+            raise ValueError(f"{value.isoformat()} is not a 区報 issue date; issues appear on the 1st, 11th and 21st")
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str | None) -> str | None:
+        if value is not None and not SLUG.fullmatch(value):
+            raise ValueError(f"{value!r} is not a lowercase slug (a-z, 0-9 and single '-'), so it "
+                             "cannot be used safely as a folder name and URL")
+        return value
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image file under content/ with its alt text."""
+
+    src: str
+    alt: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Article:
+    """One validated news item. ``revision`` changes whenever its normalised source changes."""
+
+    id: str
+    path: str
+    title: str
+    publish_at: datetime
+    summary: str
+    topics: tuple[str, ...]
+    bulletin: date | None
+    priority: str
+    status: str
+    images: tuple[Image, ...]
+    youtube_video_id: str | None
+    body: str
+    body_line: int
+    html: str
+    revision: str
+    language: str = "ja"
+    #: (key path, line) pairs of the front matter, so later checks can point at a line.
+    key_lines: tuple[tuple[tuple, int], ...] = field(default=(), compare=False, repr=False)
+
+    def line_of(self, *loc: str | int) -> int:
+        """Line of a front-matter key (or of its nearest parent); 1 if it was not written."""
+        lines = dict(self.key_lines)
+        for end in range(len(loc), 0, -1):
+            if loc[:end] in lines:
+                return lines[loc[:end]]
+        return 1
+
+    @property
+    def urgent(self) -> bool:
+        """Urgent articles go first on every channel."""
+        return self.priority == "urgent"
+
+    @property
+    def withdrawn(self) -> bool:
+        """A withdrawn article is taken down from every channel that can take things down."""
+        return self.status == "withdrawn"
+
+    def is_due(self, now: datetime) -> bool:
+        """Ready and past its publish time."""
+        return self.status == "ready" and self.publish_at <= now
+
+
+def revision_of(normalised_source: str) -> str:
+    """A short, stable hash of the normalised source (BOM and CRLF already removed)."""
+    return hashlib.sha256(normalised_source.encode("utf-8")).hexdigest()[:16]
+
+
+def validate_front_matter(parsed: Parsed, path: str) -> tuple[FrontMatter | None, list[ContentError]]:
+    """Validate the front matter against the schema; map every pydantic error to its line."""
+    try:
+        return FrontMatter.model_validate(parsed.data), []
+    except ValidationError as exc:
+        return None, [_error(parsed, path, err) for err in exc.errors()]
+
+
+def _error(parsed: Parsed, path: str, err: dict) -> ContentError:
+    loc = tuple(err["loc"])
+    # Discriminated/Annotated types add internal names such as 'function-before[...]' to loc.
+    loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+    name = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc).replace(".[", "[") or "front matter"
+    kind, msg = err["type"], err["msg"]
+    if kind == "extra_forbidden":
+        allowed = sorted(_allowed_keys(loc[:-1]))
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
+        msg = f"unknown field{hint}"
+    elif kind == "missing":
+        msg = "this field is required"
+    elif kind == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    elif kind.endswith("_type"):
+        msg = f"{msg} (got {type(err.get('input')).__name__} {err.get('input')!r})"
+    return ContentError(path, parsed.line_of(loc), name, msg)
+
+
+def _allowed_keys(parent: tuple) -> set[str]:
+    model: type[BaseModel] = FrontMatter
+    if parent[:1] == ("images",):
+        model = ImageRef
+    elif parent[:1] == ("youtube",):
+        model = YouTubeRef
+    return set(model.model_fields)
+
+
+def to_article(fm: FrontMatter, parsed: Parsed, *, stem: str, path: str, html: str, revision: str,
+               tz: tzinfo) -> Article:
+    """Build the frozen Article; a publish time without an offset is in the site's time zone."""
+    publish_at = fm.publish_at if fm.publish_at.tzinfo else fm.publish_at.replace(tzinfo=tz)
+    return Article(
+        id=fm.id or stem,
+        path=path,
+        title=fm.title,
+        publish_at=publish_at.astimezone(tz),
+        summary=fm.summary,
+        topics=tuple(dict.fromkeys(fm.topics)),
+        bulletin=fm.bulletin,
+        priority=fm.priority,
+        status=fm.status,
+        images=tuple(Image(i.src, i.alt, i.caption) for i in fm.images),
+        youtube_video_id=fm.youtube.video_id if fm.youtube else None,
+        body=parsed.body,
+        body_line=parsed.body_line,
+        html=html,
+        revision=revision,
+        key_lines=tuple(parsed.lines.items()),
+    )

@@ -1,0 +1,83 @@
+"""The Channel protocol every channel module implements, and the context planning receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar, Literal, Mapping, Protocol, Sequence, runtime_checkable
+
+from koho.article import Article
+from koho.delivery import Delivery, Receipt
+from koho.site import Site
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a channel accepts, declared once on the channel class (after Apprise's plugins).
+
+    ``length_unit`` says how length is counted (characters, X's weighted count, UTF-8 bytes);
+    ``overflow`` what happens past the limit; ``rate_per_second`` paces the transport.
+    """
+
+    title_max: int | None = None
+    body_max: int | None = None
+    length_unit: Literal["chars", "weighted", "bytes"] = "chars"
+    overflow: Literal["reject", "truncate", "split", "link"] = "reject"
+    rate_per_second: float | None = None
+    languages: tuple[str, ...] = ("ja",)
+    batch_size: int = 200
+
+
+@dataclass(frozen=True)
+class PlanContext:
+    """Everything planning may look at besides the article: no I/O happens while planning.
+
+    ``live`` holds the articles already on this channel plus the one being planned, so listing
+    pages never link to something not yet published. ``updated`` is when each article's current
+    revision was first recorded (feeds' <updated>). ``previous_targets`` are the targets this
+    channel wrote for earlier revisions of the article (so a page it left is refreshed too).
+    """
+
+    site: Site
+    now: datetime
+    live: Mapping[str, Article]
+    updated: Mapping[str, datetime] = field(default_factory=dict)
+    previous_targets: frozenset[str] = frozenset()
+    published: frozenset[str] = frozenset()
+
+    def channel_is_empty(self) -> bool:
+        """True before this channel's first delivery (site furniture must be written then)."""
+        return not self.published
+
+
+class DeliveryError(Exception):
+    """A whole batch could not be delivered (bad configuration, unreachable endpoint)."""
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """A place koho publishes to: pure planning, I/O only in ``deliver``.
+
+    Four methods in the spirit of listmonk's messenger: ``name`` and ``limits`` describe the
+    channel, ``plan`` turns an article into deliveries, ``deliver`` pushes a batch and returns one
+    receipt per delivery, ``close`` releases connections.
+    """
+
+    name: ClassVar[str]
+    limits: ClassVar[Limits]
+
+    def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
+        """Deliveries for this article and revision (pure: no I/O)."""
+        ...
+
+    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Send a batch; one receipt per delivery, in order."""
+        ...
+
+    def describe(self) -> str:
+        """Where this channel delivers, with any secret masked (for logs and reports)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; safe to call twice."""
+        ...

@@ -1,0 +1,279 @@
+"""The ``koho`` command: check, publish, publish-due, build, status.
+
+The CLI is the composition root (ADR 0002): it lives in ``koho`` as the layout mandates, but
+runs the outer layers (``flows``, ``channels``) by loading them by name when a command needs
+them, so importing ``koho`` never imports them and the dependency direction stays one-way.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from koho import prefect_env, progress
+from koho.errors import ConfigError, ContentInvalid
+from koho.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="koho: publish the ward's news to the archive, feeds and every other channel.")
+out = Console()
+err = Console(stderr=True)
+
+PathsArg = typer.Argument(None, help="Article files or folders (default: all of content/articles).")
+ChannelOpt = typer.Option(None, "--channel", "-c", help="Only this channel (repeatable).")
+
+
+def _outer(module: str):
+    # Loaded by name: see the module docstring and docs/adr/0002-cli-composition-root.md.
+    return importlib.import_module(module)
+
+
+def _load(settings: Settings):
+    from koho.reader import read_corpus
+    from koho.site import load_site
+
+    site = load_site(settings.content_dir)
+    return read_corpus(settings.content_dir, site, settings.state_dir / "cache")
+
+
+def _print_errors(errors) -> None:
+    for error in errors:
+        err.print(str(error), markup=False, highlight=False)
+    err.print(f"{len(errors)} error(s); nothing was published.", style="bold red")
+
+
+@app.command()
+def check(paths: Optional[list[Path]] = PathsArg) -> None:
+    """Validate articles and site settings; list every error as path:line: field: message."""
+    settings = Settings()
+    try:
+        corpus = _load(settings)
+    except ContentInvalid as exc:
+        _print_errors(exc.errors)
+        raise typer.Exit(1)
+    errors = corpus.errors
+    if paths:
+        wanted = [p.resolve() for p in paths]
+        errors = [e for e in errors if any(Path(e.path).resolve() == w or w in Path(e.path).resolve().parents
+                                            for w in wanted)]
+    if errors:
+        for error in errors:
+            err.print(str(error), markup=False, highlight=False)
+        err.print(f"{len(errors)} error(s).", style="bold red")
+        raise typer.Exit(1)
+    out.print(f"OK: {len(corpus.articles)} article(s) valid.")
+
+
+def _validate_first(settings: Settings):
+    """Refuse to start a run on invalid content: the errors, not a flow traceback."""
+    try:
+        corpus = _load(settings)
+    except ContentInvalid as exc:
+        _print_errors(exc.errors)
+        raise typer.Exit(1)
+    if corpus.errors:
+        _print_errors(corpus.errors)
+        raise typer.Exit(1)
+    return corpus
+
+
+def _with_progress(run):
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def observe(label: str, advance: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], advance=advance, total=max(total, bar.tasks[tasks[label]].completed + advance))
+
+        stop = progress.subscribe(observe)
+        try:
+            return run()
+        finally:
+            stop()
+
+
+def _outcome_table(outcomes, title: str) -> None:
+    from koho.report import artifact_rows
+
+    rows = artifact_rows(outcomes)
+    table = Table(title=title)
+    for column in ("article", "channel", "planned", "new", "sent", "unchanged", "failed", "note"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in ("article", "channel", "planned", "new", "sent", "unchanged",
+                                                "failed", "note")))
+    out.print(table)
+    sent = sum(r["sent"] for r in rows)
+    failed = sum(r["failed"] for r in rows)
+    if not sent and not failed and rows:
+        out.print("Nothing new was sent: every planned delivery was already in the ledger or unchanged.")
+    if failed:
+        err.print(f"{failed} deliveries failed; see `koho status`.", style="bold red")
+
+
+def _run_flow(name: str, verbose: bool, **params):
+    prefect_env.apply(verbose)
+    module = _outer("flows.publish")
+    return getattr(module, name)(**params)
+
+
+@app.command()
+def publish(paths: Optional[list[Path]] = PathsArg, channel: Optional[list[str]] = ChannelOpt,
+            dry_run: bool = typer.Option(False, "--dry-run", help="Plan and show; write nothing."),
+            verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs.")) -> None:
+    """Publish articles now (through the publish-article flow) to every enabled channel."""
+    settings = Settings()
+    _validate_first(settings)
+    targets = [str(p) for p in (paths or [settings.content_dir / "articles"])]
+    try:
+        if dry_run:
+            outcomes = _dry_run(settings, targets, channel)
+        else:
+            outcomes = _with_progress(lambda: _run_flow("publish_article", verbose, paths=targets,
+                                                        channels=channel or None))
+    except (ConfigError, ValueError) as exc:
+        err.print(f"error: {exc}", style="bold red", markup=False)
+        raise typer.Exit(2)
+    _outcome_table(outcomes, "koho publish" + (" (dry run)" if dry_run else ""))
+    _where(settings)
+    if any(o.count("failed") for o in outcomes):
+        raise typer.Exit(1)
+
+
+def _dry_run(settings: Settings, targets: list[str], channels):
+    from koho.ledger import Ledger
+    from koho.pipeline import Outcome, context_for, hold_reason, plan_and_record
+
+    registry = _outer("channels.registry")
+    corpus = _load(settings)
+    now = datetime.now(timezone.utc)
+    ledger = Ledger(settings.db_url())
+    outcomes = []
+    for article in corpus.select([Path(t) for t in targets], settings.content_dir):
+        for ch in registry.build(settings, channels or None):
+            outcome = Outcome(ch.name, article.id)
+            outcomes.append(outcome)
+            reason = hold_reason(article, now)
+            if reason:
+                outcome.note = reason
+                continue
+            ctx = context_for(ch, article, corpus, ledger, now)
+            planned, recorded = plan_and_record(ch, article, ctx, ledger, dry_run=True)
+            outcome.planned, outcome.new = len(planned), len(recorded.new)
+            outcome.note = "would write: " + ", ".join(d.target for d in planned if d.key in recorded.new)[:300]
+    return outcomes
+
+
+def _where(settings: Settings) -> None:
+    archive = settings.archive_url
+    out.print(f"Site: {archive}  (open public/index.html)" if archive.startswith("file://public") else f"Site: {archive}")
+    out.print(f"Feeds: {settings.feeds_target()}/feeds/atom.xml, rss.xml")
+    out.print(f"Ledger: {settings.db_url().split('@')[-1]}  (see `koho status`)")
+
+
+@app.command("publish-due")
+def publish_due(channel: Optional[list[str]] = ChannelOpt,
+                verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    """Publish every ready article whose publish time has passed and that has work left."""
+    settings = Settings()
+    _validate_first(settings)
+    outcomes = _with_progress(lambda: _run_flow("publish_due", verbose, channels=channel or None))
+    if not outcomes:
+        out.print("Nothing due: every ready article is already delivered on every channel.")
+        return
+    _outcome_table(outcomes, "koho publish-due")
+
+
+@app.command()
+def build(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    """Rebuild the whole archive site (only files whose bytes changed are written)."""
+    settings = Settings()
+    _validate_first(settings)
+    outcomes = _with_progress(lambda: _run_flow("build_site", verbose, channels=["archive"]))
+    _outcome_table(outcomes, "koho build")
+    _where(settings)
+
+
+@app.command()
+def status(article_id: Optional[str] = typer.Argument(None, help="An article id for its deliveries.")) -> None:
+    """Show the ledger: per article and channel, or every delivery of one article."""
+    from koho.ledger import Ledger
+
+    settings = Settings()
+    tz = _display_tz(settings)
+    ledger = Ledger(settings.db_url())
+    try:
+        if article_id:
+            _status_one(ledger, article_id, tz)
+        else:
+            _status_all(ledger, tz)
+    finally:
+        ledger.close()
+
+
+def _display_tz(settings: Settings):
+    from koho.site import load_site
+
+    try:
+        return load_site(settings.content_dir).tz
+    except Exception:
+        return timezone.utc
+
+
+def _status_all(ledger, tz) -> None:
+    counts = ledger.counts()
+    if not counts:
+        out.print("The ledger is empty: nothing has been published yet.")
+        return
+    last = ledger.last_activity()
+    table = Table(title="koho status")
+    for column in ("article", "channel", "sent", "unchanged", "failed", "pending", "last update"):
+        table.add_column(column)
+    for (article, channel), c in sorted(counts.items(), key=lambda kv: last[kv[0]][0], reverse=True):
+        table.add_row(article, channel, str(c["sent"]), str(c["skipped"]), str(c["failed"]), str(c["pending"]),
+                      f"{last[(article, channel)][0].astimezone(tz):%Y-%m-%d %H:%M}")
+    out.print(table)
+
+
+def _status_one(ledger, article_id: str, tz) -> None:
+    rows = ledger.rows(article_id=article_id)
+    if not rows:
+        err.print(f"No deliveries recorded for {article_id!r}.")
+        raise typer.Exit(1)
+    table = Table(title=f"koho status {article_id}")
+    for column in ("channel", "target", "revision", "state", "attempts", "time", "provider ref", "error / reason"):
+        table.add_column(column, overflow="fold")
+    for row in sorted(rows, key=lambda r: (r["channel"], r["target"], r["updated_at"])):
+        table.add_row(row["channel"], row["target"], row["revision"], row["state"], str(row["attempts"]),
+                      f"{row['updated_at'].astimezone(tz):%Y-%m-%d %H:%M:%S}", row["provider_ref"] or "",
+                      row["detail"] or "")
+    out.print(table)
+    summary = Counter((r["channel"], r["state"]) for r in rows)
+    out.print("  ".join(f"{c} {s}: {n}" for (c, s), n in sorted(summary.items())))
+
+
+def main() -> None:
+    """Console-script entry point: user mistakes end with a message and exit code, never a traceback."""
+    try:
+        app()
+    except ContentInvalid as exc:
+        _print_errors(exc.errors)
+        sys.exit(1)
+    except ConfigError as exc:
+        err.print(f"configuration error: {exc}", markup=False)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

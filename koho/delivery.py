@@ -1,0 +1,88 @@
+"""Deliveries (what a channel plans to send) and receipts (what the transport says happened)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class State(StrEnum):
+    """Ledger states. ``sent`` means the provider accepted the delivery, nothing less."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+def delivery_key(channel: str, target: str, article_id: str, revision: str, language: str | None) -> str:
+    """The idempotency key ``channel:target:article_id:revision[:language]``."""
+    parts = [channel, target, article_id, revision]
+    if language:
+        parts.append(language)
+    return ":".join(parts)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One thing a channel will send: a page, a feed file, later a mail or a post.
+
+    ``payload`` is the exact bytes (or, for media, the source file to copy) so that planning
+    is pure and a dry run can show precisely what would go out.
+    """
+
+    channel: str
+    target: str
+    article_id: str
+    revision: str
+    language: str | None
+    payload: bytes | Path
+    content_type: str = "application/octet-stream"
+    meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def key(self) -> str:
+        """Idempotency key; a unique index on it makes re-runs no-ops."""
+        return delivery_key(self.channel, self.target, self.article_id, self.revision, self.language)
+
+    def body(self) -> bytes:
+        """The bytes to deliver (reads the source file for copied media)."""
+        return self.payload.read_bytes() if isinstance(self.payload, Path) else self.payload
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The outcome of one delivery.
+
+    ``retry`` marks a transient failure (429, 5xx, timeout): the row stays pending and the
+    delivery is tried again, after ``retry_after`` seconds when the provider said so.
+    """
+
+    key: str
+    state: State
+    provider_ref: str | None = None
+    detail: str | None = None
+    retry: bool = False
+    retry_after: float | None = None
+
+    @classmethod
+    def sent(cls, key: str, ref: str | None, detail: str | None = None) -> "Receipt":
+        """The provider accepted it; ``ref`` is its id (ETag, message id, post id)."""
+        return cls(key, State.SENT, ref, detail)
+
+    @classmethod
+    def skipped(cls, key: str, why: str, ref: str | None = None) -> "Receipt":
+        """Nothing was sent, for a stated reason (unchanged bytes, embargo, not configured)."""
+        return cls(key, State.SKIPPED, ref, why)
+
+    @classmethod
+    def failed(cls, key: str, why: str) -> "Receipt":
+        """Permanent failure with the provider's reason; not retried automatically."""
+        return cls(key, State.FAILED, None, why)
+
+    @classmethod
+    def transient(cls, key: str, why: str, retry_after: float | None = None) -> "Receipt":
+        """Try again later; the ledger row stays pending."""
+        return cls(key, State.PENDING, None, why, retry=True, retry_after=retry_after)

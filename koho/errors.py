@@ -1,0 +1,30 @@
+"""Errors that PR staff see: every one names the file, the line and the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class ContentError:
+    """One problem in one content file, printed as ``path:line: field: message``."""
+
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+class ContentInvalid(Exception):
+    """Raised when content has errors; carries all of them so a run can report every one."""
+
+    def __init__(self, errors: list[ContentError]):
+        self.errors = sorted(errors)
+        super().__init__(f"{len(self.errors)} content error(s):\n" + "\n".join(map(str, self.errors)))
+
+
+class ConfigError(Exception):
+    """A setting (environment variable or site.yaml) that koho cannot work with."""

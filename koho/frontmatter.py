@@ -1,0 +1,128 @@
+"""Split a Markdown file into YAML front matter and body, keeping the line of every key.
+
+PyYAML's composer gives each node a start mark; we walk the node tree ourselves so that an error
+about ``images[1].alt`` can point at the line where ``alt`` is written. Libraries such as
+python-frontmatter return plain dicts and lose those positions, so this part is hand-written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from koho.errors import ContentError
+
+DELIMITER = "---"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader without the implicit timestamp type.
+
+    Dates stay strings so that koho, not PyYAML, decides what a time without an offset means
+    (Asia/Tokyo, where PyYAML would silently read it as UTC).
+    """
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """Front matter data, the line of each key path, and the Markdown body with its first line."""
+
+    data: dict[str, Any]
+    lines: dict[tuple, int]
+    body: str
+    body_line: int
+    errors: list[ContentError] = field(default_factory=list)
+
+    def line_of(self, loc: tuple) -> int:
+        """Line of the deepest known key on ``loc`` (falls back to the opening delimiter)."""
+        for end in range(len(loc), 0, -1):
+            if loc[:end] in self.lines:
+                return self.lines[loc[:end]]
+        return 1
+
+
+def decode(raw: bytes, path: str) -> tuple[str | None, list[ContentError]]:
+    """Decode UTF-8 source, accepting a BOM and CRLF line ends; name the line of a bad byte."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        # Windows editors add a BOM; accepting it is kinder than refusing, and the
+        # normalised text (and so the revision) is the same as without it.
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return None, [ContentError(path, line, "file",
+                                   f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")]
+    return text.replace("\r\n", "\n").replace("\r", "\n"), []
+
+
+def split(text: str, path: str) -> Parsed:
+    """Parse ``---``-delimited YAML front matter; all problems are returned, never raised."""
+    lines = text.split("\n")
+    if not text.strip():
+        return _failed(path, 1, "file", "the file is empty; an article starts with '---' front matter")
+    if lines[0].rstrip() != DELIMITER:
+        return _failed(path, 1, "front matter", "the file must start with a '---' line opening the front matter")
+    try:
+        close = next(i for i in range(1, len(lines)) if lines[i].rstrip() == DELIMITER)
+    except StopIteration:
+        return _failed(path, 1, "front matter", "the front matter is not closed by a '---' line")
+    body_lines = lines[close + 1:]
+    body_start = close + 2
+    first_text = next((i for i, ln in enumerate(body_lines) if ln.strip()), None)
+    if first_text is not None and body_lines[first_text].rstrip() == DELIMITER:
+        return _failed(path, body_start + first_text, "front matter",
+                       "a second '---' block follows the front matter; merge it into the first one")
+    yaml_text = "\n".join(lines[1:close])
+    if not yaml_text.strip():
+        return _failed(path, 2, "front matter", "the front matter is empty")
+    loader = _Loader(yaml_text)
+    try:
+        node = loader.get_single_node()
+        if not isinstance(node, yaml.MappingNode):
+            return _failed(path, 2, "front matter", "the front matter must be a mapping of 'key: value' lines")
+        key_lines: dict[tuple, int] = {}
+        errors: list[ContentError] = []
+        _walk(node, (), key_lines, errors, path)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = (mark.line + 2) if mark else 2
+        problem = exc.problem or "invalid YAML"
+        return _failed(path, line, "front matter", f"invalid YAML: {problem}")
+    except yaml.YAMLError as exc:
+        return _failed(path, 2, "front matter", f"invalid YAML: {exc}")
+    finally:
+        loader.dispose()
+    return Parsed(data, key_lines, "\n".join(body_lines), body_start, errors)
+
+
+def _walk(node: yaml.Node, loc: tuple, out: dict[tuple, int], errors: list[ContentError], path: str) -> None:
+    # +2: the YAML text starts on the line after the opening '---' (line 1).
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + 2
+            name = ".".join(map(str, loc + (key,)))
+            if key in seen:
+                errors.append(ContentError(path, line, name, "this key is given twice; keep one"))
+            seen.add(key)
+            out[loc + (key,)] = line
+            _walk(value_node, loc + (key,), out, errors, path)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            out[loc + (index,)] = item.start_mark.line + 2
+            _walk(item, loc + (index,), out, errors, path)
+
+
+def _failed(path: str, line: int, fieldname: str, message: str) -> Parsed:
+    return Parsed({}, {}, "", 1, [ContentError(path, line, fieldname, message)])

@@ -1,0 +1,240 @@
+"""The delivery ledger: every planned delivery is a row, written ``pending`` before sending.
+
+SQLAlchemy Core over any database URL (SQLite file by default, PostgreSQL in production);
+Alembic migrates the schema on open. A unique index on the idempotency key is what makes a
+re-run of the same revision a no-op.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import and_, bindparam, create_engine, event, func, insert, select, update
+from sqlalchemy.engine import Engine, make_url
+
+from koho.delivery import Delivery, Receipt, State
+from koho.ledger_schema import deliveries, revisions
+
+_CHUNK = 500
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def utcnow() -> datetime:
+    """Aware UTC now (the ledger stores UTC)."""
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite keeps no zone; everything koho writes is UTC.
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Outcome of recording a plan: which keys are new and the state of every key."""
+
+    new: frozenset[str]
+    states: dict[str, str]
+
+    def to_deliver(self) -> list[str]:
+        """Keys still pending: new rows, and rows a crashed or failed-over run left pending."""
+        return [k for k, s in self.states.items() if s == State.PENDING]
+
+
+class Ledger:
+    """Per-channel delivery log shared by flows, the CLI and ``koho status``."""
+
+    def __init__(self, url: str):
+        parsed = make_url(url)
+        if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        self.url = parsed
+        self.engine: Engine = create_engine(parsed, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.migrate()
+
+    def describe(self) -> str:
+        """The URL with any password masked."""
+        return self.url.render_as_string(hide_password=True)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def record(self, planned: Sequence[Delivery], run_id: str | None = None) -> Recorded:
+        """Insert every planned delivery as ``pending`` unless its key exists; report all states."""
+        now = utcnow()
+        states: dict[str, str] = {}
+        new: set[str] = set()
+        with self.engine.begin() as conn:
+            for chunk in _chunks(list(planned), _CHUNK):
+                keys = [d.key for d in chunk]
+                existing = dict(conn.execute(select(deliveries.c.key, deliveries.c.state)
+                                             .where(deliveries.c.key.in_(keys))).all())
+                rows = [
+                    dict(key=d.key, channel=d.channel, target=d.target, article_id=d.article_id,
+                         revision=d.revision, language=d.language, state=State.PENDING.value, attempts=0,
+                         run_id=run_id, created_at=now, updated_at=now)
+                    for d in chunk if d.key not in existing
+                ]
+                if rows:
+                    conn.execute(self._insert_ignore(), rows)
+                    new.update(r["key"] for r in rows)
+                for key in keys:
+                    states[key] = existing.get(key, State.PENDING.value)
+        return Recorded(frozenset(new), states)
+
+    def _insert_ignore(self):
+        # Two runs racing on the same article must not fail on the unique index: the loser's
+        # insert simply does nothing, exactly like a re-run.
+        name = self.engine.dialect.name
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(deliveries).on_conflict_do_nothing(index_elements=["key"])
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            return sqlite_insert(deliveries).on_conflict_do_nothing(index_elements=["key"])
+        return insert(deliveries)
+
+    def begin_attempt(self, keys: Iterable[str]) -> None:
+        """Count an attempt before sending, so a crash mid-send leaves an honest trace."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            for chunk in _chunks(list(keys), _CHUNK):
+                conn.execute(update(deliveries).where(deliveries.c.key.in_(chunk))
+                             .values(attempts=deliveries.c.attempts + 1, updated_at=now))
+
+    def apply(self, receipts: Sequence[Receipt]) -> None:
+        """Store receipts: final states, provider references and reasons."""
+        if not receipts:
+            return
+        now = utcnow()
+        stmt = (update(deliveries).where(deliveries.c.key == bindparam("k"))
+                .values(state=bindparam("s"), provider_ref=bindparam("ref"), detail=bindparam("why"),
+                        updated_at=bindparam("now"), sent_at=bindparam("sent")))
+        params = [dict(k=r.key, s=r.state.value, ref=r.provider_ref, why=r.detail, now=now,
+                       sent=now if r.state == State.SENT else None) for r in receipts]
+        with self.engine.begin() as conn:
+            conn.execute(stmt, params)
+
+    def first_seen(self, article_id: str, revision: str, when: datetime | None = None) -> datetime:
+        """When this revision was first recorded (recording it now if it is new)."""
+        with self.engine.begin() as conn:
+            found = conn.execute(select(revisions.c.first_seen_at).where(
+                and_(revisions.c.article_id == article_id, revisions.c.revision == revision))).scalar()
+            if found is not None:
+                return _aware(found)
+            stamp = when or utcnow()
+            conn.execute(insert(revisions).values(article_id=article_id, revision=revision, first_seen_at=stamp))
+            return stamp
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def revision_times(self) -> dict[tuple[str, str], datetime]:
+        """(article id, revision) -> first recorded time, for every revision known."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(revisions.c.article_id, revisions.c.revision, revisions.c.first_seen_at)).all()
+        return {(a, r): _aware(t) for a, r, t in rows}
+
+    def published_ids(self, channel: str) -> set[str]:
+        """Articles with at least one delivery on ``channel`` that reached its destination."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(deliveries.c.article_id).distinct().where(and_(
+                deliveries.c.channel == channel,
+                deliveries.c.state.in_([State.SENT.value, State.SKIPPED.value])))).scalars()
+            return set(rows)
+
+    def previous_targets(self, channel: str, article_id: str, revision: str) -> frozenset[str]:
+        """Targets this channel wrote for other revisions of the article."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(deliveries.c.target).distinct().where(and_(
+                deliveries.c.channel == channel, deliveries.c.article_id == article_id,
+                deliveries.c.revision != revision))).scalars()
+            return frozenset(rows)
+
+    def settled(self, article_id: str, revision: str, channels: Sequence[str]) -> bool:
+        """True when every channel has rows for this revision and none is still pending."""
+        query = (select(deliveries.c.channel, deliveries.c.state, func.count())
+                 .where(and_(deliveries.c.article_id == article_id, deliveries.c.revision == revision))
+                 .group_by(deliveries.c.channel, deliveries.c.state))
+        with self.engine.connect() as conn:
+            found = conn.execute(query).all()
+        with_rows = {c for c, _s, _n in found}
+        pending = any(s == State.PENDING.value for _c, s, _n in found)
+        return not pending and all(name in with_rows for name in channels)
+
+    def rows(self, article_id: str | None = None, channel: str | None = None,
+             keys: Iterable[str] | None = None) -> list[dict]:
+        """Ledger rows, newest first, optionally for one article or channel or some keys."""
+        query = select(deliveries).order_by(deliveries.c.updated_at.desc(), deliveries.c.id.desc())
+        if article_id:
+            query = query.where(deliveries.c.article_id == article_id)
+        if channel:
+            query = query.where(deliveries.c.channel == channel)
+        with self.engine.connect() as conn:
+            if keys is not None:
+                found: list[dict] = []
+                for chunk in _chunks(list(keys), _CHUNK):
+                    found += [dict(r._mapping) for r in conn.execute(query.where(deliveries.c.key.in_(chunk)))]
+                result = found
+            else:
+                result = [dict(r._mapping) for r in conn.execute(query)]
+        for row in result:
+            for col in ("created_at", "updated_at", "sent_at"):
+                row[col] = _aware(row[col])
+        return result
+
+    def counts(self) -> dict[tuple[str, str], Counter]:
+        """(article id, channel) -> Counter of states: the overview of ``koho status``."""
+        query = (select(deliveries.c.article_id, deliveries.c.channel, deliveries.c.state, func.count())
+                 .group_by(deliveries.c.article_id, deliveries.c.channel, deliveries.c.state))
+        out: dict[tuple[str, str], Counter] = {}
+        with self.engine.connect() as conn:
+            for article_id, channel, state, n in conn.execute(query):
+                out.setdefault((article_id, channel), Counter())[state] = n
+        return out
+
+    def last_activity(self) -> dict[tuple[str, str], tuple[datetime, str]]:
+        """(article id, channel) -> (latest update time, latest revision)."""
+        query = (select(deliveries.c.article_id, deliveries.c.channel, func.max(deliveries.c.updated_at),
+                        func.max(deliveries.c.revision))
+                 .group_by(deliveries.c.article_id, deliveries.c.channel))
+        with self.engine.connect() as conn:
+            return {(a, c): (_aware(t), r) for a, c, t, r in conn.execute(query)}
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # WAL lets `koho status` read while a flow writes; the busy timeout rides out short locks.
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -1,0 +1,40 @@
+"""Ledger tables (SQLAlchemy Core). Alembic migrations in koho/migrations create and evolve them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, UniqueConstraint, Index
+
+metadata = MetaData()
+
+#: One row per delivery, written ``pending`` before anything is sent.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(700), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("target", String(512), nullable=False),
+    Column("article_id", String(128), nullable=False),
+    Column("revision", String(64), nullable=False),
+    Column("language", String(16)),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("provider_ref", String(512)),
+    Column("detail", Text),
+    Column("run_id", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    UniqueConstraint("key", name="uq_deliveries_key"),
+    Index("ix_deliveries_article", "article_id", "channel"),
+    Index("ix_deliveries_state", "state"),
+)
+
+#: When each article revision was first recorded: the stable "updated" time of feeds.
+revisions = Table(
+    "article_revisions",
+    metadata,
+    Column("article_id", String(128), primary_key=True),
+    Column("revision", String(64), primary_key=True),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,152 @@
+"""The publishing steps every flow runs, channel-agnostic: decide, plan, record, deliver.
+
+Flows wrap these in Prefect tasks; the benchmark and tests can call them directly. Nothing here
+knows a particular channel: channels come in through the Channel protocol.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Sequence
+
+from koho import progress
+from koho.article import Article
+from koho.channel import Channel, PlanContext
+from koho.delivery import Delivery, Receipt, State
+from koho.ledger import Ledger, Recorded
+from koho.reader import Corpus
+
+#: Longest pause koho takes for a provider's Retry-After before handing back to the retry policy.
+MAX_RETRY_AFTER = 300.0
+
+
+class TransientDeliveryError(Exception):
+    """Some deliveries of a batch failed transiently; their rows stay pending for a retry."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def hold_reason(article: Article, now: datetime) -> str | None:
+    """Why an article is not published now (draft, embargo), or None if it may go out."""
+    if article.status == "draft":
+        return "draft: not published"
+    if article.status == "ready" and article.publish_at > now:
+        return f"embargoed until {article.publish_at:%Y-%m-%d %H:%M %Z}"
+    return None
+
+
+def feed_times(corpus: Corpus, times: dict[tuple[str, str], datetime]) -> dict[str, datetime]:
+    """The 'updated' time of each article: its publish time for the first revision, else when
+    the current revision was first recorded. Stable across re-runs, so output bytes are too."""
+    first_by_article: dict[str, datetime] = {}
+    for (article_id, _rev), seen in times.items():
+        if article_id not in first_by_article or seen < first_by_article[article_id]:
+            first_by_article[article_id] = seen
+    updated = {}
+    for article in corpus.articles.values():
+        seen = times.get((article.id, article.revision))
+        if seen is None or seen <= first_by_article.get(article.id, seen):
+            updated[article.id] = article.publish_at
+        else:
+            updated[article.id] = max(seen.astimezone(article.publish_at.tzinfo), article.publish_at)
+    return updated
+
+
+def context_for(channel: Channel, article: Article | None, corpus: Corpus, ledger: Ledger,
+                now: datetime) -> PlanContext:
+    """Build the pure planning input for one channel from the corpus and the ledger."""
+    published = ledger.published_ids(channel.name)
+    live = {a.id: a for a in corpus.articles.values() if a.is_due(now) and a.id in published}
+    previous: frozenset[str] = frozenset()
+    if article is not None:
+        ledger.first_seen(article.id, article.revision)
+        if article.withdrawn:
+            live.pop(article.id, None)
+        else:
+            live[article.id] = article
+        previous = ledger.previous_targets(channel.name, article.id, article.revision)
+    times = feed_times(corpus, ledger.revision_times())
+    return PlanContext(site=corpus.site, now=now, live=live, updated=times, previous_targets=previous,
+                       published=frozenset(published))
+
+
+@dataclass
+class Outcome:
+    """What one channel did for one article (or one site rebuild) in a run."""
+
+    channel: str
+    article_id: str
+    planned: int = 0
+    new: int = 0
+    already: int = 0
+    receipts: list[Receipt] = field(default_factory=list)
+    note: str = ""
+
+    def count(self, state: State) -> int:
+        """Receipts of this run in ``state``."""
+        return sum(1 for r in self.receipts if r.state == state and not r.retry)
+
+
+def plan_and_record(channel: Channel, article: Article, ctx: PlanContext, ledger: Ledger,
+                    run_id: str | None = None, dry_run: bool = False) -> tuple[list[Delivery], Recorded]:
+    """Plan (pure) then write every delivery ``pending`` before anything is sent."""
+    planned = channel.plan(article, ctx)
+    if dry_run:
+        existing = {r["key"]: r["state"] for r in ledger.rows(keys=[d.key for d in planned])}
+        return planned, Recorded(frozenset(k for k in (d.key for d in planned) if k not in existing),
+                                 {d.key: existing.get(d.key, State.PENDING.value) for d in planned})
+    return planned, ledger.record(planned, run_id)
+
+
+def deliver(channel: Channel, ledger: Ledger, planned: Sequence[Delivery]) -> list[Receipt]:
+    """Send the planned deliveries whose rows are still pending, in batches; store receipts.
+
+    Re-reads the states first, so a retried task sends only what is still pending. Transient
+    failures stay pending and raise TransientDeliveryError after the batch is recorded.
+    """
+    states = {r["key"]: r["state"] for r in ledger.rows(keys=[d.key for d in planned])}
+    todo = [d for d in planned if states.get(d.key) == State.PENDING.value]
+    receipts: list[Receipt] = []
+    size = max(1, channel.limits.batch_size)
+    for start in range(0, len(todo), size):
+        batch = todo[start:start + size]
+        ledger.begin_attempt([d.key for d in batch])
+        got = channel.deliver(batch)
+        ledger.apply(got)
+        receipts.extend(got)
+        progress.report(f"{channel.name}: files", len(batch), len(todo))
+    transient = [r for r in receipts if r.retry]
+    if transient:
+        wait = max((r.retry_after or 0.0) for r in transient)
+        if wait:
+            time.sleep(min(wait, MAX_RETRY_AFTER))
+        raise TransientDeliveryError(
+            f"{len(transient)} {channel.name} deliveries failed transiently: {transient[0].detail}", wait or None)
+    return receipts
+
+
+def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime,
+               run_id: str | None = None) -> tuple[list[Delivery], Recorded, Outcome]:
+    """Plan a full rebuild of a channel's site output and record it.
+
+    The build id is a hash of every planned file, so rebuilding an unchanged site is a no-op in
+    the ledger too, while any change (an article, a template, koho itself) makes a new build.
+    """
+    live = {a.id: a for a in corpus.articles.values() if a.is_due(now)}
+    ctx = PlanContext(site=corpus.site, now=now, live=live,
+                      updated=feed_times(corpus, ledger.revision_times()), published=frozenset(live))
+    planned = channel.plan_all(ctx, "pending")
+    digest = hashlib.sha256()
+    for d in planned:
+        digest.update(d.target.encode() + b"\0" + hashlib.sha256(d.body()).digest())
+    build_id = "build-" + digest.hexdigest()[:12]
+    planned = [replace(d, revision=build_id) for d in planned]
+    recorded = ledger.record(planned, run_id)
+    outcome = Outcome(channel.name, "_site", planned=len(planned), new=len(recorded.new),
+                      already=len(planned) - len(recorded.to_deliver()))
+    return planned, recorded, outcome

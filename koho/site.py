@@ -1,0 +1,116 @@
+"""Site settings read from ``content/site.yaml``: name, base URL, time zone and the topic list."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+import yaml
+
+from koho.errors import ContentError, ContentInvalid
+from koho.frontmatter import _Loader
+
+SITE_FILE = "site.yaml"
+#: Lowercase ASCII slug: safe as a folder name on every platform and in every URL.
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+class _SiteModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    name_en: str = ""
+    description: str = ""
+    publisher: str = ""
+    base_url: str
+    language: str = "ja"
+    timezone: str = "Asia/Tokyo"
+    latest_count: int = Field(20, ge=1, le=200)
+    feed_entries: int = Field(30, ge=1, le=500)
+    topics: dict[str, str]
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an absolute http(s) URL")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("topics")
+    @classmethod
+    def _topics(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("list at least one topic")
+        for key in value:
+            if not SLUG.fullmatch(key):
+                raise ValueError(f"topic key {key!r} must be a lowercase slug (a-z, 0-9, '-')")
+        return value
+
+
+@dataclass(frozen=True)
+class Site:
+    """The site as configured by the office; every channel reads it."""
+
+    name: str
+    base_url: str
+    language: str
+    tz: ZoneInfo
+    topics: dict[str, str]
+    latest_count: int = 20
+    feed_entries: int = 30
+    name_en: str = ""
+    description: str = ""
+    publisher: str = ""
+
+    def url(self, path: str) -> str:
+        """Absolute URL of a site path such as ``articles/x/``."""
+        return self.base_url + path.lstrip("/")
+
+    @property
+    def host(self) -> str:
+        """Host name of the base URL (used in stable feed ids)."""
+        return self.base_url.split("://", 1)[1].split("/", 1)[0]
+
+
+def load_site(content_dir: Path) -> Site:
+    """Read and validate site.yaml; raise ContentInvalid naming its line and field."""
+    path = content_dir / SITE_FILE
+    label = str(path)
+    if not path.is_file():
+        raise ContentInvalid([ContentError(label, 1, "file", "site settings are missing")])
+    text = path.read_text(encoding="utf-8-sig")
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        key_lines = {(k.value,): k.start_mark.line + 1 for k, _ in getattr(node, "value", [])
+                     if isinstance(node, yaml.MappingNode)}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ContentInvalid([ContentError(label, (mark.line + 1) if mark else 1, "yaml", str(exc.problem))])
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ContentInvalid([ContentError(label, 1, "file", "must be a mapping of settings")])
+    try:
+        model = _SiteModel.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = key_lines.get(loc[:1], 1)
+            errors.append(ContentError(label, line, ".".join(map(str, loc)) or "site", err["msg"]))
+        raise ContentInvalid(errors)
+    try:
+        tz = ZoneInfo(model.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ContentInvalid([ContentError(label, key_lines.get(("timezone",), 1), "timezone",
+                                           f"unknown time zone {model.timezone!r}")])
+    return Site(name=model.name, base_url=model.base_url, language=model.language, tz=tz,
+                topics=dict(model.topics), latest_count=model.latest_count,
+                feed_entries=model.feed_entries, name_en=model.name_en,
+                description=model.description, publisher=model.publisher)

@@ -1,0 +1,162 @@
+"""Byte stores for static output, chosen by URL: ``file://public`` or ``s3://bucket/prefix``.
+
+Both write only what changed: a page whose bytes are already stored is not written again, which
+is what makes publishing one article into a large archive cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from koho.errors import ConfigError
+
+
+class StoreError(Exception):
+    """A write failed. ``transient`` says whether trying again may help (5xx, throttling, network)."""
+
+    def __init__(self, message: str, transient: bool):
+        super().__init__(message)
+        self.transient = transient
+
+
+class Store(Protocol):
+    """Where static files go."""
+
+    url: str
+
+    def put(self, path: str, data: bytes, content_type: str) -> tuple[bool, str]:
+        """Store ``data`` at ``path`` unless identical bytes are there; return (written, reference)."""
+        ...
+
+    def read(self, path: str) -> bytes | None:
+        """Stored bytes at ``path``, or None."""
+        ...
+
+
+def safe_path(path: str) -> str:
+    """Refuse paths that could leave the output folder (absolute, ``..``, backslashes)."""
+    pure = PurePosixPath(path)
+    if not path or pure.is_absolute() or ".." in pure.parts or "\\" in path or "\0" in path:
+        raise StoreError(f"refusing unsafe output path {path!r}", transient=False)
+    return pure.as_posix()
+
+
+class FileStore:
+    """A local folder; writes are atomic (temp file + rename) so a crash never leaves half a page."""
+
+    def __init__(self, root: Path, url: str):
+        self.root = root
+        self.url = url
+
+    def put(self, path: str, data: bytes, content_type: str) -> tuple[bool, str]:
+        """Write if the bytes differ; the reference is the sha256 of the content."""
+        dest = self.root / safe_path(path)
+        ref = "sha256:" + hashlib.sha256(data).hexdigest()[:16]
+        try:
+            if dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
+                return False, ref
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".koho-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise StoreError(f"cannot write {dest}: {exc.strerror}", transient=False) from exc
+        return True, ref
+
+    def read(self, path: str) -> bytes | None:
+        """Bytes of a stored file, if any."""
+        dest = self.root / safe_path(path)
+        return dest.read_bytes() if dest.is_file() else None
+
+
+class S3Store:
+    """An S3 bucket (or any S3-compatible service: set ``AWS_ENDPOINT_URL_S3``/``AWS_ENDPOINT_URL``).
+
+    The ETags of the prefix are listed once per store, so checking thousands of pages for changes
+    costs a few list calls instead of one HEAD per page. ETag equals the MD5 of the body for
+    single-part uploads, which is all koho does.
+    """
+
+    def __init__(self, bucket: str, prefix: str, url: str):
+        import boto3  # imported here: a file:// setup never pays for boto3's import time
+
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.url = url
+        self.client = boto3.client("s3")
+        self._etags: dict[str, str] | None = None
+
+    def _key(self, path: str) -> str:
+        return self.prefix + safe_path(path)
+
+    def _known(self) -> dict[str, str]:
+        if self._etags is None:
+            etags: dict[str, str] = {}
+            try:
+                pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
+                for page in pages:
+                    for obj in page.get("Contents", []):
+                        etags[obj["Key"]] = obj["ETag"].strip('"')
+            except Exception as exc:
+                raise _s3_error(exc, f"cannot list s3://{self.bucket}/{self.prefix}") from exc
+            self._etags = etags
+        return self._etags
+
+    def put(self, path: str, data: bytes, content_type: str) -> tuple[bool, str]:
+        """Upload if the MD5 differs from the stored ETag; the reference is the ETag."""
+        key = self._key(path)
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        known = self._known()
+        if known.get(key) == md5:
+            return False, md5
+        try:
+            response = self.client.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type)
+        except Exception as exc:
+            raise _s3_error(exc, f"cannot upload s3://{self.bucket}/{key}") from exc
+        etag = response["ETag"].strip('"')
+        known[key] = etag
+        return True, etag
+
+    def read(self, path: str) -> bytes | None:
+        """Bytes of a stored object, if any."""
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(path))["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            return None
+
+
+def _s3_error(exc: Exception, what: str) -> StoreError:
+    from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, ReadTimeoutError
+
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        transient = status >= 500 or status == 429 or code in {"SlowDown", "Throttling", "RequestTimeout"}
+        return StoreError(f"{what}: {code or status}", transient=transient)
+    if isinstance(exc, (BotoConnectionError, ReadTimeoutError)):
+        return StoreError(f"{what}: {exc}", transient=True)
+    return StoreError(f"{what}: {exc}", transient=False)
+
+
+def open_store(url: str, base_dir: Path | None = None) -> Store:
+    """A store for ``file://dir`` (relative to ``base_dir``/cwd) or ``s3://bucket/prefix``."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        # file://public is relative (netloc "public"); file:///srv/www is absolute.
+        raw = (parts.netloc + parts.path) if parts.netloc else parts.path
+        root = Path(raw)
+        if not root.is_absolute():
+            root = (base_dir or Path.cwd()) / root
+        return FileStore(root, url)
+    if parts.scheme == "s3":
+        if not parts.netloc:
+            raise ConfigError(f"{url!r}: an s3:// URL needs a bucket, e.g. s3://koho-archive/site")
+        return S3Store(parts.netloc, parts.path, url)
+    raise ConfigError(f"{url!r}: unknown store; use file://folder or s3://bucket/prefix")
