@@ -16,7 +16,7 @@ from feedgen.feed import FeedGenerator
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
-from koho.storage import Store, StoreError, open_store
+from koho.storage import Store, open_store, write_batch
 
 SITE_ID = "_site"
 FORMATS = ("atom", "rss")
@@ -119,17 +119,7 @@ class FeedsChannel:
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Write each feed unless its bytes are unchanged."""
-        receipts = []
-        for delivery in batch:
-            try:
-                written, ref = self.store.put(delivery.target, delivery.body(), delivery.content_type)
-            except StoreError as exc:
-                receipts.append(Receipt.transient(delivery.key, str(exc)) if exc.transient
-                                else Receipt.failed(delivery.key, str(exc)))
-                continue
-            receipts.append(Receipt.sent(delivery.key, ref) if written
-                            else Receipt.skipped(delivery.key, "unchanged: identical bytes already stored", ref))
-        return receipts
+        return write_batch(self.store, batch)
 
     def close(self) -> None:
         """Nothing to release."""

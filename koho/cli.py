@@ -45,9 +45,17 @@ def _load(settings: Settings):
     return read_corpus(settings.content_dir, site, settings.state_dir / "cache")
 
 
-def _print_errors(errors) -> None:
+def _echo_errors(errors) -> None:
+    # Plain lines, never wrapped: editors and CI parse path:line: field: message.
+    cwd = Path.cwd()
     for error in errors:
-        err.print(str(error), markup=False, highlight=False)
+        path = Path(error.path)
+        shown = path.relative_to(cwd) if path.is_absolute() and path.is_relative_to(cwd) else path
+        typer.echo(f"{shown}:{error.line}: {error.field}: {error.message}", err=True)
+
+
+def _print_errors(errors) -> None:
+    _echo_errors(errors)
     err.print(f"{len(errors)} error(s); nothing was published.", style="bold red")
 
 
@@ -66,8 +74,7 @@ def check(paths: Optional[list[Path]] = PathsArg) -> None:
         errors = [e for e in errors if any(Path(e.path).resolve() == w or w in Path(e.path).resolve().parents
                                             for w in wanted)]
     if errors:
-        for error in errors:
-            err.print(str(error), markup=False, highlight=False)
+        _echo_errors(errors)
         err.print(f"{len(errors)} error(s).", style="bold red")
         raise typer.Exit(1)
     out.print(f"OK: {len(corpus.articles)} article(s) valid.")

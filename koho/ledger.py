@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import and_, bindparam, create_engine, event, func, insert, select, update
+from sqlalchemy import and_, bindparam, create_engine, event, func, select, update
 from sqlalchemy.engine import Engine, make_url
 
 from koho.delivery import Delivery, Receipt, State
@@ -99,25 +99,32 @@ class Ledger:
                     for d in chunk if d.key not in existing
                 ]
                 if rows:
-                    conn.execute(self._insert_ignore(), rows)
-                    new.update(r["key"] for r in rows)
+                    # RETURNING tells which rows this run really inserted: a concurrent run may
+                    # have inserted some of the same keys a moment earlier.
+                    inserted = conn.execute(self._insert_ignore(deliveries, ["key"]).returning(deliveries.c.key),
+                                            rows).scalars().all()
+                    new.update(inserted)
+                    lost = {r["key"] for r in rows} - set(inserted)
+                    if lost:
+                        existing.update(conn.execute(select(deliveries.c.key, deliveries.c.state)
+                                                     .where(deliveries.c.key.in_(lost))).all())
                 for key in keys:
                     states[key] = existing.get(key, State.PENDING.value)
         return Recorded(frozenset(new), states)
 
-    def _insert_ignore(self):
+    def _insert_ignore(self, table, index_elements: list[str]):
         # Two runs racing on the same article must not fail on the unique index: the loser's
         # insert simply does nothing, exactly like a re-run.
         name = self.engine.dialect.name
         if name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            return pg_insert(deliveries).on_conflict_do_nothing(index_elements=["key"])
+            return pg_insert(table).on_conflict_do_nothing(index_elements=index_elements)
         if name == "sqlite":
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-            return sqlite_insert(deliveries).on_conflict_do_nothing(index_elements=["key"])
-        return insert(deliveries)
+            return sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)
+        raise NotImplementedError(f"koho's ledger supports SQLite and PostgreSQL, not {name}")
 
     def begin_attempt(self, keys: Iterable[str]) -> None:
         """Count an attempt before sending, so a crash mid-send leaves an honest trace."""
@@ -142,14 +149,15 @@ class Ledger:
 
     def first_seen(self, article_id: str, revision: str, when: datetime | None = None) -> datetime:
         """When this revision was first recorded (recording it now if it is new)."""
+        stamp = (when or utcnow()).astimezone(timezone.utc)  # stored as UTC: SQLite keeps no zone
+        where = and_(revisions.c.article_id == article_id, revisions.c.revision == revision)
         with self.engine.begin() as conn:
-            found = conn.execute(select(revisions.c.first_seen_at).where(
-                and_(revisions.c.article_id == article_id, revisions.c.revision == revision))).scalar()
-            if found is not None:
-                return _aware(found)
-            stamp = when or utcnow()
-            conn.execute(insert(revisions).values(article_id=article_id, revision=revision, first_seen_at=stamp))
-            return stamp
+            found = conn.execute(select(revisions.c.first_seen_at).where(where)).scalar()
+            if found is None:
+                conn.execute(self._insert_ignore(revisions, ["article_id", "revision"]).values(
+                    article_id=article_id, revision=revision, first_seen_at=stamp))
+                found = conn.execute(select(revisions.c.first_seen_at).where(where)).scalar()
+            return _aware(found)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -183,7 +191,7 @@ class Ledger:
         with self.engine.connect() as conn:
             found = conn.execute(query).all()
         with_rows = {c for c, _s, _n in found}
-        pending = any(s == State.PENDING.value for _c, s, _n in found)
+        pending = any(s == State.PENDING.value and c in channels for c, s, _n in found)
         return not pending and all(name in with_rows for name in channels)
 
     def rows(self, article_id: str | None = None, channel: str | None = None,

@@ -132,6 +132,8 @@ def _parse(raw: bytes, label: str, stem: str, site: Site) -> tuple[Article | Non
     if not parsed.body.strip():
         errors.append(ContentError(label, parsed.body_line, "body", "the article has no text after the front matter"))
     errors += [ContentError(label, line, f, msg) for line, f, msg in lint_body(parsed.body, parsed.body_line)]
+    if fm is None:
+        errors += _raw_topic_errors(parsed, label, site)
     if fm is None or errors:
         return None, errors
     article = to_article(fm, parsed, stem=stem, path=label, html=render_markdown(parsed.body),
@@ -139,14 +141,27 @@ def _parse(raw: bytes, label: str, stem: str, site: Site) -> tuple[Article | Non
     return article, []
 
 
+def _raw_topic_errors(parsed, label: str, site: Site) -> list[ContentError]:
+    """Unknown topics of an article whose front matter failed elsewhere: report them too."""
+    topics = parsed.data.get("topics")
+    if not isinstance(topics, list):
+        return []
+    return [ContentError(label, parsed.line_of(("topics", i)), "topics", _unknown_topic(t, site))
+            for i, t in enumerate(topics) if isinstance(t, str) and t not in site.topics]
+
+
+def _unknown_topic(topic: str, site: Site) -> str:
+    known = ", ".join(f"{k} ({v})" for k, v in site.topics.items())
+    return f"unknown topic {topic!r}; site.yaml lists {known}"
+
+
 def _cross_checks(article: Article, label: str, content_dir: Path, site: Site) -> list[ContentError]:
     """Checks against site.yaml and other files; never cached because those can change."""
     errors = []
     for index, topic in enumerate(article.topics):
         if topic not in site.topics:
-            known = ", ".join(f"{k} ({v})" for k, v in site.topics.items())
             errors.append(ContentError(label, article.line_of("topics", index), "topics",
-                                       f"unknown topic {topic!r}; site.yaml lists {known}"))
+                                       _unknown_topic(topic, site)))
     root = content_dir.resolve()
     for index, image in enumerate(article.images):
         where = article.line_of("images", index, "src")

@@ -10,9 +10,10 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import Protocol, Sequence
 from urllib.parse import urlsplit
 
+from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
 
 
@@ -62,10 +63,14 @@ class FileStore:
                 return False, ref
             dest.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".koho-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, dest)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, dest)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
         except OSError as exc:
             raise StoreError(f"cannot write {dest}: {exc.strerror}", transient=False) from exc
         return True, ref
@@ -126,10 +131,13 @@ class S3Store:
 
     def read(self, path: str) -> bytes | None:
         """Bytes of a stored object, if any."""
+        key = self._key(path)
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(path))["Body"].read()
+            return self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except self.client.exceptions.NoSuchKey:
             return None
+        except Exception as exc:
+            raise _s3_error(exc, f"cannot read s3://{self.bucket}/{key}") from exc
 
 
 def _s3_error(exc: Exception, what: str) -> StoreError:
@@ -160,3 +168,22 @@ def open_store(url: str, base_dir: Path | None = None) -> Store:
             raise ConfigError(f"{url!r}: an s3:// URL needs a bucket, e.g. s3://koho-archive/site")
         return S3Store(parts.netloc, parts.path, url)
     raise ConfigError(f"{url!r}: unknown store; use file://folder or s3://bucket/prefix")
+
+
+def write_batch(store: Store, batch: Sequence[Delivery]) -> list[Receipt]:
+    """Deliver static files: ``sent`` when written, ``skipped`` when identical bytes are stored,
+    transient or permanent failures as the store says. Shared by every channel that writes files."""
+    receipts = []
+    for delivery in batch:
+        try:
+            written, ref = store.put(delivery.target, delivery.body(), delivery.content_type)
+        except StoreError as exc:
+            receipts.append(Receipt.transient(delivery.key, str(exc)) if exc.transient
+                            else Receipt.failed(delivery.key, str(exc)))
+            continue
+        except OSError as exc:  # a media source vanished between check and publish
+            receipts.append(Receipt.failed(delivery.key, f"cannot read {delivery.payload}: {exc.strerror}"))
+            continue
+        receipts.append(Receipt.sent(delivery.key, ref) if written
+                        else Receipt.skipped(delivery.key, "unchanged: identical bytes already stored", ref))
+    return receipts

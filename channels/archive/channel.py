@@ -8,7 +8,7 @@ from typing import ClassVar, Sequence
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
-from koho.storage import Store, StoreError, open_store
+from koho.storage import Store, open_store, write_batch
 
 from channels.archive.pages import FURNITURE, Renderer, SiteIndex, known_page, media_target, unique
 
@@ -80,20 +80,7 @@ class ArchiveChannel:
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Write each file unless identical bytes are stored; unchanged files are 'skipped'."""
-        receipts = []
-        for delivery in batch:
-            try:
-                written, ref = self.store.put(delivery.target, delivery.body(), delivery.content_type)
-            except StoreError as exc:
-                receipts.append(Receipt.transient(delivery.key, str(exc)) if exc.transient
-                                else Receipt.failed(delivery.key, str(exc)))
-                continue
-            except OSError as exc:  # media source vanished between check and publish
-                receipts.append(Receipt.failed(delivery.key, f"cannot read {delivery.payload}: {exc.strerror}"))
-                continue
-            receipts.append(Receipt.sent(delivery.key, ref) if written
-                            else Receipt.skipped(delivery.key, "unchanged: identical bytes already stored", ref))
-        return receipts
+        return write_batch(self.store, batch)
 
     def close(self) -> None:
         """Nothing to release: stores hold no open connections between calls."""

@@ -1,0 +1,55 @@
+"""Test session set-up: offline Prefect in a fresh home, one Prefect test harness per session.
+
+Environment variables are set at import time, before anything imports Prefect.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_PREFECT_HOME = tempfile.mkdtemp(prefix="koho-prefect-")
+os.environ.update({
+    "PREFECT_HOME": _PREFECT_HOME,
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
+    "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
+})
+for name in [n for n in os.environ if n.startswith("KOHO_")]:
+    del os.environ[name]
+
+pytest_plugins = ["tests.peers"]
+
+REPO = Path(__file__).resolve().parents[1]
+CONTENT = REPO / "content"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One Prefect test server for the whole session; flows skip the 1 s heartbeat join."""
+    from prefect.settings import temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+            yield
+
+
+@pytest.fixture
+def workspace(tmp_path, monkeypatch):
+    """A copy of the sample content and a private state folder, with KOHO_* pointing at them."""
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT, content)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KOHO_CONTENT_DIR", str(content))
+    monkeypatch.setenv("KOHO_STATE_DIR", str(tmp_path / ".koho"))
+    monkeypatch.setenv("KOHO_ARCHIVE_URL", f"file://{tmp_path / 'public'}")
+    return tmp_path
+
+
