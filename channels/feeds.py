@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
-from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 from feedgen.feed import FeedGenerator
 
 from koho.article import Article
 from koho.channel import Limits, PlanContext
-from koho.delivery import Delivery, Receipt
-from koho.storage import Store, open_store, write_batch
+from koho.delivery import Delivery
+from koho.storage import StoreChannel
 
 SITE_ID = "_site"
 FORMATS = ("atom", "rss")
@@ -32,27 +31,11 @@ def entry_id(article: Article, host: str) -> str:
     return f"tag:{host},{article.publish_at.date().isoformat()}:articles/{article.id}"
 
 
-class FeedsChannel:
+class FeedsChannel(StoreChannel):
     """Atom and RSS feeds written next to the archive (or to their own store)."""
 
     name: ClassVar[str] = "feeds"
     limits: ClassVar[Limits] = Limits(title_max=120, overflow="reject", batch_size=200)
-
-    def __init__(self, url: str, base_dir: Path | None = None):
-        self.url = url
-        self._base_dir = base_dir
-        self._store: Store | None = None
-
-    @property
-    def store(self) -> Store:
-        """The byte store, opened on first delivery."""
-        if self._store is None:
-            self._store = open_store(self.url, self._base_dir)
-        return self._store
-
-    def describe(self) -> str:
-        """Where feeds are written."""
-        return self.url
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """The site-wide feeds and the feeds of the article's topics (and of topics it left)."""
@@ -116,13 +99,6 @@ class FeedsChannel:
         for topic in article.topics:
             entry.category(term=topic, label=site.topics.get(topic, topic))
         entry.content(_content_html(article, site), type="html")
-
-    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
-        """Write each feed unless its bytes are unchanged."""
-        return write_batch(self.store, batch)
-
-    def close(self) -> None:
-        """Nothing to release."""
 
 
 def _content_html(article: Article, site) -> str:

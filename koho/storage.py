@@ -187,3 +187,33 @@ def write_batch(store: Store, batch: Sequence[Delivery]) -> list[Receipt]:
         receipts.append(Receipt.sent(delivery.key, ref) if written
                         else Receipt.skipped(delivery.key, "unchanged: identical bytes already stored", ref))
     return receipts
+
+
+class StoreChannel:
+    """Base for channels whose transport is a byte store chosen by URL (archive, feeds).
+
+    Opens the store lazily, so planning and dry runs never touch it.
+    """
+
+    def __init__(self, url: str, base_dir: Path | None = None):
+        self.url = url
+        self._base_dir = base_dir
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        """The byte store, opened on first delivery."""
+        if self._store is None:
+            self._store = open_store(self.url, self._base_dir)
+        return self._store
+
+    def describe(self) -> str:
+        """Where files are written (store URLs carry no secrets: credentials come from the environment)."""
+        return self.url
+
+    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Write each file unless identical bytes are stored."""
+        return write_batch(self.store, batch)
+
+    def close(self) -> None:
+        """Nothing to release: stores hold no open connections between calls."""

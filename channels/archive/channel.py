@@ -3,40 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 from koho.article import Article
 from koho.channel import Limits, PlanContext
-from koho.delivery import Delivery, Receipt
-from koho.storage import Store, open_store, write_batch
+from koho.delivery import Delivery
+from koho.storage import StoreChannel
 
 from channels.archive.pages import FURNITURE, Renderer, SiteIndex, known_page, media_target, unique
 
 SITE_ID = "_site"
 
 
-class ArchiveChannel:
+class ArchiveChannel(StoreChannel):
     """Bulletin archive as a static site: home, article, issue, topic and year pages, sitemap."""
 
     name: ClassVar[str] = "archive"
     limits: ClassVar[Limits] = Limits(title_max=120, overflow="reject", batch_size=500)
 
     def __init__(self, url: str, content_dir: Path, base_dir: Path | None = None):
-        self.url = url
+        super().__init__(url, base_dir)
         self.content_dir = content_dir
-        self._base_dir = base_dir
-        self._store: Store | None = None
-
-    @property
-    def store(self) -> Store:
-        """The byte store, opened on first delivery (planning never touches it)."""
-        if self._store is None:
-            self._store = open_store(self.url, self._base_dir)
-        return self._store
-
-    def describe(self) -> str:
-        """Where the site is written."""
-        return self.url
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """The article's page and every listing it appears (or appeared) on."""
@@ -77,13 +64,6 @@ class ArchiveChannel:
     def _media(self, article: Article, src: str) -> Delivery:
         return Delivery(self.name, media_target(src), article.id, article.revision, None,
                         self.content_dir / src, _image_type(src))
-
-    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
-        """Write each file unless identical bytes are stored; unchanged files are 'skipped'."""
-        return write_batch(self.store, batch)
-
-    def close(self) -> None:
-        """Nothing to release: stores hold no open connections between calls."""
 
 
 def _image_type(src: str) -> str:
