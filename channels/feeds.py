@@ -15,9 +15,9 @@ from feedgen.feed import FeedGenerator
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery
+from koho.ledger import SITE_ID
 from koho.storage import StoreChannel
 
-SITE_ID = "_site"
 FORMATS = ("atom", "rss")
 
 

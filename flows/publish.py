@@ -12,10 +12,11 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from channels import registry
 from koho.ledger import Ledger
-from koho.pipeline import Outcome, context_for, hold_reason, plan_and_record, site_build
+from koho.pipeline import Outcome, context_for, finish_build, hold_reason, plan_and_record, site_build
 from koho.reader import Corpus
 from koho.report import artifact_rows
 from koho.settings import Settings
@@ -26,7 +27,7 @@ from flows.tasks import deliver_task, now_utc, read_content, run_id
 @task(name="plan-and-record", cache_policy=NO_CACHE)
 def plan_task(channel, article, corpus: Corpus, ledger: Ledger, now: datetime, dry_run: bool):
     """Plan one article on one channel and write its rows pending (unless dry run)."""
-    ctx = context_for(channel, article, corpus, ledger, now)
+    ctx = context_for(channel, article, corpus, ledger, now, dry_run)
     return plan_and_record(channel, article, ctx, ledger, run_id(), dry_run)
 
 
@@ -45,7 +46,9 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 if reason:
                     outcome.note = reason
                     continue
-                planned, recorded = plan_task(channel, article, corpus, ledger, now, dry_run)
+                # quote(): Prefect would otherwise walk the whole corpus (thousands of articles)
+                # looking for futures in the arguments, twice per task call.
+                planned, recorded = plan_task(channel, article, quote(corpus), ledger, now, dry_run)
                 outcome.planned, outcome.new = len(planned), len(recorded.new)
                 outcome.already = outcome.planned - len(recorded.to_deliver())
                 if dry_run:
@@ -54,7 +57,7 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 if not recorded.to_deliver():
                     outcome.note = "nothing to send: already delivered"
                     continue
-                outcome.receipts = deliver_task(channel, ledger, planned)
+                outcome.receipts = deliver_task(channel, ledger, quote(planned))
             if reason:
                 logger.info("%s: %s", article.id, reason)
     finally:
@@ -118,9 +121,10 @@ def build_site(channels: list[str] | None = None) -> list[Outcome]:
             planned, recorded, outcome = site_build(channel, corpus, ledger, now, run_id())
             outcomes.append(outcome)
             if recorded.to_deliver():
-                outcome.receipts = deliver_task(channel, ledger, planned)
+                outcome.receipts = deliver_task(channel, ledger, quote(planned))
             else:
                 outcome.note = "nothing to write: site unchanged since the last build"
+            finish_build(ledger, outcome)
     finally:
         for channel in chans:
             channel.close()

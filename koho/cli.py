@@ -175,7 +175,7 @@ def _dry_run(settings: Settings, targets: list[str], channels):
             if reason:
                 outcome.note = reason
                 continue
-            ctx = context_for(ch, article, corpus, ledger, now)
+            ctx = context_for(ch, article, corpus, ledger, now, dry_run=True)
             planned, recorded = plan_and_record(ch, article, ctx, ledger, dry_run=True)
             outcome.planned, outcome.new = len(planned), len(recorded.new)
             outcome.note = "would write: " + ", ".join(d.target for d in planned if d.key in recorded.new)[:300]

@@ -19,9 +19,11 @@ from sqlalchemy import and_, bindparam, create_engine, event, func, select, upda
 from sqlalchemy.engine import Engine, make_url
 
 from koho.delivery import Delivery, Receipt, State
-from koho.ledger_schema import deliveries, revisions
+from koho.ledger_schema import build_members, deliveries, revisions
 
 _CHUNK = 500
+#: Article id under which full-build deliveries of shared files are recorded.
+SITE_ID = "_site"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -159,6 +161,14 @@ class Ledger:
                 found = conn.execute(select(revisions.c.first_seen_at).where(where)).scalar()
             return _aware(found)
 
+    def record_build(self, channel: str, build_id: str, article_ids: Iterable[str]) -> None:
+        """Remember which articles a completed full build put on ``channel`` (replacing the last)."""
+        rows = [dict(channel=channel, article_id=a, build_id=build_id) for a in sorted(set(article_ids))]
+        with self.engine.begin() as conn:
+            conn.execute(build_members.delete().where(build_members.c.channel == channel))
+            if rows:
+                conn.execute(build_members.insert(), rows)
+
     # -- reading -----------------------------------------------------------------------------
 
     def revision_times(self) -> dict[tuple[str, str], datetime]:
@@ -168,12 +178,14 @@ class Ledger:
         return {(a, r): _aware(t) for a, r, t in rows}
 
     def published_ids(self, channel: str) -> set[str]:
-        """Articles with at least one delivery on ``channel`` that reached its destination."""
+        """Articles on ``channel``: a delivery of theirs reached it, or the last full build had them."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(deliveries.c.article_id).distinct().where(and_(
+            delivered = set(conn.execute(select(deliveries.c.article_id).distinct().where(and_(
                 deliveries.c.channel == channel,
-                deliveries.c.state.in_([State.SENT.value, State.SKIPPED.value])))).scalars()
-            return set(rows)
+                deliveries.c.state.in_([State.SENT.value, State.SKIPPED.value])))).scalars())
+            built = set(conn.execute(select(build_members.c.article_id)
+                                     .where(build_members.c.channel == channel)).scalars())
+        return (delivered | built) - {SITE_ID}
 
     def previous_targets(self, channel: str, article_id: str, revision: str) -> frozenset[str]:
         """Targets this channel wrote for other revisions of the article."""

@@ -38,3 +38,13 @@ revisions = Table(
     Column("revision", String(64), primary_key=True),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
 )
+
+#: Articles contained in the latest completed full build of a channel: after ``koho build`` they
+#: are on the site even though no per-article delivery row names them.
+build_members = Table(
+    "build_members",
+    metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("article_id", String(128), primary_key=True),
+    Column("build_id", String(64), nullable=False),
+)

@@ -16,7 +16,7 @@ from koho import progress
 from koho.article import Article
 from koho.channel import Channel, PlanContext
 from koho.delivery import Delivery, Receipt, State
-from koho.ledger import Ledger, Recorded
+from koho.ledger import SITE_ID, Ledger, Recorded
 from koho.reader import Corpus
 
 #: Longest pause koho takes for a provider's Retry-After before handing back to the retry policy.
@@ -58,13 +58,17 @@ def feed_times(corpus: Corpus, times: dict[tuple[str, str], datetime]) -> dict[s
 
 
 def context_for(channel: Channel, article: Article | None, corpus: Corpus, ledger: Ledger,
-                now: datetime) -> PlanContext:
-    """Build the pure planning input for one channel from the corpus and the ledger."""
+                now: datetime, dry_run: bool = False) -> PlanContext:
+    """Build the pure planning input for one channel from the corpus and the ledger.
+
+    Records when the article's revision was first seen (feeds' updated time), except in a dry run.
+    """
     published = ledger.published_ids(channel.name)
     live = {a.id: a for a in corpus.articles.values() if a.is_due(now) and a.id in published}
     previous: frozenset[str] = frozenset()
     if article is not None:
-        ledger.first_seen(article.id, article.revision)
+        if not dry_run:
+            ledger.first_seen(article.id, article.revision)
         if article.withdrawn:
             live.pop(article.id, None)
         else:
@@ -86,6 +90,9 @@ class Outcome:
     already: int = 0
     receipts: list[Receipt] = field(default_factory=list)
     note: str = ""
+    #: For full builds: the build id and the articles it contained.
+    build_id: str = ""
+    members: list[str] = field(default_factory=list)
 
     def count(self, state: State) -> int:
         """Receipts of this run in ``state``."""
@@ -147,6 +154,14 @@ def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime,
     build_id = "build-" + digest.hexdigest()[:12]
     planned = [replace(d, revision=build_id) for d in planned]
     recorded = ledger.record(planned, run_id)
-    outcome = Outcome(channel.name, "_site", planned=len(planned), new=len(recorded.new),
+    outcome = Outcome(channel.name, SITE_ID, planned=len(planned), new=len(recorded.new),
                       already=len(planned) - len(recorded.to_deliver()))
+    outcome.members = sorted(live)
+    outcome.build_id = build_id
     return planned, recorded, outcome
+
+
+def finish_build(ledger: Ledger, outcome: Outcome) -> None:
+    """After a build delivered without failures, its articles count as published on the channel."""
+    if not any(r.state == State.FAILED or r.retry for r in outcome.receipts):
+        ledger.record_build(outcome.channel, outcome.build_id, outcome.members)

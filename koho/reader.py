@@ -162,7 +162,6 @@ def _cross_checks(article: Article, label: str, content_dir: Path, site: Site) -
         if topic not in site.topics:
             errors.append(ContentError(label, article.line_of("topics", index), "topics",
                                        _unknown_topic(topic, site)))
-    root = content_dir.resolve()
     for index, image in enumerate(article.images):
         where = article.line_of("images", index, "src")
         src = PurePosixPath(image.src)
@@ -170,6 +169,6 @@ def _cross_checks(article: Article, label: str, content_dir: Path, site: Site) -
             errors.append(ContentError(label, where, f"images[{index}].src",
                                        f"{image.src!r} must be a path inside content/, such as media/map.png"))
             continue
-        if not (root / src).is_file():
+        if not (content_dir / src).is_file():
             errors.append(ContentError(label, where, f"images[{index}].src", f"no such file: content/{src}"))
     return errors

@@ -8,11 +8,11 @@ from typing import ClassVar
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery
+from koho.ledger import SITE_ID
 from koho.storage import StoreChannel
 
 from channels.archive.pages import FURNITURE, Renderer, SiteIndex, known_page, media_target, unique
 
-SITE_ID = "_site"
 
 
 class ArchiveChannel(StoreChannel):

@@ -68,6 +68,7 @@ class SiteIndex:
         self.site = site
         self.updated = updated
         self.articles = sorted(live.values(), key=lambda a: (a.publish_at, a.id), reverse=True)
+        self.by_id: dict[str, Article] = dict(live)
         self.by_topic: dict[str, list[Article]] = defaultdict(list)
         self.by_issue: dict[date, list[Article]] = defaultdict(list)
         self.by_year: dict[int, list[Article]] = defaultdict(list)
@@ -83,10 +84,15 @@ class SiteIndex:
         """The newest articles shown on the home page."""
         return self.articles[: self.site.latest_count]
 
+    @cached_property
+    def latest_ids(self) -> frozenset[str]:
+        """Ids of the home page's articles."""
+        return frozenset(a.id for a in self.latest)
+
     def pages_showing(self, article: Article) -> list[str]:
         """Every page on which ``article`` appears (its own page first), by its own metadata."""
         pages = [f"articles/{article.id}/index.html"]
-        if any(a.id == article.id for a in self.latest):
+        if article.id in self.latest_ids:
             pages.append("index.html")
         if article.bulletin:
             pages += [f"bulletin/{article.bulletin.isoformat()}/index.html", "bulletin/index.html"]
@@ -143,8 +149,7 @@ class Renderer:
             issues = sorted(idx.by_issue, reverse=True)[:6]
             return self._page("home.html", path, articles=idx.latest, issues=issues, years=sorted(idx.by_year, reverse=True))
         if match := _ARTICLE.fullmatch(path):
-            article = self.extra.get(match.group(1)) or next(
-                (a for a in idx.articles if a.id == match.group(1)), None)
+            article = self.extra.get(match.group(1)) or idx.by_id.get(match.group(1))
             if article is None:
                 raise KeyError(path)
             return self._page("article.html", path, article=article, updated=idx.updated.get(article.id),

@@ -188,3 +188,24 @@ def test_run_leaves_a_table_artifact(workspace):
     artifacts = asyncio.run(latest())
     assert artifacts and artifacts[0].type == "table"
     assert "archive" in str(artifacts[0].data) and "sent" in str(artifacts[0].data)
+
+
+def test_build_then_publish_one_keeps_every_listing(workspace):
+    from flows.publish import build_site
+
+    corpus, live = live_articles()
+    first = build_site(channels=["archive", "feeds"])
+    assert all(o.count("sent") for o in first)
+    assert build_site(channels=["archive", "feeds"])[0].note.startswith("nothing to write")
+    new = workspace / "content" / "articles" / "2026" / "kouen-seisou.md"
+    new.write_text("---\ntitle: 区立公園の一斉清掃にご協力ください\npublish_at: 2026-01-04T09:00:00+09:00\n"
+                   "topics: [kusei]\nbulletin: 2026-01-11\n---\n清掃活動に参加しませんか。\n", encoding="utf-8")
+    outcomes = publish(str(new))
+    assert {o.article_id for o in outcomes} == {"kouen-seisou"}
+    public = workspace / "public"
+    sitemap = (public / "sitemap.xml").read_text(encoding="utf-8")
+    assert all(f"articles/{a.id}/" in sitemap for a in live) and "articles/kouen-seisou/" in sitemap
+    feed = feedparser.parse((public / "feeds" / "atom.xml").read_bytes())
+    assert len(feed.entries) == min(len(live) + 1, corpus.site.feed_entries)
+    year = (public / "2026" / "index.html").read_text(encoding="utf-8")
+    assert all(f"articles/{a.id}/" in year for a in live if a.publish_at.year == 2026)

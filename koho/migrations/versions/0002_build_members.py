@@ -1,0 +1,25 @@
+"""Which articles the latest full build of each channel contained.
+
+Revision ID: 0002
+Revises: 0001
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "build_members",
+        sa.Column("channel", sa.String(64), primary_key=True),
+        sa.Column("article_id", sa.String(128), primary_key=True),
+        sa.Column("build_id", sa.String(64), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("build_members")
