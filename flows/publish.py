@@ -16,7 +16,7 @@ from prefect.utilities.annotations import quote
 
 from channels import registry
 from koho.ledger import Ledger
-from koho.pipeline import Outcome, context_for, finish_build, hold_reason, plan_and_record, site_build
+from koho.pipeline import Outcome, RunState, context_for, finish_build, hold_reason, plan_and_record, site_build
 from koho.reader import Corpus
 from koho.report import artifact_rows
 from koho.settings import Settings
@@ -25,9 +25,9 @@ from flows.tasks import deliver_task, now_utc, read_content, run_id
 
 
 @task(name="plan-and-record", cache_policy=NO_CACHE)
-def plan_task(channel, article, corpus: Corpus, ledger: Ledger, now: datetime, dry_run: bool):
+def plan_task(channel, article, corpus: Corpus, ledger: Ledger, now: datetime, dry_run: bool, state: RunState):
     """Plan one article on one channel and write its rows pending (unless dry run)."""
-    ctx = context_for(channel, article, corpus, ledger, now, dry_run)
+    ctx = context_for(channel, article, corpus, ledger, now, dry_run, state)
     return plan_and_record(channel, article, ctx, ledger, run_id(), dry_run)
 
 
@@ -37,6 +37,7 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
     ledger = Ledger(settings.db_url())
     outcomes: list[Outcome] = []
     chans = registry.build(settings, channels)
+    state = RunState(ledger, corpus)
     try:
         for article in articles:
             reason = hold_reason(article, now)
@@ -48,7 +49,7 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                     continue
                 # quote(): Prefect would otherwise walk the whole corpus (thousands of articles)
                 # looking for futures in the arguments, twice per task call.
-                planned, recorded = plan_task(channel, article, quote(corpus), ledger, now, dry_run)
+                planned, recorded = plan_task(channel, article, quote(corpus), ledger, now, dry_run, quote(state))
                 outcome.planned, outcome.new = len(planned), len(recorded.new)
                 outcome.already = outcome.planned - len(recorded.to_deliver())
                 if dry_run:
@@ -58,6 +59,7 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                     outcome.note = "nothing to send: already delivered"
                     continue
                 outcome.receipts = deliver_task(channel, ledger, quote(planned))
+                state.delivered(channel.name, article.id, outcome.receipts)
             if reason:
                 logger.info("%s: %s", article.id, reason)
     finally:

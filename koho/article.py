@@ -157,15 +157,18 @@ class Article:
     html: str
     revision: str
     language: str = "ja"
-    #: (key path, line) pairs of the front matter, so later checks can point at a line.
-    key_lines: tuple[tuple[tuple, int], ...] = field(default=(), compare=False, repr=False)
+    #: "key.path=line" entries of the front matter, one per line of text, so later checks can
+    #: point at a line. One string rather than nested tuples: thousands of cached articles are
+    #: unpickled on every read, and object count is what that costs.
+    key_lines: str = field(default="", compare=False, repr=False)
 
     def line_of(self, *loc: str | int) -> int:
         """Line of a front-matter key (or of its nearest parent); 1 if it was not written."""
-        lines = dict(self.key_lines)
+        lines = dict(entry.rsplit("=", 1) for entry in self.key_lines.split("\n") if entry)
         for end in range(len(loc), 0, -1):
-            if loc[:end] in lines:
-                return lines[loc[:end]]
+            name = ".".join(map(str, loc[:end]))
+            if name in lines:
+                return int(lines[name])
         return 1
 
     @property
@@ -245,5 +248,5 @@ def to_article(fm: FrontMatter, parsed: Parsed, *, stem: str, path: str, html: s
         body_line=parsed.body_line,
         html=html,
         revision=revision,
-        key_lines=tuple(parsed.lines.items()),
+        key_lines="\n".join(f"{'.'.join(map(str, k))}={v}" for k, v in parsed.lines.items()),
     )

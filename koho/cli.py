@@ -160,13 +160,14 @@ def publish(paths: Optional[list[Path]] = PathsArg, channel: Optional[list[str]]
 
 def _dry_run(settings: Settings, targets: list[str], channels):
     from koho.ledger import Ledger
-    from koho.pipeline import Outcome, context_for, hold_reason, plan_and_record
+    from koho.pipeline import Outcome, RunState, context_for, hold_reason, plan_and_record
 
     registry = _outer("channels.registry")
     corpus = _load(settings)
     now = datetime.now(timezone.utc)
     ledger = Ledger(settings.db_url())
     outcomes = []
+    state = RunState(ledger, corpus)
     for article in corpus.select([Path(t) for t in targets], settings.content_dir):
         for ch in registry.build(settings, channels or None):
             outcome = Outcome(ch.name, article.id)
@@ -175,7 +176,7 @@ def _dry_run(settings: Settings, targets: list[str], channels):
             if reason:
                 outcome.note = reason
                 continue
-            ctx = context_for(ch, article, corpus, ledger, now, dry_run=True)
+            ctx = context_for(ch, article, corpus, ledger, now, dry_run=True, state=state)
             planned, recorded = plan_and_record(ch, article, ctx, ledger, dry_run=True)
             outcome.planned, outcome.new = len(planned), len(recorded.new)
             outcome.note = "would write: " + ", ".join(d.target for d in planned if d.key in recorded.new)[:300]

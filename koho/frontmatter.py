@@ -17,7 +17,10 @@ from koho.errors import ContentError
 DELIMITER = "---"
 
 
-class _Loader(yaml.SafeLoader):
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~8x faster, same nodes and marks
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
     """SafeLoader without the implicit timestamp type.
 
     Dates stay strings so that koho, not PyYAML, decides what a time without an offset means

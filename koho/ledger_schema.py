@@ -28,6 +28,7 @@ deliveries = Table(
     UniqueConstraint("key", name="uq_deliveries_key"),
     Index("ix_deliveries_article", "article_id", "channel"),
     Index("ix_deliveries_state", "state"),
+    Index("ix_deliveries_channel_state_article", "channel", "state", "article_id"),
 )
 
 #: When each article revision was first recorded: the stable "updated" time of feeds.

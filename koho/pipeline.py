@@ -57,26 +57,59 @@ def feed_times(corpus: Corpus, times: dict[tuple[str, str], datetime]) -> dict[s
     return updated
 
 
+class RunState:
+    """Ledger facts that planning needs, read once per run and kept current as the run goes.
+
+    Reading them per article would make publishing N articles cost N full ledger scans.
+    """
+
+    def __init__(self, ledger: Ledger, corpus: Corpus):
+        self.ledger = ledger
+        self.corpus = corpus
+        self.times = ledger.revision_times()
+        self.updated = feed_times(corpus, self.times)
+        self._published: dict[str, set[str]] = {}
+
+    def published(self, channel: str) -> set[str]:
+        """Articles on ``channel`` (read from the ledger once, then updated by ``delivered``)."""
+        if channel not in self._published:
+            self._published[channel] = self.ledger.published_ids(channel)
+        return self._published[channel]
+
+    def see_revision(self, article: Article) -> None:
+        """Record when this revision was first seen and refresh the article's feed time."""
+        if (article.id, article.revision) in self.times:
+            return
+        self.times[(article.id, article.revision)] = self.ledger.first_seen(article.id, article.revision)
+        mine = {key: when for key, when in self.times.items() if key[0] == article.id}
+        self.updated.update(feed_times(Corpus(self.corpus.site, {article.id: article}), mine))
+
+    def delivered(self, channel: str, article_id: str, receipts: Sequence[Receipt]) -> None:
+        """After delivery: an article with any file on the channel is now listed there."""
+        if any(r.state in (State.SENT, State.SKIPPED) for r in receipts):
+            self.published(channel).add(article_id)
+
+
 def context_for(channel: Channel, article: Article | None, corpus: Corpus, ledger: Ledger,
-                now: datetime, dry_run: bool = False) -> PlanContext:
+                now: datetime, dry_run: bool = False, state: RunState | None = None) -> PlanContext:
     """Build the pure planning input for one channel from the corpus and the ledger.
 
     Records when the article's revision was first seen (feeds' updated time), except in a dry run.
     """
-    published = ledger.published_ids(channel.name)
-    live = {a.id: a for a in corpus.articles.values() if a.is_due(now) and a.id in published}
+    state = state or RunState(ledger, corpus)
+    published = state.published(channel.name)
+    live = {a.id: a for a in corpus.articles.values() if a.id in published and a.is_due(now)}
     previous: frozenset[str] = frozenset()
     if article is not None:
         if not dry_run:
-            ledger.first_seen(article.id, article.revision)
+            state.see_revision(article)
         if article.withdrawn:
             live.pop(article.id, None)
         else:
             live[article.id] = article
         previous = ledger.previous_targets(channel.name, article.id, article.revision)
-    times = feed_times(corpus, ledger.revision_times())
-    return PlanContext(site=corpus.site, now=now, live=live, updated=times, previous_targets=previous,
-                       published=frozenset(published))
+    return PlanContext(site=corpus.site, now=now, live=live, updated=dict(state.updated),
+                       previous_targets=previous, published=frozenset(published))
 
 
 @dataclass

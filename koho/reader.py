@@ -8,8 +8,12 @@ on other files (topics, image files, duplicate ids) run on every read.
 from __future__ import annotations
 
 import hashlib
-import pickle
-from dataclasses import dataclass, field, replace
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 
@@ -17,10 +21,10 @@ from koho.article import Article, revision_of, to_article, validate_front_matter
 from koho.errors import ContentError
 from koho.frontmatter import decode, split
 from koho.markup import lint_body, render_markdown
+from koho.parse_cache import ParseCache
 from koho.site import SLUG, Site
 
 ARTICLES_DIR = "articles"
-_CACHE_VERSION = 1
 
 
 @dataclass
@@ -33,50 +37,22 @@ class Corpus:
 
     def select(self, paths: list[Path], content_dir: Path) -> list[Article]:
         """Articles whose source file is one of ``paths`` or lies under one of them."""
-        wanted = [p.resolve() for p in paths]
         root = content_dir.resolve()
-        chosen = []
-        for article in self.articles.values():
-            source = (root / article.path).resolve()
-            if any(source == w or w in source.parents for w in wanted):
-                chosen.append(article)
+        wanted = []
+        for path in paths:
+            try:
+                wanted.append(path.resolve().relative_to(root).as_posix())
+            except ValueError:
+                continue  # outside the content folder: no article lives there
+        # article.path is relative to content_dir: compare strings instead of resolving
+        # thousands of paths (a publish of one article must not stat the whole archive).
+        chosen = [a for a in self.articles.values()
+                  if any(w == "." or a.path == w or a.path.startswith(w + "/") for w in wanted)]
         return sorted(chosen, key=lambda a: (a.publish_at, a.id))
 
     def due(self, now: datetime) -> list[Article]:
         """Ready articles past their publish time, oldest first."""
         return sorted((a for a in self.articles.values() if a.is_due(now)), key=lambda a: (a.publish_at, a.id))
-
-
-class _Cache:
-    """Pickled parse results keyed by the hash of the raw bytes (not mtimes, which lie)."""
-
-    def __init__(self, directory: Path | None):
-        self.path = directory / "articles.pickle" if directory else None
-        self.entries: dict[str, tuple] = {}
-        self.dirty = False
-        if self.path and self.path.is_file():
-            try:
-                version, entries = pickle.loads(self.path.read_bytes())
-                if version == _CACHE_VERSION:
-                    self.entries = entries
-            except Exception:  # a damaged cache is only a slower read, never an error
-                self.entries = {}
-
-    def get(self, key: str):
-        return self.entries.get(key)
-
-    def put(self, key: str, value: tuple) -> None:
-        self.entries[key] = value
-        self.dirty = True
-
-    def save(self, live_keys: set[str]) -> None:
-        if not self.path or not (self.dirty or set(self.entries) - live_keys):
-            return
-        self.entries = {k: v for k, v in self.entries.items() if k in live_keys}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_bytes(pickle.dumps((_CACHE_VERSION, self.entries), protocol=pickle.HIGHEST_PROTOCOL))
-        tmp.replace(self.path)
 
 
 def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) -> Corpus:
@@ -86,23 +62,31 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
     if not root.is_dir():
         corpus.errors.append(ContentError(root.as_posix(), 1, "folder", "no articles folder"))
         return corpus
-    cache = _Cache(cache_dir)
-    live: set[str] = set()
-    first_path: dict[str, str] = {}
-    for file in sorted(root.rglob("*.md")):
-        label = file.as_posix()
-        raw = file.read_bytes()
+    cache = ParseCache(cache_dir)
+    known = cache.load()
+    results: dict[str, tuple] = {}
+    todo: list[tuple[str, bytes, str, str, str]] = []
+    order: list[str] = []
+    for path, relpath in _markdown_files(content_dir):
+        with open(path, "rb") as handle:
+            raw = handle.read()
         # The time zone is part of the key: it decides what a publish time without offset means.
-        key = hashlib.sha256(f"{label}\0{site.tz.key}\0".encode() + raw).hexdigest()
-        live.add(key)
-        cached = cache.get(key)
-        if cached is None:
-            cached = _parse(raw, label, file.stem, site)
-            if cached[0] is not None:
-                cache.put(key, cached)
-        article, errors = cached[0], list(cached[1])
+        key = hashlib.sha256(f"{path}\0{site.tz.key}\0".encode() + raw).hexdigest()
+        order.append(key)
+        if key in known:
+            results[key] = known[key]
+        else:
+            stem = relpath.rsplit("/", 1)[-1][: -len(".md")]
+            todo.append((key, raw, path, stem, relpath))
+    fresh = _parse_all(todo, site)
+    results.update(fresh)
+    cache.update({k: v for k, v in fresh.items() if v[0] is not None}, set(known) - set(order))
+    cache.close()
+    first_path: dict[str, str] = {}
+    for key in order:
+        article, errors = results[key][0], list(results[key][1])
         if article is not None:
-            article = replace(article, path=file.relative_to(content_dir).as_posix())
+            label = f"{content_dir.as_posix().rstrip('/')}/{article.path}"
             errors += _cross_checks(article, label, content_dir, site)
             if article.id in first_path:
                 errors.append(ContentError(label, article.line_of("id"), "id",
@@ -112,11 +96,56 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
         corpus.errors.extend(errors)
         if article is not None and not errors:
             corpus.articles[article.id] = article
-    cache.save(live)
     return corpus
 
 
-def _parse(raw: bytes, label: str, stem: str, site: Site) -> tuple[Article | None, list[ContentError]]:
+def _markdown_files(content_dir: Path) -> list[tuple[str, str]]:
+    """(path as given, path relative to content_dir) of every article file, sorted.
+
+    os.walk and plain strings: pathlib objects cost more than reading the files themselves
+    when an archive has thousands of articles.
+    """
+    base = content_dir.as_posix().rstrip("/")
+    found = []
+    for folder, dirs, files in os.walk(f"{base}/{ARTICLES_DIR}"):
+        dirs.sort()
+        folder = folder.replace(os.sep, "/")
+        for name in files:
+            if name.endswith(".md"):
+                path = f"{folder}/{name}"
+                found.append((path, path[len(base) + 1:]))
+    found.sort()
+    return found
+
+
+#: Below this many files to parse, starting worker processes costs more than it saves.
+POOL_THRESHOLD = 400
+
+
+def _parse_all(todo: list[tuple[str, bytes, str, str, str]], site: Site) -> dict[str, tuple]:
+    """Parse cache misses, in worker processes when there are many (Markdown is CPU-bound)."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(todo) < POOL_THRESHOLD or workers < 2:
+        return {item[0]: _parse(*item[1:], site) for item in todo}
+    # fork is cheapest, but forking a process with other threads (a Prefect flow has several)
+    # can deadlock the child on a lock held at fork time: then spawn fresh interpreters.
+    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    chunk = max(25, len(todo) // (workers * 8))
+    batches = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+            parsed = list(pool.map(_parse_batch, batches, [site] * len(batches)))
+    except (BrokenProcessPool, RuntimeError, OSError):
+        # e.g. spawn from a script without a __main__ guard: parse here, only slower.
+        return {item[0]: _parse(*item[1:], site) for item in todo}
+    return {key: value for batch in parsed for key, value in batch}
+
+
+def _parse_batch(batch: list[tuple[str, bytes, str, str, str]], site: Site) -> list[tuple[str, tuple]]:
+    return [(item[0], _parse(*item[1:], site)) for item in batch]
+
+
+def _parse(raw: bytes, label: str, stem: str, relpath: str, site: Site) -> tuple[Article | None, list[ContentError]]:
     text, errors = decode(raw, label)
     if text is None:
         return None, errors
@@ -136,7 +165,7 @@ def _parse(raw: bytes, label: str, stem: str, site: Site) -> tuple[Article | Non
         errors += _raw_topic_errors(parsed, label, site)
     if fm is None or errors:
         return None, errors
-    article = to_article(fm, parsed, stem=stem, path=label, html=render_markdown(parsed.body),
+    article = to_article(fm, parsed, stem=stem, path=relpath, html=render_markdown(parsed.body),
                          revision=revision_of(text), tz=site.tz)
     return article, []
 

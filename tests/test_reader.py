@@ -168,8 +168,30 @@ def test_parse_cache_is_used_and_invalidated(content, tmp_path):
     read(content, {"a.md": GOOD})
     site = load_site(content)
     first = read_corpus(content, site, cache).articles["a"]
-    assert (cache / "articles.pickle").is_file()
+    assert (cache / "articles.sqlite3").is_file()
     assert read_corpus(content, site, cache).articles["a"] == first
     (content / "articles" / "a.md").write_text(GOOD.replace("本文です。", "改訂しました。"), encoding="utf-8")
     second = read_corpus(content, site, cache).articles["a"]
     assert second.revision != first.revision and "改訂" in second.html
+
+
+def test_worker_processes_give_the_same_corpus(content, monkeypatch):
+    import koho.reader as reader
+
+    files = {f"a{i:03}.md": GOOD.replace("本文です。", f"本文{i}です。\n\n| 項目 | 値 |\n|---|---|\n| 番号 | {i} |")
+             for i in range(60)}
+    files["broken.md"] = GOOD.replace("title:", "titel:")
+    serial = read(content, files)
+    monkeypatch.setattr(reader, "POOL_THRESHOLD", 10)
+    pooled = read_corpus(content, load_site(content))
+    assert pooled.articles == serial.articles and len(pooled.articles) == 60
+    assert pooled.errors == serial.errors and pooled.errors
+
+
+def test_select_by_file_and_folder(content):
+    corpus = read(content, {"2026/a.md": GOOD, "2026/b.md": GOOD, "2025/c.md": GOOD})
+    articles = content / "articles"
+    assert [a.id for a in corpus.select([articles / "2026" / "a.md"], content)] == ["a"]
+    assert {a.id for a in corpus.select([articles / "2026"], content)} == {"a", "b"}
+    assert len(corpus.select([articles], content)) == 3
+    assert corpus.select([content.parent / "elsewhere.md"], content) == []

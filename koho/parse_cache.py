@@ -1,0 +1,73 @@
+"""A cache of parsed articles in a SQLite file, keyed by a hash of path, time zone and bytes.
+
+Keyed by content, not modification times (which git checkouts and copies do not preserve).
+SQLite rather than one pickle: adding one article writes one row instead of rewriting every
+cached article, which is what keeps publishing one article into a big archive cheap.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+from pathlib import Path
+from typing import Iterable
+
+_VERSION = "3"  # bump when the cached Article shape changes
+
+
+class ParseCache:
+    """Pickled (article, errors) tuples; a damaged or missing cache only makes reads slower."""
+
+    def __init__(self, directory: Path | None):
+        self.db: sqlite3.Connection | None = None
+        if directory is None:
+            return
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(directory / "articles.sqlite3", timeout=30)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+            found = self.db.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
+            if not found or found[0] != _VERSION:
+                with self.db:
+                    self.db.execute("DELETE FROM entries")
+                    self.db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (_VERSION,))
+        except sqlite3.Error:
+            self.db = None
+
+    def load(self) -> dict[str, tuple]:
+        """Every cached entry (one query; unpickling is the bulk of the cost)."""
+        if self.db is None:
+            return {}
+        entries = {}
+        try:
+            for key, blob in self.db.execute("SELECT key, value FROM entries"):
+                try:
+                    entries[key] = pickle.loads(blob)
+                except Exception:  # one damaged row: re-parse that file
+                    continue
+        except sqlite3.Error:
+            return {}
+        return entries
+
+    def update(self, new: dict[str, tuple], stale: Iterable[str]) -> None:
+        """Add new entries and drop entries of files that changed or vanished."""
+        if self.db is None:
+            return
+        stale = list(stale)
+        if not new and not stale:
+            return
+        try:
+            with self.db:
+                self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)",
+                                    [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in new.items()])
+                self.db.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in stale])
+        except sqlite3.Error:
+            pass  # the cache is an optimisation; a read-only state folder must not stop a run
+
+    def close(self) -> None:
+        """Close the SQLite connection."""
+        if self.db is not None:
+            self.db.close()
+            self.db = None
