@@ -97,9 +97,9 @@ def publish_due(channels: list[str] | None = None) -> list[Outcome]:
     now = now_utc()
     ledger = Ledger(settings.db_url())
     try:
-        names = channels or settings.enabled_channels()
+        settled = ledger.settled(channels or settings.enabled_channels())
         work = [a for a in corpus.articles.values()
-                if (a.is_due(now) or a.withdrawn) and not ledger.settled(a.id, a.revision, names)]
+                if (a.is_due(now) or a.withdrawn) and (a.id, a.revision) not in settled]
     finally:
         ledger.close()
     work.sort(key=lambda a: (not a.urgent, a.publish_at, a.id))

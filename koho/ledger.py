@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import and_, bindparam, create_engine, event, func, select, update
+from sqlalchemy import and_, bindparam, case, create_engine, event, func, select, update
 from sqlalchemy.engine import Engine, make_url
 
 from koho.delivery import Delivery, Receipt, State
@@ -195,16 +195,24 @@ class Ledger:
                 deliveries.c.revision != revision))).scalars()
             return frozenset(rows)
 
-    def settled(self, article_id: str, revision: str, channels: Sequence[str]) -> bool:
-        """True when every channel has rows for this revision and none is still pending."""
-        query = (select(deliveries.c.channel, deliveries.c.state, func.count())
-                 .where(and_(deliveries.c.article_id == article_id, deliveries.c.revision == revision))
-                 .group_by(deliveries.c.channel, deliveries.c.state))
+    def settled(self, channels: Sequence[str]) -> set[tuple[str, str]]:
+        """(article id, revision) pairs with rows on every one of ``channels`` and none pending.
+
+        One grouped query for the whole ledger: publish-due asks this of every article.
+        """
+        query = (select(deliveries.c.article_id, deliveries.c.revision, deliveries.c.channel,
+                        func.sum(case((deliveries.c.state == State.PENDING.value, 1), else_=0)))
+                 .where(deliveries.c.channel.in_(list(channels)))
+                 .group_by(deliveries.c.article_id, deliveries.c.revision, deliveries.c.channel))
+        seen: dict[tuple[str, str], set[str]] = {}
+        pending: set[tuple[str, str]] = set()
         with self.engine.connect() as conn:
-            found = conn.execute(query).all()
-        with_rows = {c for c, _s, _n in found}
-        pending = any(s == State.PENDING.value and c in channels for c, s, _n in found)
-        return not pending and all(name in with_rows for name in channels)
+            for article_id, revision, channel, n_pending in conn.execute(query):
+                seen.setdefault((article_id, revision), set()).add(channel)
+                if n_pending:
+                    pending.add((article_id, revision))
+        wanted = set(channels)
+        return {key for key, chans in seen.items() if chans >= wanted and key not in pending}
 
     def rows(self, article_id: str | None = None, channel: str | None = None,
              keys: Iterable[str] | None = None) -> list[dict]:

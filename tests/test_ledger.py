@@ -145,19 +145,19 @@ def test_apply_stores_each_outcome_and_stamps_sent_at_only_when_sent(ledger):
 def test_settled_needs_rows_on_every_channel_and_none_pending(ledger):
     archive, feed = page(channel="archive"), page("atom.xml", channel="feeds")
     both = ["archive", "feeds"]
-    assert not ledger.settled("a", "r1", both)  # nothing recorded yet
+    assert ("a", "r1") not in ledger.settled(both)  # nothing recorded yet
 
     ledger.record([archive, feed])
-    assert not ledger.settled("a", "r1", both)
+    assert ("a", "r1") not in ledger.settled(both)
 
     ledger.apply([Receipt.sent(archive.key, "etag")])
-    assert not ledger.settled("a", "r1", both)  # the feed is still pending
+    assert ("a", "r1") not in ledger.settled(both)  # the feed is still pending
 
     ledger.apply([Receipt.failed(feed.key, "bad feed")])
-    assert ledger.settled("a", "r1", both)
-    assert not ledger.settled("a", "r1", both + ["mail"])  # no rows for mail yet
-    assert not ledger.settled("a", "r2", both)  # another revision
-    assert not ledger.settled("b", "r1", both)  # another article
+    assert ("a", "r1") in ledger.settled(both)
+    assert ("a", "r1") not in ledger.settled(both + ["mail"])  # no rows for mail yet
+    assert ("a", "r2") not in ledger.settled(both)  # another revision
+    assert ("b", "r1") not in ledger.settled(both)  # another article
 
 
 def test_previous_targets_are_this_channels_targets_of_other_revisions(ledger):
