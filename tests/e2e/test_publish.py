@@ -209,3 +209,12 @@ def test_build_then_publish_one_keeps_every_listing(workspace):
     assert len(feed.entries) == min(len(live) + 1, corpus.site.feed_entries)
     year = (public / "2026" / "index.html").read_text(encoding="utf-8")
     assert all(f"articles/{a.id}/" in year for a in live if a.publish_at.year == 2026)
+
+
+def test_home_page_puts_urgent_notices_first(workspace):
+    _corpus, live = live_articles()
+    publish()
+    home = (workspace / "public" / "index.html").read_text(encoding="utf-8")
+    urgent = [a for a in live if a.urgent]
+    assert urgent, "the samples include an urgent notice"
+    assert home.index("緊急のお知らせ") < home.index(f"articles/{urgent[0].id}/") < home.index("新着記事")
