@@ -23,10 +23,16 @@ from koho import prefect_env, progress
 from koho.errors import ConfigError, ContentInvalid
 from koho.settings import Settings
 
+# No locals in tracebacks: a local may hold a database URL with its password.
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  pretty_exceptions_show_locals=False,
                   help="koho: publish the ward's news to the archive, feeds and every other channel.")
 out = Console()
 err = Console(stderr=True)
+
+from koho.cli_subscribers import app as subscribers_app  # noqa: E402  (after app, by design)
+
+app.add_typer(subscribers_app, name="subscribers")
 
 PathsArg = typer.Argument(None, help="Article files or folders (default: all of content/articles).")
 ChannelOpt = typer.Option(None, "--channel", "-c", help="Only this channel (repeatable).")
@@ -263,7 +269,9 @@ def _status_one(ledger, article_id: str, tz) -> None:
     for column in ("channel", "target", "revision", "state", "attempts", "time", "provider ref", "error / reason"):
         table.add_column(column, overflow="fold")
     for row in sorted(rows, key=lambda r: (r["channel"], r["target"], r["updated_at"])):
-        table.add_row(row["channel"], row["target"], row["revision"], row["state"], str(row["attempts"]),
+        # A pending row that was attempted may or may not have reached the provider.
+        state = "pending (uncertain)" if row["state"] == "pending" and row["attempts"] else row["state"]
+        table.add_row(row["channel"], row["target"], row["revision"], state, str(row["attempts"]),
                       f"{row['updated_at'].astimezone(tz):%Y-%m-%d %H:%M:%S}", row["provider_ref"] or "",
                       row["detail"] or "")
     out.print(table)

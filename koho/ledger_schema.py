@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, UniqueConstraint, Index
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -48,4 +48,32 @@ build_members = Table(
     Column("channel", String(64), primary_key=True),
     Column("article_id", String(128), primary_key=True),
     Column("build_id", String(64), nullable=False),
+)
+
+#: Info-mail subscribers. ``address`` is erased (NULL) once an unsubscribed address has been
+#: kept as long as the retention setting allows; the row stays so the ledger's ids still resolve.
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("address", String(320)),
+    Column("address_key", String(320)),
+    Column("language", String(16), nullable=False, server_default="ja"),
+    Column("state", String(16), nullable=False),
+    Column("source", String(200), nullable=False, server_default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True)),
+    Column("unsubscribed_at", DateTime(timezone=True)),
+    Column("erased_at", DateTime(timezone=True)),
+    UniqueConstraint("address_key", name="uq_subscribers_address_key"),
+    Index("ix_subscribers_state", "state", "id"),
+)
+
+subscriber_topics = Table(
+    "subscriber_topics",
+    metadata,
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic", String(64), primary_key=True),
+    Index("ix_subscriber_topics_topic", "topic", "subscriber_id"),
 )

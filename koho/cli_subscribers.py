@@ -1,0 +1,107 @@
+"""``koho subscribers``: import, export and count the info-mail list."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from koho import subscriber_csv
+from koho.errors import ContentInvalid
+from koho.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="Manage info-mail subscribers.", rich_markup_mode=None,
+                  pretty_exceptions_show_locals=False)
+out = Console()
+err = Console(stderr=True)
+
+
+def _store():
+    from koho.ledger import Ledger
+    from koho.subscribers import SubscriberStore
+
+    return SubscriberStore(Ledger(Settings().db_url()).engine)
+
+
+def _topics() -> dict[str, str]:
+    from koho.site import load_site
+
+    try:
+        return load_site(Settings().content_dir).topics
+    except ContentInvalid as exc:
+        for error in exc.errors:
+            typer.echo(str(error), err=True)
+        raise typer.Exit(1)
+
+
+@app.command("import")
+def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV with address,topics[,language]."),
+            state: str = typer.Option("pending", help="pending (they will confirm) or confirmed (consent on record)."),
+            source: Optional[str] = typer.Option(None, help="Where the consent came from (default: the file name)."),
+            encoding: Optional[str] = typer.Option(None, help="File encoding, e.g. cp932 for Excel's Shift_JIS."),
+            skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the valid rows even if some are rejected.")) -> None:
+    """Import subscribers. Every row is checked first; nothing is imported while any is rejected."""
+    if state not in ("pending", "confirmed"):
+        err.print("--state must be pending or confirmed")
+        raise typer.Exit(2)
+    try:
+        text = subscriber_csv.read_text(file, encoding)
+    except (ValueError, LookupError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1)
+    parsed = subscriber_csv.parse(text, str(file), _topics())
+    store = _store()
+    known = store.existing([r.address_key for r in parsed.rows])
+    accepted = []
+    for row in parsed.rows:
+        previous = known.get(row.address_key, (0, ""))[1]
+        if previous in ("unsubscribed", "suppressed"):
+            why = ("unsubscribed; only they can subscribe again" if previous == "unsubscribed"
+                   else "suppressed after a hard bounce or a complaint; it is never mailed again")
+            parsed.rejected.append(subscriber_csv.Rejected(str(file), row.line, "address", f"{row.address}: {why}"))
+        else:
+            accepted.append(row)
+    for rejected in sorted(parsed.rejected, key=lambda r: r.line):
+        typer.echo(str(rejected), err=True)
+    if parsed.rejected and not skip_invalid:
+        err.print(f"{len(parsed.rejected)} row(s) rejected; nothing was imported "
+                  "(fix them, or use --skip-invalid to import the others).", style="bold red")
+        raise typer.Exit(1)
+    added, updated = store.upsert(accepted, state, source or f"import:{file.name}")
+    out.print(f"Imported {added} new and updated {updated} subscriber(s) as {state}; "
+              f"{len(parsed.rejected)} row(s) rejected.")
+
+
+@app.command()
+def export(file: Optional[Path] = typer.Argument(None, help="Output CSV (default: standard output).")) -> None:
+    """Export every subscriber whose address is kept (UTF-8 CSV)."""
+    store = _store()
+    if file is None:
+        count = subscriber_csv.write(store.all(), sys.stdout)
+    else:
+        with file.open("w", encoding="utf-8", newline="") as handle:
+            count = subscriber_csv.write(store.all(), handle)
+        out.print(f"Exported {count} subscriber(s) to {file}.")
+
+
+@app.command()
+def count() -> None:
+    """Subscribers per state, and confirmed subscribers per topic."""
+    states, topics = _store().counts()
+    names = _topics()
+    table = Table(title="subscribers")
+    table.add_column("state")
+    table.add_column("count", justify="right")
+    for state in ("pending", "confirmed", "unsubscribed", "suppressed"):
+        table.add_row(state, str(states.get(state, 0)))
+    out.print(table)
+    by_topic = Table(title="confirmed, by topic")
+    by_topic.add_column("topic")
+    by_topic.add_column("count", justify="right")
+    for key, name in names.items():
+        by_topic.add_row(f"{key} ({name})", str(topics.get(key, 0)))
+    out.print(by_topic)

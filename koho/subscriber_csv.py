@@ -1,0 +1,118 @@
+"""Subscriber CSV files: validate every row of an import, write an export.
+
+An import is all or nothing unless the operator says otherwise: every rejected row is reported
+with its line number, and nothing is imported while any row is rejected.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, TextIO
+
+from koho.subscribers import LANGUAGES, AddressError, NewSubscriber, Subscriber, normalise_address
+
+COLUMNS = ("address", "topics", "language")
+EXPORT_COLUMNS = ("address", "topics", "language", "state", "source", "created_at", "confirmed_at")
+_TOPIC_SEPARATORS = (";", "|", ",", "、", " ")
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """One refused row: ``path:line: field: message`` like every other koho error."""
+
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+@dataclass
+class Parsed:
+    """Valid rows and rejected rows of one file."""
+
+    rows: list[NewSubscriber] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def read_text(path: Path, encoding: str | None) -> str:
+    """The file's text. Excel in Japan often saves CP932 (Shift_JIS): say so instead of failing."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode(encoding or "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        hint = "" if encoding else "; if Excel saved it, try --encoding cp932"
+        raise ValueError(f"{path}:{line}: file: not valid {encoding or 'UTF-8'}{hint}") from None
+
+
+def parse(text: str, label: str, topics: Iterable[str]) -> Parsed:
+    """Validate rows: address syntax, known topics (at least one), language, duplicates."""
+    known_topics = set(topics)
+    out = Parsed()
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in ("address", "topics") if c not in header]
+    if missing:
+        out.rejected.append(Rejected(label, 1, "header", f"missing column(s) {', '.join(missing)}; "
+                                     f"expected a header line like {','.join(COLUMNS)}"))
+        return out
+    reader.fieldnames = header
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        problems = _check(row, label, line, known_topics, seen)
+        if problems:
+            out.rejected.extend(problems)
+            continue
+        address, key = normalise_address(row["address"])
+        seen[key] = line
+        out.rows.append(NewSubscriber(address, key, _topics(row["topics"]), (row.get("language") or "ja").strip(), line))
+    return out
+
+
+def _topics(cell: str | None) -> tuple[str, ...]:
+    text = (cell or "").strip()
+    for sep in _TOPIC_SEPARATORS:
+        text = text.replace(sep, " ")
+    return tuple(dict.fromkeys(t for t in text.split() if t))
+
+
+def _check(row: dict, label: str, line: int, known_topics: set[str], seen: dict[str, int]) -> list[Rejected]:
+    problems = []
+    if None in row:  # more cells than header columns: a stray comma shifted the row
+        problems.append(Rejected(label, line, "row", "more cells than columns in the header"))
+    raw_address = (row.get("address") or "").strip()
+    try:
+        _, key = normalise_address(raw_address)
+        if key in seen:
+            problems.append(Rejected(label, line, "address", f"duplicate of line {seen[key]}"))
+    except AddressError as exc:
+        problems.append(Rejected(label, line, "address", f"{raw_address!r}: {exc}"))
+    chosen = _topics(row.get("topics"))
+    if not chosen:
+        problems.append(Rejected(label, line, "topics", "choose at least one topic"))
+    for topic in chosen:
+        if topic not in known_topics:
+            problems.append(Rejected(label, line, "topics", f"unknown topic {topic!r}; known: {', '.join(sorted(known_topics))}"))
+    language = (row.get("language") or "ja").strip()
+    if language not in LANGUAGES:
+        problems.append(Rejected(label, line, "language", f"{language!r} is not offered; offered: {', '.join(LANGUAGES)}"))
+    return problems
+
+
+def write(subscribers: Iterable[Subscriber], handle: TextIO) -> int:
+    """Write subscribers as CSV (UTF-8); return how many rows were written."""
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for s in subscribers:
+        writer.writerow([s.address, " ".join(s.topics), s.language, s.state, s.source,
+                         s.created_at.isoformat(), s.confirmed_at.isoformat() if s.confirmed_at else ""])
+        count += 1
+    return count

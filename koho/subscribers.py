@@ -1,0 +1,215 @@
+"""The info-mail subscriber store: addresses, chosen topics, language and consent state.
+
+Lives in the ledger's database (same URL, same Alembic migrations). Mail deliveries refer to
+subscribers by id, never by address, so erasing an address leaves the ledger intact.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, Iterator, Sequence
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from koho.ledger import _aware, _chunks, utcnow
+from koho.ledger_schema import subscriber_topics, subscribers
+
+STATES = ("pending", "confirmed", "unsubscribed", "suppressed")
+#: Mail languages offered to subscribers; the translations issue adds the eight others.
+LANGUAGES = ("ja",)
+
+
+class AddressError(ValueError):
+    """An address that is not a syntactically valid e-mail address."""
+
+
+def normalise_address(raw: str) -> tuple[str, str]:
+    """(address as it will be mailed, key for uniqueness); raises AddressError with the reason."""
+    try:
+        checked = validate_email(raw.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise AddressError(str(exc)) from None
+    return checked.normalized, checked.normalized.lower()
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """One subscriber as the mail channel and the web service see it."""
+
+    id: int
+    address: str | None
+    language: str
+    state: str
+    topics: tuple[str, ...]
+    source: str
+    created_at: datetime
+    confirmed_at: datetime | None = None
+    unsubscribed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class NewSubscriber:
+    """A validated row to add or update (from a CSV import or the sign-up form)."""
+
+    address: str
+    address_key: str
+    topics: tuple[str, ...]
+    language: str = "ja"
+    line: int = 0
+
+
+class SubscriberStore:
+    """Subscriber rows and their topics in the ledger's database."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get(self, subscriber_id: int) -> Subscriber | None:
+        """One subscriber by id."""
+        found = self._load(select(subscribers).where(subscribers.c.id == subscriber_id))
+        return found[0] if found else None
+
+    def find(self, address: str) -> Subscriber | None:
+        """One subscriber by address (any case), or None."""
+        try:
+            _, key = normalise_address(address)
+        except AddressError:
+            return None
+        found = self._load(select(subscribers).where(subscribers.c.address_key == key))
+        return found[0] if found else None
+
+    def existing(self, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """address key -> (id, state) for the keys already stored."""
+        out: dict[str, tuple[int, str]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(keys), 500):
+                rows = conn.execute(select(subscribers.c.address_key, subscribers.c.id, subscribers.c.state)
+                                    .where(subscribers.c.address_key.in_(chunk)))
+                out.update({k: (i, s) for k, i, s in rows})
+        return out
+
+    def confirmed_for(self, topics: Iterable[str], batch: int = 500) -> Iterator[list[Subscriber]]:
+        """Confirmed subscribers of any of ``topics``, in id order, ``batch`` at a time.
+
+        Keyset pagination: memory stays flat for any list size and the order is stable, which
+        the mail fan-out relies on to resume where a crashed run stopped.
+        """
+        wanted = sorted(set(topics))
+        last = 0
+        while True:
+            ids = (select(subscriber_topics.c.subscriber_id).distinct()
+                   .where(subscriber_topics.c.topic.in_(wanted)).scalar_subquery())
+            query = (select(subscribers).where(and_(subscribers.c.state == "confirmed", subscribers.c.id > last,
+                                                    subscribers.c.id.in_(ids)))
+                     .order_by(subscribers.c.id).limit(batch))
+            page = self._load(query)
+            if not page:
+                return
+            yield page
+            last = page[-1].id
+
+    def all(self) -> Iterator[Subscriber]:
+        """Every subscriber whose address is still kept, in id order."""
+        last = 0
+        while True:
+            page = self._load(select(subscribers).where(and_(subscribers.c.id > last, subscribers.c.address.is_not(None)))
+                              .order_by(subscribers.c.id).limit(1000))
+            if not page:
+                return
+            yield from page
+            last = page[-1].id
+
+    def counts(self) -> tuple[Counter, Counter]:
+        """(subscribers per state, confirmed subscribers per topic)."""
+        with self.engine.connect() as conn:
+            states = Counter(dict(conn.execute(select(subscribers.c.state, func.count()).group_by(subscribers.c.state)).all()))
+            topics = Counter(dict(conn.execute(
+                select(subscriber_topics.c.topic, func.count())
+                .join(subscribers, subscribers.c.id == subscriber_topics.c.subscriber_id)
+                .where(subscribers.c.state == "confirmed").group_by(subscriber_topics.c.topic)).all()))
+        return states, topics
+
+    def _load(self, query) -> list[Subscriber]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+            ids = [r["id"] for r in rows]
+            topics: dict[int, list[str]] = {}
+            for chunk in _chunks(ids, 500):
+                for sid, topic in conn.execute(select(subscriber_topics.c.subscriber_id, subscriber_topics.c.topic)
+                                               .where(subscriber_topics.c.subscriber_id.in_(chunk))
+                                               .order_by(subscriber_topics.c.topic)):
+                    topics.setdefault(sid, []).append(topic)
+        return [Subscriber(id=r["id"], address=r["address"], language=r["language"], state=r["state"],
+                           topics=tuple(topics.get(r["id"], ())), source=r["source"],
+                           created_at=_aware(r["created_at"]), confirmed_at=_aware(r["confirmed_at"]),
+                           unsubscribed_at=_aware(r["unsubscribed_at"])) for r in rows]
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def upsert(self, rows: Sequence[NewSubscriber], state: str, source: str) -> tuple[int, int]:
+        """Add new addresses and replace topics/language of existing ones, in one transaction.
+
+        Returns (added, updated). Callers must have refused rows for unsubscribed or suppressed
+        addresses: consent withdrawn is never overridden by an import.
+        """
+        if state not in ("pending", "confirmed"):
+            raise ValueError(f"new subscribers start pending or confirmed, not {state!r}")
+        now = utcnow()
+        known = self.existing([r.address_key for r in rows])
+        added = updated = 0
+        with self.engine.begin() as conn:
+            fresh = [r for r in rows if r.address_key not in known]
+            for chunk in _chunks(fresh, 1000):
+                conn.execute(insert(subscribers), [
+                    dict(address=r.address, address_key=r.address_key, language=r.language, state=state,
+                         source=source, created_at=now, updated_at=now,
+                         confirmed_at=now if state == "confirmed" else None) for r in chunk])
+            added = len(fresh)
+            ids = self._ids(conn, [r.address_key for r in fresh])
+            ids.update({k: v[0] for k, v in known.items()})
+            for r in rows:
+                if r.address_key in known:
+                    conn.execute(update(subscribers).where(subscribers.c.id == ids[r.address_key])
+                                 .values(language=r.language, updated_at=now))
+                    conn.execute(delete(subscriber_topics).where(subscriber_topics.c.subscriber_id == ids[r.address_key]))
+                    updated += 1
+            topic_rows = [dict(subscriber_id=ids[r.address_key], topic=t) for r in rows for t in r.topics]
+            for chunk in _chunks(topic_rows, 2000):
+                conn.execute(insert(subscriber_topics), chunk)
+        return added, updated
+
+    @staticmethod
+    def _ids(conn, keys: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in _chunks(keys, 500):
+            out.update(dict(conn.execute(select(subscribers.c.address_key, subscribers.c.id)
+                                         .where(subscribers.c.address_key.in_(chunk))).all()))
+        return out
+
+    def set_state(self, subscriber_id: int, state: str) -> None:
+        """Move a subscriber to another state, stamping confirmation or unsubscription."""
+        if state not in STATES:
+            raise ValueError(f"unknown state {state!r}")
+        now = utcnow()
+        values = dict(state=state, updated_at=now)
+        if state == "confirmed":
+            values["confirmed_at"] = now
+        if state in ("unsubscribed", "suppressed"):
+            values["unsubscribed_at"] = now
+        with self.engine.begin() as conn:
+            conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
+
+    def erase_expired(self, retention: timedelta, now: datetime | None = None) -> int:
+        """Erase addresses unsubscribed longer than ``retention`` ago; return how many."""
+        cutoff = (now or utcnow()) - retention
+        with self.engine.begin() as conn:
+            result = conn.execute(update(subscribers).where(and_(
+                subscribers.c.state == "unsubscribed", subscribers.c.address.is_not(None),
+                subscribers.c.unsubscribed_at < cutoff)).values(address=None, address_key=None, erased_at=utcnow()))
+            return result.rowcount or 0
