@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, TextIO
 
+from koho.errors import ContentError
 from koho.subscribers import LANGUAGES, AddressError, NewSubscriber, Subscriber, normalise_address
 
 COLUMNS = ("address", "topics", "language")
@@ -19,17 +20,8 @@ EXPORT_COLUMNS = ("address", "topics", "language", "state", "source", "created_a
 _TOPIC_SEPARATORS = (";", "|", ",", "、", " ")
 
 
-@dataclass(frozen=True)
-class Rejected:
-    """One refused row: ``path:line: field: message`` like every other koho error."""
-
-    path: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+#: A refused row reads like every other koho error: ``path:line: field: message``.
+Rejected = ContentError
 
 
 @dataclass
