@@ -1,0 +1,124 @@
+"""One article as an e-mail: rendered once per article, then addressed to each recipient.
+
+The HTML part is rendered from a Jinja2 template and its CSS inlined (css-inline), because
+mail clients ignore <style> blocks; the text part is the article's Markdown source, which is
+written to be readable as plain text. Per recipient only the headers and the footer links
+change, so fan-out to tens of thousands costs one small template substitution per message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from importlib import resources
+
+import css_inline
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from koho.article import Article
+from koho.site import Site
+
+_ENV = Environment(loader=FileSystemLoader(str(resources.files("channels.mail") / "templates")),
+                   autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                   trim_blocks=True, lstrip_blocks=True)
+_INLINER = css_inline.CSSInliner(keep_style_tags=False)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the list mails as, and where its web pages live."""
+
+    from_name: str
+    from_address: str
+    list_id: str
+    web_url: str  # base of the subscription service: confirm, preferences, unsubscribe
+
+    def link(self, path: str, token: str) -> str:
+        """A link into the subscription service."""
+        return f"{self.web_url.rstrip('/')}/{path}/{token}"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One addressee with the signed tokens for their own links."""
+
+    subscriber_id: int
+    address: str
+    preferences_token: str
+    unsubscribe_token: str
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The parts of an article's mail that are the same for every recipient."""
+
+    subject: str
+    text: str
+    html: str
+    article_url: str
+    message_domain: str
+    key: str  # article id and revision, for stable Message-IDs
+
+
+def render(article: Article, site: Site, identity: Identity) -> Rendered:
+    """Render subject, text and (CSS-inlined) HTML once per article revision."""
+    url = site.url(f"articles/{article.id}/")
+    subject = ("【緊急】" if article.urgent else "") + article.title
+    values = dict(article=article, site=site, url=url, subject=subject,
+                  topics=[site.topics.get(t, t) for t in article.topics])
+    text = _ENV.get_template("mail.txt").render(**values)
+    html = _INLINER.inline(_ENV.get_template("mail.html").render(**values))
+    domain = identity.from_address.rsplit("@", 1)[-1]
+    return Rendered(subject, text, html, url, domain, f"{article.id}.{article.revision}")
+
+
+FOOTER_TEXT = ("\n\n--\n{list_name}\n配信設定の変更: {preferences}\n配信停止: {unsubscribe}\n")
+FOOTER_HTML = ('<hr><p style="font-size:12px;color:#555555">{list_name}<br>'
+               '<a href="{preferences}">配信設定の変更</a> ・ <a href="{unsubscribe}">配信停止</a></p>')
+
+
+def address(rendered: Rendered, identity: Identity, recipient: Recipient, when: datetime) -> bytes:
+    """The complete message for one recipient, as the bytes an SMTP server or SES receives.
+
+    Header values go through the email package, which refuses CR/LF in them: a title or
+    name can never inject a header. The Message-ID is stable per article revision and
+    recipient, so a re-sent uncertain message can be recognised as the same one.
+    """
+    preferences = identity.link("preferences", recipient.preferences_token)
+    unsubscribe = identity.link("unsubscribe", recipient.unsubscribe_token)
+    one_click = identity.link("one-click", recipient.unsubscribe_token)
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = rendered.subject
+    message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
+    message["To"] = recipient.address
+    message["Date"] = format_datetime(when)
+    # Short and stable: a long id would be folded across lines, which some MTAs mishandle.
+    digest = hashlib.sha256(f"{rendered.key}.{recipient.subscriber_id}".encode()).hexdigest()[:32]
+    message["Message-ID"] = f"<{digest}@{rendered.message_domain}>"
+    message["List-Id"] = f"{identity.from_name} <{identity.list_id}>"
+    message["List-Unsubscribe"] = f"<{one_click}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    names = dict(list_name=identity.from_name, preferences=preferences, unsubscribe=unsubscribe)
+    message.set_content(rendered.text + FOOTER_TEXT.format(**names), subtype="plain", charset="utf-8", cte="base64")
+    html = rendered.html.replace("</body>", FOOTER_HTML.format(**names) + "</body>", 1)
+    message.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
+    # A boundary derived from the message's identity rather than a random one: the same
+    # revision and recipient give the same bytes, which keeps previews and tests comparable.
+    message.set_boundary(f"=_koho_{rendered.key}.{recipient.subscriber_id}")
+    return message.as_bytes()
+
+
+def sample(rendered: Rendered, identity: Identity) -> EmailMessage:
+    """A parsed example message (for previews and dry runs), addressed to nobody real."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    raw = address(rendered, identity, Recipient(0, "preview@example.invalid", "PREVIEW", "PREVIEW"),
+                  datetime.now().astimezone())
+    return message_from_bytes(raw, policy=default)

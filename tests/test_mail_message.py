@@ -1,0 +1,88 @@
+"""Mail messages: correct MIME and Japanese encoding, list headers, footer links, no injection."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+
+from channels.mail.message import Identity, Recipient, address, render
+from koho.reader import read_corpus
+from koho.site import load_site
+from tests.conftest import CONTENT
+
+IDENTITY = Identity("ねりま情報メール", "info-mail@koho.example.city.lg.jp", "info-mail.koho.example.city.lg.jp",
+                    "https://koho.example.city.lg.jp/mail/")
+WHO = Recipient(1234, "taro@example.jp", "PREFS-TOKEN", "UNSUB-TOKEN")
+WHEN = datetime(2026, 11, 10, 17, 30, tzinfo=timezone(timedelta(hours=9)))
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return read_corpus(CONTENT, load_site(CONTENT))
+
+
+def build(corpus, article_id: str) -> bytes:
+    article = corpus.articles[article_id]
+    return address(render(article, corpus.site, IDENTITY), IDENTITY, WHO, WHEN)
+
+
+def test_headers_are_ascii_on_the_wire_and_japanese_when_read(corpus):
+    raw = build(corpus, "conbini-kofu-service")
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    head.decode("ascii")  # every header is 7-bit: encoded words for Japanese
+    message = message_from_bytes(raw, policy=default)
+    assert message["Subject"] == corpus.articles["conbini-kofu-service"].title
+    assert message.defects == []
+    assert message["From"].addresses[0].display_name == "ねりま情報メール"
+    assert message["To"] == "taro@example.jp"
+    assert message["Message-ID"].startswith("<") and message["Message-ID"].endswith("@koho.example.city.lg.jp>")
+    other = address(render(corpus.articles["conbini-kofu-service"], corpus.site, IDENTITY), IDENTITY,
+                    Recipient(1235, "hanako@example.jp", "P", "U"), WHEN)
+    assert message_from_bytes(other, policy=default)["Message-ID"] != message["Message-ID"]
+    assert message["List-Id"].endswith("<info-mail.koho.example.city.lg.jp>")
+    assert message["List-Unsubscribe"] == "<https://koho.example.city.lg.jp/mail/one-click/UNSUB-TOKEN>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["Date"] == "Tue, 10 Nov 2026 17:30:00 +0900"
+
+
+def test_text_and_html_parts_with_footer_links(corpus):
+    message = message_from_bytes(build(corpus, "conbini-kofu-service"), policy=default)
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    for part in (text, html):
+        assert "https://koho.example.city.lg.jp/mail/preferences/PREFS-TOKEN" in part
+        assert "https://koho.example.city.lg.jp/mail/unsubscribe/UNSUB-TOKEN" in part
+        assert "https://koho.example.city.lg.jp/articles/conbini-kofu-service/" in part
+    assert "コンビニ" in text and "<p>" not in text
+    assert "<style" not in html and 'style="' in html  # CSS inlined for mail clients
+
+
+def test_urgent_subject_is_marked(corpus):
+    urgent = next(a for a in corpus.articles.values() if a.urgent)
+    message = message_from_bytes(build(corpus, urgent.id), policy=default)
+    assert message["Subject"] == "【緊急】" + urgent.title
+
+
+def test_message_id_is_stable_per_revision_and_recipient(corpus):
+    assert build(corpus, "conbini-kofu-service") == build(corpus, "conbini-kofu-service")
+
+
+@pytest.mark.parametrize("field, value", [
+    ("title", "お知らせ\r\nBcc: everyone@example.jp"),
+    ("title", "お知らせ\nX-Injected: yes"),
+])
+def test_header_injection_is_impossible(corpus, field, value):
+    article = replace(corpus.articles["conbini-kofu-service"], **{field: value})
+    with pytest.raises(ValueError):
+        address(render(article, corpus.site, IDENTITY), IDENTITY, WHO, WHEN)
+
+
+def test_recipient_address_cannot_inject_either(corpus):
+    rendered = render(corpus.articles["conbini-kofu-service"], corpus.site, IDENTITY)
+    with pytest.raises(ValueError):
+        address(rendered, IDENTITY, replace(WHO, address="a@example.jp\r\nBcc: b@example.jp"), WHEN)
