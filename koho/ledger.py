@@ -15,11 +15,11 @@ from typing import Iterable, Sequence
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import and_, bindparam, case, create_engine, event, func, select, update
+from sqlalchemy import and_, bindparam, create_engine, event, func, select, update
 from sqlalchemy.engine import Engine, make_url
 
 from koho.delivery import Delivery, Receipt, State
-from koho.ledger_schema import build_members, deliveries, revisions
+from koho.ledger_schema import build_members, deliveries, plans, revisions
 
 _CHUNK = 500
 #: Article id under which full-build deliveries of shared files are recorded.
@@ -128,6 +128,12 @@ class Ledger:
             return sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)
         raise NotImplementedError(f"koho's ledger supports SQLite and PostgreSQL, not {name}")
 
+    def mark_planned(self, article_id: str, revision: str, channel: str, count: int) -> None:
+        """Remember that this revision was planned on ``channel`` (``count`` deliveries, maybe 0)."""
+        with self.engine.begin() as conn:
+            conn.execute(self._insert_ignore(plans, ["article_id", "revision", "channel"]).values(
+                article_id=article_id, revision=revision, channel=channel, deliveries=count, planned_at=utcnow()))
+
     def begin_attempt(self, keys: Iterable[str]) -> None:
         """Count an attempt before sending, so a crash mid-send leaves an honest trace."""
         now = utcnow()
@@ -196,23 +202,19 @@ class Ledger:
             return frozenset(rows)
 
     def settled(self, channels: Sequence[str]) -> set[tuple[str, str]]:
-        """(article id, revision) pairs with rows on every one of ``channels`` and none pending.
+        """(article id, revision) pairs planned on every one of ``channels`` with nothing pending.
 
-        One grouped query for the whole ledger: publish-due asks this of every article.
+        Two grouped queries for the whole ledger: publish-due asks this of every article.
         """
-        query = (select(deliveries.c.article_id, deliveries.c.revision, deliveries.c.channel,
-                        func.sum(case((deliveries.c.state == State.PENDING.value, 1), else_=0)))
-                 .where(deliveries.c.channel.in_(list(channels)))
-                 .group_by(deliveries.c.article_id, deliveries.c.revision, deliveries.c.channel))
-        seen: dict[tuple[str, str], set[str]] = {}
-        pending: set[tuple[str, str]] = set()
-        with self.engine.connect() as conn:
-            for article_id, revision, channel, n_pending in conn.execute(query):
-                seen.setdefault((article_id, revision), set()).add(channel)
-                if n_pending:
-                    pending.add((article_id, revision))
         wanted = set(channels)
-        return {key for key, chans in seen.items() if chans >= wanted and key not in pending}
+        planned: dict[tuple[str, str], set[str]] = {}
+        with self.engine.connect() as conn:
+            for article_id, revision, channel in conn.execute(
+                    select(plans.c.article_id, plans.c.revision, plans.c.channel).where(plans.c.channel.in_(wanted))):
+                planned.setdefault((article_id, revision), set()).add(channel)
+            pending = set(conn.execute(select(deliveries.c.article_id, deliveries.c.revision).distinct().where(and_(
+                deliveries.c.channel.in_(wanted), deliveries.c.state == State.PENDING.value))).all())
+        return {key for key, chans in planned.items() if chans >= wanted and key not in pending}
 
     def rows(self, article_id: str | None = None, channel: str | None = None,
              keys: Iterable[str] | None = None) -> list[dict]:

@@ -77,3 +77,15 @@ subscriber_topics = Table(
     Column("topic", String(64), primary_key=True),
     Index("ix_subscriber_topics_topic", "topic", "subscriber_id"),
 )
+
+#: Every (article revision, channel) that was planned and recorded, with how many deliveries:
+#: an empty plan (no subscribers of the topic, nothing to take down) is settled too.
+plans = Table(
+    "plans",
+    metadata,
+    Column("article_id", String(128), primary_key=True),
+    Column("revision", String(64), primary_key=True),
+    Column("channel", String(64), primary_key=True),
+    Column("deliveries", Integer, nullable=False),
+    Column("planned_at", DateTime(timezone=True), nullable=False),
+)

@@ -140,7 +140,9 @@ def plan_and_record(channel: Channel, article: Article, ctx: PlanContext, ledger
         existing = {r["key"]: r["state"] for r in ledger.rows(keys=[d.key for d in planned])}
         return planned, Recorded(frozenset(k for k in (d.key for d in planned) if k not in existing),
                                  {d.key: existing.get(d.key, State.PENDING.value) for d in planned})
-    return planned, ledger.record(planned, run_id)
+    recorded = ledger.record(planned, run_id)
+    ledger.mark_planned(article.id, article.revision, channel.name, len(planned))
+    return planned, recorded
 
 
 def deliver(channel: Channel, ledger: Ledger, planned: Sequence[Delivery]) -> list[Receipt]:

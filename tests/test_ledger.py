@@ -148,7 +148,10 @@ def test_settled_needs_rows_on_every_channel_and_none_pending(ledger):
     assert ("a", "r1") not in ledger.settled(both)  # nothing recorded yet
 
     ledger.record([archive, feed])
-    assert ("a", "r1") not in ledger.settled(both)
+    assert ("a", "r1") not in ledger.settled(both)  # recorded, but not marked planned yet
+    ledger.mark_planned("a", "r1", "archive", 1)
+    ledger.mark_planned("a", "r1", "feeds", 1)
+    assert ("a", "r1") not in ledger.settled(both)  # both pending
 
     ledger.apply([Receipt.sent(archive.key, "etag")])
     assert ("a", "r1") not in ledger.settled(both)  # the feed is still pending
@@ -158,6 +161,9 @@ def test_settled_needs_rows_on_every_channel_and_none_pending(ledger):
     assert ("a", "r1") not in ledger.settled(both + ["mail"])  # no rows for mail yet
     assert ("a", "r2") not in ledger.settled(both)  # another revision
     assert ("b", "r1") not in ledger.settled(both)  # another article
+    ledger.mark_planned("b", "r1", "archive", 0)
+    ledger.mark_planned("b", "r1", "feeds", 0)
+    assert ("b", "r1") in ledger.settled(both)  # an empty plan is settled too
 
 
 def test_previous_targets_are_this_channels_targets_of_other_revisions(ledger):
