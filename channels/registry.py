@@ -11,11 +11,23 @@ from koho.settings import Settings
 
 from channels.archive import ArchiveChannel
 from channels.feeds import FeedsChannel
+from channels.mail import MailChannel
+from channels.mail.message import Identity
+from koho.site import load_site
+from koho.tokens import Tokens
+
+def _mail(settings: Settings, base: Path) -> Channel:
+    site = load_site(settings.content_dir)
+    identity = Identity(settings.mail_from_name, settings.mail_from_address or f"info-mail@{site.host}",
+                        f"info-mail.{site.host}", settings.mail_web_url or site.url("mail/"))
+    return MailChannel(settings.mail_url, identity, Tokens(settings.secret()), base)
+
 
 #: Every channel koho knows, in publishing order. Adding a channel means one line here.
 REGISTRY: dict[str, Callable[[Settings, Path], Channel]] = {
     "archive": lambda s, base: ArchiveChannel(s.archive_url, s.content_dir, base),
     "feeds": lambda s, base: FeedsChannel(s.feeds_target(), base),
+    "mail": _mail,
 }
 
 

@@ -55,6 +55,9 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 if dry_run:
                     outcome.note = "dry run: nothing written"
                     continue
+                if not planned:
+                    outcome.note = "nothing to deliver"
+                    continue
                 if not recorded.to_deliver():
                     outcome.note = "nothing to send: already delivered"
                     continue

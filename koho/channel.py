@@ -9,6 +9,7 @@ from typing import ClassVar, Literal, Mapping, Protocol, Sequence, runtime_check
 from koho.article import Article
 from koho.delivery import Delivery, Receipt
 from koho.site import Site
+from koho.subscribers import Subscriber
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class PlanContext:
     updated: Mapping[str, datetime] = field(default_factory=dict)
     previous_targets: frozenset[str] = frozenset()
     published: frozenset[str] = frozenset()
+    #: Confirmed subscribers of the topics a channel asked for (``audience_for``); empty otherwise.
+    audience: Sequence[Subscriber] = ()
 
     def channel_is_empty(self) -> bool:
         """True before this channel's first delivery (site furniture must be written then)."""

@@ -28,3 +28,12 @@ class ContentInvalid(Exception):
 
 class ConfigError(Exception):
     """A setting (environment variable or site.yaml) that koho cannot work with."""
+
+
+class DeliveryFailure(Exception):
+    """A transport could not deliver. ``transient`` says whether trying again may help
+    (5xx, throttling, network) or not (bad address, refused, misconfigured)."""
+
+    def __init__(self, message: str, transient: bool):
+        super().__init__(message)
+        self.transient = transient

@@ -134,6 +134,19 @@ class Ledger:
             conn.execute(self._insert_ignore(plans, ["article_id", "revision", "channel"]).values(
                 article_id=article_id, revision=revision, channel=channel, deliveries=count, planned_at=utcnow()))
 
+    def close_unplanned(self, channel: str, article_id: str, keep: Sequence[str], reason: str) -> int:
+        """Mark pending rows of an article on ``channel`` that the newest plan no longer holds as
+        skipped (a recipient who unsubscribed meanwhile, a page of a superseded revision)."""
+        keep_set = set(keep)
+        with self.engine.begin() as conn:
+            stale = [k for k in conn.execute(select(deliveries.c.key).where(and_(
+                deliveries.c.channel == channel, deliveries.c.article_id == article_id,
+                deliveries.c.state == State.PENDING.value))).scalars() if k not in keep_set]
+            for chunk in _chunks(stale, _CHUNK):
+                conn.execute(update(deliveries).where(deliveries.c.key.in_(chunk))
+                             .values(state=State.SKIPPED.value, detail=reason, updated_at=utcnow()))
+        return len(stale)
+
     def begin_attempt(self, keys: Iterable[str]) -> None:
         """Count an attempt before sending, so a crash mid-send leaves an honest trace."""
         now = utcnow()

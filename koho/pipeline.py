@@ -18,6 +18,7 @@ from koho.channel import Channel, PlanContext
 from koho.delivery import Delivery, Receipt, State
 from koho.ledger import SITE_ID, Ledger, Recorded
 from koho.reader import Corpus
+from koho.subscribers import SubscriberStore
 
 #: Longest pause koho takes for a provider's Retry-After before handing back to the retry policy.
 MAX_RETRY_AFTER = 300.0
@@ -69,6 +70,15 @@ class RunState:
         self.times = ledger.revision_times()
         self.updated = feed_times(corpus, self.times)
         self._published: dict[str, set[str]] = {}
+        self._audiences: dict[tuple[str, ...], list] = {}
+
+    def audience(self, topics: Sequence[str]) -> list:
+        """Confirmed subscribers of any of ``topics`` (read once per topic set and run)."""
+        key = tuple(sorted(set(topics)))
+        if key not in self._audiences:
+            store = SubscriberStore(self.ledger.engine)
+            self._audiences[key] = [s for batch in store.confirmed_for(key) for s in batch]
+        return self._audiences[key]
 
     def published(self, channel: str) -> set[str]:
         """Articles on ``channel`` (read from the ledger once, then updated by ``delivered``)."""
@@ -108,8 +118,11 @@ def context_for(channel: Channel, article: Article | None, corpus: Corpus, ledge
         else:
             live[article.id] = article
         previous = ledger.previous_targets(channel.name, article.id, article.revision)
+    wants = getattr(channel, "audience_for", None)  # only channels that mail people ask for one
+    topics = wants(article) if (wants and article is not None) else None
+    audience = state.audience(topics) if topics else ()
     return PlanContext(site=corpus.site, now=now, live=live, updated=dict(state.updated),
-                       previous_targets=previous, published=frozenset(published))
+                       previous_targets=previous, published=frozenset(published), audience=audience)
 
 
 @dataclass
@@ -141,6 +154,8 @@ def plan_and_record(channel: Channel, article: Article, ctx: PlanContext, ledger
         return planned, Recorded(frozenset(k for k in (d.key for d in planned) if k not in existing),
                                  {d.key: existing.get(d.key, State.PENDING.value) for d in planned})
     recorded = ledger.record(planned, run_id)
+    ledger.close_unplanned(channel.name, article.id, [d.key for d in planned],
+                           f"no longer planned as of revision {article.revision}")
     ledger.mark_planned(article.id, article.revision, channel.name, len(planned))
     return planned, recorded
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -22,7 +24,28 @@ class Settings(BaseSettings):
     database_url: str = ""
     archive_url: str = "file://public"
     feeds_url: str = ""
-    channels: str = Field("archive,feeds", description="comma-separated channels to publish to")
+    channels: str = Field("archive,feeds,mail", description="comma-separated channels to publish to")
+    mail_url: str = "outbox://outbox"
+    mail_from_name: str = "ねりま情報メール"
+    mail_from_address: str = ""  # default: info-mail@<site host>
+    mail_web_url: str = ""  # default: <site base URL>mail/
+    secret_key: SecretStr | None = None
+
+    def secret(self) -> str:
+        """The signing secret: KOHO_SECRET_KEY, else one generated once for this state folder.
+
+        The generated file keeps the embedded defaults working on a fresh machine; production
+        sets KOHO_SECRET_KEY (from a secret store) so every worker signs the same links.
+        """
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.state_dir / "secret_key"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     def db_url(self) -> str:
         """The ledger's SQLAlchemy URL; a SQLite file under the state folder by default."""

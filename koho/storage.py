@@ -14,15 +14,25 @@ from typing import Protocol, Sequence
 from urllib.parse import urlsplit
 
 from koho.delivery import Delivery, Receipt
-from koho.errors import ConfigError
+from koho.errors import ConfigError, DeliveryFailure
 
 
-class StoreError(Exception):
-    """A write failed. ``transient`` says whether trying again may help (5xx, throttling, network)."""
+class StoreError(DeliveryFailure):
+    """A write to a byte store failed."""
 
-    def __init__(self, message: str, transient: bool):
-        super().__init__(message)
-        self.transient = transient
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temp file and rename, so a crash never leaves half a file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".koho-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class Store(Protocol):
@@ -61,16 +71,7 @@ class FileStore:
         try:
             if dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
                 return False, ref
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".koho-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, dest)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(dest, data)
         except OSError as exc:
             raise StoreError(f"cannot write {dest}: {exc.strerror}", transient=False) from exc
         return True, ref

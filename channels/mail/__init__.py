@@ -1,1 +1,5 @@
-"""The info mail list (ねりま情報メール): messages, and (next) the channel and its transports."""
+"""The info mail list (ねりま情報メール): messages, the channel and its transports."""
+
+from channels.mail.channel import MailChannel
+
+__all__ = ["MailChannel"]
