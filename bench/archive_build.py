@@ -106,7 +106,8 @@ def _written(outcomes) -> int:
 
 
 def _files(outcomes, by_channel: bool = False) -> str:
-    """``14 of 14 planned`` over all koho.pipeline.Outcome of a step, or one such part a channel."""
+    """``14 of 14 planned`` for a step's koho.pipeline.Outcome list, or with ``by_channel``
+    ``archive 8 written of 8 planned, feeds 6 written of 6 planned``."""
     if by_channel:
         return ", ".join(f"{o.channel} {_written([o])} written of {o.planned} planned" for o in outcomes)
     return f"{_written(outcomes)} of {sum(o.planned for o in outcomes)} planned"

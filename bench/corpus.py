@@ -66,6 +66,9 @@ SUBJECTS = {
         ("anime-festa", "アニメフェスタ"), ("noukou-taiken", "農業体験農園の収穫体験"),
     ],
 }
+#: topic -> the label PR staff put in titles (and Pelican's category and tags).
+SUBJECT_LABEL = {"bousai": "防災", "bouhan": "防犯", "kusei": "区政", "kenkou": "健康", "kosodate": "子育て",
+                 "event": "イベント"}
 TITLE_PATTERNS = [
     "{s}のお知らせ", "{s}を実施します", "{s}について", "{s}（{m}月）", "{s} 参加者を募集します",
     "{s}をご利用ください", "【{t}】{s}", "{s} 申し込みを受け付けます", "{s}のご案内（{era}）",
@@ -139,6 +142,11 @@ class Spec:
 
 
 def _body(rng: random.Random, subject: str, when: date, target: int) -> str:
+    """About ``target`` characters of Markdown: the sections a notice has, then fillers.
+
+    Headings, lists, bold, a link and (for about a third) a table, so the Markdown work per
+    article is like the real archive's, not just paragraphs.
+    """
     event_day = when + timedelta(days=rng.randint(10, 40))
     place = rng.choice(PLACES)
     blocks = [rng.choice(OPENERS).format(s=subject) + rng.choice(FILLERS) + rng.choice(FILLERS)]
@@ -200,11 +208,8 @@ def generate(n: int, seed: int = SEED) -> list[Spec]:
     return specs
 
 
-SUBJECT_LABEL = {"bousai": "防災", "bouhan": "防犯", "kusei": "区政", "kenkou": "健康", "kosodate": "子育て",
-                 "event": "イベント"}
-
-
 def _q(text: str) -> str:
+    # A YAML double-quoted scalar: titles may hold ": " or start with 【, which plain YAML misreads.
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 

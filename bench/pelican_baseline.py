@@ -1,4 +1,8 @@
-"""The Pelican baseline: the same articles in Pelican's format, built in one subprocess run."""
+"""The Pelican baseline: the same articles in Pelican's format, built in one subprocess run.
+
+Pelican is a mature static generator on the same Markdown library, so its full build is the
+yardstick for koho's. Its settings are kept minimal and comparable (see PELICAN_CONF).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from corpus import SUBJECT_LABEL, Spec
 
 
 PELICAN_CONF = '''\
-# Minimal, comparable Pelican settings written by bench/archive_build.py.
+# Minimal, comparable Pelican settings written by bench/pelican_baseline.py.
 AUTHOR = ""
 SITENAME = "ねりま区報 アーカイブ"
 SITEURL = ""
@@ -74,7 +78,11 @@ def pelican_markdown(spec: Spec) -> str:
 
 
 def pelican_build(specs: list[Spec], root: Path) -> dict:
-    """Write Pelican's content (not timed), then time one ``pelican`` run in a subprocess."""
+    """Write Pelican's content (not timed), then time one ``pelican`` run in a subprocess.
+
+    A subprocess, so Pelican's imports and memory do not mix with koho's in the benchmark process.
+    Returns seconds (the compared figure), wall, internal, articles, files and rss (MB).
+    """
     site = root / "pelican"
     articles = site / "content"
     articles.mkdir(parents=True)
@@ -103,6 +111,7 @@ def pelican_build(specs: list[Spec], root: Path) -> dict:
 
 
 def pelican_available() -> bool:
+    """Whether Pelican and Markdown are installed (the ``bench`` extra)."""
     try:
         import markdown  # noqa: F401
         import pelican  # noqa: F401
