@@ -8,6 +8,7 @@ on other files (topics, image files, duplicate ids) run on every read.
 from __future__ import annotations
 
 import hashlib
+import logging
 import multiprocessing
 import os
 import threading
@@ -135,8 +136,10 @@ def _parse_all(todo: list[tuple[str, bytes, str, str, str]], site: Site) -> dict
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
             parsed = list(pool.map(_parse_batch, batches, [site] * len(batches)))
-    except (BrokenProcessPool, RuntimeError, OSError):
+    except (BrokenProcessPool, RuntimeError, OSError) as exc:
         # e.g. spawn from a script without a __main__ guard: parse here, only slower.
+        logging.getLogger(__name__).warning("parsing %d articles in this process (worker pool failed: %s)",
+                                            len(todo), exc)
         return {item[0]: _parse(*item[1:], site) for item in todo}
     return {key: value for batch in parsed for key, value in batch}
 
