@@ -71,31 +71,45 @@ class MailChannel:
                 and s.confirmed_at is not None and s.confirmed_at <= article.publish_at]
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
-        """Render each message and hand it to the transport; one receipt per message."""
-        receipts = []
+        """Render each message, hand the batch to the transport; one receipt per message."""
+        receipts: dict[str, Receipt] = {}
+        items: list[tuple[str, str, bytes, str]] = []
+        keys: list[str] = []
         now = datetime.now(timezone.utc)
         for delivery in batch:
             article, site = delivery.meta["article"], delivery.meta["site"]
-            key = (article.id, article.revision)
-            if key not in self._rendered:
-                self._rendered[key] = render(article, site, self.identity)
+            cache_key = (article.id, article.revision)
+            if cache_key not in self._rendered:
+                self._rendered[cache_key] = render(article, site, self.identity)
             sid = delivery.meta["subscriber_id"]
             recipient = Recipient(sid, delivery.meta["address"], self.tokens.issue("preferences", sid),
                                   self.tokens.issue("unsubscribe", sid))
             try:
-                raw = address(self._rendered[key], self.identity, recipient, now)
+                raw = address(self._rendered[cache_key], self.identity, recipient, now)
             except ValueError as exc:  # a header the email package refused: never sent
-                receipts.append(Receipt.failed(delivery.key, f"message refused: {exc}"))
+                receipts[delivery.key] = Receipt.failed(delivery.key, f"message refused: {exc}")
                 continue
+            items.append((self.identity.from_address, recipient.address, raw, f"{article.id}/{sid}"))
+            keys.append(delivery.key)
+        for key, result in zip(keys, self._send(items)):
+            if isinstance(result, SendError):
+                receipts[key] = (Receipt.transient(key, str(result)) if result.transient
+                                 else Receipt.failed(key, str(result)))
+            else:
+                receipts[key] = Receipt.sent(key, result)
+        return [receipts[d.key] for d in batch]
+
+    def _send(self, items: list[tuple[str, str, bytes, str]]) -> list:
+        batch_send = getattr(self.transport, "send_batch", None)
+        if batch_send is not None:  # parallel connections
+            return batch_send(items)
+        results = []
+        for item in items:
             try:
-                ref = self.transport.send(self.identity.from_address, recipient.address, raw,
-                                          f"{article.id}/{sid}")
+                results.append(self.transport.send(*item))
             except SendError as exc:
-                receipts.append(Receipt.transient(delivery.key, str(exc)) if exc.transient
-                                else Receipt.failed(delivery.key, str(exc)))
-                continue
-            receipts.append(Receipt.sent(delivery.key, ref))
-        return receipts
+                results.append(exc)
+        return results
 
     def close(self) -> None:
         """Close the transport."""
