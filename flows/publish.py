@@ -16,7 +16,7 @@ from prefect.utilities.annotations import quote
 
 from channels import registry
 from koho.ledger import Ledger
-from koho.pipeline import Outcome, RunState, context_for, finish_build, hold_reason, plan_and_record, site_build
+from koho.pipeline import Outcome, RunState, TransientDeliveryError, context_for, finish_build, hold_reason, plan_and_record, site_build
 from koho.reader import Corpus
 from koho.report import artifact_rows
 from koho.settings import Settings
@@ -61,7 +61,7 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 if not recorded.to_deliver():
                     outcome.note = "nothing to send: already delivered"
                     continue
-                outcome.receipts = deliver_task(channel, ledger, quote(planned))
+                outcome.receipts = _deliver_in_tasks(channel, ledger, planned, outcome)
                 state.delivered(channel.name, article.id, outcome.receipts)
             if reason:
                 logger.info("%s: %s", article.id, reason)
@@ -70,6 +70,30 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
             channel.close()
         ledger.close()
     return outcomes
+
+
+def _deliver_in_tasks(channel, ledger: Ledger, planned, outcome: Outcome) -> list:
+    """One Prefect task per batch (hundreds of recipients or files, never one per recipient).
+
+    A batch whose transient failures outlast its retries does not stop the others: its rows
+    stay pending, the run says so, and publish-due picks them up later.
+    """
+    size = max(1, channel.limits.batch_size)
+    receipts: list = []
+    stuck = 0
+    for start in range(0, len(planned), size):
+        chunk = planned[start:start + size]
+        state = deliver_task(channel, ledger, quote(chunk), return_state=True)
+        if state.is_completed():
+            receipts += state.result()
+            continue
+        try:
+            state.result()  # anything but a transient failure (a bug, bad settings) stops the run
+        except TransientDeliveryError:
+            stuck += len(chunk)
+    if stuck:
+        outcome.note = f"up to {stuck} deliveries still pending after retries; publish-due will retry"
+    return receipts
 
 
 def _report(outcomes: list[Outcome], title: str) -> None:
@@ -126,7 +150,7 @@ def build_site(channels: list[str] | None = None) -> list[Outcome]:
             planned, recorded, outcome = site_build(channel, corpus, ledger, now, run_id())
             outcomes.append(outcome)
             if recorded.to_deliver():
-                outcome.receipts = deliver_task(channel, ledger, quote(planned))
+                outcome.receipts = _deliver_in_tasks(channel, ledger, planned, outcome)
             else:
                 outcome.note = "nothing to write: site unchanged since the last build"
             finish_build(ledger, outcome)

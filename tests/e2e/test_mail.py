@@ -66,3 +66,26 @@ def test_urgent_article_is_mailed_once_to_confirmed_subscribers_of_its_topics(wo
     publish_article(paths=[path])
     assert {p: p.stat().st_mtime_ns for p in outbox.glob("*.eml")} == stamps
     assert len(Ledger(Settings().db_url()).rows(article_id="hinanjo", channel="mail")) == 2
+
+
+def test_smtp_refusals_do_not_stop_the_run_and_stay_pending(workspace, monkeypatch):
+    """An unreachable SMTP server: the flow finishes, every mail row stays pending with the reason."""
+    from prefect.settings import temporary_settings
+
+    from flows.publish import publish_article
+    from flows.tasks import deliver_task
+    from tests.peers import free_port
+
+    (workspace / "subs.csv").write_text(SUBSCRIBERS, encoding="utf-8")
+    assert CliRunner().invoke(app, ["subscribers", "import", "subs.csv", "--state", "confirmed"]).exit_code == 0
+    monkeypatch.setenv("KOHO_MAIL_URL", f"smtp://127.0.0.1:{free_port()}")
+    monkeypatch.setattr(deliver_task, "retry_delay_seconds", [0, 0, 0, 0])
+    when = datetime.now(timezone.utc)
+    path = write_article(workspace, "teiden", "bousai", when)
+    outcomes = publish_article(paths=[path])
+    mail = next(o for o in outcomes if o.channel == "mail")
+    assert mail.note.startswith("up to 3 deliveries still pending")
+    rows = Ledger(Settings().db_url()).rows(article_id="teiden", channel="mail")
+    assert len(rows) == 3 and {r["state"] for r in rows} == {"pending"}
+    assert all(r["attempts"] == 5 and "SMTP 127.0.0.1" in r["detail"] for r in rows)
+    assert (workspace / "public" / "articles" / "teiden" / "index.html").is_file(), "other channels went ahead"
