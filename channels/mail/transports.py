@@ -3,7 +3,7 @@
 ``outbox://dir`` writes each message as an .eml file: the exact bytes an SMTP server or SES
 would receive, so the channel runs with no account at all. ``smtp://host:port`` speaks SMTP
 over several persistent connections in parallel (``?connections=8&starttls=1``; credentials
-from ``KOHO_SMTP_USER``/``KOHO_SMTP_PASSWORD``, never from the URL). SES follows.
+from ``KOHO_SMTP_USER``/``KOHO_SMTP_PASSWORD``, never from the URL). ``ses://region`` sends raw MIME through Amazon SES.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import smtplib
 import ssl
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
@@ -60,7 +61,26 @@ class OutboxTransport:
         """Nothing to release."""
 
 
-class SmtpTransport:
+class _Parallel:
+    """Sends a batch over a few worker threads; subclasses implement ``send``."""
+
+    def _start_pool(self, workers: int) -> None:
+        self._pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="koho-mail")
+
+    def send(self, sender: str, recipient: str, message: bytes, name: str) -> str:  # pragma: no cover
+        raise NotImplementedError
+
+    def send_batch(self, items: list[tuple[str, str, bytes, str]]) -> list[str | SendError]:
+        """Send many messages in parallel; a reference or the error for each, in order."""
+        def one(item):
+            try:
+                return self.send(*item)
+            except SendError as exc:
+                return exc
+        return list(self._pool.map(one, items))
+
+
+class SmtpTransport(_Parallel):
     """SMTP with one persistent connection per worker thread (smtplib: the standard client)."""
 
     def __init__(self, host: str, port: int, url: str, connections: int = 4, starttls: bool = False,
@@ -74,7 +94,7 @@ class SmtpTransport:
         self._local = threading.local()
         self._open: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(self.connections, thread_name_prefix="koho-smtp")
+        self._start_pool(self.connections)
 
     def _client(self) -> smtplib.SMTP:
         client = getattr(self._local, "client", None)
@@ -119,15 +139,6 @@ class SmtpTransport:
                 raise SendError(f"SMTP {self.host}:{self.port}: {exc}", transient=True) from None
         raise AssertionError("unreachable")
 
-    def send_batch(self, items: list[tuple[str, str, bytes, str]]) -> list[str | SendError]:
-        """Send many messages over the parallel connections; a reference or the error for each."""
-        def one(item):
-            try:
-                return self.send(*item)
-            except SendError as exc:
-                return exc
-        return list(self._pool.map(one, items))
-
     def close(self) -> None:
         """QUIT every connection and stop the worker threads."""
         self._pool.shutdown(wait=True)
@@ -141,6 +152,89 @@ class SmtpTransport:
         return f"SmtpTransport({self.host}:{self.port}, user={self.user!r}, password=***)"
 
 
+class RateLimiter:
+    """Spaces calls to at most ``per_second`` across threads.
+
+    Ten lines of monotonic-clock pacing; a rate-limiting library would add a dependency (and
+    often a storage backend) for what one process sending to one account needs.
+    """
+
+    def __init__(self, per_second: float, clock=time.monotonic):
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._clock = clock
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self) -> float:
+        """Claim the next slot; return how long the caller must wait for it."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        return slot - now
+
+    def wait(self) -> None:
+        """Block until the next call is allowed."""
+        delay = self.reserve()
+        if delay > 0:
+            time.sleep(delay)
+
+
+class SesTransport(_Parallel):
+    """Amazon SES ``SendRawEmail`` (boto3): the raw MIME keeps koho's headers intact.
+
+    Paced to the account's MaxSendRate (read with GetSendQuota); throttling and 5xx answers are
+    transient, a rejected message is permanent. ``AWS_ENDPOINT_URL`` points it elsewhere.
+    """
+
+    def __init__(self, region: str, url: str, rate: float | None = None, workers: int = 8):
+        import boto3  # only when SES is used
+
+        self.url = url
+        self.client = boto3.client("ses", region_name=region)
+        self._rate = rate
+        self._limiter: RateLimiter | None = None
+        self._lock = threading.Lock()
+        self._start_pool(workers)
+
+    def _pace(self) -> None:
+        with self._lock:
+            if self._limiter is None:
+                rate = self._rate
+                if rate is None:
+                    try:
+                        rate = float(self.client.get_send_quota()["MaxSendRate"])
+                    except Exception as exc:
+                        raise _ses_error(exc) from None
+                self._limiter = RateLimiter(rate)
+        self._limiter.wait()
+
+    def send(self, sender: str, recipient: str, message: bytes, name: str) -> str:
+        """Send one raw message; the reference is SES's MessageId."""
+        self._pace()
+        try:
+            response = self.client.send_raw_email(Source=sender, Destinations=[recipient],
+                                                  RawMessage={"Data": message})
+        except Exception as exc:
+            raise _ses_error(exc) from None
+        return f"ses:{response['MessageId']}"
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        self._pool.shutdown(wait=True)
+
+
+def _ses_error(exc: Exception) -> SendError:
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        transient = code in {"Throttling", "ThrottlingException", "ServiceUnavailable"} or status >= 500
+        return SendError(f"SES {code or status}: {exc.response.get('Error', {}).get('Message', '')}", transient)
+    return SendError(f"SES: {exc}", transient=True)  # network trouble: try again later
+
+
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
@@ -148,6 +242,10 @@ def _text(value: bytes | str) -> str:
 def open_transport(url: str, base_dir: Path | None = None) -> MailTransport:
     """A transport for ``outbox://dir`` (relative to ``base_dir``/cwd) or ``smtp://host:port``."""
     parts = urlsplit(url)
+    if parts.scheme == "ses":
+        options = dict(parse_qsl(parts.query))
+        return SesTransport(parts.hostname or "ap-northeast-1", url,
+                            rate=float(options["rate"]) if "rate" in options else None)
     if parts.scheme == "smtp":
         if parts.username or parts.password:
             raise ConfigError("put SMTP credentials in KOHO_SMTP_USER/KOHO_SMTP_PASSWORD, not in the URL")
@@ -161,4 +259,4 @@ def open_transport(url: str, base_dir: Path | None = None) -> MailTransport:
         if not folder.is_absolute():
             folder = (base_dir or Path.cwd()) / folder
         return OutboxTransport(folder, url)
-    raise ConfigError(f"{url!r}: unknown mail transport; use outbox://folder or smtp://host:port (ses:// is coming)")
+    raise ConfigError(f"{url!r}: unknown mail transport; use outbox://folder, smtp://host:port or ses://region")
