@@ -9,14 +9,13 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from koho.channel import Channel, PlanContext
+from koho.channel import Channel
 from koho.delivery import Delivery, Receipt
 from koho.errors import ContentInvalid
 from koho.ledger import Ledger
 from koho.pipeline import TransientDeliveryError, deliver
-from koho.reader import Corpus, read_corpus
+from koho.reader import Corpus, load
 from koho.settings import Settings
-from koho.site import load_site
 
 RETRIES = 4
 
@@ -34,8 +33,7 @@ def run_id() -> str | None:
 @task(name="read-content", cache_policy=NO_CACHE)
 def read_content(settings: Settings) -> Corpus:
     """Read and validate all content; any error stops the run before anything is published."""
-    site = load_site(settings.content_dir)
-    corpus = read_corpus(settings.content_dir, site, settings.state_dir / "cache")
+    corpus = load(settings)
     if corpus.errors:
         raise ContentInvalid(corpus.errors)
     return corpus
@@ -66,4 +64,3 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
-__all__ = ["read_content", "deliver_task", "run_id", "now_utc", "PlanContext"]

@@ -44,11 +44,9 @@ def _outer(module: str):
 
 
 def _load(settings: Settings):
-    from koho.reader import read_corpus
-    from koho.site import load_site
+    from koho.reader import load
 
-    site = load_site(settings.content_dir)
-    return read_corpus(settings.content_dir, site, settings.state_dir / "cache")
+    return load(settings)
 
 
 def _echo_errors(errors) -> None:
@@ -86,8 +84,9 @@ def check(paths: Optional[list[Path]] = PathsArg) -> None:
     out.print(f"OK: {len(corpus.articles)} article(s) valid.")
 
 
-def _validate_first(settings: Settings):
-    """Refuse to start a run on invalid content: the errors, not a flow traceback."""
+def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] | None = None):
+    """Refuse to start a run on invalid content or settings: a clear message, not a flow
+    traceback, and nothing recorded or written. Returns the corpus."""
     try:
         corpus = _load(settings)
     except ContentInvalid as exc:
@@ -96,6 +95,18 @@ def _validate_first(settings: Settings):
     if corpus.errors:
         _print_errors(corpus.errors)
         raise typer.Exit(1)
+    from koho.ledger import Ledger
+
+    try:
+        for ch in _outer("channels.registry").build(settings, channels or None):  # checks every URL
+            ch.close()
+        Ledger(settings.db_url()).close()
+    except ConfigError as exc:
+        err.print(f"configuration error: {exc}", style="bold red", markup=False)
+        raise typer.Exit(2)
+    if paths and not corpus.select([Path(p) for p in paths], settings.content_dir):
+        err.print(f"error: no articles under {', '.join(paths)}", style="bold red", markup=False)
+        raise typer.Exit(2)
     return corpus
 
 
@@ -147,35 +158,30 @@ def publish(paths: Optional[list[Path]] = PathsArg, channel: Optional[list[str]]
             verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs.")) -> None:
     """Publish articles now (through the publish-article flow) to every enabled channel."""
     settings = Settings()
-    _validate_first(settings)
     targets = [str(p) for p in (paths or [settings.content_dir / "articles"])]
-    try:
-        if dry_run:
-            outcomes = _dry_run(settings, targets, channel)
-        else:
-            outcomes = _with_progress(lambda: _run_flow("publish_article", verbose, paths=targets,
-                                                        channels=channel or None))
-    except (ConfigError, ValueError) as exc:
-        err.print(f"error: {exc}", style="bold red", markup=False)
-        raise typer.Exit(2)
+    corpus = _preflight(settings, channel, targets)
+    if dry_run:
+        outcomes = _dry_run(settings, corpus, targets, channel)
+    else:
+        outcomes = _with_progress(lambda: _run_flow("publish_article", verbose, paths=targets,
+                                                    channels=channel or None))
     _outcome_table(outcomes, "koho publish" + (" (dry run)" if dry_run else ""))
     _where(settings)
     if any(o.count("failed") for o in outcomes):
         raise typer.Exit(1)
 
 
-def _dry_run(settings: Settings, targets: list[str], channels):
+def _dry_run(settings: Settings, corpus, targets: list[str], channels):
     from koho.ledger import Ledger
     from koho.pipeline import Outcome, RunState, context_for, hold_reason, plan_and_record
 
-    registry = _outer("channels.registry")
-    corpus = _load(settings)
+    chans = _outer("channels.registry").build(settings, channels or None)
     now = datetime.now(timezone.utc)
     ledger = Ledger(settings.db_url())
     outcomes = []
     state = RunState(ledger, corpus)
     for article in corpus.select([Path(t) for t in targets], settings.content_dir):
-        for ch in registry.build(settings, channels or None):
+        for ch in chans:
             outcome = Outcome(ch.name, article.id)
             outcomes.append(outcome)
             reason = hold_reason(article, now)
@@ -186,6 +192,9 @@ def _dry_run(settings: Settings, targets: list[str], channels):
             planned, recorded = plan_and_record(ch, article, ctx, ledger, dry_run=True)
             outcome.planned, outcome.new = len(planned), len(recorded.new)
             outcome.note = "would write: " + ", ".join(d.target for d in planned if d.key in recorded.new)[:300]
+    for ch in chans:
+        ch.close()
+    ledger.close()
     return outcomes
 
 
@@ -201,7 +210,7 @@ def publish_due(channel: Optional[list[str]] = ChannelOpt,
                 verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
     """Publish every ready article whose publish time has passed and that has work left."""
     settings = Settings()
-    _validate_first(settings)
+    _preflight(settings, channel)
     outcomes = _with_progress(lambda: _run_flow("publish_due", verbose, channels=channel or None))
     if not outcomes:
         out.print("Nothing due: every ready article is already delivered on every channel.")
@@ -213,7 +222,7 @@ def publish_due(channel: Optional[list[str]] = ChannelOpt,
 def build(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
     """Rebuild the whole archive site (only files whose bytes changed are written)."""
     settings = Settings()
-    _validate_first(settings)
+    _preflight(settings, ["archive"])
     outcomes = _with_progress(lambda: _run_flow("build_site", verbose, channels=["archive"]))
     _outcome_table(outcomes, "koho build")
     _where(settings)

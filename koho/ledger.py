@@ -17,8 +17,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import and_, bindparam, create_engine, event, func, select, update
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from koho.delivery import Delivery, Receipt, State
+from koho.errors import ConfigError
 from koho.ledger_schema import build_members, deliveries, plans, revisions
 
 _CHUNK = 500
@@ -55,16 +57,28 @@ class Ledger:
     """Per-channel delivery log shared by flows, the CLI and ``koho status``."""
 
     def __init__(self, url: str):
-        parsed = make_url(url)
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ConfigError("KOHO_DATABASE_URL is not a database URL (e.g. postgresql://user@host/koho "
+                              "or sqlite:///.koho/koho.db)") from None
         if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         self.url = parsed
-        self.engine: Engine = create_engine(parsed, pool_pre_ping=True)
+        try:
+            self.engine: Engine = create_engine(parsed, pool_pre_ping=True)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise ConfigError(f"cannot use the ledger database {self.describe()}: {exc}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.migrate()
+        try:
+            self.migrate()
+        except OperationalError as exc:  # unreachable server, wrong password, unwritable file
+            self.engine.dispose()
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise ConfigError(f"cannot open the ledger database {self.describe()}: {reason}") from None
 
     def describe(self) -> str:
         """The URL with any password masked."""

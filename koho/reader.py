@@ -23,7 +23,8 @@ from koho.errors import ContentError
 from koho.frontmatter import decode, split
 from koho.markup import lint_body, render_markdown
 from koho.parse_cache import ParseCache
-from koho.site import SLUG, Site
+from koho.settings import Settings
+from koho.site import SLUG, Site, load_site
 
 ARTICLES_DIR = "articles"
 
@@ -54,6 +55,12 @@ class Corpus:
     def due(self, now: datetime) -> list[Article]:
         """Ready articles past their publish time, oldest first."""
         return sorted((a for a in self.articles.values() if a.is_due(now)), key=lambda a: (a.publish_at, a.id))
+
+
+def load(settings: Settings) -> Corpus:
+    """The corpus the settings point at, with its parse cache. site.yaml errors raise
+    ContentInvalid (nothing can be checked without it); article errors are in ``errors``."""
+    return read_corpus(settings.content_dir, load_site(settings.content_dir), settings.state_dir / "cache")
 
 
 def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) -> Corpus:

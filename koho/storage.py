@@ -10,7 +10,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path, PurePosixPath
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from koho.delivery import Delivery, Receipt
@@ -154,21 +154,32 @@ def _s3_error(exc: Exception, what: str) -> StoreError:
     return StoreError(f"{what}: {exc}", transient=False)
 
 
-def open_store(url: str, base_dir: Path | None = None) -> Store:
-    """A store for ``file://dir`` (relative to ``base_dir``/cwd) or ``s3://bucket/prefix``."""
+def local_folder(url: str, base_dir: Path | None = None, default: str = "") -> Path:
+    """The folder of a ``scheme://folder`` URL: ``file://public`` is relative (to ``base_dir``
+    or the working directory), ``file:///srv/www`` absolute."""
+    parts = urlsplit(url)
+    raw = (parts.netloc + parts.path) if parts.netloc else parts.path
+    folder = Path(raw or default)
+    return folder if folder.is_absolute() else (base_dir or Path.cwd()) / folder
+
+
+def store_factory(url: str, base_dir: Path | None = None) -> Callable[[], Store]:
+    """Check a store URL now (a typo must stop a run before anything is written) and return
+    what opens the store later, on first delivery."""
     parts = urlsplit(url)
     if parts.scheme == "file":
-        # file://public is relative (netloc "public"); file:///srv/www is absolute.
-        raw = (parts.netloc + parts.path) if parts.netloc else parts.path
-        root = Path(raw)
-        if not root.is_absolute():
-            root = (base_dir or Path.cwd()) / root
-        return FileStore(root, url)
+        root = local_folder(url, base_dir)
+        return lambda: FileStore(root, url)
     if parts.scheme == "s3":
         if not parts.netloc:
             raise ConfigError(f"{url!r}: an s3:// URL needs a bucket, e.g. s3://koho-archive/site")
-        return S3Store(parts.netloc, parts.path, url)
+        return lambda: S3Store(parts.netloc, parts.path, url)
     raise ConfigError(f"{url!r}: unknown store; use file://folder or s3://bucket/prefix")
+
+
+def open_store(url: str, base_dir: Path | None = None) -> Store:
+    """A store for ``file://dir`` (relative to ``base_dir``/cwd) or ``s3://bucket/prefix``."""
+    return store_factory(url, base_dir)()
 
 
 def write_batch(store: Store, batch: Sequence[Delivery]) -> list[Receipt]:
@@ -198,14 +209,14 @@ class StoreChannel:
 
     def __init__(self, url: str, base_dir: Path | None = None):
         self.url = url
-        self._base_dir = base_dir
+        self._open = store_factory(url, base_dir)  # a bad URL fails here, before any planning
         self._store: Store | None = None
 
     @property
     def store(self) -> Store:
         """The byte store, opened on first delivery."""
         if self._store is None:
-            self._store = open_store(self.url, self._base_dir)
+            self._store = self._open()
         return self._store
 
     def describe(self) -> str:

@@ -92,3 +92,28 @@ def test_unknown_channel_is_a_clear_error(workspace):
     result = koho("publish", "--dry-run", "-c", "fax", cwd=workspace)
     assert result.returncode == 2
     assert "unknown channel(s): fax" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("env, args, expected", [
+    ({"KOHO_ARCHIVE_URL": "ftp://example.jp/site"}, ["publish"], "configuration error: 'ftp://example.jp/site': unknown store"),
+    ({"KOHO_ARCHIVE_URL": "s3:///no-bucket"}, ["build"], "an s3:// URL needs a bucket"),
+    ({"KOHO_MAIL_URL": "smtp://user:pw@127.0.0.1:25"}, ["publish-due"], "put SMTP credentials in KOHO_SMTP_USER"),
+    ({"KOHO_MAIL_URL": "smtp://127.0.0.1:port"}, ["publish"], "configuration error: 'smtp://127.0.0.1:port'"),
+    ({"KOHO_DATABASE_URL": "not a url"}, ["publish"], "KOHO_DATABASE_URL is not a database URL"),
+    ({"KOHO_DATABASE_URL": "postgresql://koho:pw@127.0.0.1:1/koho"}, ["status"],
+     "cannot open the ledger database postgresql+psycopg://koho:***@127.0.0.1:1/koho"),
+    ({}, ["publish", "content/articles/nope.md"], "error: no articles under content/articles/nope.md"),
+])
+def test_configuration_mistakes_stop_before_anything_is_written(workspace, monkeypatch, env, args, expected):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = koho(*args, cwd=workspace)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in " ".join(result.stderr.split()), result.stderr
+    assert "Traceback" not in result.stderr and "pw@" not in result.stderr
+    assert not (workspace / "public").exists() and not (workspace / "outbox").exists()
+    if "KOHO_DATABASE_URL" not in env:
+        from koho.ledger import Ledger
+        from koho.settings import Settings
+
+        assert Ledger(Settings().db_url()).rows() == []

@@ -19,7 +19,7 @@ from koho.delivery import Delivery, Receipt
 from koho.tokens import Tokens
 
 from channels.mail.message import Identity, Recipient, Rendered, address, render
-from channels.mail.transports import MailTransport, SendError, open_transport
+from channels.mail.transports import MailTransport, SendError, transport_factory
 
 MAIL_ONCE = "once"
 
@@ -34,7 +34,7 @@ class MailChannel:
         self.url = url
         self.identity = identity
         self.tokens = tokens
-        self._base_dir = base_dir
+        self._open = transport_factory(url, base_dir)  # a bad URL fails here, before planning
         self._transport: MailTransport | None = None
         self._rendered: dict[tuple[str, str], Rendered] = {}
 
@@ -42,7 +42,7 @@ class MailChannel:
     def transport(self) -> MailTransport:
         """Opened on first delivery; planning never touches it."""
         if self._transport is None:
-            self._transport = open_transport(self.url, self._base_dir)
+            self._transport = self._open()
         return self._transport
 
     def describe(self) -> str:

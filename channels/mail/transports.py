@@ -16,11 +16,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from koho.errors import ConfigError, DeliveryFailure
-from koho.storage import atomic_write
+from koho.storage import atomic_write, local_folder
 
 
 class SendError(DeliveryFailure):
@@ -239,24 +239,30 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def open_transport(url: str, base_dir: Path | None = None) -> MailTransport:
-    """A transport for ``outbox://dir`` (relative to ``base_dir``/cwd) or ``smtp://host:port``."""
+def transport_factory(url: str, base_dir: Path | None = None) -> Callable[[], MailTransport]:
+    """Check a transport URL now (a mistake must stop a run before anyone is mailed) and return
+    what opens the transport later, on first delivery."""
     parts = urlsplit(url)
-    if parts.scheme == "ses":
+    try:
         options = dict(parse_qsl(parts.query))
-        return SesTransport(parts.hostname or "ap-northeast-1", url,
-                            rate=float(options["rate"]) if "rate" in options else None)
-    if parts.scheme == "smtp":
-        if parts.username or parts.password:
-            raise ConfigError("put SMTP credentials in KOHO_SMTP_USER/KOHO_SMTP_PASSWORD, not in the URL")
-        options = dict(parse_qsl(parts.query))
-        return SmtpTransport(parts.hostname or "localhost", parts.port or 25, url,
-                             connections=int(options.get("connections", 4)),
-                             starttls=options.get("starttls", "0") in ("1", "true", "yes"))
+        if parts.scheme == "ses":
+            rate = float(options["rate"]) if "rate" in options else None
+            return lambda: SesTransport(parts.hostname or "ap-northeast-1", url, rate=rate)
+        if parts.scheme == "smtp":
+            if parts.username or parts.password:
+                raise ConfigError("put SMTP credentials in KOHO_SMTP_USER/KOHO_SMTP_PASSWORD, not in the URL")
+            host, port = parts.hostname or "localhost", parts.port or 25
+            connections = int(options.get("connections", 4))
+            starttls = options.get("starttls", "0") in ("1", "true", "yes")
+            return lambda: SmtpTransport(host, port, url, connections=connections, starttls=starttls)
+    except ValueError as exc:  # a port, rate or connection count that is not a number
+        raise ConfigError(f"{url!r}: {exc}") from None
     if parts.scheme == "outbox":
-        raw = (parts.netloc + parts.path) if parts.netloc else parts.path
-        folder = Path(raw or "outbox")
-        if not folder.is_absolute():
-            folder = (base_dir or Path.cwd()) / folder
-        return OutboxTransport(folder, url)
+        folder = local_folder(url, base_dir, default="outbox")
+        return lambda: OutboxTransport(folder, url)
     raise ConfigError(f"{url!r}: unknown mail transport; use outbox://folder, smtp://host:port or ses://region")
+
+
+def open_transport(url: str, base_dir: Path | None = None) -> MailTransport:
+    """A transport for ``outbox://dir``, ``smtp://host:port`` or ``ses://region``."""
+    return transport_factory(url, base_dir)()
