@@ -51,7 +51,6 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 # looking for futures in the arguments, twice per task call.
                 planned, recorded = plan_task(channel, article, quote(corpus), ledger, now, dry_run, quote(state))
                 outcome.planned, outcome.new = len(planned), len(recorded.new)
-                outcome.already = outcome.planned - len(recorded.to_deliver())
                 if dry_run:
                     outcome.note = "dry run: nothing written"
                     continue

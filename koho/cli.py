@@ -263,9 +263,9 @@ def _status_all(ledger, tz) -> None:
     table = Table(title="koho status")
     for column in ("article", "channel", "sent", "unchanged", "failed", "pending", "last update"):
         table.add_column(column)
-    for (article, channel), c in sorted(counts.items(), key=lambda kv: last[kv[0]][0], reverse=True):
+    for (article, channel), c in sorted(counts.items(), key=lambda kv: last[kv[0]], reverse=True):
         table.add_row(article, channel, str(c["sent"]), str(c["skipped"]), str(c["failed"]), str(c["pending"]),
-                      f"{last[(article, channel)][0].astimezone(tz):%Y-%m-%d %H:%M}")
+                      f"{last[(article, channel)].astimezone(tz):%Y-%m-%d %H:%M}")
     out.print(table)
 
 

@@ -274,13 +274,12 @@ class Ledger:
                 out.setdefault((article_id, channel), Counter())[state] = n
         return out
 
-    def last_activity(self) -> dict[tuple[str, str], tuple[datetime, str]]:
-        """(article id, channel) -> (latest update time, latest revision)."""
-        query = (select(deliveries.c.article_id, deliveries.c.channel, func.max(deliveries.c.updated_at),
-                        func.max(deliveries.c.revision))
+    def last_activity(self) -> dict[tuple[str, str], datetime]:
+        """(article id, channel) -> time of its latest ledger update."""
+        query = (select(deliveries.c.article_id, deliveries.c.channel, func.max(deliveries.c.updated_at))
                  .group_by(deliveries.c.article_id, deliveries.c.channel))
         with self.engine.connect() as conn:
-            return {(a, c): (_aware(t), r) for a, c, t, r in conn.execute(query)}
+            return {(a, c): _aware(t) for a, c, t in conn.execute(query)}
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

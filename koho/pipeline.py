@@ -10,7 +10,8 @@ import hashlib
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Sequence
+from types import MappingProxyType
+from typing import Iterable, Sequence
 
 from koho import progress
 from koho.article import Article
@@ -41,7 +42,7 @@ def hold_reason(article: Article, now: datetime) -> str | None:
     return None
 
 
-def feed_times(corpus: Corpus, times: dict[tuple[str, str], datetime]) -> dict[str, datetime]:
+def feed_times(articles: Iterable[Article], times: dict[tuple[str, str], datetime]) -> dict[str, datetime]:
     """The 'updated' time of each article: its publish time for the first revision, else when
     the current revision was first recorded. Stable across re-runs, so output bytes are too."""
     first_by_article: dict[str, datetime] = {}
@@ -49,7 +50,7 @@ def feed_times(corpus: Corpus, times: dict[tuple[str, str], datetime]) -> dict[s
         if article_id not in first_by_article or seen < first_by_article[article_id]:
             first_by_article[article_id] = seen
     updated = {}
-    for article in corpus.articles.values():
+    for article in articles:
         seen = times.get((article.id, article.revision))
         if seen is None or seen <= first_by_article.get(article.id, seen):
             updated[article.id] = article.publish_at
@@ -68,7 +69,7 @@ class RunState:
         self.ledger = ledger
         self.corpus = corpus
         self.times = ledger.revision_times()
-        self.updated = feed_times(corpus, self.times)
+        self.updated = feed_times(corpus.articles.values(), self.times)
         self._published: dict[str, set[str]] = {}
         self._audiences: dict[tuple[str, ...], list] = {}
 
@@ -92,7 +93,7 @@ class RunState:
             return
         self.times[(article.id, article.revision)] = self.ledger.first_seen(article.id, article.revision)
         mine = {key: when for key, when in self.times.items() if key[0] == article.id}
-        self.updated.update(feed_times(Corpus(self.corpus.site, {article.id: article}), mine))
+        self.updated.update(feed_times([article], mine))
 
     def delivered(self, channel: str, article_id: str, receipts: Sequence[Receipt]) -> None:
         """After delivery: an article with any file on the channel is now listed there."""
@@ -100,7 +101,7 @@ class RunState:
             self.published(channel).add(article_id)
 
 
-def context_for(channel: Channel, article: Article | None, corpus: Corpus, ledger: Ledger,
+def context_for(channel: Channel, article: Article, corpus: Corpus, ledger: Ledger,
                 now: datetime, dry_run: bool = False, state: RunState | None = None) -> PlanContext:
     """Build the pure planning input for one channel from the corpus and the ledger.
 
@@ -109,19 +110,18 @@ def context_for(channel: Channel, article: Article | None, corpus: Corpus, ledge
     state = state or RunState(ledger, corpus)
     published = state.published(channel.name)
     live = {a.id: a for a in corpus.articles.values() if a.id in published and a.is_due(now)}
-    previous: frozenset[str] = frozenset()
-    if article is not None:
-        if not dry_run:
-            state.see_revision(article)
-        if article.withdrawn:
-            live.pop(article.id, None)
-        else:
-            live[article.id] = article
-        previous = ledger.previous_targets(channel.name, article.id, article.revision)
+    if not dry_run:
+        state.see_revision(article)
+    if article.withdrawn:
+        live.pop(article.id, None)
+    else:
+        live[article.id] = article
+    previous = ledger.previous_targets(channel.name, article.id, article.revision)
     wants = getattr(channel, "audience_for", None)  # only channels that mail people ask for one
-    topics = wants(article) if (wants and article is not None) else None
+    topics = wants(article) if wants else None
     audience = state.audience(topics) if topics else ()
-    return PlanContext(site=corpus.site, now=now, live=live, updated=dict(state.updated),
+    # A read-only view, not a copy: a run plans many articles against thousands of feed times.
+    return PlanContext(site=corpus.site, now=now, live=live, updated=MappingProxyType(state.updated),
                        previous_targets=previous, published=frozenset(published), audience=audience)
 
 
@@ -133,7 +133,6 @@ class Outcome:
     article_id: str
     planned: int = 0
     new: int = 0
-    already: int = 0
     receipts: list[Receipt] = field(default_factory=list)
     note: str = ""
     #: For full builds: the build id and the articles it contained.
@@ -196,7 +195,7 @@ def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime,
     """
     live = {a.id: a for a in corpus.articles.values() if a.is_due(now)}
     ctx = PlanContext(site=corpus.site, now=now, live=live,
-                      updated=feed_times(corpus, ledger.revision_times()), published=frozenset(live))
+                      updated=feed_times(corpus.articles.values(), ledger.revision_times()), published=frozenset(live))
     planned = channel.plan_all(ctx, "pending")
     digest = hashlib.sha256()
     for d in planned:
@@ -204,8 +203,7 @@ def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime,
     build_id = "build-" + digest.hexdigest()[:12]
     planned = [replace(d, revision=build_id) for d in planned]
     recorded = ledger.record(planned, run_id)
-    outcome = Outcome(channel.name, SITE_ID, planned=len(planned), new=len(recorded.new),
-                      already=len(planned) - len(recorded.to_deliver()))
+    outcome = Outcome(channel.name, SITE_ID, planned=len(planned), new=len(recorded.new))
     outcome.members = sorted(live)
     outcome.build_id = build_id
     return planned, recorded, outcome

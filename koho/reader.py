@@ -52,9 +52,6 @@ class Corpus:
                   if any(w == "." or a.path == w or a.path.startswith(w + "/") for w in wanted)]
         return sorted(chosen, key=lambda a: (a.publish_at, a.id))
 
-    def due(self, now: datetime) -> list[Article]:
-        """Ready articles past their publish time, oldest first."""
-        return sorted((a for a in self.articles.values() if a.is_due(now)), key=lambda a: (a.publish_at, a.id))
 
 
 def load(settings: Settings) -> Corpus:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Iterable, Iterator, Sequence
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from koho.ledger import _aware, _chunks, utcnow
@@ -162,7 +162,6 @@ class SubscriberStore:
             raise ValueError(f"new subscribers start pending or confirmed, not {state!r}")
         now = utcnow()
         known = self.existing([r.address_key for r in rows])
-        added = updated = 0
         with self.engine.begin() as conn:
             fresh = [r for r in rows if r.address_key not in known]
             for chunk in _chunks(fresh, 1000):
@@ -173,12 +172,14 @@ class SubscriberStore:
             added = len(fresh)
             ids = self._ids(conn, [r.address_key for r in fresh])
             ids.update({k: v[0] for k, v in known.items()})
-            for r in rows:
-                if r.address_key in known:
-                    conn.execute(update(subscribers).where(subscribers.c.id == ids[r.address_key])
-                                 .values(language=r.language, updated_at=now))
-                    conn.execute(delete(subscriber_topics).where(subscriber_topics.c.subscriber_id == ids[r.address_key]))
-                    updated += 1
+            again = [r for r in rows if r.address_key in known]
+            updated = len(again)
+            if again:  # one executemany and a few IN deletes, not two statements per address
+                conn.execute(update(subscribers).where(subscribers.c.id == bindparam("sid"))
+                             .values(language=bindparam("lang"), updated_at=now),
+                             [dict(sid=ids[r.address_key], lang=r.language) for r in again])
+                for chunk in _chunks([ids[r.address_key] for r in again], 500):
+                    conn.execute(delete(subscriber_topics).where(subscriber_topics.c.subscriber_id.in_(chunk)))
             topic_rows = [dict(subscriber_id=ids[r.address_key], topic=t) for r in rows for t in r.topics]
             for chunk in _chunks(topic_rows, 2000):
                 conn.execute(insert(subscriber_topics), chunk)

@@ -123,7 +123,7 @@ def test_the_archive_channel_publishes_an_article_to_s3(s3_env, s3, tmp_path):
     site = load_site(CONTENT)
     corpus = read_corpus(CONTENT, site)
     assert corpus.errors == []
-    article = next(a for a in corpus.due(NOW) if a.images)  # a page and an image
+    article = next(a for a in corpus.articles.values() if a.is_due(NOW) and a.images)  # a page and an image
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     channel = ArchiveChannel(f"s3://{s3_env}/site", content_dir=CONTENT)
     try:

@@ -112,13 +112,3 @@ def address(rendered: Rendered, identity: Identity, recipient: Recipient, when: 
     # revision and recipient give the same bytes, which keeps previews and tests comparable.
     message.set_boundary(f"=_koho_{rendered.key}.{recipient.subscriber_id}")
     return message.as_bytes()
-
-
-def sample(rendered: Rendered, identity: Identity) -> EmailMessage:
-    """A parsed example message (for previews and dry runs), addressed to nobody real."""
-    from email import message_from_bytes
-    from email.policy import default
-
-    raw = address(rendered, identity, Recipient(0, "preview@example.invalid", "PREVIEW", "PREVIEW"),
-                  datetime.now().astimezone())
-    return message_from_bytes(raw, policy=default)

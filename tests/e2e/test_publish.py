@@ -104,7 +104,9 @@ def test_feeds_are_valid_and_per_topic(workspace):
         assert len(feed.entries) == min(len(live), corpus.site.feed_entries)
         newest = max(live, key=lambda a: (a.publish_at, a.id))
         assert feed.entries[0].title == newest.title
-        assert "<" in feed.entries[0].content[0].value if fmt == "atom" else feed.entries[0].description
+        # Full HTML in both formats (Atom content, RSS content:encoded), not just the summary.
+        assert "<p>" in feed.entries[0].content[0].value, fmt
+        assert feed.entries[0].summary == newest.summary, fmt
     for topic in corpus.site.topics:
         feed = feedparser.parse((public / "topics" / topic / "atom.xml").read_bytes())
         assert not feed.bozo
