@@ -229,8 +229,9 @@ def build(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
 
 
 @app.command()
-def status(article_id: Optional[str] = typer.Argument(None, help="An article id for its deliveries.")) -> None:
-    """Show the ledger: per article and channel, or every delivery of one article."""
+def status(article_id: Optional[str] = typer.Argument(None, help="An article id for its deliveries."),
+           rows: bool = typer.Option(False, "--rows", help="List every delivery, even of channels with many.")) -> None:
+    """Show the ledger: per article and channel, or one article's deliveries per channel."""
     from koho.ledger import Ledger
 
     settings = Settings()
@@ -238,7 +239,7 @@ def status(article_id: Optional[str] = typer.Argument(None, help="An article id 
     ledger = Ledger(settings.db_url())
     try:
         if article_id:
-            _status_one(ledger, article_id, tz)
+            _status_one(ledger, article_id, tz, rows)
         else:
             _status_all(ledger, tz)
     finally:
@@ -269,23 +270,47 @@ def _status_all(ledger, tz) -> None:
     out.print(table)
 
 
-def _status_one(ledger, article_id: str, tz) -> None:
+#: Channels with more deliveries than this (mail: one per subscriber) show counts, not rows.
+ROWS_SHOWN = 50
+
+
+def _status_one(ledger, article_id: str, tz, all_rows: bool = False) -> None:
     rows = ledger.rows(article_id=article_id)
     if not rows:
         err.print(f"No deliveries recorded for {article_id!r}.")
         raise typer.Exit(1)
-    table = Table(title=f"koho status {article_id}")
+    per_channel: dict[str, list] = {}
+    for row in rows:
+        per_channel.setdefault(row["channel"], []).append(row)
+    summary = Table(title=f"koho status {article_id}")
+    for column in ("channel", "sent", "unchanged", "failed", "pending", "of which uncertain"):
+        summary.add_column(column)
+    for channel, found in sorted(per_channel.items()):
+        c = Counter(r["state"] for r in found)
+        # A pending row that was attempted may or may not have reached the provider: after a
+        # crash these are the only recipients who can get a message twice.
+        uncertain = sum(1 for r in found if r["state"] == "pending" and r["attempts"])
+        summary.add_row(channel, str(c["sent"]), str(c["skipped"]), str(c["failed"]), str(c["pending"]),
+                        str(uncertain))
+    out.print(summary)
+    listed = [r for ch, found in per_channel.items() if all_rows or len(found) <= ROWS_SHOWN for r in found]
+    if listed:
+        _status_rows(listed, tz)
+    hidden = sorted(ch for ch, found in per_channel.items() if not all_rows and len(found) > ROWS_SHOWN)
+    if hidden:
+        out.print(f"({', '.join(hidden)}: too many deliveries to list; add --rows to see each one)")
+
+
+def _status_rows(rows, tz) -> None:
+    table = Table()
     for column in ("channel", "target", "revision", "state", "attempts", "time", "provider ref", "error / reason"):
         table.add_column(column, overflow="fold")
     for row in sorted(rows, key=lambda r: (r["channel"], r["target"], r["updated_at"])):
-        # A pending row that was attempted may or may not have reached the provider.
         state = "pending (uncertain)" if row["state"] == "pending" and row["attempts"] else row["state"]
         table.add_row(row["channel"], row["target"], row["revision"], state, str(row["attempts"]),
                       f"{row['updated_at'].astimezone(tz):%Y-%m-%d %H:%M:%S}", row["provider_ref"] or "",
                       row["detail"] or "")
     out.print(table)
-    summary = Counter((r["channel"], r["state"]) for r in rows)
-    out.print("  ".join(f"{c} {s}: {n}" for (c, s), n in sorted(summary.items())))
 
 
 def main() -> None:
