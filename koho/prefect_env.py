@@ -16,6 +16,9 @@ DEFAULTS = {
     # they are harmless and would frighten PR staff.
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    # koho's own summary is the console report; Prefect's console lines would repeat a refused
+    # SMTP login as three tracebacks. The API handler still ships every record to the server.
+    "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "CRITICAL",
 }
 
 
@@ -25,3 +28,4 @@ def apply(verbose: bool = False) -> None:
         os.environ.setdefault(name, value)
     if verbose:
         os.environ["PREFECT_LOGGING_LEVEL"] = "INFO"
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "NOTSET"

@@ -2,8 +2,10 @@
 
 ``outbox://dir`` writes each message as an .eml file: the exact bytes an SMTP server or SES
 would receive, so the channel runs with no account at all. ``smtp://host:port`` speaks SMTP
-over several persistent connections in parallel (``?connections=8&starttls=1``; credentials
-from ``KOHO_SMTP_USER``/``KOHO_SMTP_PASSWORD``, never from the URL). ``ses://region`` sends raw MIME through Amazon SES.
+over several persistent connections in parallel (``?connections=8&starttls=1``, or ``smtps://``
+for TLS from the first byte; ``cafile=`` trusts a private CA; credentials from
+``KOHO_SMTP_USER``/``KOHO_SMTP_PASSWORD``, never from the URL). ``ses://region`` sends raw MIME
+through Amazon SES.
 """
 
 from __future__ import annotations
@@ -83,11 +85,12 @@ class _Parallel:
 class SmtpTransport(_Parallel):
     """SMTP with one persistent connection per worker thread (smtplib: the standard client)."""
 
-    def __init__(self, host: str, port: int, url: str, connections: int = 4, starttls: bool = False,
-                 timeout: float = 30.0):
+    def __init__(self, host: str, port: int, url: str, connections: int = 4, tls: str = "",
+                 cafile: str | None = None, timeout: float = 30.0):
         self.host, self.port, self.url = host, port, url
         self.connections = max(1, connections)
-        self.starttls = starttls
+        self.tls = tls  # "", "starttls" or "implicit"
+        self.cafile = cafile
         self.timeout = timeout
         self.user = os.environ.get("KOHO_SMTP_USER")
         self._password = os.environ.get("KOHO_SMTP_PASSWORD")
@@ -99,14 +102,41 @@ class SmtpTransport(_Parallel):
     def _client(self) -> smtplib.SMTP:
         client = getattr(self._local, "client", None)
         if client is None:
-            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            if self.starttls:
-                client.starttls(context=ssl.create_default_context())
-            if self.user:
-                client.login(self.user, self._password or "")
+            client = self._connect()
             self._local.client = client
             with self._lock:
                 self._open.append(client)
+        return client
+
+    def _connect(self) -> smtplib.SMTP:
+        """A connection that is encrypted and logged in as configured.
+
+        A certificate the server cannot prove, a refused login or a server without STARTTLS is
+        the same for every recipient: it stops the run with a configuration error (rows stay
+        pending) instead of marking thousands of subscribers failed.
+        """
+        context = ssl.create_default_context(cafile=self.cafile)
+        where = f"SMTP {self.host}:{self.port}"
+        try:
+            if self.tls == "implicit":
+                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                if self.tls == "starttls":
+                    client.starttls(context=context)
+            if self.user:
+                client.login(self.user, self._password or "")
+        except ssl.SSLCertVerificationError as exc:
+            raise ConfigError(f"{where}: the server's TLS certificate is not trusted ({exc.verify_message}); "
+                              "add ?cafile=/path/to/ca.pem for a private CA") from None
+        except smtplib.SMTPNotSupportedError:
+            raise ConfigError(f"{where} does not offer STARTTLS (or AUTH); check the URL's options") from None
+        except smtplib.SMTPAuthenticationError as exc:
+            # The server's words, never the password.
+            raise ConfigError(f"{where} refused the login of KOHO_SMTP_USER: {exc.smtp_code} "
+                              f"{_text(exc.smtp_error)}") from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise SendError(f"{where}: {exc}", transient=True) from None
         return client
 
     def _drop(self) -> None:
@@ -248,19 +278,32 @@ def transport_factory(url: str, base_dir: Path | None = None) -> Callable[[], Ma
         if parts.scheme == "ses":
             rate = float(options["rate"]) if "rate" in options else None
             return lambda: SesTransport(parts.hostname or "ap-northeast-1", url, rate=rate)
-        if parts.scheme == "smtp":
-            if parts.username or parts.password:
-                raise ConfigError("put SMTP credentials in KOHO_SMTP_USER/KOHO_SMTP_PASSWORD, not in the URL")
-            host, port = parts.hostname or "localhost", parts.port or 25
-            connections = int(options.get("connections", 4))
-            starttls = options.get("starttls", "0") in ("1", "true", "yes")
-            return lambda: SmtpTransport(host, port, url, connections=connections, starttls=starttls)
+        if parts.scheme in ("smtp", "smtps"):
+            return _smtp_factory(parts, options, url)
     except ValueError as exc:  # a port, rate or connection count that is not a number
         raise ConfigError(f"{url!r}: {exc}") from None
     if parts.scheme == "outbox":
         folder = local_folder(url, base_dir, default="outbox")
         return lambda: OutboxTransport(folder, url)
-    raise ConfigError(f"{url!r}: unknown mail transport; use outbox://folder, smtp://host:port or ses://region")
+    raise ConfigError(f"{url!r}: unknown mail transport; use outbox://folder, smtp://host:port, "
+                      "smtps://host:port or ses://region")
+
+
+def _smtp_factory(parts, options: dict[str, str], url: str) -> Callable[[], MailTransport]:
+    if parts.username or parts.password:
+        raise ConfigError("put SMTP credentials in KOHO_SMTP_USER/KOHO_SMTP_PASSWORD, not in the URL")
+    implicit = parts.scheme == "smtps"
+    host, port = parts.hostname or "localhost", parts.port or (465 if implicit else 25)
+    connections = int(options.get("connections", 4))
+    tls = "implicit" if implicit else ("starttls" if options.get("starttls", "0") in ("1", "true", "yes") else "")
+    cafile = options.get("cafile")
+    if cafile and not Path(cafile).is_file():
+        raise ConfigError(f"{url!r}: cafile {cafile} does not exist")
+    if os.environ.get("KOHO_SMTP_USER") and not tls and host not in ("127.0.0.1", "::1", "localhost"):
+        # A password sent in clear over the network is a password given away.
+        raise ConfigError(f"{url!r}: KOHO_SMTP_USER is set but the connection is not encrypted; "
+                          "add ?starttls=1 or use smtps://")
+    return lambda: SmtpTransport(host, port, url, connections=connections, tls=tls, cafile=cafile)
 
 
 def open_transport(url: str, base_dir: Path | None = None) -> MailTransport:
