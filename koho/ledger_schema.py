@@ -66,6 +66,8 @@ subscribers = Table(
     Column("confirmed_at", DateTime(timezone=True)),
     Column("unsubscribed_at", DateTime(timezone=True)),
     Column("erased_at", DateTime(timezone=True)),
+    #: "immediate" (each article) or "digest" (one mail per 区報 issue; urgent news still at once).
+    Column("delivery", String(16), nullable=False, server_default="immediate"),
     UniqueConstraint("address_key", name="uq_subscribers_address_key"),
     Index("ix_subscribers_state", "state", "id"),
 )
