@@ -13,11 +13,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # batch mode: SQLite cannot add a CHECK-constrained column in place.
-    with op.batch_alter_table("subscribers") as batch:
-        batch.add_column(sa.Column("delivery", sa.String(16), nullable=False, server_default="immediate"))
+    # A server default fills the existing rows, so NOT NULL holds on SQLite and PostgreSQL alike.
+    op.add_column("subscribers", sa.Column("delivery", sa.String(16), nullable=False, server_default="immediate"))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("subscribers") as batch:
+    with op.batch_alter_table("subscribers") as batch:  # SQLite rebuilds the table to drop a column
         batch.drop_column("delivery")
