@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     mail_from_name: str = "ねりま情報メール"
     mail_from_address: str = ""  # default: info-mail@<site host>
     mail_web_url: str = ""  # default: <site base URL>mail/
+    mail_retention_days: int = Field(30, ge=0, description="days an unsubscribed address is kept, then erased")
     secret_key: SecretStr | None = None
 
     def secret(self) -> str:

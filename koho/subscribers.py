@@ -14,6 +14,7 @@ from typing import Iterable, Iterator, Sequence
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from koho.ledger import _aware, _chunks, utcnow
 from koho.ledger_schema import subscriber_topics, subscribers
@@ -193,8 +194,13 @@ class SubscriberStore:
                                          .where(subscribers.c.address_key.in_(chunk))).all()))
         return out
 
-    def set_state(self, subscriber_id: int, state: str) -> None:
-        """Move a subscriber to another state, stamping confirmation or unsubscription."""
+    def set_state(self, subscriber_id: int, state: str, only_from: Sequence[str] | None = None) -> bool:
+        """Move a subscriber to another state, stamping confirmation or unsubscription.
+
+        With ``only_from`` the move happens only from those states, checked in the same UPDATE,
+        so a confirm link can never revive an unsubscribed address and an unsubscribe can never
+        turn a suppressed one (kept forever) into an erasable one. Returns whether a row moved.
+        """
         if state not in STATES:
             raise ValueError(f"unknown state {state!r}")
         now = utcnow()
@@ -203,14 +209,75 @@ class SubscriberStore:
             values["confirmed_at"] = now
         if state in ("unsubscribed", "suppressed"):
             values["unsubscribed_at"] = now
+        query = update(subscribers).where(subscribers.c.id == subscriber_id)
+        if only_from is not None:
+            query = query.where(subscribers.c.state.in_(list(only_from)))
         with self.engine.begin() as conn:
-            conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id).values(**values))
+            return bool(conn.execute(query.values(**values)).rowcount)
+
+    def subscribe(self, row: NewSubscriber, source: str) -> tuple[Subscriber, str]:
+        """A sign-up from the web form; returns (subscriber, state before: ``new`` if none).
+
+        New and unsubscribed addresses become ``pending`` with the form's topics and language
+        (consent recorded anew: source and times reset); a pending one takes the newest form.
+        Confirmed and suppressed addresses are left exactly as they are: anyone can type an
+        address into the form, so it must not change a live subscription or lift a suppression.
+        """
+        for attempt in (1, 2):
+            try:
+                return self._subscribe(row, source)
+            except IntegrityError:  # the same address sent twice at once: the other insert won
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _subscribe(self, row: NewSubscriber, source: str) -> tuple[Subscriber, str]:
+        now = utcnow()
+        with self.engine.begin() as conn:
+            found = conn.execute(select(subscribers.c.id, subscribers.c.state)
+                                 .where(subscribers.c.address_key == row.address_key)).first()
+            if found is None:
+                sid = conn.execute(insert(subscribers).values(
+                    address=row.address, address_key=row.address_key, language=row.language, state="pending",
+                    source=source, created_at=now, updated_at=now)).inserted_primary_key[0]
+                before = "new"
+            else:
+                sid, before = found
+                if before in ("pending", "unsubscribed"):
+                    conn.execute(update(subscribers).where(subscribers.c.id == sid).values(
+                        address=row.address, language=row.language, state="pending", source=source,
+                        updated_at=now, confirmed_at=None, unsubscribed_at=None))
+            if before in ("new", "pending", "unsubscribed"):
+                self._replace_topics(conn, sid, row.topics)
+        return self.get(sid), before
+
+    def set_preferences(self, subscriber_id: int, topics: Sequence[str], language: str) -> None:
+        """Replace a subscriber's topics and mail language (from the preferences page)."""
+        with self.engine.begin() as conn:
+            conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id)
+                         .values(language=language, updated_at=utcnow()))
+            self._replace_topics(conn, subscriber_id, topics)
+
+    @staticmethod
+    def _replace_topics(conn, subscriber_id: int, topics: Sequence[str]) -> None:
+        conn.execute(delete(subscriber_topics).where(subscriber_topics.c.subscriber_id == subscriber_id))
+        if topics:
+            conn.execute(insert(subscriber_topics), [dict(subscriber_id=subscriber_id, topic=t)
+                                                     for t in sorted(set(topics))])
 
     def erase_expired(self, retention: timedelta, now: datetime | None = None) -> int:
-        """Erase addresses unsubscribed longer than ``retention`` ago; return how many."""
+        """Erase addresses unsubscribed longer than ``retention`` ago; return how many.
+
+        Sign-ups left unconfirmed that long are erased too (and count as unsubscribed): their
+        confirmation link expired long before, and an address nobody consented for is not kept.
+        """
         cutoff = (now or utcnow()) - retention
+        erased = dict(address=None, address_key=None, erased_at=utcnow())
         with self.engine.begin() as conn:
+            lapsed = conn.execute(update(subscribers).where(and_(
+                subscribers.c.state == "pending", subscribers.c.updated_at < cutoff))
+                .values(state="unsubscribed", unsubscribed_at=subscribers.c.updated_at, **erased))
             result = conn.execute(update(subscribers).where(and_(
                 subscribers.c.state == "unsubscribed", subscribers.c.address.is_not(None),
-                subscribers.c.unsubscribed_at < cutoff)).values(address=None, address_key=None, erased_at=utcnow()))
-            return result.rowcount or 0
+                subscribers.c.unsubscribed_at < cutoff)).values(**erased))
+            return (lapsed.rowcount or 0) + (result.rowcount or 0)
