@@ -1,4 +1,4 @@
-"""The ``koho`` command: check, publish, publish-due, build, status.
+"""The ``koho`` command: check, publish, publish-due, build, status, serve.
 
 The CLI is the composition root (ADR 0002): it lives in ``koho`` as the layout mandates, but
 runs the outer layers (``flows``, ``channels``) by loading them by name when a command needs
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -311,6 +312,31 @@ def _status_rows(rows, tz) -> None:
                       f"{row['updated_at'].astimezone(tz):%Y-%m-%d %H:%M:%S}", row["provider_ref"] or "",
                       row["detail"] or "")
     out.print(table)
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (behind a reverse proxy)."),
+          port: int = typer.Option(8000, help="TCP port to listen on.")) -> None:
+    """Run the info-mail subscription web service: sign-up, confirmation, preferences, unsubscribe."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "_".join(str(part) for part in first["loc"]).upper()
+        err.print(f"configuration error: KOHO_{field}: {first['msg']}", style="bold red", markup=False)
+        raise typer.Exit(2)
+    web = _outer("channels.mail.web")
+    try:
+        service = web.create_app(settings)
+    except ContentInvalid as exc:
+        _echo_errors(exc.errors)
+        raise typer.Exit(1)
+    except ConfigError as exc:
+        err.print(f"configuration error: {exc}", style="bold red", markup=False)
+        raise typer.Exit(2)
+    out.print(f"Serving the info-mail pages on http://{host}:{port}/ (public address "
+              f"{service.state.identity.web_url}); Ctrl+C stops.", markup=False)
+    _outer("channels.mail.web.server").run(service, host, port)
 
 
 def main() -> None:

@@ -1,0 +1,284 @@
+"""The info-mail subscription service (``koho serve``): a FastAPI app over the subscriber store.
+
+Routes, relative to the public base ``KOHO_MAIL_WEB_URL`` (default ``<site>/mail/``), which is
+also where the links in mails point (``Identity.link``):
+
+    GET  /                          sign-up form
+    POST /                          sign-up: always the same "mail sent" page
+    GET  /confirm/{token}           a button; POST confirms (mail scanners prefetch GET links)
+    GET  /preferences/{token}       topics and language; POST saves, or unsubscribes
+    GET  /unsubscribe/{token}       a button; POST unsubscribes
+    GET  /one-click/{token}         as /unsubscribe; POST is RFC 8058 one-click unsubscribe
+    GET  /static/style.css
+
+State changes only on POST. The answer to a sign-up never tells whether the address was
+known: see ``confirm_mail`` for what is mailed to whom. Unsubscribed addresses are erased after
+``KOHO_MAIL_RETENTION_DAYS`` by ``Retention``, which runs at start-up and then once a day.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Callable
+from urllib.parse import urlsplit
+
+from babel import Locale
+from fastapi import FastAPI, Form, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from koho.errors import ConfigError
+from koho.ledger import Ledger, utcnow
+from koho.settings import Settings
+from koho.site import Site, load_site
+from koho.subscribers import LANGUAGES, AddressError, NewSubscriber, Subscriber, SubscriberStore, normalise_address
+from koho.tokens import PURPOSES, Tokens, TokenError
+
+from channels.mail.message import Identity
+from channels.mail.transports import MailTransport, transport_factory
+from channels.mail.web.confirm_mail import MAIL_INTERVAL, Mailer
+from channels.mail.web.middleware import Guard
+
+log = logging.getLogger("koho.web")
+
+TEMPLATES = resources.files("channels.mail.web") / "templates"
+#: States in which a subscription is alive: it can be confirmed, changed or ended.
+LIVE = ("pending", "confirmed")
+DAY = timedelta(days=1)
+ERROR_TITLES = {404: "ページが見つかりません", 405: "この操作はできません", 413: "送信された内容が大きすぎます",
+                500: "エラーが発生しました"}
+
+
+def identity_for(settings: Settings, site: Site) -> Identity:
+    """Who the list mails as and where its pages live (the mail channel uses the same)."""
+    web_url = settings.mail_web_url or site.url("mail/")
+    if urlsplit(web_url).scheme not in ("http", "https"):
+        raise ConfigError(f"KOHO_MAIL_WEB_URL must be an absolute http(s) URL, not {web_url!r}")
+    return Identity(settings.mail_from_name, settings.mail_from_address or f"info-mail@{site.host}",
+                    f"info-mail.{site.host}", web_url)
+
+
+class Retention:
+    """Erases unsubscribed addresses kept longer than the retention period (and lapsed sign-ups)."""
+
+    def __init__(self, store: SubscriberStore, days: int, clock: Callable[[], datetime]):
+        self.store, self.days, self.clock = store, days, clock
+
+    def run_once(self) -> int:
+        """Erase what is due now; return how many addresses were erased."""
+        erased = self.store.erase_expired(timedelta(days=self.days), now=self.clock())
+        log.info("retention: erased %d address(es) kept longer than %d days", erased, self.days)
+        return erased
+
+    async def every(self, period: timedelta) -> None:
+        """Run now and then every ``period`` until cancelled; a failed run waits for the next."""
+        while True:
+            try:
+                await run_in_threadpool(self.run_once)
+            except Exception as exc:  # noqa: BLE001  the database may be back tomorrow
+                log.error("retention run failed: %s", type(exc).__name__)
+            await asyncio.sleep(period.total_seconds())
+
+
+class LinkRefused(Exception):
+    """A token that is forged, altered, for another purpose, expired, or names nobody."""
+
+    def __init__(self, purpose: str, expired: bool):
+        super().__init__(purpose)
+        self.purpose, self.expired = purpose, expired
+
+
+def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None,
+               transport: MailTransport | None = None) -> FastAPI:
+    """The subscription service for ``settings``.
+
+    Everything that can be misconfigured (site settings, secret, mail transport URL, database)
+    is checked here, so ``koho serve`` fails before it listens. ``clock`` (aware UTC now) and
+    an open ``transport`` can be injected; by default the transport comes from KOHO_MAIL_URL.
+    """
+    site = load_site(settings.content_dir)
+    identity = identity_for(settings, site)
+    tokens = Tokens(settings.secret())
+    opener = (lambda: transport) if transport is not None else transport_factory(settings.mail_url, Path.cwd())
+    clock = clock or utcnow
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    ledger = Ledger(settings.db_url())
+    store = SubscriberStore(ledger.engine)
+    mailer = Mailer(opener, identity, tokens, site, env, clock, owns_transport=transport is None)
+    retention = Retention(store, settings.mail_retention_days, clock)
+    prefix = urlsplit(identity.web_url).path.rstrip("/")
+    languages = {code: Locale.parse(code).get_display_name(code) for code in LANGUAGES}
+    common = dict(list_name=identity.from_name, from_address=identity.from_address, site=site, base=prefix,
+                  topics=site.topics, languages=languages, confirm_days=PURPOSES["confirm"].days,
+                  retry_minutes=int(MAIL_INTERVAL.total_seconds() // 60))
+    stylesheet = (TEMPLATES / "style.css").read_bytes()
+
+    def render(name: str, **values) -> str:
+        return env.get_template(name).render(**common, **values)
+
+    def page(name: str, status: int = 200, **values) -> HTMLResponse:
+        return HTMLResponse(render(name, **values), status_code=status)
+
+    def error_text(status: int) -> str:
+        return render("error.html", status=status, title=ERROR_TITLES.get(status, "リクエストを処理できません"))
+
+    def error_page(status: int, headers: dict | None = None) -> HTMLResponse:
+        return HTMLResponse(error_text(status), status_code=status, headers=headers)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        erasing = asyncio.create_task(retention.every(DAY))
+        try:
+            yield
+        finally:
+            erasing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await erasing
+            await run_in_threadpool(mailer.close)
+            ledger.close()
+
+    app = FastAPI(title=identity.from_name, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(Guard, prefix=prefix, error_page=lambda status: error_text(status).encode())
+    app.state.store, app.state.mailer, app.state.retention = store, mailer, retention
+    app.state.tokens, app.state.identity = tokens, identity
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> HTMLResponse:
+        return error_page(exc.status_code, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, _exc: RequestValidationError) -> HTMLResponse:
+        return error_page(400)
+
+    @app.exception_handler(LinkRefused)
+    async def refused(_request: Request, exc: LinkRefused) -> HTMLResponse:
+        return page("link_refused.html", status=400, purpose=exc.purpose, expired=exc.expired)
+
+    def resolve(purpose: str, token: str) -> Subscriber:
+        try:
+            subscriber = store.get(tokens.check(purpose, token))
+        except TokenError as exc:
+            raise LinkRefused(purpose, exc.expired) from None
+        if subscriber is None:  # signed with our secret, but for a row that is not here
+            raise LinkRefused(purpose, expired=False)
+        return subscriber
+
+    def choice_errors(topics: list[str], language: str) -> dict[str, str]:
+        errors = {}
+        if not topics:
+            errors["topics"] = "受け取る分野を1つ以上選んでください。"
+        elif not set(topics) <= set(site.topics):
+            errors["topics"] = "選べない分野が含まれています。一覧から選んでください。"
+        if language not in LANGUAGES:
+            errors["language"] = "選べない言語です。一覧から選んでください。"
+        return errors
+
+    def labels(subscriber: Subscriber) -> list[str]:
+        return [site.topics.get(t, t) for t in subscriber.topics]
+
+    @app.get("/static/style.css", include_in_schema=False)
+    def style() -> Response:
+        return Response(stylesheet, media_type="text/css", headers={"cache-control": "public, max-age=86400"})
+
+    @app.get("/")
+    def signup_form() -> HTMLResponse:
+        return page("signup.html", errors={}, address="", chosen=[], language=LANGUAGES[0])
+
+    @app.post("/")
+    def signup(address: Annotated[str, Form()] = "", topics: Annotated[list[str], Form()] = [],
+               language: Annotated[str, Form()] = LANGUAGES[0]) -> HTMLResponse:
+        errors: dict[str, str] = {}
+        shown = key = ""
+        if not address.strip():
+            errors["address"] = "メールアドレスを入力してください。"
+        else:
+            try:
+                shown, key = normalise_address(address)
+            except AddressError:
+                errors["address"] = "メールアドレスの形式が正しくありません（例: taro@example.jp）。"
+        errors.update(choice_errors(topics, language))
+        if errors:
+            return page("signup.html", status=400, errors=errors, address=address[:320], chosen=topics,
+                        language=language)
+        subscriber, before = store.subscribe(NewSubscriber(shown, key, tuple(topics), language), source="web")
+        mailer.after_signup(subscriber, before)
+        return page("sent.html")
+
+    @app.get("/confirm/{token}")
+    def confirm_page(token: str) -> HTMLResponse:
+        subscriber = resolve("confirm", token)
+        if subscriber.state == "pending":
+            return page("confirm.html", chosen=labels(subscriber), language=languages.get(subscriber.language, ""))
+        return confirmed_or_inactive(subscriber)
+
+    @app.post("/confirm/{token}")
+    def confirm(token: str) -> HTMLResponse:
+        subscriber = resolve("confirm", token)
+        if store.set_state(subscriber.id, "confirmed", only_from=("pending",)):
+            log.info("subscriber %s confirmed", subscriber.id)
+            subscriber = store.get(subscriber.id)
+        return confirmed_or_inactive(subscriber)
+
+    def confirmed_or_inactive(subscriber: Subscriber) -> HTMLResponse:
+        # A second click says "done" again; an old link never revives an ended subscription.
+        if subscriber.state == "confirmed":
+            return page("confirmed.html")
+        return page("inactive.html")
+
+    @app.get("/preferences/{token}")
+    def preferences_page(token: str) -> HTMLResponse:
+        subscriber = resolve("preferences", token)
+        if subscriber.state not in LIVE:
+            return page("inactive.html")
+        return page("preferences.html", errors={}, chosen=list(subscriber.topics), language=subscriber.language)
+
+    @app.post("/preferences/{token}")
+    def preferences(token: str, topics: Annotated[list[str], Form()] = [],
+                    language: Annotated[str, Form()] = LANGUAGES[0],
+                    action: Annotated[str, Form()] = "save") -> HTMLResponse:
+        subscriber = resolve("preferences", token)
+        if subscriber.state not in LIVE:
+            return page("inactive.html")
+        if action == "unsubscribe":
+            return unsubscribe_now(subscriber)
+        errors = choice_errors(topics, language)
+        if errors:
+            return page("preferences.html", status=400, errors=errors, chosen=topics, language=language)
+        store.set_preferences(subscriber.id, topics, language)
+        return page("saved.html", chosen=[site.topics[t] for t in site.topics if t in topics],
+                    language=languages[language])
+
+    @app.get("/unsubscribe/{token}")
+    @app.get("/one-click/{token}")
+    def unsubscribe_page(token: str) -> HTMLResponse:
+        subscriber = resolve("unsubscribe", token)
+        return page("unsubscribe.html" if subscriber.state in LIVE else "unsubscribed.html")
+
+    @app.post("/unsubscribe/{token}")
+    @app.post("/one-click/{token}")
+    def unsubscribe(token: str) -> HTMLResponse:
+        # RFC 8058: the body is "List-Unsubscribe=One-Click"; it is not required, since the
+        # signed token alone proves the link came from a mail to this subscriber.
+        return unsubscribe_now(resolve("unsubscribe", token))
+
+    def unsubscribe_now(subscriber: Subscriber) -> HTMLResponse:
+        # Suppressed stays suppressed: it is kept (never erased) so the address is never mailed.
+        if store.set_state(subscriber.id, "unsubscribed", only_from=LIVE):
+            log.info("subscriber %s unsubscribed", subscriber.id)
+        return page("unsubscribed.html")
+
+    # -- SNS bounce and complaint notifications -------------------------------------------------
+    # HOOK: POST /sns (SES notifications delivered by Amazon SNS) is wired here by the lead,
+    # from channels/mail/sns.py; it shares this app's ``store`` (app.state.store).
+
+    return app

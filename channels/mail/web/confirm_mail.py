@@ -1,0 +1,128 @@
+"""The mails the subscription service sends: "confirm your sign-up", or, when the address is
+already subscribed, "here is your preferences link".
+
+Mails go out on one worker thread, after the form's answer: the answer is the same whatever
+happened to the address, and a slow SMTP server or SES must not make it slower for some
+addresses than for others (timing would tell who is subscribed). One thread also means one
+SMTP connection for the whole service.
+
+Rate limit: at most one mail per subscriber per ``interval`` (10 minutes), remembered in this
+process. The form can then not be used to flood someone's mailbox; a second process or a
+restart may let one more through, which is harmless. Limiting by client address belongs to
+the reverse proxy, which is the only part that sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from typing import Callable
+
+from jinja2 import Environment
+
+from koho.site import Site
+from koho.subscribers import Subscriber
+from koho.tokens import PURPOSES, Tokens
+
+from channels.mail.message import Identity
+from channels.mail.transports import MailTransport
+
+log = logging.getLogger("koho.web")
+
+#: Mail kinds: subject, template, and the purpose of the token its link carries.
+KINDS = {
+    "confirm": ("登録の確認", "mail_confirm.txt", "confirm"),
+    "registered": ("登録済みのご案内", "mail_registered.txt", "preferences"),
+}
+#: What a sign-up sends, by the address's state before it: nothing for suppressed addresses.
+AFTER_SIGNUP = {"new": "confirm", "pending": "confirm", "unsubscribed": "confirm", "confirmed": "registered"}
+MAIL_INTERVAL = timedelta(minutes=10)
+
+
+def compose(kind: str, identity: Identity, site: Site, env: Environment, to: str, link: str,
+            when: datetime) -> bytes:
+    """One plain-text mail of ``kind`` to ``to``; the email package encodes the Japanese
+    subject and sender name (RFC 2047) and refuses CR/LF in any header."""
+    subject, template, purpose = KINDS[kind]
+    valid = PURPOSES[purpose]
+    text = env.get_template(template).render(list_name=identity.from_name, link=link, site=site,
+                                              days=valid.days if valid else None)
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = f"【{identity.from_name}】{subject}"
+    message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
+    message["To"] = to
+    message["Date"] = format_datetime(when)
+    message["Message-ID"] = make_msgid(domain=identity.from_address.rsplit("@", 1)[-1])
+    message["Auto-Submitted"] = "auto-generated"  # vacation responders do not answer it
+    message.set_content(text, subtype="plain", charset="utf-8", cte="base64")
+    return message.as_bytes()
+
+
+class Mailer:
+    """Sends sign-up mails on one background thread, at most one per subscriber per interval."""
+
+    def __init__(self, opener: Callable[[], MailTransport], identity: Identity, tokens: Tokens, site: Site,
+                 env: Environment, clock: Callable[[], datetime], interval: timedelta = MAIL_INTERVAL,
+                 owns_transport: bool = True):
+        self.identity, self.tokens, self.site, self.env = identity, tokens, site, env
+        self._open = opener
+        self._owns = owns_transport
+        self._transport: MailTransport | None = None
+        self._clock = clock
+        self._interval = interval
+        self._last: dict[int, datetime] = {}
+        self._lock = threading.Lock()
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="koho-web-mail")
+
+    def after_signup(self, subscriber: Subscriber, before: str) -> None:
+        """Queue the mail a sign-up calls for (see AFTER_SIGNUP), unless one went out recently."""
+        kind = AFTER_SIGNUP.get(before)
+        if kind is None or not subscriber.address or not self._claim(subscriber.id):
+            return
+        self._worker.submit(self._send, kind, subscriber.id, subscriber.address)
+
+    def _claim(self, subscriber_id: int) -> bool:
+        now = self._clock()
+        with self._lock:
+            last = self._last.get(subscriber_id)
+            if last is not None and now - last < self._interval:
+                return False
+            if len(self._last) > 10_000:  # forget the old entries rather than grow without end
+                self._last = {k: t for k, t in self._last.items() if now - t < self._interval}
+            self._last[subscriber_id] = now
+            return True
+
+    def _send(self, kind: str, subscriber_id: int, to: str) -> None:
+        purpose = KINDS[kind][2]
+        link = self.identity.link(purpose, self.tokens.issue(purpose, subscriber_id))
+        when = self._clock()
+        try:
+            if self._transport is None:
+                self._transport = self._open()
+            data = compose(kind, self.identity, self.site, self.env, to, link, when)
+            self._transport.send(self.identity.from_address, to, data,
+                                 f"web-{kind}-{subscriber_id}-{when:%Y%m%dT%H%M%S%f}")
+        except Exception as exc:  # noqa: BLE001  a failed mail must not stop the worker
+            with self._lock:  # let the person try again at once
+                self._last.pop(subscriber_id, None)
+            # An SMTP refusal usually quotes the address: say only who (by id) and why (redacted).
+            reason = str(exc).replace(to, "<address>")
+            log.warning("%s mail to subscriber %s not sent: %s: %s", kind, subscriber_id, type(exc).__name__, reason)
+        else:
+            log.info("%s mail to subscriber %s sent", kind, subscriber_id)
+
+    def drain(self) -> None:
+        """Wait until every queued mail has been handed to the transport."""
+        self._worker.submit(lambda: None).result()
+
+    def close(self) -> None:
+        """Send what is queued, then close the transport if this mailer opened it."""
+        self._worker.shutdown(wait=True)
+        if self._transport is not None and self._owns:
+            self._transport.close()

@@ -1,0 +1,90 @@
+"""What every answer of the subscription service gets, as one small ASGI middleware.
+
+* Security headers: a Content-Security-Policy that allows no script at all, no framing, and
+  ``Referrer-Policy: no-referrer`` so the token in a page's URL never leaks to another site.
+* A log line per request naming the *route* (``POST /confirm/{token}``), never the path: paths
+  hold tokens, and form bodies hold addresses. uvicorn's own access log is switched off.
+* A Japanese error page instead of a traceback; the log gets the exception's type and the code
+  lines it went through, not its message, which may quote an address (SQL parameters, SMTP).
+* The public prefix (``/mail`` of ``KOHO_MAIL_WEB_URL``) as the ASGI ``root_path``, so the app
+  answers both behind a proxy that strips the prefix and one that forwards it unchanged.
+* Bodies larger than any form of this service (``MAX_BODY``) are refused before they are read;
+  a chunked upload without a length is the reverse proxy's to limit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Callable
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("koho.web")
+
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'; style-src 'self'; form-action 'self'; "
+                               "frame-ancestors 'none'; base-uri 'none'",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+}
+#: The largest form (every topic ticked, a 320-character address) is well under 2 KiB.
+MAX_BODY = 16 * 1024
+
+
+class Guard:
+    """Pure ASGI middleware: headers, token-free access log, error page, public prefix."""
+
+    def __init__(self, app: ASGIApp, prefix: str, error_page: Callable[[int], bytes]):
+        self.app = app
+        self.prefix = prefix
+        self.error_page = error_page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.prefix and not scope.get("root_path"):
+            scope["root_path"] = self.prefix  # Starlette routes the path with or without it
+        started = time.monotonic()
+        status = 0
+
+        async def send_secured(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers.update(SECURITY_HEADERS)
+                if "cache-control" not in headers:  # pages carry tokens: no shared cache keeps them
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        async def refuse(code: int) -> None:
+            body = self.error_page(code)
+            await send_secured({"type": "http.response.start", "status": code, "headers": [
+                (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        try:
+            length = dict(scope["headers"]).get(b"content-length", b"0")
+            if not length.isdigit() or int(length) > MAX_BODY:
+                await refuse(413)
+                return
+            await self.app(scope, receive, send_secured)
+        except Exception as exc:  # noqa: BLE001  the visitor gets a page, the log gets no values
+            log.error("%s %s failed: %s\n%s", scope["method"], _route(scope), type(exc).__name__,
+                      "".join(traceback.format_tb(exc.__traceback__)).rstrip())
+            if not status:
+                await refuse(500)
+        finally:
+            log.info("%s %s %s %.0fms", scope["method"], _route(scope), status or 500,
+                     (time.monotonic() - started) * 1000)
+
+
+def _route(scope: Scope) -> str:
+    # The route's template (``/confirm/{token}``); an unmatched path may be a mistyped token.
+    route = scope.get("route")
+    return getattr(route, "path", None) or "(no route)"

@@ -1,0 +1,26 @@
+"""Running the subscription service under uvicorn (``koho serve``, and the tests, alike).
+
+uvicorn's access log prints request paths, and every path of this service but the form's holds
+a token: it is switched off, and ``middleware.Guard`` logs the route template instead, through
+the ``koho`` logger that is given uvicorn's own handler here.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.config import LOGGING_CONFIG
+
+
+def server_config(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> uvicorn.Config:
+    """uvicorn settings for the service: no access log, no Server header, koho's log lines shown."""
+    logging = copy.deepcopy(LOGGING_CONFIG)
+    logging["loggers"]["koho"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return uvicorn.Config(app, host=host, port=port, access_log=False, log_config=logging, server_header=False)
+
+
+def run(app: FastAPI, host: str, port: int) -> None:
+    """Serve ``app`` until interrupted (Ctrl+C or SIGTERM end it gracefully)."""
+    uvicorn.Server(server_config(app, host, port)).run()
