@@ -15,8 +15,11 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from channels import registry
+from koho.bulletin import BulletinIssue, issues_of
+from koho.channel import IssueChannel
 from koho.ledger import Ledger
-from koho.pipeline import Outcome, RunState, TransientDeliveryError, context_for, finish_build, hold_reason, plan_and_record, site_build
+from koho.pipeline import (Outcome, RunState, TransientDeliveryError, context_for, finish_build, hold_reason,
+                           issue_context, plan_and_record, plan_issue_and_record, site_build)
 from koho.reader import Corpus
 from koho.report import artifact_rows
 from koho.settings import Settings
@@ -31,8 +34,16 @@ def plan_task(channel, article, corpus: Corpus, ledger: Ledger, now: datetime, d
     return plan_and_record(channel, article, ctx, ledger, run_id(), dry_run)
 
 
+@task(name="plan-issue-and-record", cache_policy=NO_CACHE)
+def plan_issue_task(channel, issue: BulletinIssue, corpus: Corpus, ledger: Ledger, now: datetime, dry_run: bool,
+                    state: RunState):
+    """Plan one bulletin issue on one channel (the mail digest) and write its rows pending."""
+    ctx = issue_context(channel, issue, corpus, now, state)
+    return plan_issue_and_record(channel, issue, ctx, ledger, run_id(), dry_run)
+
+
 def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] | None, dry_run: bool,
-             now: datetime) -> list[Outcome]:
+             now: datetime, issues: list[BulletinIssue] = ()) -> list[Outcome]:
     logger = get_run_logger()
     ledger = Ledger(settings.db_url())
     outcomes: list[Outcome] = []
@@ -50,25 +61,38 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 # quote(): Prefect would otherwise walk the whole corpus (thousands of articles)
                 # looking for futures in the arguments, twice per task call.
                 planned, recorded = plan_task(channel, article, quote(corpus), ledger, now, dry_run, quote(state))
-                outcome.planned, outcome.new = len(planned), len(recorded.new)
-                if dry_run:
-                    outcome.note = "dry run: nothing written"
-                    continue
-                if not planned:
-                    outcome.note = "nothing to deliver"
-                    continue
-                if not recorded.to_deliver():
-                    outcome.note = "nothing to send: already delivered"
-                    continue
-                outcome.receipts = _deliver_in_tasks(channel, ledger, planned, outcome)
+                _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run)
                 state.delivered(channel.name, article.id, outcome.receipts)
             if reason:
                 logger.info("%s: %s", article.id, reason)
+        # Issue deliveries (the mail digest) after the articles: urgent news never waits for them.
+        for channel in [c for c in chans if isinstance(c, IssueChannel)] if issues else []:
+            settled = ledger.settled([channel.name])
+            for issue in issues:
+                if (issue.id, issue.revision) in settled:
+                    continue
+                outcome = Outcome(channel.name, issue.id)
+                outcomes.append(outcome)
+                planned, recorded = plan_issue_task(channel, quote(issue), quote(corpus), ledger, now, dry_run,
+                                                    quote(state))
+                _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run)
     finally:
         for channel in chans:
             channel.close()
         ledger.close()
     return outcomes
+
+
+def _deliver_planned(channel, ledger: Ledger, planned, recorded, outcome: Outcome, dry_run: bool) -> None:
+    outcome.planned, outcome.new = len(planned), len(recorded.new)
+    if dry_run:
+        outcome.note = "dry run: nothing written"
+    elif not planned:
+        outcome.note = "nothing to deliver"
+    elif not recorded.to_deliver():
+        outcome.note = "nothing to send: already delivered"
+    else:
+        outcome.receipts = _deliver_in_tasks(channel, ledger, planned, outcome)
 
 
 def _deliver_in_tasks(channel, ledger: Ledger, planned, outcome: Outcome) -> list:
@@ -110,7 +134,8 @@ def publish_article(paths: list[str], channels: list[str] | None = None, dry_run
     chosen = corpus.select([Path(p) for p in paths], settings.content_dir)
     if not chosen:
         raise ValueError(f"no articles under {', '.join(paths)}")
-    outcomes = _publish(chosen, corpus, settings, channels, dry_run, now)
+    issues = issues_of(corpus.articles.values(), corpus.site, now, of=chosen)
+    outcomes = _publish(chosen, corpus, settings, channels, dry_run, now, issues)
     _report(outcomes, f"koho publish {' '.join(paths)}")
     return outcomes
 
@@ -129,7 +154,8 @@ def publish_due(channels: list[str] | None = None) -> list[Outcome]:
     finally:
         ledger.close()
     work.sort(key=lambda a: (not a.urgent, a.publish_at, a.id))
-    outcomes = _publish(work, corpus, settings, channels, False, now) if work else []
+    issues = issues_of(corpus.articles.values(), corpus.site, now)
+    outcomes = _publish(work, corpus, settings, channels, False, now, issues)
     get_run_logger().info("publish-due: %d article(s) had work", len(work))
     _report(outcomes, "koho publish-due")
     return outcomes

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import ClassVar, Literal, Mapping, Protocol, Sequence, runtime_checkable
 
 from koho.article import Article
+from koho.bulletin import BulletinIssue
 from koho.delivery import Delivery, Receipt
 from koho.site import Site
 from koho.subscribers import Subscriber
@@ -83,4 +84,17 @@ class Channel(Protocol):
 
     def close(self) -> None:
         """Release connections; safe to call twice."""
+        ...
+
+
+@runtime_checkable
+class IssueChannel(Channel, Protocol):
+    """A channel that also delivers per bulletin issue (the mail digest, e-book editions).
+
+    ``plan_issue`` is pure like ``plan``; its deliveries are recorded under the issue's id
+    (``issue-2026-11-01``) and the issue's revision, which changes when its articles do.
+    """
+
+    def plan_issue(self, issue: BulletinIssue, ctx: PlanContext) -> list[Delivery]:
+        """Deliveries for the whole issue (pure: no I/O)."""
         ...

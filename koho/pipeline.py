@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 
 from koho import progress
 from koho.article import Article
+from koho.bulletin import BulletinIssue
 from koho.channel import Channel, PlanContext
 from koho.delivery import Delivery, Receipt, State
 from koho.ledger import SITE_ID, Ledger, Recorded
@@ -147,15 +148,35 @@ class Outcome:
 def plan_and_record(channel: Channel, article: Article, ctx: PlanContext, ledger: Ledger,
                     run_id: str | None = None, dry_run: bool = False) -> tuple[list[Delivery], Recorded]:
     """Plan (pure) then write every delivery ``pending`` before anything is sent."""
-    planned = channel.plan(article, ctx)
+    return _record(channel, article.id, article.revision, channel.plan(article, ctx), ledger, run_id, dry_run)
+
+
+def issue_context(channel: Channel, issue: BulletinIssue, corpus: Corpus, now: datetime,
+                  state: RunState) -> PlanContext:
+    """The planning input for one bulletin issue: its articles are live, plus the audience of
+    confirmed subscribers of its topics when the channel mails people."""
+    wants = getattr(channel, "audience_for_issue", None)
+    topics = wants(issue) if wants else None
+    return PlanContext(site=corpus.site, now=now, live={a.id: a for a in issue.articles},
+                       updated=MappingProxyType(state.updated), audience=state.audience(topics) if topics else ())
+
+
+def plan_issue_and_record(channel: Channel, issue: BulletinIssue, ctx: PlanContext, ledger: Ledger,
+                          run_id: str | None = None, dry_run: bool = False) -> tuple[list[Delivery], Recorded]:
+    """Like ``plan_and_record`` for a channel's deliveries of a whole issue (``plan_issue``)."""
+    return _record(channel, issue.id, issue.revision, channel.plan_issue(issue, ctx), ledger, run_id, dry_run)
+
+
+def _record(channel: Channel, item_id: str, revision: str, planned: list[Delivery], ledger: Ledger,
+            run_id: str | None, dry_run: bool) -> tuple[list[Delivery], Recorded]:
     if dry_run:
         existing = {r["key"]: r["state"] for r in ledger.rows(keys=[d.key for d in planned])}
         return planned, Recorded(frozenset(k for k in (d.key for d in planned) if k not in existing),
                                  {d.key: existing.get(d.key, State.PENDING.value) for d in planned})
     recorded = ledger.record(planned, run_id)
-    ledger.close_unplanned(channel.name, article.id, [d.key for d in planned],
-                           f"no longer planned as of revision {article.revision}")
-    ledger.mark_planned(article.id, article.revision, channel.name, len(planned))
+    ledger.close_unplanned(channel.name, item_id, [d.key for d in planned],
+                           f"no longer planned as of revision {revision}")
+    ledger.mark_planned(item_id, revision, channel.name, len(planned))
     return planned, recorded
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,6 +32,8 @@ class _SiteModel(BaseModel):
     timezone: str = "Asia/Tokyo"
     latest_count: int = Field(20, ge=1, le=200)
     feed_entries: int = Field(30, ge=1, le=500)
+    #: When a 区報 issue appears on its date (local time): the mail digest of the issue goes then.
+    issue_time: time = time(7, 0)
     topics: dict[str, str]
 
     @field_validator("base_url")
@@ -39,6 +42,14 @@ class _SiteModel(BaseModel):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an absolute http(s) URL")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("issue_time", mode="before")
+    @classmethod
+    def _clock_time(cls, value):
+        # YAML 1.1 reads an unquoted 7:00 as the number 420 (base 60): never guess what was meant.
+        if not isinstance(value, str):
+            raise ValueError('write the time of day in quotes, e.g. "07:00"')
+        return value
 
     @field_validator("topics")
     @classmethod
@@ -65,6 +76,7 @@ class Site:
     name_en: str = ""
     description: str = ""
     publisher: str = ""
+    issue_time: time = time(7, 0)
 
     def url(self, path: str) -> str:
         """Absolute URL of a site path such as ``articles/x/``."""
@@ -113,4 +125,4 @@ def load_site(content_dir: Path) -> Site:
     return Site(name=model.name, base_url=model.base_url, language=model.language, tz=tz,
                 topics=dict(model.topics), latest_count=model.latest_count,
                 feed_entries=model.feed_entries, name_en=model.name_en,
-                description=model.description, publisher=model.publisher)
+                description=model.description, publisher=model.publisher, issue_time=model.issue_time)

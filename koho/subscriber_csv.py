@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Iterable, TextIO
 
 from koho.errors import ContentError
-from koho.subscribers import LANGUAGES, AddressError, NewSubscriber, Subscriber, normalise_address
+from koho.subscribers import DELIVERIES, LANGUAGES, AddressError, NewSubscriber, Subscriber, normalise_address
 
-COLUMNS = ("address", "topics", "language")
-EXPORT_COLUMNS = ("address", "topics", "language", "state", "source", "created_at", "confirmed_at")
+COLUMNS = ("address", "topics", "language", "delivery")
+EXPORT_COLUMNS = ("address", "topics", "language", "delivery", "state", "source", "created_at", "confirmed_at")
 _TOPIC_SEPARATORS = (";", "|", ",", "、", " ")
 
 
@@ -44,7 +44,7 @@ def read_text(path: Path, encoding: str | None) -> str:
 
 
 def parse(text: str, label: str, topics: Iterable[str]) -> Parsed:
-    """Validate rows: address syntax, known topics (at least one), language, duplicates."""
+    """Validate rows: address syntax, known topics (at least one), language, delivery, duplicates."""
     known_topics = set(topics)
     out = Parsed()
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -64,7 +64,8 @@ def parse(text: str, label: str, topics: Iterable[str]) -> Parsed:
             continue
         address, key = normalise_address(row["address"])
         seen[key] = line
-        out.rows.append(NewSubscriber(address, key, _topics(row["topics"]), (row.get("language") or "ja").strip(), line))
+        out.rows.append(NewSubscriber(address, key, _topics(row["topics"]), (row.get("language") or "ja").strip(), line,
+                                      _delivery(row)))
     return out
 
 
@@ -73,6 +74,10 @@ def _topics(cell: str | None) -> tuple[str, ...]:
     for sep in _TOPIC_SEPARATORS:
         text = text.replace(sep, " ")
     return tuple(dict.fromkeys(t for t in text.split() if t))
+
+
+def _delivery(row: dict) -> str:
+    return (row.get("delivery") or "immediate").strip().lower()
 
 
 def _check(row: dict, label: str, line: int, known_topics: set[str], seen: dict[str, int]) -> list[Rejected]:
@@ -95,6 +100,9 @@ def _check(row: dict, label: str, line: int, known_topics: set[str], seen: dict[
     language = (row.get("language") or "ja").strip()
     if language not in LANGUAGES:
         problems.append(Rejected(label, line, "language", f"{language!r} is not offered; offered: {', '.join(LANGUAGES)}"))
+    if _delivery(row) not in DELIVERIES:
+        problems.append(Rejected(label, line, "delivery", f"{_delivery(row)!r} is not a delivery choice; "
+                                 f"use {' or '.join(DELIVERIES)}"))
     return problems
 
 
@@ -104,7 +112,7 @@ def write(subscribers: Iterable[Subscriber], handle: TextIO) -> int:
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for s in subscribers:
-        writer.writerow([s.address, " ".join(s.topics), s.language, s.state, s.source,
+        writer.writerow([s.address, " ".join(s.topics), s.language, s.delivery, s.state, s.source,
                          s.created_at.isoformat(), s.confirmed_at.isoformat() if s.confirmed_at else ""])
         count += 1
     return count

@@ -20,6 +20,8 @@ from koho.ledger import _aware, _chunks, utcnow
 from koho.ledger_schema import subscriber_topics, subscribers
 
 STATES = ("pending", "confirmed", "unsubscribed", "suppressed")
+#: How a subscriber takes the mail: each article at once, or one digest per 区報 issue.
+DELIVERIES = ("immediate", "digest")
 #: Mail languages offered to subscribers; the translations issue adds the eight others.
 LANGUAGES = ("ja",)
 
@@ -50,6 +52,8 @@ class Subscriber:
     created_at: datetime
     confirmed_at: datetime | None = None
     unsubscribed_at: datetime | None = None
+    #: "immediate": every article; "digest": one mail per 区報 issue (urgent news still at once).
+    delivery: str = "immediate"
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class NewSubscriber:
     topics: tuple[str, ...]
     language: str = "ja"
     line: int = 0
+    delivery: str = "immediate"
 
 
 class SubscriberStore:
@@ -149,7 +154,7 @@ class SubscriberStore:
         return [Subscriber(id=r["id"], address=r["address"], language=r["language"], state=r["state"],
                            topics=tuple(topics.get(r["id"], ())), source=r["source"],
                            created_at=_aware(r["created_at"]), confirmed_at=_aware(r["confirmed_at"]),
-                           unsubscribed_at=_aware(r["unsubscribed_at"])) for r in rows]
+                           unsubscribed_at=_aware(r["unsubscribed_at"]), delivery=r["delivery"]) for r in rows]
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -168,7 +173,7 @@ class SubscriberStore:
             for chunk in _chunks(fresh, 1000):
                 conn.execute(insert(subscribers), [
                     dict(address=r.address, address_key=r.address_key, language=r.language, state=state,
-                         source=source, created_at=now, updated_at=now,
+                         source=source, created_at=now, updated_at=now, delivery=r.delivery,
                          confirmed_at=now if state == "confirmed" else None) for r in chunk])
             added = len(fresh)
             ids = self._ids(conn, [r.address_key for r in fresh])
@@ -177,8 +182,8 @@ class SubscriberStore:
             updated = len(again)
             if again:  # one executemany and a few IN deletes, not two statements per address
                 conn.execute(update(subscribers).where(subscribers.c.id == bindparam("sid"))
-                             .values(language=bindparam("lang"), updated_at=now),
-                             [dict(sid=ids[r.address_key], lang=r.language) for r in again])
+                             .values(language=bindparam("lang"), delivery=bindparam("mode"), updated_at=now),
+                             [dict(sid=ids[r.address_key], lang=r.language, mode=r.delivery) for r in again])
                 for chunk in _chunks([ids[r.address_key] for r in again], 500):
                     conn.execute(delete(subscriber_topics).where(subscriber_topics.c.subscriber_id.in_(chunk)))
             topic_rows = [dict(subscriber_id=ids[r.address_key], topic=t) for r in rows for t in r.topics]

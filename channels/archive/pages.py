@@ -19,15 +19,11 @@ from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from koho.article import Article
+from koho.bulletin import issue_label
 from koho.site import Site
 
 TOPIC_PAGE_MAX = 50
 FURNITURE = ("static/koho.css", "topics/index.html", "robots.txt", "404.html")
-
-
-def issue_label(day: date) -> str:
-    """The printed name of a 区報 issue: 区報 2026年12月1日号."""
-    return f"区報 {format_date(day, format='long', locale='ja')}号"
 
 
 def page_url(path: str) -> str:

@@ -14,18 +14,21 @@ from pathlib import Path
 from typing import ClassVar, Sequence
 
 from koho.article import Article
+from koho.bulletin import BulletinIssue, in_digest
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
+from koho.subscribers import Subscriber
 from koho.tokens import Tokens
 
-from channels.mail.message import Identity, Recipient, Rendered, address, render
+from channels.mail.message import Identity, Recipient, Rendered, address, render, render_digest
 from channels.mail.transports import MailTransport, SendError, transport_factory
 
 MAIL_ONCE = "once"
 
 
 class MailChannel:
-    """ねりま情報メール: immediate mail per article to confirmed subscribers of its topics."""
+    """ねりま情報メール: mail per article to confirmed subscribers of its topics, and for those who
+    chose it, one digest per 区報 issue instead (urgent news still reaches them at once)."""
 
     name: ClassVar[str] = "mail"
     limits: ClassVar[Limits] = Limits(title_max=120, length_unit="chars", overflow="reject", batch_size=500)
@@ -62,13 +65,54 @@ class MailChannel:
         """
         if article.withdrawn:
             return []
-        ordered = sorted(ctx.audience, key=lambda s: s.id)
-        return [Delivery(self.name, f"subscriber-{s.id}", article.id, MAIL_ONCE, s.language, b"",
-                         "message/rfc822", meta={"article": article, "site": ctx.site, "address": s.address,
-                                                 "subscriber_id": s.id})
-                for s in ordered
-                if s.address and s.language == article.language
-                and s.confirmed_at is not None and s.confirmed_at <= article.publish_at]
+        # Digest readers get this article in its issue's digest, unless it cannot wait for one.
+        waits = in_digest(article, ctx.site)
+        return [self._delivery(s, article.id, {"article": article}, ctx)
+                for s in sorted(ctx.audience, key=lambda s: s.id)
+                if (s.delivery == "immediate" or not waits) and self._reachable(s, article.language, article.publish_at)]
+
+    def audience_for_issue(self, issue: BulletinIssue) -> list[str] | None:
+        """Topics of the issue's articles that digests carry."""
+        return sorted({t for a in self._digest_articles(issue) for t in a.topics}) or None
+
+    def plan_issue(self, issue: BulletinIssue, ctx: PlanContext) -> list[Delivery]:
+        """One digest per digest reader confirmed when the issue appeared: the issue's articles
+        in their topics, in the issue's order. Readers with no article of theirs get nothing."""
+        articles = self._digest_articles(issue)
+        planned = []
+        for s in sorted(ctx.audience, key=lambda s: s.id):
+            if s.delivery != "digest" or not self._reachable(s, ctx.site.language, issue.appears_at):
+                continue
+            theirs = tuple(a for a in articles if set(a.topics) & set(s.topics) and a.language == s.language)
+            if theirs:
+                planned.append(self._delivery(s, issue.id, {"issue": issue, "articles": theirs}, ctx))
+        return planned
+
+    @staticmethod
+    def _digest_articles(issue: BulletinIssue) -> list[Article]:
+        return [a for a in issue.articles if not a.urgent]  # urgent news went to everyone at once
+
+    @staticmethod
+    def _reachable(s: Subscriber, language: str, when: datetime) -> bool:
+        # Nobody is sent news from before they confirmed, nor mail in a language they did not choose.
+        return bool(s.address) and s.language == language and s.confirmed_at is not None and s.confirmed_at <= when
+
+    def _delivery(self, s: Subscriber, item_id: str, what: dict, ctx: PlanContext) -> Delivery:
+        return Delivery(self.name, f"subscriber-{s.id}", item_id, MAIL_ONCE, s.language, b"", "message/rfc822",
+                        meta={**what, "site": ctx.site, "address": s.address, "subscriber_id": s.id})
+
+    def _render(self, delivery: Delivery) -> Rendered:
+        """The shared part of a delivery's message, rendered once per article or digest selection."""
+        meta = delivery.meta
+        if "issue" in meta:
+            key = (meta["issue"].id, *(f"{a.id}.{a.revision}" for a in meta["articles"]))
+            if key not in self._rendered:
+                self._rendered[key] = render_digest(meta["issue"], meta["articles"], meta["site"], self.identity)
+        else:
+            key = (meta["article"].id, meta["article"].revision)
+            if key not in self._rendered:
+                self._rendered[key] = render(meta["article"], meta["site"], self.identity)
+        return self._rendered[key]
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Render each message, hand the batch to the transport; one receipt per message."""
@@ -77,19 +121,15 @@ class MailChannel:
         keys: list[str] = []
         now = datetime.now(timezone.utc)
         for delivery in batch:
-            article, site = delivery.meta["article"], delivery.meta["site"]
-            cache_key = (article.id, article.revision)
-            if cache_key not in self._rendered:
-                self._rendered[cache_key] = render(article, site, self.identity)
             sid = delivery.meta["subscriber_id"]
             recipient = Recipient(sid, delivery.meta["address"], self.tokens.issue("preferences", sid),
                                   self.tokens.issue("unsubscribe", sid))
             try:
-                raw = address(self._rendered[cache_key], self.identity, recipient, now)
+                raw = address(self._render(delivery), self.identity, recipient, now)
             except ValueError as exc:  # a header the email package refused: never sent
                 receipts[delivery.key] = Receipt.failed(delivery.key, f"message refused: {exc}")
                 continue
-            items.append((self.identity.from_address, recipient.address, raw, f"{article.id}/{sid}"))
+            items.append((self.identity.from_address, recipient.address, raw, f"{delivery.article_id}/{sid}"))
             keys.append(delivery.key)
         for key, result in zip(keys, self._send(items)):
             if isinstance(result, SendError):

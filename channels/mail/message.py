@@ -16,11 +16,13 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from importlib import resources
+from typing import Sequence
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from koho.article import Article
+from koho.bulletin import BulletinIssue
 from koho.site import Site
 
 _ENV = Environment(loader=FileSystemLoader(str(resources.files("channels.mail") / "templates")),
@@ -75,6 +77,23 @@ def render(article: Article, site: Site, identity: Identity) -> Rendered:
     html = _INLINER.inline(_ENV.get_template("mail.html").render(**values))
     domain = identity.from_address.rsplit("@", 1)[-1]
     return Rendered(subject, text, html, url, domain, f"{article.id}.{article.revision}")
+
+
+def render_digest(issue: BulletinIssue, articles: Sequence[Article], site: Site, identity: Identity) -> Rendered:
+    """The digest of one 区報 issue for readers of some topics: each article's title, summary and
+    link, rendered once per distinct selection of articles (not once per recipient)."""
+    subject = f"{issue.label}のお知らせ（{len(articles)}件）"
+    items = [dict(article=a, url=site.url(f"articles/{a.id}/"), topics=[site.topics.get(t, t) for t in a.topics])
+             for a in articles]
+    issue_url = site.url(f"bulletin/{issue.day.isoformat()}/")
+    values = dict(subject=subject, items=items, issue_url=issue_url, issue_label=issue.label, language=site.language)
+    text = _ENV.get_template("digest.txt").render(**values)
+    html = _INLINER.inline(_ENV.get_template("digest.html").render(**values))
+    # The key names the selection, so two readers with different topics get different Message-IDs
+    # and the same reader always gets the same one.
+    selection = hashlib.sha256("\n".join(f"{a.id}.{a.revision}" for a in articles).encode()).hexdigest()[:12]
+    return Rendered(subject, text, html, issue_url, identity.from_address.rsplit("@", 1)[-1],
+                    f"{issue.id}.{selection}")
 
 
 FOOTER_TEXT = ("\n\n--\n{list_name}\n配信設定の変更: {preferences}\n配信停止: {unsubscribe}\n")
