@@ -13,6 +13,7 @@ from channels.archive import ArchiveChannel
 from channels.feeds import FeedsChannel
 from channels.mail import MailChannel
 from channels.mail.message import Identity
+from channels import x
 from koho.site import load_site
 from koho.tokens import Tokens
 
@@ -28,6 +29,7 @@ REGISTRY: dict[str, Callable[[Settings, Path], Channel]] = {
     "archive": lambda s, base: ArchiveChannel(s.archive_url, s.content_dir, base),
     "feeds": lambda s, base: FeedsChannel(s.feeds_target(), base),
     "mail": _mail,
+    "x": lambda s, base: x.XChannel(x.load_settings(), base),
 }
 
 

@@ -17,6 +17,7 @@ from koho.site import SLUG
 
 TITLE_MAX = 120
 SUMMARY_MAX = 200
+CHANGE_NOTE_MAX = 200
 BULLETIN_DAYS = (1, 11, 21)
 
 
@@ -76,6 +77,25 @@ class YouTubeRef(BaseModel):
         return value
 
 
+class XPost(BaseModel):
+    """Hand-written text for the X post, used instead of the generated one.
+
+    It is checked, never cut (``koho check`` reports one that does not fit with its URL); the
+    article URL is always added on its own line.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    text: str
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("the X text is empty; remove 'x:' to use the generated text")
+        return value
+
+
 class FrontMatter(BaseModel):
     """The keys an article may have. Unknown keys are errors so that a typo never drops a setting."""
 
@@ -90,6 +110,8 @@ class FrontMatter(BaseModel):
     status: Literal["draft", "ready", "withdrawn"] = "ready"
     images: list[ImageRef] = []
     youtube: YouTubeRef | None = None
+    x: XPost | None = None
+    change_note: str = ""
     id: str | None = None
 
     @field_validator("title")
@@ -110,6 +132,14 @@ class FrontMatter(BaseModel):
         value = " ".join(value.split())
         if len(value) > SUMMARY_MAX:
             raise ValueError(f"the summary has {len(value)} characters; at most {SUMMARY_MAX}")
+        return value
+
+    @field_validator("change_note")
+    @classmethod
+    def _change_note(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if len(value) > CHANGE_NOTE_MAX:
+            raise ValueError(f"the change note has {len(value)} characters; at most {CHANGE_NOTE_MAX}")
         return value
 
     @field_validator("bulletin")
@@ -157,6 +187,10 @@ class Article:
     html: str
     revision: str
     language: str = "ja"
+    #: A correction or change notice shown to readers (archive, feeds) and posted as a reply.
+    change_note: str = ""
+    #: Hand-written X text (front matter ``x.text``), checked rather than cut.
+    x_text: str | None = None
     #: "key.path=line" entries of the front matter, one per line of text, so later checks can
     #: point at a line. One string rather than nested tuples: thousands of cached articles are
     #: unpickled on every read, and object count is what that costs.
@@ -225,6 +259,8 @@ def _allowed_keys(parent: tuple) -> set[str]:
         model = ImageRef
     elif parent[:1] == ("youtube",):
         model = YouTubeRef
+    elif parent[:1] == ("x",):
+        model = XPost
     return set(model.model_fields)
 
 
@@ -248,5 +284,7 @@ def to_article(fm: FrontMatter, parsed: Parsed, *, stem: str, path: str, html: s
         body_line=parsed.body_line,
         html=html,
         revision=revision,
+        change_note=fm.change_note,
+        x_text=fm.x.text if fm.x else None,
         key_lines="\n".join(f"{'.'.join(map(str, k))}={v}" for k, v in parsed.lines.items()),
     )

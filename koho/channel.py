@@ -48,6 +48,9 @@ class PlanContext:
     published: frozenset[str] = frozenset()
     #: Confirmed subscribers of the topics a channel asked for (``audience_for``); empty otherwise.
     audience: Sequence[Subscriber] = ()
+    #: Target -> provider id of this article's sent deliveries on this channel, for channels that
+    #: follow up on what they sent (``follows_up``): the post a reply answers or a withdrawal deletes.
+    provider_refs: Mapping[str, str] = field(default_factory=dict)
 
     def channel_is_empty(self) -> bool:
         """True before this channel's first delivery (site furniture must be written then)."""

@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ConfigError
-from koho.ledger_schema import build_members, deliveries, plans, revisions
+from koho.ledger_schema import build_members, deliveries, plans, quota_usage, revisions
 
 _CHUNK = 500
 #: Article id under which full-build deliveries of shared files are recorded.
@@ -202,7 +202,45 @@ class Ledger:
             if rows:
                 conn.execute(build_members.insert(), rows)
 
+    def spend_quota(self, provider: str, period: str, units: int) -> int:
+        """Add ``units`` to what ``provider``'s quota ``period`` has used; return the new total.
+
+        One atomic statement (insert, or add on conflict), so parallel workers never lose units.
+        """
+        name = self.engine.dialect.name
+        values = dict(provider=provider, period=period, units=units, updated_at=utcnow())
+        if name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        elif name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        else:
+            raise NotImplementedError(f"koho's ledger supports SQLite and PostgreSQL, not {name}")
+        stmt = upsert(quota_usage).values(**values)
+        stmt = stmt.on_conflict_do_update(index_elements=["provider", "period"],
+                                          set_=dict(units=quota_usage.c.units + stmt.excluded.units,
+                                                    updated_at=stmt.excluded.updated_at))
+        with self.engine.begin() as conn:
+            conn.execute(stmt)
+        return self.quota_spent(provider, period)
+
     # -- reading -----------------------------------------------------------------------------
+
+    def quota_spent(self, provider: str, period: str) -> int:
+        """Units ``provider``'s quota ``period`` has used so far (0 if none recorded)."""
+        with self.engine.connect() as conn:
+            found = conn.execute(select(quota_usage.c.units).where(and_(
+                quota_usage.c.provider == provider, quota_usage.c.period == period))).scalar()
+        return int(found or 0)
+
+    def provider_refs(self, channel: str, article_id: str) -> dict[str, str]:
+        """Target -> the provider's id of the newest sent delivery of an article on a channel
+        (the post a reply answers or a withdrawal deletes)."""
+        query = (select(deliveries.c.target, deliveries.c.provider_ref)
+                 .where(and_(deliveries.c.channel == channel, deliveries.c.article_id == article_id,
+                             deliveries.c.state == State.SENT.value, deliveries.c.provider_ref.is_not(None)))
+                 .order_by(deliveries.c.updated_at, deliveries.c.id))
+        with self.engine.connect() as conn:
+            return {target: ref for target, ref in conn.execute(query)}
 
     def revision_times(self) -> dict[tuple[str, str], datetime]:
         """(article id, revision) -> first recorded time, for every revision known."""

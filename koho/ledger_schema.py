@@ -91,3 +91,14 @@ plans = Table(
     Column("deliveries", Integer, nullable=False),
     Column("planned_at", DateTime(timezone=True), nullable=False),
 )
+
+#: API quota units spent per provider and quota period (YouTube: units per Pacific-time day), so
+#: a run refuses work the provider would refuse, and operators can see what was spent.
+quota_usage = Table(
+    "quota_usage",
+    metadata,
+    Column("provider", String(64), primary_key=True),
+    Column("period", String(32), primary_key=True),
+    Column("units", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -121,9 +121,12 @@ def context_for(channel: Channel, article: Article, corpus: Corpus, ledger: Ledg
     wants = getattr(channel, "audience_for", None)  # only channels that mail people ask for one
     topics = wants(article) if wants else None
     audience = state.audience(topics) if topics else ()
+    # Only channels that answer or delete their own posts need the provider's ids (one query).
+    refs = ledger.provider_refs(channel.name, article.id) if getattr(channel, "follows_up", False) else {}
     # A read-only view, not a copy: a run plans many articles against thousands of feed times.
     return PlanContext(site=corpus.site, now=now, live=live, updated=MappingProxyType(state.updated),
-                       previous_targets=previous, published=frozenset(published), audience=audience)
+                       previous_targets=previous, published=frozenset(published), audience=audience,
+                       provider_refs=MappingProxyType(refs))
 
 
 @dataclass

@@ -207,4 +207,10 @@ def _cross_checks(article: Article, label: str, content_dir: Path, site: Site) -
             continue
         if not (content_dir / src).is_file():
             errors.append(ContentError(label, where, f"images[{index}].src", f"no such file: content/{src}"))
+    if article.x_text is not None:
+        from koho.textfit import x_override_problem  # only articles with an X text pay for the parser
+
+        problem = x_override_problem(article.x_text, site.url(f"articles/{article.id}/"))
+        if problem:
+            errors.append(ContentError(label, article.line_of("x", "text"), "x.text", problem))
     return errors

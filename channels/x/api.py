@@ -1,0 +1,100 @@
+"""The X API v2 transport: tweepy's Client with OAuth 1.0a user context.
+
+tweepy fixes its host (``https://api.twitter.com``) and sets no timeout. A requests transport
+adapter mounted on the client's session adds the timeout and, when ``KOHO_X_URL`` names another
+base URL (a loopback fake in tests), sends the request there instead. The request is signed
+before the adapter sees it, over the real URL, so the signature a server checks is the one X
+would check.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import requests
+import tweepy
+from requests.adapters import HTTPAdapter
+
+from koho.delivery import Delivery, Receipt
+
+from channels.x.channel import API, XSettings
+
+
+class _HostAdapter(HTTPAdapter):
+    """Adds a default timeout; optionally rewrites ``https://api.twitter.com/`` to ``base``."""
+
+    def __init__(self, base: str | None, timeout: float):
+        super().__init__(max_retries=0)  # koho decides about retries, with the ledger
+        self.base = base.rstrip("/") if base else None
+        self.timeout = timeout
+
+    def send(self, request, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        if self.base and request.url.startswith(API + "/"):
+            request.url = self.base + request.url[len(API):]
+        return super().send(request, **kwargs)
+
+
+class XApi:
+    """Creates and deletes posts; every outcome becomes a receipt, never an exception."""
+
+    def __init__(self, url: str, settings: XSettings, clock=time.time):
+        secret = lambda name: getattr(settings, name).get_secret_value()  # noqa: E731
+        self.client = tweepy.Client(consumer_key=secret("consumer_key"), consumer_secret=secret("consumer_secret"),
+                                    access_token=secret("access_token"),
+                                    access_token_secret=secret("access_token_secret"),
+                                    wait_on_rate_limit=False)  # a wait is the pipeline's decision
+        base = None if url.rstrip("/") == API else url
+        adapter = _HostAdapter(base, settings.timeout)
+        self.client.session.mount(API + "/", adapter)
+        self._clock = clock
+
+    def send(self, delivery: Delivery) -> Receipt:
+        """Carry out the delivery's request: create a post (or reply) or delete one."""
+        request: dict[str, Any] = json.loads(delivery.body())
+        key = delivery.key
+        try:
+            if request["method"] == "DELETE":
+                response = self.client.delete_tweet(delivery.meta["parent"], user_auth=True)
+                deleted = (response.data or {}).get("deleted")
+                if deleted is True:
+                    return Receipt.sent(key, delivery.meta["parent"], "deleted")
+                return Receipt.failed(key, f"X did not confirm the deletion: {response.data!r}")
+            body = request["json"]
+            reply = body.get("reply", {}).get("in_reply_to_tweet_id")
+            response = self.client.create_tweet(text=body["text"], in_reply_to_tweet_id=reply, user_auth=True)
+        except tweepy.NotFound as exc:
+            if request["method"] == "DELETE":  # already gone: what a withdrawal wants
+                return Receipt.skipped(key, f"the post was already deleted ({_message(exc)})",
+                                       delivery.meta.get("parent"))
+            return Receipt.failed(key, f"X 404: {_message(exc)}")
+        except tweepy.TooManyRequests as exc:
+            reset = getattr(exc, "reset_time", None)
+            wait = max(1.0, reset - self._clock()) if reset else 60.0
+            return Receipt.transient(key, f"X 429 rate limited: retry in {wait:.0f} s", wait)
+        except tweepy.TwitterServerError as exc:
+            return Receipt.transient(key, f"X {exc.response.status_code}: {_message(exc)}")
+        except (tweepy.Unauthorized, tweepy.Forbidden, tweepy.BadRequest) as exc:
+            return Receipt.failed(key, f"X {exc.response.status_code}: {_message(exc)}")
+        except tweepy.HTTPException as exc:
+            return Receipt.failed(key, f"X {exc.response.status_code}: {_message(exc)}")
+        except requests.RequestException as exc:
+            # A timeout may hide an accepted post: the attempt count in the ledger says so.
+            return Receipt.transient(key, f"X unreachable: {type(exc).__name__}")
+        post_id = (response.data or {}).get("id")
+        if not post_id:
+            return Receipt.failed(key, "X answered without a post id: not counted as sent")
+        return Receipt.sent(key, str(post_id))
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.client.session.close()
+
+
+def _message(exc: tweepy.HTTPException) -> str:
+    # X's own words (api_messages), never the request: it carries the OAuth header.
+    text = "; ".join(m for m in exc.api_messages if m) or getattr(exc.response, "reason", "") or "error"
+    return " ".join(text.split())[:300]

@@ -1,0 +1,152 @@
+"""X (formerly Twitter): one post per article through the X API v2 (tweepy), or an outbox.
+
+The text is the title, the summary, the topics as hashtags and the article URL, within X's
+weighted length (280; CJK counts 2, a URL 23), cut at a sentence or clause boundary; a
+hand-written ``x.text`` in the front matter is used as written (``koho check`` refuses one that
+does not fit). A change note is posted as a reply to the post; a withdrawn article deletes it
+(``koho.social``).
+
+Receipts are honest: ``sent`` only with the post id X returned; 429 waits for X's reset time,
+5xx and timeouts are retried, 401/403/duplicate content fail with X's own message.
+
+Transport by ``KOHO_X_URL``: empty means the API when credentials are set, else
+``outbox://outbox/x``; ``https://api.twitter.com`` is the API; any other http(s) URL is a
+stand-in for the API (tests' fake server) reached by rewriting tweepy's fixed host.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import ClassVar, Sequence
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from koho.article import Article
+from koho.channel import Limits, PlanContext
+from koho.delivery import Delivery, Receipt
+from koho.errors import ConfigError
+from koho.outbox import RequestOutbox, deliver_to_outbox, is_outbox
+from koho.site import Site
+from koho.social import plan_post_lifecycle, read_settings, send_in_order
+from koho.textfit import X_MAX_WEIGHTED, cut, fit_parts, with_link, x_weighted_length
+
+API = "https://api.twitter.com"
+CREDENTIALS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+
+
+class XSettings(BaseSettings):
+    """``KOHO_X_*``: where posts go and the OAuth 1.0a user-context credentials."""
+
+    model_config = SettingsConfigDict(env_prefix="KOHO_X_", extra="ignore")
+
+    url: str = ""
+    consumer_key: SecretStr | None = None
+    consumer_secret: SecretStr | None = None
+    access_token: SecretStr | None = None
+    access_token_secret: SecretStr | None = None
+    timeout: float = 15.0
+
+    def configured(self) -> bool:
+        """All four credentials are set."""
+        return all(getattr(self, name) is not None for name in CREDENTIALS)
+
+    def transport_url(self) -> str:
+        """The URL in force: explicit, else the API with credentials, else the outbox."""
+        return self.url or (API if self.configured() else "outbox://outbox/x")
+
+
+def load_settings() -> XSettings:
+    """Read ``KOHO_X_*`` (a malformed value is a configuration error naming it)."""
+    return read_settings(XSettings)
+
+
+def article_url(article: Article, site: Site) -> str:
+    """The archive page the post links to."""
+    return site.url(f"articles/{article.id}/")
+
+
+def hashtag(label: str) -> str:
+    """``#防災`` from a topic label (a hashtag ends at spaces and most punctuation)."""
+    return "#" + re.sub(r"[\s\W]+", "", label)
+
+
+def post_text(article: Article, site: Site) -> str:
+    """The post: the hand-written text, or title, summary, hashtags and link fitted to 280."""
+    url = article_url(article, site)
+    if article.x_text is not None:
+        return with_link(article.x_text, url)
+    tags = " ".join(hashtag(site.topics.get(t, t)) for t in article.topics)
+    tail = "\n".join(p for p in (tags, url) if p)
+    return fit_parts([article.title, article.summary], tail, X_MAX_WEIGHTED, x_weighted_length)
+
+
+def note_text(article: Article, site: Site) -> str:
+    """The reply quoting a change note (cut at a sentence boundary; the link has it whole)."""
+    url = article_url(article, site)
+    head = "【訂正・変更】"
+    room = X_MAX_WEIGHTED - x_weighted_length(f"{head}\n{url}")
+    return f"{head}{cut(article.change_note, room, x_weighted_length)}\n{url}"
+
+
+class XChannel:
+    """Posts each article once to the ward's X account; replies with change notes; deletes."""
+
+    name: ClassVar[str] = "x"
+    limits: ClassVar[Limits] = Limits(body_max=X_MAX_WEIGHTED, length_unit="weighted", overflow="truncate",
+                                      batch_size=20)
+    #: Planning needs the ids of earlier posts (PlanContext.provider_refs).
+    follows_up: ClassVar[bool] = True
+
+    def __init__(self, settings: XSettings, base_dir: Path | None = None):
+        self.settings = settings
+        self.url = settings.transport_url()
+        self.base_dir = base_dir
+        self._transport = None
+        if is_outbox(self.url):
+            return
+        if not self.url.startswith(("https://", "http://")):
+            raise ConfigError(f"KOHO_X_URL={self.url!r}: use outbox://folder or the API's https:// URL")
+        missing = [f"KOHO_X_{n.upper()}" for n in CREDENTIALS if getattr(settings, n) is None]
+        if missing:
+            raise ConfigError(f"KOHO_X_URL is the API ({self.url}) but {', '.join(missing)} not set")
+
+    def describe(self) -> str:
+        """Where posts go (credentials are never part of it)."""
+        return self.url
+
+    def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
+        """The post, the reply to a change note, or the deletion of a withdrawn article's post."""
+        text = post_text(article, ctx.site) if not article.withdrawn else ""
+        return plan_post_lifecycle(
+            self.name, article, ctx,
+            post=lambda: {"method": "POST", "url": f"{API}/2/tweets", "json": {"text": text}},
+            answer=lambda parent: {"method": "POST", "url": f"{API}/2/tweets",
+                                   "json": {"text": note_text(article, ctx.site),
+                                            "reply": {"in_reply_to_tweet_id": parent}}},
+            delete=lambda parent: {"method": "DELETE", "url": f"{API}/2/tweets/{parent}"})
+
+    @property
+    def transport(self):
+        """Opened on first delivery; planning never touches it."""
+        if self._transport is None:
+            if is_outbox(self.url):
+                self._transport = RequestOutbox(self.url, self.base_dir)
+            else:
+                from channels.x.api import XApi  # tweepy only when the API is used
+
+                self._transport = XApi(self.url, self.settings)
+        return self._transport
+
+    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Send in order; after a rate limit the rest of the batch waits for the next try."""
+        if isinstance(self.transport, RequestOutbox):
+            return deliver_to_outbox(self.transport, batch)
+        return send_in_order(batch, self.transport.send, "X's rate limit window")
+
+    def close(self) -> None:
+        """Close the API session."""
+        if self._transport is not None and hasattr(self._transport, "close"):
+            self._transport.close()
+        self._transport = None

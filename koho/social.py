@@ -1,0 +1,105 @@
+"""What a social post goes through, shared by the channels that post (X, the Facebook Page).
+
+A post is made once per article, not once per revision (like mail, ADR 0004): fixing a typo
+must not post the news again. What follows a post is explicit:
+
+* a revision with a new ``change_note`` answers the post (a reply on X, a comment on Facebook)
+  quoting the note; the note's hash is in the key, so the same note is never answered twice;
+* a withdrawn article deletes its post.
+
+Targets are ``post``, ``note-<hash>`` and ``delete``; the revision part of every key is
+``once``. Planning stays pure: the id of the post being answered or deleted comes from the
+ledger through ``PlanContext.provider_refs``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Callable, Sequence
+
+from koho.article import Article
+from koho.channel import PlanContext
+from koho.delivery import Delivery, Receipt
+
+ONCE = "once"
+POST = "post"
+DELETE = "delete"
+NOTE_PREFIX = "note-"
+JSON = "application/json"
+COVERED = "the post was made after this change note"
+
+
+def note_target(note: str) -> str:
+    """``note-<hash>``: one answer per distinct change note."""
+    return NOTE_PREFIX + hashlib.sha256(note.encode("utf-8")).hexdigest()[:12]
+
+
+def request_bytes(request: dict[str, Any]) -> bytes:
+    """A request as stable JSON bytes: the delivery's payload, and what the outbox writes."""
+    return json.dumps(request, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8") + b"\n"
+
+
+def plan_post_lifecycle(channel: str, article: Article, ctx: PlanContext,
+                        post: Callable[[], dict], answer: Callable[[str], dict],
+                        delete: Callable[[str], dict]) -> list[Delivery]:
+    """The deliveries of one article on a posting channel, given request builders.
+
+    ``post()`` is the request that creates the post, ``answer(post_id)`` the one that answers it
+    with the change note, ``delete(post_id)`` the one that deletes it. A post id is the provider
+    reference of the sent ``post`` delivery; before that exists there is nothing to answer or
+    delete.
+    """
+    posted = ctx.provider_refs.get(POST)
+
+    def delivery(target: str, request: dict, **meta) -> Delivery:
+        return Delivery(channel, target, article.id, ONCE, article.language, request_bytes(request), JSON,
+                        meta={"kind": target.split("-")[0], **meta})
+
+    if article.withdrawn:
+        return [delivery(DELETE, delete(posted), parent=posted)] if posted else []
+    out = [delivery(POST, post())]
+    if article.change_note:
+        target = note_target(article.change_note)
+        if posted:
+            out.append(delivery(target, answer(posted), parent=posted))
+        else:
+            # The post is not out yet, so it will carry the corrected text: an answer would only
+            # repeat it. Recording the note as covered keeps a later revision from answering it.
+            out.append(delivery(target, {}, covered=True))
+    return out
+
+
+def send_in_order(batch: Sequence[Delivery], send: Callable[[Delivery], Receipt], limiter: str) -> list[Receipt]:
+    """Send deliveries one by one with ``send``; notes the post already covers are skipped.
+
+    Once the provider says when its rate limit ends (a transient receipt with ``retry_after``),
+    the rest of the batch is not tried: it would be refused too, and each refusal counts.
+    """
+    receipts: list[Receipt] = []
+    for index, delivery in enumerate(batch):
+        if delivery.meta.get("covered"):
+            receipts.append(Receipt.skipped(delivery.key, COVERED))
+            continue
+        receipt = send(delivery)
+        receipts.append(receipt)
+        if receipt.retry and receipt.retry_after:
+            receipts += [Receipt.transient(d.key, f"not tried: waiting for {limiter} to end", receipt.retry_after)
+                         for d in batch[index + 1:]]
+            break
+    return receipts
+
+
+def read_settings(cls):
+    """Instantiate a channel's pydantic-settings class from the environment; a malformed value
+    is a configuration error naming the variable, never a traceback."""
+    from pydantic import ValidationError
+
+    from koho.errors import ConfigError
+
+    try:
+        return cls()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        prefix = cls.model_config.get("env_prefix", "")
+        raise ConfigError(f"{prefix}{str(first['loc'][0]).upper()}: {first['msg']}") from None

@@ -1,0 +1,206 @@
+"""Fitting text into a channel's limit: X's weighted length, UTF-8 byte budgets, plain text.
+
+Every social channel has the same problem in a different unit: say as much of the article as
+fits, cut at a sentence or clause boundary (never mid-word, never mid-URL) and mark the cut with
+an ellipsis. The unit is a function (``measure``) so the cutting is written once.
+
+X's weighted length comes from ``twitter-text-parser`` (the port of X's own twitter-text rules:
+CJK counts 2, a URL 23, an emoji sequence 2), not from a character count.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from functools import lru_cache
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Callable
+
+ELLIPSIS = "…"
+X_MAX_WEIGHTED = 280
+
+#: Sentence ends (Japanese and Latin) and, failing those, clause boundaries, as split points.
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.](?=\s))|\n")
+_CLAUSE_END = re.compile(r"(?<=[、，,；;：:）)」』】])|(?<=\s)")
+
+Measure = Callable[[str], int]
+
+
+@lru_cache(maxsize=1)
+def _parse_tweet():
+    """twitter-text-parser's ``parse_tweet``, imported once.
+
+    The package reads its emoji table through ``pkg_resources``, which current setuptools no
+    longer ships. Rather than pinning an old setuptools for the whole environment, a stand-in
+    with the one function it calls is present only while the package imports.
+    """
+    try:
+        from twitter_text import parse_tweet
+        return parse_tweet
+    except ModuleNotFoundError as exc:
+        if exc.name != "pkg_resources":
+            raise
+    for name in [m for m in sys.modules if m == "twitter_text" or m.startswith("twitter_text.")]:
+        del sys.modules[name]  # half-imported modules from the failed attempt
+    shim = types.ModuleType("pkg_resources")
+    shim.resource_string = lambda module, name: (Path(sys.modules[module].__file__).parent / name).read_bytes()
+    sys.modules["pkg_resources"] = shim
+    try:
+        from twitter_text import parse_tweet
+    finally:
+        if sys.modules.get("pkg_resources") is shim:
+            del sys.modules["pkg_resources"]
+    return parse_tweet
+
+
+def x_weighted_length(text: str) -> int:
+    """X's weighted length of ``text`` (what X compares with 280)."""
+    return _parse_tweet()(text).weightedLength
+
+
+def utf8_bytes(text: str) -> int:
+    """Length in UTF-8 bytes (YouTube counts descriptions this way)."""
+    return len(text.encode("utf-8"))
+
+
+def chars(text: str) -> int:
+    """Length in Unicode code points."""
+    return len(text)
+
+
+def utf16_units(text: str) -> int:
+    """Length in UTF-16 code units (LINE counts message text this way: an emoji is 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _boundaries(text: str, pattern: re.Pattern) -> list[int]:
+    return sorted({m.start() for m in pattern.finditer(text) if 0 < m.start() < len(text)})
+
+
+def cut(text: str, budget: int, measure: Measure, ellipsis: str = ELLIPSIS) -> str:
+    """The longest prefix of ``text`` that fits ``budget`` in ``measure``'s unit.
+
+    Prefers a sentence boundary, then a clause boundary (、 , ） and spaces), and only then a
+    character boundary; anything shorter than the whole text ends with ``ellipsis`` (counted in
+    the budget). Returns "" when not even the ellipsis fits.
+    """
+    text = text.strip()
+    if measure(text) <= budget:
+        return text
+    if measure(ellipsis) > budget:
+        return ""
+    for pattern in (_SENTENCE_END, _CLAUSE_END):
+        fitting = [i for i in _boundaries(text, pattern) if measure(text[:i].rstrip() + ellipsis) <= budget]
+        if fitting:
+            # A clause cut that keeps less than a third of the budget says too little; try harder.
+            best = text[:max(fitting)].rstrip()
+            if pattern is _SENTENCE_END or measure(best) * 3 >= budget:
+                return best + ellipsis
+    # No boundary fits: cut between characters (binary search: measure may be costly).
+    low, high = 0, len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if measure(text[:mid].rstrip() + ellipsis) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return _keep_whole(text[:low]).rstrip() + ellipsis if low else ""
+
+
+def _keep_whole(prefix: str) -> str:
+    # Never end on half of an emoji sequence (a family, a keycap): drop a trailing zero-width
+    # joiner or variation selector, which only make sense with what follows them.
+    while prefix and prefix[-1] in "\u200d\ufe0f\ufe0e":
+        prefix = prefix[:-1]
+    return prefix
+
+
+def fit_parts(parts: list[str], fixed_tail: str, budget: int, measure: Measure, sep: str = "\n") -> str:
+    """Join ``parts`` and a ``fixed_tail`` (a URL, hashtags) within ``budget``.
+
+    The tail is never cut; the parts are kept whole from the first while they fit, and the first
+    part that does not fit is cut at a sentence or clause boundary (later parts are dropped).
+    """
+    kept: list[str] = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        candidate = sep.join([*kept, part, fixed_tail]) if fixed_tail else sep.join([*kept, part])
+        if measure(candidate) <= budget:
+            kept.append(part)
+            continue
+        used = sep.join([*kept, "", fixed_tail]) if fixed_tail else sep.join([*kept, ""])
+        room = budget - measure(used) if kept or fixed_tail else budget
+        # The separator count is exact only for additive measures (all of koho's are, except
+        # X's URL handling, which only ever makes text shorter): re-check and shrink if needed.
+        while room > 0:
+            piece = cut(part, room, measure)
+            if not piece:
+                break
+            joined = sep.join([*kept, piece, fixed_tail]) if fixed_tail else sep.join([*kept, piece])
+            if measure(joined) <= budget:
+                kept.append(piece)
+                break
+            room -= 1
+        break
+    return sep.join([*kept, fixed_tail]) if fixed_tail else sep.join(kept)
+
+
+class _TextExtractor(HTMLParser):
+    """Rendered article HTML -> plain text paragraphs (for descriptions and message bodies)."""
+
+    BLOCKS = {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "ul", "ol", "br",
+              "blockquote", "pre", "figure", "dl", "dt", "dd"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.BLOCKS:
+            self.out.append("\n")
+        if tag == "li":
+            self.out.append("・")
+        if tag in ("td", "th"):
+            self.out.append(" ")
+
+    def handle_endtag(self, tag):
+        if tag in self.BLOCKS:
+            self.out.append("\n")
+
+    def handle_data(self, data):
+        self.out.append(data)
+
+
+def plain_text(html: str) -> str:
+    """The text of rendered HTML: paragraphs separated by blank lines, list items with ・."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    lines = [" ".join(line.split()) for line in "".join(parser.out).split("\n")]
+    paragraphs, current = [], []
+    for line in lines:
+        if line:
+            current.append(line)
+        elif current:
+            paragraphs.append("\n".join(current))
+            current = []
+    if current:
+        paragraphs.append("\n".join(current))
+    return "\n\n".join(paragraphs)
+
+
+def with_link(text: str, url: str) -> str:
+    """A hand-written post and the article URL on its own line (how X and LINE get overrides)."""
+    return f"{text.strip()}\n{url}"
+
+
+def x_override_problem(text: str, url: str) -> str | None:
+    """Why a hand-written X text cannot be posted as written (it is never cut), or None."""
+    length = x_weighted_length(with_link(text, url))
+    if length > X_MAX_WEIGHTED:
+        return (f"the X text with the article link weighs {length} of X's {X_MAX_WEIGHTED} "
+                f"(CJK characters count 2, the link 23); shorten it by {length - X_MAX_WEIGHTED}")
+    return None
