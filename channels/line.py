@@ -1,0 +1,228 @@
+"""The ward's LINE official account: broadcasts for urgent news and for each 区報 issue.
+
+A broadcast reaches every friend of the account and costs one message per friend from the
+account's monthly quota, so it is kept for what everyone needs to see now (``priority:
+urgent``) and for the bulletin issue. Before each broadcast the quota the API reports is read
+(``GET /v2/bot/message/quota`` and ``/quota/consumption``) and compared with the friends a
+broadcast reaches (the Insight API's followers minus blocks, or ``KOHO_LINE_AUDIENCE``): a
+broadcast that would exceed the month's quota is refused with the numbers, never sent.
+
+Each broadcast carries an ``X-Line-Retry-Key`` derived from its ledger key: if a timeout hid an
+accepted broadcast, the retry is answered 409 with the accepted request's id instead of reaching
+everyone twice. Transport by ``KOHO_LINE_URL``: empty means the API (``KOHO_LINE_API_URL``, the
+SDK's host) when a channel access token is set, else ``outbox://outbox/line``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from koho.article import Article
+from koho.channel import Limits, PlanContext
+from koho.delivery import Delivery, Receipt
+from koho.errors import ConfigError
+from koho.outbox import RequestOutbox, deliver_to_outbox, is_outbox
+from koho.social import ONCE, read_settings, request_bytes
+from koho.textfit import fit_parts, utf16_units
+
+API = "https://api.line.me"
+#: LINE's limit on one text message, in UTF-16 code units (an emoji counts 2).
+TEXT_MAX = 5000
+BROADCAST = "broadcast"
+
+
+class LineSettings(BaseSettings):
+    """``KOHO_LINE_*``: the channel access token, the API host and the audience fallback."""
+
+    model_config = SettingsConfigDict(env_prefix="KOHO_LINE_", extra="ignore")
+
+    url: str = ""
+    api_url: str = API
+    channel_access_token: SecretStr | None = None
+    #: Friends a broadcast reaches when the Insight API has no figure yet (0: refuse instead).
+    audience: int = 0
+    timeout: float = 15.0
+
+    def transport_url(self) -> str:
+        """The URL in force: explicit, else the API with a token, else the outbox."""
+        return self.url or (self.api_url if self.channel_access_token is not None else "outbox://outbox/line")
+
+
+def load_settings() -> LineSettings:
+    """Read ``KOHO_LINE_*`` (a malformed value is a configuration error naming it)."""
+    return read_settings(LineSettings)
+
+
+def broadcast_text(title: str, summary: str, url: str) -> str:
+    """Title, summary and link within LINE's 5,000 units (the link is never cut)."""
+    return fit_parts([title, summary], url, TEXT_MAX, utf16_units)
+
+
+def retry_key(delivery_key: str) -> str:
+    """The same UUID for every attempt of one delivery: LINE then accepts it at most once."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "koho:" + delivery_key))
+
+
+class LineChannel:
+    """Broadcasts urgent articles and bulletin issues to the account's friends."""
+
+    name: ClassVar[str] = "line"
+    limits: ClassVar[Limits] = Limits(body_max=TEXT_MAX, length_unit="chars", overflow="truncate", batch_size=5)
+
+    def __init__(self, settings: LineSettings, base_dir: Path | None = None):
+        self.settings = settings
+        self.url = settings.transport_url()
+        self.base_dir = base_dir
+        self._transport: Any = None
+        if not is_outbox(self.url):
+            if not self.url.startswith(("https://", "http://")):
+                raise ConfigError(f"KOHO_LINE_URL={self.url!r}: use outbox://folder or the API's https:// URL")
+            if settings.channel_access_token is None:
+                raise ConfigError("KOHO_LINE_URL is the Messaging API but KOHO_LINE_CHANNEL_ACCESS_TOKEN is not set")
+
+    def describe(self) -> str:
+        """Where broadcasts go (the token is never part of it)."""
+        return self.url
+
+    def _delivery(self, item_id: str, language: str, text: str, **meta) -> Delivery:
+        request = {"method": "POST", "url": f"{API}/v2/bot/message/broadcast",
+                   "json": {"messages": [{"type": "text", "text": text}]}}
+        return Delivery(self.name, BROADCAST, item_id, ONCE, language, request_bytes(request), "application/json",
+                        meta=meta)
+
+    def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
+        """One broadcast, once, for an urgent article; nothing for other news."""
+        if not article.urgent or article.withdrawn:
+            return []
+        url = ctx.site.url(f"articles/{article.id}/")
+        return [self._delivery(article.id, article.language, broadcast_text(article.title, article.summary, url))]
+
+    def plan_issue(self, issue, ctx: PlanContext) -> list[Delivery]:
+        """One broadcast, once, when a 区報 issue has appeared: its name and its page."""
+        if not issue.is_due(ctx.now) or not issue.articles:
+            return []
+        url = ctx.site.url(f"bulletin/{issue.day.isoformat()}/")
+        titles = "\n".join(f"・{a.title}" for a in issue.articles)
+        return [self._delivery(issue.id, ctx.site.language, broadcast_text(f"{issue.label}を発行しました。", titles, url))]
+
+    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Broadcast each delivery after checking the month's quota."""
+        if is_outbox(self.url):
+            if self._transport is None:
+                self._transport = RequestOutbox(self.url, self.base_dir)
+            return deliver_to_outbox(self._transport, batch)
+        if self._transport is None:
+            self._transport = LineApi(self.url, self.settings)
+        return [self._transport.broadcast(d) for d in batch]
+
+    def close(self) -> None:
+        """Release the SDK's connection pool."""
+        if self._transport is not None and hasattr(self._transport, "close"):
+            self._transport.close()
+        self._transport = None
+
+
+class LineApi:
+    """line-bot-sdk v3: quota, audience and broadcast; every outcome is a receipt."""
+
+    def __init__(self, url: str, settings: LineSettings, today=None):
+        from linebot.v3 import insight, messaging
+
+        token = settings.channel_access_token.get_secret_value()
+        configs = [module.Configuration(host=url.rstrip("/"), access_token=token) for module in (messaging, insight)]
+        for config in configs:
+            # urllib3 would otherwise retry 429s on its own; koho retries with the ledger's knowledge.
+            config.retries = False
+        self._messaging_client = messaging.ApiClient(configs[0])
+        self._insight_client = insight.ApiClient(configs[1])
+        self.messaging = messaging.MessagingApi(self._messaging_client)
+        self.insight = insight.Insight(self._insight_client)
+        self.settings = settings
+        self.timeout = (min(5.0, settings.timeout), settings.timeout)
+        self._today = today or (lambda: datetime.now().astimezone().date())
+        #: Messages this process broadcast since the quota was read (consumption figures lag).
+        self._spent_here = 0
+        #: What the broadcast being sent costs (set by the quota check).
+        self._pending_cost = 0
+
+    def _audience(self) -> int | None:
+        # Insight figures are final a day or two later (Asia/Tokyo dates); take the newest ready one.
+        for days_back in (1, 2):
+            day = (self._today() - timedelta(days=days_back)).strftime("%Y%m%d")
+            found = self.insight.get_number_of_followers(var_date=day, _request_timeout=self.timeout)
+            if found.status == "ready" and found.followers is not None:
+                return max(0, found.followers - (found.blocks or 0))
+        return self.settings.audience or None
+
+    def _quota_problem(self) -> str | None:
+        quota = self.messaging.get_message_quota(_request_timeout=self.timeout)
+        if quota.type != "limited":
+            return None
+        used = self.messaging.get_message_quota_consumption(_request_timeout=self.timeout).total_usage
+        used = max(used, self._spent_here)
+        audience = self._audience()
+        if audience is None:
+            return ("refused: LINE reports a monthly quota but no follower count yet; set KOHO_LINE_AUDIENCE "
+                    "to the number of friends a broadcast reaches")
+        if used + audience > quota.value:
+            return (f"refused: the LINE monthly quota is {quota.value:,} messages, {used:,} are used, and a "
+                    f"broadcast reaches about {audience:,} friends ({used + audience - quota.value:,} too many)")
+        self._pending_cost = audience
+        return None
+
+    def broadcast(self, delivery: Delivery) -> Receipt:
+        """Check the quota, then broadcast with a retry key; the receipt holds LINE's request id."""
+        from linebot.v3.messaging import BroadcastRequest, TextMessage
+        from linebot.v3.messaging.exceptions import ApiException
+
+        key = delivery.key
+        self._pending_cost = 0
+        try:
+            problem = self._quota_problem()
+            if problem:
+                return Receipt.failed(key, problem)
+            text = json.loads(delivery.body())["json"]["messages"][0]["text"]
+            answer = self.messaging.broadcast_with_http_info(
+                BroadcastRequest(messages=[TextMessage(text=text)]), x_line_retry_key=retry_key(key),
+                _request_timeout=self.timeout)
+        except ApiException as exc:
+            return _receipt_for_error(key, exc)
+        except Exception as exc:  # urllib3 timeouts and connection errors
+            if type(exc).__module__.startswith(("urllib3", "socket")) or isinstance(exc, OSError):
+                return Receipt.transient(key, f"LINE unreachable: {type(exc).__name__}")
+            raise
+        self._spent_here += self._pending_cost
+        request_id = (answer.headers or {}).get("x-line-request-id") or (answer.headers or {}).get("X-Line-Request-Id")
+        if not request_id:
+            return Receipt.failed(key, "LINE accepted the broadcast without a request id: not counted as sent")
+        return Receipt.sent(key, f"line-request:{request_id}")
+
+    def close(self) -> None:
+        """Close both SDK clients."""
+        self._messaging_client.close()
+        self._insight_client.close()
+
+
+def _receipt_for_error(key: str, exc) -> Receipt:
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    try:
+        text = " ".join(str(json.loads(exc.body or b"{}").get("message", exc.reason)).split())[:300]
+    except (ValueError, AttributeError):
+        text = str(exc.reason)
+    why = f"LINE {exc.status}: {text}"
+    if exc.status == 409 and headers.get("x-line-accepted-request-id"):
+        # The same retry key was accepted before (a timeout hid it): sent once, not twice.
+        return Receipt.sent(key, f"line-request:{headers['x-line-accepted-request-id']}", "accepted earlier")
+    if exc.status == 429 and "monthly limit" in text.lower():
+        return Receipt.failed(key, why)
+    if exc.status == 429 or exc.status >= 500:
+        wait = headers.get("retry-after")
+        return Receipt.transient(key, why, float(wait) if wait and wait.isdigit() else None)
+    return Receipt.failed(key, why)
