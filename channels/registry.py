@@ -13,7 +13,7 @@ from channels.archive import ArchiveChannel
 from channels.feeds import FeedsChannel
 from channels.mail import MailChannel
 from channels.mail.message import Identity
-from channels import facebook, line, x
+from channels import facebook, line, x, youtube
 from koho.site import load_site
 from koho.tokens import Tokens
 
@@ -32,6 +32,7 @@ REGISTRY: dict[str, Callable[[Settings, Path], Channel]] = {
     "x": lambda s, base: x.XChannel(x.load_settings(), base),
     "facebook": lambda s, base: facebook.FacebookChannel(facebook.load_settings(), base),
     "line": lambda s, base: line.LineChannel(line.load_settings(), base),
+    "youtube": lambda s, base: youtube.YouTubeChannel(youtube.load_settings(), s.db_url(), base),
 }
 
 

@@ -1,0 +1,261 @@
+"""YouTube: the description of the ねりまほっとライン episode an article names (``youtube.video_id``).
+
+Delivery reads the video's snippet (``videos.list``, 1 quota unit), and writes it back with the
+new description (``videos.update``, 50 units) keeping title, category, tags and languages; when
+the description is already current nothing is written. The Data API allows 10,000 units a day
+(Pacific time); every unit spent is recorded in the ledger (``quota_usage``) and work that would
+exceed ``KOHO_YOUTUBE_DAILY_QUOTA`` is refused with the numbers.
+
+The description follows YouTube's rules: at most 5,000 UTF-8 bytes and no ``<`` or ``>`` (they
+become ＜ ＞); the article link comes first, then the text cut at a sentence boundary.
+
+OAuth: a refresh token, client id and client secret from ``KOHO_YOUTUBE_*`` or, for the two
+secrets, Prefect Secret blocks (``KOHO_YOUTUBE_REFRESH_TOKEN_BLOCK``,
+``KOHO_YOUTUBE_CLIENT_SECRET_BLOCK``); google-auth refreshes the access token when it expires.
+Without credentials the transport is ``outbox://outbox/youtube``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+from zoneinfo import ZoneInfo
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from koho.article import Article
+from koho.channel import Limits, PlanContext
+from koho.delivery import Delivery, Receipt
+from koho.errors import ConfigError
+from koho.outbox import RequestOutbox, deliver_to_outbox, is_outbox
+from koho.social import read_settings, request_bytes
+from koho.textfit import cut, plain_text, utf8_bytes
+
+API = "https://youtube.googleapis.com/"
+TOKEN_URI = "https://oauth2.googleapis.com/token"
+SCOPES = ["https://www.googleapis.com/auth/youtube"]
+DESCRIPTION_MAX_BYTES = 5000
+LIST_COST, UPDATE_COST = 1, 50
+#: The Data API's quota day ends at midnight Pacific time.
+QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
+#: Snippet fields videos.update accepts and koho keeps as they are.
+KEPT = ("title", "categoryId", "tags", "defaultLanguage", "defaultAudioLanguage")
+
+
+class YouTubeSettings(BaseSettings):
+    """``KOHO_YOUTUBE_*``: OAuth client and refresh token, endpoints, the daily unit budget."""
+
+    model_config = SettingsConfigDict(env_prefix="KOHO_YOUTUBE_", extra="ignore")
+
+    url: str = ""
+    api_url: str = API
+    token_uri: str = TOKEN_URI
+    client_id: str = ""
+    client_secret: SecretStr | None = None
+    refresh_token: SecretStr | None = None
+    client_secret_block: str = ""
+    refresh_token_block: str = ""
+    daily_quota: int = 10_000
+    timeout: float = 20.0
+
+    def configured(self) -> bool:
+        """A client id and both secrets (or the blocks that hold them) are named."""
+        return bool(self.client_id) and (self.client_secret is not None or bool(self.client_secret_block)) \
+            and (self.refresh_token is not None or bool(self.refresh_token_block))
+
+    def transport_url(self) -> str:
+        """The URL in force: explicit, else the API with credentials, else the outbox."""
+        return self.url or (self.api_url if self.configured() else "outbox://outbox/youtube")
+
+    def secrets(self) -> tuple[str, str]:
+        """(client secret, refresh token): from the environment, else from Prefect Secret blocks."""
+        return (_secret(self.client_secret, self.client_secret_block, "CLIENT_SECRET"),
+                _secret(self.refresh_token, self.refresh_token_block, "REFRESH_TOKEN"))
+
+
+def _secret(value: SecretStr | None, block: str, name: str) -> str:
+    if value is not None:
+        return value.get_secret_value()
+    from prefect.blocks.system import Secret  # only when a block is named
+
+    try:
+        return str(Secret.load(block).get())
+    except Exception as exc:  # no server, no such block: say which setting, not the value
+        raise ConfigError(f"KOHO_YOUTUBE_{name}_BLOCK={block!r}: cannot load the Prefect Secret block "
+                          f"({type(exc).__name__})") from None
+
+
+def load_settings() -> YouTubeSettings:
+    """Read ``KOHO_YOUTUBE_*`` (a malformed value is a configuration error naming it)."""
+    return read_settings(YouTubeSettings)
+
+
+def clean(text: str) -> str:
+    """YouTube refuses ``<`` and ``>`` in descriptions: use the full-width forms."""
+    return text.replace("<", "＜").replace(">", "＞")
+
+
+def description(article: Article, site) -> str:
+    """The link first, then title, change note, summary and body, within 5,000 UTF-8 bytes."""
+    link = site.url(f"articles/{article.id}/")
+    parts = [article.title]
+    if article.change_note:
+        parts.append(f"【訂正・変更】{article.change_note}")
+    parts += [article.summary, plain_text(article.html)]
+    head = f"{link}\n\n"
+    text = clean("\n\n".join(p for p in parts if p))
+    return head + cut(text, DESCRIPTION_MAX_BYTES - utf8_bytes(head), utf8_bytes)
+
+
+def quota_day(now: datetime | None = None) -> str:
+    """The Data API quota period ``now`` falls in (a Pacific-time date)."""
+    return (now or datetime.now(timezone.utc)).astimezone(QUOTA_ZONE).date().isoformat()
+
+
+class YouTubeChannel:
+    """Keeps each related video's description in step with its article."""
+
+    name: ClassVar[str] = "youtube"
+    limits: ClassVar[Limits] = Limits(body_max=DESCRIPTION_MAX_BYTES, length_unit="bytes", overflow="truncate",
+                                      batch_size=20)
+
+    def __init__(self, settings: YouTubeSettings, db_url: str, base_dir: Path | None = None, clock=None):
+        self.settings = settings
+        self.url = settings.transport_url()
+        self.db_url = db_url
+        self.base_dir = base_dir
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._transport: Any = None
+        if not is_outbox(self.url):
+            if not self.url.startswith(("https://", "http://")):
+                raise ConfigError(f"KOHO_YOUTUBE_URL={self.url!r}: use outbox://folder or the API's https:// URL")
+            if not settings.configured():
+                raise ConfigError("KOHO_YOUTUBE_URL is the Data API but KOHO_YOUTUBE_CLIENT_ID, the client secret "
+                                  "and the refresh token (or their _BLOCK names) are not all set")
+
+    def describe(self) -> str:
+        """Where descriptions are written (no secret is part of it)."""
+        return self.url
+
+    def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
+        """One description update per revision of an article that names a video."""
+        if not article.youtube_video_id or article.withdrawn:
+            return []
+        vid = article.youtube_video_id
+        request = {"method": "PUT", "url": f"{API}youtube/v3/videos?part=snippet",
+                   "json": {"id": vid, "snippet": {"description": description(article, ctx.site),
+                                                   **{k: "(kept from videos.list)" for k in ("title", "categoryId")}}},
+                   "after": {"method": "GET", "url": f"{API}youtube/v3/videos?part=snippet&id={vid}"}}
+        return [Delivery(self.name, f"video-{vid}", article.id, article.revision, article.language,
+                         request_bytes(request), "application/json", meta={"video_id": vid})]
+
+    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Write each description (or the request, to the outbox)."""
+        if is_outbox(self.url):
+            if self._transport is None:
+                self._transport = RequestOutbox(self.url, self.base_dir)
+            return deliver_to_outbox(self._transport, batch)
+        if self._transport is None:
+            self._transport = YouTubeApi(self.url, self.settings, self.db_url, self._clock)
+        return [self._transport.update(d) for d in batch]
+
+    def close(self) -> None:
+        """Release the ledger connection the quota book uses."""
+        if self._transport is not None and hasattr(self._transport, "close"):
+            self._transport.close()
+        self._transport = None
+
+
+class YouTubeApi:
+    """google-api-python-client over an authorized httplib2 client; quota booked in the ledger."""
+
+    PROVIDER = "youtube-data-api"
+
+    def __init__(self, url: str, settings: YouTubeSettings, db_url: str, clock):
+        import google_auth_httplib2
+        import httplib2
+        from google.oauth2.credentials import Credentials
+        from googleapiclient.discovery import build
+
+        from koho.ledger import Ledger
+
+        client_secret, refresh_token = settings.secrets()
+        self.credentials = Credentials(token=None, refresh_token=refresh_token, client_id=settings.client_id,
+                                       client_secret=client_secret, token_uri=settings.token_uri, scopes=SCOPES)
+        http = google_auth_httplib2.AuthorizedHttp(self.credentials, http=httplib2.Http(timeout=settings.timeout))
+        # static_discovery: the API description ships with the library, no discovery request.
+        self.service = build("youtube", "v3", http=http, static_discovery=True, cache_discovery=False,
+                             client_options={"api_endpoint": url})
+        self.ledger = Ledger(db_url)
+        self.budget = settings.daily_quota
+        self._clock = clock
+
+    def _refuse(self, key: str, need: int) -> Receipt | None:
+        day = quota_day(self._clock())
+        spent = self.ledger.quota_spent(self.PROVIDER, day)
+        if spent + need > self.budget:
+            return Receipt.failed(key, f"refused: the YouTube Data API budget is {self.budget:,} units a day; "
+                                       f"{spent:,} are spent on {day} (Pacific time) and this update needs up "
+                                       f"to {need}; it is tried again by a later run")
+        return None
+
+    def _spend(self, units: int) -> None:
+        self.ledger.spend_quota(self.PROVIDER, quota_day(self._clock()), units)
+
+    def update(self, delivery: Delivery) -> Receipt:
+        """Read the snippet, write the description if it changed; account for every unit."""
+        from google.auth.exceptions import RefreshError, TransportError
+        from googleapiclient.errors import HttpError
+
+        key, vid = delivery.key, delivery.meta["video_id"]
+        refused = self._refuse(key, LIST_COST + UPDATE_COST)
+        if refused:
+            return refused
+        wanted = json.loads(delivery.body())["json"]["snippet"]["description"]
+        spent = 0
+        try:
+            spent += LIST_COST
+            found = self.service.videos().list(part="snippet", id=vid).execute(num_retries=0)
+            items = found.get("items") or []
+            if not items:
+                return Receipt.failed(key, f"no video {vid} visible to these credentials (units: {spent})")
+            snippet = items[0]["snippet"]
+            if snippet.get("description", "") == wanted:
+                return Receipt.skipped(key, f"description already current (units: {spent})", vid)
+            body = {"id": vid, "snippet": {**{k: snippet[k] for k in KEPT if k in snippet}, "description": wanted}}
+            spent += UPDATE_COST
+            answer = self.service.videos().update(part="snippet", body=body).execute(num_retries=0)
+        except HttpError as exc:
+            status = int(exc.resp.status)
+            why = f"YouTube {status}: {_reason(exc)} (units: {spent})"
+            if status == 429 or status >= 500:
+                return Receipt.transient(key, why)
+            return Receipt.failed(key, why)
+        except RefreshError as exc:
+            # The OAuth server's error code (invalid_grant, ...), never the request.
+            code = exc.args[1].get("error") if len(exc.args) > 1 and isinstance(exc.args[1], dict) else "refused"
+            return Receipt.failed(key, f"YouTube OAuth token refresh failed: {code}")
+        except (TransportError, OSError, TimeoutError) as exc:
+            return Receipt.transient(key, f"YouTube unreachable: {type(exc).__name__} (units: {spent})")
+        finally:
+            if spent:
+                self._spend(spent)
+        if answer.get("id") != vid:
+            return Receipt.failed(key, f"YouTube answered without the video id (units: {spent})")
+        return Receipt.sent(key, vid, f"description updated (units: {spent})")
+
+    def close(self) -> None:
+        """Close the ledger connection."""
+        self.ledger.close()
+
+
+def _reason(exc) -> str:
+    try:
+        error = json.loads(exc.content)["error"]
+        reasons = ",".join(e.get("reason", "") for e in error.get("errors", []))
+        return " ".join(f"{error.get('message', '')} [{reasons}]".split())[:300]
+    except (ValueError, KeyError, TypeError):
+        return str(exc.resp.reason)
