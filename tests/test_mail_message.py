@@ -49,6 +49,25 @@ def test_headers_are_ascii_on_the_wire_and_japanese_when_read(corpus):
     assert message["Date"] == "Tue, 10 Nov 2026 17:30:00 +0900"
 
 
+def test_list_unsubscribe_is_a_plain_uri_on_the_wire_even_with_a_real_length_token(corpus):
+    """Providers read List-Unsubscribe as a bare <URI>: a folded, encoded-word header would hide
+    their unsubscribe button, so the header line must be the URI exactly as issued."""
+    from koho.tokens import Tokens
+
+    token = Tokens("k" * 48).issue("unsubscribe", 123456)
+    who = replace(WHO, unsubscribe_token=token)
+    raw = address(render(corpus.articles["conbini-kofu-service"], corpus.site, IDENTITY), IDENTITY, who, WHEN)
+    line = f"List-Unsubscribe: <https://koho.example.city.lg.jp/mail/one-click/{token}>\r\n".encode()
+    assert line in raw and len(line) > 80
+    assert b"=?utf-8?q?=3Chttps" not in raw
+
+
+def test_a_non_ascii_unsubscribe_link_is_refused_not_sent_encoded(corpus):
+    identity = replace(IDENTITY, web_url="https://区役所.example.jp/mail/")
+    with pytest.raises(ValueError, match="plain ASCII URL"):
+        address(render(corpus.articles["conbini-kofu-service"], corpus.site, identity), identity, WHO, WHEN)
+
+
 def test_text_and_html_parts_with_footer_links(corpus):
     message = message_from_bytes(build(corpus, "conbini-kofu-service"), policy=default)
     assert message.get_content_type() == "multipart/alternative"

@@ -31,6 +31,10 @@ _ENV = Environment(loader=FileSystemLoader(str(resources.files("channels.mail") 
 _INLINER = css_inline.CSSInliner(keep_style_tags=False)
 
 
+#: CRLF line ends; a header set raw (List-Unsubscribe) is written as given, never refolded.
+_POLICY = SMTP.clone(refold_source="none")
+
+
 @dataclass(frozen=True)
 class Identity:
     """Who the list mails as, and where its web pages live."""
@@ -111,7 +115,7 @@ def address(rendered: Rendered, identity: Identity, recipient: Recipient, when: 
     preferences = identity.link("preferences", recipient.preferences_token)
     unsubscribe = identity.link("unsubscribe", recipient.unsubscribe_token)
     one_click = identity.link("one-click", recipient.unsubscribe_token)
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=_POLICY)
     message["Subject"] = rendered.subject
     message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
     message["To"] = recipient.address
@@ -120,7 +124,11 @@ def address(rendered: Rendered, identity: Identity, recipient: Recipient, when: 
     digest = hashlib.sha256(f"{rendered.key}.{recipient.subscriber_id}".encode()).hexdigest()[:32]
     message["Message-ID"] = f"<{digest}@{rendered.message_domain}>"
     message["List-Id"] = f"{identity.from_name} <{identity.list_id}>"
-    message["List-Unsubscribe"] = f"<{one_click}>"
+    # Set raw so it is never folded into RFC 2047 encoded words: mail providers read this header
+    # as a plain URI and would not show their unsubscribe button for an encoded one.
+    if not one_click.isascii() or not one_click.isprintable():
+        raise ValueError(f"the unsubscribe link must be a plain ASCII URL, not {one_click!r}")
+    message.set_raw("List-Unsubscribe", f"<{one_click}>")
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
     names = dict(list_name=identity.from_name, preferences=preferences, unsubscribe=unsubscribe)
