@@ -12,15 +12,13 @@ from koho.settings import Settings
 from channels.archive import ArchiveChannel
 from channels.feeds import FeedsChannel
 from channels.mail import MailChannel
-from channels.mail.message import Identity
+from channels.mail.message import identity_for
 from channels import facebook, line, x, youtube
 from koho.site import load_site
 from koho.tokens import Tokens
 
 def _mail(settings: Settings, base: Path) -> Channel:
-    site = load_site(settings.content_dir)
-    identity = Identity(settings.mail_from_name, settings.mail_from_address or f"info-mail@{site.host}",
-                        f"info-mail.{site.host}", settings.mail_web_url or site.url("mail/"))
+    identity = identity_for(settings, load_site(settings.content_dir))
     return MailChannel(settings.mail_url, identity, Tokens(settings.secret()), base)
 
 

@@ -389,6 +389,19 @@ def test_serve_refuses_bad_configuration_before_listening(workspace, monkeypatch
     assert "Traceback" not in result.output and "pw" not in result.output.replace("password", "")
 
 
+def test_mail_channel_links_where_the_service_serves(service, settings, monkeypatch):
+    from channels.registry import build
+    from koho.errors import ConfigError
+
+    [mail] = build(settings, only=["mail"])
+    assert mail.identity == service.app.state.identity
+    assert mail.identity.web_url == settings.mail_web_url
+    # The channel refuses the same bad base URL as ``koho serve``, before any mail is planned.
+    monkeypatch.setenv("KOHO_MAIL_WEB_URL", "mail.example.jp/mail/")
+    with pytest.raises(ConfigError, match="KOHO_MAIL_WEB_URL must be an absolute http"):
+        build(Settings(), only=["mail"])
+
+
 def test_koho_serve_answers_and_stops_on_sigterm(workspace, monkeypatch):
     monkeypatch.setenv("KOHO_SECRET_KEY", SECRET)
     port = free_port()

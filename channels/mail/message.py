@@ -17,12 +17,15 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from importlib import resources
 from typing import Sequence
+from urllib.parse import urlsplit
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue
+from koho.errors import ConfigError
+from koho.settings import Settings
 from koho.site import Site
 
 _ENV = Environment(loader=FileSystemLoader(str(resources.files("channels.mail") / "templates")),
@@ -47,6 +50,16 @@ class Identity:
     def link(self, path: str, token: str) -> str:
         """A link into the subscription service."""
         return f"{self.web_url.rstrip('/')}/{path}/{token}"
+
+
+def identity_for(settings: Settings, site: Site) -> Identity:
+    """The list's identity from settings: the mail channel and the web service build it here, so
+    links in mails always point where the pages are served."""
+    web_url = settings.mail_web_url or site.url("mail/")
+    if urlsplit(web_url).scheme not in ("http", "https"):
+        raise ConfigError(f"KOHO_MAIL_WEB_URL must be an absolute http(s) URL, not {web_url!r}")
+    return Identity(settings.mail_from_name, settings.mail_from_address or f"info-mail@{site.host}",
+                    f"info-mail.{site.host}", web_url)
 
 
 @dataclass(frozen=True)

@@ -36,14 +36,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from koho.errors import ConfigError
 from koho.ledger import Ledger, utcnow
 from koho.settings import Settings
-from koho.site import Site, load_site
+from koho.site import load_site
 from koho.subscribers import LANGUAGES, AddressError, NewSubscriber, Subscriber, SubscriberStore, normalise_address
 from koho.tokens import PURPOSES, Tokens, TokenError
 
-from channels.mail.message import Identity
+from channels.mail.message import identity_for
 from channels.mail.transports import MailTransport, transport_factory
 from channels.mail.web.confirm_mail import MAIL_INTERVAL, Mailer
 from channels.mail.web.middleware import Guard
@@ -56,15 +55,6 @@ LIVE = ("pending", "confirmed")
 DAY = timedelta(days=1)
 ERROR_TITLES = {404: "ページが見つかりません", 405: "この操作はできません", 413: "送信された内容が大きすぎます",
                 500: "エラーが発生しました"}
-
-
-def identity_for(settings: Settings, site: Site) -> Identity:
-    """Who the list mails as and where its pages live (the mail channel uses the same)."""
-    web_url = settings.mail_web_url or site.url("mail/")
-    if urlsplit(web_url).scheme not in ("http", "https"):
-        raise ConfigError(f"KOHO_MAIL_WEB_URL must be an absolute http(s) URL, not {web_url!r}")
-    return Identity(settings.mail_from_name, settings.mail_from_address or f"info-mail@{site.host}",
-                    f"info-mail.{site.host}", web_url)
 
 
 class Retention:
