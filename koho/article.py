@@ -168,6 +168,19 @@ class Image:
 
 
 @dataclass(frozen=True)
+class TranslationNote:
+    """How a translated article was made (``translations/``): readers are told when a machine
+    translated it, and every translation links to its original."""
+
+    source_language: str
+    source_revision: str
+    #: False only when a person reviewed every segment (gettext PO files under content/translations/).
+    machine: bool
+    #: What translated it, e.g. "argostranslate 1.11 translate-ja_en 1.0".
+    engine: str = ""
+
+
+@dataclass(frozen=True)
 class Article:
     """One validated news item. ``revision`` changes whenever its normalised source changes."""
 
@@ -191,6 +204,8 @@ class Article:
     change_note: str = ""
     #: Hand-written X text (front matter ``x.text``), checked rather than cut.
     x_text: str | None = None
+    #: Set on a translated copy (same id, another ``language``, its own revision); None on originals.
+    translation: TranslationNote | None = None
     #: "key.path=line" entries of the front matter, one per line of text, so later checks can
     #: point at a line. One string rather than nested tuples: thousands of cached articles are
     #: unpickled on every read, and object count is what that costs.
