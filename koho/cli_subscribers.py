@@ -1,8 +1,9 @@
-"""``koho subscribers``: import, export and count the info-mail list."""
+"""``koho subscribers``: import, export, count and erase-expired for the info-mail list."""
 
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Optional
 
@@ -105,3 +106,12 @@ def count() -> None:
     for key, name in names.items():
         by_topic.add_row(f"{key} ({name})", str(topics.get(key, 0)))
     out.print(by_topic)
+
+
+@app.command("erase-expired")
+def erase_expired() -> None:
+    """Erase addresses unsubscribed longer than KOHO_MAIL_RETENTION_DAYS ago, and sign-ups never
+    confirmed in that time. `koho serve` does this daily; run this from cron where it does not run."""
+    days = Settings().mail_retention_days
+    erased = _store().erase_expired(timedelta(days=days))
+    out.print(f"Erased {erased} address(es) kept longer than {days} days.")

@@ -1,4 +1,4 @@
-"""The subscriber store and `koho subscribers` import/export/count, on SQLite and PostgreSQL."""
+"""The subscriber store and `koho subscribers` import/export/count/erase-expired, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -111,3 +111,25 @@ def test_shift_jis_file_gets_a_hint(workspace):
     assert result.exit_code == 1 and "sjis.csv:2: file: not valid UTF-8; if Excel saved it, try --encoding cp932" in result.output
     ok = runner.invoke(app, ["subscribers", "import", "sjis.csv", "--encoding", "cp932"])
     assert ok.exit_code == 0, ok.output
+
+
+def test_erase_expired_command_applies_the_retention_setting(workspace, monkeypatch):
+    (workspace / "a.csv").write_text("address,topics\nleft@example.jp,bousai\nstay@example.jp,bousai\n",
+                                     encoding="utf-8")
+    assert runner.invoke(app, ["subscribers", "import", "a.csv", "--state", "confirmed"]).exit_code == 0
+    (workspace / "p.csv").write_text("address,topics\nnever@example.jp,bousai\n", encoding="utf-8")
+    assert runner.invoke(app, ["subscribers", "import", "p.csv"]).exit_code == 0  # pending, never confirmed
+    from koho.settings import Settings
+
+    store = SubscriberStore(Ledger(Settings().db_url()).engine)
+    left = store.find("left@example.jp")
+    store.set_state(left.id, "unsubscribed")
+    kept = runner.invoke(app, ["subscribers", "erase-expired"])
+    assert kept.exit_code == 0 and "Erased 0 address(es) kept longer than 30 days." in kept.output
+    assert store.get(left.id).address == "left@example.jp"
+
+    monkeypatch.setenv("KOHO_MAIL_RETENTION_DAYS", "0")
+    erased = runner.invoke(app, ["subscribers", "erase-expired"])
+    assert erased.exit_code == 0 and "Erased 2 address(es) kept longer than 0 days." in erased.output
+    assert store.get(left.id).address is None and store.find("never@example.jp") is None
+    assert store.find("stay@example.jp").state == "confirmed"
