@@ -94,8 +94,9 @@ class FeedsChannel(StoreChannel):
         entry.link(href=link, rel="alternate")
         entry.published(article.publish_at)
         entry.updated(updated)
-        if article.summary:
-            entry.summary(article.summary)
+        if article.summary or article.change_note:
+            entry.summary(f"【訂正・変更】{article.change_note} {article.summary}".strip()
+                          if article.change_note else article.summary)
         for topic in article.topics:
             entry.category(term=topic, label=site.topics.get(topic, topic))
         entry.content(_content_html(article, site), type="html")
@@ -106,7 +107,9 @@ def _content_html(article: Article, site) -> str:
     images = "".join(
         f'<figure><img src="{escape(site.url("media/" + i.src.removeprefix("media/")))}" alt="{escape(i.alt)}"></figure>'
         for i in article.images)
-    return images + article.html
+    # A correction is news too: feed readers show it first, as the archive page does.
+    note = f"<p><strong>訂正・変更</strong>　{escape(article.change_note)}</p>" if article.change_note else ""
+    return note + images + article.html
 
 
 _TYPES = {"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8"}

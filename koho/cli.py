@@ -272,14 +272,20 @@ def _status_all(ledger, tz) -> None:
         out.print("The ledger is empty: nothing has been published yet.")
         return
     last = ledger.last_activity()
+    refs = ledger.few_refs(REFS_SHOWN)
     table = Table(title="koho status")
-    for column in ("article", "channel", "sent", "unchanged", "failed", "pending", "last update"):
-        table.add_column(column)
+    for column in ("article", "channel", "sent", "unchanged", "failed", "pending", "last update", "provider ids"):
+        table.add_column(column, overflow="fold" if column == "provider ids" else "ellipsis")
     for (article, channel), c in sorted(counts.items(), key=lambda kv: last[kv[0]], reverse=True):
         table.add_row(article, channel, str(c["sent"]), str(c["skipped"]), str(c["failed"]), str(c["pending"]),
-                      f"{last[(article, channel)].astimezone(tz):%Y-%m-%d %H:%M}")
+                      f"{last[(article, channel)].astimezone(tz):%Y-%m-%d %H:%M}",
+                      ", ".join(refs.get((article, channel), [])))
     out.print(table)
 
+
+#: Posts, broadcasts and videos show their provider ids in the overview; an archive's dozen
+#: page hashes or a mail list's thousands of message ids would drown it.
+REFS_SHOWN = 3
 
 #: Channels with more deliveries than this (mail: one per subscriber) show counts, not rows.
 ROWS_SHOWN = 50

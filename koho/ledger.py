@@ -312,6 +312,22 @@ class Ledger:
                 out.setdefault((article_id, channel), Counter())[state] = n
         return out
 
+    def few_refs(self, most: int) -> dict[tuple[str, str], list[str]]:
+        """(article id, channel) -> provider ids of its sent deliveries, for pairs with at most
+        ``most`` of them (a post, its reply; a broadcast; a video), oldest first."""
+        sent = and_(deliveries.c.state == State.SENT.value, deliveries.c.provider_ref.is_not(None))
+        # Grouped first, so a mail list's thousands of message ids are counted, never read.
+        few = (select(deliveries.c.article_id, deliveries.c.channel).where(sent)
+               .group_by(deliveries.c.article_id, deliveries.c.channel).having(func.count() <= most).subquery())
+        query = (select(deliveries.c.article_id, deliveries.c.channel, deliveries.c.provider_ref)
+                 .join(few, and_(few.c.article_id == deliveries.c.article_id, few.c.channel == deliveries.c.channel))
+                 .where(sent).order_by(deliveries.c.sent_at, deliveries.c.id))
+        found: dict[tuple[str, str], list[str]] = {}
+        with self.engine.connect() as conn:
+            for article_id, channel, ref in conn.execute(query):
+                found.setdefault((article_id, channel), []).append(ref)
+        return found
+
     def last_activity(self) -> dict[tuple[str, str], datetime]:
         """(article id, channel) -> time of its latest ledger update."""
         query = (select(deliveries.c.article_id, deliveries.c.channel, func.max(deliveries.c.updated_at))
