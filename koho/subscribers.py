@@ -223,8 +223,8 @@ class SubscriberStore:
     def subscribe(self, row: NewSubscriber, source: str) -> tuple[Subscriber, str]:
         """A sign-up from the web form; returns (subscriber, state before: ``new`` if none).
 
-        New and unsubscribed addresses become ``pending`` with the form's topics and language
-        (consent recorded anew: source and times reset); a pending one takes the newest form.
+        New and unsubscribed addresses become ``pending`` with the form's topics, language and
+        delivery (consent recorded anew: source and times reset); a pending one takes the newest form.
         Confirmed and suppressed addresses are left exactly as they are: anyone can type an
         address into the form, so it must not change a live subscription or lift a suppression.
         """
@@ -244,23 +244,25 @@ class SubscriberStore:
             if found is None:
                 sid = conn.execute(insert(subscribers).values(
                     address=row.address, address_key=row.address_key, language=row.language, state="pending",
-                    source=source, created_at=now, updated_at=now)).inserted_primary_key[0]
+                    delivery=row.delivery, source=source, created_at=now, updated_at=now)).inserted_primary_key[0]
                 before = "new"
             else:
                 sid, before = found
                 if before in ("pending", "unsubscribed"):
                     conn.execute(update(subscribers).where(subscribers.c.id == sid).values(
-                        address=row.address, language=row.language, state="pending", source=source,
-                        updated_at=now, confirmed_at=None, unsubscribed_at=None))
+                        address=row.address, language=row.language, delivery=row.delivery, state="pending",
+                        source=source, updated_at=now, confirmed_at=None, unsubscribed_at=None))
             if before in ("new", "pending", "unsubscribed"):
                 self._replace_topics(conn, sid, row.topics)
         return self.get(sid), before
 
-    def set_preferences(self, subscriber_id: int, topics: Sequence[str], language: str) -> None:
-        """Replace a subscriber's topics and mail language (from the preferences page)."""
+    def set_preferences(self, subscriber_id: int, topics: Sequence[str], language: str, delivery: str) -> None:
+        """Replace a subscriber's topics, mail language and delivery (from the preferences page)."""
+        if delivery not in DELIVERIES:
+            raise ValueError(f"unknown delivery {delivery!r}")
         with self.engine.begin() as conn:
             conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id)
-                         .values(language=language, updated_at=utcnow()))
+                         .values(language=language, delivery=delivery, updated_at=utcnow()))
             self._replace_topics(conn, subscriber_id, topics)
 
     @staticmethod

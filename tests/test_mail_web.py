@@ -60,8 +60,8 @@ class Service:
         self.http = httpx.Client(base_url=self.base, timeout=10)
         self.store = app.state.store
 
-    def signup(self, addr: str, *topics: str, language: str = "ja") -> httpx.Response:
-        return self.http.post("", data={"address": addr, "topics": list(topics), "language": language})
+    def signup(self, addr: str, *topics: str, language: str = "ja", **more: str) -> httpx.Response:
+        return self.http.post("", data={"address": addr, "topics": list(topics), "language": language, **more})
 
     def mails(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
         """Wait until the sink holds ``count`` mails (every queued one has been handed over)."""
@@ -270,6 +270,7 @@ def test_bad_form_input_is_shown_again_with_a_japanese_error(service):
         ({"address": "taro@example.jp"}, "受け取る分野を1つ以上選んでください"),
         ({"address": "taro@example.jp", "topics": ["bousai", "nope"]}, "選べない分野が含まれています"),
         ({"address": "taro@example.jp", "topics": ["bousai"], "language": "xx"}, "選べない言語です"),
+        ({"address": "taro@example.jp", "topics": ["bousai"], "delivery": "weekly"}, "選べない受け取り方です"),
     ]
     for data, message in cases:
         answer = service.http.post("", data=data)
@@ -277,6 +278,29 @@ def test_bad_form_input_is_shown_again_with_a_japanese_error(service):
     shown = service.http.post("", data={"address": '"><b>x', "topics": ["kusei"]})
     assert 'value="&#34;&gt;&lt;b&gt;x"' in shown.text and 'value="kusei" checked' in shown.text
     assert service.store.counts()[0] == {} and service.sink.messages == []
+
+
+def test_delivery_choice_on_sign_up_and_preferences(service):
+    form = service.http.get("").text
+    assert 'type="radio" id="delivery-immediate" name="delivery" value="immediate" checked' in form
+    assert "記事ごとにすぐ受け取る" in form and "区報の発行日にまとめて受け取る（緊急のお知らせはすぐに届きます）" in form
+    assert SENT in service.signup("digest@example.jp", "bousai", delivery="digest").text
+    confirm = link(service.mails(1)[0], "confirm")
+    assert "区報の発行日にまとめて受け取る" in service.http.get(confirm).text
+    service.http.post(confirm)
+    subscriber = service.store.find("digest@example.jp")
+    assert (subscriber.state, subscriber.delivery) == ("confirmed", "digest")
+
+    preferences = f"preferences/{service.app.state.tokens.issue('preferences', subscriber.id)}"
+    page = service.http.get(preferences).text
+    assert 'value="digest" checked' in page and 'value="immediate">' in page
+    refused = service.http.post(preferences, data={"topics": ["bousai"], "language": "ja", "delivery": "weekly"})
+    assert refused.status_code == 400 and "選べない受け取り方です" in refused.text
+    assert 'href="#delivery-immediate"' in refused.text and 'aria-describedby="delivery-error"' in refused.text
+    assert service.store.get(subscriber.id).delivery == "digest"
+    saved = service.http.post(preferences, data={"topics": ["bousai"], "language": "ja", "delivery": "immediate"})
+    assert saved.status_code == 200 and "記事ごとにすぐ受け取る" in saved.text
+    assert service.store.get(subscriber.id).delivery == "immediate"
 
 
 def test_unsubscribed_and_lapsed_addresses_are_erased_after_retention(service, settings, sink):

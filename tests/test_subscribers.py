@@ -63,6 +63,29 @@ def test_unsubscribed_addresses_are_erased_after_retention(store):
     assert [s.address for s in store.all()] == ["kept@example.jp"]
 
 
+
+def test_sign_up_and_preferences_store_the_delivery_choice(store):
+    shown, key = normalise_address("digest@example.jp")
+    subscriber, before = store.subscribe(NewSubscriber(shown, key, ("bousai",), delivery="digest"), source="web")
+    assert before == "new" and subscriber.delivery == "digest" and subscriber.state == "pending"
+    again, before = store.subscribe(NewSubscriber(shown, key, ("kusei",)), source="web")  # the newest form wins
+    assert before == "pending" and again.delivery == "immediate" and again.topics == ("kusei",)
+    store.set_state(again.id, "unsubscribed")
+    back, before = store.subscribe(NewSubscriber(shown, key, ("kusei",), delivery="digest"), source="web")
+    assert before == "unsubscribed" and back.delivery == "digest"
+    store.set_state(back.id, "confirmed")
+    live, before = store.subscribe(NewSubscriber(shown, key, ("kusei",)), source="web")
+    assert before == "confirmed" and live.delivery == "digest"  # anyone can type the address: no change
+
+    store.set_preferences(back.id, ["bousai", "kenkou"], "ja", "immediate")
+    changed = store.get(back.id)
+    assert (changed.topics, changed.delivery) == (("bousai", "kenkou"), "immediate")
+    store.set_preferences(back.id, ["bousai"], "ja", "digest")
+    assert store.get(back.id).delivery == "digest"
+    with pytest.raises(ValueError, match="unknown delivery"):
+        store.set_preferences(back.id, ["bousai"], "ja", "weekly")
+    assert store.get(back.id).delivery == "digest"
+
 CSV = """address,topics,language
 taro@example.jp,bousai bouhan,ja
 Hanako@Example.JP,kusei;kenkou,

@@ -6,7 +6,7 @@ also where the links in mails point (``Identity.link``):
     GET  /                          sign-up form
     POST /                          sign-up: always the same "mail sent" page
     GET  /confirm/{token}           a button; POST confirms (mail scanners prefetch GET links)
-    GET  /preferences/{token}       topics and language; POST saves, or unsubscribes
+    GET  /preferences/{token}       topics, language, delivery; POST saves, or unsubscribes
     GET  /unsubscribe/{token}       a button; POST unsubscribes
     GET  /one-click/{token}         as /unsubscribe; POST is RFC 8058 one-click unsubscribe
     GET  /static/style.css
@@ -39,7 +39,8 @@ from starlette.exceptions import HTTPException
 from koho.ledger import Ledger, utcnow
 from koho.settings import Settings
 from koho.site import load_site
-from koho.subscribers import LANGUAGES, AddressError, NewSubscriber, Subscriber, SubscriberStore, normalise_address
+from koho.subscribers import (DELIVERIES, LANGUAGES, AddressError, NewSubscriber, Subscriber, SubscriberStore,
+                              normalise_address)
 from koho.tokens import PURPOSES, Tokens, TokenError
 
 from channels.mail.message import identity_for
@@ -53,6 +54,9 @@ TEMPLATES = resources.files("channels.mail.web") / "templates"
 #: States in which a subscription is alive: it can be confirmed, changed or ended.
 LIVE = ("pending", "confirmed")
 DAY = timedelta(days=1)
+#: How each ``koho.subscribers.DELIVERIES`` choice reads on the form and the pages.
+DELIVERY_LABELS = {"immediate": "記事ごとにすぐ受け取る",
+                   "digest": "区報の発行日にまとめて受け取る（緊急のお知らせはすぐに届きます）"}
 ERROR_TITLES = {404: "ページが見つかりません", 405: "この操作はできません", 413: "送信された内容が大きすぎます",
                 500: "エラーが発生しました"}
 
@@ -109,7 +113,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     prefix = urlsplit(identity.web_url).path.rstrip("/")
     languages = {code: Locale.parse(code).get_display_name(code) for code in LANGUAGES}
     common = dict(list_name=identity.from_name, from_address=identity.from_address, site=site, base=prefix,
-                  topics=site.topics, languages=languages, confirm_days=PURPOSES["confirm"].days,
+                  topics=site.topics, languages=languages, deliveries={d: DELIVERY_LABELS[d] for d in DELIVERIES},
+                  confirm_days=PURPOSES["confirm"].days,
                   retry_minutes=int(MAIL_INTERVAL.total_seconds() // 60))
     stylesheet = (TEMPLATES / "style.css").read_bytes()
 
@@ -163,7 +168,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             raise LinkRefused(purpose, expired=False)
         return subscriber
 
-    def choice_errors(topics: list[str], language: str) -> dict[str, str]:
+    def choice_errors(topics: list[str], language: str, delivery: str) -> dict[str, str]:
         errors = {}
         if not topics:
             errors["topics"] = "受け取る分野を1つ以上選んでください。"
@@ -171,6 +176,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             errors["topics"] = "選べない分野が含まれています。一覧から選んでください。"
         if language not in LANGUAGES:
             errors["language"] = "選べない言語です。一覧から選んでください。"
+        if delivery not in DELIVERIES:
+            errors["delivery"] = "選べない受け取り方です。一覧から選んでください。"
         return errors
 
     def labels(subscriber: Subscriber) -> list[str]:
@@ -182,11 +189,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
     @app.get("/")
     def signup_form() -> HTMLResponse:
-        return page("signup.html", errors={}, address="", chosen=[], language=LANGUAGES[0])
+        return page("signup.html", errors={}, address="", chosen=[], language=LANGUAGES[0], delivery=DELIVERIES[0])
 
     @app.post("/")
     def signup(address: Annotated[str, Form()] = "", topics: Annotated[list[str], Form()] = [],
-               language: Annotated[str, Form()] = LANGUAGES[0]) -> HTMLResponse:
+               language: Annotated[str, Form()] = LANGUAGES[0],
+               delivery: Annotated[str, Form()] = DELIVERIES[0]) -> HTMLResponse:
         errors: dict[str, str] = {}
         shown = key = ""
         if not address.strip():
@@ -196,11 +204,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
                 shown, key = normalise_address(address)
             except AddressError:
                 errors["address"] = "メールアドレスの形式が正しくありません（例: taro@example.jp）。"
-        errors.update(choice_errors(topics, language))
+        errors.update(choice_errors(topics, language, delivery))
         if errors:
             return page("signup.html", status=400, errors=errors, address=address[:320], chosen=topics,
-                        language=language)
-        subscriber, before = store.subscribe(NewSubscriber(shown, key, tuple(topics), language), source="web")
+                        language=language, delivery=delivery)
+        subscriber, before = store.subscribe(NewSubscriber(shown, key, tuple(topics), language, delivery=delivery),
+                                             source="web")
         mailer.after_signup(subscriber, before)
         return page("sent.html")
 
@@ -208,7 +217,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     def confirm_page(token: str) -> HTMLResponse:
         subscriber = resolve("confirm", token)
         if subscriber.state == "pending":
-            return page("confirm.html", chosen=labels(subscriber), language=languages.get(subscriber.language, ""))
+            return page("confirm.html", chosen=labels(subscriber), language=languages.get(subscriber.language, ""),
+                        delivery=DELIVERY_LABELS.get(subscriber.delivery, ""))
         return confirmed_or_inactive(subscriber)
 
     @app.post("/confirm/{token}")
@@ -230,23 +240,26 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         subscriber = resolve("preferences", token)
         if subscriber.state not in LIVE:
             return page("inactive.html")
-        return page("preferences.html", errors={}, chosen=list(subscriber.topics), language=subscriber.language)
+        return page("preferences.html", errors={}, chosen=list(subscriber.topics), language=subscriber.language,
+                    delivery=subscriber.delivery)
 
     @app.post("/preferences/{token}")
     def preferences(token: str, topics: Annotated[list[str], Form()] = [],
                     language: Annotated[str, Form()] = LANGUAGES[0],
+                    delivery: Annotated[str, Form()] = DELIVERIES[0],
                     action: Annotated[str, Form()] = "save") -> HTMLResponse:
         subscriber = resolve("preferences", token)
         if subscriber.state not in LIVE:
             return page("inactive.html")
         if action == "unsubscribe":
             return unsubscribe_now(subscriber)
-        errors = choice_errors(topics, language)
+        errors = choice_errors(topics, language, delivery)
         if errors:
-            return page("preferences.html", status=400, errors=errors, chosen=topics, language=language)
-        store.set_preferences(subscriber.id, topics, language)
+            return page("preferences.html", status=400, errors=errors, chosen=topics, language=language,
+                        delivery=delivery)
+        store.set_preferences(subscriber.id, topics, language, delivery)
         return page("saved.html", chosen=[site.topics[t] for t in site.topics if t in topics],
-                    language=languages[language])
+                    language=languages[language], delivery=DELIVERY_LABELS[delivery])
 
     @app.get("/unsubscribe/{token}")
     @app.get("/one-click/{token}")
