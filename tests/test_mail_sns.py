@@ -1,113 +1,27 @@
 """SNS bounce and complaint notifications, signed for real and checked against a loopback peer.
 
-The test is its own SNS: an RSA key and a self-signed certificate made with ``cryptography``,
-the PEM and the SubscribeURL served by a small ``http.server`` on 127.0.0.1, and messages signed
-the way AWS documents it (string to sign written here independently of the module under test).
+The test is its own SNS (``tests/sns_fixtures.py``): an RSA key and a self-signed certificate
+made with ``cryptography``, the PEM and the SubscribeURL served by a small ``http.server`` on
+127.0.0.1, and messages signed the way AWS documents it (string to sign written there
+independently of the module under test).
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import threading
 import uuid
-from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
 
 from channels.mail.sns import SnsVerifier, handle_sns
 from koho.cli import app
 from koho.ledger import Ledger
 from koho.subscribers import NewSubscriber, SubscriberStore, normalise_address
-
-TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:koho-ses-feedback"
-OTHER_TOPIC = "arn:aws:sns:ap-northeast-1:999999999999:someone-else"
+from tests.sns_fixtures import OTHER_TOPIC, TOPIC, bounce, complaint, loopback_verifier, serve_cert, signed
+from tests.sns_fixtures import keys, peer  # noqa: F401  (fixtures)
 PEOPLE = ("a@example.jp", "b@example.jp", "c@example.jp")
-
-
-# -- the peer ------------------------------------------------------------------------------------
-
-
-class _Handler(BaseHTTPRequestHandler):
-    disable_nagle_algorithm = True
-
-    def do_GET(self):  # noqa: N802 (http.server's name)
-        self.server.seen.append(self.path)
-        status, body = self.server.files.get(self.path.split("?")[0], (404, b"not here"))
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def peer():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    server.files, server.seen = {}, []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    server.base = f"http://127.0.0.1:{server.server_address[1]}"
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture(scope="module")
-def keys():
-    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2)]
-
-
-def certificate(key, valid_from: datetime, valid_to: datetime) -> bytes:
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(valid_from).not_valid_after(valid_to)
-            .sign(key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def serve_cert(peer, key, expired: bool = False) -> str:
-    """A fresh certificate URL on the peer (fresh so no verifier has it cached)."""
-    now = datetime.now(timezone.utc)
-    day = timedelta(days=1)
-    span = (now - 10 * day, now - day) if expired else (now - day, now + 30 * day)
-    path = f"/SimpleNotificationService-{uuid.uuid4().hex}.pem"
-    peer.files[path] = (200, certificate(key, *span))
-    return peer.base + path
-
-
-def signed(kind: str, key, cert_url: str, version: str = "1", topic: str = TOPIC, **fields) -> dict:
-    """An SNS envelope signed as AWS documents: ``key\\nvalue\\n`` over the type's keys."""
-    message = {"Type": kind, "MessageId": str(uuid.uuid4()), "TopicArn": topic,
-               "Timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-               "SignatureVersion": version, "SigningCertURL": cert_url, **fields}
-    keys = (["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"] if kind == "Notification"
-            else ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"])
-    text = "".join(f"{k}\n{message[k]}\n" for k in keys if k in message)
-    digest = hashes.SHA1() if version == "1" else hashes.SHA256()
-    message["Signature"] = base64.b64encode(key.sign(text.encode(), padding.PKCS1v15(), digest)).decode()
-    return message
-
-
-def bounce(bounce_type: str, *addresses: str, field: str = "notificationType") -> str:
-    return json.dumps({field: "Bounce", "mail": {"messageId": "0100-test", "destination": list(addresses)},
-                       "bounce": {"bounceType": bounce_type, "bounceSubType": "General",
-                                  "bouncedRecipients": [{"emailAddress": a, "status": "5.1.1"} for a in addresses]}})
-
-
-def complaint(*addresses: str, field: str = "notificationType") -> str:
-    return json.dumps({field: "Complaint", "mail": {"messageId": "0100-test"},
-                       "complaint": {"complainedRecipients": [{"emailAddress": a} for a in addresses],
-                                     "complaintFeedbackType": "abuse"}})
 
 
 def post(message: dict, store, verifier, header: str | None = "same"):
@@ -138,7 +52,7 @@ def states(store) -> dict[str, str]:
 
 @pytest.fixture
 def verifier():
-    return SnsVerifier([TOPIC], host_pattern=r"127\.0\.0\.1", schemes=("http",))
+    return loopback_verifier()
 
 
 # -- notifications -------------------------------------------------------------------------------
