@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     mail_from_address: str = ""  # default: info-mail@<site host>
     mail_web_url: str = ""  # default: <site base URL>mail/
     mail_retention_days: int = Field(30, ge=0, description="days an unsubscribed address is kept, then erased")
+    mail_sns_topic_arns: str = Field("", description="comma-separated SNS topics whose SES bounces and complaints "
+                                                     "POST /sns accepts; none: every message is refused")
     secret_key: SecretStr | None = None
 
     def secret(self) -> str:
@@ -60,4 +62,12 @@ class Settings(BaseSettings):
 
     def enabled_channels(self) -> list[str]:
         """Channel names switched on, in order."""
-        return [name.strip() for name in self.channels.split(",") if name.strip()]
+        return _comma_list(self.channels)
+
+    def sns_topic_arns(self) -> list[str]:
+        """The SNS topic ARNs the bounce endpoint trusts (empty: it trusts none)."""
+        return _comma_list(self.mail_sns_topic_arns)
+
+
+def _comma_list(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]

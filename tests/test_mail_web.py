@@ -73,10 +73,10 @@ class Service:
         return [message_from_bytes(raw, policy=default) for _sender, _to, raw in self.sink.messages]
 
 
-def start(settings: Settings, clock: Clock, sink: Sink, port: int | None = None):
+def start(settings: Settings, clock: Clock, sink: Sink, port: int | None = None, **options):
     """Start uvicorn with the service in a thread (by default on the port its mails link to);
-    return (service, stop)."""
-    app = create_app(settings, clock=clock)
+    ``options`` go to ``create_app``. Return (service, stop)."""
+    app = create_app(settings, clock=clock, **options)
     port = port or urlsplit(settings.mail_web_url).port
     server = uvicorn.Server(server_config(app, "127.0.0.1", port))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -10,10 +10,12 @@ also where the links in mails point (``Identity.link``):
     GET  /unsubscribe/{token}       a button; POST unsubscribes
     GET  /one-click/{token}         as /unsubscribe; POST is RFC 8058 one-click unsubscribe
     GET  /static/style.css
+    POST /sns                       SES bounces and complaints delivered by Amazon SNS
 
 State changes only on POST. The answer to a sign-up never tells whether the address was
 known: see ``confirm_mail`` for what is mailed to whom. Unsubscribed addresses are erased after
 ``KOHO_MAIL_RETENTION_DAYS`` by ``Retention``, which runs at start-up and then once a day.
+``/sns`` trusts only the topics in ``KOHO_MAIL_SNS_TOPIC_ARNS`` (none set: it refuses everything).
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ from typing import Annotated, Callable
 from urllib.parse import urlsplit
 
 from babel import Locale
-from fastapi import FastAPI, Form, Request
+from fastapi import Depends, FastAPI, Form, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -44,6 +46,7 @@ from koho.subscribers import (DELIVERIES, LANGUAGES, AddressError, NewSubscriber
 from koho.tokens import PURPOSES, Tokens, TokenError
 
 from channels.mail.message import identity_for
+from channels.mail.sns import SnsVerifier, handle_sns
 from channels.mail.transports import MailTransport, transport_factory
 from channels.mail.web.confirm_mail import MAIL_INTERVAL, Mailer
 from channels.mail.web.middleware import Guard
@@ -54,6 +57,9 @@ TEMPLATES = resources.files("channels.mail.web") / "templates"
 #: States in which a subscription is alive: it can be confirmed, changed or ended.
 LIVE = ("pending", "confirmed")
 DAY = timedelta(days=1)
+#: SNS caps a message at 256 KiB and its JSON envelope escapes it again (every quote of SES's
+#: JSON becomes \"), so a bounce with the original headers can exceed 256 KiB on the wire.
+SNS_MAX_BODY = 512 * 1024
 #: How each ``koho.subscribers.DELIVERIES`` choice reads on the form and the pages.
 DELIVERY_LABELS = {"immediate": "記事ごとにすぐ受け取る",
                    "digest": "区報の発行日にまとめて受け取る（緊急のお知らせはすぐに届きます）"}
@@ -91,13 +97,20 @@ class LinkRefused(Exception):
         self.purpose, self.expired = purpose, expired
 
 
+async def _raw_body(request: Request) -> bytes:
+    # SNS signs the envelope as sent: the route needs the bytes, not a parsed model.
+    return await request.body()
+
+
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None,
-               transport: MailTransport | None = None) -> FastAPI:
+               transport: MailTransport | None = None, sns_verifier: SnsVerifier | None = None) -> FastAPI:
     """The subscription service for ``settings``.
 
     Everything that can be misconfigured (site settings, secret, mail transport URL, database)
-    is checked here, so ``koho serve`` fails before it listens. ``clock`` (aware UTC now) and
-    an open ``transport`` can be injected; by default the transport comes from KOHO_MAIL_URL.
+    is checked here, so ``koho serve`` fails before it listens. ``clock`` (aware UTC now), an
+    open ``transport`` and an ``sns_verifier`` can be injected; by default the transport comes
+    from KOHO_MAIL_URL and the verifier fetches certificates only from SNS over HTTPS and
+    accepts only the topics of KOHO_MAIL_SNS_TOPIC_ARNS.
     """
     site = load_site(settings.content_dir)
     identity = identity_for(settings, site)
@@ -110,6 +123,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     store = SubscriberStore(ledger.engine)
     mailer = Mailer(opener, identity, tokens, site, env, clock, owns_transport=transport is None)
     retention = Retention(store, settings.mail_retention_days, clock)
+    verifier = sns_verifier if sns_verifier is not None else SnsVerifier(settings.sns_topic_arns())
     prefix = urlsplit(identity.web_url).path.rstrip("/")
     languages = {code: Locale.parse(code).get_display_name(code) for code in LANGUAGES}
     common = dict(list_name=identity.from_name, from_address=identity.from_address, site=site, base=prefix,
@@ -132,6 +146,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        if verifier.topic_arns == frozenset():
+            log.info("KOHO_MAIL_SNS_TOPIC_ARNS is not set: POST /sns refuses every SES notification")
         erasing = asyncio.create_task(retention.every(DAY))
         try:
             yield
@@ -143,7 +159,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             ledger.close()
 
     app = FastAPI(title=identity.from_name, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(Guard, prefix=prefix, error_page=lambda status: error_text(status).encode())
+    app.add_middleware(Guard, prefix=prefix, error_page=lambda status: error_text(status).encode(),
+                       limits={"/sns": SNS_MAX_BODY})
     app.state.store, app.state.mailer, app.state.retention = store, mailer, retention
     app.state.tokens, app.state.identity = tokens, identity
 
@@ -281,7 +298,13 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         return page("unsubscribed.html")
 
     # -- SNS bounce and complaint notifications -------------------------------------------------
-    # HOOK: POST /sns (SES notifications delivered by Amazon SNS) is wired here by the lead,
-    # from channels/mail/sns.py; it shares this app's ``store`` (app.state.store).
+    # SNS, not a person, calls this: a plain-text answer whose status it acts on (5xx: it delivers
+    # again), never the HTML pages. handle_sns logs subscriber ids, never addresses.
+
+    @app.post("/sns", include_in_schema=False)
+    def sns(body: Annotated[bytes, Depends(_raw_body)],
+            message_type: Annotated[str | None, Header(alias="x-amz-sns-message-type")] = None) -> Response:
+        result = handle_sns(body, message_type, store, verifier)
+        return PlainTextResponse(result.outcome, status_code=result.status)
 
     return app

@@ -8,8 +8,9 @@
   lines it went through, not its message, which may quote an address (SQL parameters, SMTP).
 * The public prefix (``/mail`` of ``KOHO_MAIL_WEB_URL``) as the ASGI ``root_path``, so the app
   answers both behind a proxy that strips the prefix and one that forwards it unchanged.
-* Bodies larger than any form of this service (``MAX_BODY``) are refused before they are read;
-  a chunked upload without a length is the reverse proxy's to limit.
+* Bodies larger than any form of this service (``MAX_BODY``), or than a path's own limit
+  (``/sns``: SES notifications), are refused before they are read; a chunked upload without a
+  length is the reverse proxy's to limit.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from typing import Callable
+from typing import Callable, Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -36,12 +37,17 @@ MAX_BODY = 16 * 1024
 
 
 class Guard:
-    """Pure ASGI middleware: headers, token-free access log, error page, public prefix."""
+    """Pure ASGI middleware: headers, token-free access log, error page, public prefix, body cap.
 
-    def __init__(self, app: ASGIApp, prefix: str, error_page: Callable[[int], bytes]):
+    ``limits`` maps a route path (without the prefix) to its own body cap; others get ``MAX_BODY``.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str, error_page: Callable[[int], bytes],
+                 limits: Mapping[str, int] | None = None):
         self.app = app
         self.prefix = prefix
         self.error_page = error_page
+        self.limits = dict(limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -70,7 +76,7 @@ class Guard:
 
         try:
             length = dict(scope["headers"]).get(b"content-length", b"0")
-            if not length.isdigit() or int(length) > MAX_BODY:
+            if not length.isdigit() or int(length) > self.limits.get(_route_path(scope), MAX_BODY):
                 await refuse(413)
                 return
             await self.app(scope, receive, send_secured)
@@ -82,6 +88,14 @@ class Guard:
         finally:
             log.info("%s %s %s %.0fms", scope["method"], _route(scope), status or 500,
                      (time.monotonic() - started) * 1000)
+
+
+def _route_path(scope: Scope) -> str:
+    # The path the app routes: without the public prefix, whether the proxy stripped it or not.
+    path, root = scope["path"], scope.get("root_path", "")
+    if root and (path == root or path.startswith(root + "/")):
+        return path[len(root):] or "/"
+    return path
 
 
 def _route(scope: Scope) -> str:
