@@ -86,11 +86,11 @@ def _uncertain(ledger: Ledger) -> set[str]:
             if r["state"] == "pending" and r["attempts"]}
 
 
-def test_killed_fan_out_finishes_with_nobody_missing_and_duplicates_only_in_flight(workspace, sink):
+def test_killed_fan_out_finishes_with_nobody_missing_and_duplicates_only_in_flight(workspace, sink, monkeypatch):
     from prefect.settings import PREFECT_API_URL
 
     handler, port = sink
-    os.environ["KOHO_MAIL_URL"] = f"smtp://127.0.0.1:{port}?connections=4"
+    monkeypatch.setenv("KOHO_MAIL_URL", f"smtp://127.0.0.1:{port}?connections=4")
     settings = Settings()
     store = SubscriberStore(Ledger(settings.db_url()).engine)
     rows = [NewSubscriber(f"resident{i:05d}@example.jp", f"resident{i:05d}@example.jp", ("bousai",))
