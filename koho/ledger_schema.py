@@ -102,3 +102,18 @@ quota_usage = Table(
     Column("units", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+#: Machine translations of segments (``translations/memory.py``), keyed by a hash of the text the
+#: model read, the language pair and the model (package names and versions): a new model version
+#: translates afresh, an unchanged sentence is never translated twice.
+translation_memory = Table(
+    "translation_memory",
+    metadata,
+    Column("source_hash", String(64), primary_key=True),
+    Column("source_language", String(16), primary_key=True),
+    Column("target_language", String(16), primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("source_text", Text, nullable=False),
+    Column("output", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

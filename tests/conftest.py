@@ -24,7 +24,7 @@ os.environ.update({
 for name in [n for n in os.environ if n.startswith("KOHO_")]:
     del os.environ[name]
 
-pytest_plugins = ["tests.peers"]
+pytest_plugins = ["tests.peers", "tests.argos_home"]
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content"

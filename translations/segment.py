@@ -120,6 +120,16 @@ class Document:
         """Every segment, in reading order."""
         return [s for part in self.parts if isinstance(part, Run) for s in part.segments]
 
+    def segment_lines(self) -> list[int]:
+        """The 0-based line of each segment in the source (for PO locations)."""
+        lines, line = [], 0
+        for part in self.parts:
+            if isinstance(part, Run):
+                lines += [line] * len(part.segments)
+            else:
+                line += part.count("\n")
+        return lines
+
     def render(self, translated: Sequence[str], language: str) -> str:
         """The document with each segment replaced by ``translated`` (in ``segments()`` order)."""
         outputs = iter(translated)

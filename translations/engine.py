@@ -1,0 +1,228 @@
+"""The machine: installed argostranslate packages, one loaded model per language pair per process.
+
+argostranslate's own `translate()` splits text into lines and sentences and calls the model
+once per line. koho has already cut the text into sentences (``translations.segment``), so it
+asks argostranslate which packages make a pair (its pivot through English included), then
+sends all segments of a batch through each package's tokenizer and CTranslate2 model in one
+`translate_batch` call per hop, with argostranslate's own decoding options. That is what makes
+translating a whole article cheaper than argostranslate's per-line calls.
+
+argostranslate is imported only when a model is needed: it pulls stanza and torch, and it
+fixes its folders (XDG_*) at import (see ``tiny_packages.isolate_argos``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+__all__ = ["INSTALL_HINT", "MissingModel", "ModelPair", "install_files", "installed_pairs", "model_pair",
+           "package_name"]
+
+INSTALL_HINT = "koho translations install FILE.argosmodel"
+_PIVOT = "en"
+_pairs: dict[tuple[str, str], "ModelPair"] = {}
+_lock = threading.Lock()
+
+
+def package_name(source: str, target: str) -> str:
+    """The argos package that translates ``source`` into ``target``: translate-ja_en."""
+    return f"translate-{source}_{target}"
+
+
+class MissingModel(Exception):
+    """No installed package (direct, or through English) translates ``source`` into ``target``.
+
+    ``packages`` names exactly what to install; the message says how.
+    """
+
+    def __init__(self, source: str, target: str, packages: Sequence[str], reason: str = ""):
+        self.source, self.target, self.packages = source, target, tuple(packages)
+        what = " and ".join(self.packages)
+        super().__init__(reason or f"no {source}→{target} translation model is installed: install {what} "
+                                   f"({INSTALL_HINT})")
+
+
+@dataclass(frozen=True)
+class _Hop:
+    name: str  # translate-ja_en
+    version: str
+    translator: object  # ctranslate2.Translator
+    tokenizer: object  # argostranslate.tokenizer.Tokenizer
+    target_prefix: str
+
+
+class ModelPair:
+    """The packages that translate ``source`` into ``target``, loaded once per process."""
+
+    def __init__(self, source: str, target: str, hops: Sequence[_Hop]):
+        self.source, self.target, self.hops = source, target, tuple(hops)
+
+    @property
+    def version(self) -> str:
+        """The models used, e.g. "translate-ja_en 1.0 > translate-en_th 1.0" (the memory's key)."""
+        return " > ".join(f"{hop.name} {hop.version}" for hop in self.hops)
+
+    def translate(self, texts: Sequence[str]) -> list[str]:
+        """Translate every text (one sentence each), in one model call per hop."""
+        from argostranslate import settings
+
+        outputs = list(texts)
+        for hop in self.hops:
+            if not outputs:
+                break
+            tokens = [hop.tokenizer.encode(text) for text in outputs]
+            prefix = [[hop.target_prefix]] * len(tokens) if hop.target_prefix else None
+            # The options argostranslate's apply_packaged_translation uses, so output is the same.
+            results = hop.translator.translate_batch(
+                tokens, target_prefix=prefix, replace_unknowns=True, max_batch_size=settings.batch_size,
+                batch_type="tokens", beam_size=max(1, settings.beam_size), num_hypotheses=1,
+                length_penalty=0.2)
+            outputs = [_decoded(hop, result.hypotheses[0]) for result in results]
+        return outputs
+
+
+def _decoded(hop: _Hop, pieces: list[str]) -> str:
+    value = hop.tokenizer.decode(pieces)
+    if hop.target_prefix and value.startswith(hop.target_prefix):
+        value = value[len(hop.target_prefix):]
+    return value[1:] if value.startswith(" ") else value  # the tokenizer's leading space
+
+
+def model_pair(source: str, target: str) -> ModelPair:
+    """The loaded pair (loading it on first use); MissingModel names what to install."""
+    key = (source, target)
+    with _lock:
+        if key not in _pairs:
+            _pairs[key] = _load(source, target)
+        return _pairs[key]
+
+
+def _argos():
+    try:
+        from argostranslate import translate
+    except ImportError:
+        return None
+    return translate
+
+
+def _load(source: str, target: str) -> ModelPair:
+    translate = _argos()
+    if translate is None:
+        raise MissingModel(source, target, [package_name(source, target)],
+                           "argostranslate is not installed: pip install -c constraints.txt -e '.[translate]'")
+    languages = {language.code: language for language in translate.get_installed_languages()}
+    found = None
+    if source in languages and target in languages:
+        found = languages[source].get_translation(languages[target])
+    if found is None:
+        raise MissingModel(source, target, _missing_packages(source, target, languages))
+    return ModelPair(source, target, [_hop(pkg) for pkg in _packages_of(found)])
+
+
+def _missing_packages(source: str, target: str, languages: dict) -> list[str]:
+    """What to install: the hop(s) of the route through English that are not there."""
+    if _PIVOT in (source, target):
+        return [package_name(source, target)]
+
+    def reaches(a: str, b: str) -> bool:
+        return a in languages and b in languages and languages[a].get_translation(languages[b]) is not None
+
+    missing = [package_name(a, b) for a, b in ((source, _PIVOT), (_PIVOT, target)) if not reaches(a, b)]
+    return missing or [package_name(source, target)]
+
+
+def _packages_of(translation) -> list:
+    """The installed packages behind an argostranslate translation, in order (pivots flattened)."""
+    if hasattr(translation, "underlying"):  # CachedTranslation
+        return _packages_of(translation.underlying)
+    if hasattr(translation, "t1"):  # CompositeTranslation: through a pivot language
+        return _packages_of(translation.t1) + _packages_of(translation.t2)
+    if hasattr(translation, "pkg"):  # PackageTranslation
+        return [translation.pkg]
+    raise MissingModel(translation.from_lang.code, translation.to_lang.code,
+                       [package_name(translation.from_lang.code, translation.to_lang.code)],
+                       f"{translation!r} is not an installed argos package")
+
+
+def _hop(pkg) -> _Hop:
+    import ctranslate2
+    from argostranslate import settings
+
+    translator = ctranslate2.Translator(str(Path(pkg.package_path) / "model"), device=settings.device,
+                                        inter_threads=settings.inter_threads, intra_threads=threads(),
+                                        compute_type=settings.compute_type)
+    return _Hop(package_name(pkg.from_code, pkg.to_code), str(pkg.package_version), translator, pkg.tokenizer,
+                getattr(pkg, "target_prefix", "") or "")
+
+
+def threads() -> int:
+    """CTranslate2 threads per model: ARGOS_INTRA_THREADS, else every core (2 on the ward's workers).
+
+    argostranslate's default 0 lets CTranslate2 pick 4, more than a 2-core machine has.
+    """
+    configured = int(os.environ.get("ARGOS_INTRA_THREADS") or 0)
+    return configured or os.cpu_count() or 1
+
+
+def installed_pairs() -> list[tuple[str, str, str, str]]:
+    """(source, target, package name, version) of every installed translation package."""
+    if _argos() is None:
+        return []
+    from argostranslate import package
+
+    return sorted((p.from_code, p.to_code, package_name(p.from_code, p.to_code), str(p.package_version))
+                  for p in package.get_installed_packages() if p.type == "translate")
+
+
+def install_files(paths: Iterable[Path]) -> list[str]:
+    """Install `.argosmodel` files; return their package names. Loaded pairs are dropped, so the
+    next translation uses the new models."""
+    from argostranslate import package
+
+    names = []
+    for path in paths:
+        package.install_from_path(Path(path))
+        names.append(Path(path).stem)
+    _forget()
+    return names
+
+
+def _forget() -> None:
+    """Drop loaded pairs and argostranslate's own caches after packages changed.
+
+    argostranslate keeps one translation object per package across `get_installed_languages`
+    calls, still linked to the languages of the first call, so a pivot through a package
+    installed later would not be found without clearing both.
+    """
+    from argostranslate import translate
+
+    with _lock:
+        _pairs.clear()
+        translate.installed_translates.clear()
+        translate.get_installed_languages.cache_clear()
+
+
+def install_from_index(pairs: Iterable[tuple[str, str]]) -> list[str]:
+    """Download and install packages from the argos index (needs the internet)."""
+    from argostranslate import package
+
+    from argostranslate import settings
+
+    package.update_package_index()  # logs and returns when offline
+    if not Path(settings.local_package_index).is_file():
+        raise ConnectionError(f"cannot download the argos package index (offline?); fetch the .argosmodel "
+                              f"files elsewhere and run {INSTALL_HINT}")
+    available = package.get_available_packages()
+    names = []
+    for source, target in pairs:
+        match = next((p for p in available if p.from_code == source and p.to_code == target), None)
+        if match is None:
+            continue
+        package.install_from_path(match.download())
+        names.append(package_name(source, target))
+    _forget()
+    return names

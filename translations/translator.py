@@ -1,0 +1,198 @@
+"""Articles (and 区報 issues) into another language: the contract with every channel.
+
+A translation is an `Article` with the same ``id``, ``language`` set to the target, translated
+``title``/``summary``/``body``/``html``/``change_note`` and image ``alt``/``caption``, its own
+``revision`` (a hash of the source revision, the target and the translated text, so a reviewed
+PO change republishes) and ``translation`` saying where it came from and whether a machine
+made it. Channels plan it like any article; ledger keys carry the language.
+
+Per segment the text comes from, in order: a human review (PO file), the translation memory,
+the model. Only memory misses reach the model, all of an article's in one batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from koho.article import Article, TranslationNote
+from koho.bulletin import BulletinIssue
+from koho.markup import render_markdown
+
+from translations.engine import ModelPair, model_pair
+from translations.glossary import Glossary
+from translations.memory import Memory
+from translations.review import Entry, Reviews, load_reviews
+from translations.segment import (Document, Segment, pieces_between_tokens, restore, segment_markdown, segment_text,
+                                  translatable)
+
+#: The eight languages of the ward's translated editions (argos codes; zh is Simplified Chinese).
+LANGUAGES = ("en", "zh", "ko", "th", "pt", "es", "id", "vi")
+
+
+@dataclass(frozen=True)
+class Result:
+    """A translated article and what it took: segments in it, sent to the model, reviewed."""
+
+    article: Article
+    segments: int
+    translated: int
+    reviewed: int
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    document: Document
+    line: int  # of the field (title) or of the document's first line (body)
+
+
+class Translator:
+    """Translates articles of one site: its glossary, its reviews, one translation memory.
+
+    ``pair_for`` gives the loaded model pair (``engine.model_pair``; raises MissingModel).
+    Thread-safe: flows run one task per article and language.
+    """
+
+    def __init__(self, content_dir: Path, glossary: Glossary, memory: Memory | None = None,
+                 pair_for: Callable[[str, str], ModelPair] = model_pair):
+        self.content_dir = content_dir
+        self.glossary = glossary
+        self.memory = memory
+        self.pair_for = pair_for
+
+    def fields(self, article: Article, language: str) -> list[_Field]:
+        """The article's translatable texts, segmented for ``language`` (glossary applied)."""
+        terms = self.glossary.for_language(language)
+        fields = [_Field("title", segment_text(article.title, language, terms), article.line_of("title")),
+                  _Field("summary", segment_text(article.summary, language, terms), article.line_of("summary")),
+                  _Field("body", segment_markdown(article.body, language, terms), article.body_line),
+                  _Field("change_note", segment_text(article.change_note, language, terms),
+                         article.line_of("change_note"))]
+        for index, image in enumerate(article.images):
+            for name in ("alt", "caption"):
+                fields.append(_Field(f"images[{index}].{name}", segment_text(getattr(image, name), language, terms),
+                                     article.line_of("images", index, name)))
+        return fields
+
+    def translate(self, article: Article, language: str) -> Result:
+        """``article`` in ``language`` (MissingModel when no installed package can do it)."""
+        if language == article.language:
+            raise ValueError(f"{article.id} is already in {language}")
+        pair = self.pair_for(article.language, language)
+        reviews = load_reviews(self.content_dir, language, article.id)
+        fields = self.fields(article, language)
+        segments = [s for f in fields for s in f.document.segments()]
+        wanted = [s.text for s in segments if s.translatable and s.source not in reviews.reviewed]
+        outputs, sent = self._machine(wanted, pair)
+        texts: dict[str, list[str]] = {}
+        machine = reviewed = 0
+        for f in fields:
+            out = []
+            for segment in f.document.segments():
+                if segment.source in reviews.reviewed:
+                    out.append(reviews.reviewed[segment.source])
+                    reviewed += 1
+                elif not segment.translatable:
+                    out.append(restore(segment.text, segment) or segment.source)
+                else:
+                    text, extra = self._restored(segment, outputs[segment.text], pair)
+                    out.append(text)
+                    machine += 1
+                    sent += extra
+            texts[f.name] = out
+        rendered = {f.name: f.document.render(texts[f.name], language) for f in fields}
+        return Result(self._article(article, language, rendered, machine > 0, pair), len(segments), sent, reviewed)
+
+    def entries(self, article: Article, language: str, with_machine: bool = True) -> list[Entry]:
+        """The review entries of an article (for ``koho translations export``); with the
+        machine's output as a suggestion unless ``with_machine`` is False (no model)."""
+        fields = self.fields(article, language)
+        suggestions: dict[str, str] = {}
+        if with_machine:
+            pair = self.pair_for(article.language, language)
+            segments = [s for f in fields for s in f.document.segments() if s.translatable]
+            outputs, _ = self._machine([s.text for s in segments], pair)
+            suggestions = {s.source: self._restored(s, outputs[s.text], pair)[0] for s in segments}
+        entries = []
+        for f in fields:
+            lines = f.document.segment_lines()
+            for segment, offset in zip(f.document.segments(), lines):
+                if segment.translatable:
+                    where = ((article.path, f.line + (offset if f.name == "body" else 0)),)
+                    entries.append(Entry(segment.source, where, suggestions.get(segment.source)))
+        return entries
+
+    def sources(self, article: Article, language: str) -> list[str]:
+        """Every reviewable sentence (msgid) of the article."""
+        return [s.source for f in self.fields(article, language) for s in f.document.segments() if s.translatable]
+
+    def reviews(self, article: Article, language: str) -> Reviews:
+        """The article's review file in ``language`` (empty when there is none)."""
+        return load_reviews(self.content_dir, language, article.id)
+
+    # -- the machine ---------------------------------------------------------------------------
+
+    def _machine(self, texts: Sequence[str], pair: ModelPair) -> tuple[dict[str, str], int]:
+        """Model outputs for ``texts``: from the memory, else the model (one batch). Returns the
+        outputs and how many texts went to the model."""
+        unique = list(dict.fromkeys(texts))
+        known = self.memory.lookup(unique, pair.source, pair.target, pair.version) if self.memory else {}
+        missing = [t for t in unique if t not in known]
+        if missing:
+            fresh = dict(zip(missing, pair.translate(missing)))
+            if self.memory:
+                self.memory.store(fresh, pair.source, pair.target, pair.version)
+            known.update(fresh)
+        return known, len(missing)
+
+    def _restored(self, segment: Segment, output: str, pair: ModelPair) -> tuple[str, int]:
+        """The output with its tokens back; if the model lost a placeholder, the text between
+        the tokens is translated piece by piece and joined around them (structure never lost)."""
+        text = restore(output, segment)
+        if text is not None:
+            return text, 0
+        pieces = pieces_between_tokens(segment)
+        outputs, sent = self._machine([p.strip() for p in pieces if translatable(p)], pair)
+        joined = []
+        for index, piece in enumerate(pieces):
+            stripped = piece.strip()
+            joined.append(piece.replace(stripped, outputs[stripped]) if stripped in outputs else piece)
+            if index < len(segment.tokens):
+                joined.append(segment.tokens[index].value)
+        return "".join(joined), sent
+
+    def _article(self, article: Article, language: str, texts: Mapping[str, str], machine: bool,
+                 pair: ModelPair) -> Article:
+        images = tuple(replace(image, alt=texts[f"images[{i}].alt"], caption=texts[f"images[{i}].caption"])
+                       for i, image in enumerate(article.images))
+        digest = hashlib.sha256(f"{article.revision}\0{language}\0{int(machine)}".encode())
+        for name in sorted(texts):
+            digest.update(f"\0{name}\0{texts[name]}".encode())
+        note = TranslationNote(source_language=article.language, source_revision=article.revision, machine=machine,
+                               engine=f"argostranslate {_argos_version()} {pair.version}")
+        return replace(article, language=language, title=texts["title"], summary=texts["summary"],
+                       body=texts["body"], html=render_markdown(texts["body"]), change_note=texts["change_note"],
+                       images=images, x_text=None, revision=digest.hexdigest()[:16], translation=note)
+
+
+def _argos_version() -> str:
+    try:
+        return metadata.version("argostranslate")
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
+def translated_issue(issue: BulletinIssue, translations: Mapping[str, Article]) -> BulletinIssue | None:
+    """The issue in another language: the translations of its articles, in the same order.
+
+    ``translations`` maps article id -> translated Article (all in one language). None unless
+    every article of the issue has a translation: an edition never mixes in Japanese.
+    """
+    articles = [translations.get(a.id) for a in issue.articles]
+    if not articles or any(a is None for a in articles):
+        return None
+    return BulletinIssue(issue.day, issue.appears_at, tuple(articles))
