@@ -33,7 +33,10 @@ err = Console(stderr=True)
 
 from koho.cli_subscribers import app as subscribers_app  # noqa: E402  (after app, by design)
 
+from koho.cli_translations import app as translations_app  # noqa: E402
+
 app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(translations_app, name="translations")
 
 PathsArg = typer.Argument(None, help="Article files or folders (default: all of content/articles).")
 ChannelOpt = typer.Option(None, "--channel", "-c", help="Only this channel (repeatable).")
@@ -78,11 +81,23 @@ def check(paths: Optional[list[Path]] = PathsArg) -> None:
         wanted = [p.resolve() for p in paths]
         errors = [e for e in errors if any(Path(e.path).resolve() == w or w in Path(e.path).resolve().parents
                                             for w in wanted)]
+    translation_errors, warnings = _translation_checks(settings, corpus)
+    errors = errors + translation_errors
+    if warnings:
+        _echo_errors(warnings)
+        err.print(f"{len(warnings)} warning(s).", style="yellow")
     if errors:
         _echo_errors(errors)
         err.print(f"{len(errors)} error(s).", style="bold red")
         raise typer.Exit(1)
     out.print(f"OK: {len(corpus.articles)} article(s) valid.")
+
+
+def _translation_checks(settings: Settings, corpus):
+    """(errors, warnings) of the glossary and the review files: none without target languages."""
+    if not settings.target_languages():
+        return [], []
+    return _outer("translations.checks").check(settings.content_dir, settings.target_languages(), corpus.articles)
 
 
 def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] | None = None):
@@ -95,6 +110,10 @@ def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] 
         raise typer.Exit(1)
     if corpus.errors:
         _print_errors(corpus.errors)
+        raise typer.Exit(1)
+    translation_errors, _ = _translation_checks(settings, corpus)
+    if translation_errors:  # a broken glossary would publish translations that ignore it
+        _print_errors(translation_errors)
         raise typer.Exit(1)
     from koho.ledger import Ledger
 

@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     database_url: str = ""
     archive_url: str = "file://public"
     feeds_url: str = ""
-    channels: str = Field("archive,feeds,mail", description="comma-separated channels to publish to")
+    channels: str = Field("archive,feeds,mail,x,facebook,line,youtube", description="comma-separated channels to publish to")
+    languages: str = Field("en,zh,ko,th,pt,es,id,vi", description="comma-separated languages articles are "
+                           "machine-translated into (argos codes; zh is Simplified Chinese); empty: none")
     mail_url: str = "outbox://outbox"
     mail_from_name: str = "ねりま情報メール"
     mail_from_address: str = ""  # default: info-mail@<site host>
@@ -59,6 +61,10 @@ class Settings(BaseSettings):
     def feeds_target(self) -> str:
         """Feeds go next to the archive unless told otherwise (they are part of the site)."""
         return self.feeds_url or self.archive_url
+
+    def target_languages(self) -> list[str]:
+        """Languages every article is translated into, in order (never the site's own)."""
+        return list(dict.fromkeys(code.strip() for code in self.languages.split(",") if code.strip()))
 
     def enabled_channels(self) -> list[str]:
         """Channel names switched on, in order."""

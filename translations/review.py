@@ -70,7 +70,8 @@ def load_reviews(content_dir: Path, language: str, article_id: str) -> Reviews:
             continue
         reviews.lines[message.id] = message.lineno or 1
         if message.fuzzy:
-            if message.previous_id:
+            # Babel's reader keeps "#| msgid" (the previous msgid) as a user comment.
+            if message.previous_id or any(c.startswith("| msgid") for c in message.user_comments):
                 reviews.stale[message.id] = message.lineno or 1
         elif isinstance(message.string, str) and message.string.strip():
             reviews.reviewed[message.id] = message.string
@@ -133,7 +134,8 @@ def _read(path: Path) -> tuple[Catalog | None, ContentError | None]:
         with path.open("rb") as handle:
             return read_po(handle, abort_invalid=True), None
     except (PoFileError, UnicodeDecodeError, ValueError) as exc:
-        line = getattr(exc, "lineno", 1) or 1
+        # PoFileError counts lines from 0 (a message's lineno counts from 1).
+        line = getattr(exc, "lineno", 0) + 1
         return None, ContentError(path.as_posix(), line, "po", f"not a valid PO file: {exc}")
 
 
