@@ -41,6 +41,14 @@ class BulletinIssue:
         return f"{ISSUE_PREFIX}{self.day.isoformat()}"
 
     @property
+    def language(self) -> str:
+        """The language of the issue's articles: a translated edition is an issue of translations.
+
+        The id stays ``issue-YYYY-MM-DD`` in every language; ledger keys carry the language.
+        """
+        return self.articles[0].language if self.articles else "ja"
+
+    @property
     def label(self) -> str:
         """区報 2026年11月1日号."""
         return issue_label(self.day)

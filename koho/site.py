@@ -20,6 +20,13 @@ SITE_FILE = "site.yaml"
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
+class _Names(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    site: str
+    bulletin: str
+
+
 class _SiteModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -35,6 +42,8 @@ class _SiteModel(BaseModel):
     #: When a 区報 issue appears on its date (local time): the mail digest of the issue goes then.
     issue_time: time = time(7, 0)
     topics: dict[str, str]
+    #: The archive's and the bulletin's names in each translated edition (pages, feeds, e-books).
+    names: dict[str, _Names] = {}
 
     @field_validator("base_url")
     @classmethod
@@ -77,6 +86,20 @@ class Site:
     description: str = ""
     publisher: str = ""
     issue_time: time = time(7, 0)
+    #: Language -> (site name, bulletin name) for translated editions; see ``name_in``.
+    names: tuple[tuple[str, str, str], ...] = ()
+
+    def name_in(self, language: str) -> str:
+        """The archive's name in ``language`` (the Japanese name when none is configured)."""
+        if language == self.language:
+            return self.name
+        named = {lang: site for lang, site, _ in self.names}
+        return named.get(language) or self.name_en or self.name
+
+    def bulletin_in(self, language: str) -> str:
+        """The bulletin's name in ``language``: 区報, Nerima City News."""
+        named = {lang: bulletin for lang, _, bulletin in self.names}
+        return "区報" if language == self.language else named.get(language) or named.get("en") or "区報"
 
     def url(self, path: str) -> str:
         """Absolute URL of a site path such as ``articles/x/``."""
@@ -125,4 +148,5 @@ def load_site(content_dir: Path) -> Site:
     return Site(name=model.name, base_url=model.base_url, language=model.language, tz=tz,
                 topics=dict(model.topics), latest_count=model.latest_count,
                 feed_entries=model.feed_entries, name_en=model.name_en,
-                description=model.description, publisher=model.publisher, issue_time=model.issue_time)
+                description=model.description, publisher=model.publisher, issue_time=model.issue_time,
+                names=tuple((lang, n.site, n.bulletin) for lang, n in sorted(model.names.items())))

@@ -1,8 +1,9 @@
-"""Which pages the archive has, which of them show a given article, and how each is rendered.
+"""Which pages the archive has, in which languages, and which of them show a given article.
 
-A page is named by its output path (``topics/bousai/index.html``); ``render(path)`` turns that
-name back into bytes from the live articles alone, so a page renders identically whether it is
-written by a full build or by an incremental publish.
+A page is named by its output path (``topics/bousai/index.html``); translated editions live under
+a language prefix (``en/articles/x/index.html``). ``render.Renderer.render(path)`` turns that name
+back into bytes from the live articles alone, so a page renders identically whether it is written
+by a full build or by an incremental publish.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections import defaultdict
 from datetime import date, datetime
 from functools import cached_property
 from importlib import resources
-from pathlib import PurePosixPath
 from typing import Iterable, Mapping
 
 from babel.dates import format_date, format_datetime
@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from koho.article import Article
 from koho.bulletin import issue_label
+from koho.i18n import LANGUAGES
 from koho.site import Site
 
 TOPIC_PAGE_MAX = 50
@@ -34,6 +35,20 @@ def page_url(path: str) -> str:
 def media_target(src: str) -> str:
     """Output path of an image that lives at ``content/<src>``."""
     return "media/" + src.removeprefix("media/")
+
+
+def split_language(path: str, source: str = "ja") -> tuple[str, str]:
+    """``en/articles/x/index.html`` -> ("en", "articles/x/index.html"); unprefixed paths are the
+    source language's. No top-level folder of the Japanese site is a language code."""
+    head, _, rest = path.partition("/")
+    if rest and head in LANGUAGES and head != source:
+        return head, rest
+    return source, path
+
+
+def in_language(language: str, path: str, source: str = "ja") -> str:
+    """The path of the page ``path`` in the edition of ``language``."""
+    return path if language == source else f"{language}/{path}"
 
 
 def _environment() -> Environment:
@@ -58,13 +73,19 @@ def environment() -> Environment:
 
 
 class SiteIndex:
-    """The live articles grouped the ways the archive lists them."""
+    """The live articles of one language, grouped the ways the archive lists them."""
 
-    def __init__(self, site: Site, live: Mapping[str, Article], updated: Mapping[str, datetime]):
+    def __init__(self, site: Site, live: Mapping[str, Article], updated: Mapping[str, datetime],
+                 language: str | None = None):
         self.site = site
         self.updated = updated
-        self.articles = sorted(live.values(), key=lambda a: (a.publish_at, a.id), reverse=True)
-        self.by_id: dict[str, Article] = dict(live)
+        self.language = language or site.language
+        #: "" for the source language, "en/" for the English edition.
+        self.prefix = in_language(self.language, "", site.language)
+        # Keys of ``live`` do not matter: translations share their original's id.
+        mine = [a for a in live.values() if a.language == self.language]
+        self.articles = sorted(mine, key=lambda a: (a.publish_at, a.id), reverse=True)
+        self.by_id: dict[str, Article] = {a.id: a for a in mine}
         self.by_topic: dict[str, list[Article]] = defaultdict(list)
         self.by_issue: dict[date, list[Article]] = defaultdict(list)
         self.by_year: dict[int, list[Article]] = defaultdict(list)
@@ -74,6 +95,11 @@ class SiteIndex:
             if article.bulletin:
                 self.by_issue[article.bulletin].append(article)
             self.by_year[article.publish_at.year].append(article)
+
+    @property
+    def is_source(self) -> bool:
+        """True for the original (Japanese) edition, the only one with topic pages and furniture."""
+        return self.language == self.site.language
 
     @cached_property
     def latest(self) -> list[Article]:
@@ -87,103 +113,107 @@ class SiteIndex:
 
     def pages_showing(self, article: Article) -> list[str]:
         """Every page on which ``article`` appears (its own page first), by its own metadata."""
-        pages = [f"articles/{article.id}/index.html"]
+        p = self.prefix
+        pages = [f"{p}articles/{article.id}/index.html"]
         if article.id in self.latest_ids:
-            pages.append("index.html")
+            pages.append(f"{p}index.html")
         if article.bulletin:
-            pages += [f"bulletin/{article.bulletin.isoformat()}/index.html", "bulletin/index.html"]
-        pages += [f"topics/{t}/index.html" for t in article.topics]
-        pages += [f"{article.publish_at.year}/index.html", "sitemap.xml"]
+            pages += [f"{p}bulletin/{article.bulletin.isoformat()}/index.html", f"{p}bulletin/index.html"]
+        if self.is_source:  # topic names are not translated: topic pages are the original's only
+            pages += [f"topics/{t}/index.html" for t in article.topics]
+        pages += [f"{p}{article.publish_at.year}/index.html", "sitemap.xml"]
         return pages
 
     def all_pages(self) -> list[str]:
-        """Every page of a full build."""
-        pages = ["index.html", "bulletin/index.html", "sitemap.xml", *FURNITURE]
-        pages += [f"articles/{a.id}/index.html" for a in self.articles]
-        pages += [f"bulletin/{d.isoformat()}/index.html" for d in self.by_issue]
-        pages += [f"topics/{t}/index.html" for t in self.site.topics]
-        pages += [f"{y}/index.html" for y in self.by_year]
+        """Every page of this edition in a full build (the sitemap and furniture with the original)."""
+        p = self.prefix
+        pages = [f"{p}index.html", f"{p}bulletin/index.html"]
+        if self.is_source:
+            pages += ["sitemap.xml", *FURNITURE]
+        pages += [f"{p}articles/{a.id}/index.html" for a in self.articles]
+        pages += [f"{p}bulletin/{d.isoformat()}/index.html" for d in self.by_issue]
+        if self.is_source:
+            pages += [f"topics/{t}/index.html" for t in self.site.topics]
+        pages += [f"{p}{y}/index.html" for y in self.by_year]
         return list(dict.fromkeys(pages))
 
 
-_ARTICLE = re.compile(r"articles/([a-z0-9-]+)/index\.html")
-_ISSUE = re.compile(r"bulletin/(\d{4}-\d{2}-\d{2})/index\.html")
-_TOPIC = re.compile(r"topics/([a-z0-9-]+)/index\.html")
-_YEAR = re.compile(r"(\d{4})/index\.html")
+class Editions:
+    """The live articles of every language: one ``SiteIndex`` per edition, and which language
+    versions each article, issue and year has (for the switcher and ``hreflang``)."""
 
+    def __init__(self, site: Site, live: Mapping[str, Article], updated: Mapping[str, datetime]):
+        self.site = site
+        present = {a.language for a in live.values()} | {site.language}
+        order = [lang for lang in LANGUAGES if lang in present] + sorted(present - set(LANGUAGES))
+        self.indexes = {lang: SiteIndex(site, live, updated, lang) for lang in order}
+        self.source = self.indexes[site.language]
 
-class Renderer:
-    """Renders archive pages by output path."""
+    @property
+    def languages(self) -> list[str]:
+        """The editions that have pages, the original first."""
+        return list(self.indexes)
 
-    def __init__(self, index: SiteIndex, extra: Mapping[str, Article] | None = None):
-        self.index = index
-        self.site = index.site
-        # Articles that are not live but still need their own page (withdrawn: a notice).
-        self.extra = dict(extra or {})
-        self.env = environment()
+    def index(self, language: str) -> SiteIndex:
+        """The edition of ``language``; empty when it has no live article (its last one was
+        withdrawn: its pages are still rendered, as empty lists, so they stop showing it)."""
+        return self.indexes.get(language) or SiteIndex(self.site, {}, {}, language)
 
-    def content_type(self, path: str) -> str:
-        """MIME type by extension."""
-        suffix = PurePosixPath(path).suffix
-        return {".html": "text/html; charset=utf-8", ".xml": "application/xml; charset=utf-8",
-                ".css": "text/css; charset=utf-8", ".txt": "text/plain; charset=utf-8"}.get(suffix, "application/octet-stream")
-
-    def render(self, path: str) -> bytes:
-        """Bytes of the page at ``path``."""
-        return self._render(path).encode("utf-8")
-
-    def _page(self, template: str, path: str, **values) -> str:
-        depth = path.count("/")
-        root = "../" * depth
-        return self.env.get_template(template).render(
-            site=self.site, path=path, root=root, canonical=self.site.url(page_url(path)),
-            topics=self.site.topics, url=lambda p: root + page_url(p), **values)
-
-    def _render(self, path: str) -> str:
-        idx = self.index
-        if path == "index.html":
-            issues = sorted(idx.by_issue, reverse=True)[:6]
-            return self._page("home.html", path, articles=idx.latest, issues=issues, years=sorted(idx.by_year, reverse=True))
-        if match := _ARTICLE.fullmatch(path):
-            article = self.extra.get(match.group(1)) or idx.by_id.get(match.group(1))
-            if article is None:
-                raise KeyError(path)
-            return self._page("article.html", path, article=article, updated=idx.updated.get(article.id),
-                              media=media_target)
-        if path == "bulletin/index.html":
-            issues = sorted(idx.by_issue.items(), reverse=True)
-            return self._page("issues.html", path, issues=issues)
-        if match := _ISSUE.fullmatch(path):
+    def versions(self, rest: str) -> list[str]:
+        """The languages in which the page ``rest`` (a path without language prefix) exists."""
+        if match := ARTICLE.fullmatch(rest):
+            return [lang for lang, idx in self.indexes.items() if match.group(1) in idx.by_id]
+        if match := ISSUE.fullmatch(rest):
             day = date.fromisoformat(match.group(1))
-            articles = sorted(idx.by_issue.get(day, []), key=lambda a: (not a.urgent, a.publish_at, a.id))
-            return self._page("listing.html", path, heading=issue_label(day), articles=articles, more=None)
-        if path == "topics/index.html":
-            return self._page("topics.html", path)
-        if match := _TOPIC.fullmatch(path):
-            topic = match.group(1)
-            articles = idx.by_topic.get(topic, [])
-            return self._page("listing.html", path, heading=self.site.topics.get(topic, topic),
-                              articles=articles[:TOPIC_PAGE_MAX], more=len(articles) > TOPIC_PAGE_MAX,
-                              feed=f"feeds/topics/{topic}/atom.xml")
-        if match := _YEAR.fullmatch(path):
-            year = int(match.group(1))
-            return self._page("listing.html", path, heading=f"{year}年の記事", articles=idx.by_year.get(year, []), more=None)
-        if path == "sitemap.xml":
-            return self._page("sitemap.xml", path, articles=idx.articles, issues=sorted(idx.by_issue),
-                              years=sorted(idx.by_year))
-        if path == "404.html":
-            return self._page("404.html", path)
-        if path == "robots.txt":
-            return f"User-agent: *\nAllow: /\nSitemap: {self.site.url('sitemap.xml')}\n"
-        if path == "static/koho.css":
-            return (resources.files("channels.archive") / "static" / "koho.css").read_text(encoding="utf-8")
-        raise KeyError(path)
+            return [lang for lang, idx in self.indexes.items() if day in idx.by_issue]
+        if match := YEAR.fullmatch(rest):
+            return [lang for lang, idx in self.indexes.items() if int(match.group(1)) in idx.by_year]
+        if rest in ("index.html", "bulletin/index.html"):
+            return self.languages
+        return [self.site.language]
+
+    def siblings(self, article: Article) -> list[str]:
+        """Pages of other editions whose language switcher changes when ``article`` (in its
+        language) appears or goes: its other versions, and the issue, year and home pages of
+        other editions when this edition's own such page starts or stops existing."""
+        mine = self.index(article.language)
+        rests = [f"articles/{article.id}/index.html"]
+        if article.bulletin and len(mine.by_issue.get(article.bulletin, ())) <= 1:
+            rests.append(f"bulletin/{article.bulletin.isoformat()}/index.html")
+        if len(mine.by_year.get(article.publish_at.year, ())) <= 1:
+            rests.append(f"{article.publish_at.year}/index.html")
+        if len(mine.articles) <= 1:
+            rests += ["index.html", "bulletin/index.html"]
+        return [in_language(lang, rest, self.site.language) for rest in rests for lang in self.versions(rest)
+                if lang != article.language]
+
+    def all_pages(self) -> list[str]:
+        """Every page of every edition."""
+        return [page for idx in self.indexes.values() for page in idx.all_pages()]
+
+    def can_render(self, path: str) -> bool:
+        """Whether ``path`` names a page the live articles make (drops stale recorded targets)."""
+        if not known_page(path):
+            return False
+        lang, rest = split_language(path, self.site.language)
+        match = ARTICLE.fullmatch(rest)
+        return match is None or match.group(1) in self.index(lang).by_id
+
+
+ARTICLE = re.compile(r"articles/([a-z0-9-]+)/index\.html")
+ISSUE = re.compile(r"bulletin/(\d{4}-\d{2}-\d{2})/index\.html")
+TOPIC = re.compile(r"topics/([a-z0-9-]+)/index\.html")
+YEAR = re.compile(r"(\d{4})/index\.html")
 
 
 def known_page(path: str) -> bool:
     """Whether ``path`` is a page this renderer can produce (used to drop stale targets)."""
     fixed = {"index.html", "bulletin/index.html", "sitemap.xml", *FURNITURE}
-    return path in fixed or any(p.fullmatch(path) for p in (_ARTICLE, _ISSUE, _TOPIC, _YEAR))
+    if path in fixed or any(p.fullmatch(path) for p in (ARTICLE, ISSUE, TOPIC, YEAR)):
+        return True
+    lang, rest = split_language(path)
+    return lang != "ja" and (rest in ("index.html", "bulletin/index.html")
+                             or any(p.fullmatch(rest) for p in (ARTICLE, ISSUE, YEAR)))
 
 
 def unique(paths: Iterable[str]) -> list[str]:

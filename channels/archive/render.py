@@ -1,0 +1,161 @@
+"""Rendering archive pages by output path, in every edition (the original and its translations)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+from importlib import resources
+from pathlib import PurePosixPath
+from typing import Iterable
+
+from koho.article import Article
+from koho.i18n import date_time, issue_title, long_date, tag, words
+
+from channels.archive.pages import (ARTICLE, ISSUE, TOPIC, TOPIC_PAGE_MAX, YEAR, Editions, environment, in_language,
+                                    media_target, page_url, split_language)
+
+
+def ebook_path(day: date, language: str) -> str:
+    """Where the e-book edition of an issue is stored: ``ebooks/2026-11-01/kuho-2026-11-01-en.epub``.
+
+    The archive only links to it (the ``ebook`` channel writes it to the same store); the name is
+    agreed here and in ``channels/ebook.py``, which cannot import each other.
+    """
+    return f"ebooks/{day.isoformat()}/kuho-{day.isoformat()}-{language}.epub"
+
+
+@dataclass(frozen=True)
+class Version:
+    """One language version of a page, for the switcher and the ``hreflang`` alternates."""
+
+    language: str
+    hreflang: str
+    name: str
+    href: str  # relative, for the switcher
+    absolute: str  # for <link rel="alternate">
+    current: bool
+
+
+class Renderer:
+    """Renders archive pages by output path (``articles/x/index.html``, ``en/bulletin/index.html``)."""
+
+    def __init__(self, editions: Editions, extra: Iterable[Article] = (), ebooks: bool = False):
+        self.editions = editions
+        self.site = editions.site
+        # Articles that are not live but still need their own page (withdrawn: a notice).
+        self.extra = {(a.language, a.id): a for a in extra}
+        #: Whether issue pages link to their e-book edition (the ``ebook`` channel is on).
+        self.ebooks = ebooks
+        self.env = environment()
+
+    def content_type(self, path: str) -> str:
+        """MIME type by extension."""
+        suffix = PurePosixPath(path).suffix
+        return {".html": "text/html; charset=utf-8", ".xml": "application/xml; charset=utf-8",
+                ".css": "text/css; charset=utf-8", ".txt": "text/plain; charset=utf-8"}.get(suffix, "application/octet-stream")
+
+    def render(self, path: str) -> bytes:
+        """Bytes of the page at ``path``."""
+        return self._render(path).encode("utf-8")
+
+    def versions(self, path: str) -> list[Version]:
+        """The language versions of the page at ``path``; empty when it exists in one language
+        only (so the original's pages stay exactly as they were until a translation appears)."""
+        lang, rest = split_language(path, self.site.language)
+        langs = self.editions.versions(rest)
+        if len(langs) < 2:
+            return []
+        root = "../" * path.count("/")
+        out = []
+        for other in langs:
+            other_path = in_language(other, rest, self.site.language)
+            out.append(Version(other, tag(other), words(other).endonym, root + page_url(other_path),
+                               self.site.url(page_url(other_path)), other == lang))
+        return out
+
+    def _page(self, template: str, path: str, shown: Iterable[Article] = (), **values) -> str:
+        lang, rest = split_language(path, self.site.language)
+        root = "../" * path.count("/")
+        t = words(lang)
+        source = lang == self.site.language
+        # Every page that shows machine-translated text says so and links to its original.
+        machine = [a for a in shown if a.translation is not None and a.translation.machine]
+        values.setdefault("description", self.site.description if source else self.site.name_in(lang))
+        return self.env.get_template(template).render(
+            site=self.site, path=path, root=root, canonical=self.site.url(page_url(path)),
+            topics=self.site.topics, url=lambda p: root + page_url(in_language(lang, p, self.site.language)),
+            t=t, lang=lang, lang_tag=tag(lang), site_name=self.site.name_in(lang), has_topics=source,
+            lead=self.site.description if source else "", feeds="feeds/" if source else f"feeds/{lang}/",
+            versions=self.versions(path), sep="・" if source else " · ",
+            notice=(t.machine, root + page_url(rest)) if machine else None,
+            fmt_date=partial(long_date, language=lang), fmt_datetime=partial(date_time, language=lang),
+            issue_title=lambda day: issue_title(day, lang, self.site.bulletin_in(lang)), **values)
+
+    def _render(self, path: str) -> str:
+        lang, rest = split_language(path, self.site.language)
+        idx = self.editions.index(lang)
+        t = words(lang)
+        if rest == "index.html":
+            issues = sorted(idx.by_issue, reverse=True)[:6]
+            return self._page("home.html", path, idx.latest, articles=idx.latest, issues=issues,
+                              years=sorted(idx.by_year, reverse=True))
+        if match := ARTICLE.fullmatch(rest):
+            article = self.extra.get((lang, match.group(1))) or idx.by_id.get(match.group(1))
+            if article is None:
+                raise KeyError(path)
+            return self._page("article.html", path, [article], article=article,
+                              updated=idx.updated.get(article.id), media=media_target)
+        if rest == "bulletin/index.html":
+            issues = sorted(idx.by_issue.items(), reverse=True)
+            return self._page("issues.html", path, idx.articles, issues=issues)
+        if match := ISSUE.fullmatch(rest):
+            day = date.fromisoformat(match.group(1))
+            articles = sorted(idx.by_issue.get(day, []), key=lambda a: (not a.urgent, a.publish_at, a.id))
+            ebook = ebook_path(day, lang) if self.ebooks and articles else None
+            return self._page("listing.html", path, articles, articles=articles, more=None, ebook=ebook,
+                              heading=issue_title(day, lang, self.site.bulletin_in(lang)))
+        if match := YEAR.fullmatch(rest):
+            year = int(match.group(1))
+            articles = idx.by_year.get(year, [])
+            return self._page("listing.html", path, articles, heading=t.year.format(year=year),
+                              articles=articles, more=None, ebook=None)
+        if lang != self.site.language:
+            raise KeyError(path)  # the rest of the site (topics, furniture, sitemap) is the original's
+        return self._render_source(path)
+
+    def _render_source(self, path: str) -> str:
+        idx = self.editions.source
+        if path == "topics/index.html":
+            return self._page("topics.html", path)
+        if match := TOPIC.fullmatch(path):
+            topic = match.group(1)
+            articles = idx.by_topic.get(topic, [])
+            return self._page("listing.html", path, heading=self.site.topics.get(topic, topic),
+                              articles=articles[:TOPIC_PAGE_MAX], more=len(articles) > TOPIC_PAGE_MAX,
+                              feed=f"feeds/topics/{topic}/atom.xml", ebook=None)
+        if path == "sitemap.xml":
+            return self._page("sitemap.xml", path, entries=self._sitemap(), alternates=len(self.editions.indexes) > 1)
+        if path == "404.html":
+            return self._page("404.html", path)
+        if path == "robots.txt":
+            return f"User-agent: *\nAllow: /\nSitemap: {self.site.url('sitemap.xml')}\n"
+        if path == "static/koho.css":
+            return (resources.files("channels.archive") / "static" / "koho.css").read_text(encoding="utf-8")
+        raise KeyError(path)
+
+    def _sitemap(self) -> list[tuple[str, str | None, list[Version]]]:
+        """(URL, lastmod, versions) of every page, in the order the original sitemap listed them,
+        each edition's pages after the original's."""
+        entries = []
+        for lang, idx in self.editions.indexes.items():
+            p = idx.prefix
+            pages = [f"{p}index.html", f"{p}bulletin/index.html"]
+            if idx.is_source:
+                pages += ["topics/index.html", *(f"topics/{key}/index.html" for key in self.site.topics)]
+            pages += [f"{p}bulletin/{day.isoformat()}/index.html" for day in sorted(idx.by_issue)]
+            pages += [f"{p}{y}/index.html" for y in sorted(idx.by_year)]
+            entries += [(self.site.url(page_url(page)), None, self.versions(page)) for page in pages]
+            entries += [(self.site.url(page_url(f"{p}articles/{a.id}/index.html")), a.publish_at.date().isoformat(),
+                         self.versions(f"{p}articles/{a.id}/index.html")) for a in idx.articles]
+        return entries

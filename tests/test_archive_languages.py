@@ -1,0 +1,200 @@
+"""Translated editions of the archive: pages under a language prefix, a language switcher,
+hreflang alternates, lang attributes, the machine-translation notice and the sitemap."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path, PurePosixPath
+
+import pytest
+from lxml import etree, html
+
+from channels.archive import ArchiveChannel
+from koho.channel import PlanContext
+from koho.delivery import State
+from koho.i18n import words
+from tests.conftest import CONTENT
+from tests.translated import NOW, corpus, live_with, translate
+
+ALL = ("en", "zh", "ko", "th", "pt", "es", "id", "vi")
+IMAGE_ARTICLE = "sogo-bousai-kunren-2026"
+BASE = "https://koho.example.city.lg.jp/"
+
+
+def context(live, published=None) -> PlanContext:
+    site = corpus().site
+    return PlanContext(site=site, now=NOW, live=live, published=frozenset(published or {a.id for a in live.values()}))
+
+
+def build(folder: Path, live, ebooks: bool = True) -> ArchiveChannel:
+    channel = ArchiveChannel(f"file://{folder}", CONTENT, ebooks=ebooks)
+    receipts = channel.deliver(channel.plan_all(context(live), "build-test"))
+    assert {r.state for r in receipts} <= {State.SENT, State.SKIPPED}
+    return channel
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """The sample archive with every article in all eight translations."""
+    folder = tmp_path_factory.mktemp("site")
+    build(folder, live_with(ALL))
+    return folder
+
+
+def page(folder: Path, path: str) -> html.HtmlElement:
+    return html.fromstring((folder / path).read_bytes())
+
+
+def test_translated_article_page(site):
+    doc = page(site, f"en/articles/{IMAGE_ARTICLE}/index.html")
+    assert doc.get("lang") == "en" and doc.find(".//article").get("lang") == "en"
+    assert doc.find(".//link[@rel='canonical']").get("href") == f"{BASE}en/articles/{IMAGE_ARTICLE}/"
+    alternates = {link.get("hreflang"): link.get("href") for link in doc.findall(".//link[@hreflang]")}
+    assert alternates["x-default"] == alternates["ja"] == f"{BASE}articles/{IMAGE_ARTICLE}/"
+    assert alternates["zh-Hans"] == f"{BASE}zh/articles/{IMAGE_ARTICLE}/"
+    assert set(alternates) == {"ja", "en", "zh-Hans", "ko", "th", "pt", "es", "id", "vi", "x-default"}
+    # The notice, in English, links to the Japanese original.
+    notice = doc.find_class("machine-translation")[0]
+    assert notice.text.startswith("Machine-translated from Japanese")
+    link = notice.find("a")
+    assert link.get("hreflang") == "ja" and link.get("href") == f"../../../articles/{IMAGE_ARTICLE}/"
+    # Images are the original's files with translated alt text.
+    img = doc.find(".//figure/img")
+    assert img.get("alt").startswith("Notice: ") and img.get("src") == "../../../media/sogo-bousai-kunren-2026-map.png"
+    assert (site / "media" / "sogo-bousai-kunren-2026-map.png").is_file()
+    # Site furniture in English; links stay in the English edition.
+    assert doc.find(".//a[@class='skip']").text == "Skip to main content"
+    assert doc.find(".//p[@class='meta']/a").get("href") == "../../../en/bulletin/2026-11-01/"
+    assert "Nerima City News, 1 November 2026" in doc.text_content()
+    assert doc.find(".//link[@type='application/atom+xml']").get("href") == "../../../feeds/en/atom.xml"
+
+
+def test_switcher_lists_every_version_by_its_own_name(site):
+    doc = page(site, f"th/articles/{IMAGE_ARTICLE}/index.html")
+    switcher = doc.find(".//nav[@class='languages']")
+    assert switcher.get("aria-label") == words("th").languages
+    items = switcher.findall(".//li")
+    assert [i.text_content() for i in items] == [words(lang).endonym for lang in ("ja", *ALL)]
+    current = switcher.find(".//*[@aria-current='page']")
+    assert current.text == "ไทย" and current.get("lang") == "th"
+    links = {a.get("hreflang"): a.get("href") for a in switcher.findall(".//a")}
+    assert links["ja"] == f"../../../articles/{IMAGE_ARTICLE}/" and links["zh-Hans"] == f"../../../zh/articles/{IMAGE_ARTICLE}/"
+    # The Japanese page links to the translations too.
+    ja = page(site, f"articles/{IMAGE_ARTICLE}/index.html")
+    assert ja.get("lang") == "ja" and not ja.find_class("machine-translation")
+    assert {a.get("hreflang") for a in ja.findall(".//nav[@class='languages']//a")} == {"en", "zh-Hans", "ko", "th", "pt", "es", "id", "vi"}
+
+
+def test_every_relative_link_of_every_edition_resolves(site):
+    """Switchers, notices, listings and navigation never point at a page that was not written."""
+    pages = [p for p in site.rglob("*.html")]
+    assert any(p.relative_to(site).parts[0] == "vi" for p in pages)
+    broken = []
+    for path in pages:
+        doc = html.fromstring(path.read_bytes())
+        for href in doc.xpath("//a/@href | //link[@rel='stylesheet']/@href | //img/@src"):
+            if re.match(r"[a-z]+:|#", href) or "feeds/" in href or "ebooks/" in href:
+                continue  # absolute, in-page, or written by the feeds and ebook channels
+            target = (path.parent / href.split("#")[0])
+            if href.endswith("/") or not PurePosixPath(href).suffix:
+                target = target / "index.html"
+            if not target.resolve().is_file():
+                broken.append(f"{path.relative_to(site)} -> {href}")
+    assert broken == []
+
+
+def test_translated_issue_home_and_year_pages(site):
+    issue = page(site, "ko/bulletin/2026-11-01/index.html")
+    assert issue.get("lang") == "ko" and issue.find(".//h1").text == "네리마구 소식지 2026년 11월 1일"
+    ebook = issue.find(".//p[@class='ebook']/a")
+    assert ebook.get("href") == "../../../ebooks/2026-11-01/kuho-2026-11-01-ko.epub" and ebook.text == words("ko").ebook
+    assert all(a.get("href").startswith("../../../ko/articles/") for a in issue.findall(".//ul[@class='articles']//a"))
+    assert issue.find_class("machine-translation")[0].find("a").get("href") == "../../../bulletin/2026-11-01/"
+    home = page(site, "es/index.html")
+    assert home.find(".//h1").text == "Archivo del Boletín de Nerima"
+    assert not home.xpath("//a[contains(@href, 'topics/')]"), "topic names are not translated: no topic links"
+    assert (site / "es" / "2026" / "index.html").is_file() and (site / "es" / "bulletin" / "index.html").is_file()
+    assert not (site / "es" / "topics").exists()
+    ja_issue = page(site, "bulletin/2026-11-01/index.html")
+    assert ja_issue.find(".//p[@class='ebook']/a").get("href") == "../../ebooks/2026-11-01/kuho-2026-11-01-ja.epub"
+
+
+def test_sitemap_lists_every_edition_with_alternates(site):
+    tree = etree.parse(str(site / "sitemap.xml"))
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
+    locs = tree.xpath("//s:loc/text()", namespaces=ns)
+    assert f"{BASE}vi/articles/{IMAGE_ARTICLE}/" in locs and f"{BASE}th/bulletin/2026-11-01/" in locs
+    assert len(locs) == len(set(locs))
+    url = tree.xpath(f"//s:url[s:loc='{BASE}en/articles/{IMAGE_ARTICLE}/']", namespaces=ns)[0]
+    links = {link.get("hreflang"): link.get("href") for link in url.findall("x:link", ns)}
+    assert links["x-default"] == links["ja"] == f"{BASE}articles/{IMAGE_ARTICLE}/" and len(links) == 10
+    topic = tree.xpath(f"//s:url[s:loc='{BASE}topics/bousai/']", namespaces=ns)[0]
+    assert topic.findall("x:link", ns) == []
+
+
+def test_reviewed_translation_has_no_machine_notice(tmp_path):
+    live = live_with(())
+    live["x@en"] = translate(live[IMAGE_ARTICLE], "en", machine=False)
+    build(tmp_path, live)
+    doc = page(tmp_path, f"en/articles/{IMAGE_ARTICLE}/index.html")
+    assert not doc.find_class("machine-translation")
+    assert doc.find(".//nav[@class='languages']//a").get("hreflang") == "ja"
+
+
+def test_japanese_pages_without_translations_have_no_switcher(tmp_path):
+    """Until a translation exists, the original's pages are exactly as before (no alternates)."""
+    live = live_with(("en",), only={IMAGE_ARTICLE})
+    build(tmp_path / "mixed", live, ebooks=False)
+    build(tmp_path / "plain", live_with(()), ebooks=False)
+    other = "tokushu-sagi-chuui"
+    for path in (f"articles/{other}/index.html", "topics/bouhan/index.html", "bulletin/2026-11-11/index.html"):
+        assert (tmp_path / "mixed" / path).read_bytes() == (tmp_path / "plain" / path).read_bytes(), path
+    plain = (tmp_path / "plain" / f"articles/{IMAGE_ARTICLE}/index.html").read_text(encoding="utf-8")
+    assert "hreflang" not in plain and 'class="languages"' not in plain and "ebooks/" not in plain
+    assert 'hreflang="en"' in (tmp_path / "mixed" / f"articles/{IMAGE_ARTICLE}/index.html").read_text(encoding="utf-8")
+    assert "xmlns:xhtml" not in (tmp_path / "plain" / "sitemap.xml").read_text(encoding="utf-8")
+
+
+def test_incremental_plan_of_a_translation_matches_the_full_build(tmp_path):
+    """Publishing one translation writes the pages a full build would, byte for byte, and
+    refreshes the other versions whose switcher gains it."""
+    before = live_with(("en",), only={"conbini-kofu-service"})  # another issue
+    build(tmp_path, before)
+    after = dict(before, **{f"{IMAGE_ARTICLE}@en": translate(before[IMAGE_ARTICLE], "en")})
+    channel = ArchiveChannel(f"file://{tmp_path}", CONTENT, ebooks=True)
+    planned = channel.plan(after[f"{IMAGE_ARTICLE}@en"], context(after))
+    targets = [d.target for d in planned]
+    assert targets[0] == f"en/articles/{IMAGE_ARTICLE}/index.html"
+    assert f"articles/{IMAGE_ARTICLE}/index.html" in targets, "the Japanese page's switcher gains English"
+    assert "en/bulletin/2026-11-01/index.html" in targets and "bulletin/2026-11-01/index.html" in targets
+    assert all(d.language == "en" and d.article_id == IMAGE_ARTICLE for d in planned if d.target.endswith(".html"))
+    full = {d.target: d.body() for d in ArchiveChannel(f"file://{tmp_path}", CONTENT, ebooks=True)
+            .plan_all(context(after), "b")}
+    for delivery in planned:
+        assert delivery.body() == full[delivery.target], delivery.target
+    written = channel.deliver(planned)
+    assert {r.state for r in written} <= {State.SENT, State.SKIPPED}
+    # Re-planning the same translation writes nothing.
+    again = channel.deliver(channel.plan(after[f"{IMAGE_ARTICLE}@en"], context(after)))
+    assert {r.state for r in again} == {State.SKIPPED}
+
+
+def test_withdrawn_translation_leaves_its_edition(tmp_path):
+    live = live_with(("en",), only={IMAGE_ARTICLE})
+    build(tmp_path, live)
+    gone = dataclasses.replace(live.pop(f"{IMAGE_ARTICLE}@en"), status="withdrawn")
+    channel = ArchiveChannel(f"file://{tmp_path}", CONTENT, ebooks=True)
+    ctx = dataclasses.replace(context(live), previous_targets=frozenset({f"en/articles/{IMAGE_ARTICLE}/index.html",
+                                                                        "en/index.html", "en/2026/index.html"}))
+    channel.deliver(channel.plan(gone, ctx))
+    doc = page(tmp_path, f"en/articles/{IMAGE_ARTICLE}/index.html")
+    assert doc.find_class("withdrawn")[0].text == words("en").withdrawn
+    assert IMAGE_ARTICLE not in (tmp_path / "en" / "index.html").read_text(encoding="utf-8")
+    assert 'hreflang="en"' not in (tmp_path / "articles" / IMAGE_ARTICLE / "index.html").read_text(encoding="utf-8")
+
+
+def test_full_rebuild_is_a_no_op(site):
+    channel = ArchiveChannel(f"file://{site}", CONTENT, ebooks=True)
+    receipts = channel.deliver(channel.plan_all(context(live_with(ALL)), "again"))
+    assert receipts and {r.state for r in receipts} == {State.SKIPPED}
