@@ -1,4 +1,5 @@
-"""RSS 2.0 and Atom feeds (feedgen), site-wide and per topic, with full sanitised HTML content.
+"""RSS 2.0 and Atom feeds (feedgen), site-wide and per topic, with full sanitised HTML content;
+one site-wide pair per translated edition (``feeds/en/atom.xml``).
 
 Entry ids are tag URIs fixed at first publication, so a revised article keeps its id and only its
 ``updated`` time moves; feed bytes depend only on the live articles, so re-runs write nothing.
@@ -15,32 +16,46 @@ from feedgen.feed import FeedGenerator
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery
+from koho.i18n import LANGUAGES, tag, words
 from koho.ledger import SITE_ID
 from koho.storage import StoreChannel
 
 FORMATS = ("atom", "rss")
 
 
-def feed_path(topic: str | None, fmt: str) -> str:
-    """Output path of a feed: ``feeds/atom.xml`` or ``feeds/topics/bousai/rss.xml``."""
+def feed_path(topic: str | None, fmt: str, language: str | None = None) -> str:
+    """Output path of a feed: ``feeds/atom.xml``, ``feeds/topics/bousai/rss.xml`` or, for a
+    translated edition (which has no topic feeds: topic names are not translated), ``feeds/en/atom.xml``."""
+    if language:
+        return f"feeds/{language}/{fmt}.xml"
     return f"feeds/{fmt}.xml" if topic is None else f"feeds/topics/{topic}/{fmt}.xml"
 
 
-def entry_id(article: Article, host: str) -> str:
-    """RFC 4151 tag URI: stable across revisions and across a change of the site's URL path."""
-    return f"tag:{host},{article.publish_at.date().isoformat()}:articles/{article.id}"
+def _prefix(article: Article, site) -> str:
+    return "" if article.language == site.language else f"{article.language}/"
+
+
+def entry_id(article: Article, host: str, prefix: str = "") -> str:
+    """RFC 4151 tag URI: stable across revisions and across a change of the site's URL path
+    (``…:en/articles/x`` for the English version: each version is its own entry)."""
+    return f"tag:{host},{article.publish_at.date().isoformat()}:{prefix}articles/{article.id}"
 
 
 class FeedsChannel(StoreChannel):
     """Atom and RSS feeds written next to the archive (or to their own store)."""
 
     name: ClassVar[str] = "feeds"
-    limits: ClassVar[Limits] = Limits(title_max=120, overflow="reject", batch_size=200)
+    limits: ClassVar[Limits] = Limits(title_max=120, overflow="reject", batch_size=200, languages=LANGUAGES)
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
-        """The site-wide feeds and the feeds of the article's topics (and of topics it left)."""
+        """The site-wide feeds and the feeds of the article's topics (and of topics it left);
+        for a translation, the feeds of its language."""
         if article.withdrawn and not ctx.previous_targets and article.id not in ctx.published:
             return []
+        if article.language != ctx.site.language:
+            lang = article.language
+            return [Delivery(self.name, feed_path(None, fmt, lang), article.id, article.revision, lang,
+                             self.render(ctx, None, fmt, lang), _TYPES[fmt]) for fmt in FORMATS]
         scopes: list[str | None] = [None, *article.topics]
         for target in sorted(ctx.previous_targets):
             parts = target.split("/")
@@ -54,26 +69,34 @@ class FeedsChannel(StoreChannel):
         return out
 
     def plan_all(self, ctx: PlanContext, build_id: str) -> list[Delivery]:
-        """Every feed of the site."""
-        return [Delivery(self.name, feed_path(scope, fmt), SITE_ID, build_id, ctx.site.language,
-                         self.render(ctx, scope, fmt), _TYPES[fmt])
-                for scope in (None, *ctx.site.topics) for fmt in FORMATS]
+        """Every feed of the site, in every language that has live articles."""
+        out = [Delivery(self.name, feed_path(scope, fmt), SITE_ID, build_id, ctx.site.language,
+                        self.render(ctx, scope, fmt), _TYPES[fmt])
+               for scope in (None, *ctx.site.topics) for fmt in FORMATS]
+        present = {a.language for a in ctx.live.values()} - {ctx.site.language}
+        out += [Delivery(self.name, feed_path(None, fmt, lang), SITE_ID, build_id, lang,
+                         self.render(ctx, None, fmt, lang), _TYPES[fmt])
+                for lang in sorted(present, key=_order) for fmt in FORMATS]
+        return out
 
-    def render(self, ctx: PlanContext, topic: str | None, fmt: str) -> bytes:
-        """Bytes of one feed: the newest live articles in scope, newest first."""
+    def render(self, ctx: PlanContext, topic: str | None, fmt: str, language: str | None = None) -> bytes:
+        """Bytes of one feed: the newest live articles of its language in scope, newest first."""
         site = ctx.site
-        articles = sorted((a for a in ctx.live.values() if topic is None or topic in a.topics),
+        lang = language or site.language
+        edition = None if lang == site.language else lang  # the original's feeds keep their paths
+        articles = sorted((a for a in ctx.live.values() if a.language == lang and (topic is None or topic in a.topics)),
                           key=lambda a: (a.publish_at, a.id), reverse=True)[: site.feed_entries]
         updated = {a.id: ctx.updated.get(a.id, a.publish_at) for a in articles}
-        title = site.name if topic is None else f"{site.name}：{site.topics.get(topic, topic)}"
-        page = site.url("" if topic is None else f"topics/{topic}/")
+        name = site.name_in(lang)
+        title = name if topic is None else f"{name}：{site.topics.get(topic, topic)}"
+        page = site.url(f"{edition}/" if edition else "" if topic is None else f"topics/{topic}/")
         fg = FeedGenerator()
-        fg.id(site.url(feed_path(topic, "atom")))
+        fg.id(site.url(feed_path(topic, "atom", edition)))
         fg.title(title)
-        fg.subtitle(site.description or title)
+        fg.subtitle((site.description if not edition else "") or title)
         fg.link(href=page, rel="alternate")
-        fg.link(href=site.url(feed_path(topic, fmt)), rel="self")
-        fg.language(site.language)
+        fg.link(href=site.url(feed_path(topic, fmt, edition)), rel="self")
+        fg.language(tag(lang))
         fg.author(name=site.publisher or site.name)
         fg.generator("koho")
         # A fixed time, not "now": feed bytes must not change when nothing was published.
@@ -86,16 +109,18 @@ class FeedsChannel(StoreChannel):
 
     @staticmethod
     def _entry(fg: FeedGenerator, article: Article, updated: datetime, site) -> None:
-        link = site.url(f"articles/{article.id}/")
+        prefix = _prefix(article, site)
+        link = site.url(f"{prefix}articles/{article.id}/")
         entry = fg.add_entry()
-        entry.id(entry_id(article, site.host))
-        entry.guid(entry_id(article, site.host), permalink=False)
+        entry.id(entry_id(article, site.host, prefix))
+        entry.guid(entry_id(article, site.host, prefix), permalink=False)
         entry.title(article.title)
         entry.link(href=link, rel="alternate")
         entry.published(article.publish_at)
         entry.updated(updated)
+        label = "【訂正・変更】" if not prefix else f"{words(article.language).change_note}: "
         if article.summary or article.change_note:
-            entry.summary(f"【訂正・変更】{article.change_note} {article.summary}".strip()
+            entry.summary(f"{label}{article.change_note} {article.summary}".strip()
                           if article.change_note else article.summary)
         for topic in article.topics:
             entry.category(term=topic, label=site.topics.get(topic, topic))
@@ -107,9 +132,20 @@ def _content_html(article: Article, site) -> str:
     images = "".join(
         f'<figure><img src="{escape(site.url("media/" + i.src.removeprefix("media/")))}" alt="{escape(i.alt)}"></figure>'
         for i in article.images)
+    t = words(article.language)
     # A correction is news too: feed readers show it first, as the archive page does.
-    note = f"<p><strong>訂正・変更</strong>　{escape(article.change_note)}</p>" if article.change_note else ""
-    return note + images + article.html
+    note = f"<p><strong>{escape(t.change_note)}</strong>　{escape(article.change_note)}</p>" if article.change_note else ""
+    machine = ""
+    if article.translation is not None and article.translation.machine:
+        # A reader of the feed never sees the page's notice: the entry says it itself.
+        original = site.url(f"articles/{article.id}/")
+        machine = (f'<p class="machine-translation"><em>{escape(t.machine)}</em> '
+                   f'<a href="{escape(original)}" hreflang="ja">{escape(t.original)}</a></p>')
+    return machine + note + images + article.html
+
+
+def _order(language: str) -> tuple[int, str]:
+    return (LANGUAGES.index(language) if language in LANGUAGES else len(LANGUAGES), language)
 
 
 _TYPES = {"atom": "application/atom+xml; charset=utf-8", "rss": "application/rss+xml; charset=utf-8"}
