@@ -17,12 +17,17 @@ from prefect.utilities.annotations import quote
 from channels import registry
 from koho.bulletin import BulletinIssue, issues_of
 from koho.channel import IssueChannel
+from koho.delivery import Delivery, Receipt
 from koho.ledger import Ledger
 from koho.pipeline import (Outcome, RunState, TransientDeliveryError, context_for, finish_build, hold_reason,
                            issue_context, plan_and_record, plan_issue_and_record, site_build)
 from koho.reader import Corpus
 from koho.report import artifact_rows
 from koho.settings import Settings
+
+from translations.checks import open_translator
+from translations.engine import MissingModel
+from translations.translator import Translator, translated_issue
 
 from flows.tasks import deliver_task, now_utc, read_content, run_id
 
@@ -42,16 +47,41 @@ def plan_issue_task(channel, issue: BulletinIssue, corpus: Corpus, ledger: Ledge
     return plan_issue_and_record(channel, issue, ctx, ledger, run_id(), dry_run)
 
 
+@task(name="translate", cache_policy=NO_CACHE)
+def translate_task(translator: Translator, article, language: str):
+    """Translate one article into one language (all its new segments in one model batch).
+
+    Returns (translated Article, None), or (None, what to install) when no model can.
+    """
+    try:
+        result = translator.translate(article, language)
+    except MissingModel as missing:
+        return None, str(missing)
+    get_run_logger().info("%s [%s]: %d segments, %d sent to the model, %d reviewed", article.id, language,
+                          result.segments, result.translated, result.reviewed)
+    return result.article, None
+
+
 def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] | None, dry_run: bool,
-             now: datetime, issues: list[BulletinIssue] = ()) -> list[Outcome]:
+             now: datetime, issues: list[BulletinIssue] = (), translate_only=()) -> list[Outcome]:
     logger = get_run_logger()
     ledger = Ledger(settings.db_url())
     outcomes: list[Outcome] = []
     chans = registry.build(settings, channels)
-    state = RunState(ledger, corpus)
+    # Only languages some channel takes are translated: nothing else would carry them.
+    languages = [lang for lang in settings.target_languages() if any(lang in c.limits.languages for c in chans)]
+    translator = open_translator(settings.content_dir, settings.target_languages(),
+                                 ledger.engine) if languages else None
+    state = RunState(ledger, corpus, translate=_quietly(translator) if translator else None)
     try:
+        for article in translate_only:
+            outcomes += _publish_translations(article, languages, chans, translator, corpus, ledger, now, state,
+                                              dry_run, only_unsettled=True)
         for article in articles:
             reason = hold_reason(article, now)
+            if not reason and languages:
+                outcomes += _publish_translations(article, languages, chans, translator, corpus, ledger, now,
+                                                  state, dry_run)
             for channel in chans:
                 outcome = Outcome(channel.name, article.id)
                 outcomes.append(outcome)
@@ -76,10 +106,86 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 planned, recorded = plan_issue_task(channel, quote(issue), quote(corpus), ledger, now, dry_run,
                                                     quote(state))
                 _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run)
+        for issue in issues if languages else []:
+            outcomes += _publish_issue_translations(issue, languages, chans, corpus, ledger, now, state, dry_run)
     finally:
         for channel in chans:
             channel.close()
         ledger.close()
+    return outcomes
+
+
+def _quietly(translator: Translator):
+    """For listing pages: the translation of an earlier article, or None without a model."""
+    def translate(article, language):
+        try:
+            return translator.translate(article, language).article
+        except MissingModel:
+            return None
+    return translate
+
+
+def _publish_translations(article, languages: list[str], chans, translator: Translator, corpus: Corpus,
+                          ledger: Ledger, now: datetime, state: RunState, dry_run: bool,
+                          only_unsettled: bool = False) -> list[Outcome]:
+    """Translate an original into each language and publish it to the channels that take it.
+
+    Translations are planned before the original, so the original's pages can already link
+    to them. A missing model is a skipped row per channel naming the package to install.
+    """
+    outcomes = []
+    for language in languages:
+        takers = [c for c in chans if language in c.limits.languages]
+        translated, missing = translate_task(quote(translator), quote(article), language)
+        if translated is None:
+            outcomes += [o for o in (_skip_untranslatable(c, article, language, missing, ledger, dry_run)
+                                     for c in takers) if o is not None]
+            continue
+        state.add_translation(translated)
+        for channel in takers:
+            if only_unsettled and (translated.id, translated.revision) in ledger.settled([channel.name]):
+                continue
+            outcome = Outcome(channel.name, f"{article.id} ({language})")
+            outcomes.append(outcome)
+            planned, recorded = plan_task(channel, translated, quote(corpus), ledger, now, dry_run, quote(state))
+            _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run)
+            state.delivered(channel.name, article.id, outcome.receipts, language)
+    return outcomes
+
+
+def _skip_untranslatable(channel, article, language: str, missing: str, ledger: Ledger,
+                         dry_run: bool) -> Outcome | None:
+    """Record that ``language`` was not published on ``channel`` and why (once per revision)."""
+    row = Delivery(channel.name, f"translation/{language}", article.id, article.revision, language, b"")
+    if dry_run:
+        return Outcome(channel.name, f"{article.id} ({language})", note=f"would skip: {missing}")
+    recorded = ledger.record([row], run_id())
+    if not recorded.new:
+        return None  # already said in an earlier run
+    ledger.apply([Receipt.skipped(row.key, missing)])
+    return Outcome(channel.name, f"{article.id} ({language})", planned=1, new=1, note=missing,
+                   receipts=[Receipt.skipped(row.key, missing)])
+
+
+def _publish_issue_translations(issue: BulletinIssue, languages: list[str], chans, corpus: Corpus, ledger: Ledger,
+                                now: datetime, state: RunState, dry_run: bool) -> list[Outcome]:
+    """Each issue-level channel that takes a language gets the issue of its translations."""
+    outcomes = []
+    for language in languages:
+        takers = [c for c in chans if isinstance(c, IssueChannel) and language in c.limits.languages]
+        if not takers:
+            continue
+        edition = translated_issue(issue, {a.id: state.translation(a, language) for a in issue.articles})
+        if edition is None:
+            continue  # some article has no translation (no model): its rows say why
+        for channel in takers:
+            if (edition.id, edition.revision) in ledger.settled([channel.name]):
+                continue
+            outcome = Outcome(channel.name, f"{edition.id} ({language})")
+            outcomes.append(outcome)
+            planned, recorded = plan_issue_task(channel, quote(edition), quote(corpus), ledger, now, dry_run,
+                                                quote(state))
+            _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run)
     return outcomes
 
 
@@ -155,7 +261,10 @@ def publish_due(channels: list[str] | None = None) -> list[Outcome]:
         ledger.close()
     work.sort(key=lambda a: (not a.urgent, a.publish_at, a.id))
     issues = issues_of(corpus.articles.values(), corpus.site, now)
-    outcomes = _publish(work, corpus, settings, channels, False, now, issues)
+    # A model installed or a review edited since: translations of settled originals may have work.
+    chosen = set(map(id, work))
+    translate_only = [a for a in corpus.articles.values() if a.is_due(now) and id(a) not in chosen]
+    outcomes = _publish(work, corpus, settings, channels, False, now, issues, translate_only)
     get_run_logger().info("publish-due: %d article(s) had work", len(work))
     _report(outcomes, "koho publish-due")
     return outcomes

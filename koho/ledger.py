@@ -248,23 +248,31 @@ class Ledger:
             rows = conn.execute(select(revisions.c.article_id, revisions.c.revision, revisions.c.first_seen_at)).all()
         return {(a, r): _aware(t) for a, r, t in rows}
 
-    def published_ids(self, channel: str) -> set[str]:
-        """Articles on ``channel``: a delivery of theirs reached it, or the last full build had them."""
+    def published_ids(self, channel: str, language: str | None = None) -> set[str]:
+        """Articles on ``channel``: a delivery of theirs reached it, or the last full build had them.
+
+        With ``language``: articles whose translation into it reached the channel (full builds
+        list originals only).
+        """
+        where = and_(deliveries.c.channel == channel, deliveries.c.state.in_([State.SENT.value, State.SKIPPED.value]))
+        if language is not None:
+            where = and_(where, deliveries.c.language == language)
         with self.engine.connect() as conn:
-            delivered = set(conn.execute(select(deliveries.c.article_id).distinct().where(and_(
-                deliveries.c.channel == channel,
-                deliveries.c.state.in_([State.SENT.value, State.SKIPPED.value])))).scalars())
-            built = set(conn.execute(select(build_members.c.article_id)
-                                     .where(build_members.c.channel == channel)).scalars())
+            delivered = set(conn.execute(select(deliveries.c.article_id).distinct().where(where)).scalars())
+            built = set() if language is not None else set(conn.execute(
+                select(build_members.c.article_id).where(build_members.c.channel == channel)).scalars())
         return (delivered | built) - {SITE_ID}
 
-    def previous_targets(self, channel: str, article_id: str, revision: str) -> frozenset[str]:
-        """Targets this channel wrote for other revisions of the article."""
+    def previous_targets(self, channel: str, article_id: str, revision: str,
+                         language: str | None = None) -> frozenset[str]:
+        """Targets this channel wrote for other revisions of the article (of its translation into
+        ``language``, when given)."""
+        where = and_(deliveries.c.channel == channel, deliveries.c.article_id == article_id,
+                     deliveries.c.revision != revision)
+        if language is not None:
+            where = and_(where, deliveries.c.language == language)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(deliveries.c.target).distinct().where(and_(
-                deliveries.c.channel == channel, deliveries.c.article_id == article_id,
-                deliveries.c.revision != revision))).scalars()
-            return frozenset(rows)
+            return frozenset(conn.execute(select(deliveries.c.target).distinct().where(where)).scalars())
 
     def settled(self, channels: Sequence[str]) -> set[tuple[str, str]]:
         """(article id, revision) pairs planned on every one of ``channels`` with nothing pending.

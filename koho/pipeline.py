@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from koho import progress
 from koho.article import Article
@@ -66,13 +66,18 @@ class RunState:
     Reading them per article would make publishing N articles cost N full ledger scans.
     """
 
-    def __init__(self, ledger: Ledger, corpus: Corpus):
+    def __init__(self, ledger: Ledger, corpus: Corpus,
+                 translate: Callable[[Article, str], Article | None] | None = None):
         self.ledger = ledger
         self.corpus = corpus
         self.times = ledger.revision_times()
         self.updated = feed_times(corpus.articles.values(), self.times)
-        self._published: dict[str, set[str]] = {}
+        self._published: dict[str | tuple[str, str], set[str]] = {}
         self._audiences: dict[tuple[str, ...], list] = {}
+        #: Translates an original (None when it cannot be): flows pass ``translations``' translator,
+        #: so listing pages in a language can show translations published by earlier runs.
+        self.translate = translate
+        self._translations: dict[tuple[str, str], Article | None] = {}
 
     def audience(self, topics: Sequence[str]) -> list:
         """Confirmed subscribers of any of ``topics`` (read once per topic set and run)."""
@@ -82,11 +87,24 @@ class RunState:
             self._audiences[key] = [s for batch in store.confirmed_for(key) for s in batch]
         return self._audiences[key]
 
-    def published(self, channel: str) -> set[str]:
-        """Articles on ``channel`` (read from the ledger once, then updated by ``delivered``)."""
-        if channel not in self._published:
-            self._published[channel] = self.ledger.published_ids(channel)
-        return self._published[channel]
+    def published(self, channel: str, language: str | None = None) -> set[str]:
+        """Articles on ``channel`` (read from the ledger once, then updated by ``delivered``);
+        with ``language``, those whose translation into it is there."""
+        key = channel if language is None else (channel, language)
+        if key not in self._published:
+            self._published[key] = self.ledger.published_ids(channel, language)
+        return self._published[key]
+
+    def add_translation(self, translated: Article) -> None:
+        """Remember a translation made in this run (planning its language's lists needs it)."""
+        self._translations[(translated.id, translated.language)] = translated
+
+    def translation(self, article: Article, language: str) -> Article | None:
+        """The translation of an original into ``language`` (made once per run), or None."""
+        key = (article.id, language)
+        if key not in self._translations:
+            self._translations[key] = self.translate(article, language) if self.translate else None
+        return self._translations[key]
 
     def see_revision(self, article: Article) -> None:
         """Record when this revision was first seen and refresh the article's feed time."""
@@ -96,10 +114,14 @@ class RunState:
         mine = {key: when for key, when in self.times.items() if key[0] == article.id}
         self.updated.update(feed_times([article], mine))
 
-    def delivered(self, channel: str, article_id: str, receipts: Sequence[Receipt]) -> None:
-        """After delivery: an article with any file on the channel is now listed there."""
+    def delivered(self, channel: str, article_id: str, receipts: Sequence[Receipt],
+                  language: str | None = None) -> None:
+        """After delivery: an article with any file on the channel is now listed there (in
+        ``language``, for a translation)."""
         if any(r.state in (State.SENT, State.SKIPPED) for r in receipts):
             self.published(channel).add(article_id)
+            if language is not None:
+                self.published(channel, language).add(article_id)
 
 
 def context_for(channel: Channel, article: Article, corpus: Corpus, ledger: Ledger,
@@ -109,6 +131,8 @@ def context_for(channel: Channel, article: Article, corpus: Corpus, ledger: Ledg
     Records when the article's revision was first seen (feeds' updated time), except in a dry run.
     """
     state = state or RunState(ledger, corpus)
+    if article.translation is not None:
+        return translation_context(channel, article, corpus, ledger, now, state)
     published = state.published(channel.name)
     live = {a.id: a for a in corpus.articles.values() if a.id in published and a.is_due(now)}
     if not dry_run:
@@ -127,6 +151,32 @@ def context_for(channel: Channel, article: Article, corpus: Corpus, ledger: Ledg
     return PlanContext(site=corpus.site, now=now, live=live, updated=MappingProxyType(state.updated),
                        previous_targets=previous, published=frozenset(published), audience=audience,
                        provider_refs=MappingProxyType(refs))
+
+
+def translation_context(channel: Channel, article: Article, corpus: Corpus, ledger: Ledger, now: datetime,
+                        state: RunState) -> PlanContext:
+    """The planning input for a translated article: ``live`` holds the same-language
+    translations already on the channel, plus this one.
+
+    Feed times are the originals' (a translation is updated when its original is), so a
+    translation never moves an original's entry; no revision time is recorded for it.
+    """
+    language = article.language
+    published = state.published(channel.name, language)
+    live = {}
+    for article_id in sorted(published - {article.id}):
+        original = corpus.articles.get(article_id)
+        if original is not None and original.is_due(now):
+            translated = state.translation(original, language)
+            if translated is not None:
+                live[article_id] = translated
+    if not article.withdrawn:
+        live[article.id] = article
+    wants = getattr(channel, "audience_for", None)
+    topics = wants(article) if wants else None
+    return PlanContext(site=corpus.site, now=now, live=live, updated=MappingProxyType(state.updated),
+                       previous_targets=ledger.previous_targets(channel.name, article.id, article.revision, language),
+                       published=frozenset(published), audience=state.audience(topics) if topics else ())
 
 
 @dataclass
