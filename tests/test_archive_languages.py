@@ -198,3 +198,20 @@ def test_full_rebuild_is_a_no_op(site):
     channel = ArchiveChannel(f"file://{site}", CONTENT, ebooks=True)
     receipts = channel.deliver(channel.plan_all(context(live_with(ALL)), "again"))
     assert receipts and {r.state for r in receipts} == {State.SKIPPED}
+
+
+def test_a_context_of_one_language_never_rewrites_another_edition(tmp_path):
+    """Planned with only its own language live (and earlier targets of every language), a plan
+    leaves the other editions and the sitemap alone instead of writing them empty."""
+    live = live_with(("en",))
+    build(tmp_path, live)
+    english = {k: a for k, a in live.items() if a.language == "en"}
+    japanese = {k: a for k, a in live.items() if a.language == "ja"}
+    everything = frozenset(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.html"))
+    channel = ArchiveChannel(f"file://{tmp_path}", CONTENT, ebooks=True)
+
+    en_plan = channel.plan(english[f"{IMAGE_ARTICLE}@en"],
+                           dataclasses.replace(context(english), previous_targets=everything))
+    assert {d.target.split("/")[0] for d in en_plan} == {"en", "media"}
+    ja_plan = channel.plan(japanese[IMAGE_ARTICLE], dataclasses.replace(context(japanese), previous_targets=everything))
+    assert not [d.target for d in ja_plan if d.target.startswith("en/")]

@@ -34,7 +34,8 @@ class ArchiveChannel(StoreChannel):
         plus the pages of other languages whose language switcher it changes.
 
         ``ctx.live`` should hold every live language version (keys do not matter): a page's
-        switcher lists the versions it finds there.
+        switcher lists the versions it finds there, and pages of a language it holds nothing
+        of are left alone (``Editions.in_view``).
         """
         if article.withdrawn and not ctx.previous_targets and article.id not in ctx.published:
             return []  # never published here: nothing to take down
@@ -49,7 +50,8 @@ class ArchiveChannel(StoreChannel):
         pages += [p for p in sorted(ctx.previous_targets) if editions.can_render(p)]
         if ctx.channel_is_empty():
             pages += FURNITURE
-        deliveries = [self._page(renderer, article, page) for page in unique(pages)]
+        pages = [p for p in unique(pages) if editions.in_view(p, article.language)]
+        deliveries = [self._page(renderer, article, page) for page in pages]
         if not article.withdrawn:
             deliveries += [self._media(article, image.src) for image in article.images]
         return deliveries

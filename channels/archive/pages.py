@@ -144,7 +144,9 @@ class Editions:
 
     def __init__(self, site: Site, live: Mapping[str, Article], updated: Mapping[str, datetime]):
         self.site = site
-        present = {a.language for a in live.values()} | {site.language}
+        #: Languages with an article in ``live``: only their pages can be rendered truthfully.
+        self.present = frozenset(a.language for a in live.values())
+        present = self.present | {site.language}
         order = [lang for lang in LANGUAGES if lang in present] + sorted(present - set(LANGUAGES))
         self.indexes = {lang: SiteIndex(site, live, updated, lang) for lang in order}
         self.source = self.indexes[site.language]
@@ -190,6 +192,14 @@ class Editions:
     def all_pages(self) -> list[str]:
         """Every page of every edition."""
         return [page for idx in self.indexes.values() for page in idx.all_pages()]
+
+    def in_view(self, path: str, language: str) -> bool:
+        """Whether a plan for an article in ``language`` may write ``path``: pages of its own
+        language, and pages of languages whose articles ``live`` holds. A context holding one
+        language only must never rewrite another edition's pages (or the sitemap, which lists
+        them all) as if that edition were empty."""
+        lang, _ = split_language(path, self.site.language)
+        return lang == language or lang in self.present
 
     def can_render(self, path: str) -> bool:
         """Whether ``path`` names a page the live articles make (drops stale recorded targets)."""
