@@ -10,6 +10,7 @@ from koho.errors import ConfigError
 from koho.settings import Settings
 
 from channels.archive import ArchiveChannel
+from channels.ebook import EbookChannel
 from channels.feeds import FeedsChannel
 from channels.mail import MailChannel
 from channels.mail.message import identity_for
@@ -24,8 +25,12 @@ def _mail(settings: Settings, base: Path) -> Channel:
 
 #: Every channel koho knows, in publishing order. Adding a channel means one line here.
 REGISTRY: dict[str, Callable[[Settings, Path], Channel]] = {
-    "archive": lambda s, base: ArchiveChannel(s.archive_url, s.content_dir, base),
+    # Issue pages link to the e-book editions only when the ebook channel writes them.
+    "archive": lambda s, base: ArchiveChannel(s.archive_url, s.content_dir, base,
+                                              ebooks="ebook" in s.enabled_channels()),
     "feeds": lambda s, base: FeedsChannel(s.feeds_target(), base),
+    # E-book editions of each 区報 issue go to the archive's store, next to the issue pages.
+    "ebook": lambda s, base: EbookChannel(s.archive_url, s.content_dir, base),
     "mail": _mail,
     "x": lambda s, base: x.XChannel(x.load_settings(), base),
     "facebook": lambda s, base: facebook.FacebookChannel(facebook.load_settings(), base),

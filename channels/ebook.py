@@ -1,0 +1,191 @@
+"""E-book editions: one EPUB 3 per 区報 issue and language, written to the archive's store.
+
+The ward publishes each bulletin issue as an e-book in Japanese and, machine-translated, in eight
+more languages. ``plan_issue`` is called once per language edition of an issue (a
+``BulletinIssue`` of translated articles for a translation) and plans one file,
+``ebooks/2026-11-01/kuho-2026-11-01-en.epub``, linked from the archive's issue page.
+
+The bytes depend only on the issue's articles and times: fixed zip timestamps, an identifier
+derived from the issue and language, ``dcterms:modified`` from the articles' own times. So
+re-planning an unchanged issue gives the same bytes and the store writes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+import zipfile
+from datetime import date, datetime, timezone
+from html import escape
+from pathlib import Path, PurePosixPath
+from typing import ClassVar
+
+from ebooklib import epub
+
+from koho.article import Article
+from koho.bulletin import BulletinIssue
+from koho.channel import Limits, PlanContext
+from koho.delivery import Delivery
+from koho.i18n import LANGUAGES, issue_title, long_date, tag, words
+from koho.site import Site
+from koho.storage import StoreChannel
+
+EPUB_TYPE = "application/epub+zip"
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+                ".svg": "image/svg+xml", ".webp": "image/webp"}
+_CSS = """body { line-height: 1.7; }
+h1 { font-size: 1.4em; }
+figure { margin: 1em 0; }
+img { max-width: 100%; height: auto; }
+.lead { font-weight: bold; }
+.note { border-left: 4px solid #005a9c; padding-left: .6em; }
+.change-note { border-left: 4px solid #b35c00; padding-left: .6em; }
+table { border-collapse: collapse; } th, td { border: 1px solid #999; padding: .2em .4em; }
+"""
+
+
+def ebook_path(day: date, language: str) -> str:
+    """``ebooks/2026-11-01/kuho-2026-11-01-en.epub``: the archive's issue pages link here (the
+    archive names the same path; channels do not import each other)."""
+    return f"ebooks/{day.isoformat()}/kuho-{day.isoformat()}-{language}.epub"
+
+
+def identifier(site: Site, day: date, language: str) -> str:
+    """A stable ``urn:uuid``: the same issue and language always get the same identifier."""
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, site.url(ebook_path(day, language))))
+
+
+class EbookChannel(StoreChannel):
+    """EPUB 3 editions of each bulletin issue (ebooklib), one per language, in a byte store."""
+
+    name: ClassVar[str] = "ebook"
+    limits: ClassVar[Limits] = Limits(overflow="reject", batch_size=20, languages=LANGUAGES)
+
+    def __init__(self, url: str, content_dir: Path, base_dir: Path | None = None):
+        super().__init__(url, base_dir)
+        self.content_dir = content_dir
+
+    def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
+        """Nothing per article: an e-book is made per issue (``plan_issue``)."""
+        return []
+
+    def plan_issue(self, issue: BulletinIssue, ctx: PlanContext) -> list[Delivery]:
+        """The issue's e-book in the issue's language.
+
+        Reads the articles' images from the content folder (as the reader reads articles): the
+        EPUB must carry them, and a delivery's bytes are fixed when it is planned.
+        """
+        if not issue.articles:
+            return []
+        data = self.build(issue, ctx)
+        return [Delivery(self.name, ebook_path(issue.day, issue.language), issue.id, issue.revision, issue.language, data, EPUB_TYPE)]
+
+    def build(self, issue: BulletinIssue, ctx: PlanContext) -> bytes:
+        """The EPUB's bytes."""
+        site, lang = ctx.site, issue.language
+        t = words(lang)
+        title = issue_title(issue.day, lang, site.bulletin_in(lang))
+        modified = max([issue.appears_at, *(ctx.updated.get(a.id, a.publish_at) for a in issue.articles)])
+        modified = modified.astimezone(timezone.utc)
+        machine = any(a.translation is not None and a.translation.machine for a in issue.articles)
+
+        book = epub.EpubBook()
+        book.set_identifier(identifier(site, issue.day, lang))
+        book.set_title(title)
+        book.set_language(tag(lang))
+        book.add_metadata("DC", "publisher", site.publisher or site.name)
+        book.add_metadata("DC", "date", issue.day.isoformat())
+        if lang != site.language:
+            book.add_metadata("DC", "source", identifier(site, issue.day, site.language))  # the original
+        if machine:
+            book.add_metadata("DC", "description", t.machine)
+        style = epub.EpubItem(uid="style", file_name="style.css", media_type="text/css", content=_CSS.encode())
+        book.add_item(style)
+
+        cover = self._page(book, style, lang, "title", "title.xhtml", title,
+                           self._title_body(issue, site, title, machine))
+        chapters = []
+        images: dict[str, str] = {}
+        for number, article in enumerate(issue.articles, start=1):
+            for image in article.images:
+                images.setdefault(image.src, f"media/{PurePosixPath(image.src).name}")
+            chapters.append(self._page(book, style, lang, f"a{number:02d}", f"a{number:02d}.xhtml",
+                                       article.title, self._article_body(article, site, images)))
+        for src, name in images.items():
+            book.add_item(epub.EpubItem(uid=f"img-{PurePosixPath(name).stem}", file_name=name,
+                                        media_type=_IMAGE_TYPES.get(PurePosixPath(src).suffix.lower(),
+                                                                    "application/octet-stream"),
+                                        content=(self.content_dir / src).read_bytes()))
+        # EPUB 3 readers use the nav document; the NCX is for EPUB 2 readers (ebooklib's spine
+        # always points at one).
+        book.add_item(epub.EpubNcx())
+        nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title=t.contents)
+        nav.lang = tag(lang)
+        book.add_item(nav)
+        book.toc = [epub.Link("title.xhtml", title, "toc-title"),
+                    *(epub.Link(c.file_name, c.title, f"toc-{c.id}") for c in chapters)]
+        book.spine = [cover, nav, *chapters]
+        raw = io.BytesIO()
+        epub.write_epub(raw, book, {"mtime": modified, "epub2_guide": False, "epub3_landmark": False,
+                                    "epub3_pages": False, "raise_exceptions": True})
+        return _fixed_zip(raw.getvalue(), modified)
+
+    @staticmethod
+    def _page(book: epub.EpubBook, style: epub.EpubItem, lang: str, uid: str, name: str, title: str,
+              body: str) -> epub.EpubHtml:
+        page = epub.EpubHtml(uid=uid, file_name=name, title=title, lang=tag(lang))
+        page.content = body
+        page.add_item(style)
+        book.add_item(page)
+        return page
+
+    @staticmethod
+    def _title_body(issue: BulletinIssue, site: Site, title: str, machine: bool) -> str:
+        lang = issue.language
+        t = words(lang)
+        prefix = "" if lang == site.language else f"{lang}/"
+        online = site.url(f"{prefix}bulletin/{issue.day.isoformat()}/")
+        parts = [f"<h1>{escape(title)}</h1>",
+                 f"<p>{escape(site.publisher or site.name)}</p>",
+                 f"<p><time datetime=\"{issue.day.isoformat()}\">{escape(long_date(issue.day, lang))}</time></p>"]
+        if machine:
+            original = site.url(f"bulletin/{issue.day.isoformat()}/")
+            parts.append(f'<p class="note">{escape(t.machine)} '
+                         f'<a href="{escape(original)}" hreflang="ja">{escape(t.original)}</a></p>')
+        parts.append(f'<p><a href="{escape(online)}">{escape(online)}</a></p>')
+        return "<html><body>" + "\n".join(parts) + "</body></html>"
+
+    @staticmethod
+    def _article_body(article: Article, site: Site, images: dict[str, str]) -> str:
+        t = words(article.language)
+        parts = [f"<h1>{escape(article.title)}</h1>"]
+        if article.translation is not None and article.translation.machine:
+            # Every translated text says a machine made it, and where its original is.
+            original = site.url(f"articles/{article.id}/")
+            parts.append(f'<p class="note">{escape(t.machine)} '
+                         f'<a href="{escape(original)}" hreflang="ja">{escape(t.original)}</a></p>')
+        if article.change_note:
+            parts.append(f'<p class="change-note"><strong>{escape(t.change_note)}</strong> '
+                         f'{escape(article.change_note)}</p>')
+        if article.summary:
+            parts.append(f'<p class="lead">{escape(article.summary)}</p>')
+        for image in article.images:
+            caption = f"<figcaption>{escape(image.caption)}</figcaption>" if image.caption else ""
+            parts.append(f'<figure><img src="{escape(images[image.src])}" alt="{escape(image.alt)}"/>{caption}</figure>')
+        parts.append(article.html)
+        return "<html><body>" + "\n".join(parts) + "</body></html>"
+
+
+def _fixed_zip(data: bytes, when: datetime) -> bytes:
+    """The same archive with every entry stamped ``when``: ebooklib stamps entries with the clock,
+    which would make every re-plan of an unchanged issue a new file."""
+    stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=stamp)
+            # mimetype first and stored: the EPUB container's rule (OCF).
+            fixed.compress_type = zipfile.ZIP_STORED if info.filename == "mimetype" else zipfile.ZIP_DEFLATED
+            fixed.external_attr = 0o644 << 16
+            dst.writestr(fixed, src.read(info.filename), compresslevel=9 if fixed.compress_type else None)
+    return out.getvalue()
