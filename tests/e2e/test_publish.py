@@ -81,7 +81,8 @@ def test_publish_twice_then_edit_one(workspace):
     # Only the edited article's new revision; posts and mail keyed "once" are not made again.
     assert new_rows and {r["article_id"] for r in new_rows} == {target.id}
     assert all(r["revision"] != "once" for r in new_rows)
-    touched = {o.article_id for o in third if o.receipts}
+    # Its translations are touched too (outcomes "id (en)"; rows naming a missing model count).
+    touched = {o.article_id.split(" (")[0] for o in third if o.receipts}
     assert touched == {target.id}
     changed = {p.relative_to(public).as_posix() for p in public.rglob("*")
                if p.is_file() and before.get(p) != p.read_bytes()}
@@ -151,7 +152,7 @@ def test_embargo_then_publish_due(workspace):
     path.write_text(re.sub(r"publish_at: .*", "publish_at: 2026-01-05T09:00:00+09:00", text, count=1), encoding="utf-8")
     due = publish_due()
     # Now published before its issue appeared, it joins the 11-21 issue: the issue is planned again.
-    assert {o.article_id for o in due} == {"conbini-kofu-service", "issue-2026-11-21"}
+    assert {o.article_id.split(" (")[0] for o in due} == {"conbini-kofu-service", "issue-2026-11-21"}
     assert (workspace / "public" / "articles" / "conbini-kofu-service" / "index.html").is_file()
     assert publish_due() == []
 
@@ -206,7 +207,8 @@ def test_build_then_publish_one_keeps_every_listing(workspace):
     new.write_text("---\ntitle: 区立公園の一斉清掃にご協力ください\npublish_at: 2026-01-04T09:00:00+09:00\n"
                    "topics: [kusei]\nbulletin: 2026-01-11\n---\n清掃活動に参加しませんか。\n", encoding="utf-8")
     outcomes = publish(str(new))
-    assert {o.article_id for o in outcomes} == {"kouen-seisou", "issue-2026-01-11"}  # its issue's digest
+    # Its issue's digest; outcomes of its translations read "kouen-seisou (en)".
+    assert {o.article_id.split(" (")[0] for o in outcomes} == {"kouen-seisou", "issue-2026-01-11"}
     public = workspace / "public"
     sitemap = (public / "sitemap.xml").read_text(encoding="utf-8")
     assert all(f"articles/{a.id}/" in sitemap for a in live) and "articles/kouen-seisou/" in sitemap
