@@ -1,8 +1,8 @@
 """Session fixture: argostranslate in private folders with tiny ja -> xx packages installed.
 
-argostranslate fixes its folders (XDG_*) when first imported, so this process may point them
-somewhere only once: the first test that asks for `argos_home` builds the eight tiny packages
-(ADR 0006, ~50 ms each), sets the folders and installs them; every later test shares that.
+argostranslate fixes its folders (XDG_*) when first imported; conftest points them at a private
+session folder at start-up. The first test that asks for `argos_home` builds the eight tiny
+packages (ADR 0006, ~50 ms each) and installs them there; every later test shares that.
 Tests that need a pair *not* installed ask for one outside the eight (e.g. ja -> fr).
 """
 
@@ -30,9 +30,12 @@ class ArgosHome:
 def argos_home(tmp_path_factory) -> ArgosHome:
     if importlib.util.find_spec("argostranslate") is None:
         pytest.skip("argostranslate is not installed (pip install -c constraints.txt -e '.[translate]')")
-    root = tmp_path_factory.mktemp("argos-home")
+    from translations.engine import install_files
+    from tests.conftest import ARGOS_ROOT
+
     built = tmp_path_factory.mktemp("argos-packages")
     packages = {lang: tiny_packages.build_package("ja", lang, built) for lang in LANGUAGES}
-    tiny_packages.isolate_argos(root, threads=1)
-    tiny_packages.install(packages.values())
-    return ArgosHome(root, packages)
+    # conftest pointed argostranslate at ARGOS_ROOT before anything imported it; install_files
+    # also drops what an earlier publish in this session cached as missing.
+    install_files(packages.values())
+    return ArgosHome(ARGOS_ROOT, packages)

@@ -23,6 +23,12 @@ os.environ.update({
 })
 for name in [n for n in os.environ if n.startswith("KOHO_")]:
     del os.environ[name]
+# argostranslate fixes its folders when first imported, and any publish may import it: point
+# them at a private folder for the whole session, so tests never read or write the user's models.
+ARGOS_ROOT = Path(tempfile.mkdtemp(prefix="koho-argos-"))
+os.environ.update({"XDG_DATA_HOME": str(ARGOS_ROOT / "data"), "XDG_CONFIG_HOME": str(ARGOS_ROOT / "config"),
+                   "XDG_CACHE_HOME": str(ARGOS_ROOT / "cache"), "ARGOS_INTRA_THREADS": "1",
+                   "ARGOS_INTER_THREADS": "1", "ARGOS_DEVICE_TYPE": "cpu"})
 
 pytest_plugins = ["tests.peers", "tests.argos_home"]
 
@@ -42,14 +48,20 @@ def prefect_harness():
 
 
 @pytest.fixture
-def workspace(tmp_path, monkeypatch):
-    """A copy of the sample content and a private state folder, with KOHO_* pointing at them."""
+def workspace(tmp_path, monkeypatch, request):
+    """A copy of the sample content and a private state folder, with KOHO_* pointing at them.
+
+    Japanese only unless the test uses ``argos_home`` (the tiny translation models): what a
+    test sees must not depend on whether an earlier test installed models in this session.
+    """
     content = tmp_path / "content"
     shutil.copytree(CONTENT, content)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KOHO_CONTENT_DIR", str(content))
     monkeypatch.setenv("KOHO_STATE_DIR", str(tmp_path / ".koho"))
     monkeypatch.setenv("KOHO_ARCHIVE_URL", f"file://{tmp_path / 'public'}")
+    if "argos_home" not in request.fixturenames:
+        monkeypatch.setenv("KOHO_LANGUAGES", "")
     return tmp_path
 
 
