@@ -72,7 +72,7 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
     languages = [lang for lang in settings.target_languages() if any(lang in c.limits.languages for c in chans)]
     translator = open_translator(settings.content_dir, settings.target_languages(),
                                  ledger.engine) if languages else None
-    state = RunState(ledger, corpus, translate=_quietly(translator) if translator else None)
+    state = RunState(ledger, corpus, translate=_quietly(translator) if translator else None, languages=languages)
     try:
         for article in translate_only:
             outcomes += _publish_translations(article, languages, chans, translator, corpus, ledger, now, state,
@@ -134,14 +134,19 @@ def _publish_translations(article, languages: list[str], chans, translator: Tran
     to them. A missing model is a skipped row per channel naming the package to install.
     """
     outcomes = []
+    made = {}
+    # Every language first: each plan then links all the article's versions, so a page has the
+    # same bytes whichever plan of the run writes it, and the next run finds nothing to do.
     for language in languages:
-        takers = [c for c in chans if language in c.limits.languages]
         translated, missing = translate_task(quote(translator), quote(article), language)
         if translated is None:
             outcomes += [o for o in (_skip_untranslatable(c, article, language, missing, ledger, dry_run)
-                                     for c in takers) if o is not None]
+                                     for c in chans if language in c.limits.languages) if o is not None]
             continue
         state.add_translation(translated)
+        made[language] = translated
+    for language, translated in made.items():
+        takers = [c for c in chans if language in c.limits.languages]
         for channel in takers:
             if only_unsettled and (translated.id, translated.revision) in ledger.settled([channel.name]):
                 continue

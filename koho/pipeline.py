@@ -67,7 +67,7 @@ class RunState:
     """
 
     def __init__(self, ledger: Ledger, corpus: Corpus,
-                 translate: Callable[[Article, str], Article | None] | None = None):
+                 translate: Callable[[Article, str], Article | None] | None = None, languages: Sequence[str] = ()):
         self.ledger = ledger
         self.corpus = corpus
         self.times = ledger.revision_times()
@@ -78,6 +78,12 @@ class RunState:
         #: so listing pages in a language can show translations published by earlier runs.
         self.translate = translate
         self._translations: dict[tuple[str, str], Article | None] = {}
+        #: The languages this run translates into (none in a Japanese-only run): every plan on a
+        #: channel that takes them sees their live versions too (switchers, hreflang, sitemap).
+        self.languages = tuple(languages)
+        #: Live translations per (channel, language), built once per run and kept current.
+        self._live: dict[tuple[str, str], dict[str, Article]] = {}
+        self._now: datetime | None = None
 
     def audience(self, topics: Sequence[str]) -> list:
         """Confirmed subscribers of any of ``topics`` (read once per topic set and run)."""
@@ -98,6 +104,9 @@ class RunState:
     def add_translation(self, translated: Article) -> None:
         """Remember a translation made in this run (planning its language's lists needs it)."""
         self._translations[(translated.id, translated.language)] = translated
+        for (channel, language), live in self._live.items():
+            if language == translated.language and translated.id in live:
+                self._refresh(live, channel, language, translated.id)
 
     def translation(self, article: Article, language: str) -> Article | None:
         """The translation of an original into ``language`` (made once per run), or None."""
@@ -105,6 +114,34 @@ class RunState:
         if key not in self._translations:
             self._translations[key] = self.translate(article, language) if self.translate else None
         return self._translations[key]
+
+    def made(self, article_id: str, language: str) -> Article | None:
+        """The translation of an article made in this run (never translates)."""
+        return self._translations.get((article_id, language))
+
+    def live_translations(self, channel: str, language: str, now: datetime) -> dict[str, Article]:
+        """The translations into ``language`` on ``channel`` whose originals are live, by id:
+        read and translated once per run, then kept current by ``delivered`` and
+        ``add_translation``, so each plan costs a dict merge, not N translations. Read-only."""
+        key = (channel, language)
+        if key not in self._live:
+            self._now = now
+            live: dict[str, Article] = {}
+            for article_id in sorted(self.published(channel, language)):
+                self._refresh(live, channel, language, article_id)
+            self._live[key] = live
+        return self._live[key]
+
+    def _refresh(self, live: dict[str, Article], channel: str, language: str, article_id: str) -> None:
+        original = self.corpus.articles.get(article_id)
+        translated = None
+        if (original is not None and self._now is not None and original.is_due(self._now)
+                and article_id in self.published(channel, language)):
+            translated = self.translation(original, language)
+        if translated is not None and not translated.withdrawn:
+            live[article_id] = translated
+        else:
+            live.pop(article_id, None)
 
     def see_revision(self, article: Article) -> None:
         """Record when this revision was first seen and refresh the article's feed time."""
@@ -122,6 +159,8 @@ class RunState:
             self.published(channel).add(article_id)
             if language is not None:
                 self.published(channel, language).add(article_id)
+                if (channel, language) in self._live:
+                    self._refresh(self._live[(channel, language)], channel, language, article_id)
 
 
 def context_for(channel: Channel, article: Article, corpus: Corpus, ledger: Ledger,
@@ -141,6 +180,7 @@ def context_for(channel: Channel, article: Article, corpus: Corpus, ledger: Ledg
         live.pop(article.id, None)
     else:
         live[article.id] = article
+    live.update(other_languages(channel, article, now, state))
     previous = ledger.previous_targets(channel.name, article.id, article.revision)
     wants = getattr(channel, "audience_for", None)  # only channels that mail people ask for one
     topics = wants(article) if wants else None
@@ -156,27 +196,53 @@ def context_for(channel: Channel, article: Article, corpus: Corpus, ledger: Ledg
 def translation_context(channel: Channel, article: Article, corpus: Corpus, ledger: Ledger, now: datetime,
                         state: RunState) -> PlanContext:
     """The planning input for a translated article: ``live`` holds the same-language
-    translations already on the channel, plus this one.
+    translations already on the channel, plus this one, and every other language's live
+    versions (the originals included), keyed ``id`` for originals and ``id@lang`` for
+    translations (see ``other_languages``).
 
     Feed times are the originals' (a translation is updated when its original is), so a
     translation never moves an original's entry; no revision time is recorded for it.
     """
     language = article.language
     published = state.published(channel.name, language)
-    live = {}
-    for article_id in sorted(published - {article.id}):
-        original = corpus.articles.get(article_id)
-        if original is not None and original.is_due(now):
-            translated = state.translation(original, language)
-            if translated is not None:
-                live[article_id] = translated
+    live = {a.id: a for a in corpus.articles.values() if a.id in state.published(channel.name) and a.is_due(now)}
+    original = corpus.articles.get(article.id)
+    if original is not None and original.is_due(now):
+        live[original.id] = original  # published by this run (translations are planned first)
+    live.update(other_languages(channel, article, now, state))
+    mine = {f"{i}@{language}": a for i, a in state.live_translations(channel.name, language, now).items()}
+    mine.pop(f"{article.id}@{language}", None)
     if not article.withdrawn:
-        live[article.id] = article
+        mine[f"{article.id}@{language}"] = article
+    live.update(mine)
     wants = getattr(channel, "audience_for", None)
     topics = wants(article) if wants else None
     return PlanContext(site=corpus.site, now=now, live=live, updated=MappingProxyType(state.updated),
                        previous_targets=ledger.previous_targets(channel.name, article.id, article.revision, language),
                        published=frozenset(published), audience=state.audience(topics) if topics else ())
+
+
+def other_languages(channel: Channel, article: Article, now: datetime, state: RunState) -> dict[str, Article]:
+    """The live translations, keyed ``id@lang``, in every language of the run that ``channel``
+    takes, other than the article's own and the original's: what the archive needs for language
+    switchers, ``hreflang`` and sitemap alternates, and to refresh the other editions' pages.
+
+    The article's own versions made in this run count although the run delivers them later
+    (translations are all made before any is planned), so every plan of a run renders the same
+    bytes for a page and a second run finds nothing new. Empty in a Japanese-only run.
+    """
+    live: dict[str, Article] = {}
+    for language in state.languages:
+        if language in (article.language, state.corpus.site.language) or language not in channel.limits.languages:
+            continue
+        live.update((f"{i}@{language}", a) for i, a in state.live_translations(channel.name, language, now).items())
+        key = f"{article.id}@{language}"
+        version = state.made(article.id, language)
+        if article.withdrawn or (version is not None and version.withdrawn):
+            live.pop(key, None)
+        elif version is not None:
+            live[key] = version
+    return live
 
 
 @dataclass

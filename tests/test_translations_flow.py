@@ -66,6 +66,11 @@ def probe(workspace, monkeypatch):
     return workspace / "probe"
 
 
+def versions(article_id: str) -> list[str]:
+    """The keys of an article's nine versions in ``ctx.live``."""
+    return sorted([article_id, *(f"{article_id}@{lang}" for lang in LANGUAGES)])
+
+
 def read(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -78,7 +83,9 @@ def test_an_article_and_its_issue_in_all_nine_languages(probe, workspace):
     for language in LANGUAGES:
         got = read(probe / language / "sogo-bousai-kunren-2026.json")
         assert got["title"].startswith(f"⟨{language}⟩") and got["machine"] is True
-        assert got["live"] == ["sogo-bousai-kunren-2026"] and got["live_languages"] == [language]
+        # Every plan sees every language's versions (originals by id, translations by id@lang).
+        assert got["live"] == versions("sogo-bousai-kunren-2026")
+        assert got["live_languages"] == sorted(["ja", *LANGUAGES])
         issue = read(probe / language / "issue-2026-11-01.json")
         assert issue["titles"] and all(t.startswith(f"⟨{language}⟩") for t in issue["titles"])
     assert read(probe / "ja" / "sogo-bousai-kunren-2026.json")["machine"] is None  # the original, unlabelled
@@ -93,8 +100,9 @@ def test_an_article_and_its_issue_in_all_nine_languages(probe, workspace):
 
     # The second article's listing in each language holds the first one's translation too.
     publish_article([str(content / SECOND)])
-    assert read(probe / "th" / "tokushu-sagi-chuui.json")["live"] == ["sogo-bousai-kunren-2026", "tokushu-sagi-chuui"]
-    assert read(probe / "th" / "tokushu-sagi-chuui.json")["live_languages"] == ["th"]
+    assert read(probe / "th" / "tokushu-sagi-chuui.json")["live"] == sorted(
+        versions("sogo-bousai-kunren-2026") + versions("tokushu-sagi-chuui"))
+    assert read(probe / "ja" / "tokushu-sagi-chuui.json")["live_languages"] == sorted(["ja", *LANGUAGES])
 
     # Publishing again changes nothing.
     before = len(ledger.rows(channel="probe"))

@@ -148,7 +148,11 @@ class Editions:
         self.present = frozenset(a.language for a in live.values())
         present = self.present | {site.language}
         order = [lang for lang in LANGUAGES if lang in present] + sorted(present - set(LANGUAGES))
-        self.indexes = {lang: SiteIndex(site, live, updated, lang) for lang in order}
+        # One pass over ``live`` (it may hold nine languages): each index reads its own share.
+        shares: dict[str, dict[str, Article]] = defaultdict(dict)
+        for key, article in live.items():
+            shares[article.language][key] = article
+        self.indexes = {lang: SiteIndex(site, shares[lang], updated, lang) for lang in order}
         self.source = self.indexes[site.language]
 
     @property
