@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     archive_url: str = "file://public"
     feeds_url: str = ""
-    channels: str = Field("archive,feeds,mail,x,facebook,line,youtube", description="comma-separated channels to publish to")
+    channels: str = Field("archive,feeds,ebook,mail,x,facebook,line,youtube", description="comma-separated channels to publish to")
     languages: str = Field("en,zh,ko,th,pt,es,id,vi", description="comma-separated languages articles are "
                            "machine-translated into (argos codes; zh is Simplified Chinese); empty: none")
     mail_url: str = "outbox://outbox"

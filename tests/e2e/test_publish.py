@@ -10,6 +10,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from koho.bulletin import ISSUE_PREFIX
 from koho.errors import ContentInvalid
 from koho.ledger import Ledger
 from koho.reader import read_corpus
@@ -78,12 +79,14 @@ def test_publish_twice_then_edit_one(workspace):
     set_field(article_file(workspace, target.id), "\n## ", "\n\n追記：内容を一部更新しました。\n\n## ")
     third = publish()
     new_rows = [r for r in ledger().rows() if r["key"] not in known]
-    # Only the edited article's new revision; posts and mail keyed "once" are not made again.
-    assert new_rows and {r["article_id"] for r in new_rows} == {target.id}
+    # Only the edited article's new revision, and the e-book of its 区報 issue (the ebook channel
+    # is on by default); posts and mail keyed "once" are not made again.
+    issue = {ISSUE_PREFIX + target.bulletin.isoformat()} if target.bulletin else set()
+    assert new_rows and {r["article_id"] for r in new_rows} == {target.id} | issue
     assert all(r["revision"] != "once" for r in new_rows)
     # Its translations are touched too (outcomes "id (en)"; rows naming a missing model count).
     touched = {o.article_id.split(" (")[0] for o in third if o.receipts}
-    assert touched == {target.id}
+    assert touched == {target.id} | issue
     changed = {p.relative_to(public).as_posix() for p in public.rglob("*")
                if p.is_file() and before.get(p) != p.read_bytes()}
     assert f"articles/{target.id}/index.html" in changed
