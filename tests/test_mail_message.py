@@ -105,3 +105,28 @@ def test_recipient_address_cannot_inject_either(corpus):
     rendered = render(corpus.articles["conbini-kofu-service"], corpus.site, IDENTITY)
     with pytest.raises(ValueError):
         address(rendered, IDENTITY, replace(WHO, address="a@example.jp\r\nBcc: b@example.jp"), WHEN)
+
+
+def test_the_fast_path_gives_the_bytes_the_email_package_gives(corpus):
+    """``address`` fills a per-article skeleton; ``compose`` builds the whole message with the
+    email package. They must agree byte for byte, for every sample and a Japanese digest."""
+    from channels.mail.message import compose, render_digest
+    from koho.bulletin import issues_of
+
+    renders = [render(a, corpus.site, IDENTITY) for a in corpus.articles.values()]
+    issue = issues_of(corpus.articles.values(), corpus.site, datetime(2026, 11, 27, tzinfo=timezone.utc))[0]
+    renders.append(render_digest(issue, issue.articles, corpus.site, IDENTITY))
+    for rendered in renders:
+        for who in (WHO, replace(WHO, subscriber_id=7, address="a.b+c@sub.example.jp")):
+            assert address(rendered, IDENTITY, who, WHEN) == compose(rendered, IDENTITY, who, WHEN), rendered.key
+
+
+def test_a_non_ascii_address_is_encoded_by_the_email_package(corpus):
+    who = replace(WHO, address="たろう@example.jp")
+    raw = build_for(corpus, who)
+    message = message_from_bytes(raw, policy=default)
+    assert message["To"] == "たろう@example.jp" and message.defects == []
+
+
+def build_for(corpus, who) -> bytes:
+    return address(render(corpus.articles["conbini-kofu-service"], corpus.site, IDENTITY), IDENTITY, who, WHEN)

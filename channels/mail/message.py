@@ -8,7 +8,9 @@ change, so fan-out to tens of thousands costs one small template substitution pe
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -121,34 +123,117 @@ FOOTER_HTML = ('<hr><p style="font-size:12px;color:#555555">{list_name}<br>'
 def address(rendered: Rendered, identity: Identity, recipient: Recipient, when: datetime) -> bytes:
     """The complete message for one recipient, as the bytes an SMTP server or SES receives.
 
+    The email package builds each article's message once, as a skeleton (``_skeleton``); per
+    recipient only ASCII values and the two base64 bodies are filled in. Building a whole
+    EmailMessage per recipient cost about 4 ms, which made 40,000 recipients 160 s of CPU;
+    filling the skeleton costs a few hundredths of that. Addresses that are not plain ASCII go
+    through the email package whole (``compose``), which encodes them properly.
+    """
+    if not recipient.address.isascii() or not recipient.address.isprintable():
+        return compose(rendered, identity, recipient, when)
+    values = _values(rendered, identity, recipient, when)
+    skeleton = _skeleton(rendered, identity)
+    return b"".join(values[piece] if i % 2 else piece for i, piece in enumerate(skeleton))
+
+
+def compose(rendered: Rendered, identity: Identity, recipient: Recipient, when: datetime) -> bytes:
+    """The same message built entirely by the email package: the reference for ``address``.
+
     Header values go through the email package, which refuses CR/LF in them: a title or
     name can never inject a header. The Message-ID is stable per article revision and
     recipient, so a re-sent uncertain message can be recognised as the same one.
     """
-    preferences = identity.link("preferences", recipient.preferences_token)
-    unsubscribe = identity.link("unsubscribe", recipient.unsubscribe_token)
-    one_click = identity.link("one-click", recipient.unsubscribe_token)
-    message = EmailMessage(policy=_POLICY)
-    message["Subject"] = rendered.subject
-    message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
-    message["To"] = recipient.address
-    message["Date"] = format_datetime(when)
-    # Short and stable: a long id would be folded across lines, which some MTAs mishandle.
-    digest = hashlib.sha256(f"{rendered.key}.{recipient.subscriber_id}".encode()).hexdigest()[:32]
-    message["Message-ID"] = f"<{digest}@{rendered.message_domain}>"
-    message["List-Id"] = f"{identity.from_name} <{identity.list_id}>"
-    # Set raw so it is never folded into RFC 2047 encoded words: mail providers read this header
-    # as a plain URI and would not show their unsubscribe button for an encoded one.
-    if not one_click.isascii() or not one_click.isprintable():
-        raise ValueError(f"the unsubscribe link must be a plain ASCII URL, not {one_click!r}")
-    message.set_raw("List-Unsubscribe", f"<{one_click}>")
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["Auto-Submitted"] = "auto-generated"
-    names = dict(list_name=identity.from_name, preferences=preferences, unsubscribe=unsubscribe)
+    values = _headers(rendered, identity, recipient, when)
+    message = _message(rendered, identity, recipient.address, values)
+    names = _footer_names(identity, recipient)
     message.set_content(rendered.text + FOOTER_TEXT.format(**names), subtype="plain", charset="utf-8", cte="base64")
     html = rendered.html.replace("</body>", FOOTER_HTML.format(**names) + "</body>", 1)
     message.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
+    message.set_boundary(values["BOUNDARY"])
+    return message.as_bytes()
+
+
+_SLOT = "KOHOSLOT{}X"
+_BOUNDARY = b"BOUNDARY"
+#: Per-recipient slots of the skeleton, in the order they are filled.
+_SLOTS = (b"TO", b"DATE", b"MSGID", b"UNSUB", _BOUNDARY, b"TEXT", b"HTML")
+
+
+def _message(rendered: Rendered, identity: Identity, to: str, values: dict[str, str]) -> EmailMessage:
+    message = EmailMessage(policy=_POLICY)
+    message["Subject"] = rendered.subject
+    message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
+    message["To"] = to
+    # Raw: written as given. Date and Message-ID are koho-made ASCII; a long id would be folded
+    # across lines, which some MTAs mishandle, so it is kept short.
+    message.set_raw("Date", values["DATE"])
+    message.set_raw("Message-ID", values["MSGID"])
+    message["List-Id"] = f"{identity.from_name} <{identity.list_id}>"
+    # Raw so it is never folded into RFC 2047 encoded words: mail providers read this header
+    # as a plain URI and would not show their unsubscribe button for an encoded one.
+    message.set_raw("List-Unsubscribe", values["UNSUB"])
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    return message
+
+
+def _footer_names(identity: Identity, recipient: Recipient) -> dict[str, str]:
+    return dict(list_name=identity.from_name, preferences=identity.link("preferences", recipient.preferences_token),
+                unsubscribe=identity.link("unsubscribe", recipient.unsubscribe_token))
+
+
+def _headers(rendered: Rendered, identity: Identity, recipient: Recipient, when: datetime) -> dict[str, str]:
+    """The per-recipient header values (all koho-made ASCII except the address)."""
+    one_click = identity.link("one-click", recipient.unsubscribe_token)
+    if not one_click.isascii() or not one_click.isprintable():
+        raise ValueError(f"the unsubscribe link must be a plain ASCII URL, not {one_click!r}")
+    digest = hashlib.sha256(f"{rendered.key}.{recipient.subscriber_id}".encode()).hexdigest()[:32]
     # A boundary derived from the message's identity rather than a random one: the same
     # revision and recipient give the same bytes, which keeps previews and tests comparable.
-    message.set_boundary(f"=_koho_{rendered.key}.{recipient.subscriber_id}")
-    return message.as_bytes()
+    return {"TO": recipient.address, "DATE": format_datetime(when), "MSGID": f"<{digest}@{rendered.message_domain}>",
+            "UNSUB": f"<{one_click}>", "BOUNDARY": f"=_koho_{rendered.key}.{recipient.subscriber_id}"}
+
+
+def _values(rendered: Rendered, identity: Identity, recipient: Recipient, when: datetime) -> dict[bytes, bytes]:
+    out = {k.encode(): v.encode("ascii") for k, v in _headers(rendered, identity, recipient, when).items()}
+    names = _footer_names(identity, recipient)
+    out[b"TEXT"] = _base64(rendered.text + FOOTER_TEXT.format(**names))
+    out[b"HTML"] = _base64(rendered.html.replace("</body>", FOOTER_HTML.format(**names) + "</body>", 1))
+    return out
+
+
+def _base64(text: str) -> bytes:
+    # What the email package's raw_data_manager does for text with cte="base64" under the SMTP
+    # policy: CRLF line ends and a final one, UTF-8, 76-character base64 lines ending in CRLF.
+    text = text.replace("\r\n", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    return base64.encodebytes(text.replace("\n", "\r\n").encode("utf-8")).replace(b"\n", b"\r\n")
+
+
+_SKELETONS: dict[tuple, list[bytes]] = {}
+
+
+def _skeleton(rendered: Rendered, identity: Identity) -> list[bytes]:
+    """The message with slots, split into [fixed, slot, fixed, slot, ..., fixed] (cached)."""
+    key = (rendered, identity)
+    if key not in _SKELETONS:
+        if len(_SKELETONS) > 64:  # one per article revision in a run; keep memory bounded
+            _SKELETONS.clear()
+        slot = {name: _SLOT.format(name.decode()) for name in _SLOTS}
+        message = _message(rendered, identity, slot[b"TO"], {k.decode(): v for k, v in slot.items()})
+        message.set_content(slot[b"TEXT"], subtype="plain", charset="utf-8", cte="7bit")
+        message.add_alternative(slot[b"HTML"], subtype="html", charset="utf-8", cte="7bit")
+        message.set_boundary(slot[_BOUNDARY])
+        raw = message.as_bytes()
+        # A real boundary is long enough that the email package folds before it; do the same.
+        raw = raw.replace(b"multipart/alternative; boundary=", b"multipart/alternative;\r\n boundary=", 1)
+        # The bodies are base64 in the real message: say so in each part's header.
+        raw = raw.replace(b"Content-Transfer-Encoding: 7bit", b"Content-Transfer-Encoding: base64")
+        for name in (b"TEXT", b"HTML"):  # the slot and its line end become the base64 lines
+            raw = raw.replace(slot[name].encode() + b"\r\n", slot[name].encode(), 1)
+        pattern = re.compile(b"(" + b"|".join(re.escape(v.encode()) for v in slot.values()) + b")")
+        names = {v.encode(): k for k, v in slot.items()}
+        _SKELETONS[key] = [names.get(piece, piece) if i % 2 else piece
+                           for i, piece in enumerate(pattern.split(raw))]
+    return _SKELETONS[key]
