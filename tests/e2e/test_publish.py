@@ -185,13 +185,16 @@ def test_run_leaves_a_table_artifact(workspace):
 
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
 
     publish()
 
     async def latest():
         async with get_client() as client:
             found = await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["koho-deliveries"])))
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["koho-deliveries"])),
+                # The newest first: the session's server holds every earlier test's runs too.
+                sort=ArtifactSort.CREATED_DESC)
             return found
 
     artifacts = asyncio.run(latest())

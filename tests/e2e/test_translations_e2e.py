@@ -29,6 +29,8 @@ ARTICLE = "sogo-bousai-kunren-2026"
 ALL = ("ja", *LANGUAGES)
 URL = "https://www.city.nerima.tokyo.jp/kurashi/bosai/index.html"
 PHONE = "03-3993-1111"
+#: Numbers (with units) in the issue's articles that every translation carries unchanged.
+NUMBERS = {"influenza-teiki-sesshu": "2,500円", "nerimachi-reporter-boshu": "960件"}
 #: content/glossary.yaml's rendering of 練馬区 per language.
 NERIMA = {"en": "Nerima City", "zh": "练马区", "ko": "네리마구", "th": "เขตเนริมะ", "pt": "Cidade de Nerima",
           "es": "Ciudad de Nerima", "id": "Kota Nerima", "vi": "Quận Nerima"}
@@ -102,6 +104,8 @@ def test_publish_in_nine_languages(published, workspace):
         assert PHONE in text
         assert URL in doc.xpath("//main//a/@href") or URL in doc.xpath("//a/@href")
         assert doc.xpath("//*[contains(@class, 'machine-translation')]"), language
+        for article_id, number in NUMBERS.items():
+            assert number in page(public, language, f"articles/{article_id}/index.html").text_content(), language
 
     # Feeds: one Atom and one RSS per language, with the articles.
     for language in LANGUAGES:
