@@ -341,8 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=40_000, help="confirmed subscribers (default 40000)")
-    parser.add_argument("--connections", type=int, default=4,
-                        help="SMTP connections koho opens (?connections=N; default 4, the transport's default)")
+    parser.add_argument("--connections", type=int, default=8,
+                        help="SMTP connections koho opens (?connections=N; default 8, the transport's default)")
     parser.add_argument("--sweep", default="",
                         help="also time the pipeline with these connection counts, e.g. 1,2,8,16 (informational)")
     parser.add_argument("--latency-ms", type=float, default=0.0,

@@ -85,7 +85,7 @@ class _Parallel:
 class SmtpTransport(_Parallel):
     """SMTP with one persistent connection per worker thread (smtplib: the standard client)."""
 
-    def __init__(self, host: str, port: int, url: str, connections: int = 4, tls: str = "",
+    def __init__(self, host: str, port: int, url: str, connections: int = 8, tls: str = "",
                  cafile: str | None = None, timeout: float = 30.0):
         self.host, self.port, self.url = host, port, url
         self.connections = max(1, connections)
@@ -294,7 +294,7 @@ def _smtp_factory(parts, options: dict[str, str], url: str) -> Callable[[], Mail
         raise ConfigError("put SMTP credentials in KOHO_SMTP_USER/KOHO_SMTP_PASSWORD, not in the URL")
     implicit = parts.scheme == "smtps"
     host, port = parts.hostname or "localhost", parts.port or (465 if implicit else 25)
-    connections = int(options.get("connections", 4))
+    connections = int(options.get("connections", 8))
     tls = "implicit" if implicit else ("starttls" if options.get("starttls", "0") in ("1", "true", "yes") else "")
     cafile = options.get("cafile")
     if cafile and not Path(cafile).is_file():
