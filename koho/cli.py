@@ -356,9 +356,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (behi
     try:
         settings = Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "_".join(str(part) for part in first["loc"]).upper()
-        err.print(f"configuration error: KOHO_{field}: {first['msg']}", style="bold red", markup=False)
+        _settings_error(exc)
         raise typer.Exit(2)
     web = _outer("channels.mail.web")
     try:
@@ -384,6 +382,17 @@ def main() -> None:
     except ConfigError as exc:
         err.print(f"configuration error: {exc}", markup=False)
         sys.exit(2)
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise  # not the operator's KOHO_* values: a bug, shown as one
+        _settings_error(exc)
+        sys.exit(2)
+
+
+def _settings_error(exc: ValidationError) -> None:
+    first = exc.errors()[0]
+    field = "_".join(str(part) for part in first["loc"]).upper()
+    err.print(f"configuration error: KOHO_{field}: {first['msg']}", markup=False)
 
 
 if __name__ == "__main__":

@@ -98,6 +98,8 @@ def test_unknown_channel_is_a_clear_error(workspace):
     ({"KOHO_ARCHIVE_URL": "ftp://example.jp/site"}, ["publish"], "configuration error: 'ftp://example.jp/site': unknown store"),
     ({"KOHO_ARCHIVE_URL": "s3:///no-bucket"}, ["build"], "an s3:// URL needs a bucket"),
     ({"KOHO_MAIL_URL": "smtp://user:pw@127.0.0.1:25"}, ["publish-due"], "put SMTP credentials in KOHO_SMTP_USER"),
+    ({"KOHO_MAIL_RETENTION_DAYS": "a month"}, ["subscribers", "count"],
+     "configuration error: KOHO_MAIL_RETENTION_DAYS: Input should be a valid integer"),
     ({"KOHO_MAIL_URL": "smtp://127.0.0.1:port"}, ["publish"], "configuration error: 'smtp://127.0.0.1:port'"),
     ({"KOHO_DATABASE_URL": "not a url"}, ["publish"], "KOHO_DATABASE_URL is not a database URL"),
     ({"KOHO_DATABASE_URL": "postgresql://koho:pw@127.0.0.1:1/koho"}, ["status"],
@@ -116,4 +118,5 @@ def test_configuration_mistakes_stop_before_anything_is_written(workspace, monke
         from koho.ledger import Ledger
         from koho.settings import Settings
 
+        monkeypatch.delenv("KOHO_MAIL_RETENTION_DAYS", raising=False)  # the mistake under test
         assert Ledger(Settings().db_url()).rows() == []
