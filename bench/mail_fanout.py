@@ -181,6 +181,17 @@ def koho_prefect(ws: Workspace, path: Path, mail_url: str) -> dict:
             "sent": sum(_sent(o.receipts) for o in outcomes)}
 
 
+def _default_connections() -> int:
+    """The SMTP transport's connection count for a URL without ``?connections=``."""
+    from channels.mail.transports import open_transport
+
+    transport = open_transport("smtp://127.0.0.1:25")  # connects on first send only: nothing is opened
+    try:
+        return transport.connections
+    finally:
+        transport.close()
+
+
 def ledger_states(ws: Workspace, article_id: str) -> dict[str, int]:
     """Rows of the article's mail deliveries per state (checked after each koho run)."""
     from collections import Counter
@@ -341,8 +352,8 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=40_000, help="confirmed subscribers (default 40000)")
-    parser.add_argument("--connections", type=int, default=8,
-                        help="SMTP connections koho opens (?connections=N; default 8, the transport's default)")
+    parser.add_argument("--connections", type=int,
+                        help="SMTP connections koho opens (?connections=N; default: the transport's own default)")
     parser.add_argument("--sweep", default="",
                         help="also time the pipeline with these connection counts, e.g. 1,2,8,16 (informational)")
     parser.add_argument("--latency-ms", type=float, default=0.0,
@@ -375,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
         atexit.register(shutil.rmtree, root, True)
     ws, articles, details = prepare(root, n, 2 + len(sweep), not args.skip_prefect)
     rss = {"after imports": peak_rss_mb()}  # seeding ran in a child process
+    if args.connections is None:  # what koho does when the URL does not say: read, not assumed
+        args.connections = _default_connections()
     url = "smtp://127.0.0.1:{port}?connections={c}"
     flow, sources, length = None, [], 0
     with Sink(args.latency_ms / 1000) as sink:
