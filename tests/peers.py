@@ -86,7 +86,9 @@ class _PostgresServer:
         if self.as_root:
             user = _service_user()
             os.chown(self.home, user.pw_uid, user.pw_gid)
-            self.prefix = ["runuser", "-u", user.pw_name, "--"]
+            # util-linux puts runuser in /usr/sbin, which a minimal CI PATH may leave out.
+            runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin") or "runuser"
+            self.prefix = [runuser, "-u", user.pw_name, "--"]
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         cmd = self.prefix + [str(self.bindir / args[0]), *args[1:]]
