@@ -19,7 +19,7 @@ import json
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import ClassVar, Sequence
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,7 +28,7 @@ from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
-from koho.outbox import RequestOutbox, deliver_to_outbox, is_outbox
+from koho.outbox import OutboxOrApi, is_outbox
 from koho.social import ONCE, read_settings, request_bytes
 from koho.textfit import fit_parts, utf16_units
 
@@ -80,7 +80,7 @@ class LineChannel:
         self.settings = settings
         self.url = settings.transport_url()
         self.base_dir = base_dir
-        self._transport: Any = None
+        self._via = OutboxOrApi(self.url, base_dir, lambda: LineApi(self.url, self.settings))
         if not is_outbox(self.url):
             if not self.url.startswith(("https://", "http://")):
                 raise ConfigError(f"KOHO_LINE_URL={self.url!r}: use outbox://folder or the API's https:// URL")
@@ -114,19 +114,11 @@ class LineChannel:
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Broadcast each delivery after checking the month's quota."""
-        if is_outbox(self.url):
-            if self._transport is None:
-                self._transport = RequestOutbox(self.url, self.base_dir)
-            return deliver_to_outbox(self._transport, batch)
-        if self._transport is None:
-            self._transport = LineApi(self.url, self.settings)
-        return [self._transport.broadcast(d) for d in batch]
+        return self._via.deliver(batch, lambda api, todo: [api.broadcast(d) for d in todo])
 
     def close(self) -> None:
         """Release the SDK's connection pool."""
-        if self._transport is not None and hasattr(self._transport, "close"):
-            self._transport.close()
-        self._transport = None
+        self._via.close()
 
 
 class LineApi:

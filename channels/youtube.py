@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import ClassVar, Sequence
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
@@ -30,7 +30,7 @@ from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
-from koho.outbox import RequestOutbox, deliver_to_outbox, is_outbox
+from koho.outbox import OutboxOrApi, is_outbox
 from koho.social import read_settings, request_bytes
 from koho.textfit import cut, plain_text, utf8_bytes
 
@@ -128,7 +128,7 @@ class YouTubeChannel:
         self.db_url = db_url
         self.base_dir = base_dir
         self._clock = clock or (lambda: datetime.now(timezone.utc))
-        self._transport: Any = None
+        self._via = OutboxOrApi(self.url, base_dir, lambda: YouTubeApi(self.url, self.settings, self.db_url, self._clock))
         if not is_outbox(self.url):
             if not self.url.startswith(("https://", "http://")):
                 raise ConfigError(f"KOHO_YOUTUBE_URL={self.url!r}: use outbox://folder or the API's https:// URL")
@@ -154,19 +154,11 @@ class YouTubeChannel:
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Write each description (or the request, to the outbox)."""
-        if is_outbox(self.url):
-            if self._transport is None:
-                self._transport = RequestOutbox(self.url, self.base_dir)
-            return deliver_to_outbox(self._transport, batch)
-        if self._transport is None:
-            self._transport = YouTubeApi(self.url, self.settings, self.db_url, self._clock)
-        return [self._transport.update(d) for d in batch]
+        return self._via.deliver(batch, lambda api, todo: [api.update(d) for d in todo])
 
     def close(self) -> None:
         """Release the ledger connection the quota book uses."""
-        if self._transport is not None and hasattr(self._transport, "close"):
-            self._transport.close()
-        self._transport = None
+        self._via.close()
 
 
 class YouTubeApi:

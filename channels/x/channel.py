@@ -27,7 +27,7 @@ from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
-from koho.outbox import RequestOutbox, deliver_to_outbox, is_outbox
+from koho.outbox import OutboxOrApi, is_outbox
 from koho.site import Site
 from koho.social import plan_post_lifecycle, read_settings, send_in_order
 from koho.textfit import X_MAX_WEIGHTED, cut, fit_parts, with_link, x_weighted_length
@@ -103,7 +103,7 @@ class XChannel:
         self.settings = settings
         self.url = settings.transport_url()
         self.base_dir = base_dir
-        self._transport = None
+        self._via = OutboxOrApi(self.url, base_dir, self._open_api)
         if is_outbox(self.url):
             return
         if not self.url.startswith(("https://", "http://")):
@@ -111,6 +111,11 @@ class XChannel:
         missing = [f"KOHO_X_{n.upper()}" for n in CREDENTIALS if getattr(settings, n) is None]
         if missing:
             raise ConfigError(f"KOHO_X_URL is the API ({self.url}) but {', '.join(missing)} not set")
+
+    def _open_api(self):
+        from channels.x.api import XApi  # tweepy only when the API is used
+
+        return XApi(self.url, self.settings)
 
     def describe(self) -> str:
         """Where posts go (credentials are never part of it)."""
@@ -127,26 +132,10 @@ class XChannel:
                                             "reply": {"in_reply_to_tweet_id": parent}}},
             delete=lambda parent: {"method": "DELETE", "url": f"{API}/2/tweets/{parent}"})
 
-    @property
-    def transport(self):
-        """Opened on first delivery; planning never touches it."""
-        if self._transport is None:
-            if is_outbox(self.url):
-                self._transport = RequestOutbox(self.url, self.base_dir)
-            else:
-                from channels.x.api import XApi  # tweepy only when the API is used
-
-                self._transport = XApi(self.url, self.settings)
-        return self._transport
-
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Send in order; after a rate limit the rest of the batch waits for the next try."""
-        if isinstance(self.transport, RequestOutbox):
-            return deliver_to_outbox(self.transport, batch)
-        return send_in_order(batch, self.transport.send, "X's rate limit window")
+        return self._via.deliver(batch, lambda api, todo: send_in_order(todo, api.send, "X's rate limit window"))
 
     def close(self) -> None:
         """Close the API session."""
-        if self._transport is not None and hasattr(self._transport, "close"):
-            self._transport.close()
-        self._transport = None
+        self._via.close()
