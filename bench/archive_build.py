@@ -315,6 +315,18 @@ def detail_lines(full: dict, inc: dict, prefect: dict | None, pelican: dict | No
     return details
 
 
+def scratch_root(prefix: str, keep: bool) -> Path:
+    """A temporary workspace for one benchmark run, removed at exit unless ``keep``."""
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    if keep:
+        log(f"workspace kept: {root}")
+    else:
+        # atexit, not finally: Prefect's ephemeral server (home inside ``root``) stops in its own
+        # atexit hook, registered later and so run earlier than this one.
+        atexit.register(shutil.rmtree, root, True)
+    return root
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every step, print the figures; exit 1 if a page check failed, 2 without Pelican."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -330,13 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         log("pelican is not installed: pip install -e '.[bench]'  (or use --skip-pelican)")
         return 2
 
-    root = Path(tempfile.mkdtemp(prefix="koho-bench-"))
-    if args.keep:
-        log(f"workspace kept: {root}")
-    else:
-        # atexit, not finally: Prefect's ephemeral server (home inside ``root``) stops in its own
-        # atexit hook, registered later and so run earlier than this one.
-        atexit.register(shutil.rmtree, root, True)
+    root = scratch_root("koho-bench-", args.keep)
     # Before anything imports Prefect: offline, quiet, in a private home, always the ephemeral
     # server (never a configured PREFECT_API_URL).
     os.environ.update(PREFECT_ENV, PREFECT_HOME=str(root / "prefect-home"))

@@ -12,14 +12,12 @@ bench/README.md says what each figure includes. Seconds vary between runs; compa
 from __future__ import annotations
 
 import argparse
-import atexit
 import os
 import random
 import resource
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
@@ -34,7 +32,7 @@ for _path in (REPO, REPO / "bench"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from archive_build import Timer, _profiled, _tree_state, log, peak_rss_mb  # noqa: E402  (the house timers)
+from archive_build import Timer, _profiled, _tree_state, log, peak_rss_mb, scratch_root  # noqa: E402  (the house timers)
 from corpus import JST, SUBJECTS, generate, write_article  # noqa: E402
 from mail_peers import Sink, SmtpSource, Tally  # noqa: E402
 
@@ -377,13 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"cannot obtain postfix's smtp-source: {exc} (or use --skip-smtp-source)")
             return 2
 
-    root = Path(tempfile.mkdtemp(prefix="koho-mail-bench-"))
-    if args.keep:
-        log(f"workspace kept: {root}")
-    else:
-        # atexit, not finally: Prefect's ephemeral server (home inside ``root``) stops in its own
-        # atexit hook, registered later and so run earlier than this one.
-        atexit.register(shutil.rmtree, root, True)
+    root = scratch_root("koho-mail-bench-", args.keep)
     ws, articles, details = prepare(root, n, 2 + len(sweep), not args.skip_prefect)
     rss = {"after imports": peak_rss_mb()}  # seeding ran in a child process
     if args.connections is None:  # what koho does when the URL does not say: read, not assumed
