@@ -68,11 +68,8 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
     ledger = Ledger(settings.db_url())
     outcomes: list[Outcome] = []
     chans = registry.build(settings, channels)
-    # Only languages some channel takes are translated: nothing else would carry them.
-    languages = [lang for lang in settings.target_languages() if any(lang in c.limits.languages for c in chans)]
-    translator = open_translator(settings.content_dir, settings.target_languages(),
-                                 ledger.engine) if languages else None
-    state = RunState(ledger, corpus, translate=_quietly(translator) if translator else None, languages=languages)
+    translator, state = _run_state(settings, chans, ledger, corpus)
+    languages = list(state.languages)
     try:
         for article in translate_only:
             outcomes += _publish_translations(article, languages, chans, translator, corpus, ledger, now, state,
@@ -113,6 +110,16 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
             channel.close()
         ledger.close()
     return outcomes
+
+
+def _run_state(settings: Settings, chans, ledger: Ledger, corpus: Corpus) -> tuple[Translator | None, RunState]:
+    """The run's translator (None when no channel takes a target language) and its RunState."""
+    # Only languages some channel takes are translated: nothing else would carry them.
+    languages = [lang for lang in settings.target_languages() if any(lang in c.limits.languages for c in chans)]
+    translator = open_translator(settings.content_dir, settings.target_languages(),
+                                 ledger.engine) if languages else None
+    return translator, RunState(ledger, corpus, translate=_quietly(translator) if translator else None,
+                                languages=languages)
 
 
 def _quietly(translator: Translator):
@@ -277,7 +284,8 @@ def publish_due(channels: list[str] | None = None) -> list[Outcome]:
 
 @flow(name="build-archive", log_prints=True)
 def build_site(channels: list[str] | None = None) -> list[Outcome]:
-    """Rebuild every page (and feed) of the live site; only changed bytes are written."""
+    """Rebuild every page (and feed) of the live site, with the translations publishing put there;
+    only changed bytes are written."""
     settings = Settings()
     corpus = read_content(settings)
     now = now_utc()
@@ -285,8 +293,9 @@ def build_site(channels: list[str] | None = None) -> list[Outcome]:
     outcomes = []
     chans = registry.build(settings, channels or ["archive"])
     try:
+        _translator, state = _run_state(settings, chans, ledger, corpus)
         for channel in chans:
-            planned, recorded, outcome = site_build(channel, corpus, ledger, now, run_id())
+            planned, recorded, outcome = site_build(channel, corpus, ledger, now, run_id(), state)
             outcomes.append(outcome)
             if recorded.to_deliver():
                 outcome.receipts = _deliver_in_tasks(channel, ledger, planned, outcome)

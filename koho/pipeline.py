@@ -327,15 +327,24 @@ def deliver(channel: Channel, ledger: Ledger, planned: Sequence[Delivery]) -> li
 
 
 def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime,
-               run_id: str | None = None) -> tuple[list[Delivery], Recorded, Outcome]:
+               run_id: str | None = None, state: RunState | None = None) -> tuple[list[Delivery], Recorded, Outcome]:
     """Plan a full rebuild of a channel's site output and record it.
 
     The build id is a hash of every planned file, so rebuilding an unchanged site is a no-op in
     the ledger too, while any change (an article, a template, koho itself) makes a new build.
+    With ``state`` (a run that translates), the translations already published on the channel
+    are rebuilt too, and the originals' pages keep linking them: a build shows what publishing
+    put there, in every language, and never publishes a translation of its own accord.
     """
-    live = {a.id: a for a in corpus.articles.values() if a.is_due(now)}
+    live: dict[str, Article] = {a.id: a for a in corpus.articles.values() if a.is_due(now)}
+    members = sorted(live)
+    for language in state.languages if state is not None else ():
+        if language != corpus.site.language and language in channel.limits.languages:
+            live.update((f"{i}@{language}", a)
+                        for i, a in state.live_translations(channel.name, language, now).items())
     ctx = PlanContext(site=corpus.site, now=now, live=live,
-                      updated=feed_times(corpus.articles.values(), ledger.revision_times()), published=frozenset(live))
+                      updated=feed_times(corpus.articles.values(), ledger.revision_times()),
+                      published=frozenset(members))
     planned = channel.plan_all(ctx, "pending")
     digest = hashlib.sha256()
     for d in planned:
@@ -344,7 +353,7 @@ def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime,
     planned = [replace(d, revision=build_id) for d in planned]
     recorded = ledger.record(planned, run_id)
     outcome = Outcome(channel.name, SITE_ID, planned=len(planned), new=len(recorded.new))
-    outcome.members = sorted(live)
+    outcome.members = members  # originals: translations are on the channel through their own rows
     outcome.build_id = build_id
     return planned, recorded, outcome
 

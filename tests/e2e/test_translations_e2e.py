@@ -149,3 +149,27 @@ def test_a_translation_published_later_relinks_the_japanese_pages(workspace, mon
     assert 'hreflang="en"' in (public / "sitemap.xml").read_text(encoding="utf-8")
     english = page(public, "en", f"articles/{ARTICLE}/index.html")
     assert switcher(english) == {"ja", "en"} and "Nerima City" in english.text_content()
+
+
+def test_full_build_keeps_the_translated_editions(workspace, monkeypatch):
+    """`koho build` (the build-archive flow) renders the translations already published, with
+    the same bytes incremental publishing wrote: the Japanese pages keep their switcher and
+    alternates. It never publishes a translation by itself."""
+    from flows.publish import build_site, publish_article
+
+    monkeypatch.setenv("KOHO_CHANNELS", "archive,feeds")
+    monkeypatch.setenv("KOHO_LANGUAGES", "en,th")
+    public = workspace / "public"
+    build_site(channels=["archive", "feeds"])
+    assert not (public / "en").exists()  # nothing translated yet: a build publishes no translation
+    files, _ = issue_files(workspace)
+    publish_article([f for f in files if f.endswith(f"{ARTICLE}.md")])
+
+    again = build_site(channels=["archive", "feeds"])
+    assert all(o.receipts for o in again)  # a new build (its pages differ from the first), compared byte for byte
+    written = [r.key for o in again for r in o.receipts if r.state == "sent"]
+    assert written == [], written  # every page, in every language, as publishing left it
+    assert sorted(p.name for p in (public / "en" / "articles").iterdir()) == [ARTICLE]
+    doc = page(public, "ja", f"articles/{ARTICLE}/index.html")
+    assert alternates(doc) == {"ja", "en", "th", "x-default"} and switcher(doc) == {"ja", "en", "th"}
+
