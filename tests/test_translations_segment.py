@@ -147,6 +147,16 @@ def test_glossary_terms_are_enforced_in_every_language(language):
     assert got == (f"⟨{language}⟩ {terms['練馬区']}の{terms['区報']}と{terms['区民事務所']}のお知らせ。")
 
 
+def test_overlapping_glossary_terms_go_to_the_longer_one():
+    """練馬区民事務所 is the Nerima branch of the 区民事務所, not 練馬区 + 民事務所: a longer term
+    overlapping a shorter one wins even when the shorter starts first; containment as before."""
+    terms = {"練馬区": "Nerima City", "区民事務所": "Residents' Office", "区報": "City News", "ねりま区報": "Nerima News"}
+    document = segment_text("練馬区民事務所は土曜日も開庁。練馬区の区報とねりま区報。", "en", terms)
+    first, second = document.segments()
+    assert first.text == "練馬ZQ1は土曜日も開庁。" and first.tokens[0].value == "Residents' Office"
+    assert [t.value for t in second.tokens] == ["Nerima City", "City News", "Nerima News"]
+
+
 def test_glossary_errors_name_file_line_and_field(tmp_path):
     (tmp_path / "glossary.yaml").write_text(
         "練馬区:\n"

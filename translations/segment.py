@@ -244,8 +244,18 @@ def _scanner(terms: tuple[tuple[str, str], ...], markdown: bool) -> re.Pattern:
     alternatives = [f"(?P<{kind}{i}>{_renumber(pattern, i)})" for i, (kind, pattern) in enumerate(patterns)]
     if terms:
         longest_first = sorted((t for t, _ in terms), key=len, reverse=True)
-        alternatives.append("(?P<term>" + "|".join(map(re.escape, longest_first)) + ")")
+        alternatives.append("(?P<term>" + "|".join(map(_term_pattern, longest_first,
+                                                         [longest_first] * len(longest_first))) + ")")
     return re.compile("|".join(alternatives))
+
+
+def _term_pattern(term: str, terms: Sequence[str]) -> str:
+    """``term``, unless a longer term overlaps it from inside: in 練馬区民事務所 the longer
+    区民事務所 wins over 練馬区 (the office of Nerima, not "Nerima City" + 民事務所). A regex
+    scan alone takes the leftmost match; the lookaheads make overlaps go to the longer term."""
+    losing = [term[:k] + longer for longer in terms if len(longer) > len(term)
+              for k in range(1, len(term)) if longer.startswith(term[k:])]
+    return "".join(f"(?!{re.escape(text)})" for text in losing) + re.escape(term)
 
 
 def _renumber(pattern: str, index: int) -> str:
