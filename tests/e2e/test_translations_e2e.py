@@ -1,25 +1,30 @@
 """`koho publish` in nine languages with the tiny argos packages (ADR 0006, 0009, 0010).
 
-The sample issue of 2026-11-01 is published through the real flow: archive pages, feeds and one
-EPUB per language, all EPUBs valid for EPUBCheck, every page linked to its other language
-versions (switcher, hreflang, sitemap alternates), glossary terms rendered as configured, URLs
-and phone numbers untouched, and a second publish sends nothing.
+`koho publish` on the whole sample set, as the README runs it: archive pages, feeds and one EPUB
+per issue and language, all EPUBs valid for EPUBCheck, every page linked to its other language
+versions (switcher, hreflang, sitemap alternates), glossary terms rendered as configured, URLs,
+phone numbers and amounts untouched, and a second publish sends nothing. Then the ways a
+translation joins later: published after its original, and kept by a full build.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 import feedparser
 import pytest
 from lxml import etree, html
+from typer.testing import CliRunner
 
+from koho.bulletin import issues_of
 from koho.i18n import tag
 from koho.reader import read_corpus
 from koho.site import load_site
 from tests import epubcheck
 from tests.argos_home import argos_home  # noqa: F401  (the session fixture, by name)
+from translations.glossary import load_glossary
 from translations.translator import LANGUAGES
 
 pytestmark = pytest.mark.usefixtures("prefect_harness", "argos_home")
@@ -27,10 +32,6 @@ pytestmark = pytest.mark.usefixtures("prefect_harness", "argos_home")
 DAY = "2026-11-01"
 ARTICLE = "sogo-bousai-kunren-2026"
 ALL = ("ja", *LANGUAGES)
-URL = "https://www.city.nerima.tokyo.jp/kurashi/bosai/index.html"
-PHONE = "03-3993-1111"
-#: Numbers (with units) in the issue's articles that every translation carries unchanged.
-NUMBERS = {"influenza-teiki-sesshu": "2,500円", "nerimachi-reporter-boshu": "960件"}
 #: content/glossary.yaml's rendering of 練馬区 per language.
 NERIMA = {"en": "Nerima City", "zh": "练马区", "ko": "네리마구", "th": "เขตเนริมะ", "pt": "Cidade de Nerima",
           "es": "Ciudad de Nerima", "id": "Kota Nerima", "vi": "Quận Nerima"}
@@ -63,70 +64,105 @@ def switcher(doc: html.HtmlElement) -> set[str]:
 
 @pytest.fixture
 def published(workspace, monkeypatch):
-    """The issue published once in nine languages to archive, feeds and e-books."""
-    monkeypatch.setenv("KOHO_CHANNELS", "archive,feeds,ebook")
-    from flows.publish import publish_article
+    """`koho publish` (the command, every default channel) on the whole sample set, in nine languages."""
+    from koho import prefect_env
+    from koho.cli import app
 
-    files, ids = issue_files(workspace)
-    outcomes = publish_article(files)
-    return workspace / "public", files, ids, outcomes
+    for name, value in prefect_env.DEFAULTS.items():  # the command sets them; keep them to this test
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("KOHO_CHANNELS", raising=False)
+    result = CliRunner().invoke(app, ["publish"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    content = workspace / "content"
+    corpus = read_corpus(content, load_site(content))
+    return workspace / "public", corpus, result.output
+
+
+#: What must pass through translation untouched: URLs, phone numbers, and amounts and counts
+#: (the digits before 円, 人, 件, 歳; the tiny model copies the words, a real one translates them).
+KEPT = re.compile(r"https?://[^\s)（）]+|0\d{1,4}-\d{1,4}-\d{4}|\d[\d,]*(?=円|人|件|歳)")
 
 
 def test_publish_in_nine_languages(published, workspace):
-    from flows.publish import publish_article
-
-    public, files, ids, outcomes = published
+    public, corpus, output = published
+    now = datetime.now(timezone.utc)
+    live = sorted((a for a in corpus.articles.values() if a.is_due(now)), key=lambda a: a.id)
+    issues = issues_of(corpus.articles.values(), corpus.site, now)
+    assert len(live) >= 10 and len(issues) >= 3, "the samples hold several issues that have appeared"
     tags = {tag(lang) for lang in ALL}
+    glossary, errors = load_glossary(workspace / "content", LANGUAGES)
+    assert errors == []
 
-    # Archive: every article and the issue page in every language, linked to the others.
+    # Archive: every live article and every issue page in every language, linked to the others.
     for language in ALL:
-        for article_id in ids:
-            doc = page(public, language, f"articles/{article_id}/index.html")
+        for article in live:
+            doc = page(public, language, f"articles/{article.id}/index.html")
             assert doc.get("lang") == tag(language)
-            assert alternates(doc) == tags | {"x-default"}, (language, article_id)
-            assert switcher(doc) == tags, (language, article_id)
-        issue = page(public, language, f"bulletin/{DAY}/index.html")
-        assert alternates(issue) == tags | {"x-default"}
-        epub_link = f"ebooks/{DAY}/kuho-{DAY}-{language}.epub"
-        assert any(href.endswith(epub_link) for href in issue.xpath("//a/@href")), language
+            assert alternates(doc) == tags | {"x-default"}, (language, article.id)
+            assert switcher(doc) == tags, (language, article.id)
+        for issue in issues:
+            day = issue.day.isoformat()
+            doc = page(public, language, f"bulletin/{day}/index.html")
+            assert alternates(doc) == tags | {"x-default"}
+            epub_link = f"ebooks/{day}/kuho-{day}-{language}.epub"
+            assert any(href.endswith(epub_link) for href in doc.xpath("//a/@href")), (language, day)
+    held = [a.id for a in corpus.articles.values() if not a.is_due(now)]
+    assert held and not any((public / lang / "articles" / i).exists() for lang in LANGUAGES for i in held)
     sitemap = etree.fromstring((public / "sitemap.xml").read_bytes())
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
     entry = next(u for u in sitemap.findall("s:url", ns) if u.findtext("s:loc", namespaces=ns).endswith(
         f"/articles/{ARTICLE}/"))
     assert {link.get("hreflang") for link in entry.findall("x:link", ns)} == tags | {"x-default"}
 
-    # Translated text: the glossary's terms, URLs and phone numbers as in the original.
+    # Translated text: the machine wrote it and says so; every glossary term of the original in
+    # its configured rendering; URLs, phone numbers and amounts as in the original.
     for language in LANGUAGES:
-        doc = page(public, language, f"articles/{ARTICLE}/index.html")
-        text = doc.text_content()
-        assert f"⟨{language}⟩" in text  # the tiny model's mark: a machine wrote it
-        assert NERIMA[language] in text and "練馬区" not in doc.findtext(".//h1")
-        assert PHONE in text
-        assert URL in doc.xpath("//main//a/@href") or URL in doc.xpath("//a/@href")
-        assert doc.xpath("//*[contains(@class, 'machine-translation')]"), language
-        for article_id, number in NUMBERS.items():
-            assert number in page(public, language, f"articles/{article_id}/index.html").text_content(), language
+        terms = glossary.for_language(language)
+        for article in live:
+            doc = page(public, language, f"articles/{article.id}/index.html")
+            text = doc.text_content() + " ".join(doc.xpath("//main//a/@href"))
+            assert f"⟨{language}⟩" in text, (language, article.id)  # the tiny model's mark
+            assert doc.xpath("//*[contains(@class, 'machine-translation')]"), (language, article.id)
+            source = f"{article.title}\n{article.summary}\n{article.body}"
+            for term in _terms_in(source, terms):
+                assert terms[term] in text, (language, article.id, term)
+            for kept in KEPT.findall(source):
+                assert kept in text, (language, article.id, kept)
+        assert NERIMA[language] in page(public, language, f"articles/{ARTICLE}/index.html").findtext(".//h1")
 
-    # Feeds: one Atom and one RSS per language, with the issue's articles.
+    # Feeds: one Atom and one RSS per language, with the newest articles of that language.
+    newest = {a.id for a in sorted(live, key=lambda a: (a.publish_at, a.id), reverse=True)[:corpus.site.feed_entries]}
     for language in LANGUAGES:
         for fmt in ("atom", "rss"):
             feed = feedparser.parse((public / "feeds" / language / f"{fmt}.xml").read_bytes())
             assert not feed.bozo, feed.get("bozo_exception")
             assert feed.feed.get("language") == tag(language)
-            links = {e.link for e in feed.entries}
-            assert {i for i in ids if any(link.endswith(f"/{language}/articles/{i}/") for link in links)} == set(ids)
+            linked = {e.link.rstrip("/").rsplit("/", 1)[-1] for e in feed.entries
+                      if f"/{language}/articles/" in e.link}
+            assert linked == newest, (language, fmt)
     assert (public / "feeds" / "atom.xml").is_file()
 
-    # E-books: nine, every one valid for EPUBCheck without errors or warnings.
-    books = sorted((public / "ebooks" / DAY).glob("*.epub"))
-    assert [b.name for b in books] == sorted(f"kuho-{DAY}-{lang}.epub" for lang in ALL)
+    # E-books: nine per issue, every one valid for EPUBCheck without errors or warnings.
+    books = sorted((public / "ebooks").glob("*/*.epub"))
+    assert [b.name for b in books] == sorted(f"kuho-{i.day}-{lang}.epub" for i in issues for lang in ALL)
     if epubcheck.java() is not None:
         found = epubcheck.check(books)
         assert all(messages == [] for messages in found.values()), found
 
-    # A second publish sends nothing.
-    again = publish_article(files)
-    assert sum(len(o.receipts) for o in again) == 0, [(o.channel, o.article_id, o.note) for o in again if o.receipts]
+    # The same command again sends nothing.
+    from koho.cli import app
+    again = CliRunner().invoke(app, ["publish"], env={"COLUMNS": "250"})
+    assert again.exit_code == 0 and "Nothing new was sent" in again.output, again.output
+
+
+def _terms_in(text: str, terms: dict[str, str]) -> set[str]:
+    """Glossary terms in ``text``, longest first: 区報 inside ねりま区報 is that longer term's."""
+    found = set()
+    for term in sorted(terms, key=len, reverse=True):
+        if term in text:
+            found.add(term)
+            text = text.replace(term, "\0")
+    return found
 
 
 def test_a_translation_published_later_relinks_the_japanese_pages(workspace, monkeypatch):
