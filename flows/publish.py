@@ -108,6 +108,8 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
     finally:
         for channel in chans:
             channel.close()
+        if translator is not None:
+            translator.close()
         ledger.close()
     return outcomes
 
@@ -116,8 +118,8 @@ def _run_state(settings: Settings, chans, ledger: Ledger, corpus: Corpus) -> tup
     """The run's translator (None when no channel takes a target language) and its RunState."""
     # Only languages some channel takes are translated: nothing else would carry them.
     languages = [lang for lang in settings.target_languages() if any(lang in c.limits.languages for c in chans)]
-    translator = open_translator(settings.content_dir, settings.target_languages(),
-                                 ledger.engine) if languages else None
+    translator = open_translator(settings.content_dir, settings.target_languages(), ledger.engine,
+                                 settings.state_dir / "cache") if languages else None
     return translator, RunState(ledger, corpus, translate=_quietly(translator) if translator else None,
                                 languages=languages)
 
@@ -292,8 +294,9 @@ def build_site(channels: list[str] | None = None) -> list[Outcome]:
     ledger = Ledger(settings.db_url())
     outcomes = []
     chans = registry.build(settings, channels or ["archive"])
+    translator = None
     try:
-        _translator, state = _run_state(settings, chans, ledger, corpus)
+        translator, state = _run_state(settings, chans, ledger, corpus)
         for channel in chans:
             planned, recorded, outcome = site_build(channel, corpus, ledger, now, run_id(), state)
             outcomes.append(outcome)
@@ -305,6 +308,8 @@ def build_site(channels: list[str] | None = None) -> list[Outcome]:
     finally:
         for channel in chans:
             channel.close()
+        if translator is not None:
+            translator.close()
         ledger.close()
     _report(outcomes, "koho build")
     return outcomes

@@ -2,7 +2,8 @@
 
 Keyed by content, not modification times (which git checkouts and copies do not preserve).
 SQLite rather than one pickle: adding one article writes one row instead of rewriting every
-cached article, which is what keeps publishing one article into a big archive cheap.
+cached article, which is what keeps publishing one article into a big archive cheap. The
+translator keeps its finished translations in another file of the same kind (``get``/``put``).
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ _VERSION = "4"  # bump when the cached Article shape changes
 
 
 class ParseCache:
-    """Pickled (article, errors) tuples; a damaged or missing cache only makes reads slower."""
+    """Pickled (article, errors) tuples, or other picklable values under ``filename``; a damaged
+    or missing cache only makes reads slower."""
 
-    def __init__(self, directory: Path | None):
+    def __init__(self, directory: Path | None, filename: str = "articles.sqlite3"):
         self.db: sqlite3.Connection | None = None
         if directory is None:
             return
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(directory / "articles.sqlite3", timeout=30)
+            # check_same_thread off: flows call the translator from task worker threads; sqlite3
+            # serialises the calls itself (the module is built thread-safe).
+            self.db = sqlite3.connect(directory / filename, timeout=30, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
             self.db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
@@ -65,6 +69,20 @@ class ParseCache:
                 self.db.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in stale])
         except sqlite3.Error:
             pass  # the cache is an optimisation; a read-only state folder must not stop a run
+
+    def get(self, key: str):
+        """One entry, or None."""
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
+            return pickle.loads(row[0]) if row else None
+        except Exception:  # a damaged row or file: recompute
+            return None
+
+    def put(self, key: str, value) -> None:
+        """Store (or replace) one entry."""
+        self.update({key: value}, ())
 
     def close(self) -> None:
         """Close the SQLite connection."""

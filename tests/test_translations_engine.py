@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from koho.site import load_site
 from translations import engine, tiny_packages
 from translations.glossary import load_glossary
 from translations.memory import Memory
-from translations.translator import LANGUAGES, Translator, translated_issue
+from translations.translator import LANGUAGES, TranslationCache, Translator, translated_issue
 
 REPO = Path(__file__).resolve().parents[1]
 ARTICLE = "sogo-bousai-kunren-2026"
@@ -103,6 +104,43 @@ def test_memory_means_one_changed_sentence_is_one_segment_translated(translator,
     assert "⟨th⟩ 雨天の場合も実施します。" in again["th"].article.body
     unchanged = translator.translate(edited, "th")
     assert unchanged.translated == 0 and unchanged.article == again["th"].article
+
+
+def test_finished_translations_are_kept_until_an_input_changes(tmp_path, corpus):
+    """Each run opens a translator; a kept translation is served without segmenting or asking
+    the model, and never once its original, the glossary or the models changed."""
+    glossary, _ = load_glossary(REPO / "content", LANGUAGES)
+    asked = []
+
+    def pair_for(source, target):
+        asked.append(target)
+        return engine.model_pair(source, target)
+
+    def run(article, terms=glossary):
+        translator = Translator(tmp_path / "content", terms, None, pair_for, TranslationCache(tmp_path / "cache"))
+        try:
+            return translator.translate(article, "en")
+        finally:
+            translator.close()
+
+    article = corpus.articles[ARTICLE]
+    first = run(article)
+    assert asked == ["en"] and first.translated > 0
+    again = run(article)
+    assert asked == ["en"] and again.translated == 0
+    assert again.article == first.article and again.segments == first.segments
+
+    # Fields a translation does not change come from the original as read now.
+    later = replace(article, publish_at=article.publish_at + timedelta(hours=1))
+    assert run(later).article.publish_at == later.publish_at and asked == ["en"]
+
+    edited = replace(article, title=article.title + "（変更）", revision="edited")
+    assert "（変更）" in run(edited).article.title and asked == ["en", "en"]
+    renamed = dict(glossary.terms, 練馬区={**glossary.terms["練馬区"], "en": "Nerima Ward"})
+    assert "Nerima Ward" in run(article, replace(glossary, terms=renamed)).article.body and len(asked) == 3
+    tiny_packages.install([tiny_packages.build_package("ja", "it", tmp_path)])  # the models changed
+    engine.install_files([])
+    assert run(article).article == first.article and len(asked) == 4
 
 
 def test_a_model_that_loses_a_placeholder_still_keeps_the_structure(tmp_path, corpus):

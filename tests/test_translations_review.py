@@ -30,12 +30,15 @@ def koho(*args: str):
 
 
 def translate(language: str, article_id: str = ARTICLE):
+    """As a flow run translates: memory in the ledger, finished translations kept in the state
+    folder, so every edit below must also reach past that cache."""
     settings = Settings()
     ledger = Ledger(settings.db_url())
+    translator = open_translator(settings.content_dir, LANGUAGES, ledger.engine, settings.state_dir / "cache")
     try:
-        translator = open_translator(settings.content_dir, LANGUAGES, ledger.engine)
         return translator.translate(load(settings).articles[article_id], language)
     finally:
+        translator.close()
         ledger.close()
 
 

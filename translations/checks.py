@@ -18,7 +18,7 @@ from koho.errors import ContentError, ContentInvalid
 from translations.glossary import load_glossary
 from translations.memory import Memory
 from translations.review import REVIEW_DIR, load_reviews, stale_warnings
-from translations.translator import Translator
+from translations.translator import TranslationCache, Translator
 
 
 def check(content_dir: Path, languages: Sequence[str],
@@ -46,10 +46,13 @@ def check(content_dir: Path, languages: Sequence[str],
     return errors, warnings
 
 
-def open_translator(content_dir: Path, languages: Sequence[str], engine: Engine | None) -> Translator:
-    """The site's translator with its glossary and the translation memory in ``engine``'s
-    database; ContentInvalid when the glossary has errors."""
+def open_translator(content_dir: Path, languages: Sequence[str], engine: Engine | None,
+                    cache_dir: Path | None = None) -> Translator:
+    """The site's translator with its glossary, the translation memory in ``engine``'s database
+    and (with ``cache_dir``) the finished translations kept there; ContentInvalid when the
+    glossary has errors."""
     glossary, errors = load_glossary(content_dir, languages)
     if errors:
         raise ContentInvalid(errors)
-    return Translator(content_dir, glossary, Memory(engine) if engine is not None else None)
+    return Translator(content_dir, glossary, Memory(engine) if engine is not None else None,
+                      cache=TranslationCache(cache_dir) if cache_dir is not None else None)

@@ -8,12 +8,19 @@ made it. Channels plan it like any article; ledger keys carry the language.
 
 Per segment the text comes from, in order: a human review (PO file), the translation memory,
 the model. Only memory misses reach the model, all of an article's in one batch.
+
+Whole translations are kept too (``TranslationCache``), under a fingerprint of everything that
+makes them: the source revision, the glossary's terms, the review file, the installed models and
+koho's own translation code. Listing pages in a language need every live translation in every
+run; segmenting and looking up thousands of articles per language each time would make one
+publish cost as much as the whole archive.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -21,11 +28,12 @@ from typing import Callable, Mapping, Sequence
 from koho.article import Article, TranslationNote
 from koho.bulletin import BulletinIssue
 from koho.markup import render_markdown
+from koho.parse_cache import ParseCache
 
-from translations.engine import ModelPair, model_pair
+from translations.engine import ModelPair, installed_pairs, model_pair
 from translations.glossary import Glossary
 from translations.memory import Memory
-from translations.review import Entry, Reviews, load_reviews
+from translations.review import Entry, Reviews, load_reviews, po_path
 from translations.segment import (Document, Segment, pieces_between_tokens, restore, segment_markdown, segment_text,
                                   translatable)
 
@@ -58,11 +66,17 @@ class Translator:
     """
 
     def __init__(self, content_dir: Path, glossary: Glossary, memory: Memory | None = None,
-                 pair_for: Callable[[str, str], ModelPair] = model_pair):
+                 pair_for: Callable[[str, str], ModelPair] = model_pair, cache: "TranslationCache | None" = None):
         self.content_dir = content_dir
         self.glossary = glossary
         self.memory = memory
         self.pair_for = pair_for
+        self.cache = cache
+
+    def close(self) -> None:
+        """Close the translation cache's file (the memory shares the ledger's engine)."""
+        if self.cache is not None:
+            self.cache.close()
 
     def fields(self, article: Article, language: str) -> list[_Field]:
         """The article's translatable texts, segmented for ``language`` (glossary applied)."""
@@ -82,6 +96,17 @@ class Translator:
         """``article`` in ``language`` (MissingModel when no installed package can do it)."""
         if language == article.language:
             raise ValueError(f"{article.id} is already in {language}")
+        if self.cache is None:
+            return self._translate(article, language)
+        fingerprint = self.cache.fingerprint(article, language, self)
+        kept = self.cache.get(article, language, fingerprint)
+        if kept is not None:
+            return kept
+        result = self._translate(article, language)
+        self.cache.put(article, language, fingerprint, result)
+        return result
+
+    def _translate(self, article: Article, language: str) -> Result:
         pair = self.pair_for(article.language, language)
         reviews = load_reviews(self.content_dir, language, article.id)
         fields = self.fields(article, language)
@@ -177,6 +202,71 @@ class Translator:
         return replace(article, language=language, title=texts["title"], summary=texts["summary"],
                        body=texts["body"], html=render_markdown(texts["body"]), change_note=texts["change_note"],
                        images=images, x_text=None, revision=digest.hexdigest()[:16], translation=note)
+
+
+class TranslationCache:
+    """Finished translations, one per article and language, with the fingerprint of what made
+    them; a different fingerprint is a miss and the entry is replaced (the file never grows
+    past one entry per article and language)."""
+
+    def __init__(self, directory: Path | None):
+        self._store = ParseCache(directory, "translations.sqlite3")
+        self._models: str | None = None
+        self._terms: dict[str, str] = {}
+
+    def fingerprint(self, article: Article, language: str, translator: Translator) -> str:
+        """A hash of every input of ``translator.translate(article, language)``."""
+        if self._models is None:  # packages are not installed in the middle of a run
+            self._models = repr(installed_pairs())
+        if language not in self._terms:
+            terms = translator.glossary.for_language(language)
+            self._terms[language] = hashlib.sha256(repr(sorted(terms.items())).encode()).hexdigest()
+        review = po_path(translator.content_dir, language, article.id)
+        reviewed = hashlib.sha256(review.read_bytes()).hexdigest() if review.is_file() else "-"
+        text = "\0".join((_code_digest(), article.revision, language, self._terms[language],
+                          reviewed, self._models))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def get(self, article: Article, language: str, fingerprint: str) -> Result | None:
+        """The kept translation of ``article`` if it was made from exactly these inputs."""
+        found = self._store.get(f"{article.id}\0{language}")
+        if not found or found[0] != fingerprint:
+            return None
+        _, fields, alts, segments, reviewed = found
+        # Only the translated fields are kept: everything else comes from the original as read
+        # now (its publish time depends on site.yaml's time zone, its path on the checkout).
+        images = tuple(replace(image, alt=alt, caption=caption) for image, (alt, caption) in zip(article.images, alts))
+        return Result(replace(article, language=language, images=images, x_text=None, **fields), segments, 0, reviewed)
+
+    def put(self, article: Article, language: str, fingerprint: str, result: Result) -> None:
+        """Keep ``result`` (replacing the article's earlier translation into ``language``)."""
+        made = result.article
+        fields = {name: getattr(made, name) for name in _TRANSLATED}
+        alts = tuple((image.alt, image.caption) for image in made.images)
+        self._store.put(f"{article.id}\0{language}", (fingerprint, fields, alts, result.segments, result.reviewed))
+
+    def close(self) -> None:
+        """Close the file."""
+        self._store.close()
+
+
+#: The fields a translation changes besides images' alt and caption (see ``Translator._article``).
+_TRANSLATED = ("title", "summary", "body", "html", "change_note", "revision", "translation")
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    """A hash of the code that turns an article into its translation: a koho upgrade that
+    segments, restores or renders differently never serves translations made by the old code."""
+    import koho.article
+    import koho.markup
+    from translations import glossary, review, segment
+
+    digest = hashlib.sha256()
+    for module in (segment, glossary, review, koho.markup, koho.article):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
 
 
 def _argos_version() -> str:
