@@ -16,14 +16,16 @@ from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, up
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from koho import i18n
 from koho.ledger import _aware, _chunks, utcnow
 from koho.ledger_schema import subscriber_topics, subscribers
 
 STATES = ("pending", "confirmed", "unsubscribed", "suppressed")
 #: How a subscriber takes the mail: each article at once, or one digest per 区報 issue.
 DELIVERIES = ("immediate", "digest")
-#: Mail languages offered to subscribers; the translations issue adds the eight others.
-LANGUAGES = ("ja",)
+#: Languages a subscriber may read the mail in: the original's and every machine-translated one
+#: (a CSV import accepts all of them; the sign-up form offers those the deployment translates into).
+LANGUAGES = i18n.LANGUAGES
 
 
 class AddressError(ValueError):

@@ -117,6 +117,36 @@ def test_the_digest_message_lists_titles_summaries_and_links(corpus, channel, tm
     assert "配信停止" in text and "ooame" not in text
 
 
+def test_readers_of_a_translation_get_the_digest_of_the_translated_issue(corpus, channel, tmp_path):
+    from tests.translated import translate
+    from translations.translator import translated_issue
+
+    nov11 = issue(corpus, "2026-11-11")
+    english = translated_issue(nov11, {a.id: translate(a, "en") for a in nov11.articles})
+    audience = [reader(1, ("bousai", "kenkou"), "digest"),
+                replace(reader(2, ("bousai", "kenkou"), "digest"), language="en"),
+                replace(reader(3, ("bousai",), "digest"), language="th"),
+                replace(reader(4, ("bousai",), "immediate"), language="en")]
+    japanese = channel.plan_issue(nov11, ctx_for(corpus, audience))
+    assert [d.key for d in japanese] == ["mail:subscriber-1:issue-2026-11-11:once:ja"]
+    planned = channel.plan_issue(english, ctx_for(corpus, audience))
+    assert [d.key for d in planned] == ["mail:subscriber-2:issue-2026-11-11:once:en"]
+    assert [a.language for a in planned[0].meta["articles"]] == ["en", "en"]
+    assert [r.state.value for r in channel.deliver(planned)] == ["sent"]
+    message = message_from_bytes((tmp_path / "outbox" / "issue-2026-11-11" / "2.eml").read_bytes(), policy=default)
+    assert message["Subject"] == "Nerima City News, 11 November 2026: 2 articles" and message.defects == []
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(("html",)).get_content()
+    for article_id in ("nerima-joho-mail-touroku", "tokutei-kenshin-kigen"):
+        url = f"https://koho.example.city.lg.jp/en/articles/{article_id}/"
+        assert url in text and f'href="{url}"' in html
+    assert "All articles of this issue:\nhttps://koho.example.city.lg.jp/en/bulletin/2026-11-11/\n" in text
+    assert ("Read the Japanese original: https://koho.example.city.lg.jp/bulletin/2026-11-11/" in text
+            and '<html lang="en">' in html)
+    assert "防災" not in text and "防災" not in html, "topic names are the Japanese site's only"
+    assert "Unsubscribe: https://koho.example.city.lg.jp/mail/unsubscribe/" in text
+
+
 @pytest.mark.usefixtures("prefect_harness")
 def test_publish_due_sends_each_digest_once_and_immediate_mail_to_the_others(workspace):
     from typer.testing import CliRunner

@@ -109,13 +109,22 @@ def test_recipient_address_cannot_inject_either(corpus):
 
 def test_the_fast_path_gives_the_bytes_the_email_package_gives(corpus):
     """``address`` fills a per-article skeleton; ``compose`` builds the whole message with the
-    email package. They must agree byte for byte, for every sample and a Japanese digest."""
+    email package. They must agree byte for byte, for every sample and a Japanese digest, and
+    for translations and translated digests in every language (their footers differ)."""
     from channels.mail.message import compose, render_digest
     from koho.bulletin import issues_of
+    from koho.i18n import TARGET_LANGUAGES
+    from tests.translated import translate
+    from translations.translator import translated_issue
 
     renders = [render(a, corpus.site, IDENTITY) for a in corpus.articles.values()]
     issue = issues_of(corpus.articles.values(), corpus.site, datetime(2026, 11, 27, tzinfo=timezone.utc))[0]
     renders.append(render_digest(issue, issue.articles, corpus.site, IDENTITY))
+    urgent = next(a for a in corpus.articles.values() if a.urgent)
+    for language in TARGET_LANGUAGES:
+        renders.append(render(translate(urgent, language), corpus.site, IDENTITY))
+        edition = translated_issue(issue, {a.id: translate(a, language) for a in issue.articles})
+        renders.append(render_digest(edition, edition.articles, corpus.site, IDENTITY))
     for rendered in renders:
         for who in (WHO, replace(WHO, subscriber_id=7, address="a.b+c@sub.example.jp")):
             assert address(rendered, IDENTITY, who, WHEN) == compose(rendered, IDENTITY, who, WHEN), rendered.key
@@ -130,3 +139,49 @@ def test_a_non_ascii_address_is_encoded_by_the_email_package(corpus):
 
 def build_for(corpus, who) -> bytes:
     return address(render(corpus.articles["conbini-kofu-service"], corpus.site, IDENTITY), IDENTITY, who, WHEN)
+
+
+# -- translations: the message in the reader's language ---------------------------------------
+
+def test_a_translation_is_mailed_in_its_language_with_the_notice_and_the_original(corpus):
+    from tests.translated import translate
+
+    original = corpus.articles["conbini-kofu-service"]
+    english = translate(original, "en")
+    message = message_from_bytes(address(render(english, corpus.site, IDENTITY), IDENTITY, WHO, WHEN), policy=default)
+    assert message["Subject"] == english.title and message.defects == []
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(("html",)).get_content()
+    own = "https://koho.example.city.lg.jp/en/articles/conbini-kofu-service/"
+    japanese = "https://koho.example.city.lg.jp/articles/conbini-kofu-service/"
+    assert f"For details, see the ward's website:\n{own}\n" in text
+    assert ("Machine-translated from Japanese. The translation may contain errors; the Japanese original is "
+            f"authoritative.\nRead the Japanese original: {japanese}\n") in text
+    assert "Change delivery settings: https://koho.example.city.lg.jp/mail/preferences/PREFS-TOKEN" in text
+    assert "Unsubscribe: https://koho.example.city.lg.jp/mail/unsubscribe/UNSUB-TOKEN" in text
+    assert '<html lang="en">' in html and f'<a href="{own}"' in html
+    assert f'<a href="{japanese}" hreflang="ja"' in html and "Read the Japanese original</a>" in html
+    assert ">Change delivery settings</a> | <a " in html
+    for japanese_word in ("区のホームページ", "配信設定の変更", "配信停止"):
+        assert japanese_word not in text and japanese_word not in html
+
+
+def test_urgent_and_reviewed_translations(corpus):
+    from koho.i18n import TARGET_LANGUAGES
+    from tests.translated import translate
+
+    urgent = next(a for a in corpus.articles.values() if a.urgent)
+    for language, mark in [("en", "[Urgent] "), ("zh", "【紧急】"), ("th", "[ด่วน] "), ("vi", "[Khẩn cấp] ")]:
+        assert render(translate(urgent, language), corpus.site, IDENTITY).subject.startswith(mark)
+    assert 'lang="zh-Hans"' in render(translate(urgent, "zh"), corpus.site, IDENTITY).html
+    # A fully reviewed translation is not the machine's: no notice.
+    reviewed = render(translate(urgent, "ko", machine=False), corpus.site, IDENTITY)
+    assert "기계 번역" not in reviewed.text and "machine-translation" not in reviewed.html
+    assert "https://koho.example.city.lg.jp/ko/articles/" in reviewed.text
+    # Every language koho translates into has the mail's own words (none falls back to English).
+    from channels.mail.words import WORDS
+
+    assert set(WORDS) == {"ja", *TARGET_LANGUAGES}
+    for language in TARGET_LANGUAGES:
+        if language != "en":  # written in the language, not left in English
+            assert WORDS[language].see_site != WORDS["en"].see_site, language

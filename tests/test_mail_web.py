@@ -303,6 +303,34 @@ def test_delivery_choice_on_sign_up_and_preferences(service):
     assert service.store.get(subscriber.id).delivery == "immediate"
 
 
+def test_the_form_offers_japanese_and_the_languages_the_deployment_translates_into(settings, sink):
+    running, stop = start(settings.model_copy(update={"languages": "th,en"}), Clock(), sink)
+    try:
+        form = running.http.get("").text
+        options = re.findall(r'<option value="(\w+)" lang="([\w-]+)"( selected)?>([^<]+)</option>', form)
+        assert options == [("ja", "ja", " selected", "日本語"), ("en", "en", "", "English"), ("th", "th", "", "ไทย")]
+        assert SENT in running.signup("alice@example.jp", "bousai", language="en").text
+        assert running.store.find("alice@example.jp").language == "en"
+        refused = running.signup("li@example.jp", "bousai", language="zh")  # koho has it; this ward does not
+        assert refused.status_code == 400 and "選べない言語です" in refused.text
+        assert running.store.find("li@example.jp") is None
+
+        # Someone imported in a language no longer offered keeps it when saving other choices,
+        # and may move to an offered one, but not to another that is not offered.
+        sid = seed(running, "minh@example.jp", "confirmed")
+        running.store.set_preferences(sid, ["bousai"], "vi", "immediate")
+        preferences = f"preferences/{running.app.state.tokens.issue('preferences', sid)}"
+        assert '<option value="vi" lang="vi" selected>Tiếng Việt</option>' in running.http.get(preferences).text
+        kept = running.http.post(preferences, data={"topics": ["kenkou"], "language": "vi"})
+        assert kept.status_code == 200 and "Tiếng Việt" in kept.text
+        assert running.store.get(sid).language == "vi"
+        assert running.http.post(preferences, data={"topics": ["kenkou"], "language": "ko"}).status_code == 400
+        assert running.http.post(preferences, data={"topics": ["kenkou"], "language": "th"}).status_code == 200
+        assert running.store.get(sid).language == "th"
+    finally:
+        stop()
+
+
 def test_unsubscribed_and_lapsed_addresses_are_erased_after_retention(service, settings, sink):
     service.signup("stay@example.jp", "bousai")
     service.signup("leave@example.jp", "bousai")

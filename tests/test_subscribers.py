@@ -116,6 +116,19 @@ def test_import_is_all_or_nothing_with_line_numbers(workspace):
         ("taro@example.jp", "bouhan bousai", "confirmed"), ("Hanako@example.jp", "kenkou kusei", "confirmed")]
 
 
+def test_import_accepts_every_mail_language_and_nothing_else(workspace):
+    (workspace / "l.csv").write_text("address,topics,language\nsomchai@example.jp,bousai,th\n"
+                                     "ana@example.jp,kenkou,pt\n", encoding="utf-8")
+    assert runner.invoke(app, ["subscribers", "import", "l.csv", "--state", "confirmed"]).exit_code == 0
+    exported = list(csv.DictReader(io.StringIO(runner.invoke(app, ["subscribers", "export"]).stdout)))
+    assert [(r["address"], r["language"]) for r in exported] == [("somchai@example.jp", "th"), ("ana@example.jp", "pt")]
+
+    (workspace / "fr.csv").write_text("address,topics,language\npierre@example.jp,bousai,fr\n", encoding="utf-8")
+    refused = runner.invoke(app, ["subscribers", "import", "fr.csv"])
+    assert refused.exit_code == 1
+    assert "fr.csv:2: language: 'fr' is not offered; offered: ja, en, zh, ko, th, pt, es, id, vi" in refused.output
+
+
 def test_import_never_resubscribes_withdrawn_consent(workspace):
     (workspace / "a.csv").write_text("address,topics\nleft@example.jp,bousai\n", encoding="utf-8")
     assert runner.invoke(app, ["subscribers", "import", "a.csv", "--state", "confirmed"]).exit_code == 0

@@ -17,6 +17,7 @@ from koho.article import Article
 from koho.bulletin import BulletinIssue, in_digest
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
+from koho.i18n import LANGUAGES
 from koho.subscribers import Subscriber
 from koho.tokens import Tokens
 
@@ -28,10 +29,15 @@ MAIL_ONCE = "once"
 
 class MailChannel:
     """ねりま情報メール: mail per article to confirmed subscribers of its topics, and for those who
-    chose it, one digest per 区報 issue instead (urgent news still reaches them at once)."""
+    chose it, one digest per 区報 issue instead (urgent news still reaches them at once).
+
+    Each subscriber reads one language: the original's readers get the original, the others its
+    translation (planned by the flows like an original), each in the words of their language.
+    """
 
     name: ClassVar[str] = "mail"
-    limits: ClassVar[Limits] = Limits(title_max=120, length_unit="chars", overflow="reject", batch_size=500)
+    limits: ClassVar[Limits] = Limits(title_max=120, length_unit="chars", overflow="reject", batch_size=500,
+                                      languages=LANGUAGES)
 
     def __init__(self, url: str, identity: Identity, tokens: Tokens, base_dir: Path | None = None):
         self.url = url
@@ -57,7 +63,8 @@ class MailChannel:
         return None if article.withdrawn or not article.topics else list(article.topics)
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
-        """One delivery per subscriber who was confirmed when the article was published.
+        """One delivery per subscriber of the article's language who was confirmed when it was
+        published (a translation keeps its original's publish time).
 
         Keys do not change with the revision, so planning again after an edit or a crash
         yields the same keys: sent ones stay sent, pending ones are finished. People who
@@ -76,14 +83,15 @@ class MailChannel:
         return sorted({t for a in self._digest_articles(issue) for t in a.topics}) or None
 
     def plan_issue(self, issue: BulletinIssue, ctx: PlanContext) -> list[Delivery]:
-        """One digest per digest reader confirmed when the issue appeared: the issue's articles
-        in their topics, in the issue's order. Readers with no article of theirs get nothing."""
+        """One digest per digest reader of the issue's language confirmed when the issue appeared:
+        the issue's articles in their topics, in the issue's order. Readers with no article of
+        theirs get nothing."""
         articles = self._digest_articles(issue)
         planned = []
         for s in sorted(ctx.audience, key=lambda s: s.id):
-            if s.delivery != "digest" or not self._reachable(s, ctx.site.language, issue.appears_at):
+            if s.delivery != "digest" or not self._reachable(s, issue.language, issue.appears_at):
                 continue
-            theirs = tuple(a for a in articles if set(a.topics) & set(s.topics) and a.language == s.language)
+            theirs = tuple(a for a in articles if set(a.topics) & set(s.topics))
             if theirs:
                 planned.append(self._delivery(s, issue.id, {"issue": issue, "articles": theirs}, ctx))
         return planned

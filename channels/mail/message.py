@@ -17,6 +17,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from html import escape
 from importlib import resources
 from typing import Sequence
 from urllib.parse import urlsplit
@@ -27,8 +28,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.errors import ConfigError
+from koho.i18n import issue_title, tag, words
 from koho.settings import Settings
 from koho.site import Site
+
+from channels.mail.words import mail_words
 
 _ENV = Environment(loader=FileSystemLoader(str(resources.files("channels.mail") / "templates")),
                    autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
@@ -84,40 +88,85 @@ class Rendered:
     article_url: str
     message_domain: str
     key: str  # article id and revision, for stable Message-IDs
+    language: str = "ja"  # the readers' language, which the footer is written in too
 
 
 def render(article: Article, site: Site, identity: Identity) -> Rendered:
-    """Render subject, text and (CSS-inlined) HTML once per article revision."""
-    url = site.url(f"articles/{article.id}/")
-    subject = ("【緊急】" if article.urgent else "") + article.title
-    values = dict(article=article, site=site, url=url, subject=subject,
-                  topics=[site.topics.get(t, t) for t in article.topics])
+    """Render subject, text and (CSS-inlined) HTML once per article revision and language.
+
+    A translation links to its own page (``en/articles/<id>/``), says it was machine-translated
+    with a link to the Japanese page, and speaks the reader's language around the article.
+    """
+    lang = article.language
+    phrases = mail_words(lang)
+    url = site.url(f"{_edition(lang, site)}articles/{article.id}/")
+    subject = (phrases.urgent_subject if article.urgent else "") + article.title
+    values = dict(article=article, site=site, url=url, subject=subject, words=phrases, language=tag(lang),
+                  machine=_notice([article], lang, site.url(f"articles/{article.id}/")),
+                  topics=_topic_names(article, site))
     text = _ENV.get_template("mail.txt").render(**values)
     html = _INLINER.inline(_ENV.get_template("mail.html").render(**values))
     domain = identity.from_address.rsplit("@", 1)[-1]
-    return Rendered(subject, text, html, url, domain, f"{article.id}.{article.revision}")
+    return Rendered(subject, text, html, url, domain, f"{article.id}.{article.revision}", lang)
 
 
 def render_digest(issue: BulletinIssue, articles: Sequence[Article], site: Site, identity: Identity) -> Rendered:
     """The digest of one 区報 issue for readers of some topics: each article's title, summary and
-    link, rendered once per distinct selection of articles (not once per recipient)."""
-    subject = f"{issue.label}のお知らせ（{len(articles)}件）"
-    items = [dict(article=a, url=site.url(f"articles/{a.id}/"), topics=[site.topics.get(t, t) for t in a.topics])
+    link, rendered once per distinct selection of articles (not once per recipient). An issue of
+    translations is a digest in their language, linking to that edition's pages."""
+    lang = issue.language
+    phrases = mail_words(lang)
+    label = issue_title(issue.day, lang, site.bulletin_in(lang))  # 区報 2026年11月1日号, as issue.label
+    subject = phrases.digest_title(label, len(articles))
+    edition = _edition(lang, site)
+    items = [dict(article=a, url=site.url(f"{edition}articles/{a.id}/"), topics=_topic_names(a, site))
              for a in articles]
-    issue_url = site.url(f"bulletin/{issue.day.isoformat()}/")
-    values = dict(subject=subject, items=items, issue_url=issue_url, issue_label=issue.label, language=site.language)
+    day = issue.day.isoformat()
+    issue_url = site.url(f"{edition}bulletin/{day}/")
+    values = dict(subject=subject, items=items, issue_url=issue_url, words=phrases, language=tag(lang),
+                  all_articles=phrases.digest_all.format(issue=label),
+                  machine=_notice(articles, lang, site.url(f"bulletin/{day}/")))
     text = _ENV.get_template("digest.txt").render(**values)
     html = _INLINER.inline(_ENV.get_template("digest.html").render(**values))
     # The key names the selection, so two readers with different topics get different Message-IDs
     # and the same reader always gets the same one.
     selection = hashlib.sha256("\n".join(f"{a.id}.{a.revision}" for a in articles).encode()).hexdigest()[:12]
     return Rendered(subject, text, html, issue_url, identity.from_address.rsplit("@", 1)[-1],
-                    f"{issue.id}.{selection}")
+                    f"{issue.id}.{selection}", lang)
 
 
-FOOTER_TEXT = ("\n\n--\n{list_name}\n配信設定の変更: {preferences}\n配信停止: {unsubscribe}\n")
+def _edition(language: str, site: Site) -> str:
+    """Where an edition's pages live on the site: the original at the root, ``en/`` and so on."""
+    return "" if language == site.language else f"{language}/"
+
+
+def _topic_names(article: Article, site: Site) -> list[str]:
+    # Topic names are the Japanese site's only (the archive does not translate them either).
+    return [site.topics.get(t, t) for t in article.topics] if article.language == site.language else []
+
+
+def _notice(articles: Sequence[Article], language: str, original_url: str) -> dict[str, str] | None:
+    """The machine-translation notice and the Japanese original's link, when any text needs it."""
+    if not any(a.translation is not None and a.translation.machine for a in articles):
+        return None
+    phrases = words(language)
+    return dict(text=phrases.machine, label=phrases.original, url=original_url)
+
+
+#: The per-recipient footer, in the reader's language (``change``, ``stop`` and ``sep`` are its words).
+FOOTER_TEXT = "\n\n--\n{list_name}\n{change}: {preferences}\n{stop}: {unsubscribe}\n"
 FOOTER_HTML = ('<hr><p style="font-size:12px;color:#555555">{list_name}<br>'
-               '<a href="{preferences}">配信設定の変更</a> ・ <a href="{unsubscribe}">配信停止</a></p>')
+               '<a href="{preferences}">{change}</a>{sep}<a href="{unsubscribe}">{stop}</a></p>')
+
+
+def _bodies(rendered: Rendered, identity: Identity, recipient: Recipient) -> tuple[str, str]:
+    """The text and HTML bodies with the recipient's footer links."""
+    phrases = mail_words(rendered.language)
+    names = _footer_names(identity, recipient)
+    text = FOOTER_TEXT.format(**names, change=phrases.preferences, stop=phrases.unsubscribe)
+    html = FOOTER_HTML.format(**names, change=escape(phrases.preferences), stop=escape(phrases.unsubscribe),
+                              sep=escape(phrases.separator))
+    return rendered.text + text, rendered.html.replace("</body>", html + "</body>", 1)
 
 
 def address(rendered: Rendered, identity: Identity, recipient: Recipient, when: datetime) -> bytes:
@@ -145,9 +194,8 @@ def compose(rendered: Rendered, identity: Identity, recipient: Recipient, when: 
     """
     values = _headers(rendered, identity, recipient, when)
     message = _message(rendered, identity, recipient.address, values)
-    names = _footer_names(identity, recipient)
-    message.set_content(rendered.text + FOOTER_TEXT.format(**names), subtype="plain", charset="utf-8", cte="base64")
-    html = rendered.html.replace("</body>", FOOTER_HTML.format(**names) + "</body>", 1)
+    text, html = _bodies(rendered, identity, recipient)
+    message.set_content(text, subtype="plain", charset="utf-8", cte="base64")
     message.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
     message.set_boundary(values["BOUNDARY"])
     return message.as_bytes()
@@ -196,9 +244,7 @@ def _headers(rendered: Rendered, identity: Identity, recipient: Recipient, when:
 
 def _values(rendered: Rendered, identity: Identity, recipient: Recipient, when: datetime) -> dict[bytes, bytes]:
     out = {k.encode(): v.encode("ascii") for k, v in _headers(rendered, identity, recipient, when).items()}
-    names = _footer_names(identity, recipient)
-    out[b"TEXT"] = _base64(rendered.text + FOOTER_TEXT.format(**names))
-    out[b"HTML"] = _base64(rendered.html.replace("</body>", FOOTER_HTML.format(**names) + "</body>", 1))
+    out[b"TEXT"], out[b"HTML"] = map(_base64, _bodies(rendered, identity, recipient))
     return out
 
 

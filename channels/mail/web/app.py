@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Annotated, Callable
 from urllib.parse import urlsplit
 
-from babel import Locale
 from fastapi import Depends, FastAPI, Form, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -38,6 +37,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
+from koho.i18n import tag, words
 from koho.ledger import Ledger, utcnow
 from koho.settings import Settings
 from koho.site import load_site
@@ -125,15 +125,20 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     retention = Retention(store, settings.mail_retention_days, clock)
     verifier = sns_verifier if sns_verifier is not None else SnsVerifier(settings.sns_topic_arns())
     prefix = urlsplit(identity.web_url).path.rstrip("/")
-    languages = {code: Locale.parse(code).get_display_name(code) for code in LANGUAGES}
+    # Each language by its own name; offered are the original's and those the deployment translates
+    # into (mail in any other language would never come).
+    names = {code: words(code).endonym for code in LANGUAGES}
+    translated = settings.target_languages()
+    offered = {code: name for code, name in names.items() if code == site.language or code in translated}
     common = dict(list_name=identity.from_name, from_address=identity.from_address, site=site, base=prefix,
-                  topics=site.topics, languages=languages, deliveries={d: DELIVERY_LABELS[d] for d in DELIVERIES},
+                  topics=site.topics, languages=offered, tags={code: tag(code) for code in LANGUAGES},
+                  deliveries={d: DELIVERY_LABELS[d] for d in DELIVERIES},
                   confirm_days=PURPOSES["confirm"].days,
                   retry_minutes=int(MAIL_INTERVAL.total_seconds() // 60))
     stylesheet = (TEMPLATES / "style.css").read_bytes()
 
     def render(name: str, **values) -> str:
-        return env.get_template(name).render(**common, **values)
+        return env.get_template(name).render({**common, **values})
 
     def page(name: str, status: int = 200, **values) -> HTMLResponse:
         return HTMLResponse(render(name, **values), status_code=status)
@@ -185,13 +190,14 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             raise LinkRefused(purpose, expired=False)
         return subscriber
 
-    def choice_errors(topics: list[str], language: str, delivery: str) -> dict[str, str]:
+    def choice_errors(topics: list[str], language: str, delivery: str,
+                      languages: dict[str, str] = offered) -> dict[str, str]:
         errors = {}
         if not topics:
             errors["topics"] = "受け取る分野を1つ以上選んでください。"
         elif not set(topics) <= set(site.topics):
             errors["topics"] = "選べない分野が含まれています。一覧から選んでください。"
-        if language not in LANGUAGES:
+        if language not in languages:
             errors["language"] = "選べない言語です。一覧から選んでください。"
         if delivery not in DELIVERIES:
             errors["delivery"] = "選べない受け取り方です。一覧から選んでください。"
@@ -206,11 +212,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
     @app.get("/")
     def signup_form() -> HTMLResponse:
-        return page("signup.html", errors={}, address="", chosen=[], language=LANGUAGES[0], delivery=DELIVERIES[0])
+        return page("signup.html", errors={}, address="", chosen=[], language=site.language, delivery=DELIVERIES[0])
 
     @app.post("/")
     def signup(address: Annotated[str, Form()] = "", topics: Annotated[list[str], Form()] = [],
-               language: Annotated[str, Form()] = LANGUAGES[0],
+               language: Annotated[str, Form()] = site.language,
                delivery: Annotated[str, Form()] = DELIVERIES[0]) -> HTMLResponse:
         errors: dict[str, str] = {}
         shown = key = ""
@@ -234,7 +240,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     def confirm_page(token: str) -> HTMLResponse:
         subscriber = resolve("confirm", token)
         if subscriber.state == "pending":
-            return page("confirm.html", chosen=labels(subscriber), language=languages.get(subscriber.language, ""),
+            return page("confirm.html", chosen=labels(subscriber), language=names.get(subscriber.language, ""),
                         delivery=DELIVERY_LABELS.get(subscriber.delivery, ""))
         return confirmed_or_inactive(subscriber)
 
@@ -258,11 +264,16 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         if subscriber.state not in LIVE:
             return page("inactive.html")
         return page("preferences.html", errors={}, chosen=list(subscriber.topics), language=subscriber.language,
-                    delivery=subscriber.delivery)
+                    delivery=subscriber.delivery, languages=choosable(subscriber))
+
+    def choosable(subscriber: Subscriber) -> dict[str, str]:
+        """The offered languages, and the subscriber's own if it is no longer offered: saving
+        other choices must not change their language behind their back."""
+        return {code: name for code, name in names.items() if code in offered or code == subscriber.language}
 
     @app.post("/preferences/{token}")
     def preferences(token: str, topics: Annotated[list[str], Form()] = [],
-                    language: Annotated[str, Form()] = LANGUAGES[0],
+                    language: Annotated[str, Form()] = site.language,
                     delivery: Annotated[str, Form()] = DELIVERIES[0],
                     action: Annotated[str, Form()] = "save") -> HTMLResponse:
         subscriber = resolve("preferences", token)
@@ -270,13 +281,13 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             return page("inactive.html")
         if action == "unsubscribe":
             return unsubscribe_now(subscriber)
-        errors = choice_errors(topics, language, delivery)
+        errors = choice_errors(topics, language, delivery, choosable(subscriber))
         if errors:
             return page("preferences.html", status=400, errors=errors, chosen=topics, language=language,
-                        delivery=delivery)
+                        delivery=delivery, languages=choosable(subscriber))
         store.set_preferences(subscriber.id, topics, language, delivery)
         return page("saved.html", chosen=[site.topics[t] for t in site.topics if t in topics],
-                    language=languages[language], delivery=DELIVERY_LABELS[delivery])
+                    language=names.get(language, language), delivery=DELIVERY_LABELS[delivery])
 
     @app.get("/unsubscribe/{token}")
     @app.get("/one-click/{token}")

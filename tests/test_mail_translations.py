@@ -1,0 +1,90 @@
+"""The info mail in the subscriber's language, through the publish flow: subscribers reading
+Japanese, English and Thai each get one message, in their language, over a real SMTP server
+(aiosmtpd on loopback), translated by the session's tiny argos packages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+
+import pytest
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from koho.cli import app
+from koho.i18n import words
+from koho.ledger import Ledger
+from koho.ledger_schema import subscribers
+from koho.settings import Settings
+from tests.test_mail_smtp import smtp_sink  # noqa: F401  (the aiosmtpd fixture)
+
+pytestmark = pytest.mark.usefixtures("prefect_harness", "argos_home")
+
+ARTICLE = "articles/2026/sogo-bousai-kunren-2026.md"
+SITE = "https://koho.example.city.lg.jp/"
+SEPTEMBER = datetime(2026, 9, 1, tzinfo=timezone.utc)
+SUBSCRIBERS = """address,topics,language
+hanako@example.jp,bousai,ja
+alice@example.jp,bousai,en
+somchai@example.jp,bousai,th
+minji@example.jp,bousai,ko
+"""
+
+
+def mailed(sink) -> dict[str, EmailMessage]:
+    """What the sink accepted, by recipient (each recipient at most once)."""
+    by_recipient: dict[str, EmailMessage] = {}
+    for _sender, recipients, raw in sink.messages:
+        [to] = recipients
+        assert to not in by_recipient, f"{to} was mailed twice"
+        by_recipient[to] = message_from_bytes(raw, policy=default)
+    return by_recipient
+
+
+def test_each_subscriber_gets_the_article_once_in_their_language(workspace, smtp_sink, monkeypatch):
+    from flows.publish import publish_article
+
+    sink, controller = smtp_sink
+    monkeypatch.setenv("KOHO_CHANNELS", "mail")
+    monkeypatch.setenv("KOHO_LANGUAGES", "en,th")  # this ward does not translate into Korean
+    monkeypatch.setenv("KOHO_MAIL_URL", f"smtp://127.0.0.1:{controller.port}?connections=2")
+    (workspace / "subs.csv").write_text(SUBSCRIBERS, encoding="utf-8")
+    result = CliRunner().invoke(app, ["subscribers", "import", "subs.csv", "--state", "confirmed"])
+    assert result.exit_code == 0, result.output
+    ledger = Ledger(Settings().db_url())
+    with ledger.engine.begin() as conn:  # they subscribed before the article was published
+        conn.execute(update(subscribers).values(confirmed_at=SEPTEMBER))
+
+    publish_article([str(workspace / "content" / ARTICLE)])
+    got = mailed(sink)
+    assert set(got) == {"hanako@example.jp", "alice@example.jp", "somchai@example.jp"}, \
+        "nobody is mailed in a language the ward does not translate into"
+
+    original = f"{SITE}articles/sogo-bousai-kunren-2026/"
+    ja = got["hanako@example.jp"]
+    ja_text = ja.get_body(("plain",)).get_content()
+    assert ja["Subject"].startswith("11月15日") and original in ja_text and "配信停止: " in ja_text
+    assert "⟨" not in ja_text and "Machine-translated" not in ja_text
+
+    for to, language, unsubscribe in [("alice@example.jp", "en", "Unsubscribe: "),
+                                      ("somchai@example.jp", "th", "ยกเลิกการรับอีเมล: ")]:
+        message = got[to]
+        text = message.get_body(("plain",)).get_content()
+        html = message.get_body(("html",)).get_content()
+        assert message["Subject"].startswith(f"⟨{language}⟩"), message["Subject"]  # what the tiny model writes
+        assert message.defects == [] and f'<html lang="{language}">' in html
+        assert f"{SITE}{language}/articles/sogo-bousai-kunren-2026/" in text
+        assert words(language).machine in text and f"{words(language).original}: {original}" in text
+        assert f'href="{original}" hreflang="ja"' in html
+        assert unsubscribe in text and "配信停止" not in text
+
+    rows = ledger.rows(article_id="sogo-bousai-kunren-2026", channel="mail")
+    assert sorted((r["key"].rsplit(":", 1)[1], r["state"]) for r in rows) == [
+        ("en", "sent"), ("ja", "sent"), ("th", "sent")]
+
+    # Publishing again sends nothing: the keys are the same, and sent.
+    publish_article([str(workspace / "content" / ARTICLE)])
+    assert len(sink.messages) == 3
+    ledger.close()
