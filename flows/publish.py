@@ -94,9 +94,8 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 logger.info("%s: %s", article.id, reason)
         # Issue deliveries (the mail digest) after the articles: urgent news never waits for them.
         for channel in [c for c in chans if isinstance(c, IssueChannel)] if issues else []:
-            settled = ledger.settled([channel.name])
             for issue in issues:
-                if (issue.id, issue.revision) in settled:
+                if (issue.id, issue.revision) in state.settled(channel.name):
                     continue
                 outcome = Outcome(channel.name, issue.id)
                 outcomes.append(outcome)
@@ -147,6 +146,8 @@ def _publish_translations(article, languages: list[str], chans, translator: Tran
     # Every language first: each plan then links all the article's versions, so a page has the
     # same bytes whichever plan of the run writes it, and the next run finds nothing to do.
     for language in languages:
+        if only_unsettled and _settled_everywhere(translator.kept(article, language), language, chans, state):
+            continue  # publish-due's common case: no task, no translation
         translated, missing = translate_task(quote(translator), quote(article), language)
         if translated is None:
             outcomes += [o for o in (_skip_untranslatable(c, article, language, missing, ledger, dry_run)
@@ -157,7 +158,7 @@ def _publish_translations(article, languages: list[str], chans, translator: Tran
     for language, translated in made.items():
         takers = [c for c in chans if language in c.limits.languages]
         for channel in takers:
-            if only_unsettled and (translated.id, translated.revision) in ledger.settled([channel.name]):
+            if only_unsettled and (translated.id, translated.revision) in state.settled(channel.name):
                 continue
             outcome = Outcome(channel.name, f"{article.id} ({language})")
             outcomes.append(outcome)
@@ -165,6 +166,12 @@ def _publish_translations(article, languages: list[str], chans, translator: Tran
             _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run)
             state.delivered(channel.name, article.id, outcome.receipts, language)
     return outcomes
+
+
+def _settled_everywhere(translated, language: str, chans, state: RunState) -> bool:
+    """Whether a kept translation has nothing left to do on any channel that takes its language."""
+    return translated is not None and all((translated.id, translated.revision) in state.settled(c.name)
+                                          for c in chans if language in c.limits.languages)
 
 
 def _skip_untranslatable(channel, article, language: str, missing: str, ledger: Ledger,
@@ -193,7 +200,7 @@ def _publish_issue_translations(issue: BulletinIssue, languages: list[str], chan
         if edition is None:
             continue  # some article has no translation (no model): its rows say why
         for channel in takers:
-            if (edition.id, edition.revision) in ledger.settled([channel.name]):
+            if (edition.id, edition.revision) in state.settled(channel.name):
                 continue
             outcome = Outcome(channel.name, f"{edition.id} ({language})")
             outcomes.append(outcome)

@@ -84,6 +84,7 @@ class RunState:
         #: Live translations per (channel, language), built once per run and kept current.
         self._live: dict[tuple[str, str], dict[str, Article]] = {}
         self._now: datetime | None = None
+        self._settled: dict[str, set[tuple[str, str]]] = {}
 
     def audience(self, topics: Sequence[str]) -> list:
         """Confirmed subscribers of any of ``topics`` (read once per topic set and run)."""
@@ -100,6 +101,13 @@ class RunState:
         if key not in self._published:
             self._published[key] = self.ledger.published_ids(channel, language)
         return self._published[key]
+
+    def settled(self, channel: str) -> set[tuple[str, str]]:
+        """(id, revision) pairs settled on ``channel`` when first asked in this run: a run asks
+        once per translation and issue, and each ask is two queries over the whole ledger."""
+        if channel not in self._settled:
+            self._settled[channel] = self.ledger.settled([channel])
+        return self._settled[channel]
 
     def add_translation(self, translated: Article) -> None:
         """Remember a translation made in this run (planning its language's lists needs it)."""

@@ -150,3 +150,38 @@ def test_a_reviewed_po_change_republishes_only_that_language(probe, workspace):
     ledger.close()
     assert {r["language"] for r in new} == {"ko"}  # the article and its issue, in Korean only
     assert read(probe / "ko" / "sogo-bousai-kunren-2026.json")["title"] == "종합 방재 훈련"
+
+
+def test_publish_due_translates_nothing_when_every_translation_is_settled(probe, workspace, monkeypatch):
+    """publish-due looks at every due article's translations on each run: settled ones come
+    from the translation cache without a task; an edited review is the only one translated."""
+    from babel.messages.pofile import read_po, write_po
+    from typer.testing import CliRunner
+
+    from flows import publish
+    from koho.cli import app
+
+    monkeypatch.setenv("KOHO_LANGUAGES", "en,ko")
+    asked: list[tuple[str, str]] = []
+    task = publish.translate_task
+    monkeypatch.setattr(publish, "translate_task", lambda translator, article, language: asked.append(
+        (article.unquote().id, language)) or task(translator, article, language))
+    publish.publish_due()
+    assert asked and {lang for _, lang in asked} == {"en", "ko"}
+    asked.clear()
+    publish.publish_due()
+    assert asked == []
+
+    assert CliRunner().invoke(app, ["translations", "export", "tokushu-sagi-chuui", "--lang", "ko"]).exit_code == 0
+    po = workspace / "content" / "translations" / "ko" / "tokushu-sagi-chuui.po"
+    with po.open("rb") as handle:
+        catalog = read_po(handle)
+    for message in catalog:
+        if message.id:
+            message.string, message.flags = "검토한 번역", set()
+            break
+    with po.open("wb") as handle:
+        write_po(handle, catalog, width=0)
+    publish.publish_due()
+    assert asked == [("tokushu-sagi-chuui", "ko")]
+    assert read(probe / "ko" / "tokushu-sagi-chuui.json")["title"] == "검토한 번역"

@@ -73,6 +73,14 @@ class Translator:
         self.pair_for = pair_for
         self.cache = cache
 
+    def kept(self, article: Article, language: str) -> Article | None:
+        """The translation the cache holds for exactly this article and these inputs, or None;
+        never segments or translates (publish-due's check of thousands of settled articles)."""
+        if self.cache is None or language == article.language:
+            return None
+        found = self.cache.get(article, language, self.cache.fingerprint(article, language, self))
+        return found.article if found is not None else None
+
     def close(self) -> None:
         """Close the translation cache's file (the memory shares the ledger's engine)."""
         if self.cache is not None:
