@@ -51,6 +51,10 @@ class PlanContext:
     #: Target -> provider id of this article's sent deliveries on this channel, for channels that
     #: follow up on what they sent (``follows_up``): the post a reply answers or a withdrawal deletes.
     provider_refs: Mapping[str, str] = field(default_factory=dict)
+    #: Targets that already received this article (or issue) on this channel in another language,
+    #: for channels sending once per target across languages (``once_across_languages``): a
+    #: subscriber who switched language is not sent the same news again.
+    sent_elsewhere: frozenset[str] = frozenset()
 
     def channel_is_empty(self) -> bool:
         """True before this channel's first delivery (site furniture must be written then)."""

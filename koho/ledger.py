@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import and_, bindparam, create_engine, event, func, select, update
+from sqlalchemy import and_, bindparam, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
@@ -148,14 +148,23 @@ class Ledger:
             conn.execute(self._insert_ignore(plans, ["article_id", "revision", "channel"]).values(
                 article_id=article_id, revision=revision, channel=channel, deliveries=count, planned_at=utcnow()))
 
-    def close_unplanned(self, channel: str, article_id: str, keep: Sequence[str], reason: str) -> int:
+    def close_unplanned(self, channel: str, article_id: str, keep: Sequence[str], reason: str,
+                        language: str | None = None, unlabelled: bool = True) -> int:
         """Mark pending rows of an article on ``channel`` that the newest plan no longer holds as
-        skipped (a recipient who unsubscribed meanwhile, a page of a superseded revision)."""
+        skipped (a recipient who unsubscribed meanwhile, a page of a superseded revision).
+
+        With ``language``, only that language's rows (and, if ``unlabelled``, rows without a
+        language: the original's media) are the plan's to close: a plan of the Japanese original
+        must never close a translation's pending mail, nor the other way round.
+        """
         keep_set = set(keep)
+        where = and_(deliveries.c.channel == channel, deliveries.c.article_id == article_id,
+                     deliveries.c.state == State.PENDING.value)
+        if language is not None:
+            mine = deliveries.c.language == language
+            where = and_(where, or_(mine, deliveries.c.language.is_(None)) if unlabelled else mine)
         with self.engine.begin() as conn:
-            stale = [k for k in conn.execute(select(deliveries.c.key).where(and_(
-                deliveries.c.channel == channel, deliveries.c.article_id == article_id,
-                deliveries.c.state == State.PENDING.value))).scalars() if k not in keep_set]
+            stale = [k for k in conn.execute(select(deliveries.c.key).where(where)).scalars() if k not in keep_set]
             for chunk in _chunks(stale, _CHUNK):
                 conn.execute(update(deliveries).where(deliveries.c.key.in_(chunk))
                              .values(state=State.SKIPPED.value, detail=reason, updated_at=utcnow()))
@@ -277,7 +286,9 @@ class Ledger:
     def settled(self, channels: Sequence[str]) -> set[tuple[str, str]]:
         """(article id, revision) pairs planned on every one of ``channels`` with nothing pending.
 
-        Two grouped queries for the whole ledger: publish-due asks this of every article.
+        Any pending row of the article counts, whatever its revision: mail rows carry the fixed
+        revision ``once``, and a translation's rows its own. Two grouped queries for the whole
+        ledger: publish-due asks this of every article.
         """
         wanted = set(channels)
         planned: dict[tuple[str, str], set[str]] = {}
@@ -285,9 +296,18 @@ class Ledger:
             for article_id, revision, channel in conn.execute(
                     select(plans.c.article_id, plans.c.revision, plans.c.channel).where(plans.c.channel.in_(wanted))):
                 planned.setdefault((article_id, revision), set()).add(channel)
-            pending = set(conn.execute(select(deliveries.c.article_id, deliveries.c.revision).distinct().where(and_(
-                deliveries.c.channel.in_(wanted), deliveries.c.state == State.PENDING.value))).all())
-        return {key for key, chans in planned.items() if chans >= wanted and key not in pending}
+            pending = set(conn.execute(select(deliveries.c.article_id).distinct().where(and_(
+                deliveries.c.channel.in_(wanted), deliveries.c.state == State.PENDING.value))).scalars())
+        return {key for key, chans in planned.items() if chans >= wanted and key[0] not in pending}
+
+    def sent_elsewhere(self, channel: str, article_id: str, language: str) -> frozenset[str]:
+        """Targets that already received the article on ``channel`` in a language other than
+        ``language``: a subscriber who switched language must not get the same news twice."""
+        query = select(deliveries.c.target).distinct().where(and_(
+            deliveries.c.channel == channel, deliveries.c.article_id == article_id,
+            deliveries.c.state == State.SENT.value, deliveries.c.language != language))
+        with self.engine.connect() as conn:
+            return frozenset(conn.execute(query).scalars())
 
     def rows(self, article_id: str | None = None, channel: str | None = None,
              keys: Iterable[str] | None = None) -> list[dict]:

@@ -198,7 +198,15 @@ def context_for(channel: Channel, article: Article, corpus: Corpus, ledger: Ledg
     # A read-only view, not a copy: a run plans many articles against thousands of feed times.
     return PlanContext(site=corpus.site, now=now, live=live, updated=MappingProxyType(state.updated),
                        previous_targets=previous, published=frozenset(published), audience=audience,
-                       provider_refs=MappingProxyType(refs))
+                       provider_refs=MappingProxyType(refs),
+                       sent_elsewhere=sent_elsewhere(channel, article.id, article.language, ledger, audience))
+
+
+def sent_elsewhere(channel: Channel, item_id: str, language: str, ledger: Ledger, audience) -> frozenset[str]:
+    """For channels that send once per target across languages: who already got it in another."""
+    if not audience or not getattr(channel, "once_across_languages", False):
+        return frozenset()
+    return ledger.sent_elsewhere(channel.name, item_id, language)
 
 
 def translation_context(channel: Channel, article: Article, corpus: Corpus, ledger: Ledger, now: datetime,
@@ -225,9 +233,11 @@ def translation_context(channel: Channel, article: Article, corpus: Corpus, ledg
     live.update(mine)
     wants = getattr(channel, "audience_for", None)
     topics = wants(article) if wants else None
+    audience = state.audience(topics) if topics else ()
     return PlanContext(site=corpus.site, now=now, live=live, updated=MappingProxyType(state.updated),
                        previous_targets=ledger.previous_targets(channel.name, article.id, article.revision, language),
-                       published=frozenset(published), audience=state.audience(topics) if topics else ())
+                       published=frozenset(published), audience=audience,
+                       sent_elsewhere=sent_elsewhere(channel, article.id, language, ledger, audience))
 
 
 def other_languages(channel: Channel, article: Article, now: datetime, state: RunState) -> dict[str, Article]:
@@ -275,7 +285,8 @@ class Outcome:
 def plan_and_record(channel: Channel, article: Article, ctx: PlanContext, ledger: Ledger,
                     run_id: str | None = None, dry_run: bool = False) -> tuple[list[Delivery], Recorded]:
     """Plan (pure) then write every delivery ``pending`` before anything is sent."""
-    return _record(channel, article.id, article.revision, channel.plan(article, ctx), ledger, run_id, dry_run)
+    return _record(channel, article.id, article.revision, channel.plan(article, ctx), ledger, run_id, dry_run,
+                   article.language, article.translation is None)
 
 
 def issue_context(channel: Channel, issue: BulletinIssue, corpus: Corpus, now: datetime,
@@ -284,25 +295,30 @@ def issue_context(channel: Channel, issue: BulletinIssue, corpus: Corpus, now: d
     confirmed subscribers of its topics when the channel mails people."""
     wants = getattr(channel, "audience_for_issue", None)
     topics = wants(issue) if wants else None
+    audience = state.audience(topics) if topics else ()
     return PlanContext(site=corpus.site, now=now, live={a.id: a for a in issue.articles},
-                       updated=MappingProxyType(state.updated), audience=state.audience(topics) if topics else ())
+                       updated=MappingProxyType(state.updated), audience=audience,
+                       sent_elsewhere=sent_elsewhere(channel, issue.id, issue.language, state.ledger, audience))
 
 
 def plan_issue_and_record(channel: Channel, issue: BulletinIssue, ctx: PlanContext, ledger: Ledger,
                           run_id: str | None = None, dry_run: bool = False) -> tuple[list[Delivery], Recorded]:
     """Like ``plan_and_record`` for a channel's deliveries of a whole issue (``plan_issue``)."""
-    return _record(channel, issue.id, issue.revision, channel.plan_issue(issue, ctx), ledger, run_id, dry_run)
+    return _record(channel, issue.id, issue.revision, channel.plan_issue(issue, ctx), ledger, run_id, dry_run,
+                   issue.language, all(a.translation is None for a in issue.articles))
 
 
 def _record(channel: Channel, item_id: str, revision: str, planned: list[Delivery], ledger: Ledger,
-            run_id: str | None, dry_run: bool) -> tuple[list[Delivery], Recorded]:
+            run_id: str | None, dry_run: bool, language: str, original: bool) -> tuple[list[Delivery], Recorded]:
+    """Write the plan's rows pending, then close the pending rows of this item and language
+    that it no longer holds (an original's plan also those without a language: its media)."""
     if dry_run:
         existing = {r["key"]: r["state"] for r in ledger.rows(keys=[d.key for d in planned])}
         return planned, Recorded(frozenset(k for k in (d.key for d in planned) if k not in existing),
                                  {d.key: existing.get(d.key, State.PENDING.value) for d in planned})
     recorded = ledger.record(planned, run_id)
     ledger.close_unplanned(channel.name, item_id, [d.key for d in planned],
-                           f"no longer planned as of revision {revision}")
+                           f"no longer planned as of revision {revision}", language, unlabelled=original)
     ledger.mark_planned(item_id, revision, channel.name, len(planned))
     return planned, recorded
 

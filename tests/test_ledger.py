@@ -165,6 +165,25 @@ def test_settled_needs_rows_on_every_channel_and_none_pending(ledger):
     ledger.mark_planned("b", "r1", "feeds", 0)
     assert ("b", "r1") in ledger.settled(both)  # an empty plan is settled too
 
+    # Mail rows carry the fixed revision "once": a pending one still leaves the article unsettled.
+    mail = Delivery("mail", "subscriber-1", "a", "once", "ja", b"")
+    ledger.record([mail])
+    ledger.mark_planned("a", "r1", "mail", 1)
+    assert ("a", "r1") not in ledger.settled(["archive", "feeds", "mail"])
+    ledger.apply([Receipt.sent(mail.key, "250")])
+    assert ("a", "r1") in ledger.settled(["archive", "feeds", "mail"])
+
+
+def test_a_plan_closes_only_its_own_languages_pending_rows(ledger):
+    ja, th = (Delivery("mail", "subscriber-1", "a", "once", "ja", b""),
+              Delivery("mail", "subscriber-2", "a", "once", "th", b""))
+    media = Delivery("archive", "media/x.png", "a", "r1", None, b"")
+    ledger.record([ja, th, media])
+    assert ledger.close_unplanned("mail", "a", [ja.key], "gone", "ja") == 0  # th is the Thai plan's
+    assert ledger.close_unplanned("archive", "a", [], "gone", "en", unlabelled=False) == 0
+    assert ledger.close_unplanned("archive", "a", [], "gone", "ja") == 1  # the original's media
+    assert ledger.close_unplanned("mail", "a", [], "gone", "th") == 1
+
 
 def test_previous_targets_are_this_channels_targets_of_other_revisions(ledger):
     ledger.record([

@@ -34,11 +34,13 @@ class Sink:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.peers: set = set()
         self.lock = threading.Lock()
+        #: While True, busy@ recipients get a temporary refusal (set False: the mailbox recovered).
+        self.busy = True
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("gone@"):
             return "550 5.1.1 <gone@example.jp>: user unknown"
-        if address.startswith("busy@"):
+        if address.startswith("busy@") and self.busy:
             return "451 4.3.0 mailbox busy, try later"
         envelope.rcpt_tos.append(address)
         return "250 OK"

@@ -88,3 +88,62 @@ def test_each_subscriber_gets_the_article_once_in_their_language(workspace, smtp
     publish_article([str(workspace / "content" / ARTICLE)])
     assert len(sink.messages) == 3
     ledger.close()
+
+
+def subscribe(workspace, csv: str) -> Ledger:
+    (workspace / "subs.csv").write_text(csv, encoding="utf-8")
+    result = CliRunner().invoke(app, ["subscribers", "import", "subs.csv", "--state", "confirmed"])
+    assert result.exit_code == 0, result.output
+    ledger = Ledger(Settings().db_url())
+    with ledger.engine.begin() as conn:  # they subscribed before the article was published
+        conn.execute(update(subscribers).values(confirmed_at=SEPTEMBER))
+    return ledger
+
+
+def test_a_translations_pending_mail_survives_the_originals_plan_and_is_retried(workspace, smtp_sink, monkeypatch):
+    """A Thai reader's server refuses for now: the Japanese plan that follows in the same run
+    must not close the Thai row, and publish-due must see the article as unfinished."""
+    from flows import publish
+    from flows.tasks import deliver_task
+
+    sink, controller = smtp_sink
+    monkeypatch.setenv("KOHO_CHANNELS", "mail")
+    monkeypatch.setenv("KOHO_LANGUAGES", "th")
+    monkeypatch.setenv("KOHO_MAIL_URL", f"smtp://127.0.0.1:{controller.port}")
+    monkeypatch.setattr(publish, "deliver_task", deliver_task.with_options(retries=0))  # no minutes of waiting
+    ledger = subscribe(workspace, "address,topics,language\nhanako@example.jp,bousai,ja\nbusy@example.jp,bousai,th\n")
+    publish.publish_article([str(workspace / "content" / ARTICLE)])
+    states = {r["language"]: r["state"] for r in ledger.rows(article_id="sogo-bousai-kunren-2026", channel="mail")}
+    assert states == {"ja": "sent", "th": "pending"}
+
+    sink.busy = False
+    publish.publish_due()  # every due article: other bousai news reaches them too
+    about = sorted(to for _, [to], raw in sink.messages if "/articles/sogo-bousai-kunren-2026/" in
+                   message_from_bytes(raw, policy=default).get_body(("plain",)).get_content())
+    assert about == ["busy@example.jp", "hanako@example.jp"]  # each once
+    states = {r["language"]: r["state"] for r in ledger.rows(article_id="sogo-bousai-kunren-2026", channel="mail")}
+    assert states == {"ja": "sent", "th": "sent"}
+    ledger.close()
+
+
+def test_a_reader_who_switched_language_is_not_sent_the_same_news_again(workspace, smtp_sink, monkeypatch):
+    from flows.publish import publish_article
+    from koho.subscribers import SubscriberStore
+
+    sink, controller = smtp_sink
+    monkeypatch.setenv("KOHO_CHANNELS", "mail")
+    monkeypatch.setenv("KOHO_LANGUAGES", "en")
+    monkeypatch.setenv("KOHO_MAIL_URL", f"smtp://127.0.0.1:{controller.port}")
+    ledger = subscribe(workspace, "address,topics,language\nalice@example.jp,bousai,en\nhanako@example.jp,bousai,ja\n")
+    publish_article([str(workspace / "content" / ARTICLE)])
+    assert sorted(mailed(sink)) == ["alice@example.jp", "hanako@example.jp"]
+
+    store = SubscriberStore(ledger.engine)
+    for s in [s for batch in store.confirmed_for(("bousai",)) for s in batch]:
+        store.set_preferences(s.id, s.topics, "ja" if s.language == "en" else "en", s.delivery)
+    source = workspace / "content" / ARTICLE  # a correction: every channel plans the article again
+    source.write_text(source.read_text(encoding="utf-8").replace("荒天の場合は中止します。", "荒天の場合は訓練を中止します。"),
+                      encoding="utf-8")
+    publish_article([str(source)])
+    assert len(sink.messages) == 2, "nobody is mailed the same article again in their new language"
+    ledger.close()

@@ -27,6 +27,11 @@ from channels.mail.transports import MailTransport, SendError, transport_factory
 MAIL_ONCE = "once"
 
 
+def target(s: Subscriber) -> str:
+    """The ledger target of a subscriber's mail (the address is not in the ledger)."""
+    return f"subscriber-{s.id}"
+
+
 class MailChannel:
     """ねりま情報メール: mail per article to confirmed subscribers of its topics, and for those who
     chose it, one digest per 区報 issue instead (urgent news still reaches them at once).
@@ -38,6 +43,8 @@ class MailChannel:
     name: ClassVar[str] = "mail"
     limits: ClassVar[Limits] = Limits(title_max=120, length_unit="chars", overflow="reject", batch_size=500,
                                       languages=LANGUAGES)
+    #: Ledger keys carry the language: the pipeline says who already got the news in another one.
+    once_across_languages: ClassVar[bool] = True
 
     def __init__(self, url: str, identity: Identity, tokens: Tokens, base_dir: Path | None = None):
         self.url = url
@@ -76,7 +83,8 @@ class MailChannel:
         waits = in_digest(article, ctx.site)
         return [self._delivery(s, article.id, {"article": article}, ctx)
                 for s in sorted(ctx.audience, key=lambda s: s.id)
-                if (s.delivery == "immediate" or not waits) and self._reachable(s, article.language, article.publish_at)]
+                if (s.delivery == "immediate" or not waits) and self._reachable(s, article.language, article.publish_at)
+                and target(s) not in ctx.sent_elsewhere]
 
     def audience_for_issue(self, issue: BulletinIssue) -> list[str] | None:
         """Topics of the issue's articles that digests carry."""
@@ -89,7 +97,8 @@ class MailChannel:
         articles = self._digest_articles(issue)
         planned = []
         for s in sorted(ctx.audience, key=lambda s: s.id):
-            if s.delivery != "digest" or not self._reachable(s, issue.language, issue.appears_at):
+            if (s.delivery != "digest" or not self._reachable(s, issue.language, issue.appears_at)
+                    or target(s) in ctx.sent_elsewhere):
                 continue
             theirs = tuple(a for a in articles if set(a.topics) & set(s.topics))
             if theirs:
@@ -106,7 +115,7 @@ class MailChannel:
         return bool(s.address) and s.language == language and s.confirmed_at is not None and s.confirmed_at <= when
 
     def _delivery(self, s: Subscriber, item_id: str, what: dict, ctx: PlanContext) -> Delivery:
-        return Delivery(self.name, f"subscriber-{s.id}", item_id, MAIL_ONCE, s.language, b"", "message/rfc822",
+        return Delivery(self.name, target(s), item_id, MAIL_ONCE, s.language, b"", "message/rfc822",
                         meta={**what, "site": ctx.site, "address": s.address, "subscriber_id": s.id})
 
     def _render(self, delivery: Delivery) -> Rendered:
