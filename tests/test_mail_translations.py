@@ -50,13 +50,7 @@ def test_each_subscriber_gets_the_article_once_in_their_language(workspace, smtp
     monkeypatch.setenv("KOHO_CHANNELS", "mail")
     monkeypatch.setenv("KOHO_LANGUAGES", "en,th")  # this ward does not translate into Korean
     monkeypatch.setenv("KOHO_MAIL_URL", f"smtp://127.0.0.1:{controller.port}?connections=2")
-    (workspace / "subs.csv").write_text(SUBSCRIBERS, encoding="utf-8")
-    result = CliRunner().invoke(app, ["subscribers", "import", "subs.csv", "--state", "confirmed"])
-    assert result.exit_code == 0, result.output
-    ledger = Ledger(Settings().db_url())
-    with ledger.engine.begin() as conn:  # they subscribed before the article was published
-        conn.execute(update(subscribers).values(confirmed_at=SEPTEMBER))
-
+    ledger = subscribe(workspace, SUBSCRIBERS)
     publish_article([str(workspace / "content" / ARTICLE)])
     got = mailed(sink)
     assert set(got) == {"hanako@example.jp", "alice@example.jp", "somchai@example.jp"}, \
