@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Optional
@@ -75,6 +76,8 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="
     added, updated = store.upsert(accepted, state, source or f"import:{file.name}")
     out.print(f"Imported {added} new and updated {updated} subscriber(s) as {state}; "
               f"{len(parsed.rejected)} row(s) rejected.")
+    if note := _untranslated_note(accepted):
+        err.print(note, style="yellow")
 
 
 @app.command()
@@ -91,8 +94,8 @@ def export(file: Optional[Path] = typer.Argument(None, help="Output CSV (default
 
 @app.command()
 def count() -> None:
-    """Subscribers per state, and confirmed subscribers per topic."""
-    states, topics = _store().counts()
+    """Subscribers per state, and confirmed subscribers per topic and per mail language."""
+    states, topics, languages = _store().counts()
     names = _topics()
     table = Table(title="subscribers")
     table.add_column("state")
@@ -106,6 +109,33 @@ def count() -> None:
     for key, name in names.items():
         by_topic.add_row(f"{key} ({name})", str(topics.get(key, 0)))
     out.print(by_topic)
+    mailed = _mailed_languages()
+    by_language = Table(title="confirmed, by mail language")
+    by_language.add_column("language")
+    by_language.add_column("count", justify="right")
+    by_language.add_column("mail")
+    for language, n in sorted(languages.items()):
+        by_language.add_row(language, str(n), "yes" if language in mailed else
+                            "none: not in KOHO_LANGUAGES, so nothing is translated for them")
+    out.print(by_language)
+
+
+def _mailed_languages() -> set[str]:
+    """The languages the info mail goes out in: the site's and the ones it is translated into."""
+    from koho.i18n import SOURCE_LANGUAGE
+
+    return {SOURCE_LANGUAGE, *Settings().target_languages()}
+
+
+def _untranslated_note(rows) -> str:
+    """A warning for imported readers of a language this deployment does not translate into."""
+    mailed = _mailed_languages()
+    missing = Counter(r.language for r in rows if r.language not in mailed)
+    if not missing:
+        return ""
+    listed = ", ".join(f"{n} in {lang}" for lang, n in sorted(missing.items()))
+    return (f"Note: {listed}: these languages are not in KOHO_LANGUAGES, so those subscribers "
+            "receive no mail until they are added.")
 
 
 @app.command("erase-expired")

@@ -136,15 +136,18 @@ class SubscriberStore:
             yield from page
             last = page[-1].id
 
-    def counts(self) -> tuple[Counter, Counter]:
-        """(subscribers per state, confirmed subscribers per topic)."""
+    def counts(self) -> tuple[Counter, Counter, Counter]:
+        """(subscribers per state, confirmed subscribers per topic, confirmed per language)."""
+        confirmed = subscribers.c.state == "confirmed"
         with self.engine.connect() as conn:
             states = Counter(dict(conn.execute(select(subscribers.c.state, func.count()).group_by(subscribers.c.state)).all()))
             topics = Counter(dict(conn.execute(
                 select(subscriber_topics.c.topic, func.count())
                 .join(subscribers, subscribers.c.id == subscriber_topics.c.subscriber_id)
-                .where(subscribers.c.state == "confirmed").group_by(subscriber_topics.c.topic)).all()))
-        return states, topics
+                .where(confirmed).group_by(subscriber_topics.c.topic)).all()))
+            languages = Counter(dict(conn.execute(
+                select(subscribers.c.language, func.count()).where(confirmed).group_by(subscribers.c.language)).all()))
+        return states, topics, languages
 
     def _load(self, query) -> list[Subscriber]:
         with self.engine.connect() as conn:

@@ -38,7 +38,7 @@ def test_upsert_counts_and_topic_queries(store):
     batches = list(store.confirmed_for(["bousai"], batch=250))
     ids = [s.id for b in batches for s in b]
     assert len(ids) == 600 and ids == sorted(ids) and all(len(b) <= 250 for b in batches)
-    states, topics = store.counts()
+    states, topics, _languages = store.counts()
     assert states["confirmed"] == 1200 and topics["kusei"] == 600 and topics["kenkou"] == 1
 
 
@@ -122,6 +122,18 @@ def test_import_accepts_every_mail_language_and_nothing_else(workspace):
     assert runner.invoke(app, ["subscribers", "import", "l.csv", "--state", "confirmed"]).exit_code == 0
     exported = list(csv.DictReader(io.StringIO(runner.invoke(app, ["subscribers", "export"]).stdout)))
     assert [(r["address"], r["language"]) for r in exported] == [("somchai@example.jp", "th"), ("ana@example.jp", "pt")]
+
+
+def test_readers_of_a_language_not_translated_into_are_pointed_out(workspace, monkeypatch):
+    monkeypatch.setenv("KOHO_LANGUAGES", "en,th")
+    (workspace / "l.csv").write_text("address,topics,language\nsomchai@example.jp,bousai,th\n"
+                                     "minji@example.jp,kenkou,ko\nhanako@example.jp,kenkou,ja\n", encoding="utf-8")
+    imported = runner.invoke(app, ["subscribers", "import", "l.csv", "--state", "confirmed"])
+    assert imported.exit_code == 0
+    assert "1 in ko: these languages are not in KOHO_LANGUAGES" in " ".join(imported.stderr.split())
+    counted = " ".join(runner.invoke(app, ["subscribers", "count"], env={"COLUMNS": "200"}).output.split())
+    assert "ja │ 1 │ yes" in counted and "th │ 1 │ yes" in counted
+    assert "ko │ 1 │ none: not in KOHO_LANGUAGES" in counted
 
     (workspace / "fr.csv").write_text("address,topics,language\npierre@example.jp,bousai,fr\n", encoding="utf-8")
     refused = runner.invoke(app, ["subscribers", "import", "fr.csv"])
