@@ -292,9 +292,10 @@ def publish_due(channels: list[str] | None = None) -> list[Outcome]:
 
 
 @flow(name="build-archive", log_prints=True)
-def build_site(channels: list[str] | None = None) -> list[Outcome]:
+def build_site(channels: list[str] | None = None, force: bool = False) -> list[Outcome]:
     """Rebuild every page (and feed) of the live site, with the translations publishing put there;
-    only changed bytes are written."""
+    only changed bytes are written. ``force``: offer every file again even if the site is
+    unchanged since the last build (the store lost files)."""
     settings = Settings()
     corpus = read_content(settings)
     now = now_utc()
@@ -305,12 +306,12 @@ def build_site(channels: list[str] | None = None) -> list[Outcome]:
     try:
         translator, state = _run_state(settings, chans, ledger, corpus)
         for channel in chans:
-            planned, recorded, outcome = site_build(channel, corpus, ledger, now, run_id(), state)
+            planned, recorded, outcome = site_build(channel, corpus, ledger, now, run_id(), state, force)
             outcomes.append(outcome)
             if recorded.to_deliver():
                 outcome.receipts = _deliver_in_tasks(channel, ledger, planned, outcome)
             else:
-                outcome.note = "nothing to write: site unchanged since the last build"
+                outcome.note = "nothing to write: site unchanged since the last build (--force writes what is missing)"
             finish_build(ledger, outcome)
     finally:
         for channel in chans:

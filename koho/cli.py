@@ -249,11 +249,14 @@ def publish_due(channel: Optional[list[str]] = ChannelOpt,
 
 
 @app.command()
-def build(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
-    """Rebuild the whole archive site (only files whose bytes changed are written)."""
+def build(force: bool = typer.Option(False, "--force", help="Offer every file to the store again, even if "
+                                     "nothing changed since the last build (the store lost files)."),
+          verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    """Rebuild the whole archive site and its feeds (only files whose bytes changed are written)."""
     settings = Settings()
-    _preflight(settings, ["archive"])
-    outcomes = _with_progress(lambda: _run_flow("build_site", verbose, channels=["archive"]))
+    site = [c for c in ("archive", "feeds") if c in settings.enabled_channels()] or ["archive"]
+    _preflight(settings, site)
+    outcomes = _with_progress(lambda: _run_flow("build_site", verbose, channels=site, force=force))
     _outcome_table(outcomes, "koho build")
     _where(settings)
 

@@ -350,8 +350,8 @@ def deliver(channel: Channel, ledger: Ledger, planned: Sequence[Delivery]) -> li
     return receipts
 
 
-def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime,
-               run_id: str | None = None, state: RunState | None = None) -> tuple[list[Delivery], Recorded, Outcome]:
+def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime, run_id: str | None = None,
+               state: RunState | None = None, force: bool = False) -> tuple[list[Delivery], Recorded, Outcome]:
     """Plan a full rebuild of a channel's site output and record it.
 
     The build id is a hash of every planned file, so rebuilding an unchanged site is a no-op in
@@ -359,6 +359,8 @@ def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime,
     With ``state`` (a run that translates), the translations already published on the channel
     are rebuilt too, and the originals' pages keep linking them: a build shows what publishing
     put there, in every language, and never publishes a translation of its own accord.
+    ``force`` makes it a new build even if nothing changed, so every file is offered to the
+    store again (a store that lost files gets them back; identical ones are left alone).
     """
     live: dict[str, Article] = {a.id: a for a in corpus.articles.values() if a.is_due(now)}
     members = sorted(live)
@@ -373,7 +375,7 @@ def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime,
     digest = hashlib.sha256()
     for d in planned:
         digest.update(d.target.encode() + b"\0" + hashlib.sha256(d.body()).digest())
-    build_id = "build-" + digest.hexdigest()[:12]
+    build_id = "build-" + digest.hexdigest()[:12] + (f"-{now:%Y%m%dT%H%M%S}" if force else "")
     planned = [replace(d, revision=build_id) for d in planned]
     recorded = ledger.record(planned, run_id)
     outcome = Outcome(channel.name, SITE_ID, planned=len(planned), new=len(recorded.new))

@@ -224,6 +224,35 @@ def test_build_then_publish_one_keeps_every_listing(workspace):
     assert all(f"articles/{a.id}/" in year for a in live if a.publish_at.year == 2026)
 
 
+def test_koho_build_force_gives_a_store_back_the_files_it_lost(workspace, monkeypatch):
+    """An unchanged site is a no-op for `koho build`, even when the store lost files (the ledger
+    says they were written); `--force` offers every file again and only the missing are written."""
+    from typer.testing import CliRunner
+
+    from koho import prefect_env
+    from koho.cli import app
+
+    for name, value in prefect_env.DEFAULTS.items():  # the command sets them; keep them to this test
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KOHO_CHANNELS", "archive,feeds")
+    runner = CliRunner()
+    assert runner.invoke(app, ["build"]).exit_code == 0
+    public = workspace / "public"
+    home, feed = (public / "index.html").read_bytes(), (public / "feeds" / "atom.xml").read_bytes()
+    (public / "index.html").unlink()
+    (public / "feeds" / "atom.xml").unlink()
+
+    again = runner.invoke(app, ["build"], env={"COLUMNS": "250"})
+    assert again.exit_code == 0 and "--force writes what is missing" in again.output
+    assert not (public / "index.html").exists()
+    forced = runner.invoke(app, ["build", "--force"], env={"COLUMNS": "250"})
+    assert forced.exit_code == 0, forced.output
+    assert (public / "index.html").read_bytes() == home and (public / "feeds" / "atom.xml").read_bytes() == feed
+    sent = {row["target"] for row in ledger().rows() if row["state"] == "sent" and row["run_id"] and
+            row["revision"].count("-") == 2}  # the forced build's rows: build-<hash>-<time>
+    assert sent == {"index.html", "feeds/atom.xml"}, sent  # everything else was identical
+
+
 def test_home_page_puts_urgent_notices_first(workspace):
     _corpus, live = live_articles()
     publish()
