@@ -146,8 +146,11 @@ def _publish_translations(article, languages: list[str], chans, translator: Tran
     # Every language first: each plan then links all the article's versions, so a page has the
     # same bytes whichever plan of the run writes it, and the next run finds nothing to do.
     for language in languages:
-        if only_unsettled and _settled_everywhere(translator.kept(article, language), language, chans, state):
-            continue  # publish-due's common case: no task, no translation
+        if only_unsettled and (_settled_everywhere(translator.kept(article, language), language, chans, state)
+                               or translator.missing(article.language, language)):
+            # publish-due's common cases, with no task: nothing changed, or still no model (said
+            # when the article was published; saying it per article and run would cost a task each).
+            continue
         translated, missing = translate_task(quote(translator), quote(article), language)
         if translated is None:
             outcomes += [o for o in (_skip_untranslatable(c, article, language, missing, ledger, dry_run)

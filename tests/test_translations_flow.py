@@ -154,23 +154,25 @@ def test_a_reviewed_po_change_republishes_only_that_language(probe, workspace):
 
 def test_publish_due_translates_nothing_when_every_translation_is_settled(probe, workspace, monkeypatch):
     """publish-due looks at every due article's translations on each run: settled ones come
-    from the translation cache without a task; an edited review is the only one translated."""
+    from the translation cache without a task, a language without a model costs no task either;
+    an edited review is the only one translated."""
     from babel.messages.pofile import read_po, write_po
     from typer.testing import CliRunner
 
     from flows import publish
     from koho.cli import app
 
-    monkeypatch.setenv("KOHO_LANGUAGES", "en,ko")
+    monkeypatch.setenv("KOHO_LANGUAGES", "en,ko,fr")  # no model translates into French
+    (workspace / "content" / "glossary.yaml").unlink()  # the sample has no French renderings
     asked: list[tuple[str, str]] = []
     task = publish.translate_task
     monkeypatch.setattr(publish, "translate_task", lambda translator, article, language: asked.append(
         (article.unquote().id, language)) or task(translator, article, language))
     publish.publish_due()
-    assert asked and {lang for _, lang in asked} == {"en", "ko"}
+    assert asked and {lang for _, lang in asked} == {"en", "ko", "fr"}  # French: a skipped row each
     asked.clear()
     publish.publish_due()
-    assert asked == []
+    assert asked == []  # nothing changed, and still no French model: no task at all
 
     assert CliRunner().invoke(app, ["translations", "export", "tokushu-sagi-chuui", "--lang", "ko"]).exit_code == 0
     po = workspace / "content" / "translations" / "ko" / "tokushu-sagi-chuui.po"

@@ -30,7 +30,7 @@ from koho.bulletin import BulletinIssue
 from koho.markup import render_markdown
 from koho.parse_cache import ParseCache
 
-from translations.engine import ModelPair, installed_pairs, model_pair
+from translations.engine import MissingModel, ModelPair, installed_pairs, model_pair
 from translations.glossary import Glossary
 from translations.memory import Memory
 from translations.review import Entry, Reviews, load_reviews, po_path
@@ -80,6 +80,14 @@ class Translator:
             return None
         found = self.cache.get(article, language, self.cache.fingerprint(article, language, self))
         return found.article if found is not None else None
+
+    def missing(self, source: str, target: str) -> str | None:
+        """What to install to translate ``source`` into ``target``, or None if a model can."""
+        try:
+            self.pair_for(source, target)
+        except MissingModel as missing:
+            return str(missing)
+        return None
 
     def close(self) -> None:
         """Close the translation cache's file (the memory shares the ledger's engine)."""
