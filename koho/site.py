@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 import yaml
 
@@ -25,6 +25,8 @@ class _Names(BaseModel):
 
     site: str
     bulletin: str
+    #: Topic key -> its name in this language, for the subscription pages (optional per topic).
+    topics: dict[str, str] = {}
 
 
 class _SiteModel(BaseModel):
@@ -70,6 +72,16 @@ class _SiteModel(BaseModel):
                 raise ValueError(f"topic key {key!r} must be a lowercase slug (a-z, 0-9, '-')")
         return value
 
+    @field_validator("names")
+    @classmethod
+    def _named_topics(cls, value: dict[str, _Names], info: ValidationInfo) -> dict[str, _Names]:
+        topics = info.data.get("topics") or {}  # validated before names: declared first
+        for language, names in value.items():
+            unknown = sorted(set(names.topics) - set(topics))
+            if unknown:
+                raise ValueError(f"{language}.topics names {', '.join(unknown)}, which topics does not list")
+        return value
+
 
 @dataclass(frozen=True)
 class Site:
@@ -88,6 +100,8 @@ class Site:
     issue_time: time = time(7, 0)
     #: Language -> (site name, bulletin name) for translated editions; see ``name_in``.
     names: tuple[tuple[str, str, str], ...] = ()
+    #: Language -> topic key -> name, where ``names`` gives one; see ``topics_in``.
+    topic_names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def name_in(self, language: str) -> str:
         """The archive's name in ``language`` (the Japanese name when none is configured)."""
@@ -100,6 +114,12 @@ class Site:
         """The bulletin's name in ``language``: 区報, Nerima City News."""
         named = {lang: bulletin for lang, _, bulletin in self.names}
         return "区報" if language == self.language else named.get(language) or named.get("en") or "区報"
+
+    def topics_in(self, language: str) -> dict[str, str]:
+        """Topic key -> its name in ``language``, the Japanese name where none is configured (the
+        subscription pages' choices; the archive's topic pages stay Japanese, ADR 0010)."""
+        named = self.topic_names.get(language, {})
+        return {key: named.get(key) or name for key, name in self.topics.items()}
 
     def url(self, path: str) -> str:
         """Absolute URL of a site path such as ``articles/x/``."""
@@ -149,4 +169,5 @@ def load_site(content_dir: Path) -> Site:
                 topics=dict(model.topics), latest_count=model.latest_count,
                 feed_entries=model.feed_entries, name_en=model.name_en,
                 description=model.description, publisher=model.publisher, issue_time=model.issue_time,
-                names=tuple((lang, n.site, n.bulletin) for lang, n in sorted(model.names.items())))
+                names=tuple((lang, n.site, n.bulletin) for lang, n in sorted(model.names.items())),
+                topic_names={lang: dict(n.topics) for lang, n in model.names.items() if n.topics})
