@@ -10,6 +10,10 @@ Rate limit: at most one mail per subscriber per ``interval`` (10 minutes), remem
 process. The form can then not be used to flood someone's mailbox; a second process or a
 restart may let one more through, which is harmless. Limiting by client address belongs to
 the reverse proxy, which is the only part that sees it.
+
+Language: the one chosen on the form, for the subject and the body (the templates' ``_()`` and
+the catalogs of ``language``). Its links carry ``?lang=`` so the pages they open speak it too,
+even to a confirmed subscriber whose own language is another.
 """
 
 from __future__ import annotations
@@ -24,37 +28,37 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from typing import Callable
 
-from jinja2 import Environment
-
 from koho.site import Site
 from koho.subscribers import Subscriber
 from koho.tokens import PURPOSES, Tokens
 
 from channels.mail.message import Identity
 from channels.mail.transports import MailTransport
+from channels.mail.web.language import N_, Languages, edition
 
 log = logging.getLogger("koho.web")
 
 #: Mail kinds: subject, template, and the purpose of the token its link carries.
 KINDS = {
-    "confirm": ("登録の確認", "mail_confirm.txt", "confirm"),
-    "registered": ("登録済みのご案内", "mail_registered.txt", "preferences"),
+    "confirm": (N_("【%(list_name)s】登録の確認"), "mail_confirm.txt", "confirm"),
+    "registered": (N_("【%(list_name)s】登録済みのご案内"), "mail_registered.txt", "preferences"),
 }
 #: What a sign-up sends, by the address's state before it: nothing for suppressed addresses.
 AFTER_SIGNUP = {"new": "confirm", "pending": "confirm", "unsubscribed": "confirm", "confirmed": "registered"}
 MAIL_INTERVAL = timedelta(minutes=10)
 
 
-def compose(kind: str, identity: Identity, site: Site, env: Environment, to: str, link: str,
-            when: datetime) -> bytes:
-    """One plain-text mail of ``kind`` to ``to``; the email package encodes the Japanese
+def compose(kind: str, identity: Identity, site: Site, languages: Languages, language: str, to: str,
+            link: str, when: datetime) -> bytes:
+    """One plain-text mail of ``kind`` to ``to`` in ``language``; the email package encodes the
     subject and sender name (RFC 2047) and refuses CR/LF in any header."""
     subject, template, purpose = KINDS[kind]
     valid = PURPOSES[purpose]
-    text = env.get_template(template).render(list_name=identity.from_name, link=link, site=site,
-                                              days=valid.days if valid else None)
+    text = languages.env(language).get_template(template).render(
+        list_name=identity.from_name, link=link, site=site, days=valid.days if valid else None,
+        **edition(site, language))
     message = EmailMessage(policy=SMTP)
-    message["Subject"] = f"【{identity.from_name}】{subject}"
+    message["Subject"] = languages.gettext(language)(subject) % {"list_name": identity.from_name}
     message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
     message["To"] = to
     message["Date"] = format_datetime(when)
@@ -68,9 +72,9 @@ class Mailer:
     """Sends sign-up mails on one background thread, at most one per subscriber per interval."""
 
     def __init__(self, opener: Callable[[], MailTransport], identity: Identity, tokens: Tokens, site: Site,
-                 env: Environment, clock: Callable[[], datetime], interval: timedelta = MAIL_INTERVAL,
+                 languages: Languages, clock: Callable[[], datetime], interval: timedelta = MAIL_INTERVAL,
                  owns_transport: bool = True):
-        self.identity, self.tokens, self.site, self.env = identity, tokens, site, env
+        self.identity, self.tokens, self.site, self.languages = identity, tokens, site, languages
         self._open = opener
         self._owns = owns_transport
         self._transport: MailTransport | None = None
@@ -80,12 +84,13 @@ class Mailer:
         self._lock = threading.Lock()
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="koho-web-mail")
 
-    def after_signup(self, subscriber: Subscriber, before: str) -> None:
-        """Queue the mail a sign-up calls for (see AFTER_SIGNUP), unless one went out recently."""
+    def after_signup(self, subscriber: Subscriber, before: str, language: str) -> None:
+        """Queue the mail a sign-up calls for (see AFTER_SIGNUP) in the ``language`` chosen on the
+        form, unless one went out recently."""
         kind = AFTER_SIGNUP.get(before)
         if kind is None or not subscriber.address or not self._claim(subscriber.id):
             return
-        self._worker.submit(self._send, kind, subscriber.id, subscriber.address)
+        self._worker.submit(self._send, kind, subscriber.id, subscriber.address, language)
 
     def _claim(self, subscriber_id: int) -> bool:
         now = self._clock()
@@ -98,14 +103,16 @@ class Mailer:
             self._last[subscriber_id] = now
             return True
 
-    def _send(self, kind: str, subscriber_id: int, to: str) -> None:
+    def _send(self, kind: str, subscriber_id: int, to: str, language: str) -> None:
         purpose = KINDS[kind][2]
         link = self.identity.link(purpose, self.tokens.issue(purpose, subscriber_id))
+        if language != self.site.language:  # Japanese links stay as they always were
+            link += f"?lang={language}"
         when = self._clock()
         try:
             if self._transport is None:
                 self._transport = self._open()
-            data = compose(kind, self.identity, self.site, self.env, to, link, when)
+            data = compose(kind, self.identity, self.site, self.languages, language, to, link, when)
             self._transport.send(self.identity.from_address, to, data,
                                  f"web-{kind}-{subscriber_id}-{when:%Y%m%dT%H%M%S%f}")
         except Exception as exc:  # noqa: BLE001  a failed mail must not stop the worker

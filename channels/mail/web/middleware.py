@@ -4,8 +4,9 @@
   ``Referrer-Policy: no-referrer`` so the token in a page's URL never leaks to another site.
 * A log line per request naming the *route* (``POST /confirm/{token}``), never the path: paths
   hold tokens, and form bodies hold addresses. uvicorn's own access log is switched off.
-* A Japanese error page instead of a traceback; the log gets the exception's type and the code
-  lines it went through, not its message, which may quote an address (SQL parameters, SMTP).
+* An error page instead of a traceback, in the page's language when the app knows it (it gets
+  the request's scope); the log gets the exception's type and the code lines it went through,
+  not its message, which may quote an address (SQL parameters, SMTP).
 * The public prefix (``/mail`` of ``KOHO_MAIL_WEB_URL``) as the ASGI ``root_path``, so the app
   answers both behind a proxy that strips the prefix and one that forwards it unchanged.
 * Bodies larger than any form of this service (``MAX_BODY``), or than a path's own limit
@@ -40,9 +41,10 @@ class Guard:
     """Pure ASGI middleware: headers, token-free access log, error page, public prefix, body cap.
 
     ``limits`` maps a route path (without the prefix) to its own body cap; others get ``MAX_BODY``.
+    ``error_page(status, scope)`` is the page's bytes: the scope tells which language it speaks.
     """
 
-    def __init__(self, app: ASGIApp, prefix: str, error_page: Callable[[int], bytes],
+    def __init__(self, app: ASGIApp, prefix: str, error_page: Callable[[int, Scope], bytes],
                  limits: Mapping[str, int] | None = None):
         self.app = app
         self.prefix = prefix
@@ -69,7 +71,7 @@ class Guard:
             await send(message)
 
         async def refuse(code: int) -> None:
-            body = self.error_page(code)
+            body = self.error_page(code, scope)
             await send_secured({"type": "http.response.start", "status": code, "headers": [
                 (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})

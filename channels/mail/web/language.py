@@ -1,0 +1,125 @@
+"""Which language a page of the subscription service speaks, and the catalogs it speaks it from.
+
+Japanese is the source text: templates mark their Japanese strings with ``{% trans %}`` and
+``_()``, the code with ``N_()`` where a string is defined and ``gettext`` where it is shown, and
+``locale/<lang>/LC_MESSAGES/messages.po`` holds each translation. The .po files are read with
+Babel and compiled in memory at start-up, so a fresh clone serves every language without a build
+step (``babel.cfg`` says what ``pybabel extract`` reads; ADR 0011 has the steps). Japanese has no
+catalog: its pages are the templates' own text, byte for byte.
+
+A page speaks, in this order: the language asked for (``?lang=`` on a GET, the form's hidden
+``lang`` on a POST), the subscriber's own (pages reached through a token), the first one of the
+browser's Accept-Language that is offered, and Japanese. Only the offered languages (Japanese and
+KOHO_LANGUAGES) are ever chosen: they are the ones mail can be had in.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from importlib.resources.abc import Traversable
+from io import BytesIO
+from typing import Callable, Iterable
+
+from babel.core import negotiate_locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from koho.site import Site
+
+LOCALE = resources.files("channels.mail.web") / "locale"
+DOMAIN = "messages"
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogs where it is defined; it is translated where it is shown."""
+    return message
+
+
+def catalog(language: str, locale_dir: Traversable = LOCALE) -> Translations:
+    """The catalog of ``language``, compiled in memory from its .po file.
+
+    ``write_mo`` leaves fuzzy entries out (a guess is not a translation), so such a string shows
+    in Japanese; the catalog test refuses fuzzy and empty entries before that can ship.
+    """
+    with (locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po:
+        compiled = BytesIO()
+        write_mo(compiled, read_po(po, domain=DOMAIN))
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def preferred(accept_language: str | None) -> list[str]:
+    """The language tags of an Accept-Language header, most wanted first; ``q=0`` means "not
+    this one" and ``*`` names no language, so both are left out."""
+    ranked = []
+    for position, item in enumerate((accept_language or "").split(",")):
+        name, _, parameters = item.partition(";")
+        quality = 1.0
+        for parameter in parameters.split(";"):
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        name = name.strip()
+        if name and name != "*" and quality > 0:
+            ranked.append((-quality, position, name))
+    return [name for _quality, _position, name in sorted(ranked)]
+
+
+def edition(site: Site, language: str) -> dict[str, str]:
+    """The archive's name and home page in ``language``: the signature of pages and mails."""
+    if language == site.language:
+        return dict(archive_name=site.name, archive_url=site.base_url)
+    return dict(archive_name=site.name_in(language), archive_url=site.url(f"{language}/"))
+
+
+class Languages:
+    """The languages pages are offered in, each with its catalog and its Jinja2 environment.
+
+    One environment per language, because ``install_gettext_translations`` binds a catalog to an
+    environment and requests in different languages are rendered at the same time.
+    """
+
+    def __init__(self, offered: Iterable[str], source: str, templates: Traversable,
+                 locale_dir: Traversable = LOCALE):
+        self.offered = tuple(offered)
+        self.source = source
+        loader = FileSystemLoader(str(templates))
+        self._catalogs = {code: NullTranslations() if code == source else catalog(code, locale_dir)
+                          for code in self.offered}
+        self._envs = {code: _environment(loader, translations) for code, translations in self._catalogs.items()}
+
+    def choose(self, asked: Iterable[str | None], accept: str | None = None) -> str:
+        """The first offered language of ``asked`` (parameter, form field, the subscriber's own:
+        the caller's order), else the best offered match of an Accept-Language header ``accept``,
+        else the source language."""
+        for code in asked:
+            if code in self._catalogs:
+                return code
+        # Babel matches "vi-VN" to "vi" and "zh-Hans-CN" to "zh". Its default aliases turn "pt"
+        # into "pt_PT" and the like, which are never offered here: they are switched off.
+        found = negotiate_locale(preferred(accept), self.offered, sep="-", aliases=None)
+        return found.lower() if found else self.source
+
+    def env(self, language: str) -> Environment:
+        """The template environment whose ``{% trans %}`` and ``_()`` speak ``language``."""
+        return self._envs[language]
+
+    def gettext(self, language: str) -> Callable[[str], str]:
+        """Translate a string marked with ``N_`` into ``language``."""
+        translations = self._catalogs[language]
+        # gettext("") would answer the catalog's header: an empty label stays empty.
+        return lambda message: translations.gettext(message) if message else message
+
+
+def _environment(loader: FileSystemLoader, translations: NullTranslations) -> Environment:
+    # The same options as babel.cfg gives the extractor: with other whitespace rules the
+    # msgids read from the templates would not be the ones looked up when rendering.
+    env = Environment(loader=loader, autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(translations, newstyle=True)
+    return env
