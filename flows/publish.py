@@ -36,7 +36,7 @@ from flows.tasks import deliver_task, now_utc, read_content, run_id
 def plan_task(channel, article, corpus: Corpus, ledger: Ledger, now: datetime, dry_run: bool, state: RunState):
     """Plan one article on one channel and write its rows pending (unless dry run)."""
     ctx = context_for(channel, article, corpus, ledger, now, dry_run, state)
-    return plan_and_record(channel, article, ctx, ledger, run_id(), dry_run, state.languages)
+    return plan_and_record(channel, article, ctx, ledger, run_id(), dry_run)
 
 
 @task(name="plan-issue-and-record", cache_policy=NO_CACHE)

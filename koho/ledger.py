@@ -149,27 +149,20 @@ class Ledger:
                 article_id=article_id, revision=revision, channel=channel, deliveries=count, planned_at=utcnow()))
 
     def close_unplanned(self, channel: str, article_id: str, keep: Sequence[str], reason: str,
-                        language: str | None = None, unlabelled: bool = True,
-                        published: Sequence[str] | None = None) -> int:
+                        language: str | None = None, unlabelled: bool = True) -> int:
         """Mark pending rows of an article on ``channel`` that the newest plan no longer holds as
         skipped (a recipient who unsubscribed meanwhile, a page of a superseded revision).
 
         With ``language``, only that language's rows (and, if ``unlabelled``, rows without a
         language: the original's media) are the plan's to close: a plan of the Japanese original
-        must never close a translation's pending mail, nor the other way round. An original's
-        plan also closes the rows of languages no longer ``published`` (dropped from
-        KOHO_LANGUAGES): nobody else ever would, and they would keep the article unsettled.
+        must never close a translation's pending mail, nor the other way round.
         """
         keep_set = set(keep)
         where = and_(deliveries.c.channel == channel, deliveries.c.article_id == article_id,
                      deliveries.c.state == State.PENDING.value)
         if language is not None:
-            mine = [deliveries.c.language == language]
-            if unlabelled:
-                mine.append(deliveries.c.language.is_(None))
-            if published is not None:
-                mine.append(deliveries.c.language.not_in([language, *published]))
-            where = and_(where, or_(*mine))
+            mine = deliveries.c.language == language
+            where = and_(where, or_(mine, deliveries.c.language.is_(None)) if unlabelled else mine)
         with self.engine.begin() as conn:
             stale = [k for k in conn.execute(select(deliveries.c.key).where(where)).scalars() if k not in keep_set]
             for chunk in _chunks(stale, _CHUNK):

@@ -283,16 +283,10 @@ class Outcome:
 
 
 def plan_and_record(channel: Channel, article: Article, ctx: PlanContext, ledger: Ledger,
-                    run_id: str | None = None, dry_run: bool = False,
-                    languages: Sequence[str] | None = None) -> tuple[list[Delivery], Recorded]:
-    """Plan (pure) then write every delivery ``pending`` before anything is sent.
-
-    ``languages``: the run's target languages; an original's plan closes the pending rows of
-    any other (see ``Ledger.close_unplanned``). None leaves them alone.
-    """
+                    run_id: str | None = None, dry_run: bool = False) -> tuple[list[Delivery], Recorded]:
+    """Plan (pure) then write every delivery ``pending`` before anything is sent."""
     return _record(channel, article.id, article.revision, channel.plan(article, ctx), ledger, run_id, dry_run,
-                   article.language, article.translation is None,
-                   languages if article.translation is None else None)
+                   article.language, article.translation is None)
 
 
 def issue_context(channel: Channel, issue: BulletinIssue, corpus: Corpus, now: datetime,
@@ -315,8 +309,7 @@ def plan_issue_and_record(channel: Channel, issue: BulletinIssue, ctx: PlanConte
 
 
 def _record(channel: Channel, item_id: str, revision: str, planned: list[Delivery], ledger: Ledger,
-            run_id: str | None, dry_run: bool, language: str, original: bool,
-            published: Sequence[str] | None = None) -> tuple[list[Delivery], Recorded]:
+            run_id: str | None, dry_run: bool, language: str, original: bool) -> tuple[list[Delivery], Recorded]:
     """Write the plan's rows pending, then close the pending rows of this item and language
     that it no longer holds (an original's plan also those without a language: its media)."""
     if dry_run:
@@ -325,8 +318,7 @@ def _record(channel: Channel, item_id: str, revision: str, planned: list[Deliver
                                  {d.key: existing.get(d.key, State.PENDING.value) for d in planned})
     recorded = ledger.record(planned, run_id)
     ledger.close_unplanned(channel.name, item_id, [d.key for d in planned],
-                           f"no longer planned as of revision {revision}", language, unlabelled=original,
-                           published=published)
+                           f"no longer planned as of revision {revision}", language, unlabelled=original)
     ledger.mark_planned(item_id, revision, channel.name, len(planned))
     return planned, recorded
 

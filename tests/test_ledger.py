@@ -184,14 +184,6 @@ def test_a_plan_closes_only_its_own_languages_pending_rows(ledger):
     assert ledger.close_unplanned("archive", "a", [], "gone", "ja") == 1  # the original's media
     assert ledger.close_unplanned("mail", "a", [], "gone", "th") == 1
 
-    # Languages dropped from the run: only the original's plan closes their rows.
-    vi, ko = (Delivery("mail", "subscriber-3", "a", "once", "vi", b""),
-              Delivery("mail", "subscriber-4", "a", "once", "ko", b""))
-    ledger.record([vi, ko])
-    assert ledger.close_unplanned("mail", "a", [ja.key], "dropped", "ja", published=("ko",)) == 1
-    assert {r["key"]: r["state"] for r in ledger.rows(channel="mail")} == {
-        ja.key: "pending", th.key: "skipped", vi.key: "skipped", ko.key: "pending"}
-
 
 def test_previous_targets_are_this_channels_targets_of_other_revisions(ledger):
     ledger.record([
