@@ -255,7 +255,9 @@ def _term_pattern(term: str, terms: Sequence[str]) -> str:
     scan alone takes the leftmost match; the lookaheads make overlaps go to the longer term."""
     losing = [term[:k] + longer for longer in terms if len(longer) > len(term)
               for k in range(1, len(term)) if longer.startswith(term[k:])]
-    return "".join(f"(?!{re.escape(text)})" for text in losing) + re.escape(term)
+    # The first character before the lookaheads: the engine then skips this alternative at once
+    # wherever the term cannot start (lookaheads first made a 300-term scan ten times slower).
+    return re.escape(term[0]) + "".join(f"(?!{re.escape(text[1:])})" for text in losing) + re.escape(term[1:])
 
 
 def _renumber(pattern: str, index: int) -> str:

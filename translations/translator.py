@@ -19,6 +19,7 @@ publish cost as much as the whole archive.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import metadata
@@ -227,20 +228,25 @@ class TranslationCache:
 
     def __init__(self, directory: Path | None):
         self._store = ParseCache(directory, "translations.sqlite3")
-        self._models: str | None = None
-        self._terms: dict[str, str] = {}
+        self._installed: list | None = None
+        self._pair: dict[tuple[str, str], str] = {}
 
     def fingerprint(self, article: Article, language: str, translator: Translator) -> str:
-        """A hash of every input of ``translator.translate(article, language)``."""
-        if self._models is None:  # packages are not installed in the middle of a run
-            self._models = repr(installed_pairs())
-        if language not in self._terms:
-            terms = translator.glossary.for_language(language)
-            self._terms[language] = hashlib.sha256(repr(sorted(terms.items())).encode()).hexdigest()
+        """A hash of what ``translator.translate(article, language)`` depends on: the source
+        revision, the review file, and (once per pair and run) the glossary's terms, the
+        packages that can translate the pair and the code and libraries that shape the output."""
+        key = (article.language, language)
+        if key not in self._pair:
+            if self._installed is None:  # packages are not installed in the middle of a run
+                self._installed = installed_pairs()
+            # Only packages from the source or into the target (a pivot through English is one of
+            # each): installing a Thai model must not make every other language's output stale.
+            models = [p for p in self._installed if p[0] == article.language or p[1] == language]
+            terms = sorted(translator.glossary.for_language(language).items())
+            self._pair[key] = hashlib.sha256(repr((terms, models, _code_digest())).encode()).hexdigest()
         review = po_path(translator.content_dir, language, article.id)
         reviewed = hashlib.sha256(review.read_bytes()).hexdigest() if review.is_file() else "-"
-        text = "\0".join((_code_digest(), article.revision, language, self._terms[language],
-                          reviewed, self._models))
+        text = "\0".join((self._pair[key], article.revision, language, reviewed))
         return hashlib.sha256(text.encode()).hexdigest()
 
     def get(self, article: Article, language: str, fingerprint: str) -> Result | None:
@@ -276,12 +282,21 @@ def _code_digest() -> str:
     segments, restores or renders differently never serves translations made by the old code."""
     import koho.article
     import koho.markup
-    from translations import glossary, review, segment
+    from translations import engine, glossary, review, segment
 
     digest = hashlib.sha256()
-    for module in (segment, glossary, review, koho.markup, koho.article):
+    for module in (segment, glossary, review, engine, koho.markup, koho.article):
         digest.update(Path(module.__file__).read_bytes())
     digest.update(Path(__file__).read_bytes())
+    # The libraries that segment, decode and render (their versions, as a stand-in for their code),
+    # and argostranslate's decoding settings (threads change speed, not output).
+    for name in ("argostranslate", "ctranslate2", "sentencepiece", "markdown-it-py", "Markdown", "nh3", "Babel"):
+        try:
+            digest.update(f"{name} {metadata.version(name)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name} -\n".encode())
+    digest.update(repr(sorted((k, v) for k, v in os.environ.items()
+                              if k.startswith("ARGOS_") and "THREADS" not in k)).encode())
     return digest.hexdigest()
 
 
