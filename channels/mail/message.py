@@ -17,6 +17,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from functools import lru_cache
 from html import escape
 from importlib import resources
 from typing import Sequence
@@ -159,13 +160,25 @@ FOOTER_HTML = ('<hr><p style="font-size:12px;color:#555555">{list_name}<br>'
                '<a href="{preferences}">{change}</a>{sep}<a href="{unsubscribe}">{stop}</a></p>')
 
 
+@lru_cache(maxsize=None)
+def _footers(language: str) -> tuple[str, str]:
+    """The text and HTML footers in ``language``, with only the per-recipient fields left open
+    (built once per language, not once per recipient)."""
+    phrases = mail_words(language)
+    keep = dict(list_name="{list_name}", preferences="{preferences}", unsubscribe="{unsubscribe}")
+
+    def word(text: str) -> str:  # filled again per recipient: a brace in a word stays a brace
+        return text.replace("{", "{{").replace("}", "}}")
+
+    return (FOOTER_TEXT.format(**keep, change=word(phrases.preferences), stop=word(phrases.unsubscribe)),
+            FOOTER_HTML.format(**keep, change=word(escape(phrases.preferences)),
+                               stop=word(escape(phrases.unsubscribe)), sep=word(escape(phrases.separator))))
+
+
 def _bodies(rendered: Rendered, identity: Identity, recipient: Recipient) -> tuple[str, str]:
     """The text and HTML bodies with the recipient's footer links."""
-    phrases = mail_words(rendered.language)
     names = _footer_names(identity, recipient)
-    text = FOOTER_TEXT.format(**names, change=phrases.preferences, stop=phrases.unsubscribe)
-    html = FOOTER_HTML.format(**names, change=escape(phrases.preferences), stop=escape(phrases.unsubscribe),
-                              sep=escape(phrases.separator))
+    text, html = (footer.format(**names) for footer in _footers(rendered.language))
     return rendered.text + text, rendered.html.replace("</body>", html + "</body>", 1)
 
 
