@@ -48,6 +48,16 @@ def prefect_harness():
 
 
 @pytest.fixture
+def cli_env(monkeypatch):
+    """For tests that run a flow through the `koho` command in process: the command sets
+    Prefect's quiet defaults in os.environ; set them here first, so they end with the test."""
+    from koho import prefect_env
+
+    for name, value in prefect_env.DEFAULTS.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
 def workspace(tmp_path, monkeypatch, request):
     """A copy of the sample content and a private state folder, with KOHO_* pointing at them.
 

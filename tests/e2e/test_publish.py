@@ -224,16 +224,13 @@ def test_build_then_publish_one_keeps_every_listing(workspace):
     assert all(f"articles/{a.id}/" in year for a in live if a.publish_at.year == 2026)
 
 
-def test_koho_build_force_gives_a_store_back_the_files_it_lost(workspace, monkeypatch):
+def test_koho_build_force_gives_a_store_back_the_files_it_lost(workspace, cli_env, monkeypatch):
     """An unchanged site is a no-op for `koho build`, even when the store lost files (the ledger
     says they were written); `--force` offers every file again and only the missing are written."""
     from typer.testing import CliRunner
 
-    from koho import prefect_env
     from koho.cli import app
 
-    for name, value in prefect_env.DEFAULTS.items():  # the command sets them; keep them to this test
-        monkeypatch.setenv(name, value)
     monkeypatch.setenv("KOHO_CHANNELS", "archive,feeds")
     runner = CliRunner()
     assert runner.invoke(app, ["build"]).exit_code == 0

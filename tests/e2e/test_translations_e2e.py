@@ -63,13 +63,10 @@ def switcher(doc: html.HtmlElement) -> set[str]:
 
 
 @pytest.fixture
-def published(workspace, monkeypatch):
+def published(workspace, cli_env, monkeypatch):
     """`koho publish` (the command, every default channel) on the whole sample set, in nine languages."""
-    from koho import prefect_env
     from koho.cli import app
 
-    for name, value in prefect_env.DEFAULTS.items():  # the command sets them; keep them to this test
-        monkeypatch.setenv(name, value)
     monkeypatch.delenv("KOHO_CHANNELS", raising=False)
     result = CliRunner().invoke(app, ["publish"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
