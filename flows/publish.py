@@ -256,11 +256,15 @@ def _report(outcomes: list[Outcome], title: str) -> None:
 
 
 @flow(name="publish-article", log_prints=True)
-def publish_article(paths: list[str], channels: list[str] | None = None, dry_run: bool = False) -> list[Outcome]:
-    """Publish the articles under ``paths`` (files or folders) to the enabled channels."""
+def publish_article(paths: list[str], channels: list[str] | None = None, dry_run: bool = False,
+                    now: datetime | None = None) -> list[Outcome]:
+    """Publish the articles under ``paths`` (files or folders) to the enabled channels.
+
+    ``now`` (default: koho's clock) decides embargoes and which 区報 issues have appeared.
+    """
     settings = Settings()
     corpus = read_content(settings)
-    now = now_utc()
+    now = now or now_utc()
     chosen = corpus.select([Path(p) for p in paths], settings.content_dir)
     if not chosen:
         raise ValueError(f"no articles under {', '.join(paths)}")
@@ -271,11 +275,12 @@ def publish_article(paths: list[str], channels: list[str] | None = None, dry_run
 
 
 @flow(name="publish-due", log_prints=True)
-def publish_due(channels: list[str] | None = None) -> list[Outcome]:
-    """Publish every ready article whose time has come and that still has work on some channel."""
+def publish_due(channels: list[str] | None = None, now: datetime | None = None) -> list[Outcome]:
+    """Publish every ready article whose time has come (at ``now``, default koho's clock) and that
+    still has work on some channel."""
     settings = Settings()
     corpus = read_content(settings)
-    now = now_utc()
+    now = now or now_utc()
     ledger = Ledger(settings.db_url())
     try:
         settled = ledger.settled(channels or settings.enabled_channels())
@@ -295,13 +300,13 @@ def publish_due(channels: list[str] | None = None) -> list[Outcome]:
 
 
 @flow(name="build-archive", log_prints=True)
-def build_site(channels: list[str] | None = None, force: bool = False) -> list[Outcome]:
+def build_site(channels: list[str] | None = None, force: bool = False, now: datetime | None = None) -> list[Outcome]:
     """Rebuild every page (and feed) of the live site, with the translations publishing put there;
     only changed bytes are written. ``force``: offer every file again even if the site is
     unchanged since the last build (the store lost files)."""
     settings = Settings()
     corpus = read_content(settings)
-    now = now_utc()
+    now = now or now_utc()
     ledger = Ledger(settings.db_url())
     outcomes = []
     chans = registry.build(settings, channels or ["archive"])

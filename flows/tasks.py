@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Sequence
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
+from koho import clock
 from koho.channel import Channel
 from koho.delivery import Delivery, Receipt
 from koho.errors import ContentInvalid
@@ -60,7 +61,7 @@ def deliver_task(channel: Channel, ledger: Ledger, planned: Sequence[Delivery]) 
 
 
 def now_utc() -> datetime:
-    """Aware now."""
-    return datetime.now(timezone.utc)
+    """Aware UTC now from koho's clock (``KOHO_NOW`` when pinned)."""
+    return clock.now()
 
 

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from koho import prefect_env, progress
+from koho import clock, prefect_env, progress
 from koho.errors import ConfigError, ContentInvalid
 from koho.settings import Settings
 
@@ -199,7 +199,7 @@ def _dry_run(settings: Settings, corpus, targets: list[str], channels):
                                plan_issue_and_record)
 
     chans = _outer("channels.registry").build(settings, channels or None)
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     ledger = Ledger(settings.db_url())
     outcomes = []
     state = RunState(ledger, corpus)

@@ -19,6 +19,7 @@ from sqlalchemy import and_, bindparam, create_engine, event, func, or_, select,
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
+from koho import clock
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ConfigError
 from koho.ledger_schema import build_members, deliveries, plans, quota_usage, revisions
@@ -30,8 +31,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def utcnow() -> datetime:
-    """Aware UTC now (the ledger stores UTC)."""
-    return datetime.now(timezone.utc)
+    """Aware UTC now from the run's clock (``KOHO_NOW`` when pinned); the ledger stores UTC."""
+    return clock.now()
 
 
 def _aware(value: datetime | None) -> datetime | None:

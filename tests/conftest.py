@@ -32,8 +32,16 @@ os.environ.update({"XDG_DATA_HOME": str(ARGOS_ROOT / "data"), "XDG_CONFIG_HOME":
 
 pytest_plugins = ["tests.peers", "tests.argos_home"]
 
+from tests.clock import PINNED_NOW, TestClock  # noqa: E402  (after the environment is set)
+
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content"
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch) -> TestClock:
+    """koho's clock pinned at ``PINNED_NOW`` for every test (autouse: no test may meet the
+    machine's date by accident)."""
+    return TestClock(monkeypatch)
 
 
 @pytest.fixture(scope="session")
@@ -58,8 +66,9 @@ def cli_env(monkeypatch):
 
 
 @pytest.fixture
-def workspace(tmp_path, monkeypatch, request):
-    """A copy of the sample content and a private state folder, with KOHO_* pointing at them.
+def workspace(tmp_path, monkeypatch, request, clock):
+    """A copy of the sample content and a private state folder, with KOHO_* pointing at them,
+    and koho's clock pinned (``clock``).
 
     Japanese only unless the test uses ``argos_home`` (the tiny translation models): what a
     test sees must not depend on whether an earlier test installed models in this session.

@@ -13,6 +13,7 @@ import pytest
 from lxml import etree, html
 
 from channels.ebook import EbookChannel, identifier
+from koho.clock import now as koho_now
 from koho.bulletin import BulletinIssue, issues_of
 from koho.channel import IssueChannel, PlanContext
 from koho.delivery import State
@@ -171,7 +172,7 @@ def test_publish_writes_the_japanese_editions_and_links_them(workspace, monkeypa
     from flows.publish import publish_article
 
     appeared = [i.day.isoformat() for i in issues_of(corpus().articles.values(), corpus().site,
-                                                      datetime.now(timezone.utc))]
+                                                      koho_now())]
     outcomes = publish_article(paths=[os.environ["KOHO_CONTENT_DIR"] + "/articles"])
     public = workspace / "public"
     written = sorted(p.relative_to(public).as_posix() for p in (public / "ebooks").rglob("*.epub"))

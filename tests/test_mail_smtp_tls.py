@@ -164,11 +164,10 @@ def test_unsafe_or_broken_tls_settings_are_refused_before_any_connection(url, me
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_publish_with_a_wrong_password_says_so_and_a_corrected_run_mails_everyone(
-        workspace, starttls_server, certificate, monkeypatch):
+        workspace, starttls_server, certificate, monkeypatch, clock):
     import os
     import subprocess
     import sys
-    import time
 
     from prefect.settings import PREFECT_API_URL
 
@@ -183,11 +182,11 @@ def test_publish_with_a_wrong_password_says_so_and_a_corrected_run_mails_everyon
     ledger = Ledger(Settings().db_url())
     SubscriberStore(ledger.engine).upsert(
         [NewSubscriber(f"r{i}@example.jp", f"r{i}@example.jp", ("bousai",)) for i in range(5)], "confirmed", "test")
-    when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    when = clock.now + dt.timedelta(minutes=1)  # after the subscribers confirmed
     article = workspace / "content" / "articles" / "teiden.md"
     article.write_text(f"---\ntitle: 停電のお知らせ\npublish_at: {when.isoformat()}\ntopics: [bousai]\n---\n本文。\n",
                        encoding="utf-8")
-    time.sleep(max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds()) + 0.05)
+    clock.advance(minutes=2)
 
     def publish():
         env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "200"}

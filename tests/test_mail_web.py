@@ -32,6 +32,7 @@ from koho.site import load_site
 from koho.subscribers import NewSubscriber, normalise_address
 from tests.conftest import CONTENT
 from tests.peers import free_port
+from tests.clock import PINNED_NOW
 from tests.test_mail_smtp import Sink
 
 SECRET = "s" * 48
@@ -42,7 +43,7 @@ class Clock:
     """The service's notion of now, moved forward by tests instead of sleeping."""
 
     def __init__(self):
-        self.now = datetime.now(timezone.utc)
+        self.now = PINNED_NOW  # the moment koho's clock is pinned at (tests/clock.py)
 
     def __call__(self) -> datetime:
         return self.now

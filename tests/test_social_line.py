@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from channels.line import TEXT_MAX, LineChannel, LineSettings, broadcast_text
+from koho.clock import now as koho_now
 from koho.channel import PlanContext
 from koho.ledger import Ledger
 from koho.settings import Settings
@@ -67,7 +68,7 @@ def test_exactly_at_the_quota_is_sent_and_unlimited_accounts_skip_the_count(line
     try:
         chan = channel(fake2)
         receipts = chan.deliver(chan.plan(corpus().articles[URGENT], PlanContext(
-            site=corpus().site, now=datetime.now(timezone.utc), live={})))
+            site=corpus().site, now=koho_now(), live={})))
         assert receipts[0].state == "sent"
         assert not [s for s in fake2.seen if s.path.startswith("/v2/bot/insight")]
     finally:
@@ -81,7 +82,7 @@ def test_no_follower_figure_refuses_unless_an_audience_is_configured(line):
     assert receipts[0].state == "failed" and "KOHO_LINE_AUDIENCE" in receipts[0].detail
     chan = channel(fake, audience=50)
     receipts = chan.deliver(chan.plan(corpus().articles[URGENT], PlanContext(
-        site=corpus().site, now=datetime.now(timezone.utc), live={})))
+        site=corpus().site, now=koho_now(), live={})))
     assert receipts[0].state == "sent"
 
 
@@ -89,7 +90,7 @@ def test_a_timeout_retried_with_the_same_retry_key_is_not_sent_twice(line):
     fake, ledger = line
     chan = channel(fake)
     article = corpus().articles[URGENT]
-    planned = chan.plan(article, PlanContext(site=corpus().site, now=datetime.now(timezone.utc), live={}))
+    planned = chan.plan(article, PlanContext(site=corpus().site, now=koho_now(), live={}))
     assert chan.deliver(planned)[0].state == "sent"  # LINE accepted it, but suppose the answer was lost:
     again = chan.deliver(planned)[0]
     assert (again.state, again.provider_ref, again.detail) == ("sent", "line-request:req-0001", "accepted earlier")

@@ -32,7 +32,7 @@ def write_article(workspace, name: str, topics: str, when: datetime) -> str:
     return str(path)
 
 
-def test_urgent_article_is_mailed_once_to_confirmed_subscribers_of_its_topics(workspace):
+def test_urgent_article_is_mailed_once_to_confirmed_subscribers_of_its_topics(workspace, clock):
     (workspace / "subs.csv").write_text(SUBSCRIBERS, encoding="utf-8")
     assert CliRunner().invoke(app, ["subscribers", "import", "subs.csv", "--state", "confirmed"]).exit_code == 0
     store = SubscriberStore(Ledger(Settings().db_url()).engine)
@@ -40,11 +40,9 @@ def test_urgent_article_is_mailed_once_to_confirmed_subscribers_of_its_topics(wo
 
     from flows.publish import publish_article
 
-    when = datetime.now(timezone.utc) + timedelta(seconds=1)
+    when = clock.now + timedelta(minutes=1)  # after the subscribers confirmed
     path = write_article(workspace, "hinanjo", "bousai", when)
-    import time
-
-    time.sleep(max(0.0, (when - datetime.now(timezone.utc)).total_seconds()) + 0.05)
+    clock.advance(minutes=2)
     publish_article(paths=[path])
     outbox = workspace / "outbox" / "hinanjo"
     mails = {message_from_bytes(p.read_bytes(), policy=default)["To"]: p for p in outbox.glob("*.eml")}
@@ -68,7 +66,7 @@ def test_urgent_article_is_mailed_once_to_confirmed_subscribers_of_its_topics(wo
     assert len(Ledger(Settings().db_url()).rows(article_id="hinanjo", channel="mail")) == 2
 
 
-def test_smtp_refusals_do_not_stop_the_run_and_stay_pending(workspace, monkeypatch):
+def test_smtp_refusals_do_not_stop_the_run_and_stay_pending(workspace, monkeypatch, clock):
     """An unreachable SMTP server: the flow finishes, every mail row stays pending with the reason."""
     from prefect.settings import temporary_settings
 
@@ -80,7 +78,7 @@ def test_smtp_refusals_do_not_stop_the_run_and_stay_pending(workspace, monkeypat
     assert CliRunner().invoke(app, ["subscribers", "import", "subs.csv", "--state", "confirmed"]).exit_code == 0
     monkeypatch.setenv("KOHO_MAIL_URL", f"smtp://127.0.0.1:{free_port()}")
     monkeypatch.setattr(deliver_task, "retry_delay_seconds", [0, 0, 0, 0])
-    when = datetime.now(timezone.utc)
+    when = clock.advance(minutes=1)  # published after the subscribers confirmed
     path = write_article(workspace, "teiden", "bousai", when)
     outcomes = publish_article(paths=[path])
     mail = next(o for o in outcomes if o.channel == "mail")

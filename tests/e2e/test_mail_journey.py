@@ -19,16 +19,17 @@ from tests.test_mail_web import link, service, settings, sink  # noqa: F401  (fi
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def _urgent(workspace, name: str, title: str) -> str:
-    when = datetime.now(timezone.utc) + timedelta(seconds=1)
+def _urgent(workspace, clock, name: str, title: str) -> str:
+    """An urgent article published a minute after now (after the sign-ups), then due."""
+    when = clock.now + timedelta(minutes=1)
     path = workspace / "content" / "articles" / f"{name}.md"
     path.write_text(f"---\ntitle: {title}\npublish_at: {when.isoformat()}\npriority: urgent\ntopics: [bousai]\n---\n"
                     "区内の避難所を開設しました。\n", encoding="utf-8")
-    time.sleep(max(0.0, (when - datetime.now(timezone.utc)).total_seconds()) + 0.05)
+    clock.advance(minutes=2)
     return str(path)
 
 
-def test_sign_up_confirm_receive_and_one_click_unsubscribe(workspace, service):  # noqa: F811
+def test_sign_up_confirm_receive_and_one_click_unsubscribe(workspace, service, clock):  # noqa: F811
     from flows.publish import publish_article
 
     assert service.signup("hanako@example.jp", "bousai").status_code == 200
@@ -37,7 +38,7 @@ def test_sign_up_confirm_receive_and_one_click_unsubscribe(workspace, service): 
     assert httpx.post(confirm).status_code == 200
     assert service.store.find("hanako@example.jp").state == "confirmed"
 
-    publish_article(paths=[_urgent(workspace, "hinanjo", "避難所を開設しました")], channels=["mail"])
+    publish_article(paths=[_urgent(workspace, clock, "hinanjo", "避難所を開設しました")], channels=["mail"])
     sender, recipients, raw = service.sink.messages[-1]
     notice = message_from_bytes(raw, policy=default)
     assert recipients == ["hanako@example.jp"] and notice["Subject"] == "【緊急】避難所を開設しました"
@@ -52,6 +53,6 @@ def test_sign_up_confirm_receive_and_one_click_unsubscribe(workspace, service): 
     assert service.store.find("hanako@example.jp").state == "unsubscribed"
 
     before = len(service.sink.messages)
-    publish_article(paths=[_urgent(workspace, "teiden", "停電のお知らせ")], channels=["mail"])
+    publish_article(paths=[_urgent(workspace, clock, "teiden", "停電のお知らせ")], channels=["mail"])
     assert len(service.sink.messages) == before, "an unsubscribed resident is not mailed again"
     assert Ledger(Settings().db_url()).rows(article_id="teiden", channel="mail") == []

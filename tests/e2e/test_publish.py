@@ -10,6 +10,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from koho.clock import now as koho_now
 from koho.bulletin import ISSUE_PREFIX
 from koho.errors import ContentInvalid
 from koho.ledger import Ledger
@@ -33,7 +34,7 @@ def ledger() -> Ledger:
 def live_articles():
     settings = Settings()
     corpus = read_corpus(settings.content_dir, load_site(settings.content_dir))
-    now = datetime.now(timezone.utc)
+    now = koho_now()
     return corpus, [a for a in corpus.articles.values() if a.is_due(now)]
 
 
@@ -47,7 +48,7 @@ def article_file(workspace: Path, article_id: str) -> Path:
     return next((workspace / "content" / "articles").rglob(f"{article_id}.md"))
 
 
-def test_publish_twice_then_edit_one(workspace):
+def test_publish_twice_then_edit_one(workspace, clock):
     corpus, live = live_articles()
     outcomes = publish()
     public = workspace / "public"
@@ -76,6 +77,7 @@ def test_publish_twice_then_edit_one(workspace):
     target = live[0]
     before = {p: p.read_bytes() for p in public.rglob("*") if p.is_file()}
     known = {r["key"] for r in ledger().rows()}
+    clock.advance(hours=1)  # the edit comes later: its feed entry says when
     set_field(article_file(workspace, target.id), "\n## ", "\n\n追記：内容を一部更新しました。\n\n## ")
     third = publish()
     new_rows = [r for r in ledger().rows() if r["key"] not in known]

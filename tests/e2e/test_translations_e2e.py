@@ -18,6 +18,7 @@ import pytest
 from lxml import etree, html
 from typer.testing import CliRunner
 
+from koho.clock import now as koho_now
 from koho.bulletin import issues_of
 from koho.i18n import tag
 from koho.reader import read_corpus
@@ -41,7 +42,7 @@ def issue_files(workspace: Path) -> tuple[list[str], list[str]]:
     """The sample articles of the 2026-11-01 issue (a whole issue: its e-books can be made)."""
     content = workspace / "content"
     corpus = read_corpus(content, load_site(content))
-    now = datetime.now(timezone.utc)
+    now = koho_now()
     chosen = sorted((a for a in corpus.articles.values() if a.bulletin and a.bulletin.isoformat() == DAY
                      and a.is_due(now)), key=lambda a: a.id)
     assert any(a.id == ARTICLE for a in chosen)
@@ -82,7 +83,7 @@ KEPT = re.compile(r"https?://[^\s)（）]+|0\d{1,4}-\d{1,4}-\d{4}|\d[\d,]*(?=円
 
 def test_publish_in_nine_languages(published, workspace):
     public, corpus, output = published
-    now = datetime.now(timezone.utc)
+    now = koho_now()
     live = sorted((a for a in corpus.articles.values() if a.is_due(now)), key=lambda a: a.id)
     issues = issues_of(corpus.articles.values(), corpus.site, now)
     assert len(live) >= 10 and len(issues) >= 3, "the samples hold several issues that have appeared"

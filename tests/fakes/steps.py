@@ -6,6 +6,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+from koho.clock import now as koho_now
 from koho.ledger import Ledger
 from koho.pipeline import RunState, TransientDeliveryError, context_for, deliver, plan_and_record
 from koho.reader import Corpus, load
@@ -23,7 +24,7 @@ def publish(channel, article_id: str, ledger: Ledger, now: datetime | None = Non
     """Plan, record and deliver one article; return (receipts, transient error or None)."""
     content = corpus()
     article = content.articles[article_id]
-    ctx = context_for(channel, article, content, ledger, now or datetime.now(timezone.utc), state=RunState(ledger, content))
+    ctx = context_for(channel, article, content, ledger, now or koho_now(), state=RunState(ledger, content))
     planned, _ = plan_and_record(channel, article, ctx, ledger)
     try:
         return deliver(channel, ledger, planned), None
