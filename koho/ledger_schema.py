@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint, false)
 
 metadata = MetaData()
 
@@ -25,6 +26,14 @@ deliveries = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("sent_at", DateTime(timezone=True)),
+    #: The run holding the row while it sends, and until when (ADR 0012): others skip it.
+    Column("lease_owner", String(64)),
+    Column("lease_until", DateTime(timezone=True)),
+    #: A transient failure's retry time: no run sends the row before it.
+    Column("not_before", DateTime(timezone=True)),
+    #: Once uncertain (no answer came, or a crashed run's lease was taken over): the only rows
+    #: that may have reached their recipient twice.
+    Column("in_doubt", Boolean, nullable=False, server_default=false()),
     UniqueConstraint("key", name="uq_deliveries_key"),
     Index("ix_deliveries_article", "article_id", "channel"),
     Index("ix_deliveries_state", "state"),
