@@ -25,9 +25,11 @@ def _mail(settings: Settings, base: Path) -> Channel:
 
 #: Every channel koho knows, in publishing order. Adding a channel means one line here.
 REGISTRY: dict[str, Callable[[Settings, Path], Channel]] = {
-    # Issue pages link to the e-book editions only when the ebook channel writes them.
+    # Issue pages link to the e-book editions only when the ebook channel writes them, and
+    # pages to the info-mail sign-up page only when the mail channel is on.
     "archive": lambda s, base: ArchiveChannel(s.archive_url, s.content_dir, base,
-                                              ebooks="ebook" in s.enabled_channels()),
+                                              ebooks="ebook" in s.enabled_channels(),
+                                              signup=s.mail_web_url if "mail" in s.enabled_channels() else None),
     "feeds": lambda s, base: FeedsChannel(s.feeds_target(), base),
     # E-book editions of each 区報 issue go to the archive's store, next to the issue pages.
     "ebook": lambda s, base: EbookChannel(s.archive_url, s.content_dir, base),

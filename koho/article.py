@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from koho.errors import ContentError
 from koho.frontmatter import Parsed
@@ -107,6 +107,8 @@ class FrontMatter(BaseModel):
     topics: list[str] = []
     bulletin: IsoDate | None = None
     priority: Literal["normal", "urgent"] = "normal"
+    #: Until when an urgent article is current news (the home page's urgent box); default: site.yaml.
+    urgent_until: IsoDateTime | None = None
     status: Literal["draft", "ready", "withdrawn"] = "ready"
     images: list[ImageRef] = []
     youtube: YouTubeRef | None = None
@@ -147,6 +149,19 @@ class FrontMatter(BaseModel):
     def _bulletin(cls, value: date | None) -> date | None:
         if value is not None and value.day not in BULLETIN_DAYS:
             raise ValueError(f"{value.isoformat()} is not a 区報 issue date; issues appear on the 1st, 11th and 21st")
+        return value
+
+    @field_validator("urgent_until")
+    @classmethod
+    def _urgent_until(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        if value is None:
+            return None
+        if info.data.get("priority") != "urgent":
+            raise ValueError("only an urgent article has an end of urgency; add 'priority: urgent' or remove this")
+        start = info.data.get("publish_at")
+        # Offsets are added later (site time zone): compare as written when either has none.
+        if start is not None and (value.tzinfo is None) == (start.tzinfo is None) and value <= start:
+            raise ValueError(f"{value.isoformat(sep=' ')} is not after publish_at ({start.isoformat(sep=' ')})")
         return value
 
     @field_validator("id")
@@ -204,6 +219,8 @@ class Article:
     change_note: str = ""
     #: Hand-written X text (front matter ``x.text``), checked rather than cut.
     x_text: str | None = None
+    #: End of the article's urgency as written (``urgent_until``); None: the site's default.
+    urgent_until: datetime | None = None
     #: Set on a translated copy (same id, another ``language``, its own revision); None on originals.
     translation: TranslationNote | None = None
     #: "key.path=line" entries of the front matter, one per line of text, so later checks can
@@ -224,6 +241,11 @@ class Article:
     def urgent(self) -> bool:
         """Urgent articles go first on every channel."""
         return self.priority == "urgent"
+
+    def urgent_at(self, now: datetime, site) -> bool:
+        """Whether this is current urgent news at ``now`` (the home page's urgent box): urgent,
+        and ``now`` before its ``urgent_until`` (default: the site's ``urgent_days``)."""
+        return self.urgent and now < site.urgent_end(self.publish_at, self.urgent_until)
 
     @property
     def withdrawn(self) -> bool:
@@ -283,6 +305,9 @@ def to_article(fm: FrontMatter, parsed: Parsed, *, stem: str, path: str, html: s
                tz: tzinfo) -> Article:
     """Build the frozen Article; a publish time without an offset is in the site's time zone."""
     publish_at = fm.publish_at if fm.publish_at.tzinfo else fm.publish_at.replace(tzinfo=tz)
+    until = fm.urgent_until
+    if until is not None and until.tzinfo is None:
+        until = until.replace(tzinfo=tz)
     return Article(
         id=fm.id or stem,
         path=path,
@@ -292,6 +317,7 @@ def to_article(fm: FrontMatter, parsed: Parsed, *, stem: str, path: str, html: s
         topics=tuple(dict.fromkeys(fm.topics)),
         bulletin=fm.bulletin,
         priority=fm.priority,
+        urgent_until=until.astimezone(tz) if until is not None else None,
         status=fm.status,
         images=tuple(Image(i.src, i.alt, i.caption) for i in fm.images),
         youtube_video_id=fm.youtube.video_id if fm.youtube else None,

@@ -56,10 +56,6 @@ class PlanContext:
     #: subscriber who switched language is not sent the same news again.
     sent_elsewhere: frozenset[str] = frozenset()
 
-    def channel_is_empty(self) -> bool:
-        """True before this channel's first delivery (site furniture must be written then)."""
-        return not self.published
-
 
 class DeliveryError(Exception):
     """A whole batch could not be delivered (bad configuration, unreachable endpoint)."""

@@ -8,7 +8,7 @@ strings are exactly what the Japanese archive always printed: its pages must not
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime
@@ -72,6 +72,7 @@ class Words:
     ebook: str
     contents: str
     issue: str  # "{bulletin} {date}"
+    signup: str = ""  # the archive's link to the info-mail sign-up page (see ``_SIGNUP``)
 
 
 WORDS: dict[str, Words] = {
@@ -148,6 +149,13 @@ WORDS: dict[str, Words] = {
                 "Bản dịch máy từ tiếng Nhật. Bản dịch có thể có sai sót; bản gốc tiếng Nhật là bản chính thức.",
                 "Đọc bản gốc tiếng Nhật", "Bản sách điện tử (EPUB)", "Mục lục", "{bulletin}, {date}"),
 }
+
+#: The archive's link to the info-mail sign-up page (``koho serve``), per language.
+_SIGNUP = {"ja": "ねりま情報メールの登録", "en": "Subscribe to Nerima info mail", "zh": "订阅练马信息邮件",
+           "ko": "네리마 정보 메일 구독", "th": "สมัครรับอีเมลข่าวสารเนริมะ", "pt": "Assine o e-mail informativo de Nerima",
+           "es": "Suscríbase al correo informativo de Nerima", "id": "Berlangganan surel info Nerima",
+           "vi": "Đăng ký thư thông tin Nerima"}
+WORDS = {lang: replace(w, signup=_SIGNUP[lang]) for lang, w in WORDS.items()}
 
 
 def words(language: str) -> Words:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,6 +43,8 @@ class _SiteModel(BaseModel):
     feed_entries: int = Field(30, ge=1, le=500)
     #: When a 区報 issue appears on its date (local time): the mail digest of the issue goes then.
     issue_time: time = time(7, 0)
+    #: How long an urgent article stays in the home page's 緊急のお知らせ box without ``urgent_until``.
+    urgent_days: float = Field(3, gt=0, le=365)
     topics: dict[str, str]
     #: The archive's and the bulletin's names in each translated edition (pages, feeds, e-books).
     names: dict[str, _Names] = {}
@@ -98,6 +100,8 @@ class Site:
     description: str = ""
     publisher: str = ""
     issue_time: time = time(7, 0)
+    #: Default time an urgent article stays in the home page's urgent box (``urgent_until`` wins).
+    urgent_for: timedelta = timedelta(days=3)
     #: Language -> (site name, bulletin name) for translated editions; see ``name_in``.
     names: tuple[tuple[str, str, str], ...] = ()
     #: Language -> topic key -> name, where ``names`` gives one; see ``topics_in``.
@@ -120,6 +124,11 @@ class Site:
         subscription pages' choices; the archive's topic pages stay Japanese, ADR 0010)."""
         named = self.topic_names.get(language, {})
         return {key: named.get(key) or name for key, name in self.topics.items()}
+
+    def urgent_end(self, publish_at: datetime, urgent_until: datetime | None) -> datetime:
+        """When an urgent article stops being current news: its ``urgent_until``, else
+        ``urgent_days`` after it was published."""
+        return urgent_until if urgent_until is not None else publish_at + self.urgent_for
 
     def url(self, path: str) -> str:
         """Absolute URL of a site path such as ``articles/x/``."""
@@ -169,5 +178,6 @@ def load_site(content_dir: Path) -> Site:
                 topics=dict(model.topics), latest_count=model.latest_count,
                 feed_entries=model.feed_entries, name_en=model.name_en,
                 description=model.description, publisher=model.publisher, issue_time=model.issue_time,
+                urgent_for=timedelta(days=model.urgent_days),
                 names=tuple((lang, n.site, n.bulletin) for lang, n in sorted(model.names.items())),
                 topic_names={lang: dict(n.topics) for lang, n in model.names.items() if n.topics})

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
+
+import imagesize
 
 from koho.article import Article
 from koho.channel import Limits, PlanContext
@@ -23,11 +27,15 @@ class ArchiveChannel(StoreChannel):
     name: ClassVar[str] = "archive"
     limits: ClassVar[Limits] = Limits(title_max=120, overflow="reject", batch_size=500, languages=LANGUAGES)
 
-    def __init__(self, url: str, content_dir: Path, base_dir: Path | None = None, ebooks: bool = False):
+    def __init__(self, url: str, content_dir: Path, base_dir: Path | None = None, ebooks: bool = False,
+                 signup: str | None = None):
         super().__init__(url, base_dir)
         self.content_dir = content_dir
         #: Issue pages link to their e-book editions (set when the ``ebook`` channel is on).
         self.ebooks = ebooks
+        #: Pages link to the info-mail sign-up page: its URL, "" for the default ``<site>mail/``,
+        #: None when the ``mail`` channel is off.
+        self.signup = signup
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """The article's page and every listing it appears (or appeared) on, in its language,
@@ -40,26 +48,53 @@ class ArchiveChannel(StoreChannel):
         if article.withdrawn and not ctx.previous_targets and article.id not in ctx.published:
             return []  # never published here: nothing to take down
         editions = Editions(ctx.site, ctx.live, ctx.updated)
-        renderer = Renderer(editions, extra=[article] if article.withdrawn else (), ebooks=self.ebooks)
+        renderer = self._renderer(editions, ctx, extra=[article] if article.withdrawn else ())
         index = editions.index(article.language)
         pages = index.pages_showing(article)
         if article.withdrawn:
             pages = [in_language(article.language, p, ctx.site.language) for p in
                      (f"articles/{article.id}/index.html", "index.html")] + ["sitemap.xml"] + pages
         pages += editions.siblings(article)
-        pages += [p for p in sorted(ctx.previous_targets) if editions.can_render(p)]
-        if ctx.channel_is_empty():
-            pages += FURNITURE
+        pages += [p for p in sorted(ctx.previous_targets) if editions.can_render(p) and p not in FURNITURE]
         pages = [p for p in unique(pages) if editions.in_view(p, article.language)]
         deliveries = [self._page(renderer, article, page) for page in pages]
         if not article.withdrawn:
             deliveries += [self._media(article, image.src) for image in article.images]
-        return deliveries
+        return deliveries + self._furniture(renderer, ctx)
+
+    def _furniture(self, renderer: Renderer, ctx: PlanContext) -> list[Delivery]:
+        """The stylesheet, icons, topic index, robots.txt and 404 page, offered by every plan.
+
+        Keyed by their bytes under the site's id (ADR 0014): the ledger records them once per
+        content, so a re-plan adds nothing, and new bytes (a koho upgrade, a topic added to
+        site.yaml) go out with the next publish. Nothing about the channel's history decides it:
+        a first publish whose first rows were skipped translations still writes them.
+        """
+        out = []
+        for page in FURNITURE:
+            body = renderer.render(page)
+            revision = "furniture-" + hashlib.sha256(body).hexdigest()[:16]
+            out.append(Delivery(self.name, page, SITE_ID, revision, ctx.site.language, body,
+                                renderer.content_type(page)))
+        return out
+
+    def _renderer(self, editions: Editions, ctx: PlanContext, extra=()) -> Renderer:
+        signup = None if self.signup is None else (self.signup or ctx.site.url("mail/"))
+        return Renderer(editions, ctx.now, extra=extra, ebooks=self.ebooks, signup=signup,
+                        image_size=self._image_size)
+
+    def _image_size(self, src: str) -> tuple[int, int] | None:
+        path = self.content_dir / src
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        return _size_of(str(path), stat.st_mtime_ns, stat.st_size)
 
     def plan_all(self, ctx: PlanContext, build_id: str) -> list[Delivery]:
         """A full build: every page and image of the live site, in every language (``koho build``)."""
         editions = Editions(ctx.site, ctx.live, ctx.updated)
-        renderer = Renderer(editions, ebooks=self.ebooks)
+        renderer = self._renderer(editions, ctx)
         out = [Delivery(self.name, page, SITE_ID, build_id, ctx.site.language, renderer.render(page),
                         renderer.content_type(page)) for page in editions.all_pages()]
         seen = set()
@@ -78,6 +113,16 @@ class ArchiveChannel(StoreChannel):
     def _media(self, article: Article, src: str) -> Delivery:
         return Delivery(self.name, media_target(src), article.id, article.revision, None,
                         self.content_dir / src, _image_type(src))
+
+
+@lru_cache(maxsize=4096)
+def _size_of(path: str, mtime_ns: int, size: int) -> tuple[int, int] | None:
+    """(width, height) from the image's header (keyed by mtime and size: an edited image is re-read)."""
+    try:
+        width, height = imagesize.get(path)
+    except (OSError, ValueError):
+        return None
+    return (int(width), int(height)) if width > 0 and height > 0 else None
 
 
 def _image_type(src: str) -> str:

@@ -24,11 +24,15 @@ from koho.i18n import LANGUAGES
 from koho.site import Site
 
 TOPIC_PAGE_MAX = 50
-FURNITURE = ("static/koho.css", "topics/index.html", "robots.txt", "404.html")
+#: Files every site has whatever its articles: every plan offers them (ADR 0014).
+FURNITURE = ("static/koho.css", "static/favicon.svg", "favicon.ico", "topics/index.html", "robots.txt", "404.html")
+#: Furniture copied byte for byte from ``channels/archive/static/`` (the rest is rendered).
+STATIC_FILES = {"static/koho.css": "koho.css", "static/favicon.svg": "favicon.svg", "favicon.ico": "favicon.ico"}
 
 
 def page_url(path: str) -> str:
-    """Public (pretty) URL path of an output file: ``a/index.html`` -> ``a/``."""
+    """Public (pretty) URL path of an output file: ``a/index.html`` -> ``a/``. Used for absolute
+    URLs (canonical, hreflang, sitemap, feeds); links between pages keep ``index.html``."""
     return path[: -len("index.html")] if path.endswith("index.html") else path
 
 

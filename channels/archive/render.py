@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import partial
 from importlib import resources
 from pathlib import PurePosixPath
-from typing import Iterable
+from typing import Callable, Iterable
+from urllib.parse import urlsplit
 
 from koho.article import Article
+from koho.bulletin import appears_at
 from koho.i18n import date_time, issue_title, long_date, tag, words
 
-from channels.archive.pages import (ARTICLE, ISSUE, TOPIC, TOPIC_PAGE_MAX, YEAR, Editions, environment, in_language,
-                                    media_target, page_url, split_language)
+from channels.archive.pages import (ARTICLE, ISSUE, STATIC_FILES, TOPIC, TOPIC_PAGE_MAX, YEAR, Editions, environment,
+                                    in_language, media_target, page_url, split_language)
+
+#: Pages served at whatever path was missing: their links start at the site root, not at "../".
+ROOTED = frozenset({"404.html"})
 
 
 def ebook_path(day: date, language: str) -> str:
@@ -32,31 +37,45 @@ class Version:
     language: str
     hreflang: str
     name: str
-    href: str  # relative, for the switcher
+    href: str  # relative (``../en/articles/x/index.html``), for the switcher
     absolute: str  # for <link rel="alternate">
     current: bool
 
 
 class Renderer:
-    """Renders archive pages by output path (``articles/x/index.html``, ``en/bulletin/index.html``)."""
+    """Renders archive pages by output path (``articles/x/index.html``, ``en/bulletin/index.html``).
 
-    def __init__(self, editions: Editions, extra: Iterable[Article] = (), ebooks: bool = False):
+    Links between pages are relative and name ``index.html`` (like Pelican's ``RELATIVE_URLS``),
+    so the site works opened from disk and under any prefix; canonical, ``hreflang`` and sitemap
+    URLs stay absolute. ``now`` (the plan's clock) decides which urgent news is still current.
+    """
+
+    def __init__(self, editions: Editions, now: datetime, extra: Iterable[Article] = (), ebooks: bool = False,
+                 signup: str | None = None, image_size: Callable[[str], tuple[int, int] | None] = lambda src: None):
         self.editions = editions
         self.site = editions.site
+        self.now = now
         # Articles that are not live but still need their own page (withdrawn: a notice).
         self.extra = {(a.language, a.id): a for a in extra}
         #: Whether issue pages link to their e-book edition (the ``ebook`` channel is on).
         self.ebooks = ebooks
+        #: The info-mail sign-up page (``KOHO_MAIL_WEB_URL``) when the mail channel is on.
+        self.signup = signup
+        #: (width, height) of an image under content/, so pages do not jump while images load.
+        self.image_size = image_size
         self.env = environment()
 
     def content_type(self, path: str) -> str:
         """MIME type by extension."""
         suffix = PurePosixPath(path).suffix
         return {".html": "text/html; charset=utf-8", ".xml": "application/xml; charset=utf-8",
-                ".css": "text/css; charset=utf-8", ".txt": "text/plain; charset=utf-8"}.get(suffix, "application/octet-stream")
+                ".css": "text/css; charset=utf-8", ".txt": "text/plain; charset=utf-8",
+                ".svg": "image/svg+xml", ".ico": "image/vnd.microsoft.icon"}.get(suffix, "application/octet-stream")
 
     def render(self, path: str) -> bytes:
         """Bytes of the page at ``path``."""
+        if path in STATIC_FILES:
+            return (resources.files("channels.archive") / "static" / STATIC_FILES[path]).read_bytes()
         return self._render(path).encode("utf-8")
 
     def versions(self, path: str) -> list[Version]:
@@ -70,13 +89,18 @@ class Renderer:
         out = []
         for other in langs:
             other_path = in_language(other, rest, self.site.language)
-            out.append(Version(other, tag(other), words(other).endonym, root + page_url(other_path),
+            out.append(Version(other, tag(other), words(other).endonym, root + other_path,
                                self.site.url(page_url(other_path)), other == lang))
         return out
 
     def _page(self, template: str, path: str, shown: Iterable[Article] = (), **values) -> str:
         lang, rest = split_language(path, self.site.language)
-        root = "../" * path.count("/")
+        if path in ROOTED:  # served at any missing path: links from the site root, pretty URLs
+            root = urlsplit(self.site.base_url).path
+            link = lambda p: root + page_url(p)  # noqa: E731
+        else:
+            root = "../" * path.count("/")
+            link = lambda p: root + p  # noqa: E731
         t = words(lang)
         source = lang == self.site.language
         # Every page that shows machine-translated text says so and links to its original.
@@ -84,11 +108,11 @@ class Renderer:
         values.setdefault("description", self.site.description if source else self.site.name_in(lang))
         return self.env.get_template(template).render(
             site=self.site, path=path, root=root, canonical=self.site.url(page_url(path)),
-            topics=self.site.topics, url=lambda p: root + page_url(in_language(lang, p, self.site.language)),
+            topics=self.site.topics, url=lambda p: link(in_language(lang, p, self.site.language)),
             t=t, lang=lang, lang_tag=tag(lang), site_name=self.site.name_in(lang), has_topics=source,
             lead=self.site.description if source else "", feeds="feeds/" if source else f"feeds/{lang}/",
             versions=self.versions(path), sep="・" if source else " · ",
-            notice=(t.machine, root + page_url(rest)) if machine else None,
+            notice=(t.machine, root + rest) if machine else None, signup=self._signup(lang), size=self.image_size,
             fmt_date=partial(long_date, language=lang), fmt_datetime=partial(date_time, language=lang),
             issue_title=lambda day: issue_title(day, lang, self.site.bulletin_in(lang)), **values)
 
@@ -98,7 +122,9 @@ class Renderer:
         t = words(lang)
         if rest == "index.html":
             issues = sorted(idx.by_issue, reverse=True)[:6]
-            return self._page("home.html", path, idx.latest, articles=idx.latest, issues=issues,
+            # The urgent box holds current news only: a shelter notice must not outlive the shelter.
+            urgent = [a for a in idx.latest if a.urgent_at(self.now, self.site)]
+            return self._page("home.html", path, idx.latest, articles=idx.latest, urgent=urgent, issues=issues,
                               years=sorted(idx.by_year, reverse=True))
         if match := ARTICLE.fullmatch(rest):
             article = self.extra.get((lang, match.group(1))) or idx.by_id.get(match.group(1))
@@ -112,7 +138,8 @@ class Renderer:
         if match := ISSUE.fullmatch(rest):
             day = date.fromisoformat(match.group(1))
             articles = sorted(idx.by_issue.get(day, []), key=lambda a: (not a.urgent, a.publish_at, a.id))
-            ebook = ebook_path(day, lang) if self.ebooks and articles else None
+            # The e-book is made when the issue appears (the ebook channel): no link before then.
+            ebook = ebook_path(day, lang) if self.ebooks and articles and appears_at(day, self.site) <= self.now else None
             return self._page("listing.html", path, articles, articles=articles, more=None, ebook=ebook,
                               heading=issue_title(day, lang, self.site.bulletin_in(lang)))
         if match := YEAR.fullmatch(rest):
@@ -140,9 +167,13 @@ class Renderer:
             return self._page("404.html", path)
         if path == "robots.txt":
             return f"User-agent: *\nAllow: /\nSitemap: {self.site.url('sitemap.xml')}\n"
-        if path == "static/koho.css":
-            return (resources.files("channels.archive") / "static" / "koho.css").read_text(encoding="utf-8")
         raise KeyError(path)
+
+    def _signup(self, language: str) -> str | None:
+        """The sign-up page's URL in ``language`` (its ``?lang=`` picks the page's language)."""
+        if self.signup is None:
+            return None
+        return self.signup if language == self.site.language else f"{self.signup}?lang={language}"
 
     def _sitemap(self) -> list[tuple[str, str | None, list[Version]]]:
         """(URL, lastmod, versions) of every page, in the order the original sitemap listed them,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import feedparser
@@ -252,10 +252,19 @@ def test_koho_build_force_gives_a_store_back_the_files_it_lost(workspace, cli_en
     assert sent == {"index.html", "feeds/atom.xml"}, sent  # everything else was identical
 
 
-def test_home_page_puts_urgent_notices_first(workspace):
+def test_home_page_puts_urgent_notices_first_while_they_are_current(workspace, clock):
     _corpus, live = live_articles()
-    publish()
-    home = (workspace / "public" / "index.html").read_text(encoding="utf-8")
     urgent = [a for a in live if a.urgent]
     assert urgent, "the samples include an urgent notice"
+    pinned = clock.now
+    clock.set(urgent[0].publish_at + timedelta(hours=1))
+    publish()
+    home = (workspace / "public" / "index.html").read_text(encoding="utf-8")
     assert home.index("緊急のお知らせ") < home.index(f"articles/{urgent[0].id}/") < home.index("新着記事")
+
+    # Weeks later (site.yaml: urgent_days 3), newer articles re-render the home page: the box is
+    # gone, the notice is still listed.
+    clock.set(pinned)
+    publish()
+    home = (workspace / "public" / "index.html").read_text(encoding="utf-8")
+    assert "緊急のお知らせ" not in home and f"articles/{urgent[0].id}/index.html" in home
