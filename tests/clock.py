@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from koho import clock as koho_clock
+
 #: The moment every test runs at unless it moves the clock: the sample content was written for
 #: it (2026-11-28's article is due, the 12-01 issue has not appeared, 2026-11-30's article is
 #: embargoed). Nothing in the suite may depend on the machine's date (`faketime` checks that).
@@ -25,9 +27,14 @@ class TestClock:
         self.set(start)
 
     def set(self, when: datetime) -> datetime:
-        """Pin the clock at ``when`` (aware)."""
+        """Pin the clock at ``when`` (aware): koho's clock in this process runs on from ``when``
+        from now on, however long the session has been running."""
         self.now = when
         self._monkeypatch.setenv("KOHO_NOW", when.isoformat())
+        # koho.clock runs on from the moment this process first read KOHO_NOW; without a new
+        # origin, a test late in a long session would start minutes after ``when`` (and, e.g.,
+        # see subscribers confirm after an article it placed "a minute later" was published).
+        koho_clock._origin.clear()
         return when
 
     def advance(self, **delta) -> datetime:
