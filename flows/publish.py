@@ -17,7 +17,7 @@ from prefect.utilities.annotations import quote
 from channels import registry
 from koho.bulletin import BulletinIssue, issues_of
 from koho.channel import IssueChannel
-from koho.delivery import Delivery, Receipt
+from koho.delivery import Delivery, Receipt, State
 from koho.ledger import Ledger
 from koho.pipeline import (Outcome, RunState, TransientDeliveryError, context_for, finish_build, hold_reason,
                            issue_context, plan_and_record, plan_issue_and_record, site_build)
@@ -89,7 +89,7 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 # looking for futures in the arguments, twice per task call.
                 planned, recorded = plan_task(channel, article, quote(corpus), ledger, now, dry_run, quote(state))
                 _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run)
-                state.delivered(channel.name, article.id, outcome.receipts)
+                state.delivered(channel.name, article.id, outcome.reached())
             if reason:
                 logger.info("%s: %s", article.id, reason)
         # Issue deliveries (the mail digest) after the articles: urgent news never waits for them.
@@ -167,7 +167,7 @@ def _publish_translations(article, languages: list[str], chans, translator: Tran
             outcomes.append(outcome)
             planned, recorded = plan_task(channel, translated, quote(corpus), ledger, now, dry_run, quote(state))
             _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run)
-            state.delivered(channel.name, article.id, outcome.receipts, language)
+            state.delivered(channel.name, article.id, outcome.reached(), language)
     return outcomes
 
 
@@ -226,27 +226,39 @@ def _deliver_planned(channel, ledger: Ledger, planned, recorded, outcome: Outcom
 
 
 def _deliver_in_tasks(channel, ledger: Ledger, planned, outcome: Outcome) -> list:
-    """One Prefect task per batch (hundreds of recipients or files, never one per recipient).
+    """One Prefect task per batch (hundreds of recipients or files, never one per recipient),
+    then the outcome as the ledger has it.
 
     A batch whose transient failures outlast its retries does not stop the others: its rows
-    stay pending, the run says so, and publish-due picks them up later.
+    stay pending with a retry time, the run says so, and publish-due picks them up later.
     """
     size = max(1, channel.limits.batch_size)
+    lease = Settings().lease_seconds
     receipts: list = []
-    stuck = 0
     for start in range(0, len(planned), size):
         chunk = planned[start:start + size]
-        state = deliver_task(channel, ledger, quote(chunk), return_state=True)
+        state = deliver_task(channel, ledger, quote(chunk), lease, return_state=True)
         if state.is_completed():
             receipts += state.result()
             continue
         try:
             state.result()  # anything but a transient failure (a bug, bad settings) stops the run
         except TransientDeliveryError:
-            stuck += len(chunk)
-    if stuck:
-        outcome.note = f"up to {stuck} deliveries still pending after retries; publish-due will retry"
+            pass
+    outcome.tally = ledger.tally([d.key for d in planned], run_id())
+    outcome.note = outcome.note or open_note(outcome)
     return receipts
+
+
+def open_note(outcome: Outcome) -> str:
+    """What a run leaves open, in words: pending retries, uncertain sends, another run's work."""
+    parts = []
+    if outcome.count(State.PENDING):
+        parts.append(f"{outcome.count(State.PENDING)} still pending (a temporary failure, or another run "
+                     "is sending them); publish-due retries them")
+    if outcome.count(State.UNCERTAIN):
+        parts.append(f"{outcome.count(State.UNCERTAIN)} uncertain (no answer came); checked before any resend")
+    return "; ".join(parts)
 
 
 def _report(outcomes: list[Outcome], title: str) -> None:

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     mail_sns_topic_arns: str = Field("", description="comma-separated SNS topics whose SES bounces and complaints "
                                                      "POST /sns accepts; none: every message is refused")
     secret_key: SecretStr | None = None
+    lease_seconds: float = Field(900.0, gt=0, description="how long a run holds the deliveries of a batch it is "
+                                 "sending; a crashed run's rows are taken over (as uncertain) after it")
 
     def secret(self) -> str:
         """The signing secret: KOHO_SECRET_KEY, else one generated once for this state folder.

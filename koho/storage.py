@@ -6,6 +6,7 @@ is what makes publishing one article into a large archive cheap.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -19,6 +20,14 @@ from koho.errors import ConfigError, DeliveryFailure
 
 class StoreError(DeliveryFailure):
     """A write to a byte store failed."""
+
+
+#: Disk conditions an operator or time fixes (full, read-only, quota, I/O or network file system
+#: trouble): the write is retried by a later run. Anything else (a file where a folder must be,
+#: a name too long) is the same on every try.
+TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO, errno.EAGAIN, errno.EBUSY,
+                              errno.EINTR, errno.ETIMEDOUT, errno.ESTALE, errno.ENOMEM, errno.EMFILE,
+                              errno.ENFILE, errno.EACCES, errno.EPERM})
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -73,7 +82,7 @@ class FileStore:
                 return False, ref
             atomic_write(dest, data)
         except OSError as exc:
-            raise StoreError(f"cannot write {dest}: {exc.strerror}", transient=False) from exc
+            raise StoreError(f"cannot write {dest}: {exc.strerror}", transient=exc.errno in TRANSIENT_ERRNOS) from exc
         return True, ref
 
     def read(self, path: str) -> bytes | None:
@@ -142,14 +151,17 @@ class S3Store:
 
 
 def _s3_error(exc: Exception, what: str) -> StoreError:
-    from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, ReadTimeoutError
+    from botocore.exceptions import (ClientError, ConnectionError as BotoConnectionError, HTTPClientError,
+                                     ReadTimeoutError)
 
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         transient = status >= 500 or status == 429 or code in {"SlowDown", "Throttling", "RequestTimeout"}
         return StoreError(f"{what}: {code or status}", transient=transient)
-    if isinstance(exc, (BotoConnectionError, ReadTimeoutError)):
+    # HTTPClientError covers ConnectionClosedError (the store closed the connection mid-request):
+    # an upload of the same bytes again is harmless, so all connection trouble is retried.
+    if isinstance(exc, (BotoConnectionError, ReadTimeoutError, HTTPClientError)):
         return StoreError(f"{what}: {exc}", transient=True)
     return StoreError(f"{what}: {exc}", transient=False)
 

@@ -14,9 +14,9 @@ class TestClock:
     """koho's clock for one test: ``KOHO_NOW`` in the environment (flows, the CLI and the
     subprocesses a test starts all read it). Tests that need time to pass call ``advance``.
 
-    koho's clock runs on from the pinned moment (as faketime's does), so what koho stamps is a
-    few seconds after ``now``; an event that must come after earlier stamps is placed a minute
-    or more after them."""
+    koho's clock runs on from each pinned moment (as faketime's does), so what koho stamps is a
+    few seconds after ``now``; an event that must come after earlier stamps is placed, and the
+    clock advanced, a minute or more after them."""
 
     __test__ = False  # not a test class, whatever pytest thinks of the name
 
@@ -26,8 +26,11 @@ class TestClock:
 
     def set(self, when: datetime) -> datetime:
         """Pin the clock at ``when`` (aware)."""
+        from koho import clock
+
         self.now = when
         self._monkeypatch.setenv("KOHO_NOW", when.isoformat())
+        clock.restart()
         return when
 
     def advance(self, **delta) -> datetime:

@@ -150,7 +150,8 @@ class MailChannel:
             keys.append(delivery.key)
         for key, result in zip(keys, self._send(items)):
             if isinstance(result, SendError):
-                receipts[key] = (Receipt.transient(key, str(result)) if result.transient
+                receipts[key] = (Receipt.uncertain(key, str(result)) if result.uncertain
+                                 else Receipt.transient(key, str(result)) if result.transient
                                  else Receipt.failed(key, str(result)))
             else:
                 receipts[key] = Receipt.sent(key, result)
