@@ -123,3 +123,14 @@ class Reconciles(Protocol):
     def reconcile(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Receipts for the deliveries of ``batch`` the provider shows (or cannot tell about)."""
         ...
+
+
+@runtime_checkable
+class StoresFiles(Protocol):
+    """A channel whose deliveries are files in a store (archive, feeds, e-books): it can say
+    which of its targets the store no longer holds, so a rebuild writes them again instead of
+    trusting the ledger's "sent"."""
+
+    def missing(self, targets: Sequence[str]) -> list[str]:
+        """The targets the store does not hold."""
+        ...

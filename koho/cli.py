@@ -269,7 +269,7 @@ def build(force: bool = typer.Option(False, "--force", help="Offer every file to
           verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
     """Rebuild the whole archive site and its feeds (only files whose bytes changed are written)."""
     settings = Settings()
-    site = [c for c in ("archive", "feeds") if c in settings.enabled_channels()] or ["archive"]
+    site = [c for c in ("archive", "feeds", "ebook") if c in settings.enabled_channels()] or ["archive"]
     _preflight(settings, site)
     outcomes = _with_progress(lambda: _run_flow("build_site", verbose, channels=site, force=force))
     code = _outcome_table(outcomes, "koho build")

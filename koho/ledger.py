@@ -221,6 +221,19 @@ class Ledger:
         order = {k: i for i, k in enumerate(keys)}
         return Claim(tuple(sorted(claimed, key=order.__getitem__)), frozenset(doubtful))
 
+    def reopen(self, keys: Sequence[str], reason: str) -> int:
+        """Make delivered rows pending again (a store lost their files): the next delivery
+        writes them. Returns how many rows were reopened."""
+        done = [State.SENT.value, State.SKIPPED.value]
+        count = 0
+        with self.engine.begin() as conn:
+            for chunk in _chunks(list(keys), _CHUNK):
+                count += conn.execute(update(deliveries).where(and_(deliveries.c.key.in_(chunk),
+                                                                    deliveries.c.state.in_(done)))
+                                      .values(state=State.PENDING.value, detail=reason, not_before=None,
+                                              updated_at=utcnow())).rowcount
+        return count
+
     def release(self, keys: Sequence[str]) -> None:
         """Give claimed rows back untouched (nothing was sent: a configuration error stopped
         the batch), so the next run can send them at once."""
@@ -398,20 +411,27 @@ class Ledger:
         """What became of ``keys``, for a run's report: ``sent``, ``skipped`` and ``failed``
         made final by ``run_id``; ``elsewhere``: final by another run (already delivered, or
         sent by an overlapping run); ``pending`` and ``uncertain`` whoever holds them; and
-        ``in_doubt``: rows that may have reached someone twice."""
+        ``in_doubt``: rows that may have reached someone twice; ``retrying``: pending rows this
+        run tried (a temporary failure, not another run's work), with ``retry_reasons`` distinct
+        reasons."""
         found: Counter = Counter()
+        reasons: set[str | None] = set()
         c = deliveries.c
         with self.engine.connect() as conn:
             for chunk in _chunks(list(keys), _CHUNK):
-                query = (select(c.state, c.run_id, c.in_doubt, func.count()).where(c.key.in_(chunk))
-                         .group_by(c.state, c.run_id, c.in_doubt))
-                for state, owner, doubt, n in conn.execute(query):
+                query = (select(c.state, c.run_id, c.in_doubt, c.detail, func.count()).where(c.key.in_(chunk))
+                         .group_by(c.state, c.run_id, c.in_doubt, c.detail))
+                for state, owner, doubt, detail, n in conn.execute(query):
+                    if state == State.PENDING.value and run_id and owner == run_id:
+                        found["retrying"] += n  # this run tried them and they failed for now
+                        reasons.add(detail)
                     if state in (State.PENDING.value, State.UNCERTAIN.value) or (run_id and owner == run_id):
                         found[state] += n
                     else:
                         found["elsewhere"] += n
                     if doubt:
                         found["in_doubt"] += n
+        found["retry_reasons"] = len(reasons)
         return found
 
     def counts(self) -> dict[tuple[str, str], Counter]:

@@ -93,6 +93,8 @@ class RunState:
         self._live: dict[tuple[str, str], dict[str, Article]] = {}
         self._now: datetime | None = None
         self._settled: dict[str, set[tuple[str, str]]] = {}
+        #: Channels whose deliveries kept failing transiently in this run: not tried again in it.
+        self.down: set[str] = set()
 
     def audience(self, topics: Sequence[str]) -> list:
         """Confirmed subscribers of any of ``topics`` (read once per topic set and run)."""
@@ -286,6 +288,8 @@ class Outcome:
     #: What the ledger says after delivery (``Ledger.tally``): the run's report is read from it,
     #: never from receipts held in memory (a batch whose retries ran out returns none).
     tally: Counter | None = None
+    #: A batch still failed transiently after its retries (the store or API is down for now).
+    stuck: bool = False
 
     def count(self, state: State | str) -> int:
         """Deliveries of this outcome in ``state``: made final by this run for sent, unchanged

@@ -57,6 +57,10 @@ class Store(Protocol):
         """Stored bytes at ``path``, or None."""
         ...
 
+    def present(self, paths: Sequence[str]) -> set[str]:
+        """Which of ``paths`` the store holds (cheap: a stat each, or one listing)."""
+        ...
+
 
 def safe_path(path: str) -> str:
     """Refuse paths that could leave the output folder (absolute, ``..``, backslashes)."""
@@ -89,6 +93,10 @@ class FileStore:
         """Bytes of a stored file, if any."""
         dest = self.root / safe_path(path)
         return dest.read_bytes() if dest.is_file() else None
+
+    def present(self, paths: Sequence[str]) -> set[str]:
+        """The paths that are files in the folder (one stat each)."""
+        return {p for p in paths if (self.root / safe_path(p)).is_file()}
 
 
 class S3Store:
@@ -138,6 +146,13 @@ class S3Store:
         etag = response["ETag"].strip('"')
         known[key] = etag
         return True, etag
+
+    def present(self, paths: Sequence[str]) -> set[str]:
+        """The paths with an object under the prefix (from a fresh listing: the store may have
+        lost objects since this store object last listed them)."""
+        self._etags = None
+        known = self._known()
+        return {p for p in paths if self._key(p) in known}
 
     def read(self, path: str) -> bytes | None:
         """Bytes of a stored object, if any."""
@@ -238,6 +253,11 @@ class StoreChannel:
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Write each file unless identical bytes are stored."""
         return write_batch(self.store, batch)
+
+    def missing(self, targets: Sequence[str]) -> list[str]:
+        """Targets the store does not hold (lost or deleted since they were written)."""
+        held = self.store.present(targets)
+        return [t for t in targets if t not in held]
 
     def close(self) -> None:
         """Nothing to release: stores hold no open connections between calls."""
