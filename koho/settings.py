@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     mail_sns_topic_arns: str = Field("", description="comma-separated SNS topics whose SES bounces and complaints "
                                                      "POST /sns accepts; none: every message is refused")
     secret_key: SecretStr | None = None
+    prefect_server_timeout: float = Field(60.0, gt=0, description="seconds a command waits for koho's local "
+                                          "Prefect server to answer (only without PREFECT_API_URL)")
 
     def secret(self) -> str:
         """The signing secret: KOHO_SECRET_KEY, else one generated once for this state folder.
