@@ -28,8 +28,10 @@ from koho.settings import Settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_show_locals=False,
                   help="koho: publish the ward's news to the archive, feeds and every other channel.")
-out = Console()
-err = Console(stderr=True)
+# Plain text, never markup or emoji codes: ids, notes and install hints such as
+# pip install -e '.[translate]' come from content and settings and must print as they are.
+out = Console(markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False)
 
 from koho.cli_subscribers import app as subscribers_app  # noqa: E402  (after app, by design)
 
@@ -134,7 +136,7 @@ def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] 
 
 
 def _with_progress(run):
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         tasks: dict[str, int] = {}
 

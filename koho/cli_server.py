@@ -14,8 +14,10 @@ from koho.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_show_locals=False,
                   help="The local Prefect server koho starts once and reuses (without PREFECT_API_URL).")
-out = Console()
-err = Console(stderr=True)
+# Plain text, never markup or emoji codes: ids, notes and install hints such as
+# pip install -e '.[translate]' come from content and settings and must print as they are.
+out = Console(markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False)
 
 
 def _server() -> LocalServer:
@@ -26,15 +28,14 @@ def _server() -> LocalServer:
 def _external_note() -> None:
     url = os.environ.get("PREFECT_API_URL")
     if url:
-        out.print(f"PREFECT_API_URL is set: koho's commands use {url} and start no server of their own.",
-                  markup=False)
+        out.print(f"PREFECT_API_URL is set: koho's commands use {url} and start no server of their own.")
 
 
 def _describe(server: LocalServer, info: ServerInfo) -> None:
     started = datetime.fromisoformat(info.started_at).astimezone()
     out.print(f"Prefect server: {info.url}  (UI {info.ui_url})\n"
               f"pid {info.pid}, Prefect {info.prefect_version}, started {started:%Y-%m-%d %H:%M:%S}\n"
-              f"log: {server.log_path}", markup=False)
+              f"log: {server.log_path}")
 
 
 @app.command()
@@ -45,7 +46,7 @@ def start() -> None:
     try:
         info = server.ensure()
     except ServerError as exc:
-        err.print(f"error: {exc}", style="bold red", markup=False, soft_wrap=True)
+        err.print(f"error: {exc}", style="bold red", soft_wrap=True)
         raise typer.Exit(2)
     _describe(server, info)
 
@@ -58,7 +59,7 @@ def status() -> None:
     info = server.running()
     if info is None:
         out.print(f"No local Prefect server is running (state in {server.dir}); the next publish, "
-                  "publish-due or build starts one.", markup=False)
+                  "publish-due or build starts one.")
         raise typer.Exit(1)
     _describe(server, info)
 
@@ -70,9 +71,9 @@ def stop() -> None:
     try:
         info = server.stop()
     except ServerError as exc:
-        err.print(f"error: {exc}", style="bold red", markup=False, soft_wrap=True)
+        err.print(f"error: {exc}", style="bold red", soft_wrap=True)
         raise typer.Exit(2)
     if info is None:
         out.print("No local Prefect server was running.")
     else:
-        out.print(f"Stopped the Prefect server (pid {info.pid}, port {info.port}).", markup=False)
+        out.print(f"Stopped the Prefect server (pid {info.pid}, port {info.port}).")
