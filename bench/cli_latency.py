@@ -13,7 +13,8 @@ machine) it times, as child processes:
    and end times as the Prefect server recorded them: *before* (interpreter, imports,
    pre-flight, finding or starting the server), *flow* (koho's pipeline run by Prefect: read,
    plan, record, deliver, artifact), *after* (the report, Prefect's flush and exit). Goal: a warm
-   publish spends at least 70% of its wall time in the flow.
+   publish spends at least 70% of its wall time in the flow. The warm publish is run
+   ``--rounds`` times (second, third, …); each is printed, the fastest is the figure.
 
 The server it started is stopped at the end. Results go to stdout, one figure per line.
 """
@@ -99,8 +100,8 @@ def _stamp(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def publish(work: Path, article: str, label: str) -> float:
-    """Publish ONE, print its split; returns the flow's share of the wall time."""
+def publish(work: Path, article: str, label: str) -> tuple[float, float]:
+    """Publish ONE, print its split; returns (wall seconds, the flow's share of them)."""
     start, end, wall, done = koho(work, "publish", article)
     if done.returncode != 0:
         raise SystemExit(f"koho publish failed ({done.returncode}):\n{done.stderr}")
@@ -110,7 +111,7 @@ def publish(work: Path, article: str, label: str) -> float:
     share = flow / wall
     print(f"koho publish ONE ({label}): {wall:.2f} s; before the flow {began - start:.2f} s, "
           f"flow {flow:.2f} s ({share:.0%}), after {end - ended:.2f} s")
-    return share
+    return wall, share
 
 
 def run(work: Path, article: str, rounds: int) -> int:
@@ -127,7 +128,9 @@ def run(work: Path, article: str, rounds: int) -> int:
     print(f"koho check: {check_s:.2f} s")
     print(f"koho publish ONE --dry-run: {dry_s:.2f} s")
     publish(work, article, "first, starts the server")
-    warm = publish(work, article, "second, server running")
+    warm_runs = [publish(work, article, f"warm {n}, server running") for n in range(2, 2 + rounds)]
+    warm_wall, warm = min(warm_runs)
+    print(f"koho publish ONE (warm, fastest of {rounds}): {warm_wall:.2f} s, {warm:.0%} in the flow")
     ok = lambda good: "ok" if good else "MISSED"  # noqa: E731
     print(f"ratio help/goal: {help_s / HELP_CHECK_GOAL:.2f} (goal < 1.5 s) {ok(help_s < HELP_CHECK_GOAL)}")
     print(f"ratio check/goal: {check_s / HELP_CHECK_GOAL:.2f} (goal < 1.5 s) {ok(check_s < HELP_CHECK_GOAL)}")
