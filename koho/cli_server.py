@@ -25,10 +25,11 @@ def _server() -> LocalServer:
     return LocalServer(settings.state_dir, settings.prefect_server_timeout)
 
 
-def _external_note() -> None:
+def _external_note() -> bool:
     url = os.environ.get("PREFECT_API_URL")
     if url:
         out.print(f"PREFECT_API_URL is set: koho's commands use {url} and start no server of their own.")
+    return bool(url)
 
 
 def _describe(server: LocalServer, info: ServerInfo) -> None:
@@ -54,12 +55,12 @@ def start() -> None:
 @app.command()
 def status() -> None:
     """Show the local Prefect server; exit code 1 when none is running."""
-    _external_note()
+    external = _external_note()
     server = _server()
     info = server.running()
     if info is None:
-        out.print(f"No local Prefect server is running (state in {server.dir}); the next publish, "
-                  "publish-due or build starts one.")
+        then = "none is needed" if external else "the next publish, publish-due or build starts one"
+        out.print(f"No local Prefect server is running (state in {server.dir}); {then}.")
         raise typer.Exit(1)
     _describe(server, info)
 
