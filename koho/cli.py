@@ -28,15 +28,20 @@ from koho.settings import Settings
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_show_locals=False,
                   help="koho: publish the ward's news to the archive, feeds and every other channel.")
-out = Console()
-err = Console(stderr=True)
+# Plain text, never markup or emoji codes: ids, notes and install hints such as
+# pip install -e '.[translate]' come from content and settings and must print as they are.
+out = Console(markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False)
 
 from koho.cli_subscribers import app as subscribers_app  # noqa: E402  (after app, by design)
 
 from koho.cli_translations import app as translations_app  # noqa: E402
 
+from koho.cli_server import app as server_app  # noqa: E402
+
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(translations_app, name="translations")
+app.add_typer(server_app, name="server")
 
 PathsArg = typer.Argument(None, help="Article files or folders (default: all of content/articles).")
 ChannelOpt = typer.Option(None, "--channel", "-c", help="Only this channel (repeatable).")
@@ -131,7 +136,7 @@ def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] 
 
 
 def _with_progress(run):
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         tasks: dict[str, int] = {}
 
@@ -180,9 +185,26 @@ def _outcome_table(outcomes, title: str) -> int:
 
 
 def _run_flow(name: str, verbose: bool, **params):
+    """Run a flow against PREFECT_API_URL, or koho's local Prefect server (started once, ADR 0015)."""
     prefect_env.apply(verbose)
+    from koho.prefect_server import ServerError, connect
+
+    settings = Settings()
+    try:
+        local = connect(settings.state_dir, settings.prefect_server_timeout,
+                        lambda message: err.print(message, style="dim", markup=False, soft_wrap=True))
+    except ServerError as exc:
+        err.print(f"error: {exc}", style="bold red", markup=False, soft_wrap=True)
+        raise typer.Exit(2)
     module = _outer("flows.publish")
-    return getattr(module, name)(**params)
+    if local is None:
+        return getattr(module, name)(**params)
+    from prefect.settings import temporary_settings
+
+    # Heartbeats let a server with workers tell a crashed run; koho's local server has none, and
+    # stopping the heartbeat thread costs up to a second at the end of every run.
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        return getattr(module, name)(**params)
 
 
 @app.command()

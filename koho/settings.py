@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     lease_seconds: float = Field(900.0, gt=0, description="how long a run holds the deliveries of a batch it is "
                                  "sending; a crashed run's rows are taken over (as uncertain) after it")
+    prefect_server_timeout: float = Field(60.0, gt=0, description="seconds a command waits for koho's local "
+                                          "Prefect server to answer (only without PREFECT_API_URL)")
 
     def secret(self) -> str:
         """The signing secret: KOHO_SECRET_KEY, else one generated once for this state folder.
