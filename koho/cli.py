@@ -81,6 +81,7 @@ def check(paths: Optional[list[Path]] = PathsArg) -> None:
         wanted = [p.resolve() for p in paths]
         errors = [e for e in errors if any(Path(e.path).resolve() == w or w in Path(e.path).resolve().parents
                                             for w in wanted)]
+        errors += _unmatched_paths(paths, corpus, settings, errors)
     translation_errors, warnings = _translation_checks(settings, corpus)
     errors = errors + translation_errors
     if warnings:
@@ -91,6 +92,22 @@ def check(paths: Optional[list[Path]] = PathsArg) -> None:
         err.print(f"{len(errors)} error(s).", style="bold red")
         raise typer.Exit(1)
     out.print(f"OK: {len(corpus.articles)} article(s) valid.")
+
+
+def _unmatched_paths(paths: list[Path], corpus, settings: Settings, errors) -> list:
+    """An error for each path that names no article: a typo must not read as "OK"."""
+    from koho.errors import ContentError
+
+    out = []
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            out.append(ContentError(str(path), 1, "file", "no such file or folder"))
+        elif not corpus.select([path], settings.content_dir) and not any(
+                Path(e.path).resolve() == path.resolve() or path.resolve() in Path(e.path).resolve().parents
+                for e in errors):
+            out.append(ContentError(str(path), 1, "file", "no article here (articles are .md files under "
+                                    f"{settings.content_dir / 'articles'})"))
+    return out
 
 
 def _translation_checks(settings: Settings, corpus):
