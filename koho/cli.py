@@ -22,7 +22,7 @@ from rich.table import Table
 
 from koho import clock, prefect_env, progress
 from koho.errors import ConfigError, ContentInvalid
-from koho.settings import Settings
+from koho.settings import Settings, mask_url
 
 # No locals in tracebacks: a local may hold a database URL with its password.
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -249,7 +249,7 @@ def _where(settings: Settings) -> None:
     archive = settings.archive_url
     out.print(f"Site: {archive}  (open public/index.html)" if archive.startswith("file://public") else f"Site: {archive}")
     out.print(f"Feeds: {settings.feeds_target()}/feeds/atom.xml, rss.xml")
-    out.print(f"Ledger: {settings.db_url().split('@')[-1]}  (see `koho status`)")
+    out.print(f"Ledger: {mask_url(settings.db_url())}  (see `koho status`)")
 
 
 @app.command("publish-due")

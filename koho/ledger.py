@@ -23,6 +23,7 @@ from koho import clock
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ConfigError
 from koho.ledger_schema import build_members, deliveries, plans, quota_usage, revisions
+from koho.settings import mask_url
 
 _CHUNK = 500
 #: Article id under which full-build deliveries of shared files are recorded.
@@ -60,6 +61,9 @@ class Ledger:
     def __init__(self, url: str):
         try:
             parsed = make_url(url)
+            parsed.port  # noqa: B018  a non-numeric port raises here: a setting error, not a traceback
+        except ValueError:
+            raise ConfigError("KOHO_DATABASE_URL has a port that is not a number") from None
         except ArgumentError:
             raise ConfigError("KOHO_DATABASE_URL is not a database URL (e.g. postgresql://user@host/koho "
                               "or sqlite:///.koho/koho.db)") from None
@@ -82,8 +86,8 @@ class Ledger:
             raise ConfigError(f"cannot open the ledger database {self.describe()}: {reason}") from None
 
     def describe(self) -> str:
-        """The URL with any password masked."""
-        return self.url.render_as_string(hide_password=True)
+        """The URL with any password masked (also ``?password=`` and one holding ``@``)."""
+        return mask_url(self.url.render_as_string(hide_password=False))
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""

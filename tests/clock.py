@@ -33,3 +33,6 @@ class TestClock:
     def advance(self, **delta) -> datetime:
         """Move the clock forward by ``timedelta(**delta)``; returns the new now."""
         return self.set(self.now + timedelta(**delta))
+
+#: A signing key random enough for koho.tokens (which refuses 32 x "a"), fixed for repeatable tests.
+TEST_SECRET = "koho-test-secret-Xr4Pq9Lm2Wz7Kc5Vn8Bt3Hy6Jd1Gs0Fa"
