@@ -7,6 +7,7 @@ re-run of the same revision a no-op.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -68,7 +69,7 @@ class Ledger:
             raise ConfigError("KOHO_DATABASE_URL is not a database URL (e.g. postgresql://user@host/koho "
                               "or sqlite:///.koho/koho.db)") from None
         if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(parsed.database))
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         self.url = parsed
@@ -369,12 +370,22 @@ class Ledger:
             return {(a, c): _aware(t) for a, c, t in conn.execute(query)}
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database's folder 0700 and the file 0600 before SQLite does (it would use the
+    umask, often 0644): the ledger holds every subscriber's address. SQLite gives its -wal and
+    -shm files the database file's mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # WAL lets `koho status` read while a flow writes; the busy timeout rides out short locks.
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # An erased address must not survive in freed pages of the file (or its WAL).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
             return self.secret_key.get_secret_value()
         path = self.state_dir / "secret_key"
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
