@@ -121,10 +121,12 @@ class FeedsChannel(StoreChannel):
         label = "【訂正・変更】" if not prefix else f"{words(article.language).change_note}: "
         if article.summary or article.change_note:
             text = f"{label}{article.change_note} {article.summary}".strip() if article.change_note else article.summary
-            # Summary and change note are plain text. RSS readers render <description> as HTML,
-            # so it must be HTML-escaped before feedgen XML-escapes it; the same value serves Atom
-            # as type="html" (escaping once for XML only left markup live in every RSS reader).
-            entry.summary(escape(text, quote=False), type="html")
+            # Summary and change note are plain text: Atom says so (type text). RSS readers render
+            # <description> as HTML, so there it is HTML-escaped before feedgen XML-escapes it
+            # (escaping once for XML only left markup live in every RSS reader). description()
+            # also sets Atom's content, which entry.content() below replaces.
+            entry.summary(text)
+            entry.description(escape(text, quote=False))
         for topic in article.topics:
             entry.category(term=topic, label=site.topics.get(topic, topic))
         entry.content(_content_html(article, site), type="html")
