@@ -375,7 +375,14 @@ def _private_sqlite_file(path: Path) -> None:
     umask, often 0644): the ledger holds every subscriber's address. SQLite gives its -wal and
     -shm files the database file's mode."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if path.exists():
+        # Never open and close an existing database file here: closing any descriptor of it
+        # drops every POSIX lock this process's SQLite connections hold on it.
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process created it first
+        pass
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
