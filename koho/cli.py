@@ -22,7 +22,7 @@ from rich.table import Table
 
 from koho import clock, prefect_env, progress
 from koho.errors import ConfigError, ContentInvalid
-from koho.settings import Settings
+from koho.settings import Settings, mask_url
 
 # No locals in tracebacks: a local may hold a database URL with its password.
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
@@ -86,6 +86,7 @@ def check(paths: Optional[list[Path]] = PathsArg) -> None:
         wanted = [p.resolve() for p in paths]
         errors = [e for e in errors if any(Path(e.path).resolve() == w or w in Path(e.path).resolve().parents
                                             for w in wanted)]
+        errors += _unmatched_paths(paths, corpus, settings, errors)
     translation_errors, warnings = _translation_checks(settings, corpus)
     errors = errors + translation_errors
     if warnings:
@@ -96,6 +97,22 @@ def check(paths: Optional[list[Path]] = PathsArg) -> None:
         err.print(f"{len(errors)} error(s).", style="bold red")
         raise typer.Exit(1)
     out.print(f"OK: {len(corpus.articles)} article(s) valid.")
+
+
+def _unmatched_paths(paths: list[Path], corpus, settings: Settings, errors) -> list:
+    """An error for each path that names no article: a typo must not read as "OK"."""
+    from koho.errors import ContentError
+
+    out = []
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            out.append(ContentError(str(path), 1, "file", "no such file or folder"))
+        elif not corpus.select([path], settings.content_dir) and not any(
+                Path(e.path).resolve() == path.resolve() or path.resolve() in Path(e.path).resolve().parents
+                for e in errors):
+            out.append(ContentError(str(path), 1, "file", "no article here (articles are .md files under "
+                                    f"{settings.content_dir / 'articles'})"))
+    return out
 
 
 def _translation_checks(settings: Settings, corpus):
@@ -267,7 +284,7 @@ def _where(settings: Settings) -> None:
     archive = settings.archive_url
     out.print(f"Site: {archive}  (open public/index.html)" if archive.startswith("file://public") else f"Site: {archive}")
     out.print(f"Feeds: {settings.feeds_target()}/feeds/atom.xml, rss.xml")
-    out.print(f"Ledger: {settings.db_url().split('@')[-1]}  (see `koho status`)")
+    out.print(f"Ledger: {mask_url(settings.db_url())}  (see `koho status`)")
 
 
 @app.command("publish-due")

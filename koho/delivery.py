@@ -60,7 +60,11 @@ class Delivery:
 
     def body(self) -> bytes:
         """The bytes to deliver (reads the source file for copied media)."""
-        return self.payload.read_bytes() if isinstance(self.payload, Path) else self.payload
+        if isinstance(self.payload, Path):  # a media file: read without following a link (koho.media)
+            from koho.media import read_regular
+
+            return read_regular(self.payload)
+        return self.payload
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ re-run of the same revision a no-op.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -23,6 +24,7 @@ from koho import clock
 from koho.delivery import OPEN_STATES, Delivery, Receipt, State
 from koho.errors import ConfigError
 from koho.ledger_schema import build_members, deliveries, plans, quota_usage, revisions
+from koho.settings import mask_url
 
 _CHUNK = 500
 #: Article id under which full-build deliveries of shared files are recorded.
@@ -69,11 +71,14 @@ class Ledger:
     def __init__(self, url: str):
         try:
             parsed = make_url(url)
+            parsed.port  # noqa: B018  a non-numeric port raises here: a setting error, not a traceback
+        except ValueError:
+            raise ConfigError("KOHO_DATABASE_URL has a port that is not a number") from None
         except ArgumentError:
             raise ConfigError("KOHO_DATABASE_URL is not a database URL (e.g. postgresql://user@host/koho "
                               "or sqlite:///.koho/koho.db)") from None
         if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(parsed.database))
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         self.url = parsed
@@ -91,8 +96,8 @@ class Ledger:
             raise ConfigError(f"cannot open the ledger database {self.describe()}: {reason}") from None
 
     def describe(self) -> str:
-        """The URL with any password masked."""
-        return self.url.render_as_string(hide_password=True)
+        """The URL with any password masked (also ``?password=`` and one holding ``@``)."""
+        return mask_url(self.url.render_as_string(hide_password=False))
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -492,12 +497,29 @@ def _not_before(receipt: Receipt, now: datetime) -> datetime | None:
     return None
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database's folder 0700 and the file 0600 before SQLite does (it would use the
+    umask, often 0644): the ledger holds every subscriber's address. SQLite gives its -wal and
+    -shm files the database file's mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.exists():
+        # Never open and close an existing database file here: closing any descriptor of it
+        # drops every POSIX lock this process's SQLite connections hold on it.
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process created it first
+        pass
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # WAL lets `koho status` read while a flow writes; the busy timeout rides out short locks.
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # An erased address must not survive in freed pages of the file (or its WAL).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

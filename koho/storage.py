@@ -30,14 +30,15 @@ TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO
                               errno.ENFILE, errno.EACCES, errno.EPERM})
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temp file and rename, so a crash never leaves half a file behind."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write via a temp file and rename, so a crash never leaves half a file behind; ``mode``
+    is set before the rename (0o600 for files holding addresses)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".koho-")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

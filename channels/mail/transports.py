@@ -84,7 +84,7 @@ class OutboxTransport:
         """Write ``name``.eml (``name`` is koho-made: article id and subscriber id)."""
         path = self.folder / f"{name}.eml"
         try:
-            atomic_write(path, message)
+            atomic_write(path, message, mode=0o600)  # it holds the recipient's address
         except OSError as exc:
             raise SendError(f"cannot write {path}: {exc.strerror}", transient=exc.errno in TRANSIENT_ERRNOS) from exc
         return f"outbox:{path.relative_to(self.folder).as_posix()}"

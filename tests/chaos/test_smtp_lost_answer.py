@@ -18,6 +18,7 @@ from koho.pipeline import deliver, plan_and_record
 from koho.reader import read_corpus
 from koho.site import load_site
 from koho.tokens import Tokens
+from tests.clock import TEST_SECRET
 from tests.conftest import CONTENT
 from tests.peers import free_port
 from tests.test_mail_smtp import IDENTITY, people
@@ -51,7 +52,7 @@ def test_a_reply_lost_after_data_is_uncertain_not_resent_on_reconnect(tmp_path, 
         corpus = read_corpus(CONTENT, load_site(CONTENT))
         article = next(a for a in corpus.articles.values() if a.urgent)
         audience = people([f"user{i}@example.jp" for i in range(40)])
-        channel = MailChannel(f"smtp://127.0.0.1:{controller.port}?connections=2", IDENTITY, Tokens("k" * 40))
+        channel = MailChannel(f"smtp://127.0.0.1:{controller.port}?connections=2", IDENTITY, Tokens(TEST_SECRET))
         ledger = Ledger(f"sqlite:///{tmp_path / 'koho.db'}")
         ctx = PlanContext(site=corpus.site, now=koho_now(), live={}, audience=audience)
         planned, _ = plan_and_record(channel, article, ctx, ledger)
