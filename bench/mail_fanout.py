@@ -7,6 +7,8 @@ sink in another process, once through the pipeline steps and once through the re
 flow; postfix's smtp-source (fetched from Debian's package on first use) then sends as many
 messages of the same size to the same sink, which is as fast as that sink can take mail here.
 bench/README.md says what each figure includes. Seconds vary between runs; compare the ratio.
+``--workers 2``: two worker processes share one fan-out on a PostgreSQL ledger (leases, ADR
+0012), against one worker: the messages/s ratio and the duplicate count (bench/mail_workers.py).
 """
 
 from __future__ import annotations
@@ -363,7 +365,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the pipeline step under cProfile (main thread only; times inflated)")
     parser.add_argument("--profile-dir", type=Path, help="also write .prof files here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace and print its path")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="instead: N worker processes share one fan-out on a PostgreSQL ledger, against one "
+                             "worker (messages/s ratio and duplicates; bench/mail_workers.py)")
     args = parser.parse_args(argv)
+    if args.workers:
+        from mail_workers import run as run_workers
+
+        return run_workers(args.subscribers, args.workers, args.connections or 8, log)
     n, load = args.subscribers, os.getloadavg()
     sweep = [int(v) for v in args.sweep.split(",") if v.strip()]
 

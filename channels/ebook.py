@@ -27,6 +27,7 @@ from koho.bulletin import BulletinIssue
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery
 from koho.i18n import LANGUAGES, issue_title, long_date, tag, words
+from koho.media import read_media
 from koho.site import Site
 from koho.storage import StoreChannel
 
@@ -115,7 +116,7 @@ class EbookChannel(StoreChannel):
             book.add_item(epub.EpubItem(uid=f"img-{PurePosixPath(name).stem}", file_name=name,
                                         media_type=_IMAGE_TYPES.get(PurePosixPath(src).suffix.lower(),
                                                                     "application/octet-stream"),
-                                        content=(self.content_dir / src).read_bytes()))
+                                        content=read_media(self.content_dir, src)))
         # EPUB 3 readers use the nav document; the NCX is for EPUB 2 readers (ebooklib's spine
         # always points at one).
         book.add_item(epub.EpubNcx())

@@ -26,7 +26,7 @@ from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
 from koho.outbox import RequestOutbox, deliver_to_outbox, is_outbox
-from koho.social import plan_post_lifecycle, read_settings, send_in_order
+from koho.social import match_posts, unanswered, plan_post_lifecycle, read_settings, send_in_order
 from koho.textfit import chars, fit_parts
 
 GRAPH = "https://graph.facebook.com/v21.0"
@@ -122,7 +122,7 @@ class FacebookChannel:
             response = self._session.request(request["method"], url, data=request.get("form"),
                                              timeout=self.settings.timeout)
         except requests.RequestException as exc:
-            return Receipt.transient(key, f"Graph API unreachable: {type(exc).__name__}")
+            return unanswered(key, exc, "Graph API")
         try:
             body = response.json()
         except ValueError:
@@ -144,6 +144,30 @@ class FacebookChannel:
         if response.status_code >= 500 or error.get("is_transient"):
             return Receipt.transient(key, why)
         return Receipt.failed(key, why)
+
+    def reconcile(self, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Look in the Page's feed (and a post's comments) for posts whose answer was lost
+        (``Reconciles``); the outbox has nothing to look at: its writes are idempotent."""
+        if is_outbox(self.url):
+            return []
+        posts: list[tuple[str, str]] = []
+        for parent in {d.meta.get("parent") for d in batch if d.meta.get("kind") == "note"} | {None}:
+            where = f"{self.settings.page_id}/feed" if parent is None else f"{parent}/comments"
+            try:
+                found = self._get(where, {"fields": "id,message", "limit": "100"})
+            except requests.RequestException as exc:
+                return [Receipt.uncertain(d.key, f"Graph API could not be asked: {type(exc).__name__}") for d in batch]
+            posts += [(item["id"], item.get("message", "")) for item in found.get("data", [])]
+        return match_posts(batch, posts, lambda d: json.loads(d.body()).get("form", {}).get("message", ""),
+                           "the Page")
+
+    def _get(self, path: str, params: dict) -> dict:
+        if self._session is None:
+            self._session = requests.Session()
+            self._session.headers["Authorization"] = f"Bearer {self.settings.page_token.get_secret_value()}"
+        response = self._session.get(f"{self.url.rstrip('/')}/{path}", params=params, timeout=self.settings.timeout)
+        response.raise_for_status()
+        return response.json()
 
     def close(self) -> None:
         """Close the HTTP session."""

@@ -120,8 +120,13 @@ class FeedsChannel(StoreChannel):
         entry.updated(updated)
         label = "【訂正・変更】" if not prefix else f"{words(article.language).change_note}: "
         if article.summary or article.change_note:
-            entry.summary(f"{label}{article.change_note} {article.summary}".strip()
-                          if article.change_note else article.summary)
+            text = f"{label}{article.change_note} {article.summary}".strip() if article.change_note else article.summary
+            # Summary and change note are plain text: Atom says so (type text). RSS readers render
+            # <description> as HTML, so there it is HTML-escaped before feedgen XML-escapes it
+            # (escaping once for XML only left markup live in every RSS reader). description()
+            # also sets Atom's content, which entry.content() below replaces.
+            entry.summary(text)
+            entry.description(escape(text, quote=False))
         for topic in article.topics:
             entry.category(term=topic, label=site.topics.get(topic, topic))
         entry.content(_content_html(article, site), type="html")

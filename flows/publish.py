@@ -16,8 +16,8 @@ from prefect.utilities.annotations import quote
 
 from channels import registry
 from koho.bulletin import BulletinIssue, issues_of
-from koho.channel import IssueChannel
-from koho.delivery import Delivery, Receipt
+from koho.channel import IssueChannel, StoresFiles
+from koho.delivery import Delivery, Receipt, State
 from koho.ledger import Ledger
 from koho.pipeline import (Outcome, RunState, TransientDeliveryError, context_for, finish_build, hold_reason,
                            issue_context, plan_and_record, plan_issue_and_record, site_build)
@@ -88,8 +88,8 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 # quote(): Prefect would otherwise walk the whole corpus (thousands of articles)
                 # looking for futures in the arguments, twice per task call.
                 planned, recorded = plan_task(channel, article, quote(corpus), ledger, now, dry_run, quote(state))
-                _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run)
-                state.delivered(channel.name, article.id, outcome.receipts)
+                _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run, state)
+                state.delivered(channel.name, article.id, outcome.reached())
             if reason:
                 logger.info("%s: %s", article.id, reason)
         # Issue deliveries (the mail digest) after the articles: urgent news never waits for them.
@@ -101,7 +101,7 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 outcomes.append(outcome)
                 planned, recorded = plan_issue_task(channel, quote(issue), quote(corpus), ledger, now, dry_run,
                                                     quote(state))
-                _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run)
+                _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run, state)
         for issue in issues if languages else []:
             outcomes += _publish_issue_translations(issue, languages, chans, corpus, ledger, now, state, dry_run)
     finally:
@@ -166,8 +166,8 @@ def _publish_translations(article, languages: list[str], chans, translator: Tran
             outcome = Outcome(channel.name, f"{article.id} ({language})")
             outcomes.append(outcome)
             planned, recorded = plan_task(channel, translated, quote(corpus), ledger, now, dry_run, quote(state))
-            _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run)
-            state.delivered(channel.name, article.id, outcome.receipts, language)
+            _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run, state)
+            state.delivered(channel.name, article.id, outcome.reached(), language)
     return outcomes
 
 
@@ -209,11 +209,12 @@ def _publish_issue_translations(issue: BulletinIssue, languages: list[str], chan
             outcomes.append(outcome)
             planned, recorded = plan_issue_task(channel, quote(edition), quote(corpus), ledger, now, dry_run,
                                                 quote(state))
-            _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run)
+            _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run, state)
     return outcomes
 
 
-def _deliver_planned(channel, ledger: Ledger, planned, recorded, outcome: Outcome, dry_run: bool) -> None:
+def _deliver_planned(channel, ledger: Ledger, planned, recorded, outcome: Outcome, dry_run: bool,
+                     state: RunState) -> None:
     outcome.planned, outcome.new = len(planned), len(recorded.new)
     if dry_run:
         outcome.note = "dry run: nothing written"
@@ -221,32 +222,56 @@ def _deliver_planned(channel, ledger: Ledger, planned, recorded, outcome: Outcom
         outcome.note = "nothing to deliver"
     elif not recorded.to_deliver():
         outcome.note = "nothing to send: already delivered"
+    elif channel.name in state.down:
+        # The channel's store or API failed for a whole batch's retries earlier in this run:
+        # trying each further article would cost the same minutes of retries for nothing.
+        outcome.tally = ledger.tally([d.key for d in planned], run_id())
+        outcome.note = f"not tried: {channel.name} failed temporarily earlier in this run; publish-due retries"
     else:
         outcome.receipts = _deliver_in_tasks(channel, ledger, planned, outcome)
+        if outcome.stuck:
+            state.down.add(channel.name)
 
 
 def _deliver_in_tasks(channel, ledger: Ledger, planned, outcome: Outcome) -> list:
-    """One Prefect task per batch (hundreds of recipients or files, never one per recipient).
+    """One Prefect task per batch (hundreds of recipients or files, never one per recipient),
+    then the outcome as the ledger has it.
 
     A batch whose transient failures outlast its retries does not stop the others: its rows
-    stay pending, the run says so, and publish-due picks them up later.
+    stay pending with a retry time, the run says so, and publish-due picks them up later.
     """
     size = max(1, channel.limits.batch_size)
+    lease = Settings().lease_seconds
     receipts: list = []
-    stuck = 0
     for start in range(0, len(planned), size):
         chunk = planned[start:start + size]
-        state = deliver_task(channel, ledger, quote(chunk), return_state=True)
+        state = deliver_task(channel, ledger, quote(chunk), lease, return_state=True)
         if state.is_completed():
             receipts += state.result()
             continue
         try:
             state.result()  # anything but a transient failure (a bug, bad settings) stops the run
         except TransientDeliveryError:
-            stuck += len(chunk)
-    if stuck:
-        outcome.note = f"up to {stuck} deliveries still pending after retries; publish-due will retry"
+            pass
+    outcome.tally = ledger.tally([d.key for d in planned], run_id())
+    # The channel itself is down for now (a store or API that refuses everything), not one
+    # recipient's mailbox: several deliveries tried, none reached, all for one reason.
+    t = outcome.tally
+    outcome.stuck = (t["retrying"] >= 2 and t["retry_reasons"] == 1
+                     and not (t[State.SENT] or t[State.SKIPPED] or t[State.FAILED]))
+    outcome.note = outcome.note or open_note(outcome)
     return receipts
+
+
+def open_note(outcome: Outcome) -> str:
+    """What a run leaves open, in words: pending retries, uncertain sends, another run's work."""
+    parts = []
+    if outcome.count(State.PENDING):
+        parts.append(f"{outcome.count(State.PENDING)} still pending (a temporary failure, or another run "
+                     "is sending them); publish-due retries them")
+    if outcome.count(State.UNCERTAIN):
+        parts.append(f"{outcome.count(State.UNCERTAIN)} uncertain (no answer came); checked before any resend")
+    return "; ".join(parts)
 
 
 def _report(outcomes: list[Outcome], title: str) -> None:
@@ -299,6 +324,18 @@ def publish_due(channels: list[str] | None = None, now: datetime | None = None) 
     return outcomes
 
 
+def _reopen_lost(channel, ledger: Ledger, planned, recorded) -> int:
+    """Rows the ledger calls delivered whose files the store no longer holds: pending again."""
+    if not isinstance(channel, StoresFiles) or not planned:
+        return 0
+    done = {k for k, s in recorded.states.items() if s in (State.SENT, State.SKIPPED)}
+    lost = set(channel.missing([d.target for d in planned if d.key in done]))
+    if not lost:
+        return 0
+    return ledger.reopen([d.key for d in planned if d.target in lost and d.key in done],
+                         "missing from the store: written again")
+
+
 @flow(name="build-archive", log_prints=True)
 def build_site(channels: list[str] | None = None, force: bool = False, now: datetime | None = None) -> list[Outcome]:
     """Rebuild every page (and feed) of the live site, with the translations publishing put there;
@@ -314,13 +351,30 @@ def build_site(channels: list[str] | None = None, force: bool = False, now: date
     try:
         translator, state = _run_state(settings, chans, ledger, corpus)
         for channel in chans:
+            if not hasattr(channel, "plan_all"):
+                continue  # issue channels (e-books): below
             planned, recorded, outcome = site_build(channel, corpus, ledger, now, run_id(), state, force)
             outcomes.append(outcome)
-            if recorded.to_deliver():
+            lost = _reopen_lost(channel, ledger, planned, recorded)
+            if recorded.to_deliver() or lost:
                 outcome.receipts = _deliver_in_tasks(channel, ledger, planned, outcome)
+                outcome.note = (f"{lost} file(s) missing from the store written again; " if lost else "") + outcome.note
             else:
-                outcome.note = "nothing to write: site unchanged since the last build (--force writes what is missing)"
+                outcome.note = "nothing to write: site unchanged since the last build, every file present"
             finish_build(ledger, outcome)
+        # E-books are files of each issue: rebuilt like pages (written if changed or missing).
+        for channel in [c for c in chans if isinstance(c, IssueChannel) and not hasattr(c, "plan_all")]:
+            for issue in issues_of(corpus.articles.values(), corpus.site, now):
+                outcome = Outcome(channel.name, issue.id)
+                outcomes.append(outcome)
+                planned, recorded = plan_issue_task(channel, quote(issue), quote(corpus), ledger, now, False,
+                                                    quote(state))
+                lost = _reopen_lost(channel, ledger, planned, recorded)
+                outcome.planned, outcome.new = len(planned), len(recorded.new)
+                if recorded.to_deliver() or lost:
+                    outcome.receipts = _deliver_in_tasks(channel, ledger, planned, outcome)
+                else:
+                    outcome.note = "unchanged, every file present"
     finally:
         for channel in chans:
             channel.close()

@@ -53,9 +53,9 @@ def _transient(task, task_run, state) -> bool:
 
 @task(name="deliver", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=[2, 10, 30, 60],
       retry_condition_fn=_transient)
-def deliver_task(channel: Channel, ledger: Ledger, planned: Sequence[Delivery]) -> list[Receipt]:
-    """Deliver what is still pending; transient failures are retried with backoff."""
-    receipts = deliver(channel, ledger, planned)
+def deliver_task(channel: Channel, ledger: Ledger, planned: Sequence[Delivery], lease: float) -> list[Receipt]:
+    """Deliver what this run can claim; transient failures are retried with backoff."""
+    receipts = deliver(channel, ledger, planned, owner=run_id(), lease=lease)
     get_run_logger().info("%s: %d delivered to %s", channel.name, len(receipts), channel.describe())
     return receipts
 

@@ -19,6 +19,19 @@ TITLE_MAX = 120
 SUMMARY_MAX = 200
 CHANGE_NOTE_MAX = 200
 BULLETIN_DAYS = (1, 11, 21)
+#: Characters that end a line somewhere (CR, LF, VT, FF, NEL, U+2028, U+2029) or are invisible
+#: controls. A one-line field becomes a mail Subject, a feed title, a post: a line break there
+#: makes the mail fail after the site and X already published, so ``koho check`` refuses it.
+_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(value: str, what: str) -> str:
+    """``value`` if it has no line break or control character; ValueError naming ``what`` otherwise."""
+    bad = _NOT_ONE_LINE.search(value)
+    if bad:
+        raise ValueError(f"the {what} must be one line without control characters "
+                         f"(found U+{ord(bad.group()):04X} at character {bad.start() + 1})")
+    return value
 
 
 def _iso_datetime(value: Any) -> datetime:
@@ -60,7 +73,12 @@ class ImageRef(BaseModel):
     def _alt(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("alt text must describe the image (it is read aloud to blind residents)")
-        return value.strip()
+        return one_line(value.strip(), "alt text")
+
+    @field_validator("caption")
+    @classmethod
+    def _caption(cls, value: str) -> str:
+        return one_line(value.strip(), "caption")
 
 
 class YouTubeRef(BaseModel):
@@ -122,8 +140,7 @@ class FrontMatter(BaseModel):
         value = value.strip()
         if not value:
             raise ValueError("the title is empty")
-        if "\n" in value:
-            raise ValueError("the title must be one line")
+        one_line(value, "title")
         if len(value) > TITLE_MAX:
             raise ValueError(f"the title has {len(value)} characters; at most {TITLE_MAX}")
         return value
@@ -131,6 +148,9 @@ class FrontMatter(BaseModel):
     @field_validator("summary")
     @classmethod
     def _summary(cls, value: str) -> str:
+        # Folded YAML may wrap a summary over lines: ordinary breaks become spaces; the rare
+        # separators (U+2028, NEL) and controls are refused like in the title.
+        value = one_line(value.replace("\n", " ").replace("\t", " "), "summary")
         value = " ".join(value.split())
         if len(value) > SUMMARY_MAX:
             raise ValueError(f"the summary has {len(value)} characters; at most {SUMMARY_MAX}")
@@ -139,6 +159,7 @@ class FrontMatter(BaseModel):
     @field_validator("change_note")
     @classmethod
     def _change_note(cls, value: str) -> str:
+        value = one_line(value.replace("\n", " ").replace("\t", " "), "change note")
         value = " ".join(value.split())
         if len(value) > CHANGE_NOTE_MAX:
             raise ValueError(f"the change note has {len(value)} characters; at most {CHANGE_NOTE_MAX}")

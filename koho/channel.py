@@ -101,3 +101,32 @@ class IssueChannel(Channel, Protocol):
     def plan_issue(self, issue: BulletinIssue, ctx: PlanContext) -> list[Delivery]:
         """Deliveries for the whole issue (pure: no I/O)."""
         ...
+
+
+@runtime_checkable
+class Reconciles(Protocol):
+    """A channel that can ask its provider what became of a send whose answer never came
+    (a timeout after the request went out, a run that died mid-send).
+
+    Before an uncertain delivery is sent again, ``reconcile`` looks (X: the account's recent
+    posts; Facebook: the Page's feed) and returns a receipt for each delivery it settled: found
+    (``sent`` with the provider's id) or still unknowable (``uncertain``). A delivery it returns
+    no receipt for was not made, and is sent. Channels without this capability resend uncertain
+    deliveries as counted possible duplicates: their writes are idempotent (files, LINE's retry
+    key, a video description) or, like mail, at-least-once by design.
+    """
+
+    def reconcile(self, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Receipts for the deliveries of ``batch`` the provider shows (or cannot tell about)."""
+        ...
+
+
+@runtime_checkable
+class StoresFiles(Protocol):
+    """A channel whose deliveries are files in a store (archive, feeds, e-books): it can say
+    which of its targets the store no longer holds, so a rebuild writes them again instead of
+    trusting the ledger's "sent"."""
+
+    def missing(self, targets: Sequence[str]) -> list[str]:
+        """The targets the store does not hold."""
+        ...

@@ -22,21 +22,26 @@ from rich.table import Table
 
 from koho import clock, prefect_env, progress
 from koho.errors import ConfigError, ContentInvalid
-from koho.settings import Settings
+from koho.settings import Settings, mask_url
 
 # No locals in tracebacks: a local may hold a database URL with its password.
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   pretty_exceptions_show_locals=False,
                   help="koho: publish the ward's news to the archive, feeds and every other channel.")
-out = Console()
-err = Console(stderr=True)
+# Plain text, never markup or emoji codes: ids, notes and install hints such as
+# pip install -e '.[translate]' come from content and settings and must print as they are.
+out = Console(markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False)
 
 from koho.cli_subscribers import app as subscribers_app  # noqa: E402  (after app, by design)
 
 from koho.cli_translations import app as translations_app  # noqa: E402
 
+from koho.cli_server import app as server_app  # noqa: E402
+
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(translations_app, name="translations")
+app.add_typer(server_app, name="server")
 
 PathsArg = typer.Argument(None, help="Article files or folders (default: all of content/articles).")
 ChannelOpt = typer.Option(None, "--channel", "-c", help="Only this channel (repeatable).")
@@ -81,6 +86,7 @@ def check(paths: Optional[list[Path]] = PathsArg) -> None:
         wanted = [p.resolve() for p in paths]
         errors = [e for e in errors if any(Path(e.path).resolve() == w or w in Path(e.path).resolve().parents
                                             for w in wanted)]
+        errors += _unmatched_paths(paths, corpus, settings, errors)
     translation_errors, warnings = _translation_checks(settings, corpus)
     errors = errors + translation_errors
     if warnings:
@@ -91,6 +97,22 @@ def check(paths: Optional[list[Path]] = PathsArg) -> None:
         err.print(f"{len(errors)} error(s).", style="bold red")
         raise typer.Exit(1)
     out.print(f"OK: {len(corpus.articles)} article(s) valid.")
+
+
+def _unmatched_paths(paths: list[Path], corpus, settings: Settings, errors) -> list:
+    """An error for each path that names no article: a typo must not read as "OK"."""
+    from koho.errors import ContentError
+
+    out = []
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            out.append(ContentError(str(path), 1, "file", "no such file or folder"))
+        elif not corpus.select([path], settings.content_dir) and not any(
+                Path(e.path).resolve() == path.resolve() or path.resolve() in Path(e.path).resolve().parents
+                for e in errors):
+            out.append(ContentError(str(path), 1, "file", "no article here (articles are .md files under "
+                                    f"{settings.content_dir / 'articles'})"))
+    return out
 
 
 def _translation_checks(settings: Settings, corpus):
@@ -131,7 +153,7 @@ def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] 
 
 
 def _with_progress(run):
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         tasks: dict[str, int] = {}
 
@@ -147,29 +169,59 @@ def _with_progress(run):
             stop()
 
 
-def _outcome_table(outcomes, title: str) -> None:
-    from koho.report import artifact_rows
+#: Exit codes of the publishing commands (README "Exit codes").
+EXIT_FAILED = 1       # some delivery failed for good (see `koho status`)
+EXIT_CONFIG = 2       # content or settings refused before anything was sent
+EXIT_OPEN = 3         # nothing failed, but deliveries are still pending or uncertain
+
+
+def _outcome_table(outcomes, title: str) -> int:
+    """Print the run's report (counted from the ledger) and return the command's exit code."""
+    from koho.report import COLUMNS, artifact_rows
 
     rows = artifact_rows(outcomes)
     table = Table(title=title)
-    for column in ("article", "channel", "planned", "new", "sent", "unchanged", "failed", "note"):
+    for column in COLUMNS:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(str(row[c]) for c in ("article", "channel", "planned", "new", "sent", "unchanged",
-                                                "failed", "note")))
+        table.add_row(*(str(row[c]) for c in COLUMNS))
     out.print(table)
     sent = sum(r["sent"] for r in rows)
     failed = sum(r["failed"] for r in rows)
-    if not sent and not failed and rows:
+    pending = sum(r["pending"] for r in rows)
+    uncertain = sum(r["uncertain"] for r in rows)
+    if not sent and not failed and not pending and not uncertain and rows:
         out.print("Nothing new was sent: every planned delivery was already in the ledger or unchanged.")
+    if pending or uncertain:
+        err.print(f"{pending} deliveries still pending and {uncertain} uncertain; publish-due retries them "
+                  "(see `koho status`).", style="bold yellow", markup=False)
     if failed:
-        err.print(f"{failed} deliveries failed; see `koho status`.", style="bold red")
+        err.print(f"{failed} deliveries failed; see `koho status`.", style="bold red", markup=False)
+        return EXIT_FAILED
+    return EXIT_OPEN if pending or uncertain else 0
 
 
 def _run_flow(name: str, verbose: bool, **params):
+    """Run a flow against PREFECT_API_URL, or koho's local Prefect server (started once, ADR 0015)."""
     prefect_env.apply(verbose)
+    from koho.prefect_server import ServerError, connect
+
+    settings = Settings()
+    try:
+        local = connect(settings.state_dir, settings.prefect_server_timeout,
+                        lambda message: err.print(message, style="dim", markup=False, soft_wrap=True))
+    except ServerError as exc:
+        err.print(f"error: {exc}", style="bold red", markup=False, soft_wrap=True)
+        raise typer.Exit(2)
     module = _outer("flows.publish")
-    return getattr(module, name)(**params)
+    if local is None:
+        return getattr(module, name)(**params)
+    from prefect.settings import temporary_settings
+
+    # Heartbeats let a server with workers tell a crashed run; koho's local server has none, and
+    # stopping the heartbeat thread costs up to a second at the end of every run.
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        return getattr(module, name)(**params)
 
 
 @app.command()
@@ -185,10 +237,10 @@ def publish(paths: Optional[list[Path]] = PathsArg, channel: Optional[list[str]]
     else:
         outcomes = _with_progress(lambda: _run_flow("publish_article", verbose, paths=targets,
                                                     channels=channel or None))
-    _outcome_table(outcomes, "koho publish" + (" (dry run)" if dry_run else ""))
+    code = _outcome_table(outcomes, "koho publish" + (" (dry run)" if dry_run else ""))
     _where(settings)
-    if any(o.count("failed") for o in outcomes):
-        raise typer.Exit(1)
+    if code:
+        raise typer.Exit(code)
 
 
 def _dry_run(settings: Settings, corpus, targets: list[str], channels):
@@ -232,7 +284,7 @@ def _where(settings: Settings) -> None:
     archive = settings.archive_url
     out.print(f"Site: {archive}  (open public/index.html)" if archive.startswith("file://public") else f"Site: {archive}")
     out.print(f"Feeds: {settings.feeds_target()}/feeds/atom.xml, rss.xml")
-    out.print(f"Ledger: {settings.db_url().split('@')[-1]}  (see `koho status`)")
+    out.print(f"Ledger: {mask_url(settings.db_url())}  (see `koho status`)")
 
 
 @app.command("publish-due")
@@ -245,7 +297,9 @@ def publish_due(channel: Optional[list[str]] = ChannelOpt,
     if not outcomes:
         out.print("Nothing due: every ready article is already delivered on every channel.")
         return
-    _outcome_table(outcomes, "koho publish-due")
+    code = _outcome_table(outcomes, "koho publish-due")
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -254,11 +308,13 @@ def build(force: bool = typer.Option(False, "--force", help="Offer every file to
           verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
     """Rebuild the whole archive site and its feeds (only files whose bytes changed are written)."""
     settings = Settings()
-    site = [c for c in ("archive", "feeds") if c in settings.enabled_channels()] or ["archive"]
+    site = [c for c in ("archive", "feeds", "ebook") if c in settings.enabled_channels()] or ["archive"]
     _preflight(settings, site)
     outcomes = _with_progress(lambda: _run_flow("build_site", verbose, channels=site, force=force))
-    _outcome_table(outcomes, "koho build")
+    code = _outcome_table(outcomes, "koho build")
     _where(settings)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -296,13 +352,18 @@ def _status_all(ledger, tz) -> None:
     last = ledger.last_activity()
     refs = ledger.few_refs(REFS_SHOWN)
     table = Table(title="koho status")
-    for column in ("article", "channel", "sent", "unchanged", "failed", "pending", "last update", "provider ids"):
+    for column in ("article", "channel", "sent", "unchanged", "failed", "pending", "uncertain", "last update",
+                   "provider ids"):
         table.add_column(column, overflow="fold" if column == "provider ids" else "ellipsis")
     for (article, channel), c in sorted(counts.items(), key=lambda kv: last[kv[0]], reverse=True):
         table.add_row(article, channel, str(c["sent"]), str(c["skipped"]), str(c["failed"]), str(c["pending"]),
-                      f"{last[(article, channel)].astimezone(tz):%Y-%m-%d %H:%M}",
+                      str(c["uncertain"]), f"{last[(article, channel)].astimezone(tz):%Y-%m-%d %H:%M}",
                       ", ".join(refs.get((article, channel), [])))
     out.print(table)
+    doubt = ledger.doubt_by_channel()
+    if doubt:
+        out.print("Possibly sent twice (an answer was lost or a run died mid-send): "
+                  + ", ".join(f"{channel} {n}" for channel, n in sorted(doubt.items())), markup=False)
 
 
 #: Posts, broadcasts and videos show their provider ids in the overview; an archive's dozen
@@ -322,15 +383,15 @@ def _status_one(ledger, article_id: str, tz, all_rows: bool = False) -> None:
     for row in rows:
         per_channel.setdefault(row["channel"], []).append(row)
     summary = Table(title=f"koho status {article_id}")
-    for column in ("channel", "sent", "unchanged", "failed", "pending", "of which uncertain"):
+    for column in ("channel", "sent", "unchanged", "failed", "pending", "uncertain", "in doubt"):
         summary.add_column(column)
     for channel, found in sorted(per_channel.items()):
         c = Counter(r["state"] for r in found)
-        # A pending row that was attempted may or may not have reached the provider: after a
-        # crash these are the only recipients who can get a message twice.
-        uncertain = sum(1 for r in found if r["state"] == "pending" and r["attempts"])
+        # Uncertain: no answer came, or a run died holding the row; in doubt: every row that
+        # was ever uncertain. These are the only deliveries that can have gone out twice.
+        doubt = sum(1 for r in found if r["in_doubt"])
         summary.add_row(channel, str(c["sent"]), str(c["skipped"]), str(c["failed"]), str(c["pending"]),
-                        str(uncertain))
+                        str(c["uncertain"]), str(doubt))
     out.print(summary)
     listed = [r for ch, found in per_channel.items() if all_rows or len(found) <= ROWS_SHOWN for r in found]
     if listed:
@@ -345,7 +406,7 @@ def _status_rows(rows, tz) -> None:
     for column in ("channel", "target", "revision", "state", "attempts", "time", "provider ref", "error / reason"):
         table.add_column(column, overflow="fold")
     for row in sorted(rows, key=lambda r: (r["channel"], r["target"], r["updated_at"])):
-        state = "pending (uncertain)" if row["state"] == "pending" and row["attempts"] else row["state"]
+        state = f"{row['state']} (in doubt)" if row["in_doubt"] and row["state"] != "uncertain" else row["state"]
         table.add_row(row["channel"], row["target"], row["revision"], state, str(row["attempts"]),
                       f"{row['updated_at'].astimezone(tz):%Y-%m-%d %H:%M:%S}", row["provider_ref"] or "",
                       row["detail"] or "")

@@ -18,8 +18,10 @@ from koho.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Manage info-mail subscribers.", rich_markup_mode=None,
                   pretty_exceptions_show_locals=False)
-out = Console()
-err = Console(stderr=True)
+# Plain text, never markup or emoji codes: ids, notes and install hints such as
+# pip install -e '.[translate]' come from content and settings and must print as they are.
+out = Console(markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False)
 
 
 def _store():

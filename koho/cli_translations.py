@@ -20,8 +20,10 @@ from koho.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Machine translation: export review files, install and list models.")
-out = Console()
-err = Console(stderr=True)
+# Plain text, never markup or emoji codes: ids, notes and install hints such as
+# pip install -e '.[translate]' come from content and settings and must print as they are.
+out = Console(markup=False, emoji=False)
+err = Console(stderr=True, markup=False, emoji=False)
 
 
 def _translations(module: str):

@@ -36,21 +36,27 @@ def parse(text: str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-#: When this process first read a pinned value (monotonic seconds): a pinned clock then runs on,
-#: like faketime's, so a lease still expires and a retry window still passes within a run. One
-#: origin per process, so moving ``KOHO_NOW`` forward never moves the clock back.
-_origin: list[float] = []
+#: The pinned value in force and when this process first read it (monotonic seconds): a pinned
+#: clock then runs on, like faketime's, so a lease still expires and a retry window still passes
+#: within a run. A new value starts afresh from its own moment.
+_origin: list[tuple[str, float]] = []
 
 
 def now() -> datetime:
-    """Aware UTC now: ``KOHO_NOW`` (plus the time elapsed since this process first read it)
-    when it is set, else the system clock."""
+    """Aware UTC now: ``KOHO_NOW`` (plus the time elapsed since this process first read that
+    value) when it is set, else the system clock."""
     pinned = os.environ.get(ENV, "").strip()
     if not pinned:
         return datetime.now(timezone.utc)
-    if not _origin:
-        _origin.append(time.monotonic())
-    return parse(pinned) + timedelta(seconds=time.monotonic() - _origin[0])
+    if not _origin or _origin[0][0] != pinned:
+        _origin[:] = [(pinned, time.monotonic())]
+    return parse(pinned) + timedelta(seconds=time.monotonic() - _origin[0][1])
+
+
+def restart() -> None:
+    """Start the pinned clock again from ``KOHO_NOW`` itself (a test pinning the same moment
+    again must not inherit the time earlier tests took)."""
+    _origin.clear()
 
 
 def later(seconds: float) -> datetime:

@@ -9,12 +9,23 @@ from typing import Any
 
 
 class State(StrEnum):
-    """Ledger states. ``sent`` means the provider accepted the delivery, nothing less."""
+    """Ledger states. ``sent`` means the provider accepted the delivery, nothing less.
+
+    ``uncertain``: the request went out and no answer came (a timeout after sending, a connection
+    lost after SMTP DATA), or a crashed run's lease was taken over. Never resent blindly: a later
+    run asks the provider where the channel can (``Reconciles``), else resends it as a counted
+    possible duplicate (mail is at-least-once; file writes and LINE's retry key are idempotent).
+    """
 
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
+    UNCERTAIN = "uncertain"
+
+
+#: States a run may still send (claim): new or retried work, and outcomes to reconcile.
+OPEN_STATES = (State.PENDING, State.UNCERTAIN)
 
 
 def delivery_key(channel: str, target: str, article_id: str, revision: str, language: str | None) -> str:
@@ -49,7 +60,11 @@ class Delivery:
 
     def body(self) -> bytes:
         """The bytes to deliver (reads the source file for copied media)."""
-        return self.payload.read_bytes() if isinstance(self.payload, Path) else self.payload
+        if isinstance(self.payload, Path):  # a media file: read without following a link (koho.media)
+            from koho.media import read_regular
+
+            return read_regular(self.payload)
+        return self.payload
 
 
 @dataclass(frozen=True)
@@ -86,3 +101,8 @@ class Receipt:
     def transient(cls, key: str, why: str, retry_after: float | None = None) -> "Receipt":
         """Try again later; the ledger row stays pending."""
         return cls(key, State.PENDING, None, why, retry=True, retry_after=retry_after)
+
+    @classmethod
+    def uncertain(cls, key: str, why: str) -> "Receipt":
+        """The request went out and no answer came: reconciled by a later run, never resent at once."""
+        return cls(key, State.UNCERTAIN, None, why)

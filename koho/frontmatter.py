@@ -15,6 +15,8 @@ import yaml
 from koho.errors import ContentError
 
 DELIMITER = "---"
+#: Front matter is a few dozen short lines; anything near this size is a mistake or an attack.
+MAX_FRONT_MATTER_BYTES = 16 * 1024
 
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~8x faster, same nodes and marks
@@ -87,6 +89,11 @@ def split(text: str, path: str) -> Parsed:
     yaml_text = "\n".join(lines[1:close])
     if not yaml_text.strip():
         return _failed(path, 2, "front matter", "the front matter is empty")
+    if len(yaml_text.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+        return _failed(path, 2, "front matter", f"the front matter is larger than {MAX_FRONT_MATTER_BYTES // 1024} KiB")
+    refused = no_aliases(yaml_text)
+    if refused is not None:
+        return _failed(path, refused + 1, "front matter", ALIAS_MESSAGE)
     loader = _Loader(yaml_text)
     try:
         node = loader.get_single_node()
@@ -106,6 +113,31 @@ def split(text: str, path: str) -> Parsed:
     finally:
         loader.dispose()
     return Parsed(data, key_lines, "\n".join(body_lines), body_start, errors)
+
+
+ALIAS_MESSAGE = ("YAML anchors and aliases (&name, *name) are not allowed; write each value out "
+                 "(an alias can make a short file expand to gigabytes)")
+
+
+def no_aliases(yaml_text: str) -> int | None:
+    """The 1-based line of the first YAML anchor or alias in ``yaml_text``, or None.
+
+    Checked on the token stream, before anything is composed: building nodes from a "billion
+    laughs" document is what costs the time and memory. Scanning is linear in the text.
+    Malformed YAML is left to the parser proper, which names the line of the problem.
+    """
+    loader = _Loader(yaml_text)
+    try:
+        while True:
+            token = loader.get_token()
+            if token is None or isinstance(token, yaml.StreamEndToken):
+                return None
+            if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+                return token.start_mark.line + 1
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
 
 
 def _walk(node: yaml.Node, loc: tuple, out: dict[tuple, int], errors: list[ContentError], path: str) -> None:

@@ -7,22 +7,24 @@ re-run of the same revision a no-op.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import and_, bindparam, create_engine, event, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, create_engine, event, func, literal, or_, select, update
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from koho import clock
-from koho.delivery import Delivery, Receipt, State
+from koho.delivery import OPEN_STATES, Delivery, Receipt, State
 from koho.errors import ConfigError
 from koho.ledger_schema import build_members, deliveries, plans, quota_usage, revisions
+from koho.settings import mask_url
 
 _CHUNK = 500
 #: Article id under which full-build deliveries of shared files are recorded.
@@ -50,8 +52,17 @@ class Recorded:
     states: dict[str, str]
 
     def to_deliver(self) -> list[str]:
-        """Keys still pending: new rows, and rows a crashed or failed-over run left pending."""
-        return [k for k, s in self.states.items() if s == State.PENDING]
+        """Keys still owed: new and pending rows, and uncertain ones awaiting reconciliation."""
+        return [k for k, s in self.states.items() if s in OPEN_STATES]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The rows one ``Ledger.claim`` leased to a run: ``keys`` to send, of which ``doubtful``
+    must be reconciled first (they were uncertain, or a crashed run's lease was taken over)."""
+
+    keys: tuple[str, ...]
+    doubtful: frozenset[str]
 
 
 class Ledger:
@@ -60,11 +71,14 @@ class Ledger:
     def __init__(self, url: str):
         try:
             parsed = make_url(url)
+            parsed.port  # noqa: B018  a non-numeric port raises here: a setting error, not a traceback
+        except ValueError:
+            raise ConfigError("KOHO_DATABASE_URL has a port that is not a number") from None
         except ArgumentError:
             raise ConfigError("KOHO_DATABASE_URL is not a database URL (e.g. postgresql://user@host/koho "
                               "or sqlite:///.koho/koho.db)") from None
         if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(parsed.database))
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
         self.url = parsed
@@ -82,8 +96,8 @@ class Ledger:
             raise ConfigError(f"cannot open the ledger database {self.describe()}: {reason}") from None
 
     def describe(self) -> str:
-        """The URL with any password masked."""
-        return self.url.render_as_string(hide_password=True)
+        """The URL with any password masked (also ``?password=`` and one holding ``@``)."""
+        return mask_url(self.url.render_as_string(hide_password=False))
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -171,8 +185,70 @@ class Ledger:
                              .values(state=State.SKIPPED.value, detail=reason, updated_at=utcnow()))
         return len(stale)
 
+    def claim(self, keys: Sequence[str], owner: str, lease: float) -> Claim:
+        """Lease the open rows among ``keys`` to ``owner`` for ``lease`` seconds, in the statement
+        that reads them, and count an attempt on each (ADR 0012).
+
+        A row is open when pending or uncertain, not leased by a live run, and past its retry
+        time. Another run's live lease is skipped, so two runs (or many workers) never send the
+        same row; an expired lease is a run that crashed mid-send: its rows come back marked
+        uncertain, to be reconciled before anything is resent. PostgreSQL skips rows another
+        claim has locked (``FOR UPDATE SKIP LOCKED``); SQLite has one writer at a time, so the
+        same UPDATE is atomic there by itself.
+        """
+        now = utcnow()
+        until = now + timedelta(seconds=lease)
+        claimed: list[str] = []
+        doubtful: set[str] = set()
+        c = deliveries.c
+        leased_before = c.lease_owner.is_not(None)
+        for chunk in _chunks(list(keys), _CHUNK):
+            open_row = and_(c.key.in_(chunk), c.state.in_([s.value for s in OPEN_STATES]),
+                            or_(c.lease_until.is_(None), c.lease_until < now),
+                            or_(c.not_before.is_(None), c.not_before <= now))
+            if self.engine.dialect.name == "postgresql":
+                open_row = c.id.in_(select(c.id).where(open_row).with_for_update(skip_locked=True)
+                                    .scalar_subquery())
+            # SET expressions read the row as it was: a lease still on a row here means its
+            # owner died before storing the outcome.
+            stmt = (update(deliveries).where(open_row)
+                    .values(lease_owner=owner, lease_until=until, attempts=c.attempts + 1, updated_at=now,
+                            run_id=owner,
+                            state=case((leased_before, literal(State.UNCERTAIN.value)), else_=c.state),
+                            in_doubt=case((or_(leased_before, c.state == State.UNCERTAIN.value), literal(True)),
+                                          else_=c.in_doubt))
+                    .returning(c.key, c.state))
+            with self.engine.begin() as conn:
+                for key, state in conn.execute(stmt):
+                    claimed.append(key)
+                    if state == State.UNCERTAIN.value:
+                        doubtful.add(key)
+        order = {k: i for i, k in enumerate(keys)}
+        return Claim(tuple(sorted(claimed, key=order.__getitem__)), frozenset(doubtful))
+
+    def reopen(self, keys: Sequence[str], reason: str) -> int:
+        """Make delivered rows pending again (a store lost their files): the next delivery
+        writes them. Returns how many rows were reopened."""
+        done = [State.SENT.value, State.SKIPPED.value]
+        count = 0
+        with self.engine.begin() as conn:
+            for chunk in _chunks(list(keys), _CHUNK):
+                count += conn.execute(update(deliveries).where(and_(deliveries.c.key.in_(chunk),
+                                                                    deliveries.c.state.in_(done)))
+                                      .values(state=State.PENDING.value, detail=reason, not_before=None,
+                                              updated_at=utcnow())).rowcount
+        return count
+
+    def release(self, keys: Sequence[str]) -> None:
+        """Give claimed rows back untouched (nothing was sent: a configuration error stopped
+        the batch), so the next run can send them at once."""
+        with self.engine.begin() as conn:
+            for chunk in _chunks(list(keys), _CHUNK):
+                conn.execute(update(deliveries).where(deliveries.c.key.in_(chunk))
+                             .values(lease_owner=None, lease_until=None))
+
     def begin_attempt(self, keys: Iterable[str]) -> None:
-        """Count an attempt before sending, so a crash mid-send leaves an honest trace."""
+        """Count an attempt without a lease (kept for callers outside the claim step)."""
         now = utcnow()
         with self.engine.begin() as conn:
             for chunk in _chunks(list(keys), _CHUNK):
@@ -180,15 +256,19 @@ class Ledger:
                              .values(attempts=deliveries.c.attempts + 1, updated_at=now))
 
     def apply(self, receipts: Sequence[Receipt]) -> None:
-        """Store receipts: final states, provider references and reasons."""
+        """Store receipts and release their leases: final states, provider references, reasons;
+        a transient failure's retry time; an uncertain outcome marks the row in doubt."""
         if not receipts:
             return
         now = utcnow()
         stmt = (update(deliveries).where(deliveries.c.key == bindparam("k"))
                 .values(state=bindparam("s"), provider_ref=bindparam("ref"), detail=bindparam("why"),
-                        updated_at=bindparam("now"), sent_at=bindparam("sent")))
+                        updated_at=bindparam("now"), sent_at=bindparam("sent"), lease_owner=None,
+                        lease_until=None, not_before=bindparam("nb"),
+                        in_doubt=or_(deliveries.c.in_doubt, bindparam("doubt"))))
         params = [dict(k=r.key, s=r.state.value, ref=r.provider_ref, why=r.detail, now=now,
-                       sent=now if r.state == State.SENT else None) for r in receipts]
+                       sent=now if r.state == State.SENT else None, nb=_not_before(r, now),
+                       doubt=r.state == State.UNCERTAIN) for r in receipts]
         with self.engine.begin() as conn:
             conn.execute(stmt, params)
 
@@ -298,7 +378,8 @@ class Ledger:
                     select(plans.c.article_id, plans.c.revision, plans.c.channel).where(plans.c.channel.in_(wanted))):
                 planned.setdefault((article_id, revision), set()).add(channel)
             pending = set(conn.execute(select(deliveries.c.article_id).distinct().where(and_(
-                deliveries.c.channel.in_(wanted), deliveries.c.state == State.PENDING.value))).scalars())
+                deliveries.c.channel.in_(wanted),
+                deliveries.c.state.in_([s.value for s in OPEN_STATES])))).scalars())
         return {key for key, chans in planned.items() if chans >= wanted and key[0] not in pending}
 
     def sent_elsewhere(self, channel: str, article_id: str, language: str) -> frozenset[str]:
@@ -331,6 +412,33 @@ class Ledger:
                 row[col] = _aware(row[col])
         return result
 
+    def tally(self, keys: Sequence[str], run_id: str | None) -> Counter:
+        """What became of ``keys``, for a run's report: ``sent``, ``skipped`` and ``failed``
+        made final by ``run_id``; ``elsewhere``: final by another run (already delivered, or
+        sent by an overlapping run); ``pending`` and ``uncertain`` whoever holds them; and
+        ``in_doubt``: rows that may have reached someone twice; ``retrying``: pending rows this
+        run tried (a temporary failure, not another run's work), with ``retry_reasons`` distinct
+        reasons."""
+        found: Counter = Counter()
+        reasons: set[str | None] = set()
+        c = deliveries.c
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(keys), _CHUNK):
+                query = (select(c.state, c.run_id, c.in_doubt, c.detail, func.count()).where(c.key.in_(chunk))
+                         .group_by(c.state, c.run_id, c.in_doubt, c.detail))
+                for state, owner, doubt, detail, n in conn.execute(query):
+                    if state == State.PENDING.value and run_id and owner == run_id:
+                        found["retrying"] += n  # this run tried them and they failed for now
+                        reasons.add(detail)
+                    if state in (State.PENDING.value, State.UNCERTAIN.value) or (run_id and owner == run_id):
+                        found[state] += n
+                    else:
+                        found["elsewhere"] += n
+                    if doubt:
+                        found["in_doubt"] += n
+        found["retry_reasons"] = len(reasons)
+        return found
+
     def counts(self) -> dict[tuple[str, str], Counter]:
         """(article id, channel) -> Counter of states: the overview of ``koho status``."""
         query = (select(deliveries.c.article_id, deliveries.c.channel, deliveries.c.state, func.count())
@@ -340,6 +448,13 @@ class Ledger:
             for article_id, channel, state, n in conn.execute(query):
                 out.setdefault((article_id, channel), Counter())[state] = n
         return out
+
+    def doubt_by_channel(self) -> dict[str, int]:
+        """Channel -> rows in doubt (once uncertain): the only ones that may have gone out twice."""
+        query = (select(deliveries.c.channel, func.count()).where(deliveries.c.in_doubt.is_(True))
+                 .group_by(deliveries.c.channel))
+        with self.engine.connect() as conn:
+            return dict(conn.execute(query).all())
 
     def few_refs(self, most: int) -> dict[tuple[str, str], list[str]]:
         """(article id, channel) -> provider ids of its sent deliveries, for pairs with at most
@@ -365,12 +480,46 @@ class Ledger:
             return {(a, c): _aware(t) for a, c, t in conn.execute(query)}
 
 
+#: When an uncertain row is looked at again: long enough for the provider to show what it
+#: accepted (a post in the timeline), short enough for the next scheduled run.
+RECONCILE_AFTER = 60.0
+#: Longest back-off of a transient failure without the provider's own retry time.
+MAX_BACKOFF = 3600.0
+
+
+def _not_before(receipt: Receipt, now: datetime) -> datetime | None:
+    """A transient failure waits the provider's time or a short back-off; an uncertain one a
+    minute; anything final never again."""
+    if receipt.retry:
+        return now + timedelta(seconds=min(receipt.retry_after or 2.0, MAX_BACKOFF))
+    if receipt.state == State.UNCERTAIN:
+        return now + timedelta(seconds=RECONCILE_AFTER)
+    return None
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database's folder 0700 and the file 0600 before SQLite does (it would use the
+    umask, often 0644): the ledger holds every subscriber's address. SQLite gives its -wal and
+    -shm files the database file's mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.exists():
+        # Never open and close an existing database file here: closing any descriptor of it
+        # drops every POSIX lock this process's SQLite connections hold on it.
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:  # another process created it first
+        pass
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     # WAL lets `koho status` read while a flow writes; the busy timeout rides out short locks.
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # An erased address must not survive in freed pages of the file (or its WAL).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+from html.parser import HTMLParser
 
 import markdown
 import nh3
@@ -37,12 +38,6 @@ ALLOWED_ATTRIBUTES = {
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 _STYLE_PROPERTIES = {"text-align"}
 
-# nh3 keeps an <a> whose href it removed. The issue asks that such a link keep only its text.
-# nh3 output is normalised HTML (html5ever serialiser: no nested <a>, attributes quoted), so a
-# narrow pattern over it is reliable; a second HTML parser would cost more than it adds here.
-_HREFLESS_A = re.compile(r"<a(?![^>]*\shref=)[^>]*>(.*?)</a>", re.DOTALL)
-
-
 def sanitize(html: str) -> str:
     """Clean arbitrary HTML to the allow-list; hrefless links lose their ``<a>``."""
     cleaned = nh3.clean(
@@ -54,7 +49,53 @@ def sanitize(html: str) -> str:
         link_rel="noopener noreferrer",
         strip_comments=True,
     )
-    return _HREFLESS_A.sub(r"\1", cleaned)
+    return _unwrap_hrefless_links(cleaned) if "<a" in cleaned else cleaned
+
+
+class _HreflessLinks(HTMLParser):
+    """Finds the source offsets of ``<a>`` start and end tags of links without an href.
+
+    nh3 keeps an ``<a>`` whose href it removed (``javascript:``); such a link keeps only its
+    text. A parser, not a pattern: a pattern for ``<a`` also matched ``<abbr`` and paired a start
+    tag with the wrong end tag, so one link swallowed the rest of the page.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.cuts: list[tuple[int, int]] = []  # (offset, length) of tags to remove
+        self._open: list[bool] = []  # per open <a>: does it lose its tags?
+        self._lines: list[int] = []
+
+    def offsets(self, html: str) -> list[tuple[int, int]]:
+        self._lines = [0]
+        for line in html.split("\n")[:-1]:
+            self._lines.append(self._lines[-1] + len(line) + 1)
+        self.feed(html)
+        self.close()
+        return self.cuts
+
+    def _here(self) -> int:
+        line, col = self.getpos()
+        return self._lines[line - 1] + col
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            drop = not any(name == "href" for name, _ in attrs)
+            self._open.append(drop)
+            if drop:
+                self.cuts.append((self._here(), len(self.get_starttag_text())))
+
+    def handle_endtag(self, tag):
+        if tag == "a" and self._open and self._open.pop():
+            self.cuts.append((self._here(), len("</a>")))
+
+
+def _unwrap_hrefless_links(html: str) -> str:
+    # nh3 output is html5ever-serialised: no nested <a>, end tags written exactly "</a>".
+    cuts = _HreflessLinks().offsets(html)
+    for start, length in sorted(cuts, reverse=True):
+        html = html[:start] + html[start + length:]
+    return html
 
 
 _local = threading.local()

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from koho.errors import DeliveryFailure
-from koho.storage import atomic_write, local_folder
+from koho.storage import TRANSIENT_ERRNOS, atomic_write, local_folder
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -28,7 +28,7 @@ class RequestOutbox:
         try:
             atomic_write(path, payload)
         except OSError as exc:
-            raise DeliveryFailure(f"cannot write {path}: {exc.strerror}", transient=False) from exc
+            raise DeliveryFailure(f"cannot write {path}: {exc.strerror}", transient=exc.errno in TRANSIENT_ERRNOS) from exc
         return f"outbox:{path.name}"
 
 
@@ -50,7 +50,8 @@ def deliver_to_outbox(outbox: RequestOutbox, batch) -> list:
         try:
             ref = outbox.write(f"{delivery.article_id}--{delivery.target}", delivery.body())
         except DeliveryFailure as exc:
-            receipts.append(Receipt.failed(delivery.key, str(exc)))
+            receipts.append(Receipt.transient(delivery.key, str(exc)) if exc.transient
+                            else Receipt.failed(delivery.key, str(exc)))
             continue
         receipts.append(Receipt.sent(delivery.key, ref))
     return receipts
@@ -65,12 +66,13 @@ class OutboxOrApi:
         self.url, self.base_dir, self._open_api = url, base_dir, open_api
         self._client = None
 
-    def deliver(self, batch, send) -> list:
-        """Write the batch to the outbox, or hand it to ``send(client, batch)``."""
+    def deliver(self, batch, send, outbox=None) -> list:
+        """Write the batch to the outbox (or hand it to ``outbox(batch)``), or hand it to
+        ``send(client, batch)``."""
         if self._client is None:
             self._client = RequestOutbox(self.url, self.base_dir) if is_outbox(self.url) else self._open_api()
         if isinstance(self._client, RequestOutbox):
-            return deliver_to_outbox(self._client, batch)
+            return outbox(batch) if outbox is not None else deliver_to_outbox(self._client, batch)
         return send(self._client, batch)
 
     def close(self) -> None:

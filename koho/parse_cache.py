@@ -25,7 +25,7 @@ class ParseCache:
         if directory is None:
             return
         try:
-            directory.mkdir(parents=True, exist_ok=True)
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             # check_same_thread off: flows call the translator from task worker threads; sqlite3
             # serialises the calls itself (the module is built thread-safe).
             self.db = sqlite3.connect(directory / filename, timeout=30, check_same_thread=False)

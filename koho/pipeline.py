@@ -7,7 +7,11 @@ knows a particular channel: channels come in through the Channel protocol.
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import time
+import uuid
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
@@ -16,14 +20,18 @@ from typing import Callable, Iterable, Sequence
 from koho import progress
 from koho.article import Article
 from koho.bulletin import BulletinIssue
-from koho.channel import Channel, PlanContext
+from koho.channel import Channel, DeliveryError, PlanContext, Reconciles
 from koho.delivery import Delivery, Receipt, State
+from koho.errors import ConfigError
 from koho.ledger import SITE_ID, Ledger, Recorded
 from koho.reader import Corpus
 from koho.subscribers import SubscriberStore
 
 #: Longest pause koho takes for a provider's Retry-After before handing back to the retry policy.
 MAX_RETRY_AFTER = 300.0
+#: How long a run holds the rows of a batch it is sending: longer than any batch takes (200
+#: mails, 20 posts with their timeouts), short enough that a crashed run's rows come back soon.
+LEASE_SECONDS = 900.0
 
 
 class TransientDeliveryError(Exception):
@@ -85,6 +93,8 @@ class RunState:
         self._live: dict[tuple[str, str], dict[str, Article]] = {}
         self._now: datetime | None = None
         self._settled: dict[str, set[tuple[str, str]]] = {}
+        #: Channels whose deliveries kept failing transiently in this run: not tried again in it.
+        self.down: set[str] = set()
 
     def audience(self, topics: Sequence[str]) -> list:
         """Confirmed subscribers of any of ``topics`` (read once per topic set and run)."""
@@ -159,11 +169,10 @@ class RunState:
         mine = {key: when for key, when in self.times.items() if key[0] == article.id}
         self.updated.update(feed_times([article], mine))
 
-    def delivered(self, channel: str, article_id: str, receipts: Sequence[Receipt],
-                  language: str | None = None) -> None:
-        """After delivery: an article with any file on the channel is now listed there (in
-        ``language``, for a translation)."""
-        if any(r.state in (State.SENT, State.SKIPPED) for r in receipts):
+    def delivered(self, channel: str, article_id: str, reached: bool, language: str | None = None) -> None:
+        """After delivery: an article with any file on the channel (``reached``) is now listed
+        there (in ``language``, for a translation)."""
+        if reached:
             self.published(channel).add(article_id)
             if language is not None:
                 self.published(channel, language).add(article_id)
@@ -276,10 +285,24 @@ class Outcome:
     #: For full builds: the build id and the articles it contained.
     build_id: str = ""
     members: list[str] = field(default_factory=list)
+    #: What the ledger says after delivery (``Ledger.tally``): the run's report is read from it,
+    #: never from receipts held in memory (a batch whose retries ran out returns none).
+    tally: Counter | None = None
+    #: A batch still failed transiently after its retries (the store or API is down for now).
+    stuck: bool = False
 
-    def count(self, state: State) -> int:
-        """Receipts of this run in ``state``."""
+    def count(self, state: State | str) -> int:
+        """Deliveries of this outcome in ``state``: made final by this run for sent, unchanged
+        (skipped) and failed; whoever holds them for pending and uncertain."""
+        if self.tally is not None:
+            return self.tally[str(state)]
         return sum(1 for r in self.receipts if r.state == state and not r.retry)
+
+    def reached(self) -> bool:
+        """Whether any of its deliveries is on the channel now (sent or already there)."""
+        if self.tally is not None:
+            return bool(self.tally[State.SENT] or self.tally[State.SKIPPED] or self.tally["elsewhere"])
+        return any(r.state in (State.SENT, State.SKIPPED) for r in self.receipts)
 
 
 def plan_and_record(channel: Channel, article: Article, ctx: PlanContext, ledger: Ledger,
@@ -323,23 +346,37 @@ def _record(channel: Channel, item_id: str, revision: str, planned: list[Deliver
     return planned, recorded
 
 
-def deliver(channel: Channel, ledger: Ledger, planned: Sequence[Delivery]) -> list[Receipt]:
-    """Send the planned deliveries whose rows are still pending, in batches; store receipts.
+def run_owner() -> str:
+    """A lease owner for work outside a Prefect run: unique per process."""
+    return _OWNER
 
-    Re-reads the states first, so a retried task sends only what is still pending. Transient
-    failures stay pending and raise TransientDeliveryError after the batch is recorded.
+
+_OWNER = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def deliver(channel: Channel, ledger: Ledger, planned: Sequence[Delivery], owner: str | None = None,
+            lease: float = LEASE_SECONDS) -> list[Receipt]:
+    """Send the planned deliveries this run can claim, batch by batch; store receipts.
+
+    Each batch is claimed in the ledger first (``Ledger.claim``): rows another run holds, rows
+    already final and rows waiting for their retry time are not sent, so overlapping runs and
+    many workers share one fan-out with nothing sent twice. Doubtful rows (uncertain, or taken
+    over from a crashed run) are reconciled with the provider before anything is resent.
+    Transient failures stay pending with a retry time and raise TransientDeliveryError after the
+    batch is recorded.
     """
-    states = {r["key"]: r["state"] for r in ledger.rows(keys=[d.key for d in planned])}
-    todo = [d for d in planned if states.get(d.key) == State.PENDING.value]
+    owner = owner or run_owner()
+    by_key = {d.key: d for d in planned}
+    keys = list(by_key)
     receipts: list[Receipt] = []
     size = max(1, channel.limits.batch_size)
-    for start in range(0, len(todo), size):
-        batch = todo[start:start + size]
-        ledger.begin_attempt([d.key for d in batch])
-        got = channel.deliver(batch)
-        ledger.apply(got)
-        receipts.extend(got)
-        progress.report(f"{channel.name}: files", len(batch), len(todo))
+    for start in range(0, len(keys), size):
+        claim = ledger.claim(keys[start:start + size], owner, lease)
+        if claim.keys:
+            got = _deliver_claimed(channel, ledger, [by_key[k] for k in claim.keys],
+                                   [by_key[k] for k in claim.keys if k in claim.doubtful])
+            receipts.extend(got)
+        progress.report(f"{channel.name}: files", min(size, len(keys) - start), len(keys))
     transient = [r for r in receipts if r.retry]
     if transient:
         wait = max((r.retry_after or 0.0) for r in transient)
@@ -348,6 +385,32 @@ def deliver(channel: Channel, ledger: Ledger, planned: Sequence[Delivery]) -> li
         raise TransientDeliveryError(
             f"{len(transient)} {channel.name} deliveries failed transiently: {transient[0].detail}", wait or None)
     return receipts
+
+
+def _deliver_claimed(channel: Channel, ledger: Ledger, batch: list[Delivery], doubtful: list[Delivery]) -> list[Receipt]:
+    """Reconcile, send and record one claimed batch; every claimed row ends with a receipt."""
+    got: list[Receipt] = []
+    try:
+        if doubtful and isinstance(channel, Reconciles):
+            got += channel.reconcile(doubtful)
+        settled = {r.key for r in got}
+        got += channel.deliver([d for d in batch if d.key not in settled])
+    except (ConfigError, DeliveryError):
+        # Raised before anything went out (a refused login, an untrusted certificate): the rows
+        # are as they were, free for the next run once the setting is fixed.
+        ledger.release([d.key for d in batch if d.key not in {r.key for r in got}])
+        ledger.apply(got)
+        raise
+    except BaseException:
+        # A bug or an interrupt mid-batch: what went out is unknown, so say so.
+        done = {r.key for r in got}
+        ledger.apply(got + [Receipt.uncertain(d.key, "the run stopped while sending") for d in batch
+                            if d.key not in done])
+        raise
+    answered = {r.key for r in got}
+    missing = [Receipt.uncertain(d.key, f"{channel.name} gave no receipt") for d in batch if d.key not in answered]
+    ledger.apply(got + missing)
+    return got + missing
 
 
 def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime, run_id: str | None = None,
@@ -386,5 +449,5 @@ def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime, 
 
 def finish_build(ledger: Ledger, outcome: Outcome) -> None:
     """After a build delivered without failures, its articles count as published on the channel."""
-    if not any(r.state == State.FAILED or r.retry for r in outcome.receipts):
+    if not any(outcome.count(s) for s in (State.FAILED, State.PENDING, State.UNCERTAIN)):
         ledger.record_build(outcome.channel, outcome.build_id, outcome.members)

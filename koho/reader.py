@@ -11,22 +11,26 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import stat
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from koho.article import Article, revision_of, to_article, validate_front_matter
 from koho.errors import ContentError
 from koho.frontmatter import decode, split
 from koho.markup import lint_body, render_markdown
+from koho.media import media_problem
 from koho.parse_cache import ParseCache
 from koho.settings import Settings
 from koho.site import SLUG, Site, load_site
 
 ARTICLES_DIR = "articles"
+#: An article is a page of news; a file this large is a mistake or an attack on the parser.
+MAX_ARTICLE_BYTES = 512 * 1024
 
 
 @dataclass
@@ -72,9 +76,13 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
     results: dict[str, tuple] = {}
     todo: list[tuple[str, bytes, str, str, str]] = []
     order: list[str] = []
-    for path, relpath in _markdown_files(content_dir):
-        with open(path, "rb") as handle:
-            raw = handle.read()
+    files, refused = _markdown_files(content_dir)
+    corpus.errors.extend(refused)
+    for path, relpath in files:
+        raw, problem = _read_article(path)
+        if problem is not None:
+            corpus.errors.append(problem)
+            continue
         # The time zone is part of the key: it decides what a publish time without offset means.
         key = hashlib.sha256(f"{path}\0{site.tz.key}\0".encode() + raw).hexdigest()
         order.append(key)
@@ -104,23 +112,53 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
     return corpus
 
 
-def _markdown_files(content_dir: Path) -> list[tuple[str, str]]:
-    """(path as given, path relative to content_dir) of every article file, sorted.
+def _markdown_files(content_dir: Path) -> tuple[list[tuple[str, str]], list[ContentError]]:
+    """(path as given, path relative to content_dir) of every article file, sorted, and an error
+    for every symbolic link or special file under content/articles.
 
-    os.walk and plain strings: pathlib objects cost more than reading the files themselves
-    when an archive has thousands of articles.
+    Links are never followed, and never skipped in silence either: a linked article could be
+    any file the publishing process can read, and a linked folder would hide its articles.
+    os.scandir and plain strings: pathlib objects cost more than reading the files themselves
+    when an archive has thousands of articles (the entry's type comes free with the listing).
     """
     base = content_dir.as_posix().rstrip("/")
-    found = []
-    for folder, dirs, files in os.walk(f"{base}/{ARTICLES_DIR}"):
-        dirs.sort()
-        folder = folder.replace(os.sep, "/")
-        for name in files:
-            if name.endswith(".md"):
-                path = f"{folder}/{name}"
-                found.append((path, path[len(base) + 1:]))
+    found: list[tuple[str, str]] = []
+    refused: list[ContentError] = []
+    pending = [f"{base}/{ARTICLES_DIR}"]
+    while pending:
+        folder = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                path = f"{folder}/{entry.name}"
+                if entry.is_symlink():
+                    refused.append(ContentError(path, 1, "file", "this is a symbolic link; koho reads only real "
+                                                "files and folders inside content/ (replace the link by the file)"))
+                elif entry.is_dir(follow_symlinks=False):
+                    pending.append(path)
+                elif entry.name.endswith(".md"):
+                    if entry.is_file(follow_symlinks=False):
+                        found.append((path, path[len(base) + 1:]))
+                    else:
+                        refused.append(ContentError(path, 1, "file", "not a regular file"))
     found.sort()
-    return found
+    return found, refused
+
+
+def _read_article(path: str) -> tuple[bytes, ContentError | None]:
+    """The file's bytes, never through a link (it may have become one since the listing) and
+    never more than ``MAX_ARTICLE_BYTES``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return b"", ContentError(path, 1, "file", "cannot be read as a regular file (is it a link?)")
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return b"", ContentError(path, 1, "file", "not a regular file")
+        raw = handle.read(MAX_ARTICLE_BYTES + 1)
+    if len(raw) > MAX_ARTICLE_BYTES:
+        return b"", ContentError(path, 1, "file", f"the file is larger than {MAX_ARTICLE_BYTES // 1024} KiB; "
+                                 "split it or move large material into media files")
+    return raw, None
 
 
 #: Below this many files to parse, starting worker processes costs more than it saves.
@@ -199,14 +237,10 @@ def _cross_checks(article: Article, label: str, content_dir: Path, site: Site) -
             errors.append(ContentError(label, article.line_of("topics", index), "topics",
                                        _unknown_topic(topic, site)))
     for index, image in enumerate(article.images):
-        where = article.line_of("images", index, "src")
-        src = PurePosixPath(image.src)
-        if src.is_absolute() or ".." in src.parts or "\\" in image.src:
-            errors.append(ContentError(label, where, f"images[{index}].src",
-                                       f"{image.src!r} must be a path inside content/, such as media/map.png"))
-            continue
-        if not (content_dir / src).is_file():
-            errors.append(ContentError(label, where, f"images[{index}].src", f"no such file: content/{src}"))
+        problem = media_problem(content_dir, image.src)
+        if problem:
+            errors.append(ContentError(label, article.line_of("images", index, "src"), f"images[{index}].src",
+                                       problem))
     if article.x_text is not None:
         from koho.textfit import x_override_problem  # only articles with an X text pay for the parser
 

@@ -7,8 +7,13 @@ from typing import Sequence
 from koho.delivery import State
 
 
+#: The columns of a run's report, in order (the artifact and the CLI table).
+COLUMNS = ("article", "channel", "planned", "new", "sent", "unchanged", "failed", "pending", "uncertain", "note")
+
+
 def artifact_rows(outcomes: Sequence) -> list[dict]:
-    """One row per (article, channel): planned, new, sent, unchanged, failed, retrying, note."""
+    """One row per (article, channel), counted from the ledger after delivery: planned, new,
+    sent, unchanged, failed (by this run), pending and uncertain (still open), and a note."""
     rows = []
     for o in outcomes:
         rows.append({
@@ -19,7 +24,8 @@ def artifact_rows(outcomes: Sequence) -> list[dict]:
             "sent": o.count(State.SENT),
             "unchanged": o.count(State.SKIPPED),
             "failed": o.count(State.FAILED),
-            "retrying": sum(1 for r in o.receipts if r.retry),
+            "pending": o.count(State.PENDING) if o.tally is not None else 0,
+            "uncertain": o.count(State.UNCERTAIN),
             "note": o.note or _failures(o),
         })
     return rows

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import secrets
+import zlib
+from collections import Counter
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +40,10 @@ class Settings(BaseSettings):
     mail_sns_topic_arns: str = Field("", description="comma-separated SNS topics whose SES bounces and complaints "
                                                      "POST /sns accepts; none: every message is refused")
     secret_key: SecretStr | None = None
+    lease_seconds: float = Field(900.0, gt=0, description="how long a run holds the deliveries of a batch it is "
+                                 "sending; a crashed run's rows are taken over (as uncertain) after it")
+    prefect_server_timeout: float = Field(60.0, gt=0, description="seconds a command waits for koho's local "
+                                          "Prefect server to answer (only without PREFECT_API_URL)")
 
     def secret(self) -> str:
         """The signing secret: KOHO_SECRET_KEY, else one generated once for this state folder.
@@ -46,7 +55,7 @@ class Settings(BaseSettings):
             return self.secret_key.get_secret_value()
         path = self.state_dir / "secret_key"
         if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
@@ -77,3 +86,51 @@ class Settings(BaseSettings):
 
 def _comma_list(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
+
+
+#: Query parameters of a database URL that carry a secret (libpq and drivers accept these).
+_SECRET_PARAMS = re.compile(r"pass|pwd|secret|token|key", re.I)
+MASK = "***"
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password masked wherever it is written: after ``user:`` (up to the *last*
+    ``@``, so a password with an unescaped ``@`` is masked whole) and in query parameters such
+    as ``?password=``. Safe for logs, errors and CLI output."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    # The user info ends at the last "@" before the query: a password may hold "@" or "/".
+    at = rest.partition("?")[0].rfind("@")
+    if at >= 0:
+        user, colon, _password = rest[:at].partition(":")
+        rest = f"{user}{':' + MASK if colon else ''}{rest[at:]}"
+    base, qmark, query = rest.partition("?")
+    if qmark:
+        pairs = [(k, MASK if _SECRET_PARAMS.search(k) else v) for k, v in parse_qsl(query, keep_blank_values=True)]
+        rest = f"{base}?{urlencode(pairs, safe='*/:')}"
+    return f"{scheme}://{rest}"
+
+
+#: A signing key must be hard to guess: this many bits by a simple character-frequency estimate.
+MIN_SECRET_BITS = 100
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why ``secret`` is too weak to sign subscription links, or None.
+
+    Length alone let 32 x 'a' through. The estimate (length x Shannon entropy of the character
+    frequencies, and how well it compresses) is crude but catches repeated, patterned and dictionary-like keys; a key from
+    ``secrets.token_urlsafe(48)`` scores about 350 bits, ``token_hex(16)`` about 115.
+    """
+    if len(secret) < 32:
+        return f"KOHO_SECRET_KEY must be at least 32 characters (it has {len(secret)})"
+    counts = Counter(secret)
+    per_char = -sum(c / len(secret) * math.log2(c / len(secret)) for c in counts.values())
+    # A repeated pattern ("0123456789" x 4) has varied characters but compresses to little.
+    patterned = len(zlib.compress(secret.encode("utf-8"), 9)) < 0.7 * len(secret.encode("utf-8"))
+    if per_char * len(secret) < MIN_SECRET_BITS or len(counts) < 10 or patterned:
+        return ("KOHO_SECRET_KEY is too predictable (too few distinct characters); generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+    return None
+

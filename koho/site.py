@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 import yaml
 
 from koho.errors import ContentError, ContentInvalid
-from koho.frontmatter import _Loader
+from koho.frontmatter import ALIAS_MESSAGE, _Loader, no_aliases
 
 SITE_FILE = "site.yaml"
 #: Lowercase ASCII slug: safe as a folder name on every platform and in every URL.
@@ -147,6 +147,9 @@ def load_site(content_dir: Path) -> Site:
     if not path.is_file():
         raise ContentInvalid([ContentError(label, 1, "file", "site settings are missing")])
     text = path.read_text(encoding="utf-8-sig")
+    alias = no_aliases(text)
+    if alias is not None:
+        raise ContentInvalid([ContentError(label, alias, "yaml", ALIAS_MESSAGE)])
     loader = _Loader(text)
     try:
         node = loader.get_single_node()

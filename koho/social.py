@@ -90,6 +90,55 @@ def send_in_order(batch: Sequence[Delivery], send: Callable[[Delivery], Receipt]
     return receipts
 
 
+def unanswered(key: str, exc: Exception, provider: str) -> Receipt:
+    """The receipt for an HTTP request that got no answer.
+
+    If the connection never opened, nothing reached the provider: transient, retried. Once the
+    request was sent (a read timeout, the connection dropped before the reply), the post may
+    exist: uncertain, so a later run looks for it before posting again, never posting twice.
+    """
+    import requests
+
+    if isinstance(exc, requests.ConnectTimeout) or _never_connected(exc):
+        return Receipt.transient(key, f"{provider} unreachable: {type(exc).__name__}")
+    return Receipt.uncertain(key, f"{provider} did not answer after the request was sent ({type(exc).__name__}); "
+                                  "checked before any resend")
+
+
+def _never_connected(exc: BaseException) -> bool:
+    # requests wraps urllib3's NewConnectionError (refused, DNS) in ConnectionError; anything
+    # else under ConnectionError (a reset, a remote close) happened after the request left.
+    from urllib3.exceptions import NewConnectionError, NameResolutionError
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (NewConnectionError, NameResolutionError, ConnectionRefusedError)):
+            return True
+        reason = getattr(exc, "reason", None)
+        exc = reason if isinstance(reason, BaseException) else (exc.args[0] if exc.args and isinstance(
+            exc.args[0], BaseException) else exc.__cause__ or exc.__context__)
+    return False
+
+
+def match_posts(batch: Sequence[Delivery], posts: Sequence[tuple[str, str]], text_of: Callable[[Delivery], str],
+                provider: str) -> list[Receipt]:
+    """Reconcile uncertain deliveries with the provider's recent posts ``(id, text)``, newest
+    first: a post whose text matches is what the lost answer would have named (``sent`` with its
+    id; extra copies are named in the detail so an operator can delete them). Deletions are
+    left to be sent again: deleting twice is harmless (an already deleted post is skipped)."""
+    receipts = []
+    for delivery in batch:
+        if delivery.meta.get("kind") == DELETE or delivery.meta.get("covered"):
+            continue
+        wanted = " ".join(text_of(delivery).split())
+        found = [pid for pid, text in posts if " ".join((text or "").split()) == wanted]
+        if found:
+            extra = f"; also found {', '.join(found[1:])} (delete by hand)" if len(found) > 1 else ""
+            receipts.append(Receipt.sent(delivery.key, found[-1], f"found on {provider} after a lost answer{extra}"))
+    return receipts
+
+
 def read_settings(cls):
     """Instantiate a channel's pydantic-settings class from the environment; a malformed value
     is a configuration error naming the variable, never a traceback."""

@@ -6,6 +6,7 @@ is what makes publishing one article into a large archive cheap.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import tempfile
@@ -21,14 +22,23 @@ class StoreError(DeliveryFailure):
     """A write to a byte store failed."""
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temp file and rename, so a crash never leaves half a file behind."""
+#: Disk conditions an operator or time fixes (full, read-only, quota, I/O or network file system
+#: trouble): the write is retried by a later run. Anything else (a file where a folder must be,
+#: a name too long) is the same on every try.
+TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO, errno.EAGAIN, errno.EBUSY,
+                              errno.EINTR, errno.ETIMEDOUT, errno.ESTALE, errno.ENOMEM, errno.EMFILE,
+                              errno.ENFILE, errno.EACCES, errno.EPERM})
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write via a temp file and rename, so a crash never leaves half a file behind; ``mode``
+    is set before the rename (0o600 for files holding addresses)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".koho-")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -46,6 +56,10 @@ class Store(Protocol):
 
     def read(self, path: str) -> bytes | None:
         """Stored bytes at ``path``, or None."""
+        ...
+
+    def present(self, paths: Sequence[str]) -> set[str]:
+        """Which of ``paths`` the store holds (cheap: a stat each, or one listing)."""
         ...
 
 
@@ -73,13 +87,17 @@ class FileStore:
                 return False, ref
             atomic_write(dest, data)
         except OSError as exc:
-            raise StoreError(f"cannot write {dest}: {exc.strerror}", transient=False) from exc
+            raise StoreError(f"cannot write {dest}: {exc.strerror}", transient=exc.errno in TRANSIENT_ERRNOS) from exc
         return True, ref
 
     def read(self, path: str) -> bytes | None:
         """Bytes of a stored file, if any."""
         dest = self.root / safe_path(path)
         return dest.read_bytes() if dest.is_file() else None
+
+    def present(self, paths: Sequence[str]) -> set[str]:
+        """The paths that are files in the folder (one stat each)."""
+        return {p for p in paths if (self.root / safe_path(p)).is_file()}
 
 
 class S3Store:
@@ -130,6 +148,13 @@ class S3Store:
         known[key] = etag
         return True, etag
 
+    def present(self, paths: Sequence[str]) -> set[str]:
+        """The paths with an object under the prefix (from a fresh listing: the store may have
+        lost objects since this store object last listed them)."""
+        self._etags = None
+        known = self._known()
+        return {p for p in paths if self._key(p) in known}
+
     def read(self, path: str) -> bytes | None:
         """Bytes of a stored object, if any."""
         key = self._key(path)
@@ -142,14 +167,17 @@ class S3Store:
 
 
 def _s3_error(exc: Exception, what: str) -> StoreError:
-    from botocore.exceptions import ClientError, ConnectionError as BotoConnectionError, ReadTimeoutError
+    from botocore.exceptions import (ClientError, ConnectionError as BotoConnectionError, HTTPClientError,
+                                     ReadTimeoutError)
 
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         transient = status >= 500 or status == 429 or code in {"SlowDown", "Throttling", "RequestTimeout"}
         return StoreError(f"{what}: {code or status}", transient=transient)
-    if isinstance(exc, (BotoConnectionError, ReadTimeoutError)):
+    # HTTPClientError covers ConnectionClosedError (the store closed the connection mid-request):
+    # an upload of the same bytes again is harmless, so all connection trouble is retried.
+    if isinstance(exc, (BotoConnectionError, ReadTimeoutError, HTTPClientError)):
         return StoreError(f"{what}: {exc}", transient=True)
     return StoreError(f"{what}: {exc}", transient=False)
 
@@ -226,6 +254,11 @@ class StoreChannel:
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Write each file unless identical bytes are stored."""
         return write_batch(self.store, batch)
+
+    def missing(self, targets: Sequence[str]) -> list[str]:
+        """Targets the store does not hold (lost or deleted since they were written)."""
+        held = self.store.present(targets)
+        return [t for t in targets if t not in held]
 
     def close(self) -> None:
         """Nothing to release: stores hold no open connections between calls."""

@@ -58,6 +58,7 @@ def parse(text: str, label: str, topics: Iterable[str]) -> Parsed:
     seen: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
+        row = {k: _restore(v) for k, v in row.items()}
         problems = _check(row, label, line, known_topics, seen)
         if problems:
             out.rejected.extend(problems)
@@ -106,13 +107,34 @@ def _check(row: dict, label: str, line: int, known_topics: set[str], seen: dict[
     return problems
 
 
+#: A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
+#: An address may legally start with "=", "+", "-" or "@"-free variants of them, and the
+#: sign-up form lets anyone choose theirs, so an export must not hand Excel a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet shows as text: a leading formula character gets a ``'`` before it.
+    A CR inside a cell is not quoted by the csv module under "\n" line ends and would start a
+    new row in a spreadsheet: it becomes a space (no valid address contains one)."""
+    return ("'" + cell if cell.startswith(FORMULA_START) else cell).replace("\r", " ")
+
+
+def _restore(cell):
+    # An exported file imported again: drop the quote ``neutralise`` added.
+    if isinstance(cell, str) and cell.startswith("'") and cell[1:].startswith(FORMULA_START):
+        return cell[1:]
+    return cell
+
+
 def write(subscribers: Iterable[Subscriber], handle: TextIO) -> int:
-    """Write subscribers as CSV (UTF-8); return how many rows were written."""
+    """Write subscribers as CSV (UTF-8), formula-like cells neutralised; return how many rows."""
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for s in subscribers:
-        writer.writerow([s.address, " ".join(s.topics), s.language, s.delivery, s.state, s.source,
-                         s.created_at.isoformat(), s.confirmed_at.isoformat() if s.confirmed_at else ""])
+        writer.writerow([neutralise(str(cell)) for cell in (
+            s.address, " ".join(s.topics), s.language, s.delivery, s.state, s.source,
+            s.created_at.isoformat(), s.confirmed_at.isoformat() if s.confirmed_at else "")])
         count += 1
     return count

@@ -6,6 +6,7 @@ subscribers by id, never by address, so erasing an address leaves the ledger int
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,24 @@ DELIVERIES = ("immediate", "digest")
 #: Languages a subscriber may read the mail in: the original's and every machine-translated one
 #: (a CSV import accepts all of them; the sign-up form offers those the deployment translates into).
 LANGUAGES = i18n.LANGUAGES
+
+
+#: Anything shaped like an e-mail address (or its local part in angle brackets) in a provider's text.
+_ADDRESS_LIKE = re.compile(r"[^\s<>()\[\],;:\"']+@[^\s<>()\[\],;:\"']+")
+
+
+def redact_addresses(text: str, *known: str) -> str:
+    """``text`` without any e-mail address: providers quote the recipient in refusals
+    ("550 <taro@example.jp>: unknown user"), and such a text would outlive the address's erasure
+    in deliveries.detail, artifacts and logs. ``known`` addresses are removed in any case
+    even where they do not look like an address (a bare local part)."""
+    for address in known:
+        if address:
+            text = re.sub(re.escape(address), "<address>", text, flags=re.IGNORECASE)
+            local = address.rsplit("@", 1)[0]
+            if len(local) >= 3:
+                text = re.sub(rf"(?<![\w.+-]){re.escape(local)}(?![\w.+-])", "<address>", text, flags=re.IGNORECASE)
+    return _ADDRESS_LIKE.sub("<address>", text)
 
 
 class AddressError(ValueError):

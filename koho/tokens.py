@@ -14,6 +14,7 @@ from datetime import timedelta
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from koho.errors import ConfigError
+from koho.settings import secret_problem
 
 PURPOSES = {
     # purpose: how long a link stays valid (None: as long as the subscription exists)
@@ -46,9 +47,10 @@ class Tokens:
     secret: str
 
     def __post_init__(self) -> None:
-        if len(self.secret or "") < MIN_SECRET_LENGTH:
-            raise ConfigError(f"KOHO_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters "
-                              "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+        problem = secret_problem(self.secret or "")
+        if problem:  # 32 x "a" is long enough and guessable: length alone is not the test
+            raise ConfigError(f"{problem} (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                              if "token_urlsafe" not in problem else problem)
 
     def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
         if purpose not in PURPOSES:

@@ -23,6 +23,7 @@ from koho.site import load_site
 from koho.subscribers import Subscriber, SubscriberStore
 from koho.tokens import Tokens
 from tests.conftest import CONTENT
+from tests.clock import TEST_SECRET
 
 JST = timezone(timedelta(hours=9))
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=JST)
@@ -38,7 +39,7 @@ def corpus():
 
 @pytest.fixture
 def channel(tmp_path):
-    chan = MailChannel(f"outbox://{tmp_path / 'outbox'}", IDENTITY, Tokens("x" * 40), tmp_path)
+    chan = MailChannel(f"outbox://{tmp_path / 'outbox'}", IDENTITY, Tokens(TEST_SECRET), tmp_path)
     yield chan
     chan.close()
 

@@ -23,6 +23,7 @@ from koho.site import load_site
 from koho.subscribers import Subscriber
 from koho.tokens import Tokens
 from tests.conftest import CONTENT
+from tests.clock import TEST_SECRET
 
 DOMAIN = "koho.example.city.lg.jp"
 
@@ -50,7 +51,7 @@ def publish(channel: MailChannel, ledger: Ledger, n: int):
 def test_raw_mail_through_ses(s3_env, moto_endpoint, tmp_path):
     boto3.client("ses").verify_domain_identity(Domain=DOMAIN)
     ledger = Ledger(f"sqlite:///{tmp_path / 'koho.db'}")
-    channel = MailChannel("ses://ap-northeast-1?rate=50", identity(f"info-mail@{DOMAIN}"), Tokens("k" * 40))
+    channel = MailChannel("ses://ap-northeast-1?rate=50", identity(f"info-mail@{DOMAIN}"), Tokens(TEST_SECRET))
     receipts = publish(channel, ledger, 3)
     assert [r.state for r in receipts] == ["sent"] * 3
     refs = {r["provider_ref"] for r in ledger.rows(channel="mail")}
@@ -66,7 +67,7 @@ def test_raw_mail_through_ses(s3_env, moto_endpoint, tmp_path):
 
 def test_unverified_sender_is_a_permanent_failure(s3_env, tmp_path):
     ledger = Ledger(f"sqlite:///{tmp_path / 'koho.db'}")
-    channel = MailChannel("ses://ap-northeast-1?rate=50", identity("noreply@unverified.example.jp"), Tokens("k" * 40))
+    channel = MailChannel("ses://ap-northeast-1?rate=50", identity("noreply@unverified.example.jp"), Tokens(TEST_SECRET))
     receipts = publish(channel, ledger, 1)
     assert receipts[0].state == "failed" and "MessageRejected" in receipts[0].detail
 

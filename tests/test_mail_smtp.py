@@ -23,6 +23,7 @@ from koho.subscribers import Subscriber
 from koho.tokens import Tokens
 from tests.conftest import CONTENT
 from tests.peers import free_port
+from tests.clock import TEST_SECRET
 
 IDENTITY = Identity("ねりま情報メール", "info-mail@koho.example.city.lg.jp", "info-mail.koho.example.city.lg.jp",
                     "https://koho.example.city.lg.jp/mail/")
@@ -68,12 +69,12 @@ def people(addresses: list[str]) -> list[Subscriber]:
             for i, a in enumerate(addresses, start=1)]
 
 
-def test_fan_out_over_parallel_smtp_connections(smtp_sink, tmp_path):
+def test_fan_out_over_parallel_smtp_connections(smtp_sink, tmp_path, clock):
     sink, controller = smtp_sink
     corpus = read_corpus(CONTENT, load_site(CONTENT))
     article = next(a for a in corpus.articles.values() if a.urgent)
     audience = people([f"user{i}@example.jp" for i in range(60)] + ["gone@example.jp", "busy@example.jp"])
-    channel = MailChannel(f"smtp://127.0.0.1:{controller.port}?connections=4", IDENTITY, Tokens("k" * 40))
+    channel = MailChannel(f"smtp://127.0.0.1:{controller.port}?connections=4", IDENTITY, Tokens(TEST_SECRET))
     ledger = Ledger(f"sqlite:///{tmp_path / 'koho.db'}")
     ctx = PlanContext(site=corpus.site, now=koho_now(), live={}, audience=audience)
     planned, recorded = plan_and_record(channel, article, ctx, ledger)
@@ -94,8 +95,10 @@ def test_fan_out_over_parallel_smtp_connections(smtp_sink, tmp_path):
     parsed = message_from_bytes(sink.messages[0][2], policy=default)
     assert parsed["Subject"].startswith("【緊急】") and parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
-    # The next run sends only what is still pending: one message, to busy@ (refused again).
-    again = MailChannel(f"smtp://127.0.0.1:{controller.port}", IDENTITY, Tokens("k" * 40))
+    # A later run (after the retry time) sends only what is still pending: one message, to busy@
+    # (refused again).
+    clock.advance(minutes=1)
+    again = MailChannel(f"smtp://127.0.0.1:{controller.port}", IDENTITY, Tokens(TEST_SECRET))
     with pytest.raises(TransientDeliveryError):
         deliver(again, ledger, planned)
     again.close()

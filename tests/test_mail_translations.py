@@ -94,7 +94,8 @@ def subscribe(workspace, csv: str) -> Ledger:
     return ledger
 
 
-def test_a_translations_pending_mail_survives_the_originals_plan_and_is_retried(workspace, smtp_sink, monkeypatch):
+def test_a_translations_pending_mail_survives_the_originals_plan_and_is_retried(workspace, smtp_sink, monkeypatch,
+                                                                                 clock):
     """A Thai reader's server refuses for now: the Japanese plan that follows in the same run
     must not close the Thai row, and publish-due must see the article as unfinished."""
     from flows import publish
@@ -111,6 +112,7 @@ def test_a_translations_pending_mail_survives_the_originals_plan_and_is_retried(
     assert states == {"ja": "sent", "th": "pending"}
 
     sink.busy = False
+    clock.advance(minutes=10)  # the next scheduled run, after the retry time
     publish.publish_due()  # every due article: other bousai news reaches them too
     about = sorted(to for _, [to], raw in sink.messages if "/articles/sogo-bousai-kunren-2026/" in
                    message_from_bytes(raw, policy=default).get_body(("plain",)).get_content())

@@ -35,7 +35,7 @@ from tests.peers import free_port
 from tests.clock import PINNED_NOW
 from tests.test_mail_smtp import Sink
 
-SECRET = "s" * 48
+SECRET = "web-test-secret-Hq3Zm8Vx2Nc7Lp4Rt9Wb6Ky1Jd5Fs0Ga"
 SENT = "確認メールを送りました"
 
 

@@ -18,7 +18,7 @@ from tests.peers import free_port
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
 
 
-def test_unreachable_store_leaves_rows_pending_and_a_rerun_finishes(s3_env, moto_endpoint, monkeypatch, tmp_path):
+def test_unreachable_store_leaves_rows_pending_and_a_rerun_finishes(s3_env, moto_endpoint, monkeypatch, tmp_path, clock):
     corpus = read_corpus(CONTENT, load_site(CONTENT))
     article = corpus.articles["conbini-kofu-service"]
     ledger = Ledger(f"sqlite:///{tmp_path / 'koho.db'}")
@@ -36,8 +36,10 @@ def test_unreachable_store_leaves_rows_pending_and_a_rerun_finishes(s3_env, moto
     assert {r["state"] for r in rows} == {"pending"}
     assert all(r["attempts"] == 1 and "cannot list" in r["detail"] for r in rows)
 
-    # The endpoint is back: the same plan is delivered, once; a third call sends nothing.
+    # The endpoint is back: after the retry time, the same plan is delivered, once; a third call
+    # sends nothing.
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    clock.advance(minutes=1)
     receipts = deliver(ArchiveChannel(f"s3://{s3_env}/site", CONTENT), ledger, planned)
     assert len(receipts) == len(planned) and {r.state for r in receipts} == {"sent"}
     assert {r["attempts"] for r in ledger.rows(article_id=article.id)} == {2}

@@ -102,7 +102,7 @@ def test_a_timeout_retried_with_the_same_retry_key_is_not_sent_twice(line):
     (dict(status=500, body={"message": "Internal server error"}), "pending"),
     (dict(timeout=1.5), "pending"),
 ])
-def test_transient_answers_stay_pending(line, fault, state):
+def test_transient_answers_stay_pending(line, fault, state, clock):
     fake, ledger = line
     fake.fail_share(0.0)
     fake.faults = []
@@ -110,6 +110,7 @@ def test_transient_answers_stay_pending(line, fault, state):
     _, transient = publish(channel(fake), URGENT, ledger)
     assert transient is not None and rows(ledger, "line")["broadcast"]["state"] == state
     fake.faults.clear()
+    clock.advance(minutes=2)  # a later run, after the retry time
     receipts, _ = publish(channel(fake), URGENT, ledger)
     assert receipts[0].state == "sent" and len(fake.broadcasts) == 1
 

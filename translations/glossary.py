@@ -22,6 +22,7 @@ from typing import Iterable
 import yaml
 
 from koho.errors import ContentError
+from koho.frontmatter import ALIAS_MESSAGE, no_aliases
 
 GLOSSARY_FILE = "glossary.yaml"
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$")
@@ -59,7 +60,11 @@ def load_glossary(content_dir: Path, languages: Iterable[str]) -> tuple[Glossary
     if not path.is_file():
         return Glossary(path=label), []
     try:
-        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        text = path.read_text(encoding="utf-8")
+        alias = no_aliases(text)  # a "billion laughs" glossary would stall every run
+        if alias is not None:
+            return Glossary(path=label), [ContentError(label, alias, "yaml", ALIAS_MESSAGE)]
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
     except UnicodeDecodeError:
         return Glossary(path=label), [ContentError(label, 1, "file", "not valid UTF-8; save the file as UTF-8")]
     except yaml.YAMLError as exc:

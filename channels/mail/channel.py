@@ -18,7 +18,7 @@ from koho.bulletin import BulletinIssue, in_digest
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.i18n import LANGUAGES
-from koho.subscribers import Subscriber
+from koho.subscribers import Subscriber, redact_addresses
 from koho.tokens import Tokens
 
 from channels.mail.message import Identity, Recipient, Rendered, address, render, render_digest
@@ -144,14 +144,18 @@ class MailChannel:
             try:
                 raw = address(self._render(delivery), self.identity, recipient, now)
             except ValueError as exc:  # a header the email package refused: never sent
-                receipts[delivery.key] = Receipt.failed(delivery.key, f"message refused: {exc}")
+                receipts[delivery.key] = Receipt.failed(
+                    delivery.key, f"message refused: {redact_addresses(str(exc), recipient.address)}")
                 continue
             items.append((self.identity.from_address, recipient.address, raw, f"{delivery.article_id}/{sid}"))
             keys.append(delivery.key)
-        for key, result in zip(keys, self._send(items)):
+        for key, item, result in zip(keys, items, self._send(items)):
             if isinstance(result, SendError):
-                receipts[key] = (Receipt.transient(key, str(result)) if result.transient
-                                 else Receipt.failed(key, str(result)))
+                # Subscribers are named by id in the ledger; the provider's words lose the address.
+                detail = redact_addresses(str(result), item[1])
+                receipts[key] = (Receipt.uncertain(key, detail) if result.uncertain
+                                 else Receipt.transient(key, detail) if result.transient
+                                 else Receipt.failed(key, detail))
             else:
                 receipts[key] = Receipt.sent(key, result)
         return [receipts[d.key] for d in batch]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -214,7 +215,11 @@ def compose(rendered: Rendered, identity: Identity, recipient: Recipient, when: 
     return message.as_bytes()
 
 
-_SLOT = "KOHOSLOT{}X"
+#: A slot marker: the name and a random part made fresh for each skeleton. The article's text is
+#: in the skeleton too (Subject, and the bodies' placeholders are filled only once built), so a
+#: fixed marker that an author could type would pull a recipient's private links into the
+#: Subject; a 128-bit random one cannot be typed, and each slot must occur exactly once.
+_SLOT = "KOHOSLOT{}X{}X"
 _BOUNDARY = b"BOUNDARY"
 #: Per-recipient slots of the skeleton, in the order they are filled.
 _SLOTS = (b"TO", b"DATE", b"MSGID", b"UNSUB", _BOUNDARY, b"TEXT", b"HTML")
@@ -279,12 +284,15 @@ def _skeleton(rendered: Rendered, identity: Identity) -> list[bytes]:
     if key not in _SKELETONS:
         if len(_SKELETONS) > 64:  # one per article revision in a run; keep memory bounded
             _SKELETONS.clear()
-        slot = {name: _SLOT.format(name.decode()) for name in _SLOTS}
+        nonce = secrets.token_hex(16)
+        slot = {name: _SLOT.format(name.decode(), nonce) for name in _SLOTS}
         message = _message(rendered, identity, slot[b"TO"], {k.decode(): v for k, v in slot.items()})
         message.set_content(slot[b"TEXT"], subtype="plain", charset="utf-8", cte="7bit")
         message.add_alternative(slot[b"HTML"], subtype="html", charset="utf-8", cte="7bit")
         message.set_boundary(slot[_BOUNDARY])
         raw = message.as_bytes()
+        if any(raw.count(v.encode()) != 1 for k, v in slot.items() if k != _BOUNDARY):
+            raise AssertionError("a skeleton slot does not occur exactly once")  # cannot happen: see _SLOT
         # A real boundary is long enough that the email package folds before it; do the same.
         raw = raw.replace(b"multipart/alternative; boundary=", b"multipart/alternative;\r\n boundary=", 1)
         # The bodies are base64 in the real message: say so in each part's header.

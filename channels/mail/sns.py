@@ -210,7 +210,7 @@ def parse_envelope(body: bytes, message_type_header: str | None) -> dict:
     """The SNS envelope as a dict; SnsRefused(400) for anything that is not one."""
     try:
         message = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting is malformed too
         raise SnsRefused(400, "body is not JSON") from None
     if not isinstance(message, dict):
         raise SnsRefused(400, "body is not a JSON object")
@@ -259,7 +259,7 @@ def apply_ses_notification(text: str, store: SubscriberStore, topic: str = "") -
     """Act on a verified SES notification (either JSON shape); anything else is ignored."""
     try:
         event = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         event = None
     if not isinstance(event, dict):
         # SES sends a plain-text test message when an event destination is set up

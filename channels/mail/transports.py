@@ -22,11 +22,41 @@ from typing import Callable, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from koho.errors import ConfigError, DeliveryFailure
-from koho.storage import atomic_write, local_folder
+from koho.storage import TRANSIENT_ERRNOS, atomic_write, local_folder
 
 
 class SendError(DeliveryFailure):
-    """A message was not accepted by the transport."""
+    """A message was not accepted by the transport; ``uncertain``: it may have been (the whole
+    message went out and the server's answer was lost)."""
+
+    def __init__(self, message: str, transient: bool, uncertain: bool = False):
+        super().__init__(message, transient)
+        self.uncertain = uncertain
+
+
+class _Watched:
+    """smtplib's client, noting when a message's last byte (the ``.`` line after DATA) has left.
+
+    smtplib cannot tell a caller whether a lost connection came before or after the server had
+    the whole message; after it, the server may have accepted the mail, and sending it again
+    on a new connection makes a silent duplicate. Hand-written because no SMTP client library
+    exposes this; it only watches the bytes smtplib sends.
+    """
+
+    message_sent = False
+
+    def send(self, s):  # smtplib.SMTP.send: every command and the message body go through it
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.message_sent = True
+
+
+class _SMTP(_Watched, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_Watched, smtplib.SMTP_SSL):
+    pass
 
 
 class MailTransport(Protocol):
@@ -54,9 +84,9 @@ class OutboxTransport:
         """Write ``name``.eml (``name`` is koho-made: article id and subscriber id)."""
         path = self.folder / f"{name}.eml"
         try:
-            atomic_write(path, message)
+            atomic_write(path, message, mode=0o600)  # it holds the recipient's address
         except OSError as exc:
-            raise SendError(f"cannot write {path}: {exc.strerror}", transient=False) from exc
+            raise SendError(f"cannot write {path}: {exc.strerror}", transient=exc.errno in TRANSIENT_ERRNOS) from exc
         return f"outbox:{path.relative_to(self.folder).as_posix()}"
 
     def close(self) -> None:
@@ -127,9 +157,9 @@ class SmtpTransport(_Parallel):
         where = f"SMTP {self.host}:{self.port}"
         try:
             if self.tls == "implicit":
-                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls())
+                client = _SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls())
             else:
-                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                client = _SMTP(self.host, self.port, timeout=self.timeout)
                 if self.tls == "starttls":
                     client.starttls(context=self._tls())
             if self.user:
@@ -155,16 +185,16 @@ class SmtpTransport(_Parallel):
                 client.close()
 
     def send(self, sender: str, recipient: str, message: bytes, name: str) -> str:
-        """Send on this thread's connection, reconnecting once if the server dropped it."""
+        """Send on this thread's connection, reconnecting once if the server dropped it before
+        it had the message; a connection lost after the whole message went out is uncertain,
+        never resent here."""
         for attempt in (1, 2):
+            client = None
             try:
                 client = self._client()
+                client.message_sent = False
                 client.sendmail(sender, [recipient], message)
                 return f"smtp:{self.host}:{self.port}"
-            except smtplib.SMTPServerDisconnected:
-                self._drop()
-                if attempt == 2:
-                    raise SendError("the SMTP server closed the connection", transient=True) from None
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
                 raise SendError(f"{code} {_text(text)}", transient=400 <= code < 500) from None
@@ -172,9 +202,17 @@ class SmtpTransport(_Parallel):
                 if exc.smtp_code in (421,):
                     self._drop()
                 raise SendError(f"{exc.smtp_code} {_text(exc.smtp_error)}", transient=400 <= exc.smtp_code < 500) from None
-            except (OSError, smtplib.SMTPException) as exc:
+            except OSError as exc:  # smtplib's errors are OSErrors too: a lost or refused connection
+                lost_after_data = client is not None and client.message_sent
                 self._drop()
-                raise SendError(f"SMTP {self.host}:{self.port}: {exc}", transient=True) from None
+                if lost_after_data:
+                    raise SendError(f"SMTP {self.host}:{self.port}: the connection was lost after the message was "
+                                    "sent, before the server answered; it may have been accepted",
+                                    transient=False, uncertain=True) from None
+                if attempt == 2 or not isinstance(exc, smtplib.SMTPServerDisconnected):
+                    raise SendError("the SMTP server closed the connection" if isinstance(
+                        exc, smtplib.SMTPServerDisconnected) else f"SMTP {self.host}:{self.port}: {exc}",
+                        transient=True) from None
         raise AssertionError("unreachable")
 
     def close(self) -> None:

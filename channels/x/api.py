@@ -18,6 +18,7 @@ import tweepy
 from requests.adapters import HTTPAdapter
 
 from koho.delivery import Delivery, Receipt
+from koho.social import match_posts, unanswered
 
 from channels.x.channel import API, XSettings
 
@@ -51,6 +52,7 @@ class XApi:
         adapter = _HostAdapter(base, settings.timeout)
         self.client.session.mount(API + "/", adapter)
         self._clock = clock
+        self._user_id: str | None = None
 
     def send(self, delivery: Delivery) -> Receipt:
         """Carry out the delivery's request: create a post (or reply) or delete one."""
@@ -77,17 +79,35 @@ class XApi:
             return Receipt.transient(key, f"X 429 rate limited: retry in {wait:.0f} s", wait)
         except tweepy.TwitterServerError as exc:
             return Receipt.transient(key, f"X {exc.response.status_code}: {_message(exc)}")
-        except (tweepy.Unauthorized, tweepy.Forbidden, tweepy.BadRequest) as exc:
+        except tweepy.Forbidden as exc:
+            if "duplicate content" in _message(exc) and request["method"] == "POST":
+                # X refuses a text it already has: most likely our own post whose answer was
+                # lost. Uncertain, so the next run finds it in the timeline and records its id
+                # (a withdrawal can then delete it), instead of a failure with no post id.
+                return Receipt.uncertain(key, f"X 403: {_message(exc)}; looking for it in the timeline")
+            return Receipt.failed(key, f"X {exc.response.status_code}: {_message(exc)}")
+        except (tweepy.Unauthorized, tweepy.BadRequest) as exc:
             return Receipt.failed(key, f"X {exc.response.status_code}: {_message(exc)}")
         except tweepy.HTTPException as exc:
             return Receipt.failed(key, f"X {exc.response.status_code}: {_message(exc)}")
         except requests.RequestException as exc:
-            # A timeout may hide an accepted post: the attempt count in the ledger says so.
-            return Receipt.transient(key, f"X unreachable: {type(exc).__name__}")
+            # A timeout after the request went out may hide an accepted post: uncertain.
+            return unanswered(key, exc, "X")
         post_id = (response.data or {}).get("id")
         if not post_id:
             return Receipt.failed(key, "X answered without a post id: not counted as sent")
         return Receipt.sent(key, str(post_id))
+
+    def reconcile(self, batch: list[Delivery]) -> list[Receipt]:
+        """Find posts whose answer was lost in the account's recent timeline (100 newest)."""
+        try:
+            if self._user_id is None:
+                self._user_id = str(self.client.get_me(user_auth=True).data.id)
+            found = self.client.get_users_tweets(self._user_id, max_results=100, user_auth=True)
+        except (tweepy.TweepyException, requests.RequestException) as exc:
+            return [Receipt.uncertain(d.key, f"X could not be asked: {type(exc).__name__}") for d in batch]
+        posts = [(str(t.id), t.text) for t in (found.data or [])]
+        return match_posts(batch, posts, lambda d: json.loads(d.body())["json"]["text"], "X")
 
     def close(self) -> None:
         """Close the HTTP session."""

@@ -136,6 +136,11 @@ class XChannel:
         """Send in order; after a rate limit the rest of the batch waits for the next try."""
         return self._via.deliver(batch, lambda api, todo: send_in_order(todo, api.send, "X's rate limit window"))
 
+    def reconcile(self, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Look for posts whose answer was lost in the account's timeline (``Reconciles``);
+        outbox writes are idempotent and need no looking."""
+        return self._via.deliver(batch, lambda api, todo: api.reconcile(list(todo)), outbox=lambda todo: [])
+
     def close(self) -> None:
         """Close the API session."""
         self._via.close()

@@ -82,8 +82,10 @@ def test_smtp_refusals_do_not_stop_the_run_and_stay_pending(workspace, monkeypat
     path = write_article(workspace, "teiden", "bousai", when)
     outcomes = publish_article(paths=[path])
     mail = next(o for o in outcomes if o.channel == "mail")
-    assert mail.note.startswith("up to 3 deliveries still pending")
+    assert mail.note.startswith("3 still pending") and mail.count("pending") == 3
     rows = Ledger(Settings().db_url()).rows(article_id="teiden", channel="mail")
     assert len(rows) == 3 and {r["state"] for r in rows} == {"pending"}
-    assert all(r["attempts"] == 5 and "SMTP 127.0.0.1" in r["detail"] for r in rows)
+    # Retried while the run lasts (Prefect's retries claim them again once the retry time passed),
+    # then left for publish-due with a retry time.
+    assert all(r["attempts"] >= 1 and r["not_before"] is not None and "SMTP 127.0.0.1" in r["detail"] for r in rows)
     assert (workspace / "public" / "articles" / "teiden" / "index.html").is_file(), "other channels went ahead"

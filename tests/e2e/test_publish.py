@@ -226,30 +226,33 @@ def test_build_then_publish_one_keeps_every_listing(workspace):
     assert all(f"articles/{a.id}/" in year for a in live if a.publish_at.year == 2026)
 
 
-def test_koho_build_force_gives_a_store_back_the_files_it_lost(workspace, cli_env, monkeypatch):
-    """An unchanged site is a no-op for `koho build`, even when the store lost files (the ledger
-    says they were written); `--force` offers every file again and only the missing are written."""
+def test_koho_build_gives_a_store_back_the_files_it_lost(workspace, cli_env, monkeypatch):
+    """The ledger saying "sent" is not enough: `koho build` checks that the store still holds
+    every planned file (pages, feeds, e-books) and writes the missing ones again, without
+    --force; a build of an unchanged, complete site writes nothing."""
     from typer.testing import CliRunner
 
     from koho.cli import app
 
-    monkeypatch.setenv("KOHO_CHANNELS", "archive,feeds")
+    monkeypatch.setenv("KOHO_CHANNELS", "archive,feeds,ebook")
     runner = CliRunner()
-    assert runner.invoke(app, ["build"]).exit_code == 0
+    first = runner.invoke(app, ["build"], env={"COLUMNS": "250"})
+    assert first.exit_code == 0, first.output
     public = workspace / "public"
-    home, feed = (public / "index.html").read_bytes(), (public / "feeds" / "atom.xml").read_bytes()
-    (public / "index.html").unlink()
-    (public / "feeds" / "atom.xml").unlink()
+    lost = [public / "index.html", public / "feeds" / "atom.xml", next((public / "ebooks").rglob("*.epub"))]
+    kept = {p: p.read_bytes() for p in lost}
+    others = {p: p.stat().st_mtime_ns for p in public.rglob("*") if p.is_file() and p not in kept}
+    for path in lost:
+        path.unlink()
 
     again = runner.invoke(app, ["build"], env={"COLUMNS": "250"})
-    assert again.exit_code == 0 and "--force writes what is missing" in again.output
-    assert not (public / "index.html").exists()
-    forced = runner.invoke(app, ["build", "--force"], env={"COLUMNS": "250"})
-    assert forced.exit_code == 0, forced.output
-    assert (public / "index.html").read_bytes() == home and (public / "feeds" / "atom.xml").read_bytes() == feed
-    sent = {row["target"] for row in ledger().rows() if row["state"] == "sent" and row["run_id"] and
-            row["revision"].count("-") == 2}  # the forced build's rows: build-<hash>-<time>
-    assert sent == {"index.html", "feeds/atom.xml"}, sent  # everything else was identical
+    assert again.exit_code == 0 and "missing from the store written again" in again.output, again.output
+    assert all(p.read_bytes() == data for p, data in kept.items())
+    assert all(p.stat().st_mtime_ns == t for p, t in others.items()), "only the missing files were written"
+    assert all(r["state"] in ("sent", "skipped") for r in ledger().rows())
+
+    unchanged = runner.invoke(app, ["build"], env={"COLUMNS": "250"})
+    assert unchanged.exit_code == 0 and "every file present" in unchanged.output, unchanged.output
 
 
 def test_home_page_puts_urgent_notices_first_while_they_are_current(workspace, clock):

@@ -39,6 +39,9 @@ class Fault:
     timeout: float = 0.0
     #: Only requests whose path starts with this (e.g. not the token endpoint).
     path: str = ""
+    #: Accept then hang: carry the request out (the post exists), then ``timeout`` seconds of
+    #: silence and a closed connection, as a provider whose answer is lost.
+    accept: bool = False
 
 
 class FakeApi:
@@ -84,7 +87,7 @@ class FakeApi:
         self.server.server_close()
 
     def fail_next(self, count: int = 1, **fault) -> None:
-        """The next ``count`` requests get this fault instead of an answer."""
+        """The next ``count`` requests (of ``path``) get this fault instead of an answer."""
         self.faults += [Fault(**fault) for _ in range(count)]
 
     def fail_share(self, fraction: float, **fault) -> None:
@@ -111,6 +114,14 @@ class FakeApi:
                 self.faults.remove(fault)
             if fault is None and self.share and self._random.random() < self.share[0]:
                 fault = self.share[1]
+        if fault is not None and fault.accept:
+            try:
+                seen.answered, _body, _headers = self.route(seen)
+            except AssertionError as exc:
+                self.rejected.append(str(exc))
+            time.sleep(fault.timeout)
+            handler.close_connection = True
+            return
         if fault is not None:
             if fault.timeout:
                 time.sleep(fault.timeout)

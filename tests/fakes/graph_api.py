@@ -34,6 +34,12 @@ class FakeGraph(FakeApi):
             post_id = f"{PAGE_ID}_{next(self._ids)}"
             self.posts[post_id] = form
             return 200, {"id": post_id}, {}
+        if seen.method == "GET" and parts == [PAGE_ID, "feed"]:
+            newest = sorted(self.posts, reverse=True)[:int(seen.query.get("limit", 25))]
+            return 200, {"data": [{"id": i, "message": self.posts[i]["message"]} for i in newest]}, {}
+        if seen.method == "GET" and len(parts) == 2 and parts[1] == "comments" and parts[0] in self.posts:
+            found = self.comments.get(parts[0], [])
+            return 200, {"data": [{"id": f"{parts[0]}_c{n}", "message": m} for n, m in enumerate(found, 1)]}, {}
         if seen.method == "POST" and len(parts) == 2 and parts[1] == "comments":
             if parts[0] not in self.posts:
                 return 400, {"error": {"message": "Unsupported post request.", "code": 100}}, {}

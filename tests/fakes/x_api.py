@@ -1,4 +1,5 @@
-"""A fake X API v2 (``POST /2/tweets``, ``DELETE /2/tweets/:id``) that checks OAuth 1.0a.
+"""A fake X API v2 (``POST /2/tweets``, ``DELETE /2/tweets/:id``, ``GET /2/users/me`` and the
+account's timeline ``GET /2/users/:id/tweets``) that checks OAuth 1.0a.
 
 Every request's HMAC-SHA1 signature is verified with oauthlib over the URL the client signed
 (``https://api.twitter.com/...``: tweepy's fixed host, which koho's adapter rewrites to here).
@@ -15,6 +16,7 @@ from oauthlib.oauth1.rfc5849.endpoints.base import BaseEndpoint
 
 from tests.fakes.base import FakeApi, Seen
 
+USER_ID = "1600000000000000001"
 CREDENTIALS = {"consumer_key": "ck-fake-x", "consumer_secret": "cs-Secret-x-93a1",
                "access_token": "at-fake-x", "access_token_secret": "ats-Secret-x-7f2c"}
 
@@ -69,6 +71,12 @@ class FakeX(FakeApi):
             post_id = str(next(self._ids))
             self.posts[post_id] = body
             return 201, {"data": {"id": post_id, "text": body["text"], "edit_history_tweet_ids": [post_id]}}, {}
+        if seen.method == "GET" and seen.path == "/2/users/me":
+            return 200, {"data": {"id": USER_ID, "name": "練馬区", "username": "nerima_koho"}}, {}
+        if seen.method == "GET" and seen.path == f"/2/users/{USER_ID}/tweets":
+            newest = sorted(self.posts, reverse=True)[:int(seen.query.get("max_results", 10))]
+            data = [{"id": i, "text": self.posts[i]["text"], "edit_history_tweet_ids": [i]} for i in newest]
+            return 200, {"data": data, "meta": {"result_count": len(data)}}, {}
         if seen.method == "DELETE" and seen.path.startswith("/2/tweets/"):
             post_id = seen.path.rsplit("/", 1)[1]
             if post_id not in self.posts:

@@ -193,7 +193,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             ledger.close()
 
     app = FastAPI(title=identity.from_name, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(Guard, prefix=prefix, error_page=guard_page, limits={"/sns": SNS_MAX_BODY})
+    app.add_middleware(Guard, prefix=prefix, error_page=guard_page, limits={"/sns": SNS_MAX_BODY},
+                       base_url=identity.web_url)
+    app.router.redirect_slashes = False  # Starlette's redirects trust the Host header
     app.state.store, app.state.mailer, app.state.retention = store, mailer, retention
     app.state.tokens, app.state.identity = tokens, identity
 

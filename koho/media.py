@@ -1,0 +1,126 @@
+"""The only way publishing reads a file named by content: a regular image file inside content/media.
+
+content/ is written by people (through git) and read by a process that holds secrets (SMTP
+password, AWS keys, the link-signing key). A path in front matter must therefore never reach a
+file outside ``content/media/``: not through ``..``, not through a symbolic link anywhere on the
+way (a link in content/media/ to /proc/self/environ, or a linked folder), not through a hard link
+to a file elsewhere, and not to a non-image file inside content/ (a draft's source, site.yaml).
+Every component is opened relative to the one before with ``O_NOFOLLOW``, so what is checked is
+what is read; the bytes must start like an image of the type the file name says.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path, PurePosixPath
+
+MEDIA_DIR = "media"
+#: Image types every page, mail client and EPUB reader shows, by suffix: (MIME type, magic prefixes).
+#: No SVG: it is a document that can carry script.
+IMAGE_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
+    "png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    "jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    "gif": ("image/gif", (b"GIF87a", b"GIF89a")),
+    "webp": ("image/webp", (b"RIFF",)),  # and b"WEBP" at offset 8, checked below
+}
+#: Larger images are a mistake (a camera original) and would slow every page and mail.
+MAX_IMAGE_BYTES = 20 * 1024 * 1024
+
+
+class MediaError(ValueError):
+    """A referenced file that publishing must not read; the message says why, in plain words."""
+
+
+def image_type(src: str) -> str:
+    """The MIME type of an accepted image path (by its suffix, which ``read_media`` ties to its bytes)."""
+    return IMAGE_TYPES.get(src.rsplit(".", 1)[-1].lower(), ("application/octet-stream",))[0]
+
+
+def _parts(src: str) -> list[str]:
+    if "://" in src or src.startswith(("//", "data:")):
+        raise MediaError(f"{src!r} is a remote address; images must be files under content/media/ "
+                         "(they are copied to the site and into the e-book, never loaded from elsewhere)")
+    if "\\" in src or "\0" in src or PurePosixPath(src).is_absolute():
+        raise MediaError(f"{src!r} must be a path such as media/map.png")
+    parts = src.split("/")
+    if any(p in ("", ".", "..") for p in parts) or parts[0] != MEDIA_DIR or len(parts) < 2:
+        raise MediaError(f"{src!r} must be a path inside content/media/, such as media/map.png")
+    suffix = parts[-1].rsplit(".", 1)[-1].lower() if "." in parts[-1] else ""
+    if suffix not in IMAGE_TYPES:
+        raise MediaError(f"{src!r} is not an image type the pages can show; use "
+                         f"{', '.join(sorted({'.' + s for s in IMAGE_TYPES}))}")
+    return parts
+
+
+def read_media(content_dir: Path, src: str, limit: int = MAX_IMAGE_BYTES) -> bytes:
+    """The bytes of image ``src`` (``media/...``) under ``content_dir``; MediaError if it is not
+    a regular, singly linked file reached without following any link, of the type its name says."""
+    return _read(content_dir, src, limit, whole=True)
+
+
+def _read(content_dir: Path, src: str, limit: int, whole: bool) -> bytes:
+    parts = _parts(src)
+    # content_dir itself is the deployment's choice and may be reached through a link; below it,
+    # nothing is followed.
+    fd = os.open(content_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in parts[:-1]:
+            try:
+                nxt = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except FileNotFoundError:
+                raise MediaError(f"no such file: content/{src}") from None
+            except (NotADirectoryError, OSError):
+                raise MediaError(f"content/{src}: {name!r} on the way is a link or not a folder; "
+                                 "images must be real files inside content/media/") from None
+            os.close(fd)
+            fd = nxt
+        try:
+            # O_NONBLOCK: a FIFO planted under media/ must not hang the run.
+            file_fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+        except FileNotFoundError:
+            raise MediaError(f"no such file: content/{src}") from None
+        except OSError:  # ELOOP: the last component is a symbolic link
+            raise MediaError(f"content/{src} is a link; images must be real files inside content/media/") from None
+    finally:
+        os.close(fd)
+    with os.fdopen(file_fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise MediaError(f"content/{src} is not a regular file")
+        if info.st_nlink != 1:
+            raise MediaError(f"content/{src} is a hard link to another file; copy the image instead")
+        if info.st_size > limit:
+            raise MediaError(f"content/{src} has {info.st_size:,} bytes; images may have at most {limit:,}")
+        data = handle.read(limit + 1 if whole else 16)
+    _check_magic(src, data[:16])
+    return data
+
+
+def _check_magic(src: str, head: bytes) -> None:
+    suffix = src.rsplit(".", 1)[-1].lower()
+    _, magics = IMAGE_TYPES[suffix]
+    ok = any(head.startswith(m) for m in magics) and (suffix != "webp" or head[8:12] == b"WEBP")
+    if not ok:
+        raise MediaError(f"content/{src} is not a {suffix.upper()} image (its bytes say otherwise)")
+
+
+def media_problem(content_dir: Path, src: str) -> str | None:
+    """Why ``src`` cannot be published as an image, or None (``koho check`` reports it)."""
+    try:  # the head is enough to check; reading thousands of whole images per run is not
+        _read(content_dir, src, MAX_IMAGE_BYTES, whole=False)
+    except MediaError as exc:
+        return str(exc)
+    return None
+
+
+def read_regular(path: Path) -> bytes:
+    """A file's bytes only if the path's last component is a regular, singly linked file (no
+    link followed): the deliver step's second look at media checked by ``read_media`` at read time."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            raise MediaError(f"{path.name} is not a regular file")
+        return handle.read()
