@@ -77,6 +77,9 @@ subscribers = Table(
     Column("erased_at", DateTime(timezone=True)),
     #: "immediate" (each article) or "digest" (one mail per 区報 issue; urgent news still at once).
     Column("delivery", String(16), nullable=False, server_default="immediate"),
+    #: The subscription's link generation (ADR 0013): part of every signed link, made anew when
+    #: the subscription ends or starts again, so links from an earlier one stop working.
+    Column("link_nonce", String(64)),
     UniqueConstraint("address_key", name="uq_subscribers_address_key"),
     Index("ix_subscribers_state", "state", "id"),
 )

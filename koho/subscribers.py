@@ -7,6 +7,7 @@ subscribers by id, never by address, so erasing an address leaves the ledger int
 from __future__ import annotations
 
 import re
+import secrets
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,6 +52,11 @@ class AddressError(ValueError):
     """An address that is not a syntactically valid e-mail address."""
 
 
+def new_link_nonce() -> str:
+    """A fresh link generation: 128 random bits, URL-safe."""
+    return secrets.token_urlsafe(16)
+
+
 def normalise_address(raw: str) -> tuple[str, str]:
     """(address as it will be mailed, key for uniqueness); raises AddressError with the reason."""
     try:
@@ -75,6 +81,8 @@ class Subscriber:
     unsubscribed_at: datetime | None = None
     #: "immediate": every article; "digest": one mail per 区報 issue (urgent news still at once).
     delivery: str = "immediate"
+    #: The subscription's link generation, signed into every link (``koho.tokens``).
+    link_nonce: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,7 +189,8 @@ class SubscriberStore:
         return [Subscriber(id=r["id"], address=r["address"], language=r["language"], state=r["state"],
                            topics=tuple(topics.get(r["id"], ())), source=r["source"],
                            created_at=_aware(r["created_at"]), confirmed_at=_aware(r["confirmed_at"]),
-                           unsubscribed_at=_aware(r["unsubscribed_at"]), delivery=r["delivery"]) for r in rows]
+                           unsubscribed_at=_aware(r["unsubscribed_at"]), delivery=r["delivery"],
+                           link_nonce=r["link_nonce"] or "") for r in rows]
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -201,6 +210,7 @@ class SubscriberStore:
                 conn.execute(insert(subscribers), [
                     dict(address=r.address, address_key=r.address_key, language=r.language, state=state,
                          source=source, created_at=now, updated_at=now, delivery=r.delivery,
+                         link_nonce=new_link_nonce(),
                          confirmed_at=now if state == "confirmed" else None) for r in chunk])
             added = len(fresh)
             ids = self._ids(conn, [r.address_key for r in fresh])
@@ -232,6 +242,7 @@ class SubscriberStore:
         With ``only_from`` the move happens only from those states, checked in the same UPDATE,
         so a confirm link can never revive an unsubscribed address and an unsubscribe can never
         turn a suppressed one (kept forever) into an erasable one. Returns whether a row moved.
+        Ending a subscription starts a new link generation: its links stop working.
         """
         if state not in STATES:
             raise ValueError(f"unknown state {state!r}")
@@ -241,6 +252,7 @@ class SubscriberStore:
             values["confirmed_at"] = now
         if state in ("unsubscribed", "suppressed"):
             values["unsubscribed_at"] = now
+            values["link_nonce"] = new_link_nonce()
         query = update(subscribers).where(subscribers.c.id == subscriber_id)
         if only_from is not None:
             query = query.where(subscribers.c.state.in_(list(only_from)))
@@ -251,7 +263,9 @@ class SubscriberStore:
         """A sign-up from the web form; returns (subscriber, state before: ``new`` if none).
 
         New and unsubscribed addresses become ``pending`` with the form's topics, language and
-        delivery (consent recorded anew: source and times reset); a pending one takes the newest form.
+        delivery (consent recorded anew: source and times reset, a new link generation); a pending
+        one takes the newest form and keeps its generation (anyone can type the address: that must
+        not kill the confirmation link already in the owner's mailbox).
         Confirmed and suppressed addresses are left exactly as they are: anyone can type an
         address into the form, so it must not change a live subscription or lift a suppression.
         """
@@ -271,14 +285,16 @@ class SubscriberStore:
             if found is None:
                 sid = conn.execute(insert(subscribers).values(
                     address=row.address, address_key=row.address_key, language=row.language, state="pending",
-                    delivery=row.delivery, source=source, created_at=now, updated_at=now)).inserted_primary_key[0]
+                    delivery=row.delivery, source=source, created_at=now, updated_at=now,
+                    link_nonce=new_link_nonce())).inserted_primary_key[0]
                 before = "new"
             else:
                 sid, before = found
                 if before in ("pending", "unsubscribed"):
+                    again = dict(link_nonce=new_link_nonce()) if before == "unsubscribed" else {}
                     conn.execute(update(subscribers).where(subscribers.c.id == sid).values(
                         address=row.address, language=row.language, delivery=row.delivery, state="pending",
-                        source=source, updated_at=now, confirmed_at=None, unsubscribed_at=None))
+                        source=source, updated_at=now, confirmed_at=None, unsubscribed_at=None, **again))
             if before in ("new", "pending", "unsubscribed"):
                 self._replace_topics(conn, sid, row.topics)
         return self.get(sid), before
@@ -306,7 +322,7 @@ class SubscriberStore:
         confirmation link expired long before, and an address nobody consented for is not kept.
         """
         cutoff = (now or utcnow()) - retention
-        erased = dict(address=None, address_key=None, erased_at=utcnow())
+        erased = dict(address=None, address_key=None, erased_at=utcnow(), link_nonce=None)
         with self.engine.begin() as conn:
             lapsed = conn.execute(update(subscribers).where(and_(
                 subscribers.c.state == "pending", subscribers.c.updated_at < cutoff))

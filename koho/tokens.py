@@ -1,8 +1,13 @@
 """Signed links for the mail list: confirm a subscription, open preferences, unsubscribe.
 
-itsdangerous signs a (purpose, subscriber id) payload with the secret from ``KOHO_SECRET_KEY``
-(or a Prefect Secret block, resolved by the caller). The purpose is part of the signature's salt,
-so an unsubscribe token can never be replayed as a confirmation; confirmation links expire.
+itsdangerous signs a (purpose, subscriber id, link generation) payload with the secret from
+``KOHO_SECRET_KEY`` (or a Prefect Secret block, resolved by the caller). The purpose is part of the
+signature's salt, so an unsubscribe token can never be replayed as a confirmation; confirmation
+links expire. The generation is the subscriber's ``link_nonce`` (``koho.subscribers``): random,
+made anew when a subscription ends or starts again, and compared by the service with the stored
+one, so a link from an earlier subscription of the same address is refused (ADR 0013). A token
+still carries the row id (the service looks the row up by it), but an id without the current
+nonce opens nothing, so counting ids gains an attacker nothing.
 """
 
 from __future__ import annotations
@@ -57,12 +62,13 @@ class Tokens:
             raise ValueError(f"unknown token purpose {purpose!r}")
         return _serializer(self.secret, purpose)
 
-    def issue(self, purpose: str, subscriber_id: int) -> str:
-        """A URL-safe token binding ``subscriber_id`` to ``purpose``."""
-        return self._serializer(purpose).dumps(subscriber_id)
+    def issue(self, purpose: str, subscriber_id: int, generation: str) -> str:
+        """A URL-safe token binding ``subscriber_id`` and its link ``generation`` to ``purpose``."""
+        return self._serializer(purpose).dumps([subscriber_id, generation])
 
-    def check(self, purpose: str, token: str) -> int:
-        """The subscriber id in a valid token; TokenError otherwise."""
+    def check(self, purpose: str, token: str) -> tuple[int, str]:
+        """(subscriber id, link generation) of a valid token; TokenError otherwise. The caller
+        compares the generation with the subscriber's current one."""
         max_age = PURPOSES[purpose]
         try:
             value = self._serializer(purpose).loads(token, max_age=max_age.total_seconds() if max_age else None)
@@ -70,9 +76,11 @@ class Tokens:
             raise TokenError("this link has expired", expired=True) from None
         except BadSignature:
             raise TokenError("this link is not valid") from None
-        if not isinstance(value, int) or isinstance(value, bool):
+        # A bare id is a link from before generations existed (0009): it opens nothing any more.
+        if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)
+                and not isinstance(value[0], bool) and isinstance(value[1], str)):
             raise TokenError("this link is not valid")
-        return value
+        return value[0], value[1]
 
     def __repr__(self) -> str:  # never print the secret
         return "Tokens(secret=***)"

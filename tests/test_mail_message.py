@@ -55,7 +55,7 @@ def test_list_unsubscribe_is_a_plain_uri_on_the_wire_even_with_a_real_length_tok
     their unsubscribe button, so the header line must be the URI exactly as issued."""
     from koho.tokens import Tokens
 
-    token = Tokens(TEST_SECRET).issue("unsubscribe", 123456)
+    token = Tokens(TEST_SECRET).issue("unsubscribe", 123456, "g3n3rat10n")
     who = replace(WHO, unsubscribe_token=token)
     raw = address(render(corpus.articles["conbini-kofu-service"], corpus.site, IDENTITY), IDENTITY, who, WHEN)
     line = f"List-Unsubscribe: <https://koho.example.city.lg.jp/mail/one-click/{token}>\r\n".encode()

@@ -144,7 +144,12 @@ def seed(service: Service, addr: str, state: str, *topics: str) -> int:
     return subscriber.id
 
 
-def old_token(purpose: str, value: int, age: timedelta) -> str:
+def generation(store, sid: int) -> str:
+    """The subscriber's current link generation, which every valid link carries."""
+    return store.get(sid).link_nonce
+
+
+def old_token(purpose: str, value: list, age: timedelta) -> str:
     """A token signed with the service's secret, as if issued ``age`` ago."""
 
     class Past(TimestampSigner):
@@ -197,8 +202,9 @@ def test_sign_up_confirm_change_preferences_and_one_click_unsubscribe(service):
     corpus = read_corpus(CONTENT, load_site(CONTENT))
     article = next(a for a in corpus.articles.values() if a.urgent)
     identity, tokens = service.app.state.identity, service.app.state.tokens
-    recipient = Recipient(subscriber.id, subscriber.address, tokens.issue("preferences", subscriber.id),
-                          tokens.issue("unsubscribe", subscriber.id))
+    current = generation(service.store, subscriber.id)
+    recipient = Recipient(subscriber.id, subscriber.address, tokens.issue("preferences", subscriber.id, current),
+                          tokens.issue("unsubscribe", subscriber.id, current))
     raw = address(render(article, corpus.site, identity), identity, recipient, datetime.now(timezone.utc))
     one_click = re.search(r"<([^>]+)>", message_from_bytes(raw, policy=default)["List-Unsubscribe"]).group(1)
     assert "/mail/one-click/" in one_click
@@ -206,8 +212,9 @@ def test_sign_up_confirm_change_preferences_and_one_click_unsubscribe(service):
                       headers={"content-type": "application/x-www-form-urlencoded"})
     assert gone.status_code == 200 and "配信を停止しました" in gone.text
     assert service.store.get(subscriber.id).state == "unsubscribed"
-    assert "配信を停止しました" in service.http.get(one_click).text
-    assert "この登録は有効ではありません" in service.http.get(preferences).text
+    # Unsubscribing ended this link generation: the mail's links now open nothing (ADR 0013).
+    assert "このリンクは無効です" in service.http.get(one_click).text
+    assert "このリンクは無効です" in service.http.get(preferences).text
 
 
 def test_the_answer_never_tells_whether_an_address_is_known(service):
@@ -244,24 +251,25 @@ def test_forged_altered_wrong_purpose_and_expired_links_are_refused(service):
     sid = service.store.find("taro@example.jp").id
     forged = URLSafeTimedSerializer("f" * 48, salt="koho.confirm").dumps(sid)
     altered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
-    unsubscribe = service.app.state.tokens.issue("unsubscribe", sid)
+    unsubscribe = service.app.state.tokens.issue("unsubscribe", sid, generation(service.store, sid))
     for path in (f"confirm/{forged}", f"confirm/{altered}", f"confirm/{unsubscribe}", "confirm/x",
                  f"one-click/{token}", f"preferences/{token}",
-                 f"confirm/{service.app.state.tokens.issue('confirm', 999999)}"):
+                 f"confirm/{service.app.state.tokens.issue('confirm', 999999, 'x')}"):
         for method in ("GET", "POST"):
             answer = service.http.request(method, path)
             assert answer.status_code == 400 and "このリンクは無効です" in answer.text, (method, path)
     assert service.store.get(sid).state == "pending"
 
-    expired = old_token("confirm", sid, timedelta(days=8))
+    nonce = generation(service.store, sid)
+    expired = old_token("confirm", [sid, nonce], timedelta(days=8))
     for method in ("GET", "POST"):
         answer = service.http.request(method, f"confirm/{expired}")
         assert answer.status_code == 400 and "有効期限が切れています" in answer.text
         assert "もう一度お申し込みください" in answer.text
     assert service.store.get(sid).state == "pending"
-    stale = service.http.get(f"preferences/{old_token('preferences', sid, timedelta(days=91))}")
+    stale = service.http.get(f"preferences/{old_token('preferences', [sid, nonce], timedelta(days=91))}")
     assert stale.status_code == 400 and "有効期限が切れています" in stale.text
-    assert service.http.get(f"confirm/{old_token('confirm', sid, timedelta(days=6))}").status_code == 200
+    assert service.http.get(f"confirm/{old_token('confirm', [sid, nonce], timedelta(days=6))}").status_code == 200
 
 
 def test_bad_form_input_is_shown_again_with_a_japanese_error(service):
@@ -292,7 +300,7 @@ def test_delivery_choice_on_sign_up_and_preferences(service):
     subscriber = service.store.find("digest@example.jp")
     assert (subscriber.state, subscriber.delivery) == ("confirmed", "digest")
 
-    preferences = f"preferences/{service.app.state.tokens.issue('preferences', subscriber.id)}"
+    preferences = f"preferences/{service.app.state.tokens.issue('preferences', subscriber.id, subscriber.link_nonce)}"
     page = service.http.get(preferences).text
     assert 'value="digest" checked' in page and 'value="immediate">' in page
     refused = service.http.post(preferences, data={"topics": ["bousai"], "language": "ja", "delivery": "weekly"})
@@ -320,7 +328,8 @@ def test_the_form_offers_japanese_and_the_languages_the_deployment_translates_in
         # and may move to an offered one, but not to another that is not offered.
         sid = seed(running, "minh@example.jp", "confirmed")
         running.store.set_preferences(sid, ["bousai"], "vi", "immediate")
-        preferences = f"preferences/{running.app.state.tokens.issue('preferences', sid)}"
+        current = generation(running.store, sid)
+        preferences = f"preferences/{running.app.state.tokens.issue('preferences', sid, current)}"
         assert '<option value="vi" lang="vi" selected>Tiếng Việt</option>' in running.http.get(preferences).text
         kept = running.http.post(preferences, data={"topics": ["kenkou"], "language": "vi"})
         assert kept.status_code == 200 and "Tiếng Việt" in kept.text
@@ -340,7 +349,7 @@ def test_unsubscribed_and_lapsed_addresses_are_erased_after_retention(service, s
     for who in ("stay@example.jp", "leave@example.jp"):
         service.http.post(link(mails[who], "confirm"))
     leaving = service.store.find("leave@example.jp")
-    unsubscribe = service.app.state.tokens.issue("unsubscribe", leaving.id)
+    unsubscribe = service.app.state.tokens.issue("unsubscribe", leaving.id, leaving.link_nonce)
     assert "配信の停止" in service.http.get(f"unsubscribe/{unsubscribe}").text
     assert service.store.get(leaving.id).state == "confirmed"
     service.http.post(f"unsubscribe/{unsubscribe}")
@@ -361,8 +370,8 @@ def test_unsubscribed_and_lapsed_addresses_are_erased_after_retention(service, s
     assert erased.address is None and erased.state == "unsubscribed"
     assert restarted.store.find("never@example.jp") is None  # confirmation never came: erased too
     assert restarted.store.find("stay@example.jp").state == "confirmed"
-    answer = service.http.post(f"one-click/{unsubscribe}")  # the old link still answers politely
-    assert answer.status_code == 200 and "配信を停止しました" in answer.text
+    answer = service.http.post(f"one-click/{unsubscribe}")  # its generation ended with the subscription
+    assert answer.status_code == 400 and "このリンクは無効です" in answer.text
 
 
 def test_security_headers_and_japanese_error_pages(service):

@@ -18,7 +18,7 @@ from koho.errors import ContentInvalid
 from koho.i18n import TARGET_LANGUAGES
 from koho.site import load_site
 from tests.peers import free_port
-from tests.test_mail_web import SENT, Clock, link, seed, start
+from tests.test_mail_web import SENT, Clock, generation, link, seed, start
 from tests.test_mail_web import settings, sink  # noqa: F401  (fixtures)
 
 WEB = Path(__file__).resolve().parents[1] / "channels" / "mail" / "web"
@@ -134,9 +134,10 @@ def test_token_pages_speak_the_subscriber_s_language_unless_another_is_asked_for
     sid = seed(service, "alice@example.jp", "confirmed", "kusei")
     service.store.set_preferences(sid, ["kusei", "event"], "en", "digest")
     tokens = service.app.state.tokens
-    preferences = f"preferences/{tokens.issue('preferences', sid)}"
-    unsubscribe = f"unsubscribe/{tokens.issue('unsubscribe', sid)}"
-    one_click = f"one-click/{tokens.issue('unsubscribe', sid)}"
+    current = generation(service.store, sid)
+    preferences = f"preferences/{tokens.issue('preferences', sid, current)}"
+    unsubscribe = f"unsubscribe/{tokens.issue('unsubscribe', sid, current)}"
+    one_click = f"one-click/{tokens.issue('unsubscribe', sid, current)}"
 
     page = service.http.get(preferences, headers={"accept-language": "th"})  # hers beats the browser's
     assert html_lang(page) == "en" and "<h1>Change delivery settings</h1>" in page.text
@@ -159,8 +160,9 @@ def test_token_pages_speak_the_subscriber_s_language_unless_another_is_asked_for
                              headers={"content-type": "application/x-www-form-urlencoded"})
     assert gone.status_code == 200 and html_lang(gone) == "vi" and "Đã hủy đăng ký" in gone.text
     assert service.store.get(sid).state == "unsubscribed"
-    inactive = service.http.get(preferences)
-    assert html_lang(inactive) == "vi" and "Đăng ký này không còn hiệu lực" in inactive.text
+    # Unsubscribing ended the links' generation (ADR 0013): refused, in the language asked for.
+    ended = service.http.get(preferences, params={"lang": "vi"})
+    assert ended.status_code == 400 and html_lang(ended) == "vi"
 
 
 def test_a_language_not_offered_falls_back_to_japanese(settings, sink):  # noqa: F811
@@ -174,7 +176,8 @@ def test_a_language_not_offered_falls_back_to_japanese(settings, sink):  # noqa:
         # Someone imported in Vietnamese, which this ward does not translate into, reads Japanese.
         sid = seed(running, "minh@example.jp", "confirmed")
         running.store.set_preferences(sid, ["bousai"], "vi", "immediate")
-        page = running.http.get(f"preferences/{running.app.state.tokens.issue('preferences', sid)}")
+        current = generation(running.store, sid)
+        page = running.http.get(f"preferences/{running.app.state.tokens.issue('preferences', sid, current)}")
         assert html_lang(page) == "ja" and '<option value="vi" lang="vi" selected>Tiếng Việt</option>' in page.text
     finally:
         stop()

@@ -14,8 +14,8 @@ SECRET = "test-secret-Zk7q2VwX9mB4nR8cT1yH6pL3sD5fG0jA"
 
 def test_round_trip_and_purpose_separation():
     tokens = Tokens(SECRET)
-    token = tokens.issue("unsubscribe", 42)
-    assert tokens.check("unsubscribe", token) == 42
+    token = tokens.issue("unsubscribe", 42, "gen")
+    assert tokens.check("unsubscribe", token) == (42, "gen")
     with pytest.raises(TokenError):
         tokens.check("confirm", token)
     with pytest.raises(TokenError):
@@ -27,13 +27,13 @@ def test_round_trip_and_purpose_separation():
 def test_altered_tokens_are_refused(mangle):
     tokens = Tokens(SECRET)
     with pytest.raises(TokenError) as caught:
-        tokens.check("preferences", mangle(tokens.issue("preferences", 7)))
+        tokens.check("preferences", mangle(tokens.issue("preferences", 7, "gen")))
     assert not caught.value.expired
 
 
 def test_confirmation_links_expire(monkeypatch):
     tokens = Tokens(SECRET)
-    token = tokens.issue("confirm", 5)
+    token = tokens.issue("confirm", 5, "gen")
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + 8 * 86400)
     with pytest.raises(TokenError) as caught:

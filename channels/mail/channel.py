@@ -116,7 +116,8 @@ class MailChannel:
 
     def _delivery(self, s: Subscriber, item_id: str, what: dict, ctx: PlanContext) -> Delivery:
         return Delivery(self.name, target(s), item_id, MAIL_ONCE, s.language, b"", "message/rfc822",
-                        meta={**what, "site": ctx.site, "address": s.address, "subscriber_id": s.id})
+                        meta={**what, "site": ctx.site, "address": s.address, "subscriber_id": s.id,
+                              "link_nonce": s.link_nonce})
 
     def _render(self, delivery: Delivery) -> Rendered:
         """The shared part of a delivery's message, rendered once per article or digest selection."""
@@ -138,9 +139,9 @@ class MailChannel:
         keys: list[str] = []
         now = datetime.now(timezone.utc)
         for delivery in batch:
-            sid = delivery.meta["subscriber_id"]
-            recipient = Recipient(sid, delivery.meta["address"], self.tokens.issue("preferences", sid),
-                                  self.tokens.issue("unsubscribe", sid))
+            sid, generation = delivery.meta["subscriber_id"], delivery.meta.get("link_nonce", "")
+            recipient = Recipient(sid, delivery.meta["address"], self.tokens.issue("preferences", sid, generation),
+                                  self.tokens.issue("unsubscribe", sid, generation))
             try:
                 raw = address(self._render(delivery), self.identity, recipient, now)
             except ValueError as exc:  # a header the email package refused: never sent

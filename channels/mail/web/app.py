@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -216,10 +217,14 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         """The token's subscriber and the page's language (theirs unless another is asked for)."""
         page_language(request, posted)  # a refused link's page speaks what the request asks for
         try:
-            subscriber = store.get(tokens.check(purpose, token))
+            sid, generation = tokens.check(purpose, token)
         except TokenError as exc:
             raise LinkRefused(purpose, exc.expired) from None
-        if subscriber is None:  # signed with our secret, but for a row that is not here
+        subscriber = store.get(sid)
+        # Signed with our secret, but for a row that is not here, or for an earlier subscription
+        # of it (ended, or signed up again since): the same page as a forged link.
+        if subscriber is None or not subscriber.link_nonce or not hmac.compare_digest(
+                subscriber.link_nonce.encode(), generation.encode()):
             raise LinkRefused(purpose, expired=False)
         return subscriber, page_language(request, posted, subscriber)
 

@@ -90,7 +90,7 @@ class Mailer:
         kind = AFTER_SIGNUP.get(before)
         if kind is None or not subscriber.address or not self._claim(subscriber.id):
             return
-        self._worker.submit(self._send, kind, subscriber.id, subscriber.address, language)
+        self._worker.submit(self._send, kind, subscriber.id, subscriber.link_nonce, subscriber.address, language)
 
     def _claim(self, subscriber_id: int) -> bool:
         now = self._clock()
@@ -103,9 +103,9 @@ class Mailer:
             self._last[subscriber_id] = now
             return True
 
-    def _send(self, kind: str, subscriber_id: int, to: str, language: str) -> None:
+    def _send(self, kind: str, subscriber_id: int, generation: str, to: str, language: str) -> None:
         purpose = KINDS[kind][2]
-        link = self.identity.link(purpose, self.tokens.issue(purpose, subscriber_id))
+        link = self.identity.link(purpose, self.tokens.issue(purpose, subscriber_id, generation))
         if language != self.site.language:  # Japanese links stay as they always were
             link += f"?lang={language}"
         when = self._clock()

@@ -1,0 +1,33 @@
+"""Trust boundary (issue 12, ADR 0013): link generations.
+
+``subscribers.link_nonce``: the subscription's link generation, signed into every link; existing
+rows get a random one (links in mails sent before this migration carry none and are refused).
+
+Revision ID: 0009
+Revises: 0008
+"""
+import secrets
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("subscribers") as batch:
+        batch.add_column(sa.Column("link_nonce", sa.String(64)))
+    conn = op.get_bind()
+    table = sa.table("subscribers", sa.column("id", sa.Integer), sa.column("link_nonce", sa.String))
+    ids = [row[0] for row in conn.execute(sa.select(table.c.id))]
+    for start in range(0, len(ids), 1000):
+        conn.execute(table.update().where(table.c.id == sa.bindparam("sid")).values(link_nonce=sa.bindparam("nonce")),
+                     [dict(sid=i, nonce=secrets.token_urlsafe(16)) for i in ids[start:start + 1000]])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("subscribers") as batch:
+        batch.drop_column("link_nonce")
