@@ -84,6 +84,16 @@ subscribers = Table(
     Index("ix_subscribers_state", "state", "id"),
 )
 
+#: SNS messages already acted on (ADR 0013), so a captured notification replayed later changes
+#: nothing. Kept only while their ``Timestamp`` is within the hour older messages are refused in.
+sns_messages = Table(
+    "sns_messages",
+    metadata,
+    Column("message_id", String(128), primary_key=True),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Index("ix_sns_messages_sent_at", "sent_at"),
+)
+
 subscriber_topics = Table(
     "subscriber_topics",
     metadata,

@@ -11,6 +11,12 @@ SNS host over HTTPS (AWS: "Verifying the signatures of Amazon SNS messages"). Th
   moves the recipient to ``unsubscribed``. Addresses we do not know are ignored.
 * ``UnsubscribeConfirmation``: logged; we never re-subscribe on our own.
 
+Replays (ADR 0013): a verified message whose ``Timestamp`` is more than ``MAX_AGE`` (an hour)
+before koho's clock is refused (400), and each ``MessageId`` is acted on once (``SeenMessages``,
+table ``sns_messages``): a captured bounce or complaint replayed after the address signed up
+again is answered 200 and changes nothing. The memory only needs to span ``MAX_AGE``, so older
+rows are pruned. The SNS delivery policy's retries must stay within that hour (the default does).
+
 Raw message delivery must stay off for the subscription: a raw body carries no signature, so it
 is refused as malformed. Addresses are personal data: logs name subscribers by id only.
 
@@ -31,9 +37,9 @@ import urllib.error
 import urllib.request
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import parseaddr
-from typing import Iterable
+from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -41,6 +47,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from sqlalchemy import delete, insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from koho import clock as koho_clock
+from koho.ledger_schema import sns_messages
 from koho.subscribers import SubscriberStore
 
 log = logging.getLogger(__name__)
@@ -58,6 +70,8 @@ _OPTIONAL = {"Subject"}
 _HASHES = {"1": hashes.SHA1, "2": hashes.SHA256}
 _MAX_CERT_BYTES = 64 * 1024
 _MAX_REPLY_BYTES = 64 * 1024
+#: Messages signed longer ago than this are refused: a captured one cannot be replayed later.
+MAX_AGE = timedelta(hours=1)
 
 
 class SnsRefused(Exception):
@@ -195,6 +209,41 @@ class SnsVerifier:
         return data
 
 
+class SeenMessages:
+    """The MessageIds acted on within ``MAX_AGE``, in the ledger's database (``sns_messages``),
+    so every worker and a restarted service know them."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def claim(self, message_id: str, sent_at: datetime, now: datetime) -> bool:
+        """Record ``message_id``; False if it was recorded before (a replay or SNS's own resend)."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(sns_messages).where(sns_messages.c.sent_at < now - MAX_AGE))
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(sns_messages).values(message_id=message_id, sent_at=sent_at))
+        except IntegrityError:
+            return False
+        return True
+
+    def forget(self, message_id: str) -> None:
+        """Undo a claim whose message could not be acted on, so SNS's retry is."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(sns_messages).where(sns_messages.c.message_id == message_id))
+
+
+def signed_at(message: dict) -> datetime:
+    """The envelope's ``Timestamp`` (ISO 8601, UTC) as an aware datetime; SnsRefused(400) if not one."""
+    try:
+        value = datetime.fromisoformat(message["Timestamp"])
+    except (ValueError, TypeError):
+        raise SnsRefused(400, "Timestamp is not a time") from None
+    if value.tzinfo is None:
+        raise SnsRefused(400, "Timestamp has no time zone")
+    return value.astimezone(timezone.utc)
+
+
 def string_to_sign(message: dict) -> bytes:
     """The canonical bytes SNS signs: ``key\\nvalue\\n`` for the type's keys, in byte order."""
     out = []
@@ -226,19 +275,40 @@ def parse_envelope(body: bytes, message_type_header: str | None) -> dict:
 
 
 def handle_sns(body: bytes, message_type_header: str | None, store: SubscriberStore,
-               verifier: SnsVerifier) -> SnsResult:
+               verifier: SnsVerifier, now: Callable[[], datetime] | None = None) -> SnsResult:
     """Handle one SNS POST (body and the ``x-amz-sns-message-type`` header) end to end.
 
     Never raises for bad input: the result's status says what to answer (200 done or ignored,
-    400 malformed, 403 not authentic, 502/503 retry later). Database errors do propagate, so the
-    web layer answers 500 and SNS delivers the message again.
+    400 malformed or stale, 403 not authentic, 502/503 retry later). Database errors do
+    propagate, so the web layer answers 500 and SNS delivers the message again. ``now`` is
+    koho's clock unless the caller injects one.
     """
+    # UTC, as the ledger stores times (SQLite compares them as text: an offset must not differ).
+    current = (now or koho_clock.now)().astimezone(timezone.utc)
     try:
         message = parse_envelope(body, message_type_header)
         verifier.verify(message)
+        sent_at = signed_at(message)  # only now is it SNS's own statement
+        if current - sent_at > MAX_AGE:
+            raise SnsRefused(400, f"message is older than {MAX_AGE} (Timestamp {message['Timestamp']})")
     except SnsRefused as refused:
         log.warning("SNS message refused (%d): %s", refused.status, refused.reason)
         return SnsResult(refused.status, "refused", detail=refused.reason)
+    seen = SeenMessages(store.engine)
+    if not seen.claim(message["MessageId"], sent_at, current):
+        log.info("SNS message already acted on; ignored")
+        return SnsResult(200, "ignored", detail="already processed")
+    try:
+        result = _act(message, store, verifier)
+    except BaseException:
+        seen.forget(message["MessageId"])  # SNS delivers it again after our 500
+        raise
+    if result.status != 200:
+        seen.forget(message["MessageId"])
+    return result
+
+
+def _act(message: dict, store: SubscriberStore, verifier: SnsVerifier) -> SnsResult:
     kind, topic = message["Type"], message["TopicArn"]
     if kind == "SubscriptionConfirmation":
         try:

@@ -367,7 +367,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     @app.post("/sns", include_in_schema=False)
     def sns(body: Annotated[bytes, Depends(_raw_body)],
             message_type: Annotated[str | None, Header(alias="x-amz-sns-message-type")] = None) -> Response:
-        result = handle_sns(body, message_type, store, verifier)
+        result = handle_sns(body, message_type, store, verifier, now=clock)
         return PlainTextResponse(result.outcome, status_code=result.status)
 
     return app

@@ -1,7 +1,8 @@
-"""Trust boundary (issue 12, ADR 0013): link generations.
+"""Trust boundary (issue 12, ADR 0013): link generations, SNS replay memory.
 
 ``subscribers.link_nonce``: the subscription's link generation, signed into every link; existing
 rows get a random one (links in mails sent before this migration carry none and are refused).
+``sns_messages``: MessageIds of SNS messages acted on within the last hour (replays are ignored).
 
 Revision ID: 0009
 Revises: 0008
@@ -26,8 +27,15 @@ def upgrade() -> None:
     for start in range(0, len(ids), 1000):
         conn.execute(table.update().where(table.c.id == sa.bindparam("sid")).values(link_nonce=sa.bindparam("nonce")),
                      [dict(sid=i, nonce=secrets.token_urlsafe(16)) for i in ids[start:start + 1000]])
+    op.create_table(
+        "sns_messages",
+        sa.Column("message_id", sa.String(128), primary_key=True),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_sns_messages_sent_at", "sns_messages", ["sent_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("sns_messages")
     with op.batch_alter_table("subscribers") as batch:
         batch.drop_column("link_nonce")
