@@ -94,6 +94,17 @@ sns_messages = Table(
     Index("ix_sns_messages_sent_at", "sent_at"),
 )
 
+#: Sign-up counters per mailbox and per client (``channels/mail/web/limits.py``, ADR 0013): an
+#: HMAC of the mailbox or client address, never the address, and the current window's count.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("scope", String(16), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("window_start", DateTime(timezone=True), nullable=False),
+    Column("count", Integer, nullable=False),
+)
+
 subscriber_topics = Table(
     "subscriber_topics",
     metadata,

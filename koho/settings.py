@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     mail_retention_days: int = Field(30, ge=0, description="days an unsubscribed address is kept, then erased")
     mail_sns_topic_arns: str = Field("", description="comma-separated SNS topics whose SES bounces and complaints "
                                                      "POST /sns accepts; none: every message is refused")
+    mail_trusted_proxy_header: str = Field("", description="request header the reverse proxy sets to the client's "
+                                           "address (e.g. X-Forwarded-For); empty: the socket peer counts")
     secret_key: SecretStr | None = None
     lease_seconds: float = Field(900.0, gt=0, description="how long a run holds the deliveries of a batch it is "
                                  "sending; a crashed run's rows are taken over (as uncertain) after it")

@@ -55,6 +55,7 @@ from channels.mail.sns import SnsVerifier, handle_sns
 from channels.mail.transports import MailTransport, transport_factory
 from channels.mail.web.confirm_mail import MAIL_INTERVAL, Mailer
 from channels.mail.web.language import N_, Languages, edition
+from channels.mail.web.limits import CLIENT_LIMIT, MAILBOX_LIMIT, RateLimits, client_address, mailbox
 from channels.mail.web.middleware import Guard
 
 log = logging.getLogger("koho.web")
@@ -133,6 +134,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     ledger = Ledger(settings.db_url())
     store = SubscriberStore(ledger.engine)
     mailer = Mailer(opener, identity, tokens, site, ui, clock, owns_transport=transport is None)
+    limits = RateLimits(ledger.engine, settings.secret(), clock)
+    proxy_header = settings.mail_trusted_proxy_header.strip()
     retention = Retention(store, settings.mail_retention_days, clock)
     verifier = sns_verifier if sns_verifier is not None else SnsVerifier(settings.sns_topic_arns())
     prefix = urlsplit(identity.web_url).path.rstrip("/")
@@ -275,9 +278,16 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         if errors:
             return page(shown_in, "signup.html", status=400, errors=errors, address=address[:320], chosen=topics,
                         language=language, delivery=delivery)
-        subscriber, before = store.subscribe(NewSubscriber(shown, key, tuple(topics), language, delivery=delivery),
-                                             source="web")
-        mailer.after_signup(subscriber, before, language)
+        # Over a limit the answer is the same page, and nothing is stored or mailed (ADR 0013).
+        client = client_address(request.client.host if request.client else None, request.headers, proxy_header)
+        if not limits.allow("client", client, CLIENT_LIMIT):
+            log.warning("sign-up refused: client over its limit")
+        elif not limits.allow("mailbox", mailbox(key), MAILBOX_LIMIT):
+            log.warning("sign-up refused: mailbox over its limit")
+        else:
+            subscriber, before = store.subscribe(NewSubscriber(shown, key, tuple(topics), language,
+                                                               delivery=delivery), source="web")
+            mailer.after_signup(subscriber, before, language)
         return page(shown_in, "sent.html")
 
     @app.get("/confirm/{token}")

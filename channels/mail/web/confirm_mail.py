@@ -7,9 +7,9 @@ addresses than for others (timing would tell who is subscribed). One thread also
 SMTP connection for the whole service.
 
 Rate limit: at most one mail per subscriber per ``interval`` (10 minutes), remembered in this
-process. The form can then not be used to flood someone's mailbox; a second process or a
-restart may let one more through, which is harmless. Limiting by client address belongs to
-the reverse proxy, which is the only part that sees it.
+process; a second process or a restart may let one more through, which is harmless. The limits
+that hold across restarts (per mailbox, whatever its ``+tag`` or Gmail dots, and per client)
+are checked before a sign-up is stored: ``limits``.
 
 Language: the one chosen on the form, for the subject and the body (the templates' ``_()`` and
 the catalogs of ``language``). Its links carry ``?lang=`` so the pages they open speak it too,

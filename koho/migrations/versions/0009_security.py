@@ -1,8 +1,9 @@
-"""Trust boundary (issue 12, ADR 0013): link generations, SNS replay memory.
+"""Trust boundary (issue 12, ADR 0013): link generations, SNS replay memory, sign-up limits.
 
 ``subscribers.link_nonce``: the subscription's link generation, signed into every link; existing
 rows get a random one (links in mails sent before this migration carry none and are refused).
 ``sns_messages``: MessageIds of SNS messages acted on within the last hour (replays are ignored).
+``rate_limits``: sign-up counters per mailbox and per client (HMAC keys, no addresses).
 
 Revision ID: 0009
 Revises: 0008
@@ -33,9 +34,17 @@ def upgrade() -> None:
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_sns_messages_sent_at", "sns_messages", ["sent_at"])
+    op.create_table(
+        "rate_limits",
+        sa.Column("scope", sa.String(16), primary_key=True),
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("count", sa.Integer, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("rate_limits")
     op.drop_table("sns_messages")
     with op.batch_alter_table("subscribers") as batch:
         batch.drop_column("link_nonce")
