@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from channels.mail.sns import SnsVerifier
+from koho import clock
 
 TOPIC = "arn:aws:sns:ap-northeast-1:123456789012:koho-ses-feedback"
 OTHER_TOPIC = "arn:aws:sns:ap-northeast-1:999999999999:someone-else"
@@ -80,7 +81,8 @@ def serve_cert(peer, key, expired: bool = False) -> str:
 def signed(kind: str, key, cert_url: str, version: str = "1", topic: str = TOPIC, **fields) -> dict:
     """An SNS envelope signed as AWS documents: ``key\\nvalue\\n`` over the type's keys."""
     message = {"Type": kind, "MessageId": str(uuid.uuid4()), "TopicArn": topic,
-               "Timestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+               # koho's (pinned) clock, which the age check compares with; not the machine's date
+               "Timestamp": clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
                "SignatureVersion": version, "SigningCertURL": cert_url, **fields}
     keys = (["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"] if kind == "Notification"
             else ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"])
