@@ -173,6 +173,7 @@ def _with_progress(run):
 EXIT_FAILED = 1       # some delivery failed for good (see `koho status`)
 EXIT_CONFIG = 2       # content or settings refused before anything was sent
 EXIT_OPEN = 3         # nothing failed, but deliveries are still pending or uncertain
+EXIT_LEDGER = 4       # the ledger database failed during the command
 
 
 def _outcome_table(outcomes, title: str) -> int:
@@ -451,6 +452,18 @@ def main() -> None:
             raise  # not the operator's KOHO_* values: a bug, shown as one
         _settings_error(exc)
         sys.exit(2)
+    except Exception as exc:
+        from sqlalchemy.exc import DBAPIError
+
+        if not isinstance(exc, DBAPIError):
+            raise
+        # The ledger failed under us (disk full, file damaged, server gone): one line, with the
+        # database's own words and never the URL (it may hold a password), not a traceback.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        err.print(f"ledger database error: {reason}. Nothing was lost: deliveries not recorded as done are "
+                  "still owed; run the command again once the database is back (`koho status` shows the "
+                  "state).", markup=False)
+        sys.exit(EXIT_LEDGER)
 
 
 def _settings_error(exc: ValidationError) -> None:

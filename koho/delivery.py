@@ -81,6 +81,9 @@ class Receipt:
     detail: str | None = None
     retry: bool = False
     retry_after: float | None = None
+    #: Further provider ids of the same delivery that reconciliation found (a post made twice
+    #: before koho knew): recorded as rows of their own, so a withdrawal deletes them too.
+    also: tuple[str, ...] = ()
 
     @classmethod
     def sent(cls, key: str, ref: str | None, detail: str | None = None) -> "Receipt":

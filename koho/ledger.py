@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from koho import clock
-from koho.delivery import OPEN_STATES, Delivery, Receipt, State
+from koho.delivery import OPEN_STATES, Delivery, Receipt, State, delivery_key
 from koho.errors import ConfigError
 from koho.ledger_schema import build_members, deliveries, plans, quota_usage, revisions
 from koho.settings import mask_url
@@ -238,6 +238,20 @@ class Ledger:
                                       .values(state=State.PENDING.value, detail=reason, not_before=None,
                                               updated_at=utcnow())).rowcount
         return count
+
+    def record_copies(self, delivery: Delivery, refs: Sequence[str]) -> None:
+        """Record further provider ids of ``delivery`` (copies reconciliation found) as sent rows
+        ``<target>+<id>``, in doubt: a withdrawal plans a deletion for each."""
+        now = utcnow()
+        rows = [dict(key=delivery_key(delivery.channel, f"{delivery.target}+{ref}", delivery.article_id,
+                                      delivery.revision, delivery.language),
+                     channel=delivery.channel, target=f"{delivery.target}+{ref}", article_id=delivery.article_id,
+                     revision=delivery.revision, language=delivery.language, state=State.SENT.value, attempts=0,
+                     provider_ref=ref, detail="a copy of the post, found by reconciliation", in_doubt=True,
+                     created_at=now, updated_at=now, sent_at=now) for ref in refs]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(self._insert_ignore(deliveries, ["key"]), rows)
 
     def release(self, keys: Sequence[str]) -> None:
         """Give claimed rows back untouched (nothing was sent: a configuration error stopped

@@ -410,6 +410,9 @@ def _deliver_claimed(channel: Channel, ledger: Ledger, batch: list[Delivery], do
     answered = {r.key for r in got}
     missing = [Receipt.uncertain(d.key, f"{channel.name} gave no receipt") for d in batch if d.key not in answered]
     ledger.apply(got + missing)
+    by_key = {d.key: d for d in batch}
+    for receipt in (r for r in got if r.also):
+        ledger.record_copies(by_key[receipt.key], receipt.also)
     return got + missing
 
 

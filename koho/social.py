@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from typing import Any, Callable, Sequence
 
 from koho.article import Article
@@ -54,10 +55,14 @@ def plan_post_lifecycle(channel: str, article: Article, ctx: PlanContext,
 
     def delivery(target: str, request: dict, **meta) -> Delivery:
         return Delivery(channel, target, article.id, ONCE, article.language, request_bytes(request), JSON,
-                        meta={"kind": target.split("-")[0], **meta})
+                        meta={"kind": target.split("-")[0].split("+")[0], **meta})
 
     if article.withdrawn:
-        return [delivery(DELETE, delete(posted), parent=posted)] if posted else []
+        # The post, and every copy reconciliation found (a post made twice before koho knew).
+        ids = ([posted] if posted else []) + [ref for target, ref in sorted(ctx.provider_refs.items())
+                                             if target.startswith(POST + "+")]
+        return [delivery(DELETE if i == 0 else f"{DELETE}+{pid}", delete(pid), parent=pid)
+                for i, pid in enumerate(ids)]
     out = [delivery(POST, post())]
     if article.change_note:
         target = note_target(article.change_note)
@@ -134,8 +139,10 @@ def match_posts(batch: Sequence[Delivery], posts: Sequence[tuple[str, str]], tex
         wanted = " ".join(text_of(delivery).split())
         found = [pid for pid, text in posts if " ".join((text or "").split()) == wanted]
         if found:
-            extra = f"; also found {', '.join(found[1:])} (delete by hand)" if len(found) > 1 else ""
-            receipts.append(Receipt.sent(delivery.key, found[-1], f"found on {provider} after a lost answer{extra}"))
+            oldest, *more = found[::-1]  # posts come newest first
+            extra = f"; {len(more)} more copies recorded" if more else ""
+            receipts.append(replace(Receipt.sent(delivery.key, oldest, f"found on {provider} after a lost answer"
+                                                                       f"{extra}"), also=tuple(more)))
     return receipts
 
 

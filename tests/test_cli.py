@@ -120,3 +120,19 @@ def test_configuration_mistakes_stop_before_anything_is_written(workspace, monke
 
         monkeypatch.delenv("KOHO_MAIL_RETENTION_DAYS", raising=False)  # the mistake under test
         assert Ledger(Settings().db_url()).rows() == []
+
+
+def test_a_damaged_ledger_is_one_line_and_exit_code_4(workspace):
+    """A ledger database that fails under a command (damaged file, full disk, server gone) is
+    one line in plain words with exit code 4, never a traceback."""
+    import subprocess
+    import sys
+
+    state = workspace / ".koho"
+    state.mkdir(exist_ok=True)
+    (state / "koho.db").write_bytes(b"not a database " * 100)
+    result = subprocess.run([sys.executable, "-m", "koho.cli", "status"], capture_output=True, text=True,
+                            timeout=120, env={**__import__("os").environ, "COLUMNS": "200"})
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "ledger database error: file is not a database" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

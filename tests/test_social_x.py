@@ -230,3 +230,25 @@ def test_api_url_without_credentials_is_a_configuration_error(workspace, monkeyp
 
     with pytest.raises(ConfigError, match="KOHO_X_CONSUMER_KEY"):
         XChannel(load_settings())
+
+
+def test_every_copy_reconciliation_finds_is_recorded_and_deleted_on_withdrawal(x_env, workspace, clock):
+    """A post X already shows twice (made before koho knew: two lost answers under an older
+    version): X refuses a third as duplicate; the next run finds both, records the oldest as the
+    post and the other as a copy in doubt; a withdrawal deletes both."""
+    fake, ledger = x_env
+    article = "sogo-bousai-kunren-2026"
+    text = post_text(corpus().articles[article], corpus().site)
+    fake.posts.update({"1900000000000000001": {"text": text}, "1900000000000000002": {"text": text}})
+    receipts, _ = publish(channel(fake), article, ledger)
+    assert receipts[0].state == "uncertain" and "duplicate content" in receipts[0].detail
+    clock.advance(minutes=2)
+    publish(channel(fake), article, ledger)
+    found = rows(ledger, "x")
+    assert found["post"]["state"] == "sent" and found["post"]["provider_ref"] == "1900000000000000001"
+    assert found["post+1900000000000000002"]["in_doubt"] and found["post+1900000000000000002"]["state"] == "sent"
+    assert "1 more copies recorded" in found["post"]["detail"]
+
+    edit_front_matter(workspace, article, status="withdrawn")
+    receipts, _ = publish(channel(fake), article, ledger)
+    assert sorted(r.state for r in receipts) == ["sent", "sent"] and fake.posts == {}

@@ -57,15 +57,17 @@ def _article(workspace, clock) -> str:
     return str(path)
 
 
-def _run_two_at_once(path: str, folder) -> list[tuple[int, str]]:
+def _run_two_at_once(path: str, folder, second: list[str] | None = None) -> list[tuple[int, str]]:
+    """``koho publish PATH`` twice at once (or with ``second`` as the other command)."""
     from prefect.settings import PREFECT_API_URL
 
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "200"}
+    commands = [["publish", path], second or ["publish", path]]
     logs = [folder / f"run-{n}.log" for n in range(2)]
     procs = []
-    for log in logs:  # output to files: a full pipe must not stall a run
+    for command, log in zip(commands, logs):  # output to files: a full pipe must not stall a run
         with log.open("wb") as out:
-            procs.append(subprocess.Popen([sys.executable, "-m", "koho.cli", "publish", path], env=env,
+            procs.append(subprocess.Popen([sys.executable, "-m", "koho.cli", *command], env=env,
                                           stdout=out, stderr=subprocess.STDOUT))
     return [(p.wait(timeout=600), log.read_text("utf-8", "replace")) for p, log in zip(procs, logs)]
 
@@ -100,4 +102,25 @@ def test_two_overlapping_publishes_send_everything_exactly_once(database, worksp
     code, output = _run_two_at_once(path, workspace)[0]
     assert code == 0 and "Nothing new was sent" in output, output
     assert sum(handler.received.values()) == SUBSCRIBERS
+    ledger.close()
+
+
+def test_a_publish_overlapping_publish_due_sends_everything_exactly_once(workspace, peers, clock):
+    """The manual publish of an urgent notice while the 10-minute schedule runs publish-due."""
+    handler, x, graph = peers
+    ledger = Ledger(Settings().db_url())
+    SubscriberStore(ledger.engine).upsert(
+        [NewSubscriber(f"r{i:05d}@example.jp", f"r{i:05d}@example.jp", ("bousai",)) for i in range(SUBSCRIBERS)],
+        "confirmed", "test")
+    path = _article(workspace, clock)
+
+    results = _run_two_at_once(path, workspace, second=["publish-due"])
+    assert all(code in (0, 3) for code, _ in results), results
+    # Every recipient once; every due article (the samples too) posted once on X and Facebook.
+    assert len(handler.received) == SUBSCRIBERS and set(handler.received.values()) == {1}
+    texts = [p["text"] for p in x.posts.values()]
+    assert len(texts) == len(set(texts)) == len(x.calls("POST", "/2/tweets"))
+    assert len(graph.posts) == len(graph.calls("POST"))
+    kinkyu = ledger.rows(article_id="kinkyu")
+    assert {r["state"] for r in kinkyu} == {"sent"} and max(r["attempts"] for r in kinkyu) == 1
     ledger.close()
