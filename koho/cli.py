@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from koho import clock, prefect_env, progress
+from koho.cli_words import N_, _
 from koho.errors import ConfigError, ContentInvalid
 from koho.settings import Settings, mask_url
 
@@ -45,6 +46,7 @@ app.add_typer(server_app, name="server")
 
 PathsArg = typer.Argument(None, help="Article files or folders (default: all of content/articles).")
 ChannelOpt = typer.Option(None, "--channel", "-c", help="Only this channel (repeatable).")
+DetailsOpt = typer.Option(False, "--details", help="A row per article, language and channel instead of per channel.")
 
 
 def _outer(module: str):
@@ -175,30 +177,95 @@ EXIT_CONFIG = 2       # content or settings refused before anything was sent
 EXIT_OPEN = 3         # nothing failed, but deliveries are still pending or uncertain
 
 
-def _outcome_table(outcomes, title: str) -> int:
-    """Print the run's report (counted from the ledger) and return the command's exit code."""
-    from koho.report import COLUMNS, artifact_rows
+def _outcome_table(outcomes, title: str, details: bool = False, dry_run: bool = False, corpus=None) -> int:
+    """Print the run's report (counted from the ledger) and return the command's exit code.
+
+    One row per channel, each reason said once below it; ``details``: the row per article,
+    language and channel that the Prefect artifact holds."""
+    from koho.report import COLUMNS, artifact_rows, summarize
 
     rows = artifact_rows(outcomes)
-    table = Table(title=title)
-    for column in COLUMNS:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in COLUMNS))
-    out.print(table)
+    summary = summarize(outcomes)
+    if details:
+        _details_table(rows, title)
+    else:
+        _summary_table(summary, title, dry_run)
+    _reasons(summary, corpus)
     sent = sum(r["sent"] for r in rows)
     failed = sum(r["failed"] for r in rows)
     pending = sum(r["pending"] for r in rows)
     uncertain = sum(r["uncertain"] for r in rows)
-    if not sent and not failed and not pending and not uncertain and rows:
-        out.print("Nothing new was sent: every planned delivery was already in the ledger or unchanged.")
+    if dry_run:
+        would = summary.total("new")
+        out.print(_("Dry run: would send {n} new deliveries; nothing was written.").format(n=would) if would
+                  else _("Dry run: nothing new would be sent."))
+    elif not sent and not failed and not pending and not uncertain and rows:
+        if summary.held and not summary.total("planned"):
+            out.print(_("Nothing was sent: the articles above are held back."))
+        elif summary.total("skipped"):
+            out.print(_("Nothing new was sent; the skipped deliveries are explained above."))
+        else:
+            out.print(_("Nothing new was sent: every planned delivery was already in the ledger or unchanged."))
     if pending or uncertain:
-        err.print(f"{pending} deliveries still pending and {uncertain} uncertain; publish-due retries them "
-                  "(see `koho status`).", style="bold yellow", markup=False)
+        err.print(_("{pending} deliveries still pending and {uncertain} uncertain; publish-due retries them "
+                    "(see `koho status`).").format(pending=pending, uncertain=uncertain),
+                  style="bold yellow", markup=False)
     if failed:
-        err.print(f"{failed} deliveries failed; see `koho status`.", style="bold red", markup=False)
+        err.print(_("{failed} deliveries failed; see `koho status`.").format(failed=failed),
+                  style="bold red", markup=False)
         return EXIT_FAILED
     return EXIT_OPEN if pending or uncertain else 0
+
+
+def _details_table(rows, title: str) -> None:
+    from koho.report import COLUMNS
+
+    table = Table(title=title)
+    for column in COLUMNS:
+        table.add_column(_(column), overflow="fold")
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in COLUMNS))
+    out.print(table)
+
+
+#: The summary's columns: (header, ChannelRow attribute). A dry run sends nothing, so it shows
+#: what it would do instead of what happened.
+_RUN_COLUMNS = ((N_("channel"), "channel"), (N_("sent"), "sent"), (N_("unchanged"), "unchanged"),
+                (N_("skipped"), "skipped"), (N_("failed"), "failed"), (N_("pending"), "pending"),
+                (N_("uncertain"), "uncertain"), (N_("note"), "notes"))
+_DRY_COLUMNS = ((N_("channel"), "channel"), (N_("planned"), "planned"), (N_("would send"), "new"),
+                (N_("skipped"), "skipped"), (N_("note"), "notes"))
+#: A channel's distinct notes shown in its row; more than this say "see --details".
+NOTES_SHOWN = 2
+
+
+def _summary_table(summary, title: str, dry_run: bool) -> None:
+    table = Table(title=title)
+    columns = _DRY_COLUMNS if dry_run else _RUN_COLUMNS
+    for header, _attr in columns:
+        table.add_column(_(header), overflow="fold")
+    for row in summary.channels:
+        notes = row.notes if len(row.notes) <= NOTES_SHOWN else [_("various: see --details")]
+        table.add_row(*("; ".join(notes) if attr == "notes" else str(getattr(row, attr)) for _h, attr in columns))
+    out.print(table)
+
+
+def _reasons(summary, corpus) -> None:
+    """Each reason once: held articles (and when an embargo ends), skips, first failures."""
+    for article_id, note in sorted(summary.held.items()):
+        article = corpus.articles.get(article_id) if corpus is not None else None
+        if note.startswith("embargoed until ") and article is not None:
+            out.print(_("{id}: embargoed until {when}; publish-due sends it then.").format(
+                id=article_id, when=f"{article.publish_at:%Y-%m-%d %H:%M %Z}"))
+        elif note.startswith("draft"):
+            out.print(_("{id}: a draft; it is published once its status is ready.").format(id=article_id))
+        else:
+            out.print(f"{article_id}: {note}")
+    for reason, (n, channels) in summary.skipped.items():
+        out.print(_("Skipped {n} deliveries ({channels}): {reason}").format(
+            n=n, channels=", ".join(channels), reason=reason))
+    for channel, (n, first) in summary.failures.items():
+        out.print(_("{channel}: {n} failed; first: {reason}").format(channel=channel, n=n, reason=first))
 
 
 def _run_flow(name: str, verbose: bool, **params):
@@ -227,6 +294,7 @@ def _run_flow(name: str, verbose: bool, **params):
 @app.command()
 def publish(paths: Optional[list[Path]] = PathsArg, channel: Optional[list[str]] = ChannelOpt,
             dry_run: bool = typer.Option(False, "--dry-run", help="Plan and show; write nothing."),
+            details: bool = DetailsOpt,
             verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs.")) -> None:
     """Publish articles now (through the publish-article flow) to every enabled channel."""
     settings = Settings()
@@ -237,7 +305,7 @@ def publish(paths: Optional[list[Path]] = PathsArg, channel: Optional[list[str]]
     else:
         outcomes = _with_progress(lambda: _run_flow("publish_article", verbose, paths=targets,
                                                     channels=channel or None))
-    code = _outcome_table(outcomes, "koho publish" + (" (dry run)" if dry_run else ""))
+    code = _outcome_table(outcomes, "koho publish" + (" (dry run)" if dry_run else ""), details, dry_run, corpus)
     _where(settings)
     if code:
         raise typer.Exit(code)
@@ -288,16 +356,16 @@ def _where(settings: Settings) -> None:
 
 
 @app.command("publish-due")
-def publish_due(channel: Optional[list[str]] = ChannelOpt,
+def publish_due(channel: Optional[list[str]] = ChannelOpt, details: bool = DetailsOpt,
                 verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
     """Publish every ready article whose publish time has passed and that has work left."""
     settings = Settings()
-    _preflight(settings, channel)
+    corpus = _preflight(settings, channel)
     outcomes = _with_progress(lambda: _run_flow("publish_due", verbose, channels=channel or None))
     if not outcomes:
         out.print("Nothing due: every ready article is already delivered on every channel.")
         return
-    code = _outcome_table(outcomes, "koho publish-due")
+    code = _outcome_table(outcomes, "koho publish-due", details, corpus=corpus)
     if code:
         raise typer.Exit(code)
 
@@ -305,13 +373,14 @@ def publish_due(channel: Optional[list[str]] = ChannelOpt,
 @app.command()
 def build(force: bool = typer.Option(False, "--force", help="Offer every file to the store again, even if "
                                      "nothing changed since the last build (the store lost files)."),
+          details: bool = DetailsOpt,
           verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
     """Rebuild the whole archive site and its feeds (only files whose bytes changed are written)."""
     settings = Settings()
     site = [c for c in ("archive", "feeds", "ebook") if c in settings.enabled_channels()] or ["archive"]
     _preflight(settings, site)
     outcomes = _with_progress(lambda: _run_flow("build_site", verbose, channels=site, force=force))
-    code = _outcome_table(outcomes, "koho build")
+    code = _outcome_table(outcomes, "koho build", details)
     _where(settings)
     if code:
         raise typer.Exit(code)
