@@ -66,12 +66,20 @@ def _echo_errors(errors) -> None:
     for error in errors:
         path = Path(error.path)
         shown = path.relative_to(cwd) if path.is_absolute() and path.is_relative_to(cwd) else path
-        typer.echo(f"{shown}:{error.line}: {error.field}: {error.message}", err=True)
+        message = error.phrase.say(_) if error.phrase is not None else error.message
+        # Field names are keys of the file, written as they are; only the words for parts of it
+        # ("front matter", "body") are translated.
+        where = _(error.field) if error.field in _PARTS else error.field
+        typer.echo(f"{shown}:{error.line}: {where}: {message}", err=True)
+
+
+#: The ContentError "fields" that are parts of a file rather than its keys.
+_PARTS = (N_("front matter"), N_("file"), N_("body"), N_("folder"))
 
 
 def _print_errors(errors) -> None:
     _echo_errors(errors)
-    err.print(f"{len(errors)} error(s); nothing was published.", style="bold red")
+    err.print(_("{n} error(s); nothing was published.").format(n=len(errors)), style="bold red")
 
 
 @app.command()
@@ -93,12 +101,12 @@ def check(paths: Optional[list[Path]] = PathsArg) -> None:
     errors = errors + translation_errors
     if warnings:
         _echo_errors(warnings)
-        err.print(f"{len(warnings)} warning(s).", style="yellow")
+        err.print(_("{n} warning(s).").format(n=len(warnings)), style="yellow")
     if errors:
         _echo_errors(errors)
-        err.print(f"{len(errors)} error(s).", style="bold red")
+        err.print(_("{n} error(s).").format(n=len(errors)), style="bold red")
         raise typer.Exit(1)
-    out.print(f"OK: {len(corpus.articles)} article(s) valid.")
+    out.print(_("OK: {n} article(s) valid.").format(n=len(corpus.articles)))
 
 
 def _unmatched_paths(paths: list[Path], corpus, settings: Settings, errors) -> list:
@@ -135,7 +143,7 @@ def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] 
     if corpus.errors:
         _print_errors(corpus.errors)
         raise typer.Exit(1)
-    translation_errors, _ = _translation_checks(settings, corpus)
+    translation_errors, _warnings = _translation_checks(settings, corpus)
     if translation_errors:  # a broken glossary would publish translations that ignore it
         _print_errors(translation_errors)
         raise typer.Exit(1)
@@ -146,10 +154,11 @@ def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] 
             ch.close()
         Ledger(settings.db_url()).close()
     except ConfigError as exc:
-        err.print(f"configuration error: {exc}", style="bold red", markup=False)
+        err.print(_("configuration error: {problem}").format(problem=exc), style="bold red", markup=False)
         raise typer.Exit(2)
     if paths and not corpus.select([Path(p) for p in paths], settings.content_dir):
-        err.print(f"error: no articles under {', '.join(paths)}", style="bold red", markup=False)
+        err.print(_("error: no articles under {paths}").format(paths=", ".join(paths)), style="bold red",
+                  markup=False)
         raise typer.Exit(2)
     return corpus
 
@@ -215,6 +224,11 @@ def _outcome_table(outcomes, title: str, details: bool = False, dry_run: bool = 
                   style="bold red", markup=False)
         return EXIT_FAILED
     return EXIT_OPEN if pending or uncertain else 0
+
+
+#: The detail table's headers (``report.COLUMNS``), marked for the catalog.
+_DETAIL_HEADERS = (N_("article"), N_("channel"), N_("planned"), N_("new"), N_("sent"), N_("unchanged"),
+                   N_("failed"), N_("pending"), N_("uncertain"), N_("note"))
 
 
 def _details_table(rows, title: str) -> None:
@@ -350,9 +364,10 @@ def _dry_run(settings: Settings, corpus, targets: list[str], channels):
 
 def _where(settings: Settings) -> None:
     archive = settings.archive_url
-    out.print(f"Site: {archive}  (open public/index.html)" if archive.startswith("file://public") else f"Site: {archive}")
-    out.print(f"Feeds: {settings.feeds_target()}/feeds/atom.xml, rss.xml")
-    out.print(f"Ledger: {mask_url(settings.db_url())}  (see `koho status`)")
+    out.print(_("Site: {url}  (open public/index.html)").format(url=archive) if archive.startswith("file://public")
+              else _("Site: {url}").format(url=archive))
+    out.print(_("Feeds: {url}/feeds/atom.xml, rss.xml").format(url=settings.feeds_target()))
+    out.print(_("Ledger: {url}  (see `koho status`)").format(url=mask_url(settings.db_url())))
 
 
 @app.command("publish-due")
@@ -363,7 +378,7 @@ def publish_due(channel: Optional[list[str]] = ChannelOpt, details: bool = Detai
     corpus = _preflight(settings, channel)
     outcomes = _with_progress(lambda: _run_flow("publish_due", verbose, channels=channel or None))
     if not outcomes:
-        out.print("Nothing due: every ready article is already delivered on every channel.")
+        out.print(_("Nothing due: every ready article is already delivered on every channel."))
         return
     code = _outcome_table(outcomes, "koho publish-due", details, corpus=corpus)
     if code:
@@ -416,14 +431,14 @@ def _display_tz(settings: Settings):
 def _status_all(ledger, tz) -> None:
     counts = ledger.counts()
     if not counts:
-        out.print("The ledger is empty: nothing has been published yet.")
+        out.print(_("The ledger is empty: nothing has been published yet."))
         return
     last = ledger.last_activity()
     refs = ledger.few_refs(REFS_SHOWN)
     table = Table(title="koho status")
-    for column in ("article", "channel", "sent", "unchanged", "failed", "pending", "uncertain", "last update",
-                   "provider ids"):
-        table.add_column(column, overflow="fold" if column == "provider ids" else "ellipsis")
+    for column in (N_("article"), N_("channel"), N_("sent"), N_("unchanged"), N_("failed"), N_("pending"),
+                   N_("uncertain"), N_("last update"), N_("provider ids")):
+        table.add_column(_(column), overflow="fold" if column == "provider ids" else "ellipsis")
     for (article, channel), c in sorted(counts.items(), key=lambda kv: last[kv[0]], reverse=True):
         table.add_row(article, channel, str(c["sent"]), str(c["skipped"]), str(c["failed"]), str(c["pending"]),
                       str(c["uncertain"]), f"{last[(article, channel)].astimezone(tz):%Y-%m-%d %H:%M}",
@@ -431,7 +446,7 @@ def _status_all(ledger, tz) -> None:
     out.print(table)
     doubt = ledger.doubt_by_channel()
     if doubt:
-        out.print("Possibly sent twice (an answer was lost or a run died mid-send): "
+        out.print(_("Possibly sent twice (an answer was lost or a run died mid-send): ")
                   + ", ".join(f"{channel} {n}" for channel, n in sorted(doubt.items())), markup=False)
 
 
@@ -446,14 +461,15 @@ ROWS_SHOWN = 50
 def _status_one(ledger, article_id: str, tz, all_rows: bool = False) -> None:
     rows = ledger.rows(article_id=article_id)
     if not rows:
-        err.print(f"No deliveries recorded for {article_id!r}.")
+        err.print(_("No deliveries recorded for {id}.").format(id=repr(article_id)))
         raise typer.Exit(1)
     per_channel: dict[str, list] = {}
     for row in rows:
         per_channel.setdefault(row["channel"], []).append(row)
     summary = Table(title=f"koho status {article_id}")
-    for column in ("channel", "sent", "unchanged", "failed", "pending", "uncertain", "in doubt"):
-        summary.add_column(column)
+    for column in (N_("channel"), N_("sent"), N_("unchanged"), N_("failed"), N_("pending"), N_("uncertain"),
+                   N_("in doubt")):
+        summary.add_column(_(column))
     for channel, found in sorted(per_channel.items()):
         c = Counter(r["state"] for r in found)
         # Uncertain: no answer came, or a run died holding the row; in doubt: every row that
@@ -467,13 +483,15 @@ def _status_one(ledger, article_id: str, tz, all_rows: bool = False) -> None:
         _status_rows(listed, tz)
     hidden = sorted(ch for ch, found in per_channel.items() if not all_rows and len(found) > ROWS_SHOWN)
     if hidden:
-        out.print(f"({', '.join(hidden)}: too many deliveries to list; add --rows to see each one)")
+        out.print(_("({channels}: too many deliveries to list; add --rows to see each one)").format(
+            channels=", ".join(hidden)))
 
 
 def _status_rows(rows, tz) -> None:
     table = Table()
-    for column in ("channel", "target", "revision", "state", "attempts", "time", "provider ref", "error / reason"):
-        table.add_column(column, overflow="fold")
+    for column in (N_("channel"), N_("target"), N_("revision"), N_("state"), N_("attempts"), N_("time"),
+                   N_("provider ref"), N_("error / reason")):
+        table.add_column(_(column), overflow="fold")
     for row in sorted(rows, key=lambda r: (r["channel"], r["target"], r["updated_at"])):
         state = f"{row['state']} (in doubt)" if row["in_doubt"] and row["state"] != "uncertain" else row["state"]
         table.add_row(row["channel"], row["target"], row["revision"], state, str(row["attempts"]),
@@ -513,7 +531,7 @@ def main() -> None:
         _print_errors(exc.errors)
         sys.exit(1)
     except ConfigError as exc:
-        err.print(f"configuration error: {exc}", markup=False)
+        err.print(_("configuration error: {problem}").format(problem=exc), markup=False)
         sys.exit(2)
     except ValidationError as exc:
         if exc.title != Settings.__name__:

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from koho.cli_words import N_
 from koho.errors import ContentError
 from koho.phrase import Phrase, phrase
 
@@ -91,7 +92,8 @@ def split(text: str, path: str) -> Parsed:
     if not yaml_text.strip():
         return _failed(path, 2, "front matter", "the front matter is empty")
     if len(yaml_text.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
-        return _failed(path, 2, "front matter", f"the front matter is larger than {MAX_FRONT_MATTER_BYTES // 1024} KiB")
+        return _failed(path, 2, "front matter", phrase("the front matter is larger than {n} KiB",
+                                                        n=MAX_FRONT_MATTER_BYTES // 1024))
     refused = no_aliases(yaml_text)
     if refused is not None:
         return _failed(path, refused + 1, "front matter", ALIAS_MESSAGE)
@@ -114,7 +116,7 @@ def split(text: str, path: str) -> Parsed:
     return Parsed(data, key_lines, "\n".join(body_lines), body_start, errors)
 
 
-ALIAS_MESSAGE = ("YAML anchors and aliases (&name, *name) are not allowed; write each value out "
+ALIAS_MESSAGE = N_("YAML anchors and aliases (&name, *name) are not allowed; write each value out "
                  "(an alias can make a short file expand to gigabytes)")
 
 
@@ -174,27 +176,27 @@ def said(path: str, line: int, fieldname: str, message: str | Phrase) -> Content
 #: bracket is noticed lines later, at the end; the person must look where it was opened).
 _YAML_PROBLEMS = (
     ("mapping values are not allowed",
-     "a second ':' on this line: put the value in quotes (title: \"a: b\"), or check that this line is "
-     "indented like the keys above it", False),
+     N_("a second ':' on this line: put the value in quotes (title: \"a: b\"), or check that this line is "
+     "indented like the keys above it"), False),
     ("could not find expected ':'",
-     "a line without 'key: value' (a ':' and a space after the key are missing, or a quote is not closed)", True),
+     N_("a line without 'key: value' (a ':' and a space after the key are missing, or a quote is not closed)"), True),
     ("while scanning a quoted scalar",
-     "a quote opened here is never closed: end the value with the same quote mark", True),
+     N_("a quote opened here is never closed: end the value with the same quote mark"), True),
     ("while parsing a flow sequence",
-     "a '[' opened here is never closed: end the list with ']' on the same line", True),
+     N_("a '[' opened here is never closed: end the list with ']' on the same line"), True),
     ("while parsing a flow mapping",
-     "a '{' opened here is never closed: end it with '}' on the same line", True),
+     N_("a '{' opened here is never closed: end it with '}' on the same line"), True),
     ("found character that cannot start any token",
-     "a character YAML does not allow here (a tab? indent with spaces; '@' or '`' must be in quotes)", False),
+     N_("a character YAML does not allow here (a tab? indent with spaces; '@' or '`' must be in quotes)"), False),
     ("found a tab character",
-     "a tab character: indent with spaces", False),
+     N_("a tab character: indent with spaces"), False),
     ("did not find expected key",
-     "this line is indented differently from the keys above it (indent with spaces, the same amount "
-     "for keys at the same level)", False),
+     N_("this line is indented differently from the keys above it (indent with spaces, the same amount "
+     "for keys at the same level)"), False),
     ("did not find expected '-' indicator",
-     "this line is indented differently from the list items above it", False),
+     N_("this line is indented differently from the list items above it"), False),
     ("expected <block end>",
-     "this line is indented differently from the keys above it", False),
+     N_("this line is indented differently from the keys above it"), False),
 )
 
 
