@@ -12,7 +12,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from koho.errors import ContentError
-from koho.frontmatter import Parsed
+from koho.cli_words import N_
+from koho.frontmatter import Parsed, said
+from koho.phrase import Phrase, PhraseError, phrase
 from koho.site import SLUG
 
 TITLE_MAX = 120
@@ -29,8 +31,9 @@ def one_line(value: str, what: str) -> str:
     """``value`` if it has no line break or control character; ValueError naming ``what`` otherwise."""
     bad = _NOT_ONE_LINE.search(value)
     if bad:
-        raise ValueError(f"the {what} must be one line without control characters "
-                         f"(found U+{ord(bad.group()):04X} at character {bad.start() + 1})")
+        raise PhraseError(phrase("the {what} must be one line without control characters "
+                                 "(found {char} at character {at})", what=Phrase(what),
+                                 char=f"U+{ord(bad.group()):04X}", at=bad.start() + 1))
     return value
 
 
@@ -38,22 +41,23 @@ def _iso_datetime(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value
     if not isinstance(value, str):
-        raise ValueError("expected a date and time such as 2026-12-01 09:00 or 2026-12-01T09:00:00+09:00")
+        raise PhraseError(Phrase("expected a date and time such as 2026-12-01 09:00 or 2026-12-01T09:00:00+09:00"))
     try:
         return datetime.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(f"{value!r} is not a date and time such as 2026-12-01 09:00") from None
+        raise PhraseError(phrase("{value} is not a date and time such as 2026-12-01 09:00",
+                                 value=repr(value))) from None
 
 
 def _iso_date(value: Any) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     if not isinstance(value, str):
-        raise ValueError("expected a date such as 2026-12-01")
+        raise PhraseError(Phrase("expected a date such as 2026-12-01"))
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise ValueError(f"{value!r} is not a date such as 2026-12-01") from None
+        raise PhraseError(phrase("{value} is not a date such as 2026-12-01", value=repr(value))) from None
 
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
@@ -72,13 +76,13 @@ class ImageRef(BaseModel):
     @classmethod
     def _alt(cls, value: str) -> str:
         if not value.strip():
-            raise ValueError("alt text must describe the image (it is read aloud to blind residents)")
-        return one_line(value.strip(), "alt text")
+            raise PhraseError(Phrase("alt text must describe the image (it is read aloud to blind residents)"))
+        return one_line(value.strip(), N_("alt text"))
 
     @field_validator("caption")
     @classmethod
     def _caption(cls, value: str) -> str:
-        return one_line(value.strip(), "caption")
+        return one_line(value.strip(), N_("caption"))
 
 
 class YouTubeRef(BaseModel):
@@ -91,7 +95,7 @@ class YouTubeRef(BaseModel):
     @classmethod
     def _vid(cls, value: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9_-]{11}", value):
-            raise ValueError("a YouTube video id is 11 characters of A-Z, a-z, 0-9, '_' or '-'")
+            raise PhraseError(Phrase("a YouTube video id is 11 characters of A-Z, a-z, 0-9, '_' or '-'"))
         return value
 
 
@@ -110,7 +114,7 @@ class XPost(BaseModel):
     def _text(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("the X text is empty; remove 'x:' to use the generated text")
+            raise PhraseError(Phrase("the X text is empty; remove 'x:' to use the generated text"))
         return value
 
 
@@ -139,10 +143,10 @@ class FrontMatter(BaseModel):
     def _title(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("the title is empty")
-        one_line(value, "title")
+            raise PhraseError(Phrase("the title is empty"))
+        one_line(value, N_("title"))
         if len(value) > TITLE_MAX:
-            raise ValueError(f"the title has {len(value)} characters; at most {TITLE_MAX}")
+            raise PhraseError(phrase("the title has {n} characters; at most {max}", n=len(value), max=TITLE_MAX))
         return value
 
     @field_validator("summary")
@@ -150,26 +154,28 @@ class FrontMatter(BaseModel):
     def _summary(cls, value: str) -> str:
         # Folded YAML may wrap a summary over lines: ordinary breaks become spaces; the rare
         # separators (U+2028, NEL) and controls are refused like in the title.
-        value = one_line(value.replace("\n", " ").replace("\t", " "), "summary")
+        value = one_line(value.replace("\n", " ").replace("\t", " "), N_("summary"))
         value = " ".join(value.split())
         if len(value) > SUMMARY_MAX:
-            raise ValueError(f"the summary has {len(value)} characters; at most {SUMMARY_MAX}")
+            raise PhraseError(phrase("the summary has {n} characters; at most {max}", n=len(value), max=SUMMARY_MAX))
         return value
 
     @field_validator("change_note")
     @classmethod
     def _change_note(cls, value: str) -> str:
-        value = one_line(value.replace("\n", " ").replace("\t", " "), "change note")
+        value = one_line(value.replace("\n", " ").replace("\t", " "), N_("change note"))
         value = " ".join(value.split())
         if len(value) > CHANGE_NOTE_MAX:
-            raise ValueError(f"the change note has {len(value)} characters; at most {CHANGE_NOTE_MAX}")
+            raise PhraseError(phrase("the change note has {n} characters; at most {max}", n=len(value),
+                                     max=CHANGE_NOTE_MAX))
         return value
 
     @field_validator("bulletin")
     @classmethod
     def _bulletin(cls, value: date | None) -> date | None:
         if value is not None and value.day not in BULLETIN_DAYS:
-            raise ValueError(f"{value.isoformat()} is not a 区報 issue date; issues appear on the 1st, 11th and 21st")
+            raise PhraseError(phrase("{date} is not a 区報 issue date; issues appear on the 1st, 11th and 21st",
+                                     date=value.isoformat()))
         return value
 
     @field_validator("urgent_until")
@@ -178,19 +184,21 @@ class FrontMatter(BaseModel):
         if value is None:
             return None
         if info.data.get("priority") != "urgent":
-            raise ValueError("only an urgent article has an end of urgency; add 'priority: urgent' or remove this")
+            raise PhraseError(Phrase("only an urgent article has an end of urgency; add 'priority: urgent' or "
+                                     "remove this"))
         start = info.data.get("publish_at")
         # Offsets are added later (site time zone): compare as written when either has none.
         if start is not None and (value.tzinfo is None) == (start.tzinfo is None) and value <= start:
-            raise ValueError(f"{value.isoformat(sep=' ')} is not after publish_at ({start.isoformat(sep=' ')})")
+            raise PhraseError(phrase("{end} is not after publish_at ({start})", end=value.isoformat(sep=' '),
+                                     start=start.isoformat(sep=' ')))
         return value
 
     @field_validator("id")
     @classmethod
     def _id(cls, value: str | None) -> str | None:
         if value is not None and not SLUG.fullmatch(value):
-            raise ValueError(f"{value!r} is not a lowercase slug (a-z, 0-9 and single '-'), so it "
-                             "cannot be used safely as a folder name and URL")
+            raise PhraseError(phrase("{value} is not a lowercase slug (a-z, 0-9 and single '-'), so it "
+                                     "cannot be used safely as a folder name and URL", value=repr(value)))
         return value
 
 
@@ -296,19 +304,80 @@ def _error(parsed: Parsed, path: str, err: dict) -> ContentError:
     # Discriminated/Annotated types add internal names such as 'function-before[...]' to loc.
     loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
     name = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc).replace(".[", "[") or "front matter"
-    kind, msg = err["type"], err["msg"]
+    return said(path, parsed.line_of(loc), name, _message(err, loc))
+
+
+#: What each front-matter field takes, in words (keys: the field's path without list indexes).
+EXPECTED = {
+    "title": N_("one line of text"),
+    "publish_at": N_("a date and time such as 2026-12-01 09:00"),
+    "urgent_until": N_("a date and time such as 2026-12-01 18:00"),
+    "summary": N_("text"),
+    "change_note": N_("text"),
+    "topics": N_("a list of topic keys such as [bousai, kurashi]"),
+    "topics[]": N_("a topic key of content/site.yaml, such as bousai"),
+    "bulletin": N_("a 区報 issue date such as 2026-12-01"),
+    "images": N_("a list of images, each a '- src:' line with an 'alt:' line under it"),
+    "images[]": N_("an image: 'src:' and 'alt:' lines under the '-'"),
+    "images[].src": N_("a file path under content/ such as media/map.png"),
+    "images[].alt": N_("text that describes the image"),
+    "images[].caption": N_("text"),
+    "youtube": N_("a 'video_id:' line under it, such as youtube: {video_id: hL3xK9_pWz4}"),
+    "youtube.video_id": N_("an 11-character YouTube video id such as hL3xK9_pWz4"),
+    "x": N_("a 'text:' line under it, such as x: {text: …}"),
+    "x.text": N_("text"),
+    "id": N_("a lowercase slug such as sogo-bousai-kunren-2026"),
+    "priority": N_("normal or urgent"),
+    "status": N_("draft, ready or withdrawn"),
+}
+
+
+def _got(value: Any) -> Phrase:
+    """What was written instead, in words: PR staff think in text, numbers and lists, not types."""
+    if value is None:
+        return phrase("nothing (the value is empty)")
+    if isinstance(value, bool):
+        return phrase("a yes/no value ({value}); put it in quotes if it is text", value=str(value).lower())
+    if isinstance(value, (int, float)):
+        return phrase("the number {value}", value=value)
+    if isinstance(value, str):
+        return phrase("the text {value}", value=repr(value))
+    if isinstance(value, list):
+        return phrase("a list")
+    if isinstance(value, dict):
+        return phrase("'key: value' lines")
+    return phrase("a value of another kind")
+
+
+def _message(err: dict, loc: tuple) -> Phrase:
+    """A pydantic error in the words of the person who wrote the file: what the field takes and
+    what it got, never pydantic's type names."""
+    kind, value = err["type"], err.get("input")
+    key = ".".join(str(p) if isinstance(p, str) else "[]" for p in loc).replace(".[]", "[]")
     if kind == "extra_forbidden":
         allowed = sorted(_allowed_keys(loc[:-1]))
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(allowed)}"
-        msg = f"unknown field{hint}"
-    elif kind == "missing":
-        msg = "this field is required"
-    elif kind == "value_error":
-        msg = msg.removeprefix("Value error, ")
-    elif kind.endswith("_type"):
-        msg = f"{msg} (got {type(err.get('input')).__name__} {err.get('input')!r})"
-    return ContentError(path, parsed.line_of(loc), name, msg)
+        if close:
+            return phrase("unknown field; did you mean {name}?", name=repr(close[0]))
+        return phrase("unknown field; allowed: {names}", names=", ".join(allowed))
+    if kind == "missing":
+        return phrase("this field is required")
+    expected = EXPECTED.get(key)
+    if value is None and expected:
+        if loc[0] in FrontMatter.model_fields and FrontMatter.model_fields[loc[0]].is_required() and len(loc) == 1:
+            return phrase("no value: write {expected} after the ':'", expected=Phrase(expected))
+        return phrase("no value: write {expected} after the ':', or remove the line", expected=Phrase(expected))
+    error = (err.get("ctx") or {}).get("error")
+    if isinstance(error, PhraseError):
+        return error.phrase
+    if kind == "literal_error" and expected:
+        hint = phrase(" (write it in lowercase)") if isinstance(value, str) and value.lower() in expected else ""
+        return phrase("must be {expected}; got {got}{hint}", expected=Phrase(expected), got=_got(value), hint=hint)
+    if kind == "value_error":
+        return Phrase(err["msg"].removeprefix("Value error, "))
+    if expected:
+        return phrase("expected {expected}; got {got}", expected=Phrase(expected), got=_got(value))
+    return Phrase(err["msg"])
 
 
 def _allowed_keys(parent: tuple) -> set[str]:

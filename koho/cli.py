@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from koho import clock, prefect_env, progress
+from koho.cli_words import N_, _
 from koho.errors import ConfigError, ContentInvalid
 from koho.settings import Settings, mask_url
 
@@ -45,6 +46,7 @@ app.add_typer(server_app, name="server")
 
 PathsArg = typer.Argument(None, help="Article files or folders (default: all of content/articles).")
 ChannelOpt = typer.Option(None, "--channel", "-c", help="Only this channel (repeatable).")
+DetailsOpt = typer.Option(False, "--details", help="A row per article, language and channel instead of per channel.")
 
 
 def _outer(module: str):
@@ -64,12 +66,20 @@ def _echo_errors(errors) -> None:
     for error in errors:
         path = Path(error.path)
         shown = path.relative_to(cwd) if path.is_absolute() and path.is_relative_to(cwd) else path
-        typer.echo(f"{shown}:{error.line}: {error.field}: {error.message}", err=True)
+        message = error.phrase.say(_) if error.phrase is not None else error.message
+        # Field names are keys of the file, written as they are; only the words for parts of it
+        # ("front matter", "body") are translated.
+        where = _(error.field) if error.field in _PARTS else error.field
+        typer.echo(f"{shown}:{error.line}: {where}: {message}", err=True)
+
+
+#: The ContentError "fields" that are parts of a file rather than its keys.
+_PARTS = (N_("front matter"), N_("file"), N_("body"), N_("folder"))
 
 
 def _print_errors(errors) -> None:
     _echo_errors(errors)
-    err.print(f"{len(errors)} error(s); nothing was published.", style="bold red")
+    err.print(_("{n} error(s); nothing was published.").format(n=len(errors)), style="bold red")
 
 
 @app.command()
@@ -91,12 +101,12 @@ def check(paths: Optional[list[Path]] = PathsArg) -> None:
     errors = errors + translation_errors
     if warnings:
         _echo_errors(warnings)
-        err.print(f"{len(warnings)} warning(s).", style="yellow")
+        err.print(_("{n} warning(s).").format(n=len(warnings)), style="yellow")
     if errors:
         _echo_errors(errors)
-        err.print(f"{len(errors)} error(s).", style="bold red")
+        err.print(_("{n} error(s).").format(n=len(errors)), style="bold red")
         raise typer.Exit(1)
-    out.print(f"OK: {len(corpus.articles)} article(s) valid.")
+    out.print(_("OK: {n} article(s) valid.").format(n=len(corpus.articles)))
 
 
 def _unmatched_paths(paths: list[Path], corpus, settings: Settings, errors) -> list:
@@ -133,7 +143,7 @@ def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] 
     if corpus.errors:
         _print_errors(corpus.errors)
         raise typer.Exit(1)
-    translation_errors, _ = _translation_checks(settings, corpus)
+    translation_errors, _warnings = _translation_checks(settings, corpus)
     if translation_errors:  # a broken glossary would publish translations that ignore it
         _print_errors(translation_errors)
         raise typer.Exit(1)
@@ -144,10 +154,11 @@ def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] 
             ch.close()
         Ledger(settings.db_url()).close()
     except ConfigError as exc:
-        err.print(f"configuration error: {exc}", style="bold red", markup=False)
+        err.print(_("configuration error: {problem}").format(problem=exc), style="bold red", markup=False)
         raise typer.Exit(2)
     if paths and not corpus.select([Path(p) for p in paths], settings.content_dir):
-        err.print(f"error: no articles under {', '.join(paths)}", style="bold red", markup=False)
+        err.print(_("error: no articles under {paths}").format(paths=", ".join(paths)), style="bold red",
+                  markup=False)
         raise typer.Exit(2)
     return corpus
 
@@ -176,30 +187,100 @@ EXIT_OPEN = 3         # nothing failed, but deliveries are still pending or unce
 EXIT_LEDGER = 4       # the ledger database failed during the command
 
 
-def _outcome_table(outcomes, title: str) -> int:
-    """Print the run's report (counted from the ledger) and return the command's exit code."""
-    from koho.report import COLUMNS, artifact_rows
+def _outcome_table(outcomes, title: str, details: bool = False, dry_run: bool = False, corpus=None) -> int:
+    """Print the run's report (counted from the ledger) and return the command's exit code.
+
+    One row per channel, each reason said once below it; ``details``: the row per article,
+    language and channel that the Prefect artifact holds."""
+    from koho.report import COLUMNS, artifact_rows, summarize
 
     rows = artifact_rows(outcomes)
-    table = Table(title=title)
-    for column in COLUMNS:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in COLUMNS))
-    out.print(table)
+    summary = summarize(outcomes)
+    if details:
+        _details_table(rows, title)
+    else:
+        _summary_table(summary, title, dry_run)
+    _reasons(summary, corpus)
     sent = sum(r["sent"] for r in rows)
     failed = sum(r["failed"] for r in rows)
     pending = sum(r["pending"] for r in rows)
     uncertain = sum(r["uncertain"] for r in rows)
-    if not sent and not failed and not pending and not uncertain and rows:
-        out.print("Nothing new was sent: every planned delivery was already in the ledger or unchanged.")
+    if dry_run:
+        would = summary.total("new")
+        out.print(_("Dry run: would send {n} new deliveries; nothing was written.").format(n=would) if would
+                  else _("Dry run: nothing new would be sent."))
+    elif not sent and not failed and not pending and not uncertain and rows:
+        if summary.held and not summary.total("planned"):
+            out.print(_("Nothing was sent: the articles above are held back."))
+        elif summary.total("skipped"):
+            out.print(_("Nothing new was sent; the skipped deliveries are explained above."))
+        else:
+            out.print(_("Nothing new was sent: every planned delivery was already in the ledger or unchanged."))
     if pending or uncertain:
-        err.print(f"{pending} deliveries still pending and {uncertain} uncertain; publish-due retries them "
-                  "(see `koho status`).", style="bold yellow", markup=False)
+        err.print(_("{pending} deliveries still pending and {uncertain} uncertain; publish-due retries them "
+                    "(see `koho status`).").format(pending=pending, uncertain=uncertain),
+                  style="bold yellow", markup=False)
     if failed:
-        err.print(f"{failed} deliveries failed; see `koho status`.", style="bold red", markup=False)
+        err.print(_("{failed} deliveries failed; see `koho status`.").format(failed=failed),
+                  style="bold red", markup=False)
         return EXIT_FAILED
     return EXIT_OPEN if pending or uncertain else 0
+
+
+#: The detail table's headers (``report.COLUMNS``), marked for the catalog.
+_DETAIL_HEADERS = (N_("article"), N_("channel"), N_("planned"), N_("new"), N_("sent"), N_("unchanged"),
+                   N_("failed"), N_("pending"), N_("uncertain"), N_("note"))
+
+
+def _details_table(rows, title: str) -> None:
+    from koho.report import COLUMNS
+
+    table = Table(title=title)
+    for column in COLUMNS:
+        table.add_column(_(column), overflow="fold")
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in COLUMNS))
+    out.print(table)
+
+
+#: The summary's columns: (header, ChannelRow attribute). A dry run sends nothing, so it shows
+#: what it would do instead of what happened.
+_RUN_COLUMNS = ((N_("channel"), "channel"), (N_("sent"), "sent"), (N_("unchanged"), "unchanged"),
+                (N_("skipped"), "skipped"), (N_("failed"), "failed"), (N_("pending"), "pending"),
+                (N_("uncertain"), "uncertain"), (N_("note"), "notes"))
+_DRY_COLUMNS = ((N_("channel"), "channel"), (N_("planned"), "planned"), (N_("would send"), "new"),
+                (N_("skipped"), "skipped"), (N_("note"), "notes"))
+#: A channel's distinct notes shown in its row; more than this say "see --details".
+NOTES_SHOWN = 2
+
+
+def _summary_table(summary, title: str, dry_run: bool) -> None:
+    table = Table(title=title)
+    columns = _DRY_COLUMNS if dry_run else _RUN_COLUMNS
+    for header, _attr in columns:
+        table.add_column(_(header), overflow="fold")
+    for row in summary.channels:
+        notes = row.notes if len(row.notes) <= NOTES_SHOWN else [_("various: see --details")]
+        table.add_row(*("; ".join(notes) if attr == "notes" else str(getattr(row, attr)) for _h, attr in columns))
+    out.print(table)
+
+
+def _reasons(summary, corpus) -> None:
+    """Each reason once: held articles (and when an embargo ends), skips, first failures."""
+    for article_id, note in sorted(summary.held.items()):
+        article = corpus.articles.get(article_id) if corpus is not None else None
+        if note.startswith("embargoed until ") and article is not None:
+            out.print(_("{id}: embargoed until {when}; publish-due sends it then.").format(
+                id=article_id, when=f"{article.publish_at:%Y-%m-%d %H:%M %Z}"))
+        elif note.startswith("draft"):
+            out.print(_("{id}: a draft; it is published once its status is ready.").format(id=article_id))
+        else:
+            out.print(f"{article_id}: {note}")
+    for reason, (n, channels) in summary.skipped.items():
+        out.print(_("Skipped {n} deliveries ({channels}): {reason}").format(
+            n=n, channels=", ".join(channels), reason=reason))
+    for channel, (n, first) in summary.failures.items():
+        out.print(_("{channel}: {n} failed; first: {reason}").format(channel=channel, n=n, reason=first))
 
 
 def _run_flow(name: str, verbose: bool, **params):
@@ -228,6 +309,7 @@ def _run_flow(name: str, verbose: bool, **params):
 @app.command()
 def publish(paths: Optional[list[Path]] = PathsArg, channel: Optional[list[str]] = ChannelOpt,
             dry_run: bool = typer.Option(False, "--dry-run", help="Plan and show; write nothing."),
+            details: bool = DetailsOpt,
             verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs.")) -> None:
     """Publish articles now (through the publish-article flow) to every enabled channel."""
     settings = Settings()
@@ -238,7 +320,7 @@ def publish(paths: Optional[list[Path]] = PathsArg, channel: Optional[list[str]]
     else:
         outcomes = _with_progress(lambda: _run_flow("publish_article", verbose, paths=targets,
                                                     channels=channel or None))
-    code = _outcome_table(outcomes, "koho publish" + (" (dry run)" if dry_run else ""))
+    code = _outcome_table(outcomes, "koho publish" + (" (dry run)" if dry_run else ""), details, dry_run, corpus)
     _where(settings)
     if code:
         raise typer.Exit(code)
@@ -283,22 +365,23 @@ def _dry_run(settings: Settings, corpus, targets: list[str], channels):
 
 def _where(settings: Settings) -> None:
     archive = settings.archive_url
-    out.print(f"Site: {archive}  (open public/index.html)" if archive.startswith("file://public") else f"Site: {archive}")
-    out.print(f"Feeds: {settings.feeds_target()}/feeds/atom.xml, rss.xml")
-    out.print(f"Ledger: {mask_url(settings.db_url())}  (see `koho status`)")
+    out.print(_("Site: {url}  (open public/index.html)").format(url=archive) if archive.startswith("file://public")
+              else _("Site: {url}").format(url=archive))
+    out.print(_("Feeds: {url}/feeds/atom.xml, rss.xml").format(url=settings.feeds_target()))
+    out.print(_("Ledger: {url}  (see `koho status`)").format(url=mask_url(settings.db_url())))
 
 
 @app.command("publish-due")
-def publish_due(channel: Optional[list[str]] = ChannelOpt,
+def publish_due(channel: Optional[list[str]] = ChannelOpt, details: bool = DetailsOpt,
                 verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
     """Publish every ready article whose publish time has passed and that has work left."""
     settings = Settings()
-    _preflight(settings, channel)
+    corpus = _preflight(settings, channel)
     outcomes = _with_progress(lambda: _run_flow("publish_due", verbose, channels=channel or None))
     if not outcomes:
-        out.print("Nothing due: every ready article is already delivered on every channel.")
+        out.print(_("Nothing due: every ready article is already delivered on every channel."))
         return
-    code = _outcome_table(outcomes, "koho publish-due")
+    code = _outcome_table(outcomes, "koho publish-due", details, corpus=corpus)
     if code:
         raise typer.Exit(code)
 
@@ -306,13 +389,14 @@ def publish_due(channel: Optional[list[str]] = ChannelOpt,
 @app.command()
 def build(force: bool = typer.Option(False, "--force", help="Offer every file to the store again, even if "
                                      "nothing changed since the last build (the store lost files)."),
+          details: bool = DetailsOpt,
           verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
     """Rebuild the whole archive site and its feeds (only files whose bytes changed are written)."""
     settings = Settings()
     site = [c for c in ("archive", "feeds", "ebook") if c in settings.enabled_channels()] or ["archive"]
     _preflight(settings, site)
     outcomes = _with_progress(lambda: _run_flow("build_site", verbose, channels=site, force=force))
-    code = _outcome_table(outcomes, "koho build")
+    code = _outcome_table(outcomes, "koho build", details)
     _where(settings)
     if code:
         raise typer.Exit(code)
@@ -348,14 +432,14 @@ def _display_tz(settings: Settings):
 def _status_all(ledger, tz) -> None:
     counts = ledger.counts()
     if not counts:
-        out.print("The ledger is empty: nothing has been published yet.")
+        out.print(_("The ledger is empty: nothing has been published yet."))
         return
     last = ledger.last_activity()
     refs = ledger.few_refs(REFS_SHOWN)
     table = Table(title="koho status")
-    for column in ("article", "channel", "sent", "unchanged", "failed", "pending", "uncertain", "last update",
-                   "provider ids"):
-        table.add_column(column, overflow="fold" if column == "provider ids" else "ellipsis")
+    for column in (N_("article"), N_("channel"), N_("sent"), N_("unchanged"), N_("failed"), N_("pending"),
+                   N_("uncertain"), N_("last update"), N_("provider ids")):
+        table.add_column(_(column), overflow="fold" if column == "provider ids" else "ellipsis")
     for (article, channel), c in sorted(counts.items(), key=lambda kv: last[kv[0]], reverse=True):
         table.add_row(article, channel, str(c["sent"]), str(c["skipped"]), str(c["failed"]), str(c["pending"]),
                       str(c["uncertain"]), f"{last[(article, channel)].astimezone(tz):%Y-%m-%d %H:%M}",
@@ -363,7 +447,7 @@ def _status_all(ledger, tz) -> None:
     out.print(table)
     doubt = ledger.doubt_by_channel()
     if doubt:
-        out.print("Possibly sent twice (an answer was lost or a run died mid-send): "
+        out.print(_("Possibly sent twice (an answer was lost or a run died mid-send): ")
                   + ", ".join(f"{channel} {n}" for channel, n in sorted(doubt.items())), markup=False)
 
 
@@ -378,14 +462,15 @@ ROWS_SHOWN = 50
 def _status_one(ledger, article_id: str, tz, all_rows: bool = False) -> None:
     rows = ledger.rows(article_id=article_id)
     if not rows:
-        err.print(f"No deliveries recorded for {article_id!r}.")
+        err.print(_("No deliveries recorded for {id}.").format(id=repr(article_id)))
         raise typer.Exit(1)
     per_channel: dict[str, list] = {}
     for row in rows:
         per_channel.setdefault(row["channel"], []).append(row)
     summary = Table(title=f"koho status {article_id}")
-    for column in ("channel", "sent", "unchanged", "failed", "pending", "uncertain", "in doubt"):
-        summary.add_column(column)
+    for column in (N_("channel"), N_("sent"), N_("unchanged"), N_("failed"), N_("pending"), N_("uncertain"),
+                   N_("in doubt")):
+        summary.add_column(_(column))
     for channel, found in sorted(per_channel.items()):
         c = Counter(r["state"] for r in found)
         # Uncertain: no answer came, or a run died holding the row; in doubt: every row that
@@ -399,13 +484,15 @@ def _status_one(ledger, article_id: str, tz, all_rows: bool = False) -> None:
         _status_rows(listed, tz)
     hidden = sorted(ch for ch, found in per_channel.items() if not all_rows and len(found) > ROWS_SHOWN)
     if hidden:
-        out.print(f"({', '.join(hidden)}: too many deliveries to list; add --rows to see each one)")
+        out.print(_("({channels}: too many deliveries to list; add --rows to see each one)").format(
+            channels=", ".join(hidden)))
 
 
 def _status_rows(rows, tz) -> None:
     table = Table()
-    for column in ("channel", "target", "revision", "state", "attempts", "time", "provider ref", "error / reason"):
-        table.add_column(column, overflow="fold")
+    for column in (N_("channel"), N_("target"), N_("revision"), N_("state"), N_("attempts"), N_("time"),
+                   N_("provider ref"), N_("error / reason")):
+        table.add_column(_(column), overflow="fold")
     for row in sorted(rows, key=lambda r: (r["channel"], r["target"], r["updated_at"])):
         state = f"{row['state']} (in doubt)" if row["in_doubt"] and row["state"] != "uncertain" else row["state"]
         table.add_row(row["channel"], row["target"], row["revision"], state, str(row["attempts"]),
@@ -445,7 +532,7 @@ def main() -> None:
         _print_errors(exc.errors)
         sys.exit(1)
     except ConfigError as exc:
-        err.print(f"configuration error: {exc}", markup=False)
+        err.print(_("configuration error: {problem}").format(problem=exc), markup=False)
         sys.exit(2)
     except ValidationError as exc:
         if exc.title != Settings.__name__:

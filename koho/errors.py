@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field as _field
+from typing import Any
 
 
 @dataclass(frozen=True, order=True)
 class ContentError:
-    """One problem in one content file, printed as ``path:line: field: message``."""
+    """One problem in one content file, printed as ``path:line: field: message``.
+
+    ``phrase`` (a ``koho.phrase.Phrase``, when set) is the same message as a template and its
+    values, so the CLI can say it in the reader's language; ``message`` stays English."""
 
     path: str
     line: int
     field: str
     message: str
+    phrase: Any = _field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.field}: {self.message}"

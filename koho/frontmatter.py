@@ -12,7 +12,9 @@ from typing import Any
 
 import yaml
 
+from koho.cli_words import N_
 from koho.errors import ContentError
+from koho.phrase import Phrase, phrase
 
 DELIMITER = "---"
 #: Front matter is a few dozen short lines; anything near this size is a mistake or an attack.
@@ -90,7 +92,8 @@ def split(text: str, path: str) -> Parsed:
     if not yaml_text.strip():
         return _failed(path, 2, "front matter", "the front matter is empty")
     if len(yaml_text.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
-        return _failed(path, 2, "front matter", f"the front matter is larger than {MAX_FRONT_MATTER_BYTES // 1024} KiB")
+        return _failed(path, 2, "front matter", phrase("the front matter is larger than {n} KiB",
+                                                        n=MAX_FRONT_MATTER_BYTES // 1024))
     refused = no_aliases(yaml_text)
     if refused is not None:
         return _failed(path, refused + 1, "front matter", ALIAS_MESSAGE)
@@ -104,18 +107,16 @@ def split(text: str, path: str) -> Parsed:
         _walk(node, (), key_lines, errors, path)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = (mark.line + 2) if mark else 2
-        problem = exc.problem or "invalid YAML"
-        return _failed(path, line, "front matter", f"invalid YAML: {problem}")
+        line, said = yaml_problem(exc)
+        return _failed(path, line, "front matter", said)
     except yaml.YAMLError as exc:
-        return _failed(path, 2, "front matter", f"invalid YAML: {exc}")
+        return _failed(path, 2, "front matter", phrase("this is not valid YAML ({detail})", detail=str(exc)))
     finally:
         loader.dispose()
     return Parsed(data, key_lines, "\n".join(body_lines), body_start, errors)
 
 
-ALIAS_MESSAGE = ("YAML anchors and aliases (&name, *name) are not allowed; write each value out "
+ALIAS_MESSAGE = N_("YAML anchors and aliases (&name, *name) are not allowed; write each value out "
                  "(an alias can make a short file expand to gigabytes)")
 
 
@@ -159,5 +160,54 @@ def _walk(node: yaml.Node, loc: tuple, out: dict[tuple, int], errors: list[Conte
             _walk(item, loc + (index,), out, errors, path)
 
 
-def _failed(path: str, line: int, fieldname: str, message: str) -> Parsed:
-    return Parsed({}, {}, "", 1, [ContentError(path, line, fieldname, message)])
+def _failed(path: str, line: int, fieldname: str, message: str | Phrase) -> Parsed:
+    return Parsed({}, {}, "", 1, [said(path, line, fieldname, message)])
+
+
+def said(path: str, line: int, fieldname: str, message: str | Phrase) -> ContentError:
+    """A ContentError whose message is a Phrase (English text, translatable where printed)."""
+    if isinstance(message, str):
+        message = Phrase(message)
+    return ContentError(path, line, fieldname, str(message), message)
+
+
+#: The parser's words for a YAML mistake (libyaml's and PyYAML's), in plain words for PR staff,
+#: and whether the mistake is where the parser *started* the construct (an unclosed quote or
+#: bracket is noticed lines later, at the end; the person must look where it was opened).
+_YAML_PROBLEMS = (
+    ("mapping values are not allowed",
+     N_("a second ':' on this line: put the value in quotes (title: \"a: b\"), or check that this line is "
+     "indented like the keys above it"), False),
+    ("could not find expected ':'",
+     N_("a line without 'key: value' (a ':' and a space after the key are missing, or a quote is not closed)"), True),
+    ("while scanning a quoted scalar",
+     N_("a quote opened here is never closed: end the value with the same quote mark"), True),
+    ("while parsing a flow sequence",
+     N_("a '[' opened here is never closed: end the list with ']' on the same line"), True),
+    ("while parsing a flow mapping",
+     N_("a '{' opened here is never closed: end it with '}' on the same line"), True),
+    ("found character that cannot start any token",
+     N_("a character YAML does not allow here (a tab? indent with spaces; '@' or '`' must be in quotes)"), False),
+    ("found a tab character",
+     N_("a tab character: indent with spaces"), False),
+    ("did not find expected key",
+     N_("this line is indented differently from the keys above it (indent with spaces, the same amount "
+     "for keys at the same level)"), False),
+    ("did not find expected '-' indicator",
+     N_("this line is indented differently from the list items above it"), False),
+    ("expected <block end>",
+     N_("this line is indented differently from the keys above it"), False),
+)
+
+
+def yaml_problem(exc: yaml.MarkedYAMLError) -> tuple[int, Phrase]:
+    """The line of a YAML mistake (the line of the front matter's file) and what it is in words."""
+    words = f"{exc.context or ''} {exc.problem or ''}"
+    for needle, message, at_start in _YAML_PROBLEMS:
+        if needle in words:
+            mark = (exc.context_mark if at_start else exc.problem_mark) or exc.problem_mark or exc.context_mark
+            line = mark.line + 2 if mark else 2
+            return line, phrase("this is not valid YAML: {problem}", problem=Phrase(message))
+    mark = exc.problem_mark or exc.context_mark
+    return ((mark.line + 2) if mark else 2,
+            phrase("this is not valid YAML ({detail})", detail=exc.problem or "invalid YAML"))

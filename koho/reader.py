@@ -21,10 +21,11 @@ from pathlib import Path
 
 from koho.article import Article, revision_of, to_article, validate_front_matter
 from koho.errors import ContentError
-from koho.frontmatter import decode, split
+from koho.frontmatter import decode, said, split
 from koho.markup import lint_body, render_markdown
 from koho.media import media_problem
 from koho.parse_cache import ParseCache
+from koho.phrase import Phrase, phrase
 from koho.settings import Settings
 from koho.site import SLUG, Site, load_site
 
@@ -201,10 +202,10 @@ def _parse(raw: bytes, label: str, stem: str, relpath: str, site: Site) -> tuple
     fm, fm_errors = validate_front_matter(parsed, label)
     errors += fm_errors
     if fm is not None and fm.id is None and not SLUG.fullmatch(stem):
-        errors.append(ContentError(label, 1, "id", f"the file name {stem!r} is not a lowercase slug; "
-                                   "rename the file or set 'id:' to one (a-z, 0-9, '-')"))
+        errors.append(said(label, 1, "id", phrase("the file name {stem} is not a lowercase slug; rename the "
+                                                  "file or set 'id:' to one (a-z, 0-9, '-')", stem=repr(stem))))
     if not parsed.body.strip():
-        errors.append(ContentError(label, parsed.body_line, "body", "the article has no text after the front matter"))
+        errors.append(said(label, parsed.body_line, "body", "the article has no text after the front matter"))
     errors += [ContentError(label, line, f, msg) for line, f, msg in lint_body(parsed.body, parsed.body_line)]
     if fm is None:
         errors += _raw_topic_errors(parsed, label, site)
@@ -220,13 +221,13 @@ def _raw_topic_errors(parsed, label: str, site: Site) -> list[ContentError]:
     topics = parsed.data.get("topics")
     if not isinstance(topics, list):
         return []
-    return [ContentError(label, parsed.line_of(("topics", i)), "topics", _unknown_topic(t, site))
+    return [said(label, parsed.line_of(("topics", i)), "topics", _unknown_topic(t, site))
             for i, t in enumerate(topics) if isinstance(t, str) and t not in site.topics]
 
 
-def _unknown_topic(topic: str, site: Site) -> str:
+def _unknown_topic(topic: str, site: Site) -> Phrase:
     known = ", ".join(f"{k} ({v})" for k, v in site.topics.items())
-    return f"unknown topic {topic!r}; site.yaml lists {known}"
+    return phrase("unknown topic {topic}; site.yaml lists {known}", topic=repr(topic), known=known)
 
 
 def _cross_checks(article: Article, label: str, content_dir: Path, site: Site) -> list[ContentError]:
@@ -234,8 +235,7 @@ def _cross_checks(article: Article, label: str, content_dir: Path, site: Site) -
     errors = []
     for index, topic in enumerate(article.topics):
         if topic not in site.topics:
-            errors.append(ContentError(label, article.line_of("topics", index), "topics",
-                                       _unknown_topic(topic, site)))
+            errors.append(said(label, article.line_of("topics", index), "topics", _unknown_topic(topic, site)))
     for index, image in enumerate(article.images):
         problem = media_problem(content_dir, image.src)
         if problem:

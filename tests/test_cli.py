@@ -52,7 +52,10 @@ def test_publish_refuses_bad_content_before_starting(workspace):
 def test_dry_run_writes_nothing(workspace):
     result = runner.invoke(app, ["publish", "--dry-run"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert "would write: articles/" in result.output
+    assert "Dry run: would send" in result.output and "nothing was written" in result.output
+    details = runner.invoke(app, ["publish", "--dry-run", "--details"], env={"COLUMNS": "200"})
+    assert details.exit_code == 0, details.output
+    assert "would write: articles/" in details.output
     assert not (workspace / "public").exists()
 
 
