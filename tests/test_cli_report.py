@@ -45,11 +45,30 @@ def test_summary_counts_skips_apart_from_unchanged_and_says_each_reason_once():
     assert summary.skipped == {MISSING_TH: (6, ["archive", "feeds"])}
 
 
+def _koho(workspace, *args: str):
+    """The real command in a child process whose argostranslate has no package at all (a fresh
+    machine), whatever tiny models earlier tests installed in this session's argos home."""
+    import os
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from prefect.settings import PREFECT_API_URL
+
+    empty = workspace / "no-models"
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "400",
+           "XDG_DATA_HOME": str(empty / "data"), "XDG_CONFIG_HOME": str(empty / "config"),
+           "XDG_CACHE_HOME": str(empty / "cache")}
+    done = subprocess.run([sys.executable, "-m", "koho.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=600)
+    return SimpleNamespace(exit_code=done.returncode, output=done.stdout + done.stderr)
+
+
 @pytest.mark.usefixtures("prefect_harness")
-def test_publish_prints_a_row_per_channel_and_a_missing_model_once_per_language(workspace, cli_env, monkeypatch):
-    monkeypatch.setenv("KOHO_LANGUAGES", "en,th")  # no model is installed in the test's argos home
+def test_publish_prints_a_row_per_channel_and_a_missing_model_once_per_language(workspace, monkeypatch):
+    monkeypatch.setenv("KOHO_LANGUAGES", "en,th")  # the child's argostranslate has no model
     monkeypatch.setenv("KOHO_CHANNELS", "archive,feeds")
-    first = runner.invoke(app, ["publish"], env={"COLUMNS": "400"})
+    first = _koho(workspace, "publish")
     assert first.exit_code == 0, first.output
     rows = _rows(first.output)
     assert set(rows) == {"archive", "feeds"}, first.output
@@ -62,10 +81,10 @@ def test_publish_prints_a_row_per_channel_and_a_missing_model_once_per_language(
     assert "pip install -e '.[translate]'" in first.output or "koho translations install" in first.output
     assert "Nothing new was sent" not in first.output
 
-    details = runner.invoke(app, ["publish", "--details"], env={"COLUMNS": "400"})
+    details = _koho(workspace, "publish", "--details")
     assert details.exit_code == 0, details.output
     assert "conbini-kofu-service" in details.output and "nothing to send: already delivered" in details.output
-    again = runner.invoke(app, ["publish"], env={"COLUMNS": "400"})
+    again = _koho(workspace, "publish")
     assert again.exit_code == 0 and "Nothing new was sent: every planned delivery" in again.output, again.output
     assert {row[3] for row in _rows(again.output).values()} == {"0"}, "the skips were said in the first run only"
 

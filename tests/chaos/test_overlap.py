@@ -88,6 +88,9 @@ def test_two_overlapping_publishes_send_everything_exactly_once(database, worksp
     # Each run ends 0 (all delivered) or 3 (it finished while the other still held rows).
     assert all(code in (0, 3) for code, _ in results), results
 
+    print(f"chaos[overlap {database}]: runs 2, subscribers {SUBSCRIBERS}, mails {sum(handler.received.values())}, "
+          f"lost {SUBSCRIBERS - len(handler.received)}, duplicated "
+          f"{sum(n - 1 for n in handler.received.values())}, X posts {len(x.posts)}, Facebook posts {len(graph.posts)}")
     assert len(handler.received) == SUBSCRIBERS and set(handler.received.values()) == {1}
     assert len(x.calls("POST", "/2/tweets")) == 1 and len(x.posts) == 1
     assert len(graph.calls("POST")) == 1 and len(graph.posts) == 1
@@ -105,9 +108,13 @@ def test_two_overlapping_publishes_send_everything_exactly_once(database, worksp
     ledger.close()
 
 
-def test_a_publish_overlapping_publish_due_sends_everything_exactly_once(workspace, peers, clock):
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_publish_overlapping_publish_due_sends_everything_exactly_once(database, workspace, peers, clock,
+                                                                          monkeypatch, request):
     """The manual publish of an urgent notice while the 10-minute schedule runs publish-due."""
     handler, x, graph = peers
+    if database == "postgresql":
+        monkeypatch.setenv("KOHO_DATABASE_URL", request.getfixturevalue("fresh_postgres_db"))
     ledger = Ledger(Settings().db_url())
     SubscriberStore(ledger.engine).upsert(
         [NewSubscriber(f"r{i:05d}@example.jp", f"r{i:05d}@example.jp", ("bousai",)) for i in range(SUBSCRIBERS)],
@@ -116,6 +123,9 @@ def test_a_publish_overlapping_publish_due_sends_everything_exactly_once(workspa
 
     results = _run_two_at_once(path, workspace, second=["publish-due"])
     assert all(code in (0, 3) for code, _ in results), results
+    print(f"chaos[publish+publish-due {database}]: runs 2, subscribers {SUBSCRIBERS}, lost "
+          f"{SUBSCRIBERS - len(handler.received)}, duplicated {sum(n - 1 for n in handler.received.values())}, "
+          f"X posts {len(x.posts)} ({len(x.calls('POST', '/2/tweets'))} requests)")
     # Every recipient once; every due article (the samples too) posted once on X and Facebook.
     assert len(handler.received) == SUBSCRIBERS and set(handler.received.values()) == {1}
     texts = [p["text"] for p in x.posts.values()]

@@ -149,6 +149,10 @@ def test_killed_fan_out_finishes_with_nobody_missing_and_duplicates_only_in_flig
     rows = ledger.rows(article_id="kinkyu", channel="mail")
     assert len(rows) == SUBSCRIBERS and {r["state"] for r in rows} == {"sent"}, f"seed {seed}"
     in_doubt = {r["target"] for r in rows if r["in_doubt"]}
+    # The chaos figures, for the record (pytest -s shows them).
+    print(f"chaos[crash] seed {seed}: runs {len(triggers) + 1}, kills {kills}, subscribers {SUBSCRIBERS}, "
+          f"lost {len(missing)}, duplicated {len(doubles)}, uncertain after kills {len(uncertain_after_kills)}, "
+          f"in doubt {len(in_doubt)}")
     assert {f"subscriber-{ids[a]}" for a in doubles} <= in_doubt <= uncertain_after_kills, f"seed {seed}"
     # The operator's view of the same fact: koho status counts the rows in doubt.
     status = subprocess.run([sys.executable, "-m", "koho.cli", "status", "kinkyu"], capture_output=True,
