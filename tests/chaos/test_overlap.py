@@ -57,6 +57,18 @@ def _article(workspace, clock) -> str:
     return str(path)
 
 
+def _ledger_with_audience(database: str, workspace, clock, monkeypatch, request):
+    """The ledger on ``database`` with SUBSCRIBERS confirmed bousai readers, and the urgent
+    article published a minute after they confirmed: (ledger, article path)."""
+    if database == "postgresql":
+        monkeypatch.setenv("KOHO_DATABASE_URL", request.getfixturevalue("fresh_postgres_db"))
+    ledger = Ledger(Settings().db_url())
+    SubscriberStore(ledger.engine).upsert(
+        [NewSubscriber(f"r{i:05d}@example.jp", f"r{i:05d}@example.jp", ("bousai",)) for i in range(SUBSCRIBERS)],
+        "confirmed", "test")
+    return ledger, _article(workspace, clock)
+
+
 def _run_two_at_once(path: str, folder, second: list[str] | None = None) -> list[tuple[int, str]]:
     """``koho publish PATH`` twice at once (or with ``second`` as the other command)."""
     from prefect.settings import PREFECT_API_URL
@@ -76,13 +88,7 @@ def _run_two_at_once(path: str, folder, second: list[str] | None = None) -> list
 def test_two_overlapping_publishes_send_everything_exactly_once(database, workspace, peers, clock, monkeypatch,
                                                                  request):
     handler, x, graph = peers
-    if database == "postgresql":
-        monkeypatch.setenv("KOHO_DATABASE_URL", request.getfixturevalue("fresh_postgres_db"))
-    ledger = Ledger(Settings().db_url())
-    SubscriberStore(ledger.engine).upsert(
-        [NewSubscriber(f"r{i:05d}@example.jp", f"r{i:05d}@example.jp", ("bousai",)) for i in range(SUBSCRIBERS)],
-        "confirmed", "test")
-    path = _article(workspace, clock)
+    ledger, path = _ledger_with_audience(database, workspace, clock, monkeypatch, request)
 
     results = _run_two_at_once(path, workspace)
     # Each run ends 0 (all delivered) or 3 (it finished while the other still held rows).
@@ -113,13 +119,7 @@ def test_a_publish_overlapping_publish_due_sends_everything_exactly_once(databas
                                                                           monkeypatch, request):
     """The manual publish of an urgent notice while the 10-minute schedule runs publish-due."""
     handler, x, graph = peers
-    if database == "postgresql":
-        monkeypatch.setenv("KOHO_DATABASE_URL", request.getfixturevalue("fresh_postgres_db"))
-    ledger = Ledger(Settings().db_url())
-    SubscriberStore(ledger.engine).upsert(
-        [NewSubscriber(f"r{i:05d}@example.jp", f"r{i:05d}@example.jp", ("bousai",)) for i in range(SUBSCRIBERS)],
-        "confirmed", "test")
-    path = _article(workspace, clock)
+    ledger, path = _ledger_with_audience(database, workspace, clock, monkeypatch, request)
 
     results = _run_two_at_once(path, workspace, second=["publish-due"])
     assert all(code in (0, 3) for code, _ in results), results

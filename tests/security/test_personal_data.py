@@ -72,7 +72,7 @@ def test_smtp_refusal_detail_and_erasure_leave_no_address(quoting_smtp, tmp_path
     assert "gone.taro" not in row["detail"].lower(), row["detail"]
 
     store.set_state(subscriber.id, "unsubscribed")
-    assert store.erase_expired(timedelta(days=30), now=datetime.now(timezone.utc) + timedelta(days=31)) == 1
+    assert store.erase_expired(timedelta(days=30), now=koho_now() + timedelta(days=31)) == 1
     ledger.close()
     # Neither a table nor a freed page of the file (nor its WAL) keeps the address.
     for path in db.parent.iterdir():
