@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from koho import clock, prefect_env, progress
+from koho import clock, prefect_env, progress, runner
 from koho.cli_words import N_, _
 from koho.errors import ConfigError, ContentInvalid
 from koho.settings import Settings, mask_url
@@ -286,7 +286,7 @@ def _reasons(summary, corpus) -> None:
 def _run_flow(name: str, verbose: bool, **params):
     """Run a flow against PREFECT_API_URL, or koho's local Prefect server (started once, ADR 0015)."""
     prefect_env.apply(verbose)
-    from koho.prefect_server import ServerError, connect
+    from koho.prefect_server import LocalServer, ServerError, connect
 
     settings = Settings()
     try:
@@ -303,7 +303,10 @@ def _run_flow(name: str, verbose: bool, **params):
     # Heartbeats let a server with workers tell a crashed run; koho's local server has none, and
     # stopping the heartbeat thread costs up to a second at the end of every run.
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
-        return getattr(module, name)(**params)
+        outcomes = getattr(module, name)(**params)
+    # The next command finds Prefect and koho imported in the warm runner (ADR 0016).
+    runner.start_in_background(runner.Place(LocalServer(settings.state_dir).dir))
+    return outcomes
 
 
 @app.command()
@@ -524,10 +527,11 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (behi
     _outer("channels.mail.web.server").run(service, host, port)
 
 
-def main() -> None:
-    """Console-script entry point: user mistakes end with a message and exit code, never a traceback."""
+def main(argv: list[str] | None = None) -> None:
+    """Run ``koho ARGV`` (default: the process's arguments): user mistakes end with a message and
+    exit code, never a traceback."""
     try:
-        app()
+        app(args=argv, prog_name="koho")
     except ContentInvalid as exc:
         _print_errors(exc.errors)
         sys.exit(1)

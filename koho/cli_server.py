@@ -9,6 +9,7 @@ from datetime import datetime
 import typer
 from rich.console import Console
 
+from koho import runner
 from koho.prefect_server import LocalServer, ServerError, ServerInfo
 from koho.settings import Settings
 
@@ -37,6 +38,14 @@ def _describe(server: LocalServer, info: ServerInfo) -> None:
     out.print(f"Prefect server: {info.url}  (UI {info.ui_url})\n"
               f"pid {info.pid}, Prefect {info.prefect_version}, started {started:%Y-%m-%d %H:%M:%S}\n"
               f"log: {server.log_path}")
+    place = runner.Place(server.dir)
+    warm = place.recorded()
+    if warm is None:
+        out.print("Warm runner: none (the next publish, publish-due or build leaves one)")
+    else:
+        since = datetime.fromisoformat(warm["started_at"]).astimezone()
+        out.print(f"Warm runner: pid {warm['pid']}, started {since:%Y-%m-%d %H:%M:%S}, "
+                  f"{warm['served']} command(s) served; log: {place.log}")
 
 
 @app.command()
@@ -67,7 +76,7 @@ def status() -> None:
 
 @app.command()
 def stop() -> None:
-    """Stop the local Prefect server (its flow runs stay in its database for the next start)."""
+    """Stop the local Prefect server and the warm runner (flow runs stay in its database)."""
     server = _server()
     try:
         info = server.stop()

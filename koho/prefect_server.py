@@ -114,7 +114,11 @@ class LocalServer:
             return self._start(info.port if info else None)
 
     def stop(self) -> ServerInfo | None:
-        """Stop the recorded server if it is ours and alive; returns what was stopped."""
+        """Stop the recorded server, and the warm runner that uses it, if they are ours and
+        alive; returns the server that was stopped."""
+        from koho import runner
+
+        runner.stop(runner.Place(self.dir))
         with self._lock():
             info = self.recorded()
             stopped = info if info and _is_ours(info) else None
@@ -128,7 +132,8 @@ class LocalServer:
     def _lock(self):
         from filelock import FileLock, Timeout
 
-        self.dir.mkdir(parents=True, exist_ok=True)
+        # 0700: the server's database holds every flow run's logs; the runner's key lives here too.
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Long enough for the holder to wait out a stale server and start a new one.
         lock = FileLock(self.lock_path, timeout=3 * self.timeout + 10)
 
@@ -315,6 +320,12 @@ def connect(state_dir: Path, timeout: float, announce=None) -> ServerInfo | None
     os.environ["PREFECT_API_URL"] = info.url
     # Prefect built its process-wide settings when configured_api_url() imported it; rebuild them
     # from the environment, which every thread (log and event workers too) falls back to.
+    refresh_prefect_settings()
+    return info
+
+
+def refresh_prefect_settings() -> None:
+    """Rebuild Prefect's process-wide settings from the environment as it is now."""
     from prefect import context
 
     refresh = getattr(context, "refresh_global_settings_context", None)
@@ -322,4 +333,3 @@ def connect(state_dir: Path, timeout: float, announce=None) -> ServerInfo | None
         refresh()
     else:  # Prefect before the function existed: what it does
         context.GLOBAL_SETTINGS_CONTEXT = context.root_settings_context()
-    return info

@@ -35,6 +35,22 @@ def _server_pids(state_dir: Path) -> list[int]:
     return found
 
 
+def _runner_pids(cwd: Path) -> list[int]:
+    """Every warm runner (ADR 0017) working in ``cwd``: started by a koho command run there."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"koho.runner" in argv and os.readlink(proc / "cwd") == str(cwd):
+                if (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+                    found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
 @pytest.fixture
 def koho(workspace, monkeypatch):
     """Run the real command in the workspace, archive only; stop the servers it started afterwards."""
@@ -59,6 +75,10 @@ def koho(workspace, monkeypatch):
         for pid in _server_pids(state_dir):  # a server no state file knew of would be a bug: end it too
             os.kill(pid, signal.SIGKILL)
         assert not _server_pids(state_dir)
+    leftover = _runner_pids(workspace)
+    for pid in leftover:
+        os.kill(pid, signal.SIGKILL)
+    assert not leftover, "a warm runner outlived `koho server stop`"
 
 
 def _recorded(workspace: Path) -> dict:
