@@ -1,8 +1,8 @@
 """The words the ``koho`` command prints, in the reader's language.
 
 English is the source text (the msgids); ``koho/locale/ja/LC_MESSAGES/koho.po`` holds the
-Japanese. The catalog is read with Babel and compiled in memory on first use, as the
-subscription pages do (``channels/mail/web/language.py``), so a fresh clone needs no build step.
+Japanese. The catalog is compiled in memory on first use by ``koho.catalogs``, as every catalog
+of koho is, so a fresh clone needs no build step.
 The language comes from the environment as POSIX reads it: LC_ALL, then LC_MESSAGES, then LANG;
 Japanese when the first one set says ``ja``, English otherwise.
 """
@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import gettext
 import os
-from functools import lru_cache
-from io import BytesIO
-from pathlib import Path
+
+from koho.catalogs import COMMAND, translations
 
 
 def N_(message: str) -> str:
@@ -31,28 +30,9 @@ def language() -> str:
     return "en"
 
 
-LOCALE = Path(__file__).parent / "locale"
-DOMAIN = "koho"
-
-
-@lru_cache(maxsize=None)
 def catalog(lang: str) -> gettext.NullTranslations:
-    """The catalog of ``lang`` compiled in memory from its .po file (English: the msgids).
-
-    Babel is imported only here: an English ``koho --help`` pays nothing for it. ``write_mo``
-    leaves fuzzy entries out, so an unreviewed guess prints in English.
-    """
-    po = LOCALE / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if lang == "en" or not po.is_file():
-        return gettext.NullTranslations()
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    with po.open("rb") as handle:
-        compiled = BytesIO()
-        write_mo(compiled, read_po(handle, domain=DOMAIN))
-    compiled.seek(0)
-    return gettext.GNUTranslations(compiled)
+    """The command's catalog in ``lang`` (English: the msgids themselves)."""
+    return translations(lang, COMMAND)
 
 
 def _(message: str) -> str:

@@ -2,16 +2,21 @@
 
 The articles themselves are translated by ``translations/``; this module holds only what the
 archive, the feeds and the e-books write around them (navigation, dates, the notice that a text
-was machine-translated), so that every output says the same thing in the same words. Japanese
-strings are exactly what the Japanese archive always printed: its pages must not change.
+was machine-translated), so that every output says the same thing in the same words. The words
+are in the catalogs of what residents read (``koho/locale/<lang>/LC_MESSAGES/messages.po``,
+ADR 0016) with the Japanese as msgids: exactly what the Japanese archive always printed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from gettext import NullTranslations
 
 from babel.dates import format_date, format_datetime
+
+from koho.catalogs import translations
 
 #: The original language and the eight machine-translated ones, in the order a switcher lists them.
 SOURCE_LANGUAGE = "ja"
@@ -37,7 +42,8 @@ def locale(language: str) -> str:
 
 @dataclass(frozen=True)
 class Words:
-    """What the outputs print around the articles in one language (``fmt`` fields take arguments)."""
+    """What the outputs print around the articles in one language (``{name}`` fields are filled in
+    with ``str.format``). Built from the language's catalog by :func:`words`."""
 
     endonym: str
     skip: str
@@ -67,100 +73,80 @@ class Words:
     not_found: str
     not_found_text: str
     languages: str
-    machine: str
+    machine: str  # in Japanese only the msgid of its translations: Japanese is never machine-translated
     original: str
     ebook: str
     contents: str
-    issue: str  # "{bulletin} {date}"
-    signup: str = ""  # the archive's link to the info-mail sign-up page (see ``_SIGNUP``)
+    issue: str  # "{bulletin} {date}号"
+    signup: str  # the archive's link to the info-mail sign-up page (``koho serve``)
 
 
-WORDS: dict[str, Words] = {
-    "ja": Words("日本語", "本文へ移動", "サイト内", "ホーム", "区報（号別）", "分野別", "フィード", "サイトマップ",
-                "新着記事", "最近の区報", "緊急のお知らせ", "緊急", "掲載中の記事はありません。", "掲載中の号はありません。",
-                "ねりま区報は毎月1日・11日・21日に発行しています。", "（{n}件）", "{year}年の記事", "年別アーカイブ",
-                "{year}年", "{date} 掲載", "{date} 更新", "訂正・変更", "関連動画：", "ねりまほっとライン（YouTube）",
-                "この記事の掲載は終了しました。", "ページが見つかりません",
-                "お探しのページは移動または削除された可能性があります。", "言語", "", "日本語の原文",
-                "電子書籍版（EPUB）", "目次", "{bulletin} {date}号"),
-    "en": Words("English", "Skip to main content", "Site", "Home", "Issues", "Topics", "Feed", "Sitemap",
-                "Latest news", "Recent issues", "Urgent notices", "Urgent", "No articles yet.", "No issues yet.",
-                "Nerima City News is published on the 1st, 11th and 21st of every month.", " ({n} articles)",
-                "Articles of {year}", "Archive by year", "{year}", "Published {date}", "Updated {date}",
-                "Correction", "Related video: ", "Nerima Hotline (YouTube)", "This article has been withdrawn.",
-                "Page not found", "The page may have moved or been removed.", "Language",
-                "Machine-translated from Japanese. The translation may contain errors; the Japanese original "
-                "is authoritative.", "Read the Japanese original", "E-book edition (EPUB)", "Contents",
-                "{bulletin}, {date}"),
-    "zh": Words("中文（简体）", "跳到正文", "站内", "首页", "各期区报", "分类", "订阅", "网站地图",
-                "最新消息", "最近各期", "紧急通知", "紧急", "暂无文章。", "暂无各期。",
-                "练马区报每月1日、11日、21日发行。", "（{n}篇）", "{year}年的文章", "按年份", "{year}年",
-                "{date} 发布", "{date} 更新", "更正", "相关视频：", "练马热线（YouTube）", "本文已撤下。",
-                "找不到页面", "该页面可能已移动或删除。", "语言",
-                "本页由日语机器翻译而成，可能存在错误，请以日语原文为准。", "查看日语原文",
-                "电子书版（EPUB）", "目录", "{bulletin} {date}"),
-    "ko": Words("한국어", "본문으로 이동", "사이트", "홈", "호별 소식지", "분야별", "피드", "사이트맵",
-                "새 소식", "최근 호", "긴급 알림", "긴급", "게재된 기사가 없습니다.", "게재된 호가 없습니다.",
-                "네리마구 소식지는 매월 1일, 11일, 21일에 발행됩니다.", " ({n}건)", "{year}년 기사", "연도별",
-                "{year}년", "{date} 게재", "{date} 수정", "정정", "관련 동영상: ", "네리마 핫라인 (YouTube)",
-                "이 기사는 게재가 종료되었습니다.", "페이지를 찾을 수 없습니다", "페이지가 이동되었거나 삭제되었을 수 있습니다.",
-                "언어", "일본어를 기계 번역한 것입니다. 번역에 오류가 있을 수 있으며 일본어 원문이 우선합니다.",
-                "일본어 원문 보기", "전자책판 (EPUB)", "목차", "{bulletin} {date}"),
-    "th": Words("ไทย", "ข้ามไปยังเนื้อหา", "เว็บไซต์", "หน้าแรก", "ฉบับต่าง ๆ", "หมวดหมู่", "ฟีด", "แผนผังเว็บไซต์",
-                "ข่าวล่าสุด", "ฉบับล่าสุด", "ประกาศด่วน", "ด่วน", "ยังไม่มีบทความ", "ยังไม่มีฉบับ",
-                "จดหมายข่าวเขตเนริมะออกทุกวันที่ 1, 11 และ 21 ของเดือน", " ({n} บทความ)", "บทความปี {year}",
-                "จัดเก็บตามปี", "{year}", "เผยแพร่ {date}", "ปรับปรุง {date}", "แก้ไข", "วิดีโอที่เกี่ยวข้อง: ",
-                "เนริมะฮอตไลน์ (YouTube)", "บทความนี้ถูกถอนออกแล้ว", "ไม่พบหน้า", "หน้านี้อาจถูกย้ายหรือลบไปแล้ว",
-                "ภาษา", "แปลจากภาษาญี่ปุ่นด้วยเครื่องแปลอัตโนมัติ คำแปลอาจมีข้อผิดพลาด โปรดยึดต้นฉบับภาษาญี่ปุ่นเป็นหลัก",
-                "อ่านต้นฉบับภาษาญี่ปุ่น", "ฉบับอีบุ๊ก (EPUB)", "สารบัญ", "{bulletin} {date}"),
-    "pt": Words("Português", "Ir para o conteúdo", "Site", "Início", "Edições", "Temas", "Feed", "Mapa do site",
-                "Últimas notícias", "Edições recentes", "Avisos urgentes", "Urgente", "Nenhum artigo ainda.",
-                "Nenhuma edição ainda.", "O boletim de Nerima é publicado nos dias 1, 11 e 21 de cada mês.",
-                " ({n} artigos)", "Artigos de {year}", "Arquivo por ano", "{year}", "Publicado em {date}",
-                "Atualizado em {date}", "Correção", "Vídeo relacionado: ", "Nerima Hotline (YouTube)",
-                "Este artigo foi retirado.", "Página não encontrada", "A página pode ter sido movida ou removida.",
-                "Idioma", "Tradução automática do japonês. A tradução pode conter erros; prevalece o original "
-                "em japonês.", "Ler o original em japonês", "Edição em e-book (EPUB)", "Sumário",
-                "{bulletin}, {date}"),
-    "es": Words("Español", "Ir al contenido", "Sitio", "Inicio", "Números", "Temas", "Feed", "Mapa del sitio",
-                "Últimas noticias", "Números recientes", "Avisos urgentes", "Urgente", "Aún no hay artículos.",
-                "Aún no hay números.", "El boletín de Nerima se publica los días 1, 11 y 21 de cada mes.",
-                " ({n} artículos)", "Artículos de {year}", "Archivo por año", "{year}", "Publicado el {date}",
-                "Actualizado el {date}", "Corrección", "Vídeo relacionado: ", "Nerima Hotline (YouTube)",
-                "Este artículo ha sido retirado.", "Página no encontrada", "Es posible que la página se haya movido "
-                "o eliminado.", "Idioma", "Traducción automática del japonés. La traducción puede contener errores; "
-                "prevalece el original en japonés.", "Leer el original en japonés", "Edición en libro electrónico "
-                "(EPUB)", "Índice", "{bulletin}, {date}"),
-    "id": Words("Bahasa Indonesia", "Langsung ke konten", "Situs", "Beranda", "Edisi", "Topik", "Feed", "Peta situs",
-                "Berita terbaru", "Edisi terbaru", "Pemberitahuan darurat", "Darurat", "Belum ada artikel.",
-                "Belum ada edisi.", "Buletin Nerima terbit setiap tanggal 1, 11, dan 21.", " ({n} artikel)",
-                "Artikel tahun {year}", "Arsip per tahun", "{year}", "Terbit {date}", "Diperbarui {date}",
-                "Koreksi", "Video terkait: ", "Nerima Hotline (YouTube)", "Artikel ini telah ditarik.",
-                "Halaman tidak ditemukan", "Halaman mungkin telah dipindahkan atau dihapus.", "Bahasa",
-                "Diterjemahkan dengan mesin dari bahasa Jepang. Terjemahan mungkin mengandung kesalahan; naskah "
-                "asli bahasa Jepang yang berlaku.", "Baca naskah asli bahasa Jepang", "Edisi e-book (EPUB)",
-                "Daftar isi", "{bulletin}, {date}"),
-    "vi": Words("Tiếng Việt", "Chuyển đến nội dung", "Trang", "Trang chủ", "Các số báo", "Chủ đề", "Nguồn tin",
-                "Sơ đồ trang", "Tin mới", "Số gần đây", "Thông báo khẩn", "Khẩn", "Chưa có bài viết.",
-                "Chưa có số báo.", "Bản tin Nerima phát hành vào ngày 1, 11 và 21 hằng tháng.", " ({n} bài)",
-                "Bài viết năm {year}", "Lưu trữ theo năm", "{year}", "Đăng ngày {date}", "Cập nhật {date}",
-                "Đính chính", "Video liên quan: ", "Nerima Hotline (YouTube)", "Bài viết này đã bị gỡ.",
-                "Không tìm thấy trang", "Trang có thể đã được chuyển hoặc xóa.", "Ngôn ngữ",
-                "Bản dịch máy từ tiếng Nhật. Bản dịch có thể có sai sót; bản gốc tiếng Nhật là bản chính thức.",
-                "Đọc bản gốc tiếng Nhật", "Bản sách điện tử (EPUB)", "Mục lục", "{bulletin}, {date}"),
-}
-
-#: The archive's link to the info-mail sign-up page (``koho serve``), per language.
-_SIGNUP = {"ja": "ねりま情報メールの登録", "en": "Subscribe to Nerima info mail", "zh": "订阅练马信息邮件",
-           "ko": "네리마 정보 메일 구독", "th": "สมัครรับอีเมลข่าวสารเนริมะ", "pt": "Assine o e-mail informativo de Nerima",
-           "es": "Suscríbase al correo informativo de Nerima", "id": "Berlangganan surel info Nerima",
-           "vi": "Đăng ký thư thông tin Nerima"}
-WORDS = {lang: replace(w, signup=_SIGNUP[lang]) for lang, w in WORDS.items()}
-
-
+@lru_cache(maxsize=None)
 def words(language: str) -> Words:
-    """The words of ``language`` (English for a language koho has no words for)."""
-    return WORDS.get(language, WORDS["en"])
+    """The words of ``language`` (English for a language koho has no words for), from its catalog
+    in ``koho/locale`` (Japanese: the msgids themselves)."""
+    return _words(translations(language if language in LANGUAGES else "en"))
+
+
+def _words(t: NullTranslations) -> Words:
+    # Each word is a gettext call with its Japanese text, so that `pybabel extract -F babel.cfg`
+    # finds it here with the TRANSLATORS comment above it (kept under 70 characters: Babel
+    # wraps longer ones mid-sentence). The Japanese is what the archive always printed, so a
+    # Japanese page is the same bytes as before the words moved into catalogs.
+    return Words(
+        # TRANSLATORS: this language's own name, as its readers write it
+        # (not the word for Japanese): the language switcher lists it so.
+        endonym=t.pgettext("language name", "日本語"),
+        skip=t.gettext("本文へ移動"),
+        # TRANSLATORS: the site navigation's label, read by screen readers.
+        nav=t.gettext("サイト内"),
+        home=t.gettext("ホーム"),
+        # TRANSLATORS: the link to the list of the bulletin's issues.
+        issues=t.gettext("区報（号別）"),
+        topics=t.gettext("分野別"),
+        feed=t.gettext("フィード"),
+        sitemap=t.gettext("サイトマップ"),
+        latest=t.gettext("新着記事"),
+        recent_issues=t.gettext("最近の区報"),
+        # TRANSLATORS: the heading of the home page's urgent notices.
+        urgent_heading=t.pgettext("heading", "緊急のお知らせ"),
+        # TRANSLATORS: the badge on an urgent article in lists.
+        urgent_badge=t.gettext("緊急"),
+        no_articles=t.gettext("掲載中の記事はありません。"),
+        no_issues=t.gettext("掲載中の号はありません。"),
+        issues_intro=t.gettext("ねりま区報は毎月1日・11日・21日に発行しています。"),
+        # TRANSLATORS: after an issue's name in the list: its articles.
+        count=t.gettext("（{n}件）"),
+        year=t.gettext("{year}年の記事"),
+        years=t.gettext("年別アーカイブ"),
+        # TRANSLATORS: a link to the archive of one year.
+        year_link=t.gettext("{year}年"),
+        # TRANSLATORS: {date} is the date and time of publication.
+        published=t.gettext("{date} 掲載"),
+        # TRANSLATORS: {date} is the date and time of the latest change.
+        updated=t.gettext("{date} 更新"),
+        # TRANSLATORS: the label of a correction or change note on an article.
+        change_note=t.gettext("訂正・変更"),
+        # TRANSLATORS: before the link to an article's related video.
+        video=t.gettext("関連動画："),
+        video_link=t.gettext("ねりまほっとライン（YouTube）"),
+        withdrawn=t.gettext("この記事の掲載は終了しました。"),
+        not_found=t.gettext("ページが見つかりません"),
+        not_found_text=t.gettext("お探しのページは移動または削除された可能性があります。"),
+        # TRANSLATORS: the label of the language switcher.
+        languages=t.gettext("言語"),
+        # TRANSLATORS: on every machine-translated page, feed, e-book, mail.
+        machine=t.gettext("日本語から機械翻訳したものです。"
+                          "翻訳には誤りが含まれることがあり、日本語の原文が正となります。"),
+        # TRANSLATORS: the link to the original, after that notice.
+        original=t.gettext("日本語の原文"),
+        ebook=t.gettext("電子書籍版（EPUB）"),
+        # TRANSLATORS: the heading of an e-book's table of contents.
+        contents=t.gettext("目次"),
+        # TRANSLATORS: an issue's name ({bulletin}: the bulletin's, {date}).
+        issue=t.gettext("{bulletin} {date}号"),
+        signup=t.gettext("ねりま情報メールの登録"),
+    )
 
 
 def long_date(day: date, language: str) -> str:

@@ -1,7 +1,7 @@
 """The subscription service in the reader's language, over real HTTP as in ``test_mail_web``:
 which language a page speaks (``?lang=``, the form's hidden field, the subscriber's own,
-Accept-Language, Japanese), the sign-up mails in the language chosen on the form, and catalogs
-that translate every string the templates and the code mark."""
+Accept-Language, Japanese) and the sign-up mails in the language chosen on the form. That the
+catalogs translate every string the templates and the code mark: ``test_catalogs``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,8 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
-from babel.messages.frontend import parse_mapping_cfg
-from babel.messages.pofile import read_po
 
-from channels.mail.web.language import LOCALE, preferred
+from channels.mail.web.language import preferred
 from koho.errors import ContentInvalid
 from koho.i18n import TARGET_LANGUAGES
 from koho.site import load_site
@@ -21,7 +18,6 @@ from tests.peers import free_port
 from tests.test_mail_web import SENT, Clock, generation, link, seed, start
 from tests.test_mail_web import settings, sink  # noqa: F401  (fixtures)
 
-WEB = Path(__file__).resolve().parents[1] / "channels" / "mail" / "web"
 EVERY = ",".join(TARGET_LANGUAGES)
 
 
@@ -220,38 +216,6 @@ def test_error_pages_speak_the_page_s_language(service, monkeypatch):
     monkeypatch.setattr(service.store, "subscribe", broken)
     failed = service.signup("pedro@example.jp", "bousai", language="pt", lang="pt")
     assert failed.status_code == 500 and html_lang(failed) == "pt" and "<h1>Ocorreu um erro</h1>" in failed.text
-
-
-def marked_strings() -> set[str]:
-    """Every string the templates and the code mark for translation, as ``pybabel extract``
-    reads them with ``babel.cfg``."""
-    with open(WEB / "babel.cfg", encoding="utf-8") as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)
-    return {message for _file, _line, message, _comments, _context in extract_from_dir(WEB, method_map, options_map)}
-
-
-PLACEHOLDER = re.compile(r"%\(\w+\)s")
-
-
-def test_every_catalog_translates_every_marked_string():
-    marked = marked_strings()
-    assert "メールアドレスを入力してください。" in marked and "%(list_name)sに登録する" in marked
-    assert "【%(list_name)s】登録の確認" in marked and "本文へ移動" in marked
-    assert sorted(p.name for p in Path(str(LOCALE)).iterdir()) == sorted(TARGET_LANGUAGES)
-    for language in TARGET_LANGUAGES:
-        with (LOCALE / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
-            catalog = read_po(po)
-        assert str(catalog.locale) == language
-        messages = [m for m in catalog if m.id]
-        assert {m.id for m in messages} == marked, f"{language}: run pybabel update and translate (ADR 0011)"
-        assert list(catalog.check()) == [], language
-        for message in messages:
-            where = f"{language}: {message.id}"
-            assert message.string.strip() and not message.fuzzy, where
-            assert sorted(PLACEHOLDER.findall(message.string)) == sorted(PLACEHOLDER.findall(message.id)), where
-            assert "%" not in PLACEHOLDER.sub("", message.string), where  # newstyle gettext formats every string
-            assert message.string.count("<a ") == message.id.count("<a "), where
-            assert message.string != message.id or message.id == "、", where
 
 
 def test_topic_names_per_language_name_only_listed_topics(tmp_path):

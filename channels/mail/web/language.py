@@ -1,11 +1,12 @@
 """Which language a page of the subscription service speaks, and the catalogs it speaks it from.
 
 Japanese is the source text: templates mark their Japanese strings with ``{% trans %}`` and
-``_()``, the code with ``N_()`` where a string is defined and ``gettext`` where it is shown, and
-``locale/<lang>/LC_MESSAGES/messages.po`` holds each translation. The .po files are read with
-Babel and compiled in memory at start-up, so a fresh clone serves every language without a build
-step (``babel.cfg`` says what ``pybabel extract`` reads; ADR 0011 has the steps). Japanese has no
-catalog: its pages are the templates' own text, byte for byte.
+``_()``, the code with ``N_()`` where a string is defined and ``gettext`` where it is shown. The
+translations are in koho's catalogs of what residents read (``koho/locale/<lang>/LC_MESSAGES/
+messages.po``, with the archive's and the mail's words: ``koho.catalogs``, ADR 0016), compiled in
+memory at start-up, so a fresh clone serves every language without a build step (the repository's
+``babel.cfg`` says what ``pybabel extract`` reads). Japanese has no catalog: its pages are the
+templates' own text, byte for byte.
 
 A page speaks, in this order: the language asked for (``?lang=`` on a GET, the form's hidden
 ``lang`` on a POST), the subscriber's own (pages reached through a token), the first one of the
@@ -15,39 +16,20 @@ KOHO_LANGUAGES) are ever chosen: they are the ones mail can be had in.
 
 from __future__ import annotations
 
-from importlib import resources
+from gettext import NullTranslations
 from importlib.resources.abc import Traversable
-from io import BytesIO
 from typing import Callable, Iterable
 
 from babel.core import negotiate_locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from koho.catalogs import translations
 from koho.site import Site
-
-LOCALE = resources.files("channels.mail.web") / "locale"
-DOMAIN = "messages"
 
 
 def N_(message: str) -> str:
     """Mark ``message`` for the catalogs where it is defined; it is translated where it is shown."""
     return message
-
-
-def catalog(language: str, locale_dir: Traversable = LOCALE) -> Translations:
-    """The catalog of ``language``, compiled in memory from its .po file.
-
-    ``write_mo`` leaves fuzzy entries out (a guess is not a translation), so such a string shows
-    in Japanese; the catalog test refuses fuzzy and empty entries before that can ship.
-    """
-    with (locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po:
-        compiled = BytesIO()
-        write_mo(compiled, read_po(po, domain=DOMAIN))
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
 
 
 def preferred(accept_language: str | None) -> list[str]:
@@ -84,12 +66,12 @@ class Languages:
     environment and requests in different languages are rendered at the same time.
     """
 
-    def __init__(self, offered: Iterable[str], source: str, templates: Traversable,
-                 locale_dir: Traversable = LOCALE):
+    def __init__(self, offered: Iterable[str], source: str, templates: Traversable):
         self.offered = tuple(offered)
         self.source = source
         loader = FileSystemLoader(str(templates))
-        self._catalogs = {code: NullTranslations() if code == source else catalog(code, locale_dir)
+        # The source language's pages are the templates' own text, whatever catalogs exist.
+        self._catalogs = {code: NullTranslations() if code == source else translations(code)
                           for code in self.offered}
         self._envs = {code: _environment(loader, translations) for code, translations in self._catalogs.items()}
 
@@ -111,15 +93,15 @@ class Languages:
 
     def gettext(self, language: str) -> Callable[[str], str]:
         """Translate a string marked with ``N_`` into ``language``."""
-        translations = self._catalogs[language]
+        catalog = self._catalogs[language]
         # gettext("") would answer the catalog's header: an empty label stays empty.
-        return lambda message: translations.gettext(message) if message else message
+        return lambda message: catalog.gettext(message) if message else message
 
 
-def _environment(loader: FileSystemLoader, translations: NullTranslations) -> Environment:
-    # The same options as babel.cfg gives the extractor: with other whitespace rules the
-    # msgids read from the templates would not be the ones looked up when rendering.
+def _environment(loader: FileSystemLoader, catalog: NullTranslations) -> Environment:
+    # The same options as the repository's babel.cfg gives the extractor: with other whitespace
+    # rules the msgids read from the templates would not be the ones looked up when rendering.
     env = Environment(loader=loader, autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
-    env.install_gettext_translations(translations, newstyle=True)
+    env.install_gettext_translations(catalog, newstyle=True)
     return env
