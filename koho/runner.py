@@ -82,13 +82,23 @@ def wanted(argv: list[str], environ=os.environ) -> bool:
             and not environ.get("PREFECT_API_URL") and enabled(environ))
 
 
-def fingerprint(environ, cwd: str, code: str | None = None) -> str:
+def fingerprint(environ, cwd: str, installed: str | None = None) -> str:
     """What must be equal for a runner to serve a command as the command itself would run
-    (``code``: a ``code_stamp()`` already taken)."""
+    (``installed``: an ``installation_stamp(environ)`` already taken)."""
     config = sorted((k, v) for k, v in environ.items() if k not in _SESSION)
-    profiles = Path(environ.get("PREFECT_HOME") or Path.home() / ".prefect") / "profiles.toml"
-    state = [config, os.path.realpath(cwd), sys.executable, _mtime(profiles), code or code_stamp()]
+    state = [config, os.path.realpath(cwd), sys.executable, installed or installation_stamp(environ)]
     return hashlib.sha256(json.dumps(state).encode()).hexdigest()
+
+
+def installation_stamp(environ) -> str:
+    """What a runner loaded once and would otherwise keep using when it changed on disk: koho's
+    code and the installed packages (``code_stamp``), the translation models (argostranslate's
+    package folder, which koho's engine caches) and the Prefect profiles file."""
+    home = Path.home()
+    data = Path(environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+    models = Path(environ.get("ARGOS_PACKAGES_DIR") or data / "argos-translate" / "packages")
+    profiles = Path(environ.get("PREFECT_HOME") or home / ".prefect") / "profiles.toml"
+    return f"{code_stamp()}:{_mtime(models)}:{_mtime(profiles)}"
 
 
 def code_stamp() -> str:
@@ -322,13 +332,18 @@ class Runner:
         #: The environment every command starts from (the runner's, Prefect's defaults applied as
         #: the command's own process applies them); the fingerprint is of the one it was given.
         self.environ = dict(os.environ)
-        self.code = code_stamp()
-        self.fingerprint = fingerprint(ORIGINAL_ENV if environ is None else environ, os.getcwd(), self.code)
+        self.given = ORIGINAL_ENV if environ is None else environ
+        self.installed = installation_stamp(self.given)
+        self.fingerprint = fingerprint(self.given, os.getcwd(), self.installed)
         self.run_command = run_command or _run_cli
+        #: Set while the runner ships the finished command's logs and events (what a process
+        #: does at exit): the next command waits for that instead of competing with it.
+        self.finishing = threading.Event()
         self.jobs: queue.Queue = queue.Queue()
         self.busy = threading.Lock()
         self.stopping = threading.Event()
         self.served = 0
+        self.last_seconds = 0.0  # how long the last command ran here (bench/cli_latency.py)
         self.started_at = _utc_now()
 
     def serve(self) -> None:
@@ -395,14 +410,16 @@ class Runner:
     def _admit(self, request) -> tuple:
         if not isinstance(request, dict) or not wanted(list(request.get("argv") or []), {}):
             return ("refused", "not a command the runner takes")
-        if code_stamp() != self.code:
+        if installation_stamp(self.given) != self.installed:
+            # Stale for good: leave, so that the command (run in its own process) starts a new one.
             self.stopping.set()
             self.jobs.put((None, None))
-            return ("refused", "koho's code or packages changed")
+            return ("refused", "koho's code, packages, translation models or Prefect profile changed")
         if request.get("fingerprint") != self.fingerprint:
             return ("refused", "another environment")
         if not self.busy.acquire(blocking=False):
-            return ("refused", "busy")
+            if not (self.finishing.is_set() and self.busy.acquire(timeout=15)):
+                return ("refused", "busy")
         if self.stopping.is_set():
             self.busy.release()
             return ("refused", "stopping")
@@ -421,6 +438,7 @@ class Runner:
         watcher = threading.Thread(target=_watch, args=(conn, done), daemon=True, name="koho-runner-watch")
         watcher.start()
         code = 1
+        began = time.perf_counter()
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 code = self.run_command(list(request["argv"]), out, err, terminal)
@@ -431,14 +449,20 @@ class Runner:
             code = 1
         finally:
             done.set()
+        self.last_seconds = round(time.perf_counter() - began, 3)
         with contextlib.suppress(OSError):
             conn.send(("exit", code))
         self.served += 1
         self._record()
+        self.finishing.set()
+        try:
+            _drain_prefect()
+        finally:
+            self.finishing.clear()
 
     def _record(self) -> None:
         self.place.write({"pid": os.getpid(), "started_at": self.started_at, "served": self.served,
-                          "listening": True})
+                          "last_seconds": self.last_seconds, "listening": True})
 
 
 def _watch(conn: Connection, done: threading.Event) -> None:
@@ -455,6 +479,17 @@ def _watch(conn: Connection, done: threading.Event) -> None:
             # wakes a socket read that a provider never answers (EINTR), as Ctrl+C would.
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         return
+
+
+def _drain_prefect() -> None:
+    """Send the finished command's logs and events to the server now, as a process's exit would
+    (the command has its exit code already); Prefect starts new workers on its next use."""
+    with contextlib.suppress(Exception):  # nothing of it can change what the command did
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        APILogWorker.drain_all(timeout=10)
+        EventsWorker.drain_all(timeout=10)
 
 
 def _run_cli(argv: list[str], out: _Stream, err: _Stream, terminal: dict) -> int:
@@ -491,8 +526,11 @@ def _warm_up() -> None:
 
     _outer("flows.publish")
     with contextlib.suppress(Exception):  # a configuration error is the command's to report
-        for channel in _outer("channels.registry").build(Settings(), None):
+        settings = Settings()
+        for channel in _outer("channels.registry").build(settings, None):
             channel.close()
+        if settings.target_languages():  # argostranslate imports torch and stanza: seconds
+            _outer("translations.engine").installed_pairs()
 
 
 def main() -> int:

@@ -150,7 +150,7 @@ def test_an_idle_runner_leaves(koho, workspace):
 
 def test_the_fingerprint_ignores_the_terminal_but_not_the_configuration(tmp_path):
     base = {"KOHO_CHANNELS": "archive", "HOME": "/home/x"}
-    code = runner.code_stamp()
+    code = runner.installation_stamp(base)
     same = runner.fingerprint(base, str(tmp_path), code)
     assert runner.fingerprint({**base, "TERM": "xterm", "COLUMNS": "99", "KOHO_NOW": "2030-01-01"},
                               str(tmp_path), code) == same
@@ -195,3 +195,22 @@ def test_ctrl_c_interrupts_the_command_in_the_runner_which_keeps_serving(koho, w
         assert _served(workspace) == 2
     finally:
         fake.stop()
+
+
+def test_a_runner_leaves_when_a_translation_model_is_installed(koho, workspace, monkeypatch, tmp_path):
+    """It caches loaded models: a model installed meanwhile (another process) would go unseen."""
+    models = tmp_path / "argos-packages"
+    models.mkdir()
+    monkeypatch.setenv("ARGOS_PACKAGES_DIR", str(models))
+    assert koho("publish", ARTICLE).returncode == 0
+    pid = _warm(workspace)["pid"]
+    assert koho("publish", OTHER).returncode == 0 and _served(workspace) == 1
+
+    (models / "translate-ja_en").mkdir()  # what `koho translations install` adds
+    after = koho("publish", OTHER)
+    assert after.returncode == 0, after.stderr
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and pid in _runner_pids(workspace):
+        time.sleep(0.05)  # waiting for a process to end, with a deadline
+    assert pid not in _runner_pids(workspace)
+    assert "translation models" in _place(workspace).log.read_text()
