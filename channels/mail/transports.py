@@ -59,6 +59,12 @@ class _SMTP_SSL(_Watched, smtplib.SMTP_SSL):
     pass
 
 
+#: Said for a recipient whose address needs SMTPUTF8 where the provider does not offer it: a
+#: permanent refusal of that one mail (retrying cannot help), never an error of the batch.
+NO_SMTPUTF8 = ("not sent: the address has characters other than ASCII before the @, which needs "
+               "SMTPUTF8, and {where} does not offer it")
+
+
 class MailTransport(Protocol):
     """Hands finished messages to whatever delivers them."""
 
@@ -193,7 +199,8 @@ class SmtpTransport(_Parallel):
             try:
                 client = self._client()
                 client.message_sent = False
-                client.sendmail(sender, [recipient], message)
+                options = self._utf8_options(client, sender, recipient)
+                client.sendmail(sender, [recipient], message, mail_options=options)
                 return f"smtp:{self.host}:{self.port}"
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
@@ -214,6 +221,16 @@ class SmtpTransport(_Parallel):
                         exc, smtplib.SMTPServerDisconnected) else f"SMTP {self.host}:{self.port}: {exc}",
                         transient=True) from None
         raise AssertionError("unreachable")
+
+    def _utf8_options(self, client: smtplib.SMTP, sender: str, recipient: str) -> list[str]:
+        """``["SMTPUTF8"]`` for an address that is not ASCII (RFC 6531) if the server offers it;
+        a permanent SendError if not. ASCII addresses (IDNA domains included) need nothing."""
+        if sender.isascii() and recipient.isascii():
+            return []
+        client.ehlo_or_helo_if_needed()
+        if not client.has_extn("smtputf8"):
+            raise SendError(NO_SMTPUTF8.format(where=f"SMTP {self.host}:{self.port}"), transient=False)
+        return ["SMTPUTF8"]
 
     def close(self) -> None:
         """QUIT every connection and stop the worker threads."""
@@ -287,6 +304,9 @@ class SesTransport(_Parallel):
 
     def send(self, sender: str, recipient: str, message: bytes, name: str) -> str:
         """Send one raw message; the reference is SES's MessageId."""
+        if not (sender.isascii() and recipient.isascii()):
+            # SES takes only ASCII addresses (IDNA domains are: ``envelope_address``).
+            raise SendError(NO_SMTPUTF8.format(where="Amazon SES"), transient=False)
         self._pace()
         try:
             response = self.client.send_raw_email(Source=sender, Destinations=[recipient],
