@@ -18,7 +18,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Iterable, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from koho.errors import ConfigError, DeliveryFailure
@@ -94,6 +94,21 @@ class OutboxTransport:
         except OSError as exc:
             raise SendError(f"cannot write {path}: {exc.strerror}", transient=exc.errno in TRANSIENT_ERRNOS) from exc
         return f"outbox:{path.relative_to(self.folder).as_posix()}"
+
+    def forget(self, subscriber_ids: Iterable[int]) -> int:
+        """Delete the mails to these subscribers (their addresses are erased); return how many.
+
+        Files are named by subscriber id, never found by reading them: ``<article or issue>/<id>.eml``
+        from the mail channel, ``web-<kind>-<id>-<time>.eml`` from the subscription service."""
+        wanted = {str(i) for i in subscriber_ids}
+        removed = 0
+        for path in self.folder.rglob("*.eml") if self.folder.is_dir() else ():
+            named = path.stem.split("-")[2] if path.stem.startswith("web-") and path.parent == self.folder \
+                else path.stem
+            if named in wanted and path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed += 1
+        return removed
 
     def close(self) -> None:
         """Nothing to release."""
@@ -370,6 +385,15 @@ def _smtp_factory(parts, options: dict[str, str], url: str) -> Callable[[], Mail
         raise ConfigError(f"{url!r}: KOHO_SMTP_USER is set but the connection is not encrypted; "
                           "add ?starttls=1 or use smtps://")
     return lambda: SmtpTransport(host, port, url, connections=connections, tls=tls, cafile=cafile)
+
+
+def forget_recipients(url: str, base_dir: Path | None, subscriber_ids: Iterable[int]) -> int:
+    """After erasure: delete whatever the transport of ``url`` keeps that names these subscribers.
+    Only the outbox keeps anything (one .eml per mail, which holds the address); SMTP and SES
+    hand the mail on and keep nothing here."""
+    if urlsplit(url).scheme != "outbox" or not subscriber_ids:
+        return 0
+    return OutboxTransport(local_folder(url, base_dir, default="outbox"), url).forget(subscriber_ids)
 
 
 def open_transport(url: str, base_dir: Path | None = None) -> MailTransport:

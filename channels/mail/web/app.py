@@ -53,7 +53,7 @@ from koho.tokens import PURPOSES, Tokens, TokenError
 
 from channels.mail.message import identity_for
 from channels.mail.sns import SnsVerifier, handle_sns
-from channels.mail.transports import MailTransport, transport_factory
+from channels.mail.transports import MailTransport, forget_recipients, transport_factory
 from channels.mail.web.confirm_mail import MAIL_INTERVAL, Mailer
 from channels.mail.web.language import N_, Languages, edition
 from channels.mail.web.limits import RateLimits, client_address
@@ -80,14 +80,17 @@ OTHER_ERROR = N_("リクエストを処理できません")
 class Retention:
     """Erases unsubscribed addresses kept longer than the retention period (and lapsed sign-ups)."""
 
-    def __init__(self, store: SubscriberStore, days: int, clock: Callable[[], datetime]):
+    def __init__(self, store: SubscriberStore, days: int, clock: Callable[[], datetime],
+                 forget: Callable[[list[int]], object] = lambda ids: None):
         self.store, self.days, self.clock = store, days, clock
+        self._forget = forget
 
     def run_once(self) -> int:
-        """Erase what is due now; return how many addresses were erased."""
+        """Erase what is due now (and the outbox's mails to them); return how many addresses."""
         erased = self.store.erase_expired(timedelta(days=self.days), now=self.clock())
-        log.info("retention: erased %d address(es) kept longer than %d days", erased, self.days)
-        return erased
+        self._forget(erased)
+        log.info("retention: erased %d address(es) kept longer than %d days", len(erased), self.days)
+        return len(erased)
 
     async def every(self, period: timedelta) -> None:
         """Run now and then every ``period`` until cancelled; a failed run waits for the next."""
@@ -139,7 +142,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     limits = RateLimits(ledger.engine, settings.secret(), clock)
     signups = Signups(store, limits, mailer)
     proxy_header = settings.mail_trusted_proxy_header.strip()
-    retention = Retention(store, settings.mail_retention_days, clock)
+    retention = Retention(store, settings.mail_retention_days, clock,
+                          forget=lambda ids: forget_recipients(settings.mail_url, Path.cwd(), ids))
     verifier = sns_verifier if sns_verifier is not None else SnsVerifier(settings.sns_topic_arns())
     prefix = urlsplit(identity.web_url).path.rstrip("/")
     # With one language there is nothing to switch to: no switcher, no ?lang= and no hidden field,
