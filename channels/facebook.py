@@ -27,6 +27,7 @@ from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
 from koho.outbox import RequestOutbox, deliver_to_outbox, is_outbox
 from koho.social import match_posts, unanswered, plan_post_lifecycle, read_settings, send_in_order
+from koho.social_text import inert
 from koho.textfit import chars, fit_parts
 
 GRAPH = "https://graph.facebook.com/v21.0"
@@ -62,7 +63,9 @@ def load_settings() -> FacebookSettings:
 
 def message(article: Article) -> str:
     """The post's text: title and summary (the link is a separate field)."""
-    return fit_parts([article.title, article.summary], "", MESSAGE_MAX, chars)
+    # The same rule as X and LINE (koho.social_text): the link field is the post's one link.
+    return fit_parts([inert(article.title, article.mentions), inert(article.summary, article.mentions)], "",
+                     MESSAGE_MAX, chars)
 
 
 class FacebookChannel:

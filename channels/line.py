@@ -19,7 +19,7 @@ import json
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import ClassVar, Iterable, Sequence
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +30,7 @@ from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
 from koho.outbox import OutboxOrApi, is_outbox
 from koho.social import ONCE, read_settings, request_bytes
+from koho.social_text import inert
 from koho.textfit import fit_parts, utf16_units
 
 API = "https://api.line.me"
@@ -60,9 +61,10 @@ def load_settings() -> LineSettings:
     return read_settings(LineSettings)
 
 
-def broadcast_text(title: str, summary: str, url: str) -> str:
-    """Title, summary and link within LINE's 5,000 units (the link is never cut)."""
-    return fit_parts([title, summary], url, TEXT_MAX, utf16_units)
+def broadcast_text(title: str, summary: str, url: str, mentions: Iterable[str] = ()) -> str:
+    """Title, summary and link within LINE's 5,000 units (the link is never cut); @names not in
+    ``mentions``, cashtags and URLs in the title and summary made inert (``koho.social_text``)."""
+    return fit_parts([inert(title, mentions), inert(summary, mentions)], url, TEXT_MAX, utf16_units)
 
 
 def retry_key(delivery_key: str) -> str:
@@ -102,15 +104,19 @@ class LineChannel:
         if not article.urgent or article.withdrawn:
             return []
         url = ctx.site.url(f"articles/{article.id}/")
-        return [self._delivery(article.id, article.language, broadcast_text(article.title, article.summary, url))]
+        return [self._delivery(article.id, article.language,
+                               broadcast_text(article.title, article.summary, url, article.mentions))]
 
     def plan_issue(self, issue, ctx: PlanContext) -> list[Delivery]:
         """One broadcast, once, when a 区報 issue has appeared: its name and its page."""
         if not issue.is_due(ctx.now) or not issue.articles:
             return []
         url = ctx.site.url(f"bulletin/{issue.day.isoformat()}/")
-        titles = "\n".join(f"・{a.title}" for a in issue.articles)
-        return [self._delivery(issue.id, ctx.site.language, broadcast_text(f"{issue.label}を発行しました。", titles, url))]
+        # Each title under its own article's mentions; inert() leaves inert text as it is.
+        titles = "\n".join(f"・{inert(a.title, a.mentions)}" for a in issue.articles)
+        mentions = {m for a in issue.articles for m in a.mentions}
+        return [self._delivery(issue.id, ctx.site.language,
+                               broadcast_text(f"{issue.label}を発行しました。", titles, url, mentions))]
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Broadcast each delivery after checking the month's quota."""

@@ -16,6 +16,7 @@ from koho.cli_words import N_
 from koho.frontmatter import Parsed, said
 from koho.phrase import Phrase, PhraseError, phrase
 from koho.site import SLUG
+from koho.social_text import HANDLE
 
 TITLE_MAX = 120
 SUMMARY_MAX = 200
@@ -135,6 +136,9 @@ class FrontMatter(BaseModel):
     images: list[ImageRef] = []
     youtube: YouTubeRef | None = None
     x: XPost | None = None
+    #: X accounts the article means to address: their @mentions stay live in posts; every other
+    #: @name, $TAG and URL in the posted text is made inert (``koho.social_text``, ADR 0013).
+    mentions: list[str] = []
     change_note: str = ""
     id: str | None = None
 
@@ -168,6 +172,15 @@ class FrontMatter(BaseModel):
         if len(value) > CHANGE_NOTE_MAX:
             raise PhraseError(phrase("the change note has {n} characters; at most {max}", n=len(value),
                                      max=CHANGE_NOTE_MAX))
+        return value
+
+    @field_validator("mentions")
+    @classmethod
+    def _mentions(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not HANDLE.fullmatch(name):
+                raise PhraseError(phrase("{name} is not an X account name (up to 15 letters, digits or '_', "
+                                         "with or without @)", name=repr(name)))
         return value
 
     @field_validator("bulletin")
@@ -248,6 +261,8 @@ class Article:
     change_note: str = ""
     #: Hand-written X text (front matter ``x.text``), checked rather than cut.
     x_text: str | None = None
+    #: X account names (without @) whose mentions stay live in posts (front matter ``mentions``).
+    mentions: tuple[str, ...] = ()
     #: End of the article's urgency as written (``urgent_until``); None: the site's default.
     urgent_until: datetime | None = None
     #: Set on a translated copy (same id, another ``language``, its own revision); None on originals.
@@ -326,6 +341,8 @@ EXPECTED = {
     "youtube.video_id": N_("an 11-character YouTube video id such as hL3xK9_pWz4"),
     "x": N_("a 'text:' line under it, such as x: {text: …}"),
     "x.text": N_("text"),
+    "mentions": N_("a list of X account names such as [nerima_koho]"),
+    "mentions[]": N_("an X account name such as nerima_koho"),
     "id": N_("a lowercase slug such as sogo-bousai-kunren-2026"),
     "priority": N_("normal or urgent"),
     "status": N_("draft, ready or withdrawn"),
@@ -417,5 +434,6 @@ def to_article(fm: FrontMatter, parsed: Parsed, *, stem: str, path: str, html: s
         revision=revision,
         change_note=fm.change_note,
         x_text=fm.x.text if fm.x else None,
+        mentions=tuple(dict.fromkeys(m.lstrip("@") for m in fm.mentions)),
         key_lines="\n".join(f"{'.'.join(map(str, k))}={v}" for k, v in parsed.lines.items()),
     )

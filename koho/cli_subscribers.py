@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections import Counter
 from datetime import timedelta
@@ -144,6 +145,11 @@ def _untranslated_note(rows) -> str:
 def erase_expired() -> None:
     """Erase addresses unsubscribed longer than KOHO_MAIL_RETENTION_DAYS ago, and sign-ups never
     confirmed in that time. `koho serve` does this daily; run this from cron where it does not run."""
-    days = Settings().mail_retention_days
+    settings = Settings()
+    days = settings.mail_retention_days
     erased = _store().erase_expired(timedelta(days=days))
-    out.print(f"Erased {erased} address(es) kept longer than {days} days.")
+    # The outbox's mails hold the addresses too (named by subscriber id). The mail channel's
+    # transports are loaded by name: this command is part of the composition root (ADR 0002).
+    transports = importlib.import_module("channels.mail.transports")
+    transports.forget_recipients(settings.mail_url, Path.cwd(), erased)
+    out.print(f"Erased {len(erased)} address(es) kept longer than {days} days.")

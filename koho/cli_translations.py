@@ -66,7 +66,7 @@ def export(article_id: str = typer.Argument(..., help="The article's id."),
                 note = f" (no machine suggestions: {missing})"
             path = review.po_path(settings.content_dir, code, article.id)
             try:
-                counts = review.export(path, code, article.id, entries)
+                counts = review.export(settings.content_dir, code, article.id, entries)
             except ValueError as exc:
                 _fail(str(exc), 1)
             out.print(f"{path}: {counts['reviewed']} reviewed, {counts['fuzzy']} to review again, "

@@ -5,8 +5,8 @@ password, AWS keys, the link-signing key). A path in front matter must therefore
 file outside ``content/media/``: not through ``..``, not through a symbolic link anywhere on the
 way (a link in content/media/ to /proc/self/environ, or a linked folder), not through a hard link
 to a file elsewhere, and not to a non-image file inside content/ (a draft's source, site.yaml).
-Every component is opened relative to the one before with ``O_NOFOLLOW``, so what is checked is
-what is read; the bytes must start like an image of the type the file name says.
+The file is read through ``koho.content_files`` (no link followed on the way, regular, singly
+linked, capped); the bytes must start like an image of the type the file name says.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path, PurePosixPath
+
+from koho.content_files import ContentFileError, read_inside
 
 MEDIA_DIR = "media"
 #: Image types every page, mail client and EPUB reader shows, by suffix: (MIME type, magic prefixes).
@@ -27,6 +29,7 @@ IMAGE_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
 }
 #: Larger images are a mistake (a camera original) and would slow every page and mail.
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
+_RULE = "images must be real files inside content/media/ (copy the image in)"
 
 
 class MediaError(ValueError):
@@ -62,38 +65,10 @@ def read_media(content_dir: Path, src: str, limit: int = MAX_IMAGE_BYTES) -> byt
 
 def _read(content_dir: Path, src: str, limit: int, whole: bool) -> bytes:
     parts = _parts(src)
-    # content_dir itself is the deployment's choice and may be reached through a link; below it,
-    # nothing is followed.
-    fd = os.open(content_dir, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        for name in parts[:-1]:
-            try:
-                nxt = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            except FileNotFoundError:
-                raise MediaError(f"no such file: content/{src}") from None
-            except (NotADirectoryError, OSError):
-                raise MediaError(f"content/{src}: {name!r} on the way is a link or not a folder; "
-                                 "images must be real files inside content/media/") from None
-            os.close(fd)
-            fd = nxt
-        try:
-            # O_NONBLOCK: a FIFO planted under media/ must not hang the run.
-            file_fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
-        except FileNotFoundError:
-            raise MediaError(f"no such file: content/{src}") from None
-        except OSError:  # ELOOP: the last component is a symbolic link
-            raise MediaError(f"content/{src} is a link; images must be real files inside content/media/") from None
-    finally:
-        os.close(fd)
-    with os.fdopen(file_fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise MediaError(f"content/{src} is not a regular file")
-        if info.st_nlink != 1:
-            raise MediaError(f"content/{src} is a hard link to another file; copy the image instead")
-        if info.st_size > limit:
-            raise MediaError(f"content/{src} has {info.st_size:,} bytes; images may have at most {limit:,}")
-        data = handle.read(limit + 1 if whole else 16)
+        data = read_inside(content_dir, "/".join(parts), limit, _RULE, head=None if whole else 16)
+    except ContentFileError as exc:
+        raise MediaError(str(exc)) from None
     _check_magic(src, data[:16])
     return data
 

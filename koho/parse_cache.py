@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 from typing import Iterable
 
-_VERSION = "4"  # bump when the cached Article shape changes
+_VERSION = "5"  # bump when the cached Article shape changes
 
 
 class ParseCache:

@@ -12,10 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 import yaml
 
+from koho.content_files import ContentFileError, MissingContentFile, read_inside
 from koho.errors import ContentError, ContentInvalid
 from koho.frontmatter import ALIAS_MESSAGE, _Loader, no_aliases
 
 SITE_FILE = "site.yaml"
+#: site.yaml is a page of settings (names in nine languages included); far more is a mistake.
+MAX_SITE_BYTES = 256 * 1024
 #: Lowercase ASCII slug: safe as a folder name on every platform and in every URL.
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
@@ -144,9 +147,17 @@ def load_site(content_dir: Path) -> Site:
     """Read and validate site.yaml; raise ContentInvalid naming its line and field."""
     path = content_dir / SITE_FILE
     label = str(path)
-    if not path.is_file():
-        raise ContentInvalid([ContentError(label, 1, "file", "site settings are missing")])
-    text = path.read_text(encoding="utf-8-sig")
+    try:  # through content's boundary: a site.yaml linked to /proc/self/environ is refused
+        raw = read_inside(content_dir, SITE_FILE, MAX_SITE_BYTES, "site settings must be a real file inside content/")
+    except MissingContentFile:
+        raise ContentInvalid([ContentError(label, 1, "file", "site settings are missing")]) from None
+    except ContentFileError as exc:
+        raise ContentInvalid([ContentError(label, 1, "file", str(exc))]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ContentInvalid([ContentError(label, line, "file", "not valid UTF-8; save the file as UTF-8")]) from None
     alias = no_aliases(text)
     if alias is not None:
         raise ContentInvalid([ContentError(label, alias, "yaml", ALIAS_MESSAGE)])

@@ -315,19 +315,32 @@ class SubscriberStore:
             conn.execute(insert(subscriber_topics), [dict(subscriber_id=subscriber_id, topic=t)
                                                      for t in sorted(set(topics))])
 
-    def erase_expired(self, retention: timedelta, now: datetime | None = None) -> int:
-        """Erase addresses unsubscribed longer than ``retention`` ago; return how many.
+    def erase_expired(self, retention: timedelta, now: datetime | None = None) -> list[int]:
+        """Erase addresses unsubscribed longer than ``retention`` ago; return the erased ids
+        (files named by subscriber id, such as outbox mails, are the caller's to remove).
 
         Sign-ups left unconfirmed that long are erased too (and count as unsubscribed): their
         confirmation link expired long before, and an address nobody consented for is not kept.
         """
         cutoff = (now or utcnow()) - retention
         erased = dict(address=None, address_key=None, erased_at=utcnow(), link_nonce=None)
+        lapsed_rows = and_(subscribers.c.state == "pending", subscribers.c.updated_at < cutoff)
+        ended_rows = and_(subscribers.c.state == "unsubscribed", subscribers.c.address.is_not(None),
+                          subscribers.c.unsubscribed_at < cutoff)
         with self.engine.begin() as conn:
-            lapsed = conn.execute(update(subscribers).where(and_(
-                subscribers.c.state == "pending", subscribers.c.updated_at < cutoff))
-                .values(state="unsubscribed", unsubscribed_at=subscribers.c.updated_at, **erased))
-            result = conn.execute(update(subscribers).where(and_(
-                subscribers.c.state == "unsubscribed", subscribers.c.address.is_not(None),
-                subscribers.c.unsubscribed_at < cutoff)).values(**erased))
-            return (lapsed.rowcount or 0) + (result.rowcount or 0)
+            # The ids first, in the same transaction: the rows are then updated by id.
+            lapsed = [i for (i,) in conn.execute(select(subscribers.c.id).where(lapsed_rows))]
+            ended = [i for (i,) in conn.execute(select(subscribers.c.id).where(ended_rows))]
+            for chunk in _chunks(lapsed, 500):
+                conn.execute(update(subscribers).where(and_(lapsed_rows, subscribers.c.id.in_(chunk)))
+                             .values(state="unsubscribed", unsubscribed_at=subscribers.c.updated_at, **erased))
+            for chunk in _chunks(ended, 500):
+                conn.execute(update(subscribers).where(and_(ended_rows, subscribers.c.id.in_(chunk))).values(**erased))
+        count = len(lapsed) + len(ended)
+        if count and self.engine.dialect.name == "sqlite":
+            # secure_delete zeroes freed space in the database file, but the write-ahead log still
+            # holds the pages as they were before (address included) until a checkpoint resets it:
+            # copy them back and truncate the log now, not at some later close.
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return sorted(lapsed + ended)

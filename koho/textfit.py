@@ -197,9 +197,12 @@ def with_link(text: str, url: str) -> str:
     return f"{text.strip()}\n{url}"
 
 
-def x_override_problem(text: str, url: str) -> str | None:
-    """Why a hand-written X text cannot be posted as written (it is never cut), or None."""
-    length = x_weighted_length(with_link(text, url))
+def x_override_problem(text: str, url: str, mentions: tuple[str, ...] = ()) -> str | None:
+    """Why a hand-written X text cannot be posted as written (it is never cut), or None. It is
+    weighed as posted: with its URLs inert, each counts its characters, not 23."""
+    from koho.social_text import inert
+
+    length = x_weighted_length(with_link(inert(text, mentions), url))
     if length > X_MAX_WEIGHTED:
         return (f"the X text with the article link weighs {length} of X's {X_MAX_WEIGHTED} "
                 f"(CJK characters count 2, the link 23); shorten it by {length - X_MAX_WEIGHTED}")

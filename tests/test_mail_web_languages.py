@@ -209,12 +209,16 @@ def test_error_pages_speak_the_page_s_language(service, monkeypatch):
         assert page.headers["referrer-policy"] == "no-referrer" and page.headers["cache-control"] == "no-store"
 
     # A failure after the route chose the language from the form's hidden field: the guard's
-    # 500 page speaks it too.
-    def broken(row, source):
+    # 500 page speaks it too. (A sign-up's database work runs after its answer: a confirmation
+    # is the form whose route writes before answering.)
+    service.signup("pedro@example.jp", "bousai")
+    confirm = link(service.mails(1)[0], "confirm")
+
+    def broken(*_args, **_kwargs):
         raise RuntimeError("database is gone")
 
-    monkeypatch.setattr(service.store, "subscribe", broken)
-    failed = service.signup("pedro@example.jp", "bousai", language="pt", lang="pt")
+    monkeypatch.setattr(service.store, "set_state", broken)
+    failed = service.http.post(confirm, data={"lang": "pt"})
     assert failed.status_code == 500 and html_lang(failed) == "pt" and "<h1>Ocorreu um erro</h1>" in failed.text
 
 

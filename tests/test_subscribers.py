@@ -55,8 +55,8 @@ def test_unsubscribed_addresses_are_erased_after_retention(store):
     store.upsert([new("gone@example.jp"), new("kept@example.jp")], "confirmed", "test")
     gone = store.find("gone@example.jp")
     store.set_state(gone.id, "unsubscribed")
-    assert store.erase_expired(timedelta(days=30)) == 0
-    assert store.erase_expired(timedelta(days=30), now=utcnow() + timedelta(days=31)) == 1
+    assert store.erase_expired(timedelta(days=30)) == []
+    assert store.erase_expired(timedelta(days=30), now=utcnow() + timedelta(days=31)) == [gone.id]
     erased = store.get(gone.id)
     assert erased.address is None and erased.state == "unsubscribed"
     assert store.find("gone@example.jp") is None and store.find("kept@example.jp")

@@ -21,10 +21,13 @@ from typing import Iterable
 
 import yaml
 
+from koho.content_files import ContentFileError, MissingContentFile, read_inside
 from koho.errors import ContentError
 from koho.frontmatter import ALIAS_MESSAGE, no_aliases
 
 GLOSSARY_FILE = "glossary.yaml"
+#: A ward's glossary is hundreds of terms in eight languages: a few hundred KiB at most.
+MAX_GLOSSARY_BYTES = 1024 * 1024
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?$")
 
 
@@ -57,14 +60,17 @@ def load_glossary(content_dir: Path, languages: Iterable[str]) -> tuple[Glossary
     """
     path = content_dir / GLOSSARY_FILE
     label = path.as_posix()
-    if not path.is_file():
-        return Glossary(path=label), []
-    try:
-        text = path.read_text(encoding="utf-8")
+    try:  # through content's boundary: never a link to a file outside content/
+        text = read_inside(content_dir, GLOSSARY_FILE, MAX_GLOSSARY_BYTES,
+                           "the glossary must be a real file inside content/").decode("utf-8")
         alias = no_aliases(text)  # a "billion laughs" glossary would stall every run
         if alias is not None:
             return Glossary(path=label), [ContentError(label, alias, "yaml", ALIAS_MESSAGE)]
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except MissingContentFile:
+        return Glossary(path=label), []
+    except ContentFileError as exc:
+        return Glossary(path=label), [ContentError(label, 1, "file", str(exc))]
     except UnicodeDecodeError:
         return Glossary(path=label), [ContentError(label, 1, "file", "not valid UTF-8; save the file as UTF-8")]
     except yaml.YAMLError as exc:

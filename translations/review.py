@@ -23,9 +23,13 @@ from typing import Iterable, Sequence
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import PoFileError, read_po, write_po
 
+from koho.content_files import ContentFileError, MissingContentFile, read_inside
 from koho.errors import ContentError
 
 REVIEW_DIR = "translations"
+#: A PO file holds an article's sentences twice (msgid, msgstr) plus comments; articles are capped
+#: at 512 KiB, so a review file above 2 MiB is a mistake.
+MAX_REVIEW_BYTES = 2 * 1024 * 1024
 
 
 def po_path(content_dir: Path, language: str, article_id: str) -> Path:
@@ -59,9 +63,14 @@ def load_reviews(content_dir: Path, language: str, article_id: str) -> Reviews:
     """The reviews of an article in a language (empty when there is no file)."""
     path = po_path(content_dir, language, article_id)
     reviews = Reviews(path.as_posix())
-    if not path.is_file():
+    try:
+        raw = read_review(content_dir, language, article_id)
+    except MissingContentFile:
         return reviews
-    catalog, error = _read(path)
+    except ContentFileError as exc:
+        reviews.errors.append(ContentError(path.as_posix(), 1, "file", str(exc)))
+        return reviews
+    catalog, error = _parse(raw, path)
     if error:
         reviews.errors.append(error)
         return reviews
@@ -91,8 +100,11 @@ def stale_warnings(reviews: Reviews, current: Iterable[str], hint: str) -> list[
     return sorted(warnings)
 
 
-def export(path: Path, language: str, article_id: str, entries: Sequence[Entry]) -> dict[str, int]:
-    """Write (or merge into) the PO file at ``path``; return counts of reviewed, fuzzy, new entries."""
+def export(content_dir: Path, language: str, article_id: str, entries: Sequence[Entry]) -> dict[str, int]:
+    """Write (or merge into) the article's PO file under ``content_dir``; return counts of
+    reviewed, fuzzy, new entries. A review file that content's boundary refuses (a link) is a
+    ValueError before anything is written: writing through it would change a file elsewhere."""
+    path = po_path(content_dir, language, article_id)
     template = Catalog(locale=_babel_locale(language), project=f"koho {article_id}",
                        creation_date=datetime(2000, 1, 1, tzinfo=timezone.utc))
     for entry in entries:
@@ -100,13 +112,14 @@ def export(path: Path, language: str, article_id: str, entries: Sequence[Entry])
             template[entry.msgid].locations.extend(entry.locations)
         else:
             template.add(entry.msgid, locations=list(entry.locations))
-    if path.is_file():
-        catalog, error = _read(path)
+    try:
+        catalog, error = _parse(read_review(content_dir, language, article_id), path)
+    except MissingContentFile:
+        catalog, error = template, None
+    else:
         if error:
             raise ValueError(str(error))
         catalog.update(template, update_header_comment=False, update_creation_date=False)
-    else:
-        catalog = template
     machine = {e.msgid: e.machine for e in entries if e.machine}
     counts = {"reviewed": 0, "fuzzy": 0, "new": 0}
     for message in catalog:
@@ -129,10 +142,16 @@ def export(path: Path, language: str, article_id: str, entries: Sequence[Entry])
     return counts
 
 
-def _read(path: Path) -> tuple[Catalog | None, ContentError | None]:
+def read_review(content_dir: Path, language: str, article_id: str) -> bytes:
+    """The bytes of a review file, read through content's boundary (``koho.content_files``: a
+    PO file or ``translations/<lang>`` folder linked to anything outside content/ is refused)."""
+    return read_inside(content_dir, f"{REVIEW_DIR}/{language}/{article_id}.po", MAX_REVIEW_BYTES,
+                       "review files must be real files inside content/translations/")
+
+
+def _parse(raw: bytes, path: Path) -> tuple[Catalog | None, ContentError | None]:
     try:
-        with path.open("rb") as handle:
-            return read_po(handle, abort_invalid=True), None
+        return read_po(io.BytesIO(raw), abort_invalid=True), None
     except (PoFileError, UnicodeDecodeError, ValueError) as exc:
         # PoFileError counts lines from 0 (a message's lineno counts from 1).
         line = getattr(exc, "lineno", 0) + 1

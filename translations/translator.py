@@ -28,13 +28,14 @@ from typing import Callable, Mapping, Sequence
 
 from koho.article import Article, TranslationNote
 from koho.bulletin import BulletinIssue
+from koho.content_files import ContentFileError, MissingContentFile
 from koho.markup import render_markdown
 from koho.parse_cache import ParseCache
 
 from translations.engine import MissingModel, ModelPair, installed_pairs, model_pair
 from translations.glossary import Glossary
 from translations.memory import Memory
-from translations.review import Entry, Reviews, load_reviews, po_path
+from translations.review import Entry, Reviews, load_reviews, read_review
 from translations.segment import (Document, Segment, pieces_between_tokens, restore, segment_markdown, segment_text,
                                   translatable)
 
@@ -244,8 +245,12 @@ class TranslationCache:
             models = [p for p in self._installed if p[0] == article.language or p[1] == language]
             terms = sorted(translator.glossary.for_language(language).items())
             self._pair[key] = hashlib.sha256(repr((terms, models, _code_digest())).encode()).hexdigest()
-        review = po_path(translator.content_dir, language, article.id)
-        reviewed = hashlib.sha256(review.read_bytes()).hexdigest() if review.is_file() else "-"
+        try:  # through content's boundary, like load_reviews: a linked file is never read
+            reviewed = hashlib.sha256(read_review(translator.content_dir, language, article.id)).hexdigest()
+        except MissingContentFile:
+            reviewed = "-"
+        except ContentFileError as exc:  # load_reviews reports it; the fingerprint only must differ
+            reviewed = f"refused: {exc}"
         text = "\0".join((self._pair[key], article.revision, language, reviewed))
         return hashlib.sha256(text.encode()).hexdigest()
 

@@ -21,7 +21,7 @@ from koho.i18n import LANGUAGES
 from koho.subscribers import Subscriber, redact_addresses
 from koho.tokens import Tokens
 
-from channels.mail.message import Identity, Recipient, Rendered, address, render, render_digest
+from channels.mail.message import Identity, Recipient, Rendered, address, envelope_address, render, render_digest
 from channels.mail.transports import MailTransport, SendError, transport_factory
 
 MAIL_ONCE = "once"
@@ -140,7 +140,8 @@ class MailChannel:
         now = datetime.now(timezone.utc)
         for delivery in batch:
             sid, generation = delivery.meta["subscriber_id"], delivery.meta.get("link_nonce", "")
-            recipient = Recipient(sid, delivery.meta["address"], self.tokens.issue("preferences", sid, generation),
+            recipient = Recipient(sid, envelope_address(delivery.meta["address"]),
+                                  self.tokens.issue("preferences", sid, generation),
                                   self.tokens.issue("unsubscribe", sid, generation))
             try:
                 raw = address(self._render(delivery), self.identity, recipient, now)

@@ -44,6 +44,24 @@ _INLINER = css_inline.CSSInliner(keep_style_tags=False)
 
 #: CRLF line ends; a header set raw (List-Unsubscribe) is written as given, never refolded.
 _POLICY = SMTP.clone(refold_source="none")
+#: For a recipient whose address is not ASCII (RFC 6532): headers in UTF-8, which only a server
+#: offering SMTPUTF8 takes (the transport checks). Encoded words in an address are invalid.
+_POLICY_UTF8 = _POLICY.clone(utf8=True)
+
+
+def envelope_address(address: str) -> str:
+    """The address as it is mailed: with an internationalised domain in its ASCII (IDNA) form
+    when the part before the @ is ASCII, so every server and SES take it unchanged; otherwise as
+    written, which needs SMTPUTF8 (``transports`` refuses it where the server lacks it)."""
+    if address.isascii():
+        return address
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return address  # not ours to fix here: the server's refusal will say why
+    return checked.ascii_email or checked.normalized
 
 
 @dataclass(frozen=True)
@@ -190,7 +208,7 @@ def address(rendered: Rendered, identity: Identity, recipient: Recipient, when: 
     recipient only ASCII values and the two base64 bodies are filled in. Building a whole
     EmailMessage per recipient cost about 4 ms, which made 40,000 recipients 160 s of CPU;
     filling the skeleton costs a few hundredths of that. Addresses that are not plain ASCII go
-    through the email package whole (``compose``), which encodes them properly.
+    through the email package whole (``compose``), with UTF-8 headers (SMTPUTF8).
     """
     if not recipient.address.isascii() or not recipient.address.isprintable():
         return compose(rendered, identity, recipient, when)
@@ -207,7 +225,8 @@ def compose(rendered: Rendered, identity: Identity, recipient: Recipient, when: 
     recipient, so a re-sent uncertain message can be recognised as the same one.
     """
     values = _headers(rendered, identity, recipient, when)
-    message = _message(rendered, identity, recipient.address, values)
+    policy = _POLICY if recipient.address.isascii() else _POLICY_UTF8
+    message = _message(rendered, identity, recipient.address, values, policy)
     text, html = _bodies(rendered, identity, recipient)
     message.set_content(text, subtype="plain", charset="utf-8", cte="base64")
     message.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
@@ -225,8 +244,9 @@ _BOUNDARY = b"BOUNDARY"
 _SLOTS = (b"TO", b"DATE", b"MSGID", b"UNSUB", _BOUNDARY, b"TEXT", b"HTML")
 
 
-def _message(rendered: Rendered, identity: Identity, to: str, values: dict[str, str]) -> EmailMessage:
-    message = EmailMessage(policy=_POLICY)
+def _message(rendered: Rendered, identity: Identity, to: str, values: dict[str, str],
+             policy=_POLICY) -> EmailMessage:
+    message = EmailMessage(policy=policy)
     message["Subject"] = rendered.subject
     message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
     message["To"] = to

@@ -18,7 +18,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Iterable, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from koho.errors import ConfigError, DeliveryFailure
@@ -59,6 +59,12 @@ class _SMTP_SSL(_Watched, smtplib.SMTP_SSL):
     pass
 
 
+#: Said for a recipient whose address needs SMTPUTF8 where the provider does not offer it: a
+#: permanent refusal of that one mail (retrying cannot help), never an error of the batch.
+NO_SMTPUTF8 = ("not sent: the address has characters other than ASCII before the @, which needs "
+               "SMTPUTF8, and {where} does not offer it")
+
+
 class MailTransport(Protocol):
     """Hands finished messages to whatever delivers them."""
 
@@ -88,6 +94,21 @@ class OutboxTransport:
         except OSError as exc:
             raise SendError(f"cannot write {path}: {exc.strerror}", transient=exc.errno in TRANSIENT_ERRNOS) from exc
         return f"outbox:{path.relative_to(self.folder).as_posix()}"
+
+    def forget(self, subscriber_ids: Iterable[int]) -> int:
+        """Delete the mails to these subscribers (their addresses are erased); return how many.
+
+        Files are named by subscriber id, never found by reading them: ``<article or issue>/<id>.eml``
+        from the mail channel, ``web-<kind>-<id>-<time>.eml`` from the subscription service."""
+        wanted = {str(i) for i in subscriber_ids}
+        removed = 0
+        for path in self.folder.rglob("*.eml") if self.folder.is_dir() else ():
+            named = path.stem.split("-")[2] if path.stem.startswith("web-") and path.parent == self.folder \
+                else path.stem
+            if named in wanted and path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed += 1
+        return removed
 
     def close(self) -> None:
         """Nothing to release."""
@@ -193,7 +214,8 @@ class SmtpTransport(_Parallel):
             try:
                 client = self._client()
                 client.message_sent = False
-                client.sendmail(sender, [recipient], message)
+                options = self._utf8_options(client, sender, recipient)
+                client.sendmail(sender, [recipient], message, mail_options=options)
                 return f"smtp:{self.host}:{self.port}"
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
@@ -214,6 +236,16 @@ class SmtpTransport(_Parallel):
                         exc, smtplib.SMTPServerDisconnected) else f"SMTP {self.host}:{self.port}: {exc}",
                         transient=True) from None
         raise AssertionError("unreachable")
+
+    def _utf8_options(self, client: smtplib.SMTP, sender: str, recipient: str) -> list[str]:
+        """``["SMTPUTF8"]`` for an address that is not ASCII (RFC 6531) if the server offers it;
+        a permanent SendError if not. ASCII addresses (IDNA domains included) need nothing."""
+        if sender.isascii() and recipient.isascii():
+            return []
+        client.ehlo_or_helo_if_needed()
+        if not client.has_extn("smtputf8"):
+            raise SendError(NO_SMTPUTF8.format(where=f"SMTP {self.host}:{self.port}"), transient=False)
+        return ["SMTPUTF8"]
 
     def close(self) -> None:
         """QUIT every connection and stop the worker threads."""
@@ -287,6 +319,9 @@ class SesTransport(_Parallel):
 
     def send(self, sender: str, recipient: str, message: bytes, name: str) -> str:
         """Send one raw message; the reference is SES's MessageId."""
+        if not (sender.isascii() and recipient.isascii()):
+            # SES takes only ASCII addresses (IDNA domains are: ``envelope_address``).
+            raise SendError(NO_SMTPUTF8.format(where="Amazon SES"), transient=False)
         self._pace()
         try:
             response = self.client.send_raw_email(Source=sender, Destinations=[recipient],
@@ -350,6 +385,15 @@ def _smtp_factory(parts, options: dict[str, str], url: str) -> Callable[[], Mail
         raise ConfigError(f"{url!r}: KOHO_SMTP_USER is set but the connection is not encrypted; "
                           "add ?starttls=1 or use smtps://")
     return lambda: SmtpTransport(host, port, url, connections=connections, tls=tls, cafile=cafile)
+
+
+def forget_recipients(url: str, base_dir: Path | None, subscriber_ids: Iterable[int]) -> int:
+    """After erasure: delete whatever the transport of ``url`` keeps that names these subscribers.
+    Only the outbox keeps anything (one .eml per mail, which holds the address); SMTP and SES
+    hand the mail on and keep nothing here."""
+    if urlsplit(url).scheme != "outbox" or not subscriber_ids:
+        return 0
+    return OutboxTransport(local_folder(url, base_dir, default="outbox"), url).forget(subscriber_ids)
 
 
 def open_transport(url: str, base_dir: Path | None = None) -> MailTransport:

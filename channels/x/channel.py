@@ -3,7 +3,8 @@
 The text is the title, the summary, the topics as hashtags and the article URL, within X's
 weighted length (280; CJK counts 2, a URL 23), cut at a sentence or clause boundary; a
 hand-written ``x.text`` in the front matter is used as written (``koho check`` refuses one that
-does not fit). A change note is posted as a reply to the post; a withdrawn article deletes it
+does not fit). In either, @mentions not listed in the front matter's ``mentions``, cashtags
+and URLs are made inert (``koho.social_text``): the article's page is the post's one link. A change note is posted as a reply to the post; a withdrawn article deletes it
 (``koho.social``).
 
 Receipts are honest: ``sent`` only with the post id X returned; 429 waits for X's reset time,
@@ -30,6 +31,7 @@ from koho.errors import ConfigError
 from koho.outbox import OutboxOrApi, is_outbox
 from koho.site import Site
 from koho.social import plan_post_lifecycle, read_settings, send_in_order
+from koho.social_text import inert
 from koho.textfit import X_MAX_WEIGHTED, cut, fit_parts, with_link, x_weighted_length
 
 API = "https://api.twitter.com"
@@ -73,13 +75,15 @@ def hashtag(label: str) -> str:
 
 
 def post_text(article: Article, site: Site) -> str:
-    """The post: the hand-written text, or title, summary, hashtags and link fitted to 280."""
+    """The post: the hand-written text, or title, summary, hashtags and link fitted to 280.
+    Mentions (but the article's ``mentions``), cashtags and URLs in the text are inert."""
     url = article_url(article, site)
     if article.x_text is not None:
-        return with_link(article.x_text, url)
+        return with_link(inert(article.x_text, article.mentions), url)
     tags = " ".join(hashtag(site.topics.get(t, t)) for t in article.topics)
     tail = "\n".join(p for p in (tags, url) if p)
-    return fit_parts([article.title, article.summary], tail, X_MAX_WEIGHTED, x_weighted_length)
+    parts = [inert(text, article.mentions) for text in (article.title, article.summary)]
+    return fit_parts(parts, tail, X_MAX_WEIGHTED, x_weighted_length)
 
 
 def note_text(article: Article, site: Site) -> str:
@@ -87,7 +91,7 @@ def note_text(article: Article, site: Site) -> str:
     url = article_url(article, site)
     head = "【訂正・変更】"
     room = X_MAX_WEIGHTED - x_weighted_length(f"{head}\n{url}")
-    return f"{head}{cut(article.change_note, room, x_weighted_length)}\n{url}"
+    return f"{head}{cut(inert(article.change_note, article.mentions), room, x_weighted_length)}\n{url}"
 
 
 class XChannel:

@@ -3,7 +3,9 @@ database file, files holding addresses are private."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sqlite3
 import stat
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -72,7 +74,7 @@ def test_smtp_refusal_detail_and_erasure_leave_no_address(quoting_smtp, tmp_path
     assert "gone.taro" not in row["detail"].lower(), row["detail"]
 
     store.set_state(subscriber.id, "unsubscribed")
-    assert store.erase_expired(timedelta(days=30), now=koho_now() + timedelta(days=31)) == 1
+    assert store.erase_expired(timedelta(days=30), now=koho_now() + timedelta(days=31)) == [subscriber.id]
     ledger.close()
     # Neither a table nor a freed page of the file (nor its WAL) keeps the address.
     for path in db.parent.iterdir():
@@ -110,3 +112,92 @@ def test_generated_secret_key_lives_in_a_private_folder(tmp_path):
         os.umask(0o022)
     assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "fresh" / "secret_key").stat().st_mode) == 0o600
+
+
+async def _prefect_records(flow_runs: set[str]) -> str:
+    """Every artifact, log line and event the Prefect server holds, as one text. Events reach the
+    server's store in batches: wait (bounded) until the end of each of ``flow_runs`` is there."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter
+    from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
+
+    ends = EventFilter(event=EventNameFilter(name=["prefect.flow-run.Completed", "prefect.flow-run.Failed"]),
+                       resource=EventResourceFilter(id=[f"prefect.flow-run.{run}" for run in flow_runs]))
+    async with get_client() as client:
+        deadline = time.monotonic() + 30
+        while len((await client.read_events(filter=ends, limit=50)).events) < len(flow_runs):
+            assert time.monotonic() < deadline, "the flow runs' events never reached the server"
+            await asyncio.sleep(0.2)
+        artifacts = await client.read_artifacts()
+        logs = await client.read_logs(log_filter=LogFilter())
+        page = await client.read_events(filter=EventFilter(), limit=50)
+        events = list(page.events)
+        while page.next_page:
+            page = await client.read_events_page(page.next_page)
+            events += page.events
+    return "\n".join([*(repr(a.data) + repr(a.description) for a in artifacts), *(log.message for log in logs),
+                      *(e.model_dump_json() for e in events)])
+
+
+@pytest.mark.usefixtures("prefect_harness", "cli_env")
+def test_after_erase_expired_the_address_is_nowhere(workspace, quoting_smtp, monkeypatch, clock):
+    """The whole path an address takes: imported, mailed through SMTP (refused, the refusal
+    quoting it) and through the outbox, unsubscribed, erased by the command after the retention
+    period. Then no ledger table, database file, outbox file, Prefect artifact, log or event
+    and no output of the commands run holds it."""
+    from typer.testing import CliRunner
+
+    from koho.cli import app
+    from koho.settings import Settings
+
+    runner, outputs = CliRunner(), []
+
+    def koho(*args: str) -> None:
+        result = runner.invoke(app, list(args), env={"COLUMNS": "250"})
+        assert "Traceback" not in result.output, result.output
+        outputs.append(result.output)
+
+    articles = workspace / "content" / "articles" / "2026"
+    (workspace / "people.csv").write_text(f"address,topics\n{ADDRESS},bousai\n", encoding="utf-8")
+    clock.set(datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc))  # subscribed long before the news
+    koho("subscribers", "import", "people.csv", "--state", "confirmed")
+    clock.advance(days=330)
+    monkeypatch.setenv("KOHO_MAIL_URL", f"smtp://127.0.0.1:{quoting_smtp.port}")
+    koho("publish", "-c", "mail", str(articles / "ooame-jishu-hinanjo-kaisetsu.md"))
+    monkeypatch.setenv("KOHO_MAIL_URL", "outbox://outbox")
+    koho("publish", "-c", "mail", str(articles / "sogo-bousai-kunren-2026.md"))
+    koho("status", "ooame-jishu-hinanjo-kaisetsu")
+
+    ledger = Ledger(Settings().db_url())
+    failed = [r for r in ledger.rows(channel="mail") if r["state"] == "failed"]
+    assert failed and "550" in failed[0]["detail"]  # the refusal happened, and quoted the address
+    outbox = sorted((workspace / "outbox").rglob("*.eml"))
+    assert outbox and any(b"gone.taro" in p.read_bytes() for p in outbox)  # the outbox had it
+    flow_runs = {r["run_id"] for r in ledger.rows(channel="mail")}
+    assert len(flow_runs) == 2 and None not in flow_runs
+    store = SubscriberStore(ledger.engine)
+    store.set_state(store.find(ADDRESS).id, "unsubscribed")
+    ledger.close()
+    clock.advance(days=31)
+    koho("subscribers", "erase-expired")
+    assert "Erased 1 address(es)" in outputs[-1], outputs[-1]
+
+    needle = "gone.taro"
+    db = Settings().state_dir / "koho.db"
+    with sqlite3.connect(db) as conn:
+        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        for table in tables:
+            rows = repr(conn.execute(f'SELECT * FROM "{table}"').fetchall()).lower()
+            assert needle not in rows, table
+    assert "deliveries" in tables and "subscribers" in tables
+    for path in db.parent.glob("koho.db*"):  # freed pages and the WAL too
+        assert needle.encode() not in path.read_bytes().lower(), path.name
+    for path in (workspace / "outbox").rglob("*"):
+        assert not path.is_file() or needle.encode() not in path.read_bytes().lower(), path
+    for said in outputs:
+        assert needle not in said.lower(), said
+    records = asyncio.run(_prefect_records(flow_runs)).lower()
+    assert "550 5.1.1" in records and "prefect.flow-run.completed" in records  # the refusal reached them
+    assert needle not in records

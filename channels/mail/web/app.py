@@ -13,7 +13,8 @@ also where the links in mails point (``Identity.link``):
     POST /sns                       SES bounces and complaints delivered by Amazon SNS
 
 State changes only on POST. The answer to a sign-up never tells whether the address was
-known: see ``confirm_mail`` for what is mailed to whom. Pages speak Japanese or a language of
+known, in its bytes or its time: it is given before the sign-up is carried out (``signups``);
+see ``confirm_mail`` for what is mailed to whom. Pages speak Japanese or a language of
 KOHO_LANGUAGES, chosen per request (``language``: the form's hidden ``lang``, ``?lang=``, the
 subscriber's own, Accept-Language); sign-up mails speak the one chosen on the form.
 Unsubscribed addresses are erased after ``KOHO_MAIL_RETENTION_DAYS`` by ``Retention``, which
@@ -52,11 +53,12 @@ from koho.tokens import PURPOSES, Tokens, TokenError
 
 from channels.mail.message import identity_for
 from channels.mail.sns import SnsVerifier, handle_sns
-from channels.mail.transports import MailTransport, transport_factory
+from channels.mail.transports import MailTransport, forget_recipients, transport_factory
 from channels.mail.web.confirm_mail import MAIL_INTERVAL, Mailer
 from channels.mail.web.language import N_, Languages, edition
-from channels.mail.web.limits import CLIENT_LIMIT, MAILBOX_LIMIT, RateLimits, client_address, mailbox
+from channels.mail.web.limits import RateLimits, client_address
 from channels.mail.web.middleware import Guard
+from channels.mail.web.signups import Signup, Signups
 
 log = logging.getLogger("koho.web")
 
@@ -78,14 +80,17 @@ OTHER_ERROR = N_("リクエストを処理できません")
 class Retention:
     """Erases unsubscribed addresses kept longer than the retention period (and lapsed sign-ups)."""
 
-    def __init__(self, store: SubscriberStore, days: int, clock: Callable[[], datetime]):
+    def __init__(self, store: SubscriberStore, days: int, clock: Callable[[], datetime],
+                 forget: Callable[[list[int]], object] = lambda ids: None):
         self.store, self.days, self.clock = store, days, clock
+        self._forget = forget
 
     def run_once(self) -> int:
-        """Erase what is due now; return how many addresses were erased."""
+        """Erase what is due now (and the outbox's mails to them); return how many addresses."""
         erased = self.store.erase_expired(timedelta(days=self.days), now=self.clock())
-        log.info("retention: erased %d address(es) kept longer than %d days", erased, self.days)
-        return erased
+        self._forget(erased)
+        log.info("retention: erased %d address(es) kept longer than %d days", len(erased), self.days)
+        return len(erased)
 
     async def every(self, period: timedelta) -> None:
         """Run now and then every ``period`` until cancelled; a failed run waits for the next."""
@@ -135,8 +140,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     store = SubscriberStore(ledger.engine)
     mailer = Mailer(opener, identity, tokens, site, ui, clock, owns_transport=transport is None)
     limits = RateLimits(ledger.engine, settings.secret(), clock)
+    signups = Signups(store, limits, mailer)
     proxy_header = settings.mail_trusted_proxy_header.strip()
-    retention = Retention(store, settings.mail_retention_days, clock)
+    retention = Retention(store, settings.mail_retention_days, clock,
+                          forget=lambda ids: forget_recipients(settings.mail_url, Path.cwd(), ids))
     verifier = sns_verifier if sns_verifier is not None else SnsVerifier(settings.sns_topic_arns())
     prefix = urlsplit(identity.web_url).path.rstrip("/")
     # With one language there is nothing to switch to: no switcher, no ?lang= and no hidden field,
@@ -193,6 +200,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             erasing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await erasing
+            await run_in_threadpool(signups.close)  # queued sign-ups still get their mail
             await run_in_threadpool(mailer.close)
             ledger.close()
 
@@ -201,6 +209,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
                        base_url=identity.web_url)
     app.router.redirect_slashes = False  # Starlette's redirects trust the Host header
     app.state.store, app.state.mailer, app.state.retention = store, mailer, retention
+    app.state.signups = signups
     app.state.tokens, app.state.identity = tokens, identity
 
     @app.exception_handler(HTTPException)
@@ -261,7 +270,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     def signup(request: Request, address: Annotated[str, Form()] = "", topics: Annotated[list[str], Form()] = [],
                language: Annotated[str, Form()] = "", delivery: Annotated[str, Form()] = DELIVERIES[0],
                lang: Annotated[str, Form()] = "") -> HTMLResponse:
-        # The answer depends on the request alone, never on the address: the same bytes for all.
+        # The answer depends on the request alone, never on the address: the same bytes, and the
+        # same work before them, for all.
         shown_in = page_language(request, lang)
         gettext = ui.gettext(shown_in)
         language = language or shown_in
@@ -278,16 +288,11 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         if errors:
             return page(shown_in, "signup.html", status=400, errors=errors, address=address[:320], chosen=topics,
                         language=language, delivery=delivery)
-        # Over a limit the answer is the same page, and nothing is stored or mailed (ADR 0013).
+        # Answer first, work after: limits, the database and the mail depend on the address's
+        # state, and the time they take must not show in the answer (``signups``).
         client = client_address(request.client.host if request.client else None, request.headers, proxy_header)
-        if not limits.allow("client", client, CLIENT_LIMIT):
-            log.warning("sign-up refused: client over its limit")
-        elif not limits.allow("mailbox", mailbox(key), MAILBOX_LIMIT):
-            log.warning("sign-up refused: mailbox over its limit")
-        else:
-            subscriber, before = store.subscribe(NewSubscriber(shown, key, tuple(topics), language,
-                                                               delivery=delivery), source="web")
-            mailer.after_signup(subscriber, before, language)
+        signups.submit(Signup(NewSubscriber(shown, key, tuple(topics), language, delivery=delivery), client,
+                              language))
         return page(shown_in, "sent.html")
 
     @app.get("/confirm/{token}")

@@ -29,10 +29,10 @@ from email.utils import format_datetime, make_msgid
 from typing import Callable
 
 from koho.site import Site
-from koho.subscribers import Subscriber
+from koho.subscribers import Subscriber, redact_addresses
 from koho.tokens import PURPOSES, Tokens
 
-from channels.mail.message import Identity
+from channels.mail.message import Identity, envelope_address
 from channels.mail.transports import MailTransport
 from channels.mail.web.language import N_, Languages, edition
 
@@ -57,7 +57,8 @@ def compose(kind: str, identity: Identity, site: Site, languages: Languages, lan
     text = languages.env(language).get_template(template).render(
         list_name=identity.from_name, link=link, site=site, days=valid.days if valid else None,
         **edition(site, language))
-    message = EmailMessage(policy=SMTP)
+    # An address that is not ASCII goes out in UTF-8 headers (SMTPUTF8): encoded words are invalid there.
+    message = EmailMessage(policy=SMTP if to.isascii() else SMTP.clone(utf8=True))
     message["Subject"] = languages.gettext(language)(subject) % {"list_name": identity.from_name}
     message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
     message["To"] = to
@@ -109,6 +110,7 @@ class Mailer:
         if language != self.site.language:  # Japanese links stay as they always were
             link += f"?lang={language}"
         when = self._clock()
+        to = envelope_address(to)
         try:
             if self._transport is None:
                 self._transport = self._open()
@@ -119,7 +121,7 @@ class Mailer:
             with self._lock:  # let the person try again at once
                 self._last.pop(subscriber_id, None)
             # An SMTP refusal usually quotes the address: say only who (by id) and why (redacted).
-            reason = str(exc).replace(to, "<address>")
+            reason = redact_addresses(str(exc), to)
             log.warning("%s mail to subscriber %s not sent: %s: %s", kind, subscriber_id, type(exc).__name__, reason)
         else:
             log.info("%s mail to subscriber %s sent", kind, subscriber_id)
