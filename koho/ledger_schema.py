@@ -19,7 +19,9 @@ deliveries = Table(
     Column("revision", String(64), nullable=False),
     Column("language", String(16)),
     Column("state", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
+    #: The database's default, as migration 0001 made it: rows written by hand or by any other
+    #: tool start at 0 attempts too.
+    Column("attempts", Integer, nullable=False, server_default="0"),
     Column("provider_ref", String(512)),
     Column("detail", Text),
     Column("run_id", String(64)),
