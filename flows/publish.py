@@ -16,12 +16,13 @@ from prefect.utilities.annotations import quote
 
 from channels import registry
 from koho.bulletin import BulletinIssue, issues_of
-from koho.channel import IssueChannel, StoresFiles
+from koho.channel import ChangesWithTime, IssueChannel, StoresFiles
 from koho.delivery import Delivery, Receipt, State
 from koho.ledger import Ledger
 from koho.pipeline import (Outcome, RunState, TransientDeliveryError, context_for, finish_build, hold_reason,
                            issue_context, plan_and_record, plan_issue_and_record, site_build)
 from koho.reader import Corpus
+from koho.refresh import finish_refresh, mark_current, plan_refresh
 from koho.report import artifact_rows
 from koho.settings import Settings
 
@@ -63,7 +64,7 @@ def translate_task(translator: Translator, article, language: str):
 
 
 def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] | None, dry_run: bool,
-             now: datetime, issues: list[BulletinIssue] = (), translate_only=()) -> list[Outcome]:
+             now: datetime, issues: list[BulletinIssue] = (), translate_only=(), refresh: bool = False) -> list[Outcome]:
     logger = get_run_logger()
     ledger = Ledger(settings.db_url())
     outcomes: list[Outcome] = []
@@ -104,12 +105,34 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run, state)
         for issue in issues if languages else []:
             outcomes += _publish_issue_translations(issue, languages, chans, corpus, ledger, now, state, dry_run)
+        # Last: an issue page's e-book link should appear once the e-book above is written.
+        if refresh:
+            outcomes += _refresh(chans, corpus, ledger, now, state)
     finally:
         for channel in chans:
             channel.close()
         if translator is not None:
             translator.close()
         ledger.close()
+    return outcomes
+
+
+def _refresh(chans, corpus: Corpus, ledger: Ledger, now: datetime, state: RunState) -> list[Outcome]:
+    """Pages whose rendering changed with time alone since they were last made current (an
+    urgent notice's end, an issue's appearance): just those, in every edition (``koho.refresh``)."""
+    outcomes = []
+    for channel in chans:
+        if not isinstance(channel, ChangesWithTime) or channel.name in state.down:
+            continue
+        made = plan_refresh(channel, corpus, ledger, now, state, run_id())
+        if made is None:
+            continue  # the common run: no moment passed, nothing rendered
+        planned, recorded, outcome = made
+        note = outcome.note
+        outcomes.append(outcome)
+        _deliver_planned(channel, ledger, planned, recorded, outcome, False, state)
+        outcome.note = "; ".join(n for n in (note, outcome.note) if n)
+        finish_refresh(ledger, outcome, now)
     return outcomes
 
 
@@ -318,7 +341,7 @@ def publish_due(channels: list[str] | None = None, now: datetime | None = None) 
     # A model installed or a review edited since: translations of settled originals may have work.
     chosen = set(map(id, work))
     translate_only = [a for a in corpus.articles.values() if a.is_due(now) and id(a) not in chosen]
-    outcomes = _publish(work, corpus, settings, channels, False, now, issues, translate_only)
+    outcomes = _publish(work, corpus, settings, channels, False, now, issues, translate_only, refresh=True)
     get_run_logger().info("publish-due: %d article(s) had work", len(work))
     _report(outcomes, "koho publish-due")
     return outcomes
@@ -361,7 +384,8 @@ def build_site(channels: list[str] | None = None, force: bool = False, now: date
                 outcome.note = (f"{lost} file(s) missing from the store written again; " if lost else "") + outcome.note
             else:
                 outcome.note = "nothing to write: site unchanged since the last build, every file present"
-            finish_build(ledger, outcome)
+            if finish_build(ledger, outcome) and isinstance(channel, ChangesWithTime):
+                mark_current(ledger, channel.name, now)  # every page was rendered as of ``now``
         # E-books are files of each issue: rebuilt like pages (written if changed or missing).
         for channel in [c for c in chans if isinstance(c, IssueChannel) and not hasattr(c, "plan_all")]:
             for issue in issues_of(corpus.articles.values(), corpus.site, now):
