@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
@@ -23,7 +23,7 @@ from koho.pipeline import (Outcome, RunState, TransientDeliveryError, context_fo
                            issue_context, plan_and_record, plan_issue_and_record, site_build)
 from koho.reader import Corpus
 from koho.refresh import finish_refresh, mark_current, plan_refresh
-from koho.report import artifact_rows
+from koho.report import artifact_rows, nothing_due
 from koho.settings import Settings
 
 from translations.checks import open_translator
@@ -297,10 +297,14 @@ def open_note(outcome: Outcome) -> str:
     return "; ".join(parts)
 
 
-def _report(outcomes: list[Outcome], title: str) -> None:
+def _report(outcomes: list[Outcome], title: str, idle: str = "") -> None:
+    """The run's artifact ``koho-deliveries``: a table of what it did, or, for a run that found
+    nothing to do, ``idle`` (markdown) under the same key, so every run has its entry in one series."""
     rows = artifact_rows(outcomes)
     if rows:
         create_table_artifact(table=rows, key="koho-deliveries", description=title)
+    elif idle:
+        create_markdown_artifact(markdown=idle, key="koho-deliveries", description=title)
 
 
 @flow(name="publish-article", log_prints=True)
@@ -343,7 +347,7 @@ def publish_due(channels: list[str] | None = None, now: datetime | None = None) 
     translate_only = [a for a in corpus.articles.values() if a.is_due(now) and id(a) not in chosen]
     outcomes = _publish(work, corpus, settings, channels, False, now, issues, translate_only, refresh=True)
     get_run_logger().info("publish-due: %d article(s) had work", len(work))
-    _report(outcomes, "koho publish-due")
+    _report(outcomes, "koho publish-due", idle="\n\n".join(nothing_due(corpus.articles.values(), now, corpus.site.tz)))
     return outcomes
 
 

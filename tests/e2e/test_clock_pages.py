@@ -3,15 +3,18 @@
 Pages that change with time alone are written again when their moment passes, with nothing
 published: the urgent box leaves the home pages (Japanese and English) when the urgency ends,
 and an issue page links its e-book once the issue has appeared. A run before such a moment
-writes nothing.
+writes nothing. Every run leaves its artifact, a run with nothing due saying so and naming the
+next embargo, and `koho publish-due` says the same in the reader's language.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from lxml import html
+from typer.testing import CliRunner
 
 from tests.argos_home import argos_home  # noqa: F401  (the session fixture, by name)
 
@@ -65,6 +68,20 @@ def files(public) -> dict:
     return {p: p.stat().st_mtime_ns for p in public.rglob("*") if p.is_file()}
 
 
+def latest_artifact():
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["koho-deliveries"])),
+                sort=ArtifactSort.CREATED_DESC, limit=1)
+
+    return asyncio.run(read())[0]
+
+
 def test_the_urgent_box_leaves_the_home_pages_when_the_urgency_ends(site, clock):
     from flows.publish import publish_due
 
@@ -107,3 +124,38 @@ def test_an_issue_page_links_its_e_book_once_the_issue_appears(site, clock):
     for language, page in (("ja", issue_page), ("en", site / "en" / "bulletin" / ISSUE / "index.html")):
         link = f"ebooks/{ISSUE}/kuho-{ISSUE}-{language}.epub"
         assert link in page.read_text(encoding="utf-8") and (site / link).is_file(), language
+
+
+def test_a_run_with_nothing_due_leaves_an_artifact_naming_the_next_embargo(site, clock, cli_env, monkeypatch):
+    from flows.publish import publish_due
+
+    clock.advance(minutes=10)
+    assert publish_due() == []
+    artifact = latest_artifact()
+    assert artifact.type == "markdown"
+    assert "Nothing due at 2026-11-28 12:10 JST" in artifact.data
+    assert f"Next to be published: {EMBARGOED} (" in artifact.data and "at 2026-11-30 09:00 JST" in artifact.data
+
+    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    ja = runner.invoke(app(), ["publish-due"], env={"LANG": "ja_JP.UTF-8", "COLUMNS": "250"})
+    assert ja.exit_code == 0, ja.output
+    assert "2026-11-28 12:10 JST 現在、公開時刻を迎えた未配信の記事はありません" in ja.output, ja.output
+    assert f"次の公開予定: {EMBARGOED}（" in ja.output and "は 2026-11-30 09:00 JST に公開されます" in ja.output
+
+    # Past the last embargo (the draft waits for nobody): nothing is waiting.
+    clock.set(datetime(2026, 11, 30, 10, 0, tzinfo=JST))
+    publish_due()
+    clock.advance(minutes=10)
+    en = runner.invoke(app(), ["publish-due"], env={"LANG": "C.UTF-8", "COLUMNS": "250"})
+    assert en.exit_code == 0, en.output
+    assert "Nothing due at 2026-11-30 10:10 JST" in en.output
+    assert "No article is waiting for its publish time." in en.output, en.output
+    assert "No article is waiting for its publish time." in latest_artifact().data
+
+
+def app():
+    from koho.cli import app
+
+    return app
