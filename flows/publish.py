@@ -1,7 +1,8 @@
 """Flows: publish articles, publish what is due, rebuild the archive.
 
 Each flow reads content, then for every channel plans, records (pending) and delivers, and ends
-with a table artifact of what happened. No channel-specific code lives here.
+with an artifact of what happened (a table; publish-due with nothing due: a note saying so). No
+channel-specific code lives here.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ def translate_task(translator: Translator, article, language: str):
 
 
 def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] | None, dry_run: bool,
-             now: datetime, issues: list[BulletinIssue] = (), translate_only=(), refresh: bool = False) -> list[Outcome]:
+             now: datetime, issues: list[BulletinIssue] = (), translate_only=(),
+             refresh: bool = False) -> list[Outcome]:
     logger = get_run_logger()
     ledger = Ledger(settings.db_url())
     outcomes: list[Outcome] = []
@@ -128,7 +130,7 @@ def _refresh(chans, corpus: Corpus, ledger: Ledger, now: datetime, state: RunSta
         if made is None:
             continue  # the common run: no moment passed, nothing rendered
         planned, recorded, outcome = made
-        note = outcome.note
+        note, outcome.note = outcome.note, ""  # which pages and why, then what delivery says
         outcomes.append(outcome)
         _deliver_planned(channel, ledger, planned, recorded, outcome, False, state)
         outcome.note = "; ".join(n for n in (note, outcome.note) if n)
