@@ -1,7 +1,8 @@
 """Flows: publish articles, publish what is due, rebuild the archive.
 
 Each flow reads content, then for every channel plans, records (pending) and delivers, and ends
-with a table artifact of what happened. No channel-specific code lives here.
+with an artifact of what happened (a table; publish-due with nothing due: a note saying so). No
+channel-specific code lives here.
 """
 
 from __future__ import annotations
@@ -10,19 +11,20 @@ from datetime import datetime
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from channels import registry
 from koho.bulletin import BulletinIssue, issues_of
-from koho.channel import IssueChannel, StoresFiles
+from koho.channel import ChangesWithTime, IssueChannel, StoresFiles
 from koho.delivery import Delivery, Receipt, State
 from koho.ledger import Ledger
 from koho.pipeline import (Outcome, RunState, TransientDeliveryError, context_for, finish_build, hold_reason,
                            issue_context, plan_and_record, plan_issue_and_record, site_build)
 from koho.reader import Corpus
-from koho.report import artifact_rows
+from koho.refresh import finish_refresh, mark_current, plan_refresh
+from koho.report import artifact_rows, nothing_due
 from koho.settings import Settings
 
 from translations.checks import open_translator
@@ -63,7 +65,8 @@ def translate_task(translator: Translator, article, language: str):
 
 
 def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] | None, dry_run: bool,
-             now: datetime, issues: list[BulletinIssue] = (), translate_only=()) -> list[Outcome]:
+             now: datetime, issues: list[BulletinIssue] = (), translate_only=(),
+             refresh: bool = False) -> list[Outcome]:
     logger = get_run_logger()
     ledger = Ledger(settings.db_url())
     outcomes: list[Outcome] = []
@@ -104,12 +107,34 @@ def _publish(articles, corpus: Corpus, settings: Settings, channels: list[str] |
                 _deliver_planned(channel, ledger, planned, recorded, outcome, dry_run, state)
         for issue in issues if languages else []:
             outcomes += _publish_issue_translations(issue, languages, chans, corpus, ledger, now, state, dry_run)
+        # Last: an issue page's e-book link should appear once the e-book above is written.
+        if refresh:
+            outcomes += _refresh(chans, corpus, ledger, now, state)
     finally:
         for channel in chans:
             channel.close()
         if translator is not None:
             translator.close()
         ledger.close()
+    return outcomes
+
+
+def _refresh(chans, corpus: Corpus, ledger: Ledger, now: datetime, state: RunState) -> list[Outcome]:
+    """Pages whose rendering changed with time alone since they were last made current (an
+    urgent notice's end, an issue's appearance): just those, in every edition (``koho.refresh``)."""
+    outcomes = []
+    for channel in chans:
+        if not isinstance(channel, ChangesWithTime) or channel.name in state.down:
+            continue
+        made = plan_refresh(channel, corpus, ledger, now, state, run_id())
+        if made is None:
+            continue  # the common run: no moment passed, nothing rendered
+        planned, recorded, outcome = made
+        note, outcome.note = outcome.note, ""  # which pages and why, then what delivery says
+        outcomes.append(outcome)
+        _deliver_planned(channel, ledger, planned, recorded, outcome, False, state)
+        outcome.note = "; ".join(n for n in (note, outcome.note) if n)
+        finish_refresh(ledger, outcome, now)
     return outcomes
 
 
@@ -274,10 +299,14 @@ def open_note(outcome: Outcome) -> str:
     return "; ".join(parts)
 
 
-def _report(outcomes: list[Outcome], title: str) -> None:
+def _report(outcomes: list[Outcome], title: str, idle: str = "") -> None:
+    """The run's artifact ``koho-deliveries``: a table of what it did, or, for a run that found
+    nothing to do, ``idle`` (markdown) under the same key, so every run has its entry in one series."""
     rows = artifact_rows(outcomes)
     if rows:
         create_table_artifact(table=rows, key="koho-deliveries", description=title)
+    elif idle:
+        create_markdown_artifact(markdown=idle, key="koho-deliveries", description=title)
 
 
 @flow(name="publish-article", log_prints=True)
@@ -318,9 +347,9 @@ def publish_due(channels: list[str] | None = None, now: datetime | None = None) 
     # A model installed or a review edited since: translations of settled originals may have work.
     chosen = set(map(id, work))
     translate_only = [a for a in corpus.articles.values() if a.is_due(now) and id(a) not in chosen]
-    outcomes = _publish(work, corpus, settings, channels, False, now, issues, translate_only)
+    outcomes = _publish(work, corpus, settings, channels, False, now, issues, translate_only, refresh=True)
     get_run_logger().info("publish-due: %d article(s) had work", len(work))
-    _report(outcomes, "koho publish-due")
+    _report(outcomes, "koho publish-due", idle="\n\n".join(nothing_due(corpus.articles.values(), now, corpus.site.tz)))
     return outcomes
 
 
@@ -361,7 +390,8 @@ def build_site(channels: list[str] | None = None, force: bool = False, now: date
                 outcome.note = (f"{lost} file(s) missing from the store written again; " if lost else "") + outcome.note
             else:
                 outcome.note = "nothing to write: site unchanged since the last build, every file present"
-            finish_build(ledger, outcome)
+            if finish_build(ledger, outcome) and isinstance(channel, ChangesWithTime):
+                mark_current(ledger, channel.name, now)  # every page was rendered as of ``now``
         # E-books are files of each issue: rebuilt like pages (written if changed or missing).
         for channel in [c for c in chans if isinstance(c, IssueChannel) and not hasattr(c, "plan_all")]:
             for issue in issues_of(corpus.articles.values(), corpus.site, now):

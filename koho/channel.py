@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Literal, Mapping, Protocol, Sequence, runtime_checkable
+from typing import ClassVar, Iterable, Literal, Mapping, Protocol, Sequence, runtime_checkable
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue
@@ -129,4 +129,23 @@ class StoresFiles(Protocol):
 
     def missing(self, targets: Sequence[str]) -> list[str]:
         """The targets the store does not hold."""
+        ...
+
+
+@runtime_checkable
+class ChangesWithTime(Protocol):
+    """A channel some of whose files change with time alone, nothing being published: the
+    archive's home pages drop an urgent notice when its urgency ends, and its issue pages link
+    their e-book once the issue has appeared. publish-due plans just those files again when such
+    a moment has passed since they were last made current (``koho.refresh``, ADR 0014)."""
+
+    def moments(self, articles: Iterable[Article], site: Site) -> Iterable[tuple[datetime, str]]:
+        """(moment, page): from ``moment`` on, ``page`` (a path of the original edition) renders
+        differently although ``articles`` (the live originals) are unchanged. Pure and cheap:
+        publish-due asks it every run."""
+        ...
+
+    def plan_pages(self, pages: Sequence[str], ctx: PlanContext, revision: str) -> list[Delivery]:
+        """``pages`` and their versions in every edition ``ctx.live`` holds, rendered as of
+        ``ctx.now``, as deliveries of the site (``SITE_ID``) under ``revision``."""
         ...

@@ -382,7 +382,11 @@ def publish_due(channel: Optional[list[str]] = ChannelOpt, details: bool = Detai
     corpus = _preflight(settings, channel)
     outcomes = _with_progress(lambda: _run_flow("publish_due", verbose, channels=channel or None))
     if not outcomes:
-        out.print(_("Nothing due: every ready article is already delivered on every channel."))
+        from koho.report import nothing_due
+
+        # The flow's artifact says the same, in English, for the Prefect UI.
+        for line in nothing_due(corpus.articles.values(), clock.now(), corpus.site.tz, say=_):
+            out.print(line)
         return
     code = _outcome_table(outcomes, "koho publish-due", details, corpus=corpus)
     if code:

@@ -157,24 +157,30 @@ class Ledger:
             return sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)
         raise NotImplementedError(f"koho's ledger supports SQLite and PostgreSQL, not {name}")
 
-    def mark_planned(self, article_id: str, revision: str, channel: str, count: int) -> None:
-        """Remember that this revision was planned on ``channel`` (``count`` deliveries, maybe 0)."""
+    def mark_planned(self, article_id: str, revision: str, channel: str, count: int,
+                     when: datetime | None = None) -> None:
+        """Remember that this revision was planned on ``channel`` (``count`` deliveries, maybe 0),
+        at ``when`` (default: now)."""
+        stamp = (when or utcnow()).astimezone(timezone.utc)
         with self.engine.begin() as conn:
             conn.execute(self._insert_ignore(plans, ["article_id", "revision", "channel"]).values(
-                article_id=article_id, revision=revision, channel=channel, deliveries=count, planned_at=utcnow()))
+                article_id=article_id, revision=revision, channel=channel, deliveries=count, planned_at=stamp))
 
     def close_unplanned(self, channel: str, article_id: str, keep: Sequence[str], reason: str,
-                        language: str | None = None, unlabelled: bool = True) -> int:
+                        language: str | None = None, unlabelled: bool = True, revision_prefix: str = "") -> int:
         """Mark pending rows of an article on ``channel`` that the newest plan no longer holds as
         skipped (a recipient who unsubscribed meanwhile, a page of a superseded revision).
 
         With ``language``, only that language's rows (and, if ``unlabelled``, rows without a
         language: the original's media) are the plan's to close: a plan of the Japanese original
-        must never close a translation's pending mail, nor the other way round.
+        must never close a translation's pending mail, nor the other way round. With
+        ``revision_prefix``, only rows whose revision starts with it (the site's files of one kind).
         """
         keep_set = set(keep)
         where = and_(deliveries.c.channel == channel, deliveries.c.article_id == article_id,
                      deliveries.c.state == State.PENDING.value)
+        if revision_prefix:
+            where = and_(where, deliveries.c.revision.startswith(revision_prefix, autoescape=True))
         if language is not None:
             mine = deliveries.c.language == language
             where = and_(where, or_(mine, deliveries.c.language.is_(None)) if unlabelled else mine)
@@ -345,6 +351,18 @@ class Ledger:
                  .order_by(deliveries.c.updated_at, deliveries.c.id))
         with self.engine.connect() as conn:
             return {target: ref for target, ref in conn.execute(query)}
+
+    def current_since(self, channel: str, revision_prefix: str) -> datetime | None:
+        """When ``channel``'s site files of a kind were last made current: the newest plan of the
+        site recorded under a revision starting with ``revision_prefix``; failing that, the
+        channel's first plan (no file on it is older); None if nothing was ever planned on it."""
+        mine = and_(plans.c.channel == channel, plans.c.article_id == SITE_ID,
+                    plans.c.revision.startswith(revision_prefix, autoescape=True))
+        with self.engine.connect() as conn:
+            found = conn.execute(select(func.max(plans.c.planned_at)).where(mine)).scalar()
+            if found is None:
+                found = conn.execute(select(func.min(plans.c.planned_at)).where(plans.c.channel == channel)).scalar()
+        return _aware(found)
 
     def revision_times(self) -> dict[tuple[str, str], datetime]:
         """(article id, revision) -> first recorded time, for every revision known."""

@@ -298,6 +298,10 @@ class Outcome:
             return self.tally[str(state)]
         return sum(1 for r in self.receipts if r.state == state and not r.retry)
 
+    def left_open(self) -> bool:
+        """Whether any of its deliveries failed or is still pending or uncertain."""
+        return any(self.count(s) for s in (State.FAILED, State.PENDING, State.UNCERTAIN))
+
     def reached(self) -> bool:
         """Whether any of its deliveries is on the channel now (sent or already there)."""
         if self.tally is not None:
@@ -430,10 +434,8 @@ def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime, 
     """
     live: dict[str, Article] = {a.id: a for a in corpus.articles.values() if a.is_due(now)}
     members = sorted(live)
-    for language in state.languages if state is not None else ():
-        if language != corpus.site.language and language in channel.limits.languages:
-            live.update((f"{i}@{language}", a)
-                        for i, a in state.live_translations(channel.name, language, now).items())
+    if state is not None:
+        live.update(live_translations(channel, corpus, now, state))
     ctx = PlanContext(site=corpus.site, now=now, live=live,
                       updated=feed_times(corpus.articles.values(), ledger.revision_times()),
                       published=frozenset(members))
@@ -450,7 +452,21 @@ def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime, 
     return planned, recorded, outcome
 
 
-def finish_build(ledger: Ledger, outcome: Outcome) -> None:
-    """After a build delivered without failures, its articles count as published on the channel."""
-    if not any(outcome.count(s) for s in (State.FAILED, State.PENDING, State.UNCERTAIN)):
+def live_translations(channel: Channel, corpus: Corpus, now: datetime, state: RunState) -> dict[str, Article]:
+    """Every translation live on ``channel`` in the run's languages, keyed ``id@lang``: with
+    the originals, what a page listing the whole site (or an edition of it) shows."""
+    live: dict[str, Article] = {}
+    for language in state.languages:
+        if language != corpus.site.language and language in channel.limits.languages:
+            live.update((f"{i}@{language}", a)
+                        for i, a in state.live_translations(channel.name, language, now).items())
+    return live
+
+
+def finish_build(ledger: Ledger, outcome: Outcome) -> bool:
+    """After a build delivered without failures, its articles count as published on the channel.
+    Returns whether it did (the build is complete)."""
+    if not outcome.left_open():
         ledger.record_build(outcome.channel, outcome.build_id, outcome.members)
+        return True
+    return False

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Sequence
+from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
+from koho.cli_words import N_
 from koho.delivery import State
+
+if TYPE_CHECKING:
+    from koho.article import Article
 
 
 #: The columns of a run's report, in order (the artifact and the CLI table).
@@ -127,3 +132,27 @@ def summarize(outcomes: Sequence) -> Summary:
                 and note not in reasons and note not in row.notes:
             row.notes.append(note)
     return Summary(list(rows.values()), skipped, held, failures)
+
+
+#: What a run that found nothing to do says (the artifact in English, the CLI in the reader's language).
+NOTHING_DUE = N_("Nothing due at {now}: every ready article is already delivered on every channel.")
+NEXT_EMBARGO = N_("Next to be published: {id} ({title}) at {when}; publish-due sends it then.")
+NO_EMBARGO = N_("No article is waiting for its publish time.")
+
+
+def next_embargo(articles: Iterable[Article], now: datetime) -> Article | None:
+    """The ready article whose publish time comes first after ``now``; drafts wait for nobody."""
+    waiting = [a for a in articles if a.status == "ready" and a.publish_at > now]
+    return min(waiting, key=lambda a: (a.publish_at, a.id), default=None)
+
+
+def nothing_due(articles: Iterable[Article], now: datetime, tz: tzinfo,
+                say: Callable[[str], str] = str) -> list[str]:
+    """A run with nothing due in two lines: when it looked, and the next embargo (or that none
+    is waiting), times in the site's zone; ``say`` translates (the CLI's ``_``)."""
+    lines = [say(NOTHING_DUE).format(now=f"{now.astimezone(tz):%Y-%m-%d %H:%M %Z}")]
+    article = next_embargo(articles, now)
+    if article is None:
+        return lines + [say(NO_EMBARGO)]
+    return lines + [say(NEXT_EMBARGO).format(id=article.id, title=article.title,
+                                             when=f"{article.publish_at.astimezone(tz):%Y-%m-%d %H:%M %Z}")]

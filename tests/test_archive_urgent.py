@@ -109,3 +109,26 @@ def test_pages_link_the_sign_up_page_when_mail_is_on(tmp_path):
     assert default.xpath("//a[@class='signup']/@href") == ["https://koho.example.city.lg.jp/mail/"]
     own = home(tmp_path, now, signup="https://mail.example.jp/koho/")
     assert own.xpath("//a[@class='signup']/@href") == ["https://mail.example.jp/koho/"]
+
+
+def test_the_archive_knows_when_its_pages_change_with_time_alone(tmp_path):
+    """``moments``: the home page when an urgency ends, an issue page when its issue appears
+    (only with e-books on: nothing else on it reads the clock); ``due_pages`` takes those in
+    (since, now], so a moment already rendered past is never planned twice."""
+    from koho.refresh import due_pages
+
+    corpus = read_corpus(CONTENT, load_site(CONTENT))
+    articles = list(corpus.articles.values())
+    site = corpus.site
+    ends = PUBLISHED + timedelta(days=3)  # site.yaml's urgent_days
+    plain = ArchiveChannel(f"file://{tmp_path}", CONTENT)
+    assert sorted(plain.moments([corpus.articles[URGENT]], site)) == [(ends, "index.html")]
+    books = ArchiveChannel(f"file://{tmp_path}", CONTENT, ebooks=True)
+    issue = datetime(2026, 11, 11, 7, 0, tzinfo=JST)
+    assert sorted(books.moments([corpus.articles[URGENT]], site)) == [
+        (issue, "bulletin/2026-11-11/index.html"), (ends, "index.html")]
+
+    assert due_pages(plain, articles, site, ends - timedelta(minutes=1), ends) == ["index.html"]
+    assert due_pages(plain, articles, site, ends, ends + timedelta(days=1)) == []
+    assert due_pages(plain, articles, site, PUBLISHED, ends - timedelta(seconds=1)) == []
+    assert due_pages(books, articles, site, PUBLISHED, ends) == ["bulletin/2026-11-11/index.html", "index.html"]

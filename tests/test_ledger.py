@@ -276,3 +276,26 @@ def test_the_unique_index_on_the_key_rejects_a_raw_duplicate(ledger):
 
     with ledger.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(deliveries)).scalar() == 1
+
+
+def test_clock_refreshes_say_since_when_the_sites_clock_pages_are_current(ledger):
+    """``current_since``: the newest ``clock-`` plan of the site, else the channel's first plan;
+    closing by revision prefix leaves the site's other rows (furniture) alone."""
+    from koho.ledger import SITE_ID
+
+    assert ledger.current_since("archive", "clock-") is None
+    ledger.mark_planned("a", "r1", "archive", 3, when=T0)
+    ledger.mark_planned("b", "r1", "archive", 3, when=T0 + timedelta(hours=1))
+    ledger.mark_planned("a", "r1", "feeds", 1, when=T0 - timedelta(hours=1))
+    assert ledger.current_since("archive", "clock-") == T0
+    ledger.mark_planned(SITE_ID, "clock-2", "archive", 2, when=T0 + timedelta(days=2))
+    ledger.mark_planned(SITE_ID, "clock-1", "archive", 2, when=T0 + timedelta(days=1))
+    ledger.mark_planned(SITE_ID, "furniture-x", "archive", 1, when=T0 + timedelta(days=3))
+    assert ledger.current_since("archive", "clock-") == T0 + timedelta(days=2)
+
+    old, furniture = page("index.html", SITE_ID, "clock-1"), page("robots.txt", SITE_ID, "furniture-x")
+    new = page("index.html", SITE_ID, "clock-2")
+    ledger.record([old, furniture, new])
+    assert ledger.close_unplanned("archive", SITE_ID, [new.key], "superseded", revision_prefix="clock-") == 1
+    assert {k: r["state"] for k, r in by_key(ledger).items()} == {
+        old.key: "skipped", furniture.key: "pending", new.key: "pending"}

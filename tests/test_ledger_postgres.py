@@ -22,6 +22,7 @@ from tests.test_ledger import (  # noqa: F401  (collected again, against Postgre
     page,
     test_apply_stores_each_outcome_and_stamps_sent_at_only_when_sent,
     test_begin_attempt_counts_attempts_of_the_given_keys_only,
+    test_clock_refreshes_say_since_when_the_sites_clock_pages_are_current,
     test_first_seen_is_recorded_once_and_stays_stable,
     test_first_seen_keeps_the_instant_of_a_non_utc_time,
     test_migrations_run_on_open_and_reopening_is_idempotent,

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Iterable, Iterator, Sequence
 
 import imagesize
 
 from koho.article import Article
+from koho.bulletin import appears_at
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery
 from koho.i18n import LANGUAGES
 from koho.ledger import SITE_ID
+from koho.site import Site
 from koho.storage import StoreChannel
 
 from channels.archive.pages import FURNITURE, Editions, in_language, media_target, unique
@@ -74,9 +77,37 @@ class ArchiveChannel(StoreChannel):
         for page in FURNITURE:
             body = renderer.render(page)
             revision = "furniture-" + hashlib.sha256(body).hexdigest()[:16]
-            out.append(Delivery(self.name, page, SITE_ID, revision, ctx.site.language, body,
-                                renderer.content_type(page)))
+            out.append(self._site_file(renderer, page, revision, ctx.site.language, body))
         return out
+
+    def moments(self, articles: Iterable[Article], site: Site) -> Iterator[tuple[datetime, str]]:
+        """When pages change with time alone (``ChangesWithTime``): the home page when an
+        urgent article's urgency ends (its start is its publication, which plans the home page
+        anyway), and, with e-books on, an issue page when the issue appears and its e-book link
+        with it. Nothing else the archive renders reads the clock."""
+        for article in articles:
+            if article.urgent:
+                yield site.urgent_end(article.publish_at, article.urgent_until), "index.html"
+            if self.ebooks and article.bulletin:
+                yield appears_at(article.bulletin, site), f"bulletin/{article.bulletin.isoformat()}/index.html"
+
+    def plan_pages(self, pages: Sequence[str], ctx: PlanContext, revision: str) -> list[Delivery]:
+        """``pages`` (original-edition paths) in every edition that has them, as of ``ctx.now``."""
+        editions = Editions(ctx.site, ctx.live, ctx.updated)
+        renderer = self._renderer(editions, ctx)
+        out = []
+        for rest in pages:
+            for language in editions.versions(rest):
+                page = in_language(language, rest, ctx.site.language)
+                if editions.can_render(page):
+                    out.append(self._site_file(renderer, page, revision, language))
+        return out
+
+    def _site_file(self, renderer: Renderer, page: str, revision: str, language: str,
+                   body: bytes | None = None) -> Delivery:
+        """A page recorded under the site's id (furniture, full builds, clock refreshes)."""
+        return Delivery(self.name, page, SITE_ID, revision, language,
+                        renderer.render(page) if body is None else body, renderer.content_type(page))
 
     def _renderer(self, editions: Editions, ctx: PlanContext, extra=()) -> Renderer:
         signup = None if self.signup is None else (self.signup or ctx.site.url("mail/"))
@@ -95,8 +126,7 @@ class ArchiveChannel(StoreChannel):
         """A full build: every page and image of the live site, in every language (``koho build``)."""
         editions = Editions(ctx.site, ctx.live, ctx.updated)
         renderer = self._renderer(editions, ctx)
-        out = [Delivery(self.name, page, SITE_ID, build_id, ctx.site.language, renderer.render(page),
-                        renderer.content_type(page)) for page in editions.all_pages()]
+        out = [self._site_file(renderer, page, build_id, ctx.site.language) for page in editions.all_pages()]
         seen = set()
         for article in editions.source.articles:  # translations show the original's images
             for image in article.images:
