@@ -24,7 +24,7 @@ from koho.pipeline import (Outcome, RunState, TransientDeliveryError, context_fo
                            issue_context, plan_and_record, plan_issue_and_record, site_build)
 from koho.reader import Corpus
 from koho.refresh import finish_refresh, mark_current, plan_refresh
-from koho.report import artifact_rows, nothing_due
+from koho.report import artifact_rows, markdown_text, nothing_due
 from koho.settings import Settings
 
 from translations.checks import open_translator
@@ -349,7 +349,8 @@ def publish_due(channels: list[str] | None = None, now: datetime | None = None) 
     translate_only = [a for a in corpus.articles.values() if a.is_due(now) and id(a) not in chosen]
     outcomes = _publish(work, corpus, settings, channels, False, now, issues, translate_only, refresh=True)
     get_run_logger().info("publish-due: %d article(s) had work", len(work))
-    _report(outcomes, "koho publish-due", idle="\n\n".join(nothing_due(corpus.articles.values(), now, corpus.site.tz)))
+    _report(outcomes, "koho publish-due", idle="\n\n".join(nothing_due(corpus.articles.values(), now, corpus.site.tz,
+                                                                   literal=markdown_text)))
     return outcomes
 
 

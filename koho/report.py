@@ -8,6 +8,8 @@ the command, with each reason said once under the table.
 
 from __future__ import annotations
 
+import re
+
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -146,13 +148,22 @@ def next_embargo(articles: Iterable[Article], now: datetime) -> Article | None:
     return min(waiting, key=lambda a: (a.publish_at, a.id), default=None)
 
 
+def markdown_text(text: str) -> str:
+    """``text`` as literal Markdown inside a line (an article title must not become a link, an
+    image, emphasis or HTML in the Prefect UI): line breaks become spaces, and every character
+    with an inline meaning in CommonMark or GitHub's tables and strikethrough is backslash-escaped;
+    ids keep their hyphens. Hand-written: markdown-it renders Markdown but offers no escaping."""
+    return re.sub(r"([\\`*_\[\]<>&~|])", r"\\\1", " ".join(text.split()))
+
+
 def nothing_due(articles: Iterable[Article], now: datetime, tz: tzinfo,
-                say: Callable[[str], str] = str) -> list[str]:
+                say: Callable[[str], str] = str, literal: Callable[[str], str] = str) -> list[str]:
     """A run with nothing due in two lines: when it looked, and the next embargo (or that none
-    is waiting), times in the site's zone; ``say`` translates (the CLI's ``_``)."""
+    is waiting), times in the site's zone; ``say`` translates (the CLI's ``_``), ``literal``
+    makes content safe for the output (``markdown_text`` for the artifact)."""
     lines = [say(NOTHING_DUE).format(now=f"{now.astimezone(tz):%Y-%m-%d %H:%M %Z}")]
     article = next_embargo(articles, now)
     if article is None:
         return lines + [say(NO_EMBARGO)]
-    return lines + [say(NEXT_EMBARGO).format(id=article.id, title=article.title,
+    return lines + [say(NEXT_EMBARGO).format(id=literal(article.id), title=literal(article.title),
                                              when=f"{article.publish_at.astimezone(tz):%Y-%m-%d %H:%M %Z}")]
