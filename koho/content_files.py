@@ -39,7 +39,10 @@ def read_inside(content_dir: Path, relpath: str, limit: int, rule: str, head: in
     if any(p in ("", ".", "..") for p in parts):
         raise ContentFileError(f"{relpath!r} must be a path inside content/")
     label = f"content/{relpath}"
-    fd = os.open(content_dir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd = os.open(content_dir, os.O_RDONLY | os.O_DIRECTORY)
+    except FileNotFoundError:  # no content folder (a translator on its own, a fresh checkout): no file either
+        raise MissingContentFile(f"no such file: {label}") from None
     try:
         for name in parts[:-1]:
             try:

@@ -450,10 +450,10 @@ class Runner:
         finally:
             done.set()
         self.last_seconds = round(time.perf_counter() - began, 3)
+        self.served += 1
+        self._record()  # before the exit code: whoever the command's end wakes reads it current
         with contextlib.suppress(OSError):
             conn.send(("exit", code))
-        self.served += 1
-        self._record()
         self.finishing.set()
         try:
             _drain_prefect()
