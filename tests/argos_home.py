@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from translations import tiny_packages
+from tests import tiny_packages
 from translations.translator import LANGUAGES
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from translations import tiny_packages
+from tests import tiny_packages
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -73,7 +73,7 @@ def refuse_network(event, args):
         raise ConnectionRefusedError(f"no network in this test ({event})")
 sys.addaudithook(refuse_network)
 
-from translations import tiny_packages
+from tests import tiny_packages
 request = json.load(sys.stdin)
 tiny_packages.install(request["packages"])
 

@@ -11,7 +11,8 @@ import pytest
 from koho.ledger import Ledger
 from koho.reader import read_corpus
 from koho.site import load_site
-from translations import engine, tiny_packages
+from tests import tiny_packages
+from translations import engine
 from translations.glossary import load_glossary
 from translations.memory import Memory
 from translations.translator import LANGUAGES, TranslationCache, Translator, translated_issue

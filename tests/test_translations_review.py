@@ -12,7 +12,7 @@ from koho.cli import app
 from koho.ledger import Ledger
 from koho.reader import load
 from koho.settings import Settings
-from translations import tiny_packages
+from tests import tiny_packages
 from translations.checks import open_translator
 from translations.translator import LANGUAGES
 
