@@ -21,7 +21,9 @@ os.environ.update({
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
 })
-for name in [n for n in os.environ if n.startswith("KOHO_")]:
+# No setting of the machine's own reaches a test; KOHO_ALLOW_SKIPS is the suite's, not koho's
+# (tests/skips.py), and xdist's workers inherit this process's environment.
+for name in [n for n in os.environ if n.startswith("KOHO_") and n != "KOHO_ALLOW_SKIPS"]:
     del os.environ[name]
 # argostranslate fixes its folders when first imported, and any publish may import it: point
 # them at a private folder for the whole session, so tests never read or write the user's models.
@@ -30,7 +32,7 @@ os.environ.update({"XDG_DATA_HOME": str(ARGOS_ROOT / "data"), "XDG_CONFIG_HOME":
                    "XDG_CACHE_HOME": str(ARGOS_ROOT / "cache"), "ARGOS_INTRA_THREADS": "1",
                    "ARGOS_INTER_THREADS": "1", "ARGOS_DEVICE_TYPE": "cpu"})
 
-pytest_plugins = ["tests.peers", "tests.argos_home"]
+pytest_plugins = ["tests.peers", "tests.argos_home", "tests.skips"]
 
 from tests.clock import PINNED_NOW, TestClock  # noqa: E402  (after the environment is set)
 
