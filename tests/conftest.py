@@ -1,10 +1,14 @@
 """Test session set-up: offline Prefect in a fresh home, one Prefect test harness per session.
 
-Environment variables are set at import time, before anything imports Prefect.
+Environment variables are set at import time, before anything imports Prefect. Under
+pytest-xdist every worker is its own session: it imports this file itself, so it gets its own
+Prefect home, argostranslate folders and harness (and, through tests/peers.py, its own
+PostgreSQL and moto servers on free ports).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -31,6 +35,10 @@ ARGOS_ROOT = Path(tempfile.mkdtemp(prefix="koho-argos-"))
 os.environ.update({"XDG_DATA_HOME": str(ARGOS_ROOT / "data"), "XDG_CONFIG_HOME": str(ARGOS_ROOT / "config"),
                    "XDG_CACHE_HOME": str(ARGOS_ROOT / "cache"), "ARGOS_INTRA_THREADS": "1",
                    "ARGOS_INTER_THREADS": "1", "ARGOS_DEVICE_TYPE": "cpu"})
+
+# The controller and each worker make their own folders: none may outlive its process.
+atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
+atexit.register(shutil.rmtree, ARGOS_ROOT, ignore_errors=True)
 
 pytest_plugins = ["tests.peers", "tests.argos_home", "tests.skips"]
 
