@@ -29,6 +29,11 @@ os.environ.update({
 # (tests/skips.py), and xdist's workers inherit this process's environment.
 for name in [n for n in os.environ if n.startswith("KOHO_") and n != "KOHO_ALLOW_SKIPS"]:
     del os.environ[name]
+# rich's consoles (koho.cli's, made at import) keep a COLUMNS they find when made, and xdist's
+# workers start with COLUMNS=80: the tables a test reads would then wrap at 80 whatever width
+# it asks CliRunner for. Without it, a console reads COLUMNS when it prints.
+for name in ("COLUMNS", "LINES"):
+    os.environ.pop(name, None)
 # argostranslate fixes its folders when first imported, and any publish may import it: point
 # them at a private folder for the whole session, so tests never read or write the user's models.
 ARGOS_ROOT = Path(tempfile.mkdtemp(prefix="koho-argos-"))
