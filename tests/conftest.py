@@ -52,6 +52,18 @@ from tests.clock import PINNED_NOW, TestClock  # noqa: E402  (after the environm
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content"
 
+#: The long tests (whole-pipeline runs, chaos, koho's own Prefect server and warm runner, each
+#: start costing seconds) are marked ``slow`` here, in one place: ``-m "not slow"`` is a quick loop.
+SLOW = ("tests/e2e/", "tests/chaos/", "tests/test_runner.py", "tests/test_prefect_server.py")
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test under ``SLOW`` as ``slow``."""
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def clock(monkeypatch) -> TestClock:
     """koho's clock pinned at ``PINNED_NOW`` for every test (autouse: no test may meet the

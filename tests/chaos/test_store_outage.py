@@ -13,7 +13,7 @@ from koho.ledger import Ledger
 from koho.settings import Settings
 from tests.fakes.flaky_proxy import FlakyProxy
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
 def test_a_store_outage_leaves_files_pending_and_the_next_run_writes_them_all(workspace, s3_env, moto_endpoint,
