@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from translations import tiny_packages  # noqa: E402  (argostranslate itself only after isolate_argos)
+from tests import tiny_packages  # noqa: E402  (argostranslate itself only after isolate_argos)
 from translations.translator import LANGUAGES  # noqa: E402
 
 RATIO_TARGET = 1.0

@@ -82,6 +82,10 @@ def wanted(argv: list[str], environ=os.environ) -> bool:
             and not environ.get("PREFECT_API_URL") and enabled(environ))
 
 
+#: A runner's answer when what it loaded changed on disk (``installation_stamp``); it then leaves.
+_STALE = ("refused", "koho's code, packages, translation models or Prefect profile changed")
+
+
 def fingerprint(environ, cwd: str, installed: str | None = None) -> str:
     """What must be equal for a runner to serve a command as the command itself would run
     (``installed``: an ``installation_stamp(environ)`` already taken)."""
@@ -397,24 +401,28 @@ class Runner:
             try:
                 request = conn.recv() if conn.poll(10) else None
                 answer = self._admit(request)
+                if answer != ("accepted",):  # the command runs in its own process; the log says why
+                    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} not taken: {answer[1]}", flush=True)
+                if answer == _STALE:
+                    # Stale for good: leave, so that the command (run in its own process) starts a
+                    # new one. Only after the line above: the process ends with the serving loop,
+                    # this thread included, and on a busy machine the line was lost.
+                    self.stopping.set()
+                    self.jobs.put((None, None))
                 conn.send(answer)
             except (OSError, EOFError):
                 conn.close()
                 continue
             if answer == ("accepted",):
                 self.jobs.put((conn, request))
-            else:  # the command runs in its own process; the log says why, for an operator
-                print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} not taken: {answer[1]}", flush=True)
+            else:
                 conn.close()
 
     def _admit(self, request) -> tuple:
         if not isinstance(request, dict) or not wanted(list(request.get("argv") or []), {}):
             return ("refused", "not a command the runner takes")
         if installation_stamp(self.given) != self.installed:
-            # Stale for good: leave, so that the command (run in its own process) starts a new one.
-            self.stopping.set()
-            self.jobs.put((None, None))
-            return ("refused", "koho's code, packages, translation models or Prefect profile changed")
+            return _STALE
         if request.get("fingerprint") != self.fingerprint:
             return ("refused", "another environment")
         if not self.busy.acquire(blocking=False):

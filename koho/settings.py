@@ -58,9 +58,19 @@ class Settings(BaseSettings):
         path = self.state_dir / "secret_key"
         if not path.is_file():
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
+            # Two commands starting at once on a fresh folder: the key appears whole or not at
+            # all (written aside, then linked into place), and the one that comes second uses
+            # the first one's key instead of reading a half-written file or failing.
+            aside = path.with_name(f".secret_key.{os.getpid()}")
+            fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            try:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+                os.link(aside, path)
+            except FileExistsError:
+                pass
+            finally:
+                aside.unlink(missing_ok=True)
         return path.read_text().strip()
 
     def db_url(self) -> str:

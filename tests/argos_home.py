@@ -1,8 +1,11 @@
 """Session fixture: argostranslate in private folders with tiny ja -> xx packages installed.
 
 argostranslate fixes its folders (XDG_*) when first imported; conftest points them at a private
-session folder at start-up. The first test that asks for `argos_home` builds the eight tiny
-packages (ADR 0006, ~50 ms each) and installs them there; every later test shares that.
+session folder at start-up (one per pytest-xdist worker). The first test that asks for
+`argos_home` installs the eight tiny packages (ADR 0006) there; every later test of that process
+shares them. The packages themselves are built once and kept in pytest's cache folder
+(`tiny_package_cache`), shared by the workers and by later runs: building is cheap, but each
+process would first import CTranslate2, sentencepiece and onnx just to make the same bytes.
 Tests that need a pair *not* installed ask for one outside the eight (e.g. ja -> fr).
 """
 
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from translations import tiny_packages
+from tests import tiny_packages
 from translations.translator import LANGUAGES
 
 
@@ -27,14 +30,24 @@ class ArgosHome:
 
 
 @pytest.fixture(scope="session")
-def argos_home(tmp_path_factory) -> ArgosHome:
+def tiny_package_cache(request, tmp_path_factory) -> Path:
+    """Where `tiny_packages.cached_package` keeps built packages: `.pytest_cache/d/koho-tiny-argos`
+    (`pytest --cache-clear` empties it), or a session folder when the cache plugin is off."""
+    cache = getattr(request.config, "cache", None)
+    if cache is None:
+        return tmp_path_factory.mktemp("tiny-argos-cache")
+    return Path(cache.mkdir("koho-tiny-argos"))
+
+
+@pytest.fixture(scope="session")
+def argos_home(tiny_package_cache) -> ArgosHome:
+    """argostranslate's private folders for this process, with ja -> each of LANGUAGES installed."""
     if importlib.util.find_spec("argostranslate") is None:
         pytest.skip("argostranslate is not installed (pip install -c constraints.txt -e '.[translate]')")
     from translations.engine import install_files
     from tests.conftest import ARGOS_ROOT
 
-    built = tmp_path_factory.mktemp("argos-packages")
-    packages = {lang: tiny_packages.build_package("ja", lang, built) for lang in LANGUAGES}
+    packages = {lang: tiny_packages.cached_package("ja", lang, tiny_package_cache) for lang in LANGUAGES}
     # conftest pointed argostranslate at ARGOS_ROOT before anything imported it; install_files
     # also drops what an earlier publish in this session cached as missing.
     install_files(packages.values())

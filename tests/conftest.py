@@ -1,10 +1,14 @@
 """Test session set-up: offline Prefect in a fresh home, one Prefect test harness per session.
 
-Environment variables are set at import time, before anything imports Prefect.
+Environment variables are set at import time, before anything imports Prefect. Under
+pytest-xdist every worker is its own session: it imports this file itself, so it gets its own
+Prefect home, argostranslate folders and harness (and, through tests/peers.py, its own
+PostgreSQL and moto servers on free ports).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -21,8 +25,15 @@ os.environ.update({
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
     "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
 })
-for name in [n for n in os.environ if n.startswith("KOHO_")]:
+# No setting of the machine's own reaches a test; KOHO_ALLOW_SKIPS is the suite's, not koho's
+# (tests/skips.py), and xdist's workers inherit this process's environment.
+for name in [n for n in os.environ if n.startswith("KOHO_") and n != "KOHO_ALLOW_SKIPS"]:
     del os.environ[name]
+# rich's consoles (koho.cli's, made at import) keep a COLUMNS they find when made, and xdist's
+# workers start with COLUMNS=80: the tables a test reads would then wrap at 80 whatever width
+# it asks CliRunner for. Without it, a console reads COLUMNS when it prints.
+for name in ("COLUMNS", "LINES"):
+    os.environ.pop(name, None)
 # argostranslate fixes its folders when first imported, and any publish may import it: point
 # them at a private folder for the whole session, so tests never read or write the user's models.
 ARGOS_ROOT = Path(tempfile.mkdtemp(prefix="koho-argos-"))
@@ -30,12 +41,28 @@ os.environ.update({"XDG_DATA_HOME": str(ARGOS_ROOT / "data"), "XDG_CONFIG_HOME":
                    "XDG_CACHE_HOME": str(ARGOS_ROOT / "cache"), "ARGOS_INTRA_THREADS": "1",
                    "ARGOS_INTER_THREADS": "1", "ARGOS_DEVICE_TYPE": "cpu"})
 
-pytest_plugins = ["tests.peers", "tests.argos_home"]
+# The controller and each worker make their own folders: none may outlive its process.
+atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
+atexit.register(shutil.rmtree, ARGOS_ROOT, ignore_errors=True)
+
+pytest_plugins = ["tests.peers", "tests.argos_home", "tests.skips"]
 
 from tests.clock import PINNED_NOW, TestClock  # noqa: E402  (after the environment is set)
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content"
+
+#: The long tests (whole-pipeline runs, chaos, koho's own Prefect server and warm runner, each
+#: start costing seconds) are marked ``slow`` here, in one place: ``-m "not slow"`` is a quick loop.
+SLOW = ("tests/e2e/", "tests/chaos/", "tests/test_runner.py", "tests/test_prefect_server.py")
+
+
+def pytest_collection_modifyitems(items):
+    """Mark every test under ``SLOW`` as ``slow``."""
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True)
 def clock(monkeypatch) -> TestClock:

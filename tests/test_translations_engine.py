@@ -11,7 +11,8 @@ import pytest
 from koho.ledger import Ledger
 from koho.reader import read_corpus
 from koho.site import load_site
-from translations import engine, tiny_packages
+from tests import tiny_packages
+from translations import engine
 from translations.glossary import load_glossary
 from translations.memory import Memory
 from translations.translator import LANGUAGES, TranslationCache, Translator, translated_issue
@@ -45,8 +46,8 @@ def test_one_loaded_model_per_pair_translates_a_batch():
         "⟨en⟩ 練馬区のお知らせです。", "⟨en⟩ 二文目！", "⟨en⟩ report 2025"]
 
 
-def test_pivot_through_english_is_argostranslates_own(tmp_path):
-    tiny_packages.install([tiny_packages.build_package("en", "de", tmp_path)])
+def test_pivot_through_english_is_argostranslates_own(tiny_package_cache):
+    tiny_packages.install([tiny_packages.cached_package("en", "de", tiny_package_cache)])
     engine.install_files([])  # drops loaded pairs, as `koho translations install` does
     pair = engine.model_pair("ja", "de")
     assert pair.version == "translate-ja_en 1.0 > translate-en_de 1.0"
@@ -106,7 +107,7 @@ def test_memory_means_one_changed_sentence_is_one_segment_translated(translator,
     assert unchanged.translated == 0 and unchanged.article == again["th"].article
 
 
-def test_finished_translations_are_kept_until_an_input_changes(tmp_path, corpus):
+def test_finished_translations_are_kept_until_an_input_changes(tmp_path, corpus, tiny_package_cache):
     """Each run opens a translator; a kept translation is served without segmenting or asking
     the model, and never once its original, the glossary or the models changed."""
     glossary, _ = load_glossary(REPO / "content", LANGUAGES)
@@ -138,7 +139,7 @@ def test_finished_translations_are_kept_until_an_input_changes(tmp_path, corpus)
     assert "（変更）" in run(edited).article.title and asked == ["en", "en"]
     renamed = dict(glossary.terms, 練馬区={**glossary.terms["練馬区"], "en": "Nerima Ward"})
     assert "Nerima Ward" in run(article, replace(glossary, terms=renamed)).article.body and len(asked) == 3
-    tiny_packages.install([tiny_packages.build_package("ja", "it", tmp_path)])  # the models changed
+    tiny_packages.install([tiny_packages.cached_package("ja", "it", tiny_package_cache)])  # the models changed
     engine.install_files([])
     assert run(article).article == first.article and len(asked) == 4
 

@@ -12,7 +12,7 @@ from koho.cli import app
 from koho.ledger import Ledger
 from koho.reader import load
 from koho.settings import Settings
-from translations import tiny_packages
+from tests import tiny_packages
 from translations.checks import open_translator
 from translations.translator import LANGUAGES
 
@@ -123,9 +123,9 @@ def test_check_names_file_line_and_field_of_translation_content(workspace):
     assert refused.exit_code == 1 and "nothing was published" in refused.output
 
 
-def test_install_from_files_and_list(workspace, tmp_path):
+def test_install_from_files_and_list(workspace, tiny_package_cache):
     assert "no such file: nope.argosmodel" in koho("translations", "install", "nope.argosmodel").output
-    package = tiny_packages.build_package("ja", "it", tmp_path)
+    package = tiny_packages.cached_package("ja", "it", tiny_package_cache)
     done = koho("translations", "install", str(package))
     assert done.exit_code == 0 and "Installed: translate-ja_it-tiny" in done.output
     listed = koho("translations", "list")

@@ -8,7 +8,8 @@ sends all segments of a batch through each package's tokenizer and CTranslate2 m
 translating a whole article cheaper than argostranslate's per-line calls.
 
 argostranslate is imported only when a model is needed: it pulls stanza and torch, and it
-fixes its folders (XDG_*) at import (see ``tiny_packages.isolate_argos``).
+fixes its folders (XDG_*) at import, so a process that wants private folders (the test suite,
+``bench/translate.py``) sets them before the first translation.
 """
 
 from __future__ import annotations

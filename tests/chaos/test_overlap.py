@@ -24,7 +24,7 @@ from tests.fakes.graph_api import FakeGraph
 from tests.fakes.x_api import FakeX
 from tests.peers import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("prefect_harness")]
+pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 SUBSCRIBERS = 2000
 

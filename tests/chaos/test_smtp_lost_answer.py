@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import threading
 
-import pytest
 from aiosmtpd.controller import Controller
 
 from channels.mail import MailChannel
@@ -22,8 +21,6 @@ from tests.clock import TEST_SECRET
 from tests.conftest import CONTENT
 from tests.peers import free_port
 from tests.test_mail_smtp import IDENTITY, people
-
-pytestmark = pytest.mark.slow
 
 
 class DropsAfterData:

@@ -68,7 +68,7 @@ def test_publish_twice_then_edit_one(workspace, clock):
 
     # Second run: nothing new is recorded and nothing is sent.
     again = publish()
-    assert sum(len(o.receipts) for o in again) == 0
+    assert again and sum(len(o.receipts) for o in again) == 0
     assert all(o.note in ("nothing to send: already delivered", "nothing to deliver")
                or o.note.startswith(("draft", "embargoed")) for o in again)
     assert len(ledger().rows()) == first_count
@@ -223,7 +223,8 @@ def test_build_then_publish_one_keeps_every_listing(workspace):
     feed = feedparser.parse((public / "feeds" / "atom.xml").read_bytes())
     assert len(feed.entries) == min(len(live) + 1, corpus.site.feed_entries)
     year = (public / "2026" / "index.html").read_text(encoding="utf-8")
-    assert all(f"articles/{a.id}/" in year for a in live if a.publish_at.year == 2026)
+    of_2026 = [a for a in live if a.publish_at.year == 2026]
+    assert of_2026 and all(f"articles/{a.id}/" in year for a in of_2026)
 
 
 def test_koho_build_gives_a_store_back_the_files_it_lost(workspace, cli_env, monkeypatch):
@@ -249,7 +250,8 @@ def test_koho_build_gives_a_store_back_the_files_it_lost(workspace, cli_env, mon
     assert again.exit_code == 0 and "missing from the store written again" in again.output, again.output
     assert all(p.read_bytes() == data for p, data in kept.items())
     assert all(p.stat().st_mtime_ns == t for p, t in others.items()), "only the missing files were written"
-    assert all(r["state"] in ("sent", "skipped") for r in ledger().rows())
+    rows = ledger().rows()
+    assert rows and all(r["state"] in ("sent", "skipped") for r in rows)
 
     unchanged = runner.invoke(app, ["build"], env={"COLUMNS": "250"})
     assert unchanged.exit_code == 0 and "every file present" in unchanged.output, unchanged.output

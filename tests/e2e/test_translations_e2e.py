@@ -140,17 +140,20 @@ def test_publish_in_nine_languages(published, workspace):
             assert linked == newest, (language, fmt)
     assert (public / "feeds" / "atom.xml").is_file()
 
-    # E-books: nine per issue, every one valid for EPUBCheck without errors or warnings.
+    # E-books: nine per issue.
     books = sorted((public / "ebooks").glob("*/*.epub"))
     assert [b.name for b in books] == sorted(f"kuho-{i.day}-{lang}.epub" for i in issues for lang in ALL)
-    if epubcheck.java() is not None:
-        found = epubcheck.check(books)
-        assert all(messages == [] for messages in found.values()), found
 
     # The same command again sends nothing.
     from koho.cli import app
     again = CliRunner().invoke(app, ["publish"], env={"COLUMNS": "250"})
     assert again.exit_code == 0 and "Nothing new was sent" in again.output, again.output
+
+    # Every e-book valid for EPUBCheck without errors or warnings. Last, because without java
+    # this skips (a failure unless KOHO_ALLOW_SKIPS=1, tests/skips.py) and the checks above
+    # should still have run.
+    found = epubcheck.check(books)
+    assert {path.name: messages for path, messages in found.items() if messages} == {}
 
 
 def _terms_in(text: str, terms: dict[str, str]) -> set[str]:

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import stat
 from dataclasses import replace
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -112,6 +113,38 @@ def test_generated_secret_key_lives_in_a_private_folder(tmp_path):
         os.umask(0o022)
     assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == 0o700
     assert stat.S_IMODE((tmp_path / "fresh" / "secret_key").stat().st_mode) == 0o600
+
+
+def _secret_after(barrier, state_dir: str, results) -> None:
+    """In a child process: wait for the others, then ask for the state folder's secret."""
+    from koho.settings import Settings
+
+    settings = Settings(state_dir=Path(state_dir))
+    barrier.wait()
+    try:
+        results.put(settings.secret())
+    except Exception as exc:  # reported to the test, which names it
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_commands_starting_at_once_on_a_fresh_state_folder_share_one_whole_key(tmp_path):
+    """Two overlapping commands on a fresh machine (the chaos tests do it) must not read a key
+    the other is still writing, nor fail because it created the file first."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # no fork of a process running threads
+    count = 6
+    barrier, results = context.Barrier(count), context.Queue()
+    children = [context.Process(target=_secret_after, args=(barrier, str(tmp_path / "fresh"), results))
+                for _ in range(count)]
+    for child in children:
+        child.start()
+    keys = [results.get(timeout=120) for _ in children]
+    for child in children:
+        child.join(timeout=60)
+    assert len(set(keys)) == 1 and len(keys[0]) >= 32, keys
+    assert (tmp_path / "fresh" / "secret_key").read_text() == keys[0]
+    assert [p.name for p in (tmp_path / "fresh").iterdir()] == ["secret_key"]  # no temporary file left
 
 
 async def _prefect_records(flow_runs: set[str]) -> str:

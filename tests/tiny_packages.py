@@ -16,10 +16,16 @@ into spaces; sentencepiece collapses runs of spaces).
 Building needs numpy, sentencepiece, ctranslate2 and onnx, not torch and not
 argostranslate. Installing needs argostranslate, which reads `XDG_*` once at import:
 call `isolate_argos` before anything imports it.
+
+`cached_package` keeps built packages in a folder across runs and processes (the test suite
+uses pytest's cache folder): a build is cheap, but every process would otherwise import
+CTranslate2, sentencepiece and onnx and build the same eight packages again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import io
 import json
 import math
@@ -33,7 +39,10 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["argos_environment", "build_package", "install", "isolate_argos", "language_tag"]
+__all__ = ["argos_environment", "build_package", "cached_package", "install", "isolate_argos", "language_tag"]
+
+# What a built package's bytes depend on besides this file and its arguments.
+_BUILD_LIBRARIES = ("numpy", "sentencepiece", "ctranslate2", "onnx")
 
 # How the source is read: the model copies pieces one to one, so normalising (NFKC would turn
 # "！" into "!") must not happen, or outputs would no longer be the input.
@@ -177,6 +186,37 @@ def build_package(
             info = zipfile.ZipInfo(f"{name}/{member}", date_time=(1980, 1, 1, 0, 0, 0))
             zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED)
     return archive
+
+
+def cached_package(source: str, target: str, cache_dir: Path) -> Path:
+    """`build_package(source, target, ...)` with default arguments, built once per cache.
+
+    The package is kept in `cache_dir` under a key of this file's bytes and the versions of
+    the libraries that build it, so an edit of the builder or an upgrade builds anew (and the
+    same key always means the same bytes: building is deterministic). Processes that ask at
+    once (pytest-xdist workers) share one build through a file lock; the package appears under
+    its final name only when complete. The file keeps `build_package`'s name, which
+    `koho translations install` reports.
+    """
+    from filelock import FileLock
+
+    folder = Path(cache_dir) / _build_key()
+    path = folder / f"translate-{source}_{target}-tiny.argosmodel"
+    if path.is_file():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder / f"{source}_{target}.lock")):
+        if not path.is_file():
+            with tempfile.TemporaryDirectory(dir=folder) as tmp:
+                os.replace(build_package(source, target, Path(tmp)), path)
+    return path
+
+
+def _build_key() -> str:
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for name in _BUILD_LIBRARIES:
+        digest.update(f"\0{name}={importlib.metadata.version(name)}".encode())
+    return digest.hexdigest()[:16]
 
 
 def _metadata(source: str, target: str, package_version: str) -> dict:
