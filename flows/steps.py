@@ -244,8 +244,9 @@ def build_all(run: Run, steps: Steps, force: bool = False) -> list[Outcome]:
         run.forget(planned)
         if finish_build(run.ledger, outcome) and isinstance(channel, ChangesWithTime):
             mark_current(run.ledger, channel.name, run.now)  # every page was rendered as of ``now``
-    # E-books are files of each issue: rebuilt like pages (written if changed or missing).
-    for channel in [c for c in run.channels if isinstance(c, IssueChannel) and not hasattr(c, "plan_all")]:
+    # E-books are files of each issue: rebuilt like pages (written if changed or missing). Only
+    # channels that store files: a build never sends a digest or a broadcast.
+    for channel in [c for c in run.channels if isinstance(c, StoresFiles) and isinstance(c, IssueChannel)]:
         for issue in issues_of(run.corpus.articles.values(), run.corpus.site, run.now):
             outcome = Outcome(channel.name, issue.id)
             outcomes.append(outcome)

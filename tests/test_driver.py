@@ -55,3 +55,16 @@ def test_a_dry_run_lists_the_translations_it_would_publish_and_leaves_no_trace(w
     assert not (state / "cache" / "translations.sqlite3").exists()
     assert files(state) - before <= {p for p in files(state) if p.startswith(("cache/articles", "koho.db"))}  # the parse cache, the empty ledger
 
+
+def test_a_build_writes_e_books_and_sends_no_digest_or_broadcast(workspace, monkeypatch):
+    monkeypatch.setenv("KOHO_CHANNELS", "archive,ebook,mail,line")
+    outcomes = driver.run(Settings(), driver.Work(build=True), ["archive", "ebook", "mail", "line"], steps=Steps())
+
+    assert {o.channel for o in outcomes} == {"archive", "ebook"}
+    ledger = Ledger(Settings().db_url())
+    try:
+        assert ledger.rows(channel="ebook") and ledger.rows(channel="archive")
+        assert ledger.rows(channel="mail") == [] and ledger.rows(channel="line") == []
+    finally:
+        ledger.close()
+    assert not (workspace / "outbox").exists()
