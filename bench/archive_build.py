@@ -157,7 +157,7 @@ def koho_full_build(ws: Workspace, now: datetime) -> dict:
 
 
 def koho_incremental(ws: Workspace, path: Path, now: datetime) -> dict:
-    """Timed: what the publish-article flow (flows/publish.py ``_publish``) does for one new
+    """Timed: what the publish-article flow (flows/driver.py ``run``) does for one new
     file, minus Prefect: one RunState for the run, then per channel context, plan, deliver."""
     from channels import registry
     from koho.ledger import Ledger

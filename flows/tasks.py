@@ -1,22 +1,28 @@
-"""Prefect tasks shared by the flows: each wraps one koho.pipeline step."""
+"""Prefect tasks of the flows: each runs one step of ``flows/steps.py`` for the open run it names.
+
+Tasks take ids and plain values (the run's key, a channel name, an article or issue id, a
+language, delivery keys) and look the run's context up (``flows.driver.running``), so Prefect
+neither walks nor records the corpus, the ledger or an open channel as an argument.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Sequence
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
 from koho import clock
-from koho.channel import Channel
-from koho.delivery import Delivery, Receipt
+from koho.delivery import Receipt
 from koho.errors import ContentInvalid
-from koho.ledger import Ledger
-from koho.pipeline import TransientDeliveryError, deliver
+from koho.pipeline import TransientDeliveryError
 from koho.reader import Corpus, load
 from koho.settings import Settings
+
+from flows import steps
+from flows.driver import running
+from translations.engine import MissingModel
 
 RETRIES = 4
 
@@ -40,6 +46,37 @@ def read_content(settings: Settings) -> Corpus:
     return corpus
 
 
+# NO_CACHE on every step below although they take plain values now: each writes the ledger or
+# sends, so a result must never be served from a cache for the same inputs.
+
+@task(name="translate", cache_policy=NO_CACHE)
+def translate_task(run: str, article_id: str, language: str):
+    """Translate one article into one language (all its new segments in one model batch).
+
+    Returns (translated Article, None), or (None, what to install) when no model can.
+    """
+    try:
+        result = steps.translate(running(run), article_id, language)
+    except MissingModel as missing:
+        return None, str(missing)
+    get_run_logger().info("%s [%s]: %d segments, %d sent to the model, %d reviewed", article_id, language,
+                          result.segments, result.translated, result.reviewed)
+    return result.article, None
+
+
+@task(name="plan-and-record", cache_policy=NO_CACHE)
+def plan_task(run: str, channel: str, article_id: str, language: str):
+    """Plan one article (or its translation into ``language``) on one channel and write its rows
+    pending (unless dry run)."""
+    return steps.plan(running(run), channel, article_id, language)
+
+
+@task(name="plan-issue-and-record", cache_policy=NO_CACHE)
+def plan_issue_task(run: str, channel: str, issue_id: str, language: str):
+    """Plan one bulletin issue on one channel (the mail digest, the e-book) and write its rows pending."""
+    return steps.plan_issue(running(run), channel, issue_id, language)
+
+
 def _transient(task, task_run, state) -> bool:
     # Retry only what may succeed later; a permanent failure is already final in the ledger.
     try:
@@ -53,15 +90,15 @@ def _transient(task, task_run, state) -> bool:
 
 @task(name="deliver", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=[2, 10, 30, 60],
       retry_condition_fn=_transient)
-def deliver_task(channel: Channel, ledger: Ledger, planned: Sequence[Delivery], lease: float) -> list[Receipt]:
-    """Deliver what this run can claim; transient failures are retried with backoff."""
-    receipts = deliver(channel, ledger, planned, owner=run_id(), lease=lease)
-    get_run_logger().info("%s: %d delivered to %s", channel.name, len(receipts), channel.describe())
+def deliver_task(run: str, channel: str, keys: list[str]) -> list[Receipt]:
+    """Deliver what this run can claim of the planned rows ``keys``; transient failures are
+    retried with backoff."""
+    current = running(run)
+    receipts = steps.deliver(current, channel, keys)
+    get_run_logger().info("%s: %d delivered to %s", channel, len(receipts), current.channel(channel).describe())
     return receipts
 
 
 def now_utc() -> datetime:
     """Aware UTC now from koho's clock (``KOHO_NOW`` when pinned)."""
     return clock.now()
-
-

@@ -330,40 +330,11 @@ def publish(paths: Optional[list[Path]] = PathsArg, channel: Optional[list[str]]
 
 
 def _dry_run(settings: Settings, corpus, targets: list[str], channels):
-    from koho.ledger import Ledger
-    from koho.bulletin import issues_of
-    from koho.channel import IssueChannel
-    from koho.pipeline import (Outcome, RunState, context_for, hold_reason, issue_context, plan_and_record,
-                               plan_issue_and_record)
-
-    chans = _outer("channels.registry").build(settings, channels or None)
-    now = clock.now()
-    ledger = Ledger(settings.db_url())
-    outcomes = []
-    state = RunState(ledger, corpus)
-    chosen = corpus.select([Path(t) for t in targets], settings.content_dir)
-    for article in chosen:
-        for ch in chans:
-            outcome = Outcome(ch.name, article.id)
-            outcomes.append(outcome)
-            reason = hold_reason(article, now)
-            if reason:
-                outcome.note = reason
-                continue
-            ctx = context_for(ch, article, corpus, ledger, now, dry_run=True, state=state)
-            planned, recorded = plan_and_record(ch, article, ctx, ledger, dry_run=True)
-            outcome.planned, outcome.new = len(planned), len(recorded.new)
-            outcome.note = "would write: " + ", ".join(d.target for d in planned if d.key in recorded.new)[:300]
-    for issue in issues_of(corpus.articles.values(), corpus.site, now, of=chosen):
-        for ch in [c for c in chans if isinstance(c, IssueChannel)]:
-            ctx = issue_context(ch, issue, corpus, now, state)
-            planned, recorded = plan_issue_and_record(ch, issue, ctx, ledger, dry_run=True)
-            outcomes.append(Outcome(ch.name, issue.id, planned=len(planned), new=len(recorded.new),
-                                    note=f"{issue.label}: would send {len(recorded.new)}"))
-    for ch in chans:
-        ch.close()
-    ledger.close()
-    return outcomes
+    """The run driver with ``dry_run``: the same choices and plans as the flow, translations
+    included, with nothing recorded, written or sent, and no Prefect."""
+    driver, steps = _outer("flows.driver"), _outer("flows.steps")
+    return driver.run(settings, driver.Work(paths=tuple(targets)), channels or None, clock.now(), dry_run=True,
+                      steps=steps.Steps(corpus))
 
 
 def _where(settings: Settings) -> None:

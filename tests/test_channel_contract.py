@@ -4,7 +4,7 @@ Each channel is built by its registry factory with the embedded defaults (file s
 outboxes under a temporary workspace, the SQLite ledger), so a channel added to the registry is
 tested here without a line of its own. What the pipeline relies on, in four tests per channel:
 
-* it declares what ``koho/pipeline.py`` and ``flows/publish.py`` probe for (``audience_for``,
+* it declares what ``koho/pipeline.py`` and ``flows/steps.py`` probe for (``audience_for``,
   ``follows_up``, …) with the right types, and capabilities that only make sense together come
   together (``CAPABILITIES`` says why for each);
 * planning is pure and well-formed: deliveries of its own name, unique keys, languages it takes,
@@ -88,7 +88,7 @@ def _flag_needs_audience(channel) -> str | None:
 
 
 def _issue_audience_needs_plan_issue(channel) -> str | None:
-    # issue_context is only built for IssueChannels (flows/publish.py checks isinstance).
+    # issue_context is only built for IssueChannels (flows/steps.py checks isinstance).
     if not isinstance(channel, IssueChannel):
         return "audience_for_issue on a channel without plan_issue: never called"
     return None
@@ -102,7 +102,7 @@ def _plan_all_needs_a_store(channel) -> str | None:
     return None
 
 
-#: Every optional capability the pipeline probes for today (koho/pipeline.py, flows/publish.py).
+#: Every optional capability the pipeline probes for today (koho/pipeline.py, flows/steps.py).
 #: A new probe belongs here, so that every channel declaring it is held to its shape.
 CAPABILITIES: dict[str, Capability] = {
     "audience_for": Capability("method"),
@@ -212,7 +212,7 @@ def test_channel_declares_its_name_limits_and_capabilities_consistently(name, wo
                 problems.append(f"{attribute} is not callable")
             else:
                 problems.append(capability.consistent(channel))
-        # The protocols flows/publish.py and pipeline.deliver check with isinstance match the methods.
+        # The protocols flows/steps.py and pipeline.deliver check with isinstance match the methods.
         assert isinstance(channel, IssueChannel) == hasattr(channel, "plan_issue")
         assert isinstance(channel, Reconciles) == hasattr(channel, "reconcile")
         assert isinstance(channel, StoresFiles) == hasattr(channel, "missing")

@@ -166,8 +166,8 @@ def test_publish_due_translates_nothing_when_every_translation_is_settled(probe,
     (workspace / "content" / "glossary.yaml").unlink()  # the sample has no French renderings
     asked: list[tuple[str, str]] = []
     task = publish.translate_task
-    monkeypatch.setattr(publish, "translate_task", lambda translator, article, language: asked.append(
-        (article.unquote().id, language)) or task(translator, article, language))
+    monkeypatch.setattr(publish, "translate_task", lambda run, article_id, language: asked.append(
+        (article_id, language)) or task(run, article_id, language))
     publish.publish_due()
     assert asked and {lang for _, lang in asked} == {"en", "ko", "fr"}  # French: a skipped row each
     asked.clear()

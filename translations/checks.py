@@ -47,12 +47,15 @@ def check(content_dir: Path, languages: Sequence[str],
 
 
 def open_translator(content_dir: Path, languages: Sequence[str], engine: Engine | None,
-                    cache_dir: Path | None = None) -> Translator:
+                    cache_dir: Path | None = None, read_only: bool = False) -> Translator:
     """The site's translator with its glossary, the translation memory in ``engine``'s database
     and (with ``cache_dir``) the finished translations kept there; ContentInvalid when the
-    glossary has errors."""
+    glossary has errors. ``read_only`` (a dry run): both are read, neither is written, and a
+    cache file that does not exist yet is not made."""
     glossary, errors = load_glossary(content_dir, languages)
     if errors:
         raise ContentInvalid(errors)
+    if read_only and cache_dir is not None and not (cache_dir / TranslationCache.FILENAME).exists():
+        cache_dir = None
     return Translator(content_dir, glossary, Memory(engine) if engine is not None else None,
-                      cache=TranslationCache(cache_dir) if cache_dir is not None else None)
+                      cache=TranslationCache(cache_dir) if cache_dir is not None else None, read_only=read_only)

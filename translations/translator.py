@@ -68,8 +68,11 @@ class Translator:
     """
 
     def __init__(self, content_dir: Path, glossary: Glossary, memory: Memory | None = None,
-                 pair_for: Callable[[str, str], ModelPair] = model_pair, cache: "TranslationCache | None" = None):
+                 pair_for: Callable[[str, str], ModelPair] = model_pair, cache: "TranslationCache | None" = None,
+                 read_only: bool = False):
         self.content_dir = content_dir
+        #: A dry run's translator reads the memory and the cache but adds nothing to either.
+        self.read_only = read_only
         self.glossary = glossary
         self.memory = memory
         self.pair_for = pair_for
@@ -121,7 +124,8 @@ class Translator:
         if kept is not None:
             return kept
         result = self._translate(article, language)
-        self.cache.put(article, language, fingerprint, result)
+        if not self.read_only:
+            self.cache.put(article, language, fingerprint, result)
         return result
 
     def _translate(self, article: Article, language: str) -> Result:
@@ -187,7 +191,7 @@ class Translator:
         missing = [t for t in unique if t not in known]
         if missing:
             fresh = dict(zip(missing, pair.translate(missing)))
-            if self.memory:
+            if self.memory and not self.read_only:
                 self.memory.store(fresh, pair.source, pair.target, pair.version)
             known.update(fresh)
         return known, len(missing)
@@ -227,8 +231,11 @@ class TranslationCache:
     them; a different fingerprint is a miss and the entry is replaced (the file never grows
     past one entry per article and language)."""
 
+    #: The cache's file in its directory.
+    FILENAME = "translations.sqlite3"
+
     def __init__(self, directory: Path | None):
-        self._store = ParseCache(directory, "translations.sqlite3")
+        self._store = ParseCache(directory, self.FILENAME)
         self._installed: list | None = None
         self._pair: dict[tuple[str, str], str] = {}
 
