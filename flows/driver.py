@@ -6,7 +6,7 @@ Prefect tasks with their retries; ``koho publish --dry-run``, tests and benchmar
 plain ``Steps``. This module never imports Prefect: a dry run stays fast and starts no server.
 
 What one step does for one item and channel is in ``flows/steps.py``; the pure planning inputs,
-recording and delivering are in ``koho/pipeline.py`` (ADR 0018).
+recording and delivering are in ``koho/pipeline.py`` (ADR 0019).
 """
 
 from __future__ import annotations
