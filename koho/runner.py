@@ -33,7 +33,7 @@ import hashlib
 import io
 import json
 import os
-import queue
+import select
 import signal
 import subprocess
 import sys
@@ -41,6 +41,7 @@ import sysconfig
 import threading
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from multiprocessing.connection import AuthenticationError, Client, Connection, Listener
@@ -343,7 +344,11 @@ class Runner:
         #: Set while the runner ships the finished command's logs and events (what a process
         #: does at exit): the next command waits for that instead of competing with it.
         self.finishing = threading.Event()
-        self.jobs: queue.Queue = queue.Queue()
+        # Jobs are handed over with a pipe that the serving loop waits on with select(): a timed
+        # wait on a lock (queue.Queue.get(timeout=…)) never wakes under faketime, which the
+        # suite runs under (libfaketime does not shift sem_clockwait's deadline).
+        self.jobs: deque = deque()
+        self.wake_r, self.wake_w = os.pipe()
         self.busy = threading.Lock()
         self.stopping = threading.Event()
         self.served = 0
@@ -365,8 +370,8 @@ class Runner:
             last = time.monotonic()
             while not self.stopping.is_set():
                 try:
-                    conn, request = self.jobs.get(timeout=min(self.idle, 30.0))
-                except queue.Empty:
+                    conn, request = self._next_job(min(self.idle, 30.0))
+                except IndexError:
                     # Idle, or its state folder deleted: a runner nobody can use holds memory
                     # for nothing. Holding ``busy`` first, so no command is accepted meanwhile.
                     gone = not self.place.dir.is_dir()
@@ -408,15 +413,36 @@ class Runner:
                     # new one. Only after the line above: the process ends with the serving loop,
                     # this thread included, and on a busy machine the line was lost.
                     self.stopping.set()
-                    self.jobs.put((None, None))
+                    self._hand_over((None, None))
                 conn.send(answer)
             except (OSError, EOFError):
                 conn.close()
                 continue
             if answer == ("accepted",):
-                self.jobs.put((conn, request))
+                self._hand_over((conn, request))
             else:
                 conn.close()
+
+    def _after_finishing(self, wait: float = 15.0) -> bool:
+        """Take ``busy`` once the last command's logs are shipped (polling: see ``jobs``)."""
+        deadline = time.monotonic() + wait
+        while self.finishing.is_set() and time.monotonic() < deadline:
+            if self.busy.acquire(blocking=False):
+                return True
+            time.sleep(0.02)
+        return self.busy.acquire(blocking=False)
+
+    def _hand_over(self, job: tuple) -> None:
+        self.jobs.append(job)
+        os.write(self.wake_w, b"j")
+
+    def _next_job(self, timeout: float) -> tuple:
+        """The next job, waiting up to ``timeout`` seconds; IndexError when none came."""
+        if not self.jobs:
+            ready, _, _ = select.select([self.wake_r], [], [], timeout)
+            if ready:
+                os.read(self.wake_r, 4096)
+        return self.jobs.popleft()
 
     def _admit(self, request) -> tuple:
         if not isinstance(request, dict) or not wanted(list(request.get("argv") or []), {}):
@@ -425,9 +451,8 @@ class Runner:
             return _STALE
         if request.get("fingerprint") != self.fingerprint:
             return ("refused", "another environment")
-        if not self.busy.acquire(blocking=False):
-            if not (self.finishing.is_set() and self.busy.acquire(timeout=15)):
-                return ("refused", "busy")
+        if not self.busy.acquire(blocking=False) and not self._after_finishing():
+            return ("refused", "busy")
         if self.stopping.is_set():
             self.busy.release()
             return ("refused", "stopping")
