@@ -377,6 +377,8 @@ class Runner:
                     gone = not self.place.dir.is_dir()
                     if (gone or time.monotonic() - last >= self.idle) and self.busy.acquire(blocking=False):
                         self.stopping.set()
+                        print(f"{_utc_now()} leaving: " + ("the state folder is gone" if gone else
+                              f"no command for {self.idle:g} s (KOHO_RUNNER_IDLE)"), flush=True)
                         break
                     continue
                 except KeyboardInterrupt:  # SIGTERM (koho server stop) while waiting
