@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,10 +33,11 @@ for _path in (REPO, REPO / "bench"):
         sys.path.insert(0, str(_path))
 
 from corpus import NEW_AT, generate, new_spec, write_article, write_koho_content  # noqa: E402
-from koho.prefect_env import DEFAULTS as PREFECT_ENV  # noqa: E402  (the CLI's own offline defaults)
 from pelican_baseline import pelican_available, pelican_build  # noqa: E402
 
-FULL_TARGET = 0.5         # koho full build <= 0.5 x Pelican
+from koho.prefect_env import DEFAULTS as PREFECT_ENV  # noqa: E402  (the CLI's own offline defaults)
+
+FULL_TARGET = 0.5  # koho full build <= 0.5 x Pelican
 INCREMENTAL_TARGET = 3.0  # incremental publish <= 3 % of the full build
 
 
@@ -64,14 +65,26 @@ class Workspace:
         of the calling shell (a real archive or feeds URL) cannot redirect the benchmark's output."""
         from koho.settings import Settings
 
-        return Settings(content_dir=self.content, state_dir=self.state, database_url=self.db_url,
-                        archive_url=self.archive_url, feeds_url="", channels="archive,feeds")
+        return Settings(
+            content_dir=self.content,
+            state_dir=self.state,
+            database_url=self.db_url,
+            archive_url=self.archive_url,
+            feeds_url="",
+            channels="archive,feeds",
+        )
 
     def export(self) -> None:
         """The same settings as environment variables: the flow builds its own Settings()."""
-        os.environ.update({"KOHO_CONTENT_DIR": str(self.content), "KOHO_STATE_DIR": str(self.state),
-                           "KOHO_DATABASE_URL": self.db_url, "KOHO_ARCHIVE_URL": self.archive_url,
-                           "KOHO_CHANNELS": "archive,feeds"})
+        os.environ.update(
+            {
+                "KOHO_CONTENT_DIR": str(self.content),
+                "KOHO_STATE_DIR": str(self.state),
+                "KOHO_DATABASE_URL": self.db_url,
+                "KOHO_ARCHIVE_URL": self.archive_url,
+                "KOHO_CHANNELS": "archive,feeds",
+            }
+        )
         os.environ.pop("KOHO_FEEDS_URL", None)
 
 
@@ -205,14 +218,19 @@ def check_incremental_pages(ws: Workspace, result: dict, site) -> list[str]:
     home = (ws.public / "index.html").read_text(encoding="utf-8")
     home_items = _listed(home.split('id="latest"', 1)[1])  # after the urgent box, if any
     year_items = _listed((ws.public / str(article.publish_at.year) / "index.html").read_text(encoding="utf-8"))
-    expected_year = sum(1 for a in result["corpus"].articles.values()
-                        if a.status == "ready" and a.publish_at.year == article.publish_at.year)
+    expected_year = sum(
+        1
+        for a in result["corpus"].articles.values()
+        if a.status == "ready" and a.publish_at.year == article.publish_at.year
+    )
     ok_home = article.title in home and home_items == site.latest_count
     ok_year = year_items == expected_year
-    return [f"check: home page lists {home_items} articles (latest_count {site.latest_count}) incl. the new one: "
-            f"{'ok' if ok_home else 'FAILED'}",
-            f"check: {article.publish_at.year} page lists {year_items} of {expected_year} live articles: "
-            f"{'ok' if ok_year else 'FAILED'}"]
+    return [
+        f"check: home page lists {home_items} articles (latest_count {site.latest_count}) incl. the new one: "
+        f"{'ok' if ok_home else 'FAILED'}",
+        f"check: {article.publish_at.year} page lists {year_items} of {expected_year} live articles: "
+        f"{'ok' if ok_year else 'FAILED'}",
+    ]
 
 
 def prefect_incremental(ws: Workspace, path: Path) -> dict:
@@ -245,10 +263,15 @@ def prefect_incremental(ws: Workspace, path: Path) -> dict:
 def _tree_state() -> str:
     """Commit and uncommitted koho files, so figures can be matched to the code they measured."""
     try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.split("\n")
     except (OSError, subprocess.SubprocessError):
         return "unknown (no git)"
     changed = [line[3:] for line in dirty if line.strip()]
@@ -270,15 +293,18 @@ def _profiled(enabled: bool, label: str, out_dir: Path | None, func, *args):
     return result
 
 
-def result_lines(n: int, full: dict, inc: dict, prefect: dict | None, pelican: dict | None,
-                 on_disk: int, rss: tuple[float, float]) -> list[str]:
+def result_lines(
+    n: int, full: dict, inc: dict, prefect: dict | None, pelican: dict | None, on_disk: int, rss: tuple[float, float]
+) -> list[str]:
     """The stable lines, one figure each (their format is compared across runs: keep it)."""
     full_s, inc_s = full["timer"].total, inc["timer"].total
     pel_s = pelican["seconds"] if pelican else None
-    lines = [f"koho full build ({n} articles): {full_s:.2f} s",
-             f"pelican full build ({n} articles): " + (f"{pel_s:.2f} s" if pel_s else "skipped"),
-             f"koho incremental publish (1 article, archive+feeds, no Prefect): {inc_s:.3f} s",
-             "koho incremental publish via Prefect flow: " + (f"{prefect['seconds']:.2f} s" if prefect else "skipped")]
+    lines = [
+        f"koho full build ({n} articles): {full_s:.2f} s",
+        f"pelican full build ({n} articles): " + (f"{pel_s:.2f} s" if pel_s else "skipped"),
+        f"koho incremental publish (1 article, archive+feeds, no Prefect): {inc_s:.3f} s",
+        "koho incremental publish via Prefect flow: " + (f"{prefect['seconds']:.2f} s" if prefect else "skipped"),
+    ]
     if pel_s:
         ratio = full_s / pel_s
         verdict = "ok" if ratio <= FULL_TARGET else "MISSED"
@@ -290,28 +316,38 @@ def result_lines(n: int, full: dict, inc: dict, prefect: dict | None, pelican: d
     lines.append(f"ratio incremental/full: {pct:.1f}% (target <= {INCREMENTAL_TARGET:g}%) {verdict}")
     if prefect:
         lines.append(f"ratio incremental via Prefect/full: {100 * prefect['seconds'] / full_s:.1f}% (informational)")
-    lines.append(f"files written: koho full build {_written(full['outcomes'])} ({on_disk} on disk), "
-                 f"pelican full build {pelican['files'] if pelican else 'n/a'}, "
-                 f"koho incremental {_files(inc['outcomes'])}, "
-                 f"Prefect flow {_files(prefect['outcomes']) if prefect else 'n/a of n/a planned'}")
+    lines.append(
+        f"files written: koho full build {_written(full['outcomes'])} ({on_disk} on disk), "
+        f"pelican full build {pelican['files'] if pelican else 'n/a'}, "
+        f"koho incremental {_files(inc['outcomes'])}, "
+        f"Prefect flow {_files(prefect['outcomes']) if prefect else 'n/a of n/a planned'}"
+    )
     pelican_rss = f"{pelican['rss']:.0f} MB" if pelican and pelican["rss"] else "n/a"
-    lines.append(f"peak RSS: koho process {peak_rss_mb():.0f} MB (after full build {rss[0]:.0f} MB, "
-                 f"after incremental {rss[1]:.0f} MB), pelican subprocess {pelican_rss}")
+    lines.append(
+        f"peak RSS: koho process {peak_rss_mb():.0f} MB (after full build {rss[0]:.0f} MB, "
+        f"after incremental {rss[1]:.0f} MB), pelican subprocess {pelican_rss}"
+    )
     return lines
 
 
 def detail_lines(full: dict, inc: dict, prefect: dict | None, pelican: dict | None) -> list[str]:
     """The indented lines after the figures: where the time went, and what was written."""
-    details = [f"koho full build breakdown: {full['timer'].breakdown()}",
-               f"koho full build files: {_files(full['outcomes'], by_channel=True)}",
-               f"koho incremental breakdown: {inc['timer'].breakdown()}",
-               f"koho incremental files: {_files(inc['outcomes'], by_channel=True)}"]
+    details = [
+        f"koho full build breakdown: {full['timer'].breakdown()}",
+        f"koho full build files: {_files(full['outcomes'], by_channel=True)}",
+        f"koho incremental breakdown: {inc['timer'].breakdown()}",
+        f"koho incremental files: {_files(inc['outcomes'], by_channel=True)}",
+    ]
     if prefect:
-        details.append(f"Prefect warm-up flow (ephemeral server start, excluded): {prefect['warmup']:.2f} s; "
-                       f"heartbeat disabled: {prefect['heartbeat_disabled']}")
+        details.append(
+            f"Prefect warm-up flow (ephemeral server start, excluded): {prefect['warmup']:.2f} s; "
+            f"heartbeat disabled: {prefect['heartbeat_disabled']}"
+        )
     if pelican:
-        details.append(f"pelican: {pelican['articles']} articles, self-reported {pelican['internal']} s, "
-                       f"subprocess wall {pelican['wall']:.2f} s (incl. interpreter start and imports)")
+        details.append(
+            f"pelican: {pelican['articles']} articles, self-reported {pelican['internal']} s, "
+            f"subprocess wall {pelican['wall']:.2f} s (incl. interpreter start and imports)"
+        )
     return details
 
 
@@ -333,8 +369,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=5000, help="number of articles (default 5000)")
     parser.add_argument("--skip-pelican", action="store_true", help="do not run the Pelican baseline")
     parser.add_argument("--skip-prefect", action="store_true", help="do not time the Prefect flow")
-    parser.add_argument("--profile", action="store_true",
-                        help="run the koho steps under cProfile (times are then inflated) and print hotspots")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the koho steps under cProfile (times are then inflated) and print hotspots",
+    )
     parser.add_argument("--profile-dir", type=Path, help="also write .prof files here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace and print its path")
     args = parser.parse_args(argv)
@@ -356,16 +395,21 @@ def main(argv: list[str] | None = None) -> int:
     import koho.pipeline  # noqa: F401
     import koho.reader  # noqa: F401
     from channels.archive.pages import environment
+
     environment()
-    details = [f"koho import time (excluded from every figure): {time.perf_counter() - started:.2f} s",
-               f"koho tree: {_tree_state()}"]
+    details = [
+        f"koho import time (excluded from every figure): {time.perf_counter() - started:.2f} s",
+        f"koho tree: {_tree_state()}",
+    ]
 
     log(f"generating {args.n} articles in {root}")
     specs = generate(args.n)
     write_koho_content(specs, ws.content)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if now < NEW_AT[-1]:
-        raise SystemExit(f"the clock says {now:%Y-%m-%d}; the benchmark's articles are dated up to {NEW_AT[-1]:%Y-%m-%d}")
+        raise SystemExit(
+            f"the clock says {now:%Y-%m-%d}; the benchmark's articles are dated up to {NEW_AT[-1]:%Y-%m-%d}"
+        )
 
     log("koho full build (cold cache, fresh ledger, fresh output folder)")
     full = _profiled(args.profile, "koho-full-build", args.profile_dir, koho_full_build, ws, now)

@@ -62,11 +62,18 @@ def main() -> int:
 def environment(work: Path) -> dict[str, str]:
     """The shell's environment without KOHO_* and Prefect's API: everything in ``work``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KOHO_", "PREFECT_"))}
-    env.update({"KOHO_CONTENT_DIR": str(work / "content"), "KOHO_STATE_DIR": str(work / ".koho"),
-                "KOHO_ARCHIVE_URL": f"file://{work / 'public'}", "PREFECT_HOME": str(work / "prefect-client"),
-                "XDG_DATA_HOME": str(work / "xdg" / "data"), "XDG_CONFIG_HOME": str(work / "xdg" / "config"),
-                "XDG_CACHE_HOME": str(work / "xdg" / "cache"),
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))})
+    env.update(
+        {
+            "KOHO_CONTENT_DIR": str(work / "content"),
+            "KOHO_STATE_DIR": str(work / ".koho"),
+            "KOHO_ARCHIVE_URL": f"file://{work / 'public'}",
+            "PREFECT_HOME": str(work / "prefect-client"),
+            "XDG_DATA_HOME": str(work / "xdg" / "data"),
+            "XDG_CONFIG_HOME": str(work / "xdg" / "config"),
+            "XDG_CACHE_HOME": str(work / "xdg" / "cache"),
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        }
+    )
     return env
 
 
@@ -74,8 +81,14 @@ def koho(work: Path, *args: str) -> tuple[float, float, float, subprocess.Comple
     """(start, end, wall seconds, result) of one `koho` command in ``work``."""
     start = time.time()
     began = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "koho", *args], cwd=work, env=environment(work),
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "koho", *args],
+        cwd=work,
+        env=environment(work),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return start, time.time(), time.perf_counter() - began, done
 
 
@@ -92,9 +105,12 @@ def fastest(work: Path, rounds: int, *args: str) -> float:
 def last_flow_run(work: Path) -> dict:
     """The latest flow run the local server recorded (its own start and end times)."""
     port = json.loads((work / ".koho" / "prefect" / "server.json").read_text())["port"]
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/flow_runs/filter", method="POST",
-                                     data=json.dumps({"sort": "START_TIME_DESC", "limit": 1}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/flow_runs/filter",
+        method="POST",
+        data=json.dumps({"sort": "START_TIME_DESC", "limit": 1}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.load(response)[0]
 
@@ -106,8 +122,10 @@ def in_runner(work: Path, wall: float) -> None:
         seconds = json.loads((work / ".koho" / "prefect" / "runner.json").read_text())["last_seconds"]
     except (OSError, ValueError, KeyError):
         return
-    print(f"  in the warm runner: {seconds:.2f} s ({seconds / wall:.0%} of wall), the command's own "
-          f"process {wall - seconds:.2f} s")
+    print(
+        f"  in the warm runner: {seconds:.2f} s ({seconds / wall:.0%} of wall), the command's own "
+        f"process {wall - seconds:.2f} s"
+    )
 
 
 def wait_for_runner(work: Path, timeout: float = 120.0) -> bool:
@@ -137,15 +155,19 @@ def publish(work: Path, article: str, label: str) -> tuple[float, float]:
     began, ended = _stamp(run["start_time"]), _stamp(run["end_time"])
     flow = ended - began
     share = flow / wall
-    print(f"koho publish ONE ({label}): {wall:.2f} s; before the flow {began - start:.2f} s, "
-          f"flow {flow:.2f} s ({share:.0%}), after {end - ended:.2f} s")
+    print(
+        f"koho publish ONE ({label}): {wall:.2f} s; before the flow {began - start:.2f} s, "
+        f"flow {flow:.2f} s ({share:.0%}), after {end - ended:.2f} s"
+    )
     return wall, share
 
 
 def run(work: Path, article: str, rounds: int, pause: float) -> int:
     shutil.copytree(REPO / "content", work / "content")
     load = os.getloadavg()[0]
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
     print(f"  {os.cpu_count()} cores, load average {load:.2f}; commit {head}; ONE = {article}")
     help_s = fastest(work, rounds, "--help")
     check_s = fastest(work, rounds, "check")
@@ -158,8 +180,11 @@ def run(work: Path, article: str, rounds: int, pause: float) -> int:
     publish(work, article, "first, starts the server")
     began = time.perf_counter()
     ready = wait_for_runner(work)
-    print(f"warm runner listening {time.perf_counter() - began:.2f} s after the first publish ended"
-          if ready else "warm runner: none came up (KOHO_RUNNER=off?)")
+    print(
+        f"warm runner listening {time.perf_counter() - began:.2f} s after the first publish ended"
+        if ready
+        else "warm runner: none came up (KOHO_RUNNER=off?)"
+    )
     warm_runs = []
     for n in range(2, 2 + rounds):
         with open(work / article, "a", encoding="utf-8") as text:

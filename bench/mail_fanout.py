@@ -62,14 +62,27 @@ class Workspace:
         """koho Settings with every path and URL explicit (the shell's KOHO_* cannot redirect them)."""
         from koho.settings import Settings
 
-        return Settings(content_dir=self.content, state_dir=self.state, database_url=self.db_url,
-                        channels="mail", mail_url=mail_url, secret_key=SECRET)
+        return Settings(
+            content_dir=self.content,
+            state_dir=self.state,
+            database_url=self.db_url,
+            channels="mail",
+            mail_url=mail_url,
+            secret_key=SECRET,
+        )
 
     def export(self, mail_url: str) -> None:
         """The same settings as environment variables: the flow builds its own Settings()."""
-        os.environ.update({"KOHO_CONTENT_DIR": str(self.content), "KOHO_STATE_DIR": str(self.state),
-                           "KOHO_DATABASE_URL": self.db_url, "KOHO_CHANNELS": "mail", "KOHO_MAIL_URL": mail_url,
-                           "KOHO_SECRET_KEY": SECRET})
+        os.environ.update(
+            {
+                "KOHO_CONTENT_DIR": str(self.content),
+                "KOHO_STATE_DIR": str(self.state),
+                "KOHO_DATABASE_URL": self.db_url,
+                "KOHO_CHANNELS": "mail",
+                "KOHO_MAIL_URL": mail_url,
+                "KOHO_SECRET_KEY": SECRET,
+            }
+        )
 
 
 def seed_subscribers(db_url: str, n: int, seed: int = 20261203) -> dict:
@@ -106,8 +119,15 @@ def urgent_article(index: int, content: Path) -> tuple[Path, str]:
     """
     # The same body every time, so every timed publish sends messages of the same size.
     spec = next(s for s in generate(40, seed=777) if s.status == "ready" and not s.image)
-    spec = replace(spec, id=f"kinkyu-hinan-{index + 1}", title=f"【避難情報】大雨による避難指示（{index + 1}）",
-                   publish_at=datetime.now(JST), topics=TOPICS, bulletin=None, priority="urgent")
+    spec = replace(
+        spec,
+        id=f"kinkyu-hinan-{index + 1}",
+        title=f"【避難情報】大雨による避難指示（{index + 1}）",
+        publish_at=datetime.now(JST),
+        topics=TOPICS,
+        bulletin=None,
+        priority="urgent",
+    )
     return write_article(spec, content), spec.id
 
 
@@ -177,8 +197,11 @@ def koho_prefect(ws: Workspace, path: Path, mail_url: str) -> dict:
     started = time.perf_counter()
     outcomes = publish_article(paths=[str(path)], channels=["mail"])
     elapsed = time.perf_counter() - started
-    return {"seconds": elapsed, "planned": sum(o.planned for o in outcomes),
-            "sent": sum(_sent(o.receipts) for o in outcomes)}
+    return {
+        "seconds": elapsed,
+        "planned": sum(o.planned for o in outcomes),
+        "sent": sum(_sent(o.receipts) for o in outcomes),
+    }
 
 
 def _default_connections() -> int:
@@ -216,8 +239,12 @@ def measure(sink: Sink, n: int, run, *args) -> dict:
     before, cpu = sink.tally(), _cpu_self()
     result = run(*args)
     got = sink.settle(n, before)
-    result.update(received=got, rate=got.messages / result["seconds"], sink_busy=got.cpu / result["seconds"],
-                  cpu=_cpu_self() - cpu)
+    result.update(
+        received=got,
+        rate=got.messages / result["seconds"],
+        sink_busy=got.cpu / result["seconds"],
+        cpu=_cpu_self() - cpu,
+    )
     return result
 
 
@@ -252,32 +279,51 @@ def _avg(t: Tally) -> float:
     return t.size / t.messages if t.messages else 0.0
 
 
-def result_lines(n: int, connections: int, pipe: dict, flow: dict | None, sources: list[dict], length: int,
-                 rss: dict[str, float], sink_rss: float) -> list[str]:
+def result_lines(
+    n: int,
+    connections: int,
+    pipe: dict,
+    flow: dict | None,
+    sources: list[dict],
+    length: int,
+    rss: dict[str, float],
+    sink_rss: float,
+) -> list[str]:
     """The stable lines, one figure each (their format is compared across runs: keep it)."""
     lines = []
     if flow:
-        lines.append(f"koho fan-out via Prefect flow ({n} subscribers, connections={connections}): "
-                     f"{flow['seconds']:.2f} s, {flow['rate']:.0f} messages/s")
-    lines.append(f"koho fan-out, pipeline steps without Prefect ({n} subscribers, connections={connections}): "
-                 f"{pipe['seconds']:.2f} s, {pipe['rate']:.0f} messages/s")
+        lines.append(
+            f"koho fan-out via Prefect flow ({n} subscribers, connections={connections}): "
+            f"{flow['seconds']:.2f} s, {flow['rate']:.0f} messages/s"
+        )
+    lines.append(
+        f"koho fan-out, pipeline steps without Prefect ({n} subscribers, connections={connections}): "
+        f"{pipe['seconds']:.2f} s, {pipe['rate']:.0f} messages/s"
+    )
     if sources:
         rate = sum(r["rate"] for r in sources) / len(sources)
-        lines.append(f"smtp-source ({n} messages, body -l {length}, {SOURCE_SESSIONS} sessions, -d; mean of "
-                     f"{len(sources)} run{'s' if len(sources) > 1 else ''}): {rate:.0f} messages/s")
+        lines.append(
+            f"smtp-source ({n} messages, body -l {length}, {SOURCE_SESSIONS} sessions, -d; mean of "
+            f"{len(sources)} run{'s' if len(sources) > 1 else ''}): {rate:.0f} messages/s"
+        )
         if flow:
             ratio = flow["rate"] / rate
             lines.append(f"ratio koho via Prefect/smtp-source: {ratio:.2f} (target >= {TARGET}) {_verdict(ratio)}")
         ratio = pipe["rate"] / rate
-        lines.append(f"ratio koho without Prefect/smtp-source: {ratio:.2f} "
-                     + ("(informational; the target applies to the flow)" if flow
-                        else f"(target >= {TARGET}) {_verdict(ratio)}"))
+        lines.append(
+            f"ratio koho without Prefect/smtp-source: {ratio:.2f} "
+            + ("(informational; the target applies to the flow)" if flow else f"(target >= {TARGET}) {_verdict(ratio)}")
+        )
     else:
         lines.append("smtp-source: skipped")
     runs = [("koho via Prefect", flow), ("koho without Prefect", pipe)]
     runs += [(f"smtp-source run {i}", r) for i, r in enumerate(sources, 1)]
-    lines.append("sink received: " + ", ".join(
-        f"{name} {r['received'].messages} of {n} (avg {_avg(r['received']):.0f} bytes)" for name, r in runs if r))
+    lines.append(
+        "sink received: "
+        + ", ".join(
+            f"{name} {r['received'].messages} of {n} (avg {_avg(r['received']):.0f} bytes)" for name, r in runs if r
+        )
+    )
     steps = ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items())
     lines.append(f"peak RSS: koho process {peak_rss_mb():.0f} MB ({steps}), sink process {sink_rss:.0f} MB")
     return lines
@@ -290,8 +336,10 @@ def check_lines(n: int, runs: list[tuple[str, dict, dict | None]]) -> list[str]:
         got = result["received"].messages
         ok = got == n == result["planned"] == result["sent"] and (states is None or states == {"sent": n})
         where = f", ledger {states}" if states is not None else ""
-        lines.append(f"check: {name}: planned {result['planned']}, sent {result['sent']}, sink {got}{where}: "
-                     f"{'ok' if ok else 'FAILED'}")
+        lines.append(
+            f"check: {name}: planned {result['planned']}, sent {result['sent']}, sink {got}{where}: "
+            f"{'ok' if ok else 'FAILED'}"
+        )
     return lines
 
 
@@ -301,9 +349,11 @@ def cpu_lines(n: int, runs: list[tuple[str, dict, dict | None]]) -> list[str]:
     lines = []
     for name, result, _states in runs:
         own = "" if name.startswith("smtp-source") else f"; this process {1000 * result['cpu'] / n:.2f} ms"
-        lines.append(f"CPU per message while {name} ran: sink {1000 * result['received'].cpu / n:.2f} ms "
-                     f"({100 * result['sink_busy']:.0f}% of one core){own}; {result['seconds']:.2f} s, "
-                     f"{result['rate']:.0f} messages/s")
+        lines.append(
+            f"CPU per message while {name} ran: sink {1000 * result['received'].cpu / n:.2f} ms "
+            f"({100 * result['sink_busy']:.0f}% of one core){own}; {result['seconds']:.2f} s, "
+            f"{result['rate']:.0f} messages/s"
+        )
     return lines
 
 
@@ -328,18 +378,23 @@ def prepare(root: Path, n: int, publishes: int, with_prefect: bool) -> tuple[Wor
     import channels.registry  # noqa: F401
     import koho.pipeline  # noqa: F401
     import koho.reader  # noqa: F401
+
     if with_prefect:
         import flows.publish  # noqa: F401
-    details = [f"koho import time (excluded from every figure): {time.perf_counter() - started:.2f} s",
-               f"koho tree: {_tree_state()}"]
+    details = [
+        f"koho import time (excluded from every figure): {time.perf_counter() - started:.2f} s",
+        f"koho tree: {_tree_state()}",
+    ]
     ws = Workspace(root)
     log(f"seeding {n} confirmed subscribers (SubscriberStore.upsert, child process)")
     shutil.copytree(REPO / "content", ws.content, ignore=shutil.ignore_patterns("articles"))
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         seeded = pool.submit(seed_subscribers, ws.db_url, n).result()
-    details.append(f"subscribers: {seeded['added']} confirmed, {seeded['digest']} of them digest readers; "
-                   f"per topic {', '.join(f'{t} {c}' for t, c in seeded['per_topic'].items())}; "
-                   f"seeded in {seeded['seconds']:.1f} s (excluded)")
+    details.append(
+        f"subscribers: {seeded['added']} confirmed, {seeded['digest']} of them digest readers; "
+        f"per topic {', '.join(f'{t} {c}' for t, c in seeded['per_topic'].items())}; "
+        f"seeded in {seeded['seconds']:.1f} s (excluded)"
+    )
     return ws, [urgent_article(i, ws.content) for i in range(publishes)], details
 
 
@@ -352,22 +407,35 @@ def main(argv: list[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=40_000, help="confirmed subscribers (default 40000)")
-    parser.add_argument("--connections", type=int,
-                        help="SMTP connections koho opens (?connections=N; default: the transport's own default)")
-    parser.add_argument("--sweep", default="",
-                        help="also time the pipeline with these connection counts, e.g. 1,2,8,16 (informational)")
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="the sink delays its replies to MAIL, RCPT and DATA by this much (a relay across a "
-                             "network); for choosing --connections, not for the ratio (default 0)")
+    parser.add_argument(
+        "--connections",
+        type=int,
+        help="SMTP connections koho opens (?connections=N; default: the transport's own default)",
+    )
+    parser.add_argument(
+        "--sweep", default="", help="also time the pipeline with these connection counts, e.g. 1,2,8,16 (informational)"
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="the sink delays its replies to MAIL, RCPT and DATA by this much (a relay across a "
+        "network); for choosing --connections, not for the ratio (default 0)",
+    )
     parser.add_argument("--skip-prefect", action="store_true", help="do not time the Prefect flow")
     parser.add_argument("--skip-smtp-source", action="store_true", help="do not run smtp-source (no apt-get)")
-    parser.add_argument("--profile", action="store_true",
-                        help="run the pipeline step under cProfile (main thread only; times inflated)")
+    parser.add_argument(
+        "--profile", action="store_true", help="run the pipeline step under cProfile (main thread only; times inflated)"
+    )
     parser.add_argument("--profile-dir", type=Path, help="also write .prof files here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace and print its path")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="instead: N worker processes share one fan-out on a PostgreSQL ledger, against one "
-                             "worker (messages/s ratio and duplicates; bench/mail_workers.py)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="instead: N worker processes share one fan-out on a PostgreSQL ledger, against one "
+        "worker (messages/s ratio and duplicates; bench/mail_workers.py)",
+    )
     args = parser.parse_args(argv)
     if args.workers:
         from mail_workers import run as run_workers
@@ -394,8 +462,18 @@ def main(argv: list[str] | None = None) -> int:
     with Sink(args.latency_ms / 1000) as sink:
         log(f"SMTP sink (aiosmtpd, pid {sink.pid}) on 127.0.0.1:{sink.port}, reply latency {args.latency_ms:g} ms")
         log(f"koho pipeline without Prefect: {n} messages, connections={args.connections}")
-        pipe = _profiled(args.profile, "koho-mail-pipeline", args.profile_dir, measure, sink, n, koho_pipeline,
-                         ws, articles[0][0], url.format(port=sink.port, c=args.connections))
+        pipe = _profiled(
+            args.profile,
+            "koho-mail-pipeline",
+            args.profile_dir,
+            measure,
+            sink,
+            n,
+            koho_pipeline,
+            ws,
+            articles[0][0],
+            url.format(port=sink.port, c=args.connections),
+        )
         rss["after pipeline"] = peak_rss_mb()
         runs = [("koho without Prefect", pipe, ledger_states(ws, articles[0][1]))]
         details.append(f"koho without Prefect breakdown: {pipe['timer'].breakdown()}")
@@ -403,9 +481,11 @@ def main(argv: list[str] | None = None) -> int:
             length, overhead = source_length(tool, sink, _avg(pipe["received"]))
             sources.append(source_run(tool, sink, n, length))
             runs.append(("smtp-source run 1", sources[-1], None))
-            details.append(f"smtp-source: postfix {tool.version} from Debian's package; {tool.binary.name} -d "
-                           f"-s {SOURCE_SESSIONS} -l {length} -m {n} -f bench@example.jp -t resident@example.jp "
-                           f"127.0.0.1:PORT; exit status 0; it adds {overhead} bytes of headers to the body")
+            details.append(
+                f"smtp-source: postfix {tool.version} from Debian's package; {tool.binary.name} -d "
+                f"-s {SOURCE_SESSIONS} -l {length} -m {n} -f bench@example.jp -t resident@example.jp "
+                f"127.0.0.1:PORT; exit status 0; it adds {overhead} bytes of headers to the body"
+            )
 
         if not args.skip_prefect:
             from prefect.settings import temporary_settings
@@ -415,12 +495,14 @@ def main(argv: list[str] | None = None) -> int:
                 log("Prefect warm-up flow (ephemeral server start)")
                 warmup = prefect_warmup()
                 log(f"koho publish-article flow: {n} messages, connections={args.connections}")
-                flow = measure(sink, n, koho_prefect, ws, articles[1][0],
-                               url.format(port=sink.port, c=args.connections))
+                flow = measure(
+                    sink, n, koho_prefect, ws, articles[1][0], url.format(port=sink.port, c=args.connections)
+                )
             rss["after Prefect flow"] = peak_rss_mb()
             runs.insert(0, ("koho via Prefect", flow, ledger_states(ws, articles[1][1])))
-            details.append(f"Prefect warm-up flow (ephemeral server start, excluded): {warmup:.2f} s; "
-                           "heartbeat disabled")
+            details.append(
+                f"Prefect warm-up flow (ephemeral server start, excluded): {warmup:.2f} s; heartbeat disabled"
+            )
             if tool:
                 sources.append(source_run(tool, sink, n, length))
                 runs.append(("smtp-source run 2", sources[-1], None))
@@ -434,8 +516,10 @@ def main(argv: list[str] | None = None) -> int:
     details += cpu_lines(n, runs)
     if args.latency_ms:
         details.append(f"NOTE: the sink delayed its replies to MAIL, RCPT and DATA by {args.latency_ms:g} ms each")
-    details.append("load average at the start and end (2 cores; other work on the machine skews seconds): "
-                   f"{load[0]:.1f}, {os.getloadavg()[0]:.1f}")
+    details.append(
+        "load average at the start and end (2 cores; other work on the machine skews seconds): "
+        f"{load[0]:.1f}, {os.getloadavg()[0]:.1f}"
+    )
     if args.profile:
         details.append("NOTE: --profile was on; the pipeline figure includes cProfile overhead")
     checks = check_lines(n, runs)

@@ -66,8 +66,9 @@ def _serve(messages, size, port, ready, latency: float) -> None:
     async def main():
         handler = _Counting(messages, size, latency)
         loop = asyncio.get_running_loop()
-        server = await loop.create_server(lambda: SMTP(handler, hostname="bench-sink", ident="bench sink"),
-                                          "127.0.0.1", 0, backlog=128)
+        server = await loop.create_server(
+            lambda: SMTP(handler, hostname="bench-sink", ident="bench sink"), "127.0.0.1", 0, backlog=128
+        )
         port.value = server.sockets[0].getsockname()[1]
         ready.set()
         await server.serve_forever()
@@ -83,7 +84,7 @@ class Tally:
     size: int
     cpu: float
 
-    def __sub__(self, other: "Tally") -> "Tally":
+    def __sub__(self, other: Tally) -> Tally:
         return Tally(self.messages - other.messages, self.size - other.size, self.cpu - other.cpu)
 
 
@@ -94,11 +95,15 @@ class Sink:
         ctx = multiprocessing.get_context("spawn")  # not fork: the parent may already run threads
         self._messages, self._size, self._port = ctx.RawValue("q", 0), ctx.RawValue("q", 0), ctx.RawValue("i", 0)
         self._ready = ctx.Event()
-        self._process = ctx.Process(target=_serve, name="bench-smtp-sink", daemon=True,
-                                    args=(self._messages, self._size, self._port, self._ready, latency))
+        self._process = ctx.Process(
+            target=_serve,
+            name="bench-smtp-sink",
+            daemon=True,
+            args=(self._messages, self._size, self._port, self._ready, latency),
+        )
         self.port = 0
 
-    def __enter__(self) -> "Sink":
+    def __enter__(self) -> Sink:
         self._process.start()
         if not self._ready.wait(60):
             self._process.kill()
@@ -186,7 +191,7 @@ class SmtpSource:
     version: str
 
     @classmethod
-    def obtain(cls, log) -> "SmtpSource":
+    def obtain(cls, log) -> SmtpSource:
         """Download and unpack postfix (cached); add library packages only if the linker needs them."""
         if not shutil.which("apt-get") or not shutil.which("dpkg-deb"):
             raise RuntimeError("smtp-source needs apt-get and dpkg-deb (a Debian machine)")
@@ -197,8 +202,15 @@ class SmtpSource:
         if _missing_libraries(binary, env):
             for package in LIBRARY_PACKAGES:
                 extra = _unpack(package, log)
-                lib_dirs += [p for p in (extra / "usr" / "lib" / "x86_64-linux-gnu", extra / "lib" / "x86_64-linux-gnu",
-                                         extra / "usr" / "lib" / "aarch64-linux-gnu") if p.is_dir()]
+                lib_dirs += [
+                    p
+                    for p in (
+                        extra / "usr" / "lib" / "x86_64-linux-gnu",
+                        extra / "lib" / "x86_64-linux-gnu",
+                        extra / "usr" / "lib" / "aarch64-linux-gnu",
+                    )
+                    if p.is_dir()
+                ]
             env["LD_LIBRARY_PATH"] = ":".join(map(str, lib_dirs))
             still = _missing_libraries(binary, env)
             if still:
@@ -210,8 +222,21 @@ class SmtpSource:
     def run(self, port: int, messages: int, length: int, sessions: int = 16, timeout: float = 900) -> float:
         """Send ``messages`` messages of body length ``length`` over ``sessions`` connections
         kept open between messages (``-d``); return the wall-clock seconds. Raises on failure."""
-        command = [str(self.binary), "-d", "-s", str(sessions), "-l", str(length), "-m", str(messages),
-                   "-f", "bench@example.jp", "-t", "resident@example.jp", f"127.0.0.1:{port}"]
+        command = [
+            str(self.binary),
+            "-d",
+            "-s",
+            str(sessions),
+            "-l",
+            str(length),
+            "-m",
+            str(messages),
+            "-f",
+            "bench@example.jp",
+            "-t",
+            "resident@example.jp",
+            f"127.0.0.1:{port}",
+        ]
         started = time.perf_counter()
         done = subprocess.run(command, env=self.env, capture_output=True, text=True, timeout=timeout)
         elapsed = time.perf_counter() - started

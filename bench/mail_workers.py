@@ -80,10 +80,14 @@ def run(n: int, workers: int, connections: int, log) -> int:
         dup1, dup_n = one[1] - n, many[1] - n
         lines.append(f"mail fan-out, {n} subscribers, PostgreSQL ledger, {connections} SMTP connections per worker")
         lines.append(f"  1 worker : {rate1:8.0f} messages/s  ({one[0]:.2f} s)  duplicates {dup1}  ledger {one[3]}")
-        lines.append(f"  {workers} workers: {rate_n:8.0f} messages/s  ({many[0]:.2f} s)  duplicates {dup_n}  "
-                     f"ledger {many[3]}")
-        lines.append(f"  ratio {workers} workers / 1 worker: {rate_n / rate1:.2f}  (2 cores shared with the sink "
-                     "and PostgreSQL; load average now " f"{os.getloadavg()[0]:.1f})")
+        lines.append(
+            f"  {workers} workers: {rate_n:8.0f} messages/s  ({many[0]:.2f} s)  duplicates {dup_n}  ledger {many[3]}"
+        )
+        lines.append(
+            f"  ratio {workers} workers / 1 worker: {rate_n / rate1:.2f}  (2 cores shared with the sink "
+            "and PostgreSQL; load average now "
+            f"{os.getloadavg()[0]:.1f})"
+        )
         print("\n".join(lines + ["  " + d for d in details]))
         ok = dup1 == dup_n == 0 and one[3] == {"sent": n} and many[3] == {"sent": n}
         return 0 if ok else 1

@@ -15,8 +15,7 @@ from pathlib import Path
 
 from corpus import SUBJECT_LABEL, Spec
 
-
-PELICAN_CONF = '''\
+PELICAN_CONF = """\
 # Minimal, comparable Pelican settings written by bench/pelican_baseline.py.
 AUTHOR = ""
 SITENAME = "ねりま区報 アーカイブ"
@@ -44,7 +43,7 @@ AUTHOR_FEED_ATOM = None
 AUTHOR_FEED_RSS = None
 TAG_FEED_ATOM = None
 TAG_FEED_RSS = None
-'''
+"""
 
 
 #: Runs ``pelican`` like its console script, then reports the peak RSS of the Pelican process
@@ -70,8 +69,14 @@ main()
 def pelican_markdown(spec: Spec) -> str:
     """The same article in Pelican's Markdown metadata format."""
     labels = [SUBJECT_LABEL[t] for t in spec.topics]
-    meta = [f"Title: {spec.title}", f"Date: {spec.publish_at.isoformat()}", f"Category: {labels[0]}",
-            f"Tags: {', '.join(labels)}", f"Summary: {spec.summary}", f"Slug: {spec.id}"]
+    meta = [
+        f"Title: {spec.title}",
+        f"Date: {spec.publish_at.isoformat()}",
+        f"Category: {labels[0]}",
+        f"Tags: {', '.join(labels)}",
+        f"Summary: {spec.summary}",
+        f"Slug: {spec.id}",
+    ]
     if spec.status == "draft":
         meta.append("Status: draft")
     return "\n".join(meta) + "\n\n" + spec.body
@@ -105,9 +110,14 @@ def pelican_build(specs: list[Spec], root: Path) -> dict:
     internal = float(match.group(2)) if match else None
     # ``seconds`` is the figure compared with koho's: Pelican's own time, which leaves out
     # interpreter start and imports as koho's does; the wall-clock time only if it printed none.
-    return {"seconds": internal or wall, "wall": wall, "internal": internal,
-            "articles": int(match.group(1)) if match else None, "files": files,
-            "rss": int(hwm.group(1)) / 1024 if hwm else None}
+    return {
+        "seconds": internal or wall,
+        "wall": wall,
+        "internal": internal,
+        "articles": int(match.group(1)) if match else None,
+        "files": files,
+        "rss": int(hwm.group(1)) / 1024 if hwm else None,
+    }
 
 
 def pelican_available() -> bool:

@@ -33,11 +33,18 @@ def main() -> None:
     rounds = parser.parse_args().rounds
     work = Path(tempfile.mkdtemp(prefix="koho-bench-signup-"))
     shutil.copytree(REPO / "content", work / "content")
-    os.environ.update({"KOHO_CONTENT_DIR": str(work / "content"), "KOHO_STATE_DIR": str(work / ".koho"),
-                       "KOHO_MAIL_URL": f"outbox://{work / 'outbox'}", "KOHO_LANGUAGES": "", "KOHO_DATABASE_URL": "",
-                       "KOHO_SECRET_KEY": "bench-secret-Xr4Pq9Lm2Wz7Kc5Vn8Bt3Hy6Jd1Gs0Fa",
-                       # one client per round, so the per-client limit never refuses the work
-                       "KOHO_MAIL_TRUSTED_PROXY_HEADER": "x-bench-client"})
+    os.environ.update(
+        {
+            "KOHO_CONTENT_DIR": str(work / "content"),
+            "KOHO_STATE_DIR": str(work / ".koho"),
+            "KOHO_MAIL_URL": f"outbox://{work / 'outbox'}",
+            "KOHO_LANGUAGES": "",
+            "KOHO_DATABASE_URL": "",
+            "KOHO_SECRET_KEY": "bench-secret-Xr4Pq9Lm2Wz7Kc5Vn8Bt3Hy6Jd1Gs0Fa",
+            # one client per round, so the per-client limit never refuses the work
+            "KOHO_MAIL_TRUSTED_PROXY_HEADER": "x-bench-client",
+        }
+    )
     from fastapi.testclient import TestClient
 
     from channels.mail.web import create_app
@@ -55,10 +62,11 @@ def main() -> None:
             app.state.store.upsert([NewSubscriber(s, k, ("bousai",)) for s, k in known], "confirmed", "bench")
             for i in range(rounds):
                 pair = [("new", f"new{i}@example.jp"), ("known", known[i][0])]
-                for kind, address in (pair if i % 2 else pair[::-1]):  # neither always goes first
+                for kind, address in pair if i % 2 else pair[::-1]:  # neither always goes first
                     started = time.perf_counter()
-                    answer = client.post("", data={"address": address, "topics": ["bousai"]},
-                                         headers={"x-bench-client": str(i)})
+                    answer = client.post(
+                        "", data={"address": address, "topics": ["bousai"]}, headers={"x-bench-client": str(i)}
+                    )
                     timings[kind].append(time.perf_counter() - started)
                     assert answer.status_code == 200
                     # Untimed: each answer is measured with the worker idle. The work itself still

@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,8 +79,10 @@ def run(work: Path, rounds: int, threads: int) -> int:
 
     content = REPO / "content"
     corpus = read_corpus(content, load_site(content), work / "cache")
-    issue = max(issues_of(corpus.articles.values(), corpus.site, datetime(2100, 1, 1, tzinfo=timezone.utc)),
-                key=lambda i: len(i.articles))
+    issue = max(
+        issues_of(corpus.articles.values(), corpus.site, datetime(2100, 1, 1, tzinfo=UTC)),
+        key=lambda i: len(i.articles),
+    )
     articles = list(issue.articles)
     texts = {a.id: "\n".join([a.title, a.summary, a.body, *(i.alt for i in a.images)]) for a in articles}
     for lang in LANGUAGES:  # load every model on both sides before timing
@@ -116,34 +118,50 @@ def run(work: Path, rounds: int, threads: int) -> int:
             ledger.close()
     koho_first, argos_first = min(koho_times), min(argos_times)
 
-    edited_id = next(a.id for a in articles if EDIT[0] in a.body) if any(EDIT[0] in a.body for a in articles) \
+    edited_id = (
+        next(a.id for a in articles if EDIT[0] in a.body)
+        if any(EDIT[0] in a.body for a in articles)
         else articles[0].id
-    edited = [replace(a, body=_edit(a.body), revision=a.revision + "-edited") if a.id == edited_id else a
-              for a in articles]
+    )
+    edited = [
+        replace(a, body=_edit(a.body), revision=a.revision + "-edited") if a.id == edited_id else a for a in articles
+    ]
     again, sent, _ = koho_pass(translator, edited)
 
     # 3. Every sample article in eight languages, already translated: memory only vs the cache.
     every = sorted(corpus.articles.values(), key=lambda a: a.id)
     koho_pass(open_translator(content, LANGUAGES, ledger.engine, work / "tcache"), every)  # fill both
     memory_only = min(koho_pass(open_translator(content, LANGUAGES, ledger.engine), every)[0] for _ in range(rounds))
-    cached = min(koho_pass(open_translator(content, LANGUAGES, ledger.engine, work / "tcache"), every)[0]
-                 for _ in range(rounds))
+    cached = min(
+        koho_pass(open_translator(content, LANGUAGES, ledger.engine, work / "tcache"), every)[0] for _ in range(rounds)
+    )
     ledger.close()
 
     ratio = koho_first / argos_first
-    print(f"koho translate issue {issue.id} ({len(articles)} articles, {segments // len(LANGUAGES)} segments "
-          f"per language x {len(LANGUAGES)} languages): {koho_first:.3f} s")
+    print(
+        f"koho translate issue {issue.id} ({len(articles)} articles, {segments // len(LANGUAGES)} segments "
+        f"per language x {len(LANGUAGES)} languages): {koho_first:.3f} s"
+    )
     print(f"argostranslate.translate per article (same text, same run): {argos_first:.3f} s")
-    print(f"ratio koho/argostranslate: {ratio:.2f} (target <= {RATIO_TARGET}) {'ok' if ratio <= RATIO_TARGET else 'MISSED'}")
-    print("after one changed sentence, segments sent to the model per language: "
-          + ", ".join(f"{lang} {sent[lang]}" for lang in LANGUAGES)
-          + (" (target: 1 each) ok" if set(sent.values()) == {1} else " (target: 1 each) MISSED"))
+    print(
+        f"ratio koho/argostranslate: {ratio:.2f} (target <= {RATIO_TARGET}) {'ok' if ratio <= RATIO_TARGET else 'MISSED'}"
+    )
+    print(
+        "after one changed sentence, segments sent to the model per language: "
+        + ", ".join(f"{lang} {sent[lang]}" for lang in LANGUAGES)
+        + (" (target: 1 each) ok" if set(sent.values()) == {1} else " (target: 1 each) MISSED")
+    )
     print(f"re-translate after the change: {again:.3f} s, {again / koho_first:.1%} of the first koho run")
-    print(f"every translation a publish reads ({len(every)} articles x {len(LANGUAGES)} languages, all made "
-          f"before): translation cache {cached:.3f} s, memory only {memory_only:.3f} s, "
-          f"ratio {cached / memory_only:.2f}")
-    print(f"  first run model calls: {sum(first_sent.values())} segments sent over {len(LANGUAGES)} languages; "
-          f"threads {threads}; rounds {rounds} (fastest kept); edited article {edited_id}", file=sys.stderr)
+    print(
+        f"every translation a publish reads ({len(every)} articles x {len(LANGUAGES)} languages, all made "
+        f"before): translation cache {cached:.3f} s, memory only {memory_only:.3f} s, "
+        f"ratio {cached / memory_only:.2f}"
+    )
+    print(
+        f"  first run model calls: {sum(first_sent.values())} segments sent over {len(LANGUAGES)} languages; "
+        f"threads {threads}; rounds {rounds} (fastest kept); edited article {edited_id}",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 from html import escape
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
@@ -32,8 +32,14 @@ from koho.site import Site
 from koho.storage import StoreChannel
 
 EPUB_TYPE = "application/epub+zip"
-_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
-                ".svg": "image/svg+xml", ".webp": "image/webp"}
+_IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}
 _CSS = """body { line-height: 1.7; }
 h1 { font-size: 1.4em; }
 figure { margin: 1em 0; }
@@ -79,7 +85,17 @@ class EbookChannel(StoreChannel):
         if not issue.articles:
             return []
         data = self.build(issue, ctx)
-        return [Delivery(self.name, ebook_path(issue.day, issue.language), issue.id, issue.revision, issue.language, data, EPUB_TYPE)]
+        return [
+            Delivery(
+                self.name,
+                ebook_path(issue.day, issue.language),
+                issue.id,
+                issue.revision,
+                issue.language,
+                data,
+                EPUB_TYPE,
+            )
+        ]
 
     def build(self, issue: BulletinIssue, ctx: PlanContext) -> bytes:
         """The EPUB's bytes."""
@@ -87,7 +103,7 @@ class EbookChannel(StoreChannel):
         t = words(lang)
         title = issue_title(issue.day, lang, site.bulletin_in(lang))
         modified = max([issue.appears_at, *(ctx.updated.get(a.id, a.publish_at) for a in issue.articles)])
-        modified = modified.astimezone(timezone.utc)
+        modified = modified.astimezone(UTC)
         machine = any(a.translation is not None and a.translation.machine for a in issue.articles)
 
         book = epub.EpubBook()
@@ -103,37 +119,63 @@ class EbookChannel(StoreChannel):
         style = epub.EpubItem(uid="style", file_name="style.css", media_type="text/css", content=_CSS.encode())
         book.add_item(style)
 
-        cover = self._page(book, style, lang, "title", "title.xhtml", title,
-                           self._title_body(issue, site, title, machine))
+        cover = self._page(
+            book, style, lang, "title", "title.xhtml", title, self._title_body(issue, site, title, machine)
+        )
         chapters = []
         images: dict[str, str] = {}
         for number, article in enumerate(issue.articles, start=1):
             for image in article.images:
                 images.setdefault(image.src, f"media/{PurePosixPath(image.src).name}")
-            chapters.append(self._page(book, style, lang, f"a{number:02d}", f"a{number:02d}.xhtml",
-                                       article.title, self._article_body(article, site, images)))
+            chapters.append(
+                self._page(
+                    book,
+                    style,
+                    lang,
+                    f"a{number:02d}",
+                    f"a{number:02d}.xhtml",
+                    article.title,
+                    self._article_body(article, site, images),
+                )
+            )
         for src, name in images.items():
-            book.add_item(epub.EpubItem(uid=f"img-{PurePosixPath(name).stem}", file_name=name,
-                                        media_type=_IMAGE_TYPES.get(PurePosixPath(src).suffix.lower(),
-                                                                    "application/octet-stream"),
-                                        content=read_media(self.content_dir, src)))
+            book.add_item(
+                epub.EpubItem(
+                    uid=f"img-{PurePosixPath(name).stem}",
+                    file_name=name,
+                    media_type=_IMAGE_TYPES.get(PurePosixPath(src).suffix.lower(), "application/octet-stream"),
+                    content=read_media(self.content_dir, src),
+                )
+            )
         # EPUB 3 readers use the nav document; the NCX is for EPUB 2 readers (ebooklib's spine
         # always points at one).
         book.add_item(epub.EpubNcx())
         nav = epub.EpubNav(uid="nav", file_name="nav.xhtml", title=t.contents)
         nav.lang = tag(lang)
         book.add_item(nav)
-        book.toc = [epub.Link("title.xhtml", title, "toc-title"),
-                    *(epub.Link(c.file_name, c.title, f"toc-{c.id}") for c in chapters)]
+        book.toc = [
+            epub.Link("title.xhtml", title, "toc-title"),
+            *(epub.Link(c.file_name, c.title, f"toc-{c.id}") for c in chapters),
+        ]
         book.spine = [cover, nav, *chapters]
         raw = io.BytesIO()
-        epub.write_epub(raw, book, {"mtime": modified, "epub2_guide": False, "epub3_landmark": False,
-                                    "epub3_pages": False, "raise_exceptions": True})
+        epub.write_epub(
+            raw,
+            book,
+            {
+                "mtime": modified,
+                "epub2_guide": False,
+                "epub3_landmark": False,
+                "epub3_pages": False,
+                "raise_exceptions": True,
+            },
+        )
         return _fixed_zip(raw.getvalue(), modified)
 
     @staticmethod
-    def _page(book: epub.EpubBook, style: epub.EpubItem, lang: str, uid: str, name: str, title: str,
-              body: str) -> epub.EpubHtml:
+    def _page(
+        book: epub.EpubBook, style: epub.EpubItem, lang: str, uid: str, name: str, title: str, body: str
+    ) -> epub.EpubHtml:
         page = epub.EpubHtml(uid=uid, file_name=name, title=title, lang=tag(lang))
         page.content = body
         page.add_item(style)
@@ -146,13 +188,17 @@ class EbookChannel(StoreChannel):
         t = words(lang)
         prefix = "" if lang == site.language else f"{lang}/"
         online = site.url(f"{prefix}bulletin/{issue.day.isoformat()}/")
-        parts = [f"<h1>{escape(title)}</h1>",
-                 f"<p>{escape(site.publisher or site.name)}</p>",
-                 f"<p><time datetime=\"{issue.day.isoformat()}\">{escape(long_date(issue.day, lang))}</time></p>"]
+        parts = [
+            f"<h1>{escape(title)}</h1>",
+            f"<p>{escape(site.publisher or site.name)}</p>",
+            f'<p><time datetime="{issue.day.isoformat()}">{escape(long_date(issue.day, lang))}</time></p>',
+        ]
         if machine:
             original = site.url(f"bulletin/{issue.day.isoformat()}/")
-            parts.append(f'<p class="note">{escape(t.machine)} '
-                         f'<a href="{escape(original)}" hreflang="ja">{escape(t.original)}</a></p>')
+            parts.append(
+                f'<p class="note">{escape(t.machine)} '
+                f'<a href="{escape(original)}" hreflang="ja">{escape(t.original)}</a></p>'
+            )
         parts.append(f'<p><a href="{escape(online)}">{escape(online)}</a></p>')
         return "<html><body>" + "\n".join(parts) + "</body></html>"
 
@@ -163,16 +209,21 @@ class EbookChannel(StoreChannel):
         if article.translation is not None and article.translation.machine:
             # Every translated text says a machine made it, and where its original is.
             original = site.url(f"articles/{article.id}/")
-            parts.append(f'<p class="note">{escape(t.machine)} '
-                         f'<a href="{escape(original)}" hreflang="ja">{escape(t.original)}</a></p>')
+            parts.append(
+                f'<p class="note">{escape(t.machine)} '
+                f'<a href="{escape(original)}" hreflang="ja">{escape(t.original)}</a></p>'
+            )
         if article.change_note:
-            parts.append(f'<p class="change-note"><strong>{escape(t.change_note)}</strong> '
-                         f'{escape(article.change_note)}</p>')
+            parts.append(
+                f'<p class="change-note"><strong>{escape(t.change_note)}</strong> {escape(article.change_note)}</p>'
+            )
         if article.summary:
             parts.append(f'<p class="lead">{escape(article.summary)}</p>')
         for image in article.images:
             caption = f"<figcaption>{escape(image.caption)}</figcaption>" if image.caption else ""
-            parts.append(f'<figure><img src="{escape(images[image.src])}" alt="{escape(image.alt)}"/>{caption}</figure>')
+            parts.append(
+                f'<figure><img src="{escape(images[image.src])}" alt="{escape(image.alt)}"/>{caption}</figure>'
+            )
         parts.append(article.html)
         return "<html><body>" + "\n".join(parts) + "</body></html>"
 

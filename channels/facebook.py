@@ -14,8 +14,9 @@ Authorization header, never in a URL that could be logged.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 import requests
 from pydantic import SecretStr
@@ -26,7 +27,7 @@ from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
 from koho.outbox import RequestOutbox, deliver_to_outbox, is_outbox
-from koho.social import match_posts, unanswered, plan_post_lifecycle, read_settings, send_in_order
+from koho.social import match_posts, plan_post_lifecycle, read_settings, send_in_order, unanswered
 from koho.social_text import inert
 from koho.textfit import chars, fit_parts
 
@@ -64,8 +65,9 @@ def load_settings() -> FacebookSettings:
 def message(article: Article) -> str:
     """The post's text: title and summary (the link is a separate field)."""
     # The same rule as X and LINE (koho.social_text): the link field is the post's one link.
-    return fit_parts([inert(article.title, article.mentions), inert(article.summary, article.mentions)], "",
-                     MESSAGE_MAX, chars)
+    return fit_parts(
+        [inert(article.title, article.mentions), inert(article.summary, article.mentions)], "", MESSAGE_MAX, chars
+    )
 
 
 class FacebookChannel:
@@ -86,8 +88,10 @@ class FacebookChannel:
         if not self.url.startswith(("https://", "http://")):
             raise ConfigError(f"KOHO_FACEBOOK_URL={self.url!r}: use outbox://folder or the Graph API's https:// URL")
         if not settings.configured():
-            raise ConfigError("KOHO_FACEBOOK_URL is the Graph API but KOHO_FACEBOOK_PAGE_ID and "
-                              "KOHO_FACEBOOK_PAGE_TOKEN are not both set")
+            raise ConfigError(
+                "KOHO_FACEBOOK_URL is the Graph API but KOHO_FACEBOOK_PAGE_ID and "
+                "KOHO_FACEBOOK_PAGE_TOKEN are not both set"
+            )
 
     def describe(self) -> str:
         """Where posts go (the token is never part of it)."""
@@ -98,12 +102,21 @@ class FacebookChannel:
         base, page = self.settings.api_url.rstrip("/"), self.settings.page_id or "PAGE_ID"
         link = ctx.site.url(f"articles/{article.id}/")
         return plan_post_lifecycle(
-            self.name, article, ctx,
-            post=lambda: {"method": "POST", "url": f"{base}/{page}/feed",
-                          "form": {"message": message(article), "link": link}},
-            answer=lambda parent: {"method": "POST", "url": f"{base}/{parent}/comments",
-                                   "form": {"message": f"【訂正・変更】{article.change_note}\n{link}"}},
-            delete=lambda parent: {"method": "DELETE", "url": f"{base}/{parent}"})
+            self.name,
+            article,
+            ctx,
+            post=lambda: {
+                "method": "POST",
+                "url": f"{base}/{page}/feed",
+                "form": {"message": message(article), "link": link},
+            },
+            answer=lambda parent: {
+                "method": "POST",
+                "url": f"{base}/{parent}/comments",
+                "form": {"message": f"【訂正・変更】{article.change_note}\n{link}"},
+            },
+            delete=lambda parent: {"method": "DELETE", "url": f"{base}/{parent}"},
+        )
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Send in order; after throttling the rest of the batch waits for the next try."""
@@ -116,14 +129,15 @@ class FacebookChannel:
     def _send(self, delivery: Delivery) -> Receipt:
         request = json.loads(delivery.body())
         # The plan names the configured API URL; a different transport URL (a stand-in) wins.
-        url = self.url.rstrip("/") + request["url"][len(self.settings.api_url.rstrip("/")):]
+        url = self.url.rstrip("/") + request["url"][len(self.settings.api_url.rstrip("/")) :]
         if self._session is None:
             self._session = requests.Session()
             self._session.headers["Authorization"] = f"Bearer {self.settings.page_token.get_secret_value()}"
         key = delivery.key
         try:
-            response = self._session.request(request["method"], url, data=request.get("form"),
-                                             timeout=self.settings.timeout)
+            response = self._session.request(
+                request["method"], url, data=request.get("form"), timeout=self.settings.timeout
+            )
         except requests.RequestException as exc:
             return unanswered(key, exc, "Graph API")
         try:
@@ -132,11 +146,17 @@ class FacebookChannel:
             body = {}
         if response.ok:
             if request["method"] == "DELETE":
-                return (Receipt.sent(key, delivery.meta["parent"], "deleted") if body.get("success")
-                        else Receipt.failed(key, f"Graph did not confirm the deletion: {body!r}"[:300]))
+                return (
+                    Receipt.sent(key, delivery.meta["parent"], "deleted")
+                    if body.get("success")
+                    else Receipt.failed(key, f"Graph did not confirm the deletion: {body!r}"[:300])
+                )
             post_id = body.get("id")
-            return Receipt.sent(key, str(post_id)) if post_id else \
-                Receipt.failed(key, "Graph answered without a post id: not counted as sent")
+            return (
+                Receipt.sent(key, str(post_id))
+                if post_id
+                else Receipt.failed(key, "Graph answered without a post id: not counted as sent")
+            )
         error = body.get("error", {}) if isinstance(body, dict) else {}
         code, text = error.get("code"), " ".join(str(error.get("message", response.reason)).split())[:300]
         why = f"Graph {response.status_code} (code {code}): {text}"
@@ -161,8 +181,7 @@ class FacebookChannel:
             except requests.RequestException as exc:
                 return [Receipt.uncertain(d.key, f"Graph API could not be asked: {type(exc).__name__}") for d in batch]
             posts += [(item["id"], item.get("message", "")) for item in found.get("data", [])]
-        return match_posts(batch, posts, lambda d: json.loads(d.body()).get("form", {}).get("message", ""),
-                           "the Page")
+        return match_posts(batch, posts, lambda d: json.loads(d.body()).get("form", {}).get("message", ""), "the Page")
 
     def _get(self, path: str, params: dict) -> dict:
         if self._session is None:
@@ -186,8 +205,9 @@ def _retry_after(response: requests.Response) -> float:
         return max(1.0, float(response.headers["Retry-After"]))
     try:
         usage = json.loads(response.headers.get("X-Business-Use-Case-Usage", "{}"))
-        minutes = max(entry.get("estimated_time_to_regain_access", 0)
-                      for entries in usage.values() for entry in entries)
+        minutes = max(
+            entry.get("estimated_time_to_regain_access", 0) for entries in usage.values() for entry in entries
+        )
         if minutes:
             return 60.0 * minutes
     except (ValueError, AttributeError, TypeError):

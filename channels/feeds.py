@@ -54,8 +54,18 @@ class FeedsChannel(StoreChannel):
             return []
         if article.language != ctx.site.language:
             lang = article.language
-            return [Delivery(self.name, feed_path(None, fmt, lang), article.id, article.revision, lang,
-                             self.render(ctx, None, fmt, lang), _TYPES[fmt]) for fmt in FORMATS]
+            return [
+                Delivery(
+                    self.name,
+                    feed_path(None, fmt, lang),
+                    article.id,
+                    article.revision,
+                    lang,
+                    self.render(ctx, None, fmt, lang),
+                    _TYPES[fmt],
+                )
+                for fmt in FORMATS
+            ]
         scopes: list[str | None] = [None, *article.topics]
         for target in sorted(ctx.previous_targets):
             parts = target.split("/")
@@ -64,19 +74,48 @@ class FeedsChannel(StoreChannel):
         out = []
         for scope in dict.fromkeys(scopes):
             for fmt in FORMATS:
-                out.append(Delivery(self.name, feed_path(scope, fmt), article.id, article.revision,
-                                    article.language, self.render(ctx, scope, fmt), _TYPES[fmt]))
+                out.append(
+                    Delivery(
+                        self.name,
+                        feed_path(scope, fmt),
+                        article.id,
+                        article.revision,
+                        article.language,
+                        self.render(ctx, scope, fmt),
+                        _TYPES[fmt],
+                    )
+                )
         return out
 
     def plan_all(self, ctx: PlanContext, build_id: str) -> list[Delivery]:
         """Every feed of the site, in every language that has live articles."""
-        out = [Delivery(self.name, feed_path(scope, fmt), SITE_ID, build_id, ctx.site.language,
-                        self.render(ctx, scope, fmt), _TYPES[fmt])
-               for scope in (None, *ctx.site.topics) for fmt in FORMATS]
+        out = [
+            Delivery(
+                self.name,
+                feed_path(scope, fmt),
+                SITE_ID,
+                build_id,
+                ctx.site.language,
+                self.render(ctx, scope, fmt),
+                _TYPES[fmt],
+            )
+            for scope in (None, *ctx.site.topics)
+            for fmt in FORMATS
+        ]
         present = {a.language for a in ctx.live.values()} - {ctx.site.language}
-        out += [Delivery(self.name, feed_path(None, fmt, lang), SITE_ID, build_id, lang,
-                         self.render(ctx, None, fmt, lang), _TYPES[fmt])
-                for lang in sorted(present, key=_order) for fmt in FORMATS]
+        out += [
+            Delivery(
+                self.name,
+                feed_path(None, fmt, lang),
+                SITE_ID,
+                build_id,
+                lang,
+                self.render(ctx, None, fmt, lang),
+                _TYPES[fmt],
+            )
+            for lang in sorted(present, key=_order)
+            for fmt in FORMATS
+        ]
         return out
 
     def render(self, ctx: PlanContext, topic: str | None, fmt: str, language: str | None = None) -> bytes:
@@ -84,8 +123,11 @@ class FeedsChannel(StoreChannel):
         site = ctx.site
         lang = language or site.language
         edition = None if lang == site.language else lang  # the original's feeds keep their paths
-        articles = sorted((a for a in ctx.live.values() if a.language == lang and (topic is None or topic in a.topics)),
-                          key=lambda a: (a.publish_at, a.id), reverse=True)[: site.feed_entries]
+        articles = sorted(
+            (a for a in ctx.live.values() if a.language == lang and (topic is None or topic in a.topics)),
+            key=lambda a: (a.publish_at, a.id),
+            reverse=True,
+        )[: site.feed_entries]
         updated = {a.id: ctx.updated.get(a.id, a.publish_at) for a in articles}
         name = site.name_in(lang)
         title = name if topic is None else f"{name}：{site.topics.get(topic, topic)}"
@@ -136,16 +178,21 @@ def _content_html(article: Article, site) -> str:
     # Feed readers resolve nothing relative to the article page, so images get absolute URLs.
     images = "".join(
         f'<figure><img src="{escape(site.url("media/" + i.src.removeprefix("media/")))}" alt="{escape(i.alt)}"></figure>'
-        for i in article.images)
+        for i in article.images
+    )
     t = words(article.language)
     # A correction is news too: feed readers show it first, as the archive page does.
-    note = f"<p><strong>{escape(t.change_note)}</strong>　{escape(article.change_note)}</p>" if article.change_note else ""
+    note = (
+        f"<p><strong>{escape(t.change_note)}</strong>　{escape(article.change_note)}</p>" if article.change_note else ""
+    )
     machine = ""
     if article.translation is not None and article.translation.machine:
         # A reader of the feed never sees the page's notice: the entry says it itself.
         original = site.url(f"articles/{article.id}/")
-        machine = (f'<p class="machine-translation"><em>{escape(t.machine)}</em> '
-                   f'<a href="{escape(original)}" hreflang="ja">{escape(t.original)}</a></p>')
+        machine = (
+            f'<p class="machine-translation"><em>{escape(t.machine)}</em> '
+            f'<a href="{escape(original)}" hreflang="ja">{escape(t.original)}</a></p>'
+        )
     return machine + note + images + article.html
 
 

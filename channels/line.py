@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import ClassVar, Iterable, Sequence
+from typing import ClassVar
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -94,18 +95,25 @@ class LineChannel:
         return self.url
 
     def _delivery(self, item_id: str, language: str, text: str, **meta) -> Delivery:
-        request = {"method": "POST", "url": f"{API}/v2/bot/message/broadcast",
-                   "json": {"messages": [{"type": "text", "text": text}]}}
-        return Delivery(self.name, BROADCAST, item_id, ONCE, language, request_bytes(request), "application/json",
-                        meta=meta)
+        request = {
+            "method": "POST",
+            "url": f"{API}/v2/bot/message/broadcast",
+            "json": {"messages": [{"type": "text", "text": text}]},
+        }
+        return Delivery(
+            self.name, BROADCAST, item_id, ONCE, language, request_bytes(request), "application/json", meta=meta
+        )
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """One broadcast, once, for an urgent article; nothing for other news."""
         if not article.urgent or article.withdrawn:
             return []
         url = ctx.site.url(f"articles/{article.id}/")
-        return [self._delivery(article.id, article.language,
-                               broadcast_text(article.title, article.summary, url, article.mentions))]
+        return [
+            self._delivery(
+                article.id, article.language, broadcast_text(article.title, article.summary, url, article.mentions)
+            )
+        ]
 
     def plan_issue(self, issue, ctx: PlanContext) -> list[Delivery]:
         """One broadcast, once, when a 区報 issue has appeared: its name and its page."""
@@ -115,8 +123,11 @@ class LineChannel:
         # Each title under its own article's mentions; inert() leaves inert text as it is.
         titles = "\n".join(f"・{inert(a.title, a.mentions)}" for a in issue.articles)
         mentions = {m for a in issue.articles for m in a.mentions}
-        return [self._delivery(issue.id, ctx.site.language,
-                               broadcast_text(f"{issue.label}を発行しました。", titles, url, mentions))]
+        return [
+            self._delivery(
+                issue.id, ctx.site.language, broadcast_text(f"{issue.label}を発行しました。", titles, url, mentions)
+            )
+        ]
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Broadcast each delivery after checking the month's quota."""
@@ -167,11 +178,15 @@ class LineApi:
         used = max(used, self._spent_here)
         audience = self._audience()
         if audience is None:
-            return ("refused: LINE reports a monthly quota but no follower count yet; set KOHO_LINE_AUDIENCE "
-                    "to the number of friends a broadcast reaches")
+            return (
+                "refused: LINE reports a monthly quota but no follower count yet; set KOHO_LINE_AUDIENCE "
+                "to the number of friends a broadcast reaches"
+            )
         if used + audience > quota.value:
-            return (f"refused: the LINE monthly quota is {quota.value:,} messages, {used:,} are used, and a "
-                    f"broadcast reaches about {audience:,} friends ({used + audience - quota.value:,} too many)")
+            return (
+                f"refused: the LINE monthly quota is {quota.value:,} messages, {used:,} are used, and a "
+                f"broadcast reaches about {audience:,} friends ({used + audience - quota.value:,} too many)"
+            )
         self._pending_cost = audience
         return None
 
@@ -188,8 +203,10 @@ class LineApi:
                 return Receipt.failed(key, problem)
             text = json.loads(delivery.body())["json"]["messages"][0]["text"]
             answer = self.messaging.broadcast_with_http_info(
-                BroadcastRequest(messages=[TextMessage(text=text)]), x_line_retry_key=retry_key(key),
-                _request_timeout=self.timeout)
+                BroadcastRequest(messages=[TextMessage(text=text)]),
+                x_line_retry_key=retry_key(key),
+                _request_timeout=self.timeout,
+            )
         except ApiException as exc:
             return _receipt_for_error(key, exc)
         except Exception as exc:  # urllib3 timeouts and connection errors

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from koho.channel import Channel
-from koho.errors import ConfigError
-from koho.settings import Settings
-
+from channels import facebook, line, x, youtube
 from channels.archive import ArchiveChannel
 from channels.ebook import EbookChannel
 from channels.feeds import FeedsChannel
 from channels.mail import MailChannel
 from channels.mail.message import identity_for
-from channels import facebook, line, x, youtube
+from koho.channel import Channel
+from koho.errors import ConfigError
+from koho.settings import Settings
 from koho.site import load_site
 from koho.tokens import Tokens
+
 
 def _mail(settings: Settings, base: Path) -> Channel:
     identity = identity_for(settings, load_site(settings.content_dir))
@@ -27,9 +27,13 @@ def _mail(settings: Settings, base: Path) -> Channel:
 REGISTRY: dict[str, Callable[[Settings, Path], Channel]] = {
     # Issue pages link to the e-book editions only when the ebook channel writes them, and
     # pages to the info-mail sign-up page only when the mail channel is on.
-    "archive": lambda s, base: ArchiveChannel(s.archive_url, s.content_dir, base,
-                                              ebooks="ebook" in s.enabled_channels(),
-                                              signup=s.mail_web_url if "mail" in s.enabled_channels() else None),
+    "archive": lambda s, base: ArchiveChannel(
+        s.archive_url,
+        s.content_dir,
+        base,
+        ebooks="ebook" in s.enabled_channels(),
+        signup=s.mail_web_url if "mail" in s.enabled_channels() else None,
+    ),
     "feeds": lambda s, base: FeedsChannel(s.feeds_target(), base),
     # E-book editions of each 区報 issue go to the archive's store, next to the issue pages.
     "ebook": lambda s, base: EbookChannel(s.archive_url, s.content_dir, base),

@@ -18,9 +18,10 @@ Without credentials the transport is ``outbox://outbox/youtube``.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime, timezone
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
@@ -63,8 +64,11 @@ class YouTubeSettings(BaseSettings):
 
     def configured(self) -> bool:
         """A client id and both secrets (or the blocks that hold them) are named."""
-        return bool(self.client_id) and (self.client_secret is not None or bool(self.client_secret_block)) \
+        return (
+            bool(self.client_id)
+            and (self.client_secret is not None or bool(self.client_secret_block))
             and (self.refresh_token is not None or bool(self.refresh_token_block))
+        )
 
     def transport_url(self) -> str:
         """The URL in force: explicit, else the API with credentials, else the outbox."""
@@ -72,8 +76,10 @@ class YouTubeSettings(BaseSettings):
 
     def secrets(self) -> tuple[str, str]:
         """(client secret, refresh token): from the environment, else from Prefect Secret blocks."""
-        return (_secret(self.client_secret, self.client_secret_block, "CLIENT_SECRET"),
-                _secret(self.refresh_token, self.refresh_token_block, "REFRESH_TOKEN"))
+        return (
+            _secret(self.client_secret, self.client_secret_block, "CLIENT_SECRET"),
+            _secret(self.refresh_token, self.refresh_token_block, "REFRESH_TOKEN"),
+        )
 
 
 def _secret(value: SecretStr | None, block: str, name: str) -> str:
@@ -84,8 +90,9 @@ def _secret(value: SecretStr | None, block: str, name: str) -> str:
     try:
         return str(Secret.load(block).get())
     except Exception as exc:  # no server, no such block: say which setting, not the value
-        raise ConfigError(f"KOHO_YOUTUBE_{name}_BLOCK={block!r}: cannot load the Prefect Secret block "
-                          f"({type(exc).__name__})") from None
+        raise ConfigError(
+            f"KOHO_YOUTUBE_{name}_BLOCK={block!r}: cannot load the Prefect Secret block ({type(exc).__name__})"
+        ) from None
 
 
 def load_settings() -> YouTubeSettings:
@@ -112,29 +119,34 @@ def description(article: Article, site) -> str:
 
 def quota_day(now: datetime | None = None) -> str:
     """The Data API quota period ``now`` falls in (a Pacific-time date)."""
-    return (now or datetime.now(timezone.utc)).astimezone(QUOTA_ZONE).date().isoformat()
+    return (now or datetime.now(UTC)).astimezone(QUOTA_ZONE).date().isoformat()
 
 
 class YouTubeChannel:
     """Keeps each related video's description in step with its article."""
 
     name: ClassVar[str] = "youtube"
-    limits: ClassVar[Limits] = Limits(body_max=DESCRIPTION_MAX_BYTES, length_unit="bytes", overflow="truncate",
-                                      batch_size=20)
+    limits: ClassVar[Limits] = Limits(
+        body_max=DESCRIPTION_MAX_BYTES, length_unit="bytes", overflow="truncate", batch_size=20
+    )
 
     def __init__(self, settings: YouTubeSettings, db_url: str, base_dir: Path | None = None, clock=None):
         self.settings = settings
         self.url = settings.transport_url()
         self.db_url = db_url
         self.base_dir = base_dir
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
-        self._via = OutboxOrApi(self.url, base_dir, lambda: YouTubeApi(self.url, self.settings, self.db_url, self._clock))
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._via = OutboxOrApi(
+            self.url, base_dir, lambda: YouTubeApi(self.url, self.settings, self.db_url, self._clock)
+        )
         if not is_outbox(self.url):
             if not self.url.startswith(("https://", "http://")):
                 raise ConfigError(f"KOHO_YOUTUBE_URL={self.url!r}: use outbox://folder or the API's https:// URL")
             if not settings.configured():
-                raise ConfigError("KOHO_YOUTUBE_URL is the Data API but KOHO_YOUTUBE_CLIENT_ID, the client secret "
-                                  "and the refresh token (or their _BLOCK names) are not all set")
+                raise ConfigError(
+                    "KOHO_YOUTUBE_URL is the Data API but KOHO_YOUTUBE_CLIENT_ID, the client secret "
+                    "and the refresh token (or their _BLOCK names) are not all set"
+                )
 
     def describe(self) -> str:
         """Where descriptions are written (no secret is part of it)."""
@@ -145,12 +157,30 @@ class YouTubeChannel:
         if not article.youtube_video_id or article.withdrawn:
             return []
         vid = article.youtube_video_id
-        request = {"method": "PUT", "url": f"{API}youtube/v3/videos?part=snippet",
-                   "json": {"id": vid, "snippet": {"description": description(article, ctx.site),
-                                                   **{k: "(kept from videos.list)" for k in ("title", "categoryId")}}},
-                   "after": {"method": "GET", "url": f"{API}youtube/v3/videos?part=snippet&id={vid}"}}
-        return [Delivery(self.name, f"video-{vid}", article.id, article.revision, article.language,
-                         request_bytes(request), "application/json", meta={"video_id": vid})]
+        request = {
+            "method": "PUT",
+            "url": f"{API}youtube/v3/videos?part=snippet",
+            "json": {
+                "id": vid,
+                "snippet": {
+                    "description": description(article, ctx.site),
+                    **{k: "(kept from videos.list)" for k in ("title", "categoryId")},
+                },
+            },
+            "after": {"method": "GET", "url": f"{API}youtube/v3/videos?part=snippet&id={vid}"},
+        }
+        return [
+            Delivery(
+                self.name,
+                f"video-{vid}",
+                article.id,
+                article.revision,
+                article.language,
+                request_bytes(request),
+                "application/json",
+                meta={"video_id": vid},
+            )
+        ]
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Write each description (or the request, to the outbox)."""
@@ -175,12 +205,24 @@ class YouTubeApi:
         from koho.ledger import Ledger
 
         client_secret, refresh_token = settings.secrets()
-        self.credentials = Credentials(token=None, refresh_token=refresh_token, client_id=settings.client_id,
-                                       client_secret=client_secret, token_uri=settings.token_uri, scopes=SCOPES)
+        self.credentials = Credentials(
+            token=None,
+            refresh_token=refresh_token,
+            client_id=settings.client_id,
+            client_secret=client_secret,
+            token_uri=settings.token_uri,
+            scopes=SCOPES,
+        )
         http = google_auth_httplib2.AuthorizedHttp(self.credentials, http=httplib2.Http(timeout=settings.timeout))
         # static_discovery: the API description ships with the library, no discovery request.
-        self.service = build("youtube", "v3", http=http, static_discovery=True, cache_discovery=False,
-                             client_options={"api_endpoint": url})
+        self.service = build(
+            "youtube",
+            "v3",
+            http=http,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options={"api_endpoint": url},
+        )
         self.ledger = Ledger(db_url)
         self.budget = settings.daily_quota
         self._clock = clock
@@ -189,9 +231,12 @@ class YouTubeApi:
         day = quota_day(self._clock())
         spent = self.ledger.quota_spent(self.PROVIDER, day)
         if spent + need > self.budget:
-            return Receipt.failed(key, f"refused: the YouTube Data API budget is {self.budget:,} units a day; "
-                                       f"{spent:,} are spent on {day} (Pacific time) and this update needs up "
-                                       f"to {need}; it is tried again by a later run")
+            return Receipt.failed(
+                key,
+                f"refused: the YouTube Data API budget is {self.budget:,} units a day; "
+                f"{spent:,} are spent on {day} (Pacific time) and this update needs up "
+                f"to {need}; it is tried again by a later run",
+            )
         return None
 
     def _spend(self, units: int) -> None:

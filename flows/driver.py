@@ -12,11 +12,21 @@ recording and delivering are in ``koho/pipeline.py`` (ADR 0019).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
 
+from flows.steps import (
+    Steps,
+    build_all,
+    held,
+    publish_issue_translations,
+    publish_issues,
+    publish_on,
+    refresh_clock,
+    translate_and_publish,
+)
 from koho import clock
 from koho.article import Article
 from koho.bulletin import BulletinIssue, issues_of
@@ -28,35 +38,38 @@ from koho.reader import Corpus
 from koho.report import markdown_text, nothing_due
 from koho.settings import Settings
 
-from flows.steps import (Steps, build_all, held, publish_issue_translations, publish_issues, publish_on,
-                         refresh_clock, translate_and_publish)
 
-
-def run(settings: Settings, work: Work, channels: list[str] | None = None, now: datetime | None = None,
-        dry_run: bool = False, steps: Steps | None = None) -> list[Outcome]:
+def run(
+    settings: Settings,
+    work: Work,
+    channels: list[str] | None = None,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    steps: Steps | None = None,
+) -> list[Outcome]:
     """One publishing run, start to end: read, choose, then for each article hold or translate
     and publish on every channel, then the bulletin issues, the clock's pages and the report."""
     steps = steps or Steps()
-    corpus = steps.read(settings)                                    # read: content/ -> Corpus
+    corpus = steps.read(settings)  # read: content/ -> Corpus
     with Run.open(settings, corpus, work.channels(channels), now, dry_run, steps.owner()) as run:
-        if work.build:                                               # build-archive: the whole site
+        if work.build:  # build-archive: the whole site
             return steps.report(build_all(run, steps, work.force), work.title)
-        articles, translate_only, issues = work.choose(run, steps)   # choose: paths, or what is due
+        articles, translate_only, issues = work.choose(run, steps)  # choose: paths, or what is due
         outcomes: list[Outcome] = []
-        for article in translate_only:                               # due: new translations of settled originals
+        for article in translate_only:  # due: new translations of settled originals
             outcomes += translate_and_publish(run, steps, article, only_unsettled=True)
         for article in articles:
-            reason = hold_reason(article, run.now)                   # hold: a draft, an embargo
+            reason = hold_reason(article, run.now)  # hold: a draft, an embargo
             if reason:
                 outcomes += held(run, steps, article, reason)
                 continue
-            outcomes += translate_and_publish(run, steps, article)   # translate, then plan+record+deliver each
+            outcomes += translate_and_publish(run, steps, article)  # translate, then plan+record+deliver each
             outcomes += [publish_on(run, steps, channel, article) for channel in run.channels]  # the original
-        outcomes += publish_issues(run, steps, issues)               # the 区報 issues' digests and e-books
-        outcomes += publish_issue_translations(run, steps, issues)   # ... in each language
+        outcomes += publish_issues(run, steps, issues)  # the 区報 issues' digests and e-books
+        outcomes += publish_issue_translations(run, steps, issues)  # ... in each language
         if work.refresh:
-            outcomes += refresh_clock(run, steps)                    # pages that changed with time alone
-        return steps.report(outcomes, work.title, work.idle(run))    # the artifact (flows) or nothing
+            outcomes += refresh_clock(run, steps)  # pages that changed with time alone
+        return steps.report(outcomes, work.title, work.idle(run))  # the artifact (flows) or nothing
 
 
 @dataclass(frozen=True)
@@ -93,8 +106,9 @@ class Work:
                 raise ValueError(f"no articles under {', '.join(self.paths)}")
             return chosen, [], issues_of(corpus.articles.values(), corpus.site, now, of=chosen)
         settled = run.ledger.settled([c.name for c in run.channels])
-        work = [a for a in corpus.articles.values()
-                if (a.is_due(now) or a.withdrawn) and (a.id, a.revision) not in settled]
+        work = [
+            a for a in corpus.articles.values() if (a.is_due(now) or a.withdrawn) and (a.id, a.revision) not in settled
+        ]
         work.sort(key=lambda a: (not a.urgent, a.publish_at, a.id))
         # A model installed or a review edited since: translations of settled originals may have work.
         chosen = set(map(id, work))
@@ -106,8 +120,9 @@ class Work:
         """What a run that found nothing to do says (publish-due: when the next embargo ends)."""
         if not self.due:
             return ""
-        return "\n\n".join(nothing_due(run.corpus.articles.values(), run.now, run.corpus.site.tz,
-                                       literal=markdown_text))
+        return "\n\n".join(
+            nothing_due(run.corpus.articles.values(), run.now, run.corpus.site.tz, literal=markdown_text)
+        )
 
 
 #: Runs in progress by key: a Prefect task gets the key and looks its run up here, so tasks take
@@ -143,8 +158,15 @@ class Run:
     issues: dict[tuple[str, str], BulletinIssue] = field(default_factory=dict)
 
     @classmethod
-    def open(cls, settings: Settings, corpus: Corpus, channels: list[str] | None, now: datetime | None,
-             dry_run: bool = False, owner: str | None = None) -> Run:
+    def open(
+        cls,
+        settings: Settings,
+        corpus: Corpus,
+        channels: list[str] | None,
+        now: datetime | None,
+        dry_run: bool = False,
+        owner: str | None = None,
+    ) -> Run:
         """Build the channels, open the ledger and, when some channel takes a target language,
         the translator (read-only in a dry run)."""
         from channels import registry  # the outer layers: by name at run time, never at import
@@ -157,8 +179,13 @@ class Run:
         if languages:
             from translations.checks import open_translator
 
-            translator = open_translator(settings.content_dir, settings.target_languages(), ledger.engine,
-                                         settings.state_dir / "cache", read_only=dry_run)
+            translator = open_translator(
+                settings.content_dir,
+                settings.target_languages(),
+                ledger.engine,
+                settings.state_dir / "cache",
+                read_only=dry_run,
+            )
         state = RunState(ledger, corpus, translate=_quietly(translator) if translator else None, languages=languages)
         run = cls(settings, corpus, ledger, chans, state, now or clock.now(), dry_run, translator, owner)
         _OPEN[run.key] = run
@@ -213,4 +240,5 @@ def _quietly(translator):
             return translator.translate(article, language).article
         except MissingModel:
             return None
+
     return translate

@@ -13,14 +13,13 @@ from datetime import datetime
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from koho.pipeline import Outcome
-from koho.report import artifact_rows
-from koho.settings import Settings
-
 from flows import driver
 from flows.driver import Work
 from flows.steps import Steps
 from flows.tasks import deliver_task, now_utc, plan_issue_task, plan_task, read_content, run_id, translate_task
+from koho.pipeline import Outcome
+from koho.report import artifact_rows
+from koho.settings import Settings
 
 
 class PrefectSteps(Steps):
@@ -64,8 +63,9 @@ def _report(outcomes: list[Outcome], title: str, idle: str = "") -> None:
 
 
 @flow(name="publish-article", log_prints=True)
-def publish_article(paths: list[str], channels: list[str] | None = None, dry_run: bool = False,
-                    now: datetime | None = None) -> list[Outcome]:
+def publish_article(
+    paths: list[str], channels: list[str] | None = None, dry_run: bool = False, now: datetime | None = None
+) -> list[Outcome]:
     """Publish the articles under ``paths`` (files or folders) to the enabled channels.
 
     ``now`` (default: koho's clock) decides embargoes and which 区報 issues have appeared.

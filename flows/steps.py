@@ -10,16 +10,28 @@ down); they are the same for every run. No Prefect here.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue, issues_of
-from koho.channel import Channel, ChangesWithTime, IssueChannel, StoresFiles
+from koho.channel import ChangesWithTime, Channel, IssueChannel, StoresFiles
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ContentInvalid
 from koho.ledger import Recorded
-from koho.pipeline import (Outcome, TransientDeliveryError, context_for, deliver as deliver_claimed, finish_build,
-                           issue_context, plan_and_record, plan_issue_and_record, site_build)
+from koho.pipeline import (
+    Outcome,
+    TransientDeliveryError,
+    context_for,
+    finish_build,
+    issue_context,
+    plan_and_record,
+    plan_issue_and_record,
+    site_build,
+)
+from koho.pipeline import (
+    deliver as deliver_claimed,
+)
 from koho.reader import Corpus, load
 from koho.refresh import finish_refresh, mark_current, plan_refresh
 from koho.settings import Settings
@@ -82,6 +94,7 @@ class Steps:
 
 # The steps themselves: ids in, the run's context looked up. PrefectSteps' tasks call these too.
 
+
 def translate(run: Run, article_id: str, language: str):
     """Translate an original into ``language`` (``translations.Translator.translate``'s Result;
     MissingModel when no installed package can)."""
@@ -108,11 +121,17 @@ def plan_issue(run: Run, channel: str, issue_id: str, language: str) -> tuple[li
 
 def deliver(run: Run, channel: str, keys: Sequence[str]) -> list[Receipt]:
     """Deliver what this run can claim of the planned rows ``keys`` (``pipeline.deliver``)."""
-    return deliver_claimed(run.channel(channel), run.ledger, [run.planned[k] for k in keys], owner=run.owner,
-                           lease=run.settings.lease_seconds)
+    return deliver_claimed(
+        run.channel(channel),
+        run.ledger,
+        [run.planned[k] for k in keys],
+        owner=run.owner,
+        lease=run.settings.lease_seconds,
+    )
 
 
 # What the driver does with the steps, per item.
+
 
 def held(run: Run, steps: Steps, article: Article, reason: str) -> list[Outcome]:
     """A draft or an embargoed article: nothing planned, the reason on each channel's row."""
@@ -143,15 +162,20 @@ def translate_and_publish(run: Run, steps: Steps, article: Article, only_unsettl
     # Every language first: each plan then links all the article's versions, so a page has the
     # same bytes whichever plan of the run writes it, and the next run finds nothing to do.
     for language in run.languages:
-        if only_unsettled and (_settled_everywhere(run, run.translator.kept(article, language), language)
-                               or run.translator.missing(article.language, language)):
+        if only_unsettled and (
+            _settled_everywhere(run, run.translator.kept(article, language), language)
+            or run.translator.missing(article.language, language)
+        ):
             # publish-due's common cases, with no task: nothing changed, or still no model (said
             # when the article was published; saying it per article and run would cost a task each).
             continue
         translated, missing = steps.translate(run, article.id, language)
         if translated is None:
-            outcomes += [o for o in (_skip_untranslatable(run, c, article, language, missing)
-                                     for c in _takers(run, language)) if o is not None]
+            outcomes += [
+                o
+                for o in (_skip_untranslatable(run, c, article, language, missing) for c in _takers(run, language))
+                if o is not None
+            ]
             continue
         run.state.add_translation(translated)
         made[language] = translated
@@ -198,8 +222,9 @@ def _publish_issue(run: Run, steps: Steps, channel: Channel, issue: BulletinIssu
     outcome = Outcome(channel.name, issue.id if original else f"{issue.id} ({issue.language})")
     run.issues[(issue.id, issue.language)] = issue
     planned, recorded = steps.plan_issue(run, channel.name, issue.id, issue.language)
-    deliver_planned(run, steps, channel, planned, recorded, outcome,
-                    dry_note=f"{issue.label}: would send {len(recorded.new)}")
+    deliver_planned(
+        run, steps, channel, planned, recorded, outcome, dry_note=f"{issue.label}: would send {len(recorded.new)}"
+    )
     return outcome
 
 
@@ -262,14 +287,24 @@ def build_all(run: Run, steps: Steps, force: bool = False) -> list[Outcome]:
     return outcomes
 
 
-def deliver_planned(run: Run, steps: Steps, channel: Channel, planned: list[Delivery], recorded: Recorded,
-                    outcome: Outcome, dry_note: str | None = None) -> None:
+def deliver_planned(
+    run: Run,
+    steps: Steps,
+    channel: Channel,
+    planned: list[Delivery],
+    recorded: Recorded,
+    outcome: Outcome,
+    dry_note: str | None = None,
+) -> None:
     """Deliver what a plan left to send, unless there is nothing to, the run is dry, or the
     channel already failed for a whole batch's retries in this run; note which it was."""
     outcome.planned, outcome.new = len(planned), len(recorded.new)
     if run.dry_run:
-        outcome.note = dry_note if dry_note is not None else \
-            "would write: " + ", ".join(d.target for d in planned if d.key in recorded.new)[:300]
+        outcome.note = (
+            dry_note
+            if dry_note is not None
+            else "would write: " + ", ".join(d.target for d in planned if d.key in recorded.new)[:300]
+        )
     elif not planned:
         outcome.note = "nothing to deliver"
     elif not recorded.to_deliver():
@@ -298,15 +333,16 @@ def deliver_batches(run: Run, steps: Steps, channel: Channel, planned: list[Deli
     receipts: list = []
     for start in range(0, len(planned), size):
         try:
-            receipts += steps.deliver(run, channel.name, [d.key for d in planned[start:start + size]])
+            receipts += steps.deliver(run, channel.name, [d.key for d in planned[start : start + size]])
         except TransientDeliveryError:
             pass
     outcome.tally = run.ledger.tally([d.key for d in planned], run.owner)
     # The channel itself is down for now (a store or API that refuses everything), not one
     # recipient's mailbox: several deliveries tried, none reached, all for one reason.
     t = outcome.tally
-    outcome.stuck = (t["retrying"] >= 2 and t["retry_reasons"] == 1
-                     and not (t[State.SENT] or t[State.SKIPPED] or t[State.FAILED]))
+    outcome.stuck = (
+        t["retrying"] >= 2 and t["retry_reasons"] == 1 and not (t[State.SENT] or t[State.SKIPPED] or t[State.FAILED])
+    )
     outcome.note = outcome.note or open_note(outcome)
     return receipts
 
@@ -315,8 +351,10 @@ def open_note(outcome: Outcome) -> str:
     """What a run leaves open, in words: pending retries, uncertain sends, another run's work."""
     parts = []
     if outcome.count(State.PENDING):
-        parts.append(f"{outcome.count(State.PENDING)} still pending (a temporary failure, or another run "
-                     "is sending them); publish-due retries them")
+        parts.append(
+            f"{outcome.count(State.PENDING)} still pending (a temporary failure, or another run "
+            "is sending them); publish-due retries them"
+        )
     if outcome.count(State.UNCERTAIN):
         parts.append(f"{outcome.count(State.UNCERTAIN)} uncertain (no answer came); checked before any resend")
     return "; ".join(parts)
@@ -328,8 +366,9 @@ def _takers(run: Run, language: str) -> list[Channel]:
 
 def _settled_everywhere(run: Run, translated: Article | None, language: str) -> bool:
     """Whether a kept translation has nothing left to do on any channel that takes its language."""
-    return translated is not None and all((translated.id, translated.revision) in run.state.settled(c.name)
-                                          for c in _takers(run, language))
+    return translated is not None and all(
+        (translated.id, translated.revision) in run.state.settled(c.name) for c in _takers(run, language)
+    )
 
 
 def _skip_untranslatable(run: Run, channel: Channel, article: Article, language: str, missing: str) -> Outcome | None:
@@ -354,5 +393,6 @@ def _reopen_lost(run: Run, channel: Channel, planned: Iterable[Delivery], record
     lost = set(channel.missing([d.target for d in planned if d.key in done]))
     if not lost:
         return 0
-    return run.ledger.reopen([d.key for d in planned if d.target in lost and d.key in done],
-                             "missing from the store: written again")
+    return run.ledger.reopen(
+        [d.key for d in planned if d.target in lost and d.key in done], "missing from the store: written again"
+    )

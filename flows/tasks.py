@@ -13,15 +13,14 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
+from flows import steps
+from flows.driver import running
 from koho import clock
 from koho.delivery import Receipt
 from koho.errors import ContentInvalid
 from koho.pipeline import TransientDeliveryError
 from koho.reader import Corpus, load
 from koho.settings import Settings
-
-from flows import steps
-from flows.driver import running
 from translations.engine import MissingModel
 
 RETRIES = 4
@@ -49,6 +48,7 @@ def read_content(settings: Settings) -> Corpus:
 # NO_CACHE on every step below although they take plain values now: each writes the ledger or
 # sends, so a result must never be served from a cache for the same inputs.
 
+
 @task(name="translate", cache_policy=NO_CACHE)
 def translate_task(run: str, article_id: str, language: str):
     """Translate one article into one language (all its new segments in one model batch).
@@ -59,8 +59,14 @@ def translate_task(run: str, article_id: str, language: str):
         result = steps.translate(running(run), article_id, language)
     except MissingModel as missing:
         return None, str(missing)
-    get_run_logger().info("%s [%s]: %d segments, %d sent to the model, %d reviewed", article_id, language,
-                          result.segments, result.translated, result.reviewed)
+    get_run_logger().info(
+        "%s [%s]: %d segments, %d sent to the model, %d reviewed",
+        article_id,
+        language,
+        result.segments,
+        result.translated,
+        result.reviewed,
+    )
     return result.article, None
 
 
@@ -88,8 +94,13 @@ def _transient(task, task_run, state) -> bool:
     return False
 
 
-@task(name="deliver", cache_policy=NO_CACHE, retries=RETRIES, retry_delay_seconds=[2, 10, 30, 60],
-      retry_condition_fn=_transient)
+@task(
+    name="deliver",
+    cache_policy=NO_CACHE,
+    retries=RETRIES,
+    retry_delay_seconds=[2, 10, 30, 60],
+    retry_condition_fn=_transient,
+)
 def deliver_task(run: str, channel: str, keys: list[str]) -> list[Receipt]:
     """Deliver what this run can claim of the planned rows ``keys``; transient failures are
     retried with backoff."""

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, field_validator
 
-from koho.errors import ContentError
 from koho.cli_words import N_
+from koho.errors import ContentError
 from koho.frontmatter import Parsed, said
 from koho.phrase import Phrase, PhraseError, phrase
 from koho.site import SLUG
@@ -32,9 +32,14 @@ def one_line(value: str, what: str) -> str:
     """``value`` if it has no line break or control character; ValueError naming ``what`` otherwise."""
     bad = _NOT_ONE_LINE.search(value)
     if bad:
-        raise PhraseError(phrase("the {what} must be one line without control characters "
-                                 "(found {char} at character {at})", what=Phrase(what),
-                                 char=f"U+{ord(bad.group()):04X}", at=bad.start() + 1))
+        raise PhraseError(
+            phrase(
+                "the {what} must be one line without control characters (found {char} at character {at})",
+                what=Phrase(what),
+                char=f"U+{ord(bad.group()):04X}",
+                at=bad.start() + 1,
+            )
+        )
     return value
 
 
@@ -46,8 +51,9 @@ def _iso_datetime(value: Any) -> datetime:
     try:
         return datetime.fromisoformat(value.strip())
     except ValueError:
-        raise PhraseError(phrase("{value} is not a date and time such as 2026-12-01 09:00",
-                                 value=repr(value))) from None
+        raise PhraseError(
+            phrase("{value} is not a date and time such as 2026-12-01 09:00", value=repr(value))
+        ) from None
 
 
 def _iso_date(value: Any) -> date:
@@ -170,8 +176,9 @@ class FrontMatter(BaseModel):
         value = one_line(value.replace("\n", " ").replace("\t", " "), N_("change note"))
         value = " ".join(value.split())
         if len(value) > CHANGE_NOTE_MAX:
-            raise PhraseError(phrase("the change note has {n} characters; at most {max}", n=len(value),
-                                     max=CHANGE_NOTE_MAX))
+            raise PhraseError(
+                phrase("the change note has {n} characters; at most {max}", n=len(value), max=CHANGE_NOTE_MAX)
+            )
         return value
 
     @field_validator("mentions")
@@ -179,16 +186,23 @@ class FrontMatter(BaseModel):
     def _mentions(cls, value: list[str]) -> list[str]:
         for name in value:
             if not HANDLE.fullmatch(name):
-                raise PhraseError(phrase("{name} is not an X account name (up to 15 letters, digits or '_', "
-                                         "with or without @)", name=repr(name)))
+                raise PhraseError(
+                    phrase(
+                        "{name} is not an X account name (up to 15 letters, digits or '_', with or without @)",
+                        name=repr(name),
+                    )
+                )
         return value
 
     @field_validator("bulletin")
     @classmethod
     def _bulletin(cls, value: date | None) -> date | None:
         if value is not None and value.day not in BULLETIN_DAYS:
-            raise PhraseError(phrase("{date} is not a 区報 issue date; issues appear on the 1st, 11th and 21st",
-                                     date=value.isoformat()))
+            raise PhraseError(
+                phrase(
+                    "{date} is not a 区報 issue date; issues appear on the 1st, 11th and 21st", date=value.isoformat()
+                )
+            )
         return value
 
     @field_validator("urgent_until")
@@ -197,21 +211,32 @@ class FrontMatter(BaseModel):
         if value is None:
             return None
         if info.data.get("priority") != "urgent":
-            raise PhraseError(Phrase("only an urgent article has an end of urgency; add 'priority: urgent' or "
-                                     "remove this"))
+            raise PhraseError(
+                Phrase("only an urgent article has an end of urgency; add 'priority: urgent' or remove this")
+            )
         start = info.data.get("publish_at")
         # Offsets are added later (site time zone): compare as written when either has none.
         if start is not None and (value.tzinfo is None) == (start.tzinfo is None) and value <= start:
-            raise PhraseError(phrase("{end} is not after publish_at ({start})", end=value.isoformat(sep=' '),
-                                     start=start.isoformat(sep=' ')))
+            raise PhraseError(
+                phrase(
+                    "{end} is not after publish_at ({start})",
+                    end=value.isoformat(sep=" "),
+                    start=start.isoformat(sep=" "),
+                )
+            )
         return value
 
     @field_validator("id")
     @classmethod
     def _id(cls, value: str | None) -> str | None:
         if value is not None and not SLUG.fullmatch(value):
-            raise PhraseError(phrase("{value} is not a lowercase slug (a-z, 0-9 and single '-'), so it "
-                                     "cannot be used safely as a folder name and URL", value=repr(value)))
+            raise PhraseError(
+                phrase(
+                    "{value} is not a lowercase slug (a-z, 0-9 and single '-'), so it "
+                    "cannot be used safely as a folder name and URL",
+                    value=repr(value),
+                )
+            )
         return value
 
 
@@ -408,8 +433,9 @@ def _allowed_keys(parent: tuple) -> set[str]:
     return set(model.model_fields)
 
 
-def to_article(fm: FrontMatter, parsed: Parsed, *, stem: str, path: str, html: str, revision: str,
-               tz: tzinfo) -> Article:
+def to_article(
+    fm: FrontMatter, parsed: Parsed, *, stem: str, path: str, html: str, revision: str, tz: tzinfo
+) -> Article:
     """Build the frozen Article; a publish time without an offset is in the site's time zone."""
     publish_at = fm.publish_at if fm.publish_at.tzinfo else fm.publish_at.replace(tzinfo=tz)
     until = fm.urgent_until

@@ -10,9 +10,9 @@ publish-due's bookkeeping and crash recovery work for issues exactly as for arti
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable
 
 from babel.dates import format_date
 
@@ -82,12 +82,14 @@ def in_digest(article: Article, site: Site) -> bool:
     Urgent news never waits for a digest, news without an issue has no digest to wait for, and
     news published after its issue appeared would otherwise wait for a digest already sent.
     """
-    return (not article.urgent and article.bulletin is not None
-            and article.publish_at < appears_at(article.bulletin, site))
+    return (
+        not article.urgent and article.bulletin is not None and article.publish_at < appears_at(article.bulletin, site)
+    )
 
 
-def issues_of(articles: Iterable[Article], site: Site, now: datetime,
-              of: Iterable[Article] | None = None) -> list[BulletinIssue]:
+def issues_of(
+    articles: Iterable[Article], site: Site, now: datetime, of: Iterable[Article] | None = None
+) -> list[BulletinIssue]:
     """The issues of ``articles`` that have appeared by ``now``, oldest first (with ``of``: only
     the issues those articles belong to).
 
@@ -104,8 +106,9 @@ def issues_of(articles: Iterable[Article], site: Site, now: datetime,
     issues = []
     days = set(members) if of is None else {a.bulletin for a in of} & set(members)
     for day in sorted(days):
-        issue = BulletinIssue(day, appears_at(day, site),
-                              tuple(sorted(members[day], key=lambda a: (a.publish_at, a.id))))
+        issue = BulletinIssue(
+            day, appears_at(day, site), tuple(sorted(members[day], key=lambda a: (a.publish_at, a.id)))
+        )
         if issue.is_due(now) and issue.articles:
             issues.append(issue)
     return issues

@@ -18,7 +18,7 @@ committed. ``write_mo`` leaves fuzzy entries out, so an unreviewed guess shows t
 from __future__ import annotations
 
 import gettext
-from functools import lru_cache
+from functools import cache, lru_cache
 from io import BytesIO
 from pathlib import Path
 
@@ -32,7 +32,7 @@ def po_file(language: str, domain: str = RESIDENTS) -> Path:
     return LOCALE / language / "LC_MESSAGES" / f"{domain}.po"
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(language: str, domain: str = RESIDENTS) -> gettext.NullTranslations:
     """The catalog of ``language`` in ``domain``, compiled in memory from its .po file; the
     source text itself (``NullTranslations``) where there is none."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Iterable, Literal, Mapping, Protocol, Sequence, runtime_checkable
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue

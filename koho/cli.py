@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Optional
 
@@ -26,19 +26,21 @@ from koho.errors import ConfigError, ContentInvalid
 from koho.settings import Settings, mask_url
 
 # No locals in tracebacks: a local may hold a database URL with its password.
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  pretty_exceptions_show_locals=False,
-                  help="koho: publish the ward's news to the archive, feeds and every other channel.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_show_locals=False,
+    help="koho: publish the ward's news to the archive, feeds and every other channel.",
+)
 # Plain text, never markup or emoji codes: ids, notes and install hints such as
 # pip install -e '.[translate]' come from content and settings and must print as they are.
 out = Console(markup=False, emoji=False)
 err = Console(stderr=True, markup=False, emoji=False)
 
-from koho.cli_subscribers import app as subscribers_app  # noqa: E402  (after app, by design)
-
-from koho.cli_translations import app as translations_app  # noqa: E402
-
 from koho.cli_server import app as server_app  # noqa: E402
+from koho.cli_subscribers import app as subscribers_app  # noqa: E402  (after app, by design)
+from koho.cli_translations import app as translations_app  # noqa: E402
 
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(translations_app, name="translations")
@@ -83,7 +85,7 @@ def _print_errors(errors) -> None:
 
 
 @app.command()
-def check(paths: Optional[list[Path]] = PathsArg) -> None:
+def check(paths: list[Path] | None = PathsArg) -> None:
     """Validate articles and site settings; list every error as path:line: field: message."""
     settings = Settings()
     try:
@@ -94,8 +96,9 @@ def check(paths: Optional[list[Path]] = PathsArg) -> None:
     errors = corpus.errors
     if paths:
         wanted = [p.resolve() for p in paths]
-        errors = [e for e in errors if any(Path(e.path).resolve() == w or w in Path(e.path).resolve().parents
-                                            for w in wanted)]
+        errors = [
+            e for e in errors if any(Path(e.path).resolve() == w or w in Path(e.path).resolve().parents for w in wanted)
+        ]
         errors += _unmatched_paths(paths, corpus, settings, errors)
     translation_errors, warnings = _translation_checks(settings, corpus)
     errors = errors + translation_errors
@@ -118,10 +121,16 @@ def _unmatched_paths(paths: list[Path], corpus, settings: Settings, errors) -> l
         if not path.exists() and not path.is_symlink():
             out.append(ContentError(str(path), 1, "file", "no such file or folder"))
         elif not corpus.select([path], settings.content_dir) and not any(
-                Path(e.path).resolve() == path.resolve() or path.resolve() in Path(e.path).resolve().parents
-                for e in errors):
-            out.append(ContentError(str(path), 1, "file", "no article here (articles are .md files under "
-                                    f"{settings.content_dir / 'articles'})"))
+            Path(e.path).resolve() == path.resolve() or path.resolve() in Path(e.path).resolve().parents for e in errors
+        ):
+            out.append(
+                ContentError(
+                    str(path),
+                    1,
+                    "file",
+                    f"no article here (articles are .md files under {settings.content_dir / 'articles'})",
+                )
+            )
     return out
 
 
@@ -157,8 +166,7 @@ def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] 
         err.print(_("configuration error: {problem}").format(problem=exc), style="bold red", markup=False)
         raise typer.Exit(2)
     if paths and not corpus.select([Path(p) for p in paths], settings.content_dir):
-        err.print(_("error: no articles under {paths}").format(paths=", ".join(paths)), style="bold red",
-                  markup=False)
+        err.print(_("error: no articles under {paths}").format(paths=", ".join(paths)), style="bold red", markup=False)
         raise typer.Exit(2)
     return corpus
 
@@ -181,10 +189,10 @@ def _with_progress(run):
 
 
 #: Exit codes of the publishing commands (README "Exit codes").
-EXIT_FAILED = 1       # some delivery failed for good (see `koho status`)
-EXIT_CONFIG = 2       # content or settings refused before anything was sent
-EXIT_OPEN = 3         # nothing failed, but deliveries are still pending or uncertain
-EXIT_LEDGER = 4       # the ledger database failed during the command
+EXIT_FAILED = 1  # some delivery failed for good (see `koho status`)
+EXIT_CONFIG = 2  # content or settings refused before anything was sent
+EXIT_OPEN = 3  # nothing failed, but deliveries are still pending or uncertain
+EXIT_LEDGER = 4  # the ledger database failed during the command
 
 
 def _outcome_table(outcomes, title: str, details: bool = False, dry_run: bool = False, corpus=None) -> int:
@@ -207,8 +215,11 @@ def _outcome_table(outcomes, title: str, details: bool = False, dry_run: bool = 
     uncertain = sum(r["uncertain"] for r in rows)
     if dry_run:
         would = summary.total("new")
-        out.print(_("Dry run: would send {n} new deliveries; nothing was written.").format(n=would) if would
-                  else _("Dry run: nothing new would be sent."))
+        out.print(
+            _("Dry run: would send {n} new deliveries; nothing was written.").format(n=would)
+            if would
+            else _("Dry run: nothing new would be sent.")
+        )
     elif not sent and not failed and not pending and not uncertain and rows:
         if summary.held and not summary.total("planned"):
             out.print(_("Nothing was sent: the articles above are held back."))
@@ -217,19 +228,35 @@ def _outcome_table(outcomes, title: str, details: bool = False, dry_run: bool = 
         else:
             out.print(_("Nothing new was sent: every planned delivery was already in the ledger or unchanged."))
     if pending or uncertain:
-        err.print(_("{pending} deliveries still pending and {uncertain} uncertain; publish-due retries them "
-                    "(see `koho status`).").format(pending=pending, uncertain=uncertain),
-                  style="bold yellow", markup=False)
+        err.print(
+            _(
+                "{pending} deliveries still pending and {uncertain} uncertain; publish-due retries them "
+                "(see `koho status`)."
+            ).format(pending=pending, uncertain=uncertain),
+            style="bold yellow",
+            markup=False,
+        )
     if failed:
-        err.print(_("{failed} deliveries failed; see `koho status`.").format(failed=failed),
-                  style="bold red", markup=False)
+        err.print(
+            _("{failed} deliveries failed; see `koho status`.").format(failed=failed), style="bold red", markup=False
+        )
         return EXIT_FAILED
     return EXIT_OPEN if pending or uncertain else 0
 
 
 #: The detail table's headers (``report.COLUMNS``), marked for the catalog.
-_DETAIL_HEADERS = (N_("article"), N_("channel"), N_("planned"), N_("new"), N_("sent"), N_("unchanged"),
-                   N_("failed"), N_("pending"), N_("uncertain"), N_("note"))
+_DETAIL_HEADERS = (
+    N_("article"),
+    N_("channel"),
+    N_("planned"),
+    N_("new"),
+    N_("sent"),
+    N_("unchanged"),
+    N_("failed"),
+    N_("pending"),
+    N_("uncertain"),
+    N_("note"),
+)
 
 
 def _details_table(rows, title: str) -> None:
@@ -245,11 +272,23 @@ def _details_table(rows, title: str) -> None:
 
 #: The summary's columns: (header, ChannelRow attribute). A dry run sends nothing, so it shows
 #: what it would do instead of what happened.
-_RUN_COLUMNS = ((N_("channel"), "channel"), (N_("sent"), "sent"), (N_("unchanged"), "unchanged"),
-                (N_("skipped"), "skipped"), (N_("failed"), "failed"), (N_("pending"), "pending"),
-                (N_("uncertain"), "uncertain"), (N_("note"), "notes"))
-_DRY_COLUMNS = ((N_("channel"), "channel"), (N_("planned"), "planned"), (N_("would send"), "new"),
-                (N_("skipped"), "skipped"), (N_("note"), "notes"))
+_RUN_COLUMNS = (
+    (N_("channel"), "channel"),
+    (N_("sent"), "sent"),
+    (N_("unchanged"), "unchanged"),
+    (N_("skipped"), "skipped"),
+    (N_("failed"), "failed"),
+    (N_("pending"), "pending"),
+    (N_("uncertain"), "uncertain"),
+    (N_("note"), "notes"),
+)
+_DRY_COLUMNS = (
+    (N_("channel"), "channel"),
+    (N_("planned"), "planned"),
+    (N_("would send"), "new"),
+    (N_("skipped"), "skipped"),
+    (N_("note"), "notes"),
+)
 #: A channel's distinct notes shown in its row; more than this say "see --details".
 NOTES_SHOWN = 2
 
@@ -270,15 +309,19 @@ def _reasons(summary, corpus) -> None:
     for article_id, note in sorted(summary.held.items()):
         article = corpus.articles.get(article_id) if corpus is not None else None
         if note.startswith("embargoed until ") and article is not None:
-            out.print(_("{id}: embargoed until {when}; publish-due sends it then.").format(
-                id=article_id, when=f"{article.publish_at:%Y-%m-%d %H:%M %Z}"))
+            out.print(
+                _("{id}: embargoed until {when}; publish-due sends it then.").format(
+                    id=article_id, when=f"{article.publish_at:%Y-%m-%d %H:%M %Z}"
+                )
+            )
         elif note.startswith("draft"):
             out.print(_("{id}: a draft; it is published once its status is ready.").format(id=article_id))
         else:
             out.print(f"{article_id}: {note}")
     for reason, (n, channels) in summary.skipped.items():
-        out.print(_("Skipped {n} deliveries ({channels}): {reason}").format(
-            n=n, channels=", ".join(channels), reason=reason))
+        out.print(
+            _("Skipped {n} deliveries ({channels}): {reason}").format(n=n, channels=", ".join(channels), reason=reason)
+        )
     for channel, (n, first) in summary.failures.items():
         out.print(_("{channel}: {n} failed; first: {reason}").format(channel=channel, n=n, reason=first))
 
@@ -290,8 +333,11 @@ def _run_flow(name: str, verbose: bool, **params):
 
     settings = Settings()
     try:
-        local = connect(settings.state_dir, settings.prefect_server_timeout,
-                        lambda message: err.print(message, style="dim", markup=False, soft_wrap=True))
+        local = connect(
+            settings.state_dir,
+            settings.prefect_server_timeout,
+            lambda message: err.print(message, style="dim", markup=False, soft_wrap=True),
+        )
     except ServerError as exc:
         err.print(f"error: {exc}", style="bold red", markup=False, soft_wrap=True)
         raise typer.Exit(2)
@@ -310,10 +356,13 @@ def _run_flow(name: str, verbose: bool, **params):
 
 
 @app.command()
-def publish(paths: Optional[list[Path]] = PathsArg, channel: Optional[list[str]] = ChannelOpt,
-            dry_run: bool = typer.Option(False, "--dry-run", help="Plan and show; write nothing."),
-            details: bool = DetailsOpt,
-            verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs.")) -> None:
+def publish(
+    paths: list[Path] | None = PathsArg,
+    channel: list[str] | None = ChannelOpt,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Plan and show; write nothing."),
+    details: bool = DetailsOpt,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
+) -> None:
     """Publish articles now (through the publish-article flow) to every enabled channel."""
     settings = Settings()
     targets = [str(p) for p in (paths or [settings.content_dir / "articles"])]
@@ -321,8 +370,9 @@ def publish(paths: Optional[list[Path]] = PathsArg, channel: Optional[list[str]]
     if dry_run:
         outcomes = _dry_run(settings, corpus, targets, channel)
     else:
-        outcomes = _with_progress(lambda: _run_flow("publish_article", verbose, paths=targets,
-                                                    channels=channel or None))
+        outcomes = _with_progress(
+            lambda: _run_flow("publish_article", verbose, paths=targets, channels=channel or None)
+        )
     code = _outcome_table(outcomes, "koho publish" + (" (dry run)" if dry_run else ""), details, dry_run, corpus)
     _where(settings)
     if code:
@@ -333,21 +383,33 @@ def _dry_run(settings: Settings, corpus, targets: list[str], channels):
     """The run driver with ``dry_run``: the same choices and plans as the flow, translations
     included, with nothing recorded, written or sent, and no Prefect."""
     driver, steps = _outer("flows.driver"), _outer("flows.steps")
-    return driver.run(settings, driver.Work(paths=tuple(targets)), channels or None, clock.now(), dry_run=True,
-                      steps=steps.Steps(corpus))
+    return driver.run(
+        settings,
+        driver.Work(paths=tuple(targets)),
+        channels or None,
+        clock.now(),
+        dry_run=True,
+        steps=steps.Steps(corpus),
+    )
 
 
 def _where(settings: Settings) -> None:
     archive = settings.archive_url
-    out.print(_("Site: {url}  (open public/index.html)").format(url=archive) if archive.startswith("file://public")
-              else _("Site: {url}").format(url=archive))
+    out.print(
+        _("Site: {url}  (open public/index.html)").format(url=archive)
+        if archive.startswith("file://public")
+        else _("Site: {url}").format(url=archive)
+    )
     out.print(_("Feeds: {url}/feeds/atom.xml, rss.xml").format(url=settings.feeds_target()))
     out.print(_("Ledger: {url}  (see `koho status`)").format(url=mask_url(settings.db_url())))
 
 
 @app.command("publish-due")
-def publish_due(channel: Optional[list[str]] = ChannelOpt, details: bool = DetailsOpt,
-                verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+def publish_due(
+    channel: list[str] | None = ChannelOpt,
+    details: bool = DetailsOpt,
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
     """Publish every ready article whose publish time has passed and that has work left."""
     settings = Settings()
     corpus = _preflight(settings, channel)
@@ -365,10 +427,16 @@ def publish_due(channel: Optional[list[str]] = ChannelOpt, details: bool = Detai
 
 
 @app.command()
-def build(force: bool = typer.Option(False, "--force", help="Offer every file to the store again, even if "
-                                     "nothing changed since the last build (the store lost files)."),
-          details: bool = DetailsOpt,
-          verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+def build(
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Offer every file to the store again, even if "
+        "nothing changed since the last build (the store lost files).",
+    ),
+    details: bool = DetailsOpt,
+    verbose: bool = typer.Option(False, "--verbose", "-v"),
+) -> None:
     """Rebuild the whole archive site and its feeds (only files whose bytes changed are written)."""
     settings = Settings()
     site = [c for c in ("archive", "feeds", "ebook") if c in settings.enabled_channels()] or ["archive"]
@@ -381,8 +449,10 @@ def build(force: bool = typer.Option(False, "--force", help="Offer every file to
 
 
 @app.command()
-def status(article_id: Optional[str] = typer.Argument(None, help="An article id for its deliveries."),
-           rows: bool = typer.Option(False, "--rows", help="List every delivery, even of channels with many.")) -> None:
+def status(
+    article_id: str | None = typer.Argument(None, help="An article id for its deliveries."),
+    rows: bool = typer.Option(False, "--rows", help="List every delivery, even of channels with many."),
+) -> None:
     """Show the ledger: per article and channel, or one article's deliveries per channel."""
     from koho.ledger import Ledger
 
@@ -404,7 +474,7 @@ def _display_tz(settings: Settings):
     try:
         return load_site(settings.content_dir).tz
     except Exception:
-        return timezone.utc
+        return UTC
 
 
 def _status_all(ledger, tz) -> None:
@@ -415,18 +485,38 @@ def _status_all(ledger, tz) -> None:
     last = ledger.last_activity()
     refs = ledger.few_refs(REFS_SHOWN)
     table = Table(title="koho status")
-    for column in (N_("article"), N_("channel"), N_("sent"), N_("unchanged"), N_("failed"), N_("pending"),
-                   N_("uncertain"), N_("last update"), N_("provider ids")):
+    for column in (
+        N_("article"),
+        N_("channel"),
+        N_("sent"),
+        N_("unchanged"),
+        N_("failed"),
+        N_("pending"),
+        N_("uncertain"),
+        N_("last update"),
+        N_("provider ids"),
+    ):
         table.add_column(_(column), overflow="fold" if column == "provider ids" else "ellipsis")
     for (article, channel), c in sorted(counts.items(), key=lambda kv: last[kv[0]], reverse=True):
-        table.add_row(article, channel, str(c["sent"]), str(c["skipped"]), str(c["failed"]), str(c["pending"]),
-                      str(c["uncertain"]), f"{last[(article, channel)].astimezone(tz):%Y-%m-%d %H:%M}",
-                      ", ".join(refs.get((article, channel), [])))
+        table.add_row(
+            article,
+            channel,
+            str(c["sent"]),
+            str(c["skipped"]),
+            str(c["failed"]),
+            str(c["pending"]),
+            str(c["uncertain"]),
+            f"{last[(article, channel)].astimezone(tz):%Y-%m-%d %H:%M}",
+            ", ".join(refs.get((article, channel), [])),
+        )
     out.print(table)
     doubt = ledger.doubt_by_channel()
     if doubt:
-        out.print(_("Possibly sent twice (an answer was lost or a run died mid-send): ")
-                  + ", ".join(f"{channel} {n}" for channel, n in sorted(doubt.items())), markup=False)
+        out.print(
+            _("Possibly sent twice (an answer was lost or a run died mid-send): ")
+            + ", ".join(f"{channel} {n}" for channel, n in sorted(doubt.items())),
+            markup=False,
+        )
 
 
 #: Posts, broadcasts and videos show their provider ids in the overview; an archive's dozen
@@ -446,42 +536,76 @@ def _status_one(ledger, article_id: str, tz, all_rows: bool = False) -> None:
     for row in rows:
         per_channel.setdefault(row["channel"], []).append(row)
     summary = Table(title=f"koho status {article_id}")
-    for column in (N_("channel"), N_("sent"), N_("unchanged"), N_("failed"), N_("pending"), N_("uncertain"),
-                   N_("in doubt")):
+    for column in (
+        N_("channel"),
+        N_("sent"),
+        N_("unchanged"),
+        N_("failed"),
+        N_("pending"),
+        N_("uncertain"),
+        N_("in doubt"),
+    ):
         summary.add_column(_(column))
     for channel, found in sorted(per_channel.items()):
         c = Counter(r["state"] for r in found)
         # Uncertain: no answer came, or a run died holding the row; in doubt: every row that
         # was ever uncertain. These are the only deliveries that can have gone out twice.
         doubt = sum(1 for r in found if r["in_doubt"])
-        summary.add_row(channel, str(c["sent"]), str(c["skipped"]), str(c["failed"]), str(c["pending"]),
-                        str(c["uncertain"]), str(doubt))
+        summary.add_row(
+            channel,
+            str(c["sent"]),
+            str(c["skipped"]),
+            str(c["failed"]),
+            str(c["pending"]),
+            str(c["uncertain"]),
+            str(doubt),
+        )
     out.print(summary)
     listed = [r for ch, found in per_channel.items() if all_rows or len(found) <= ROWS_SHOWN for r in found]
     if listed:
         _status_rows(listed, tz)
     hidden = sorted(ch for ch, found in per_channel.items() if not all_rows and len(found) > ROWS_SHOWN)
     if hidden:
-        out.print(_("({channels}: too many deliveries to list; add --rows to see each one)").format(
-            channels=", ".join(hidden)))
+        out.print(
+            _("({channels}: too many deliveries to list; add --rows to see each one)").format(
+                channels=", ".join(hidden)
+            )
+        )
 
 
 def _status_rows(rows, tz) -> None:
     table = Table()
-    for column in (N_("channel"), N_("target"), N_("revision"), N_("state"), N_("attempts"), N_("time"),
-                   N_("provider ref"), N_("error / reason")):
+    for column in (
+        N_("channel"),
+        N_("target"),
+        N_("revision"),
+        N_("state"),
+        N_("attempts"),
+        N_("time"),
+        N_("provider ref"),
+        N_("error / reason"),
+    ):
         table.add_column(_(column), overflow="fold")
     for row in sorted(rows, key=lambda r: (r["channel"], r["target"], r["updated_at"])):
         state = f"{row['state']} (in doubt)" if row["in_doubt"] and row["state"] != "uncertain" else row["state"]
-        table.add_row(row["channel"], row["target"], row["revision"], state, str(row["attempts"]),
-                      f"{row['updated_at'].astimezone(tz):%Y-%m-%d %H:%M:%S}", row["provider_ref"] or "",
-                      row["detail"] or "")
+        table.add_row(
+            row["channel"],
+            row["target"],
+            row["revision"],
+            state,
+            str(row["attempts"]),
+            f"{row['updated_at'].astimezone(tz):%Y-%m-%d %H:%M:%S}",
+            row["provider_ref"] or "",
+            row["detail"] or "",
+        )
     out.print(table)
 
 
 @app.command()
-def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (behind a reverse proxy)."),
-          port: int = typer.Option(8000, help="TCP port to listen on.")) -> None:
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (behind a reverse proxy)."),
+    port: int = typer.Option(8000, help="TCP port to listen on."),
+) -> None:
     """Run the info-mail subscription web service: sign-up, confirmation, preferences, unsubscribe."""
     try:
         settings = Settings()
@@ -497,8 +621,11 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (behi
     except ConfigError as exc:
         err.print(f"configuration error: {exc}", style="bold red", markup=False)
         raise typer.Exit(2)
-    out.print(f"Serving the info-mail pages on http://{host}:{port}/ (public address "
-              f"{service.state.identity.web_url}); Ctrl+C stops.", markup=False)
+    out.print(
+        f"Serving the info-mail pages on http://{host}:{port}/ (public address "
+        f"{service.state.identity.web_url}); Ctrl+C stops.",
+        markup=False,
+    )
     _outer("channels.mail.web.server").run(service, host, port)
 
 
@@ -526,9 +653,12 @@ def main(argv: list[str] | None = None) -> None:
         # The ledger failed under us (disk full, file damaged, server gone): one line, with the
         # database's own words and never the URL (it may hold a password), not a traceback.
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
-        err.print(f"ledger database error: {reason}. Nothing was lost: deliveries not recorded as done are "
-                  "still owed; run the command again once the database is back (`koho status` shows the "
-                  "state).", markup=False)
+        err.print(
+            f"ledger database error: {reason}. Nothing was lost: deliveries not recorded as done are "
+            "still owed; run the command again once the database is back (`koho status` shows the "
+            "state).",
+            markup=False,
+        )
         sys.exit(EXIT_LEDGER)
 
 

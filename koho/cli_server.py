@@ -13,8 +13,12 @@ from koho import runner
 from koho.prefect_server import LocalServer, ServerError, ServerInfo
 from koho.settings import Settings
 
-app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_show_locals=False,
-                  help="The local Prefect server koho starts once and reuses (without PREFECT_API_URL).")
+app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_show_locals=False,
+    help="The local Prefect server koho starts once and reuses (without PREFECT_API_URL).",
+)
 # Plain text, never markup or emoji codes: ids, notes and install hints such as
 # pip install -e '.[translate]' come from content and settings and must print as they are.
 out = Console(markup=False, emoji=False)
@@ -35,17 +39,21 @@ def _external_note() -> bool:
 
 def _describe(server: LocalServer, info: ServerInfo) -> None:
     started = datetime.fromisoformat(info.started_at).astimezone()
-    out.print(f"Prefect server: {info.url}  (UI {info.ui_url})\n"
-              f"pid {info.pid}, Prefect {info.prefect_version}, started {started:%Y-%m-%d %H:%M:%S}\n"
-              f"log: {server.log_path}")
+    out.print(
+        f"Prefect server: {info.url}  (UI {info.ui_url})\n"
+        f"pid {info.pid}, Prefect {info.prefect_version}, started {started:%Y-%m-%d %H:%M:%S}\n"
+        f"log: {server.log_path}"
+    )
     place = runner.Place(server.dir)
     warm = place.recorded()
     if warm is None:
         out.print("Warm runner: none (the next publish, publish-due or build leaves one)")
     else:
         since = datetime.fromisoformat(warm["started_at"]).astimezone()
-        out.print(f"Warm runner: pid {warm['pid']}, started {since:%Y-%m-%d %H:%M:%S}, "
-                  f"{warm['served']} command(s) served; log: {place.log}")
+        out.print(
+            f"Warm runner: pid {warm['pid']}, started {since:%Y-%m-%d %H:%M:%S}, "
+            f"{warm['served']} command(s) served; log: {place.log}"
+        )
 
 
 @app.command()

@@ -17,8 +17,12 @@ from koho import subscriber_csv
 from koho.errors import ContentInvalid
 from koho.settings import Settings
 
-app = typer.Typer(no_args_is_help=True, help="Manage info-mail subscribers.", rich_markup_mode=None,
-                  pretty_exceptions_show_locals=False)
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Manage info-mail subscribers.",
+    rich_markup_mode=None,
+    pretty_exceptions_show_locals=False,
+)
 # Plain text, never markup or emoji codes: ids, notes and install hints such as
 # pip install -e '.[translate]' come from content and settings and must print as they are.
 out = Console(markup=False, emoji=False)
@@ -44,11 +48,13 @@ def _topics() -> dict[str, str]:
 
 
 @app.command("import")
-def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV with address,topics[,language]."),
-            state: str = typer.Option("pending", help="pending (they will confirm) or confirmed (consent on record)."),
-            source: Optional[str] = typer.Option(None, help="Where the consent came from (default: the file name)."),
-            encoding: Optional[str] = typer.Option(None, help="File encoding, e.g. cp932 for Excel's Shift_JIS."),
-            skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the valid rows even if some are rejected.")) -> None:
+def import_(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV with address,topics[,language]."),
+    state: str = typer.Option("pending", help="pending (they will confirm) or confirmed (consent on record)."),
+    source: str | None = typer.Option(None, help="Where the consent came from (default: the file name)."),
+    encoding: str | None = typer.Option(None, help="File encoding, e.g. cp932 for Excel's Shift_JIS."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Import the valid rows even if some are rejected."),
+) -> None:
     """Import subscribers. Every row is checked first; nothing is imported while any is rejected."""
     if state not in ("pending", "confirmed"):
         err.print("--state must be pending or confirmed")
@@ -65,26 +71,33 @@ def import_(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="
     for row in parsed.rows:
         previous = known.get(row.address_key, (0, ""))[1]
         if previous in ("unsubscribed", "suppressed"):
-            why = ("unsubscribed; only they can subscribe again" if previous == "unsubscribed"
-                   else "suppressed after a hard bounce or a complaint; it is never mailed again")
+            why = (
+                "unsubscribed; only they can subscribe again"
+                if previous == "unsubscribed"
+                else "suppressed after a hard bounce or a complaint; it is never mailed again"
+            )
             parsed.rejected.append(subscriber_csv.Rejected(str(file), row.line, "address", f"{row.address}: {why}"))
         else:
             accepted.append(row)
     for rejected in sorted(parsed.rejected, key=lambda r: r.line):
         typer.echo(str(rejected), err=True)
     if parsed.rejected and not skip_invalid:
-        err.print(f"{len(parsed.rejected)} row(s) rejected; nothing was imported "
-                  "(fix them, or use --skip-invalid to import the others).", style="bold red")
+        err.print(
+            f"{len(parsed.rejected)} row(s) rejected; nothing was imported "
+            "(fix them, or use --skip-invalid to import the others).",
+            style="bold red",
+        )
         raise typer.Exit(1)
     added, updated = store.upsert(accepted, state, source or f"import:{file.name}")
-    out.print(f"Imported {added} new and updated {updated} subscriber(s) as {state}; "
-              f"{len(parsed.rejected)} row(s) rejected.")
+    out.print(
+        f"Imported {added} new and updated {updated} subscriber(s) as {state}; {len(parsed.rejected)} row(s) rejected."
+    )
     if note := _untranslated_note(accepted):
         err.print(note, style="yellow")
 
 
 @app.command()
-def export(file: Optional[Path] = typer.Argument(None, help="Output CSV (default: standard output).")) -> None:
+def export(file: Path | None = typer.Argument(None, help="Output CSV (default: standard output).")) -> None:
     """Export every subscriber whose address is kept (UTF-8 CSV)."""
     store = _store()
     if file is None:
@@ -118,8 +131,11 @@ def count() -> None:
     by_language.add_column("count", justify="right")
     by_language.add_column("mail")
     for language, n in sorted(languages.items()):
-        by_language.add_row(language, str(n), "yes" if language in mailed else
-                            "none: not in KOHO_LANGUAGES, so nothing is translated for them")
+        by_language.add_row(
+            language,
+            str(n),
+            "yes" if language in mailed else "none: not in KOHO_LANGUAGES, so nothing is translated for them",
+        )
     out.print(by_language)
 
 
@@ -137,8 +153,10 @@ def _untranslated_note(rows) -> str:
     if not missing:
         return ""
     listed = ", ".join(f"{n} in {lang}" for lang, n in sorted(missing.items()))
-    return (f"Note: {listed}: these languages are not in KOHO_LANGUAGES, so those subscribers "
-            "receive no mail until they are added.")
+    return (
+        f"Note: {listed}: these languages are not in KOHO_LANGUAGES, so those subscribers "
+        "receive no mail until they are added."
+    )
 
 
 @app.command("erase-expired")

@@ -18,8 +18,12 @@ from rich.table import Table
 from koho.errors import ContentInvalid
 from koho.settings import Settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  help="Machine translation: export review files, install and list models.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Machine translation: export review files, install and list models.",
+)
 # Plain text, never markup or emoji codes: ids, notes and install hints such as
 # pip install -e '.[translate]' come from content and settings and must print as they are.
 out = Console(markup=False, emoji=False)
@@ -36,9 +40,12 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 @app.command()
-def export(article_id: str = typer.Argument(..., help="The article's id."),
-           lang: Optional[list[str]] = typer.Option(None, "--lang", "-l",
-                                                    help="Target language (repeatable; default: KOHO_LANGUAGES).")) -> None:
+def export(
+    article_id: str = typer.Argument(..., help="The article's id."),
+    lang: list[str] | None = typer.Option(
+        None, "--lang", "-l", help="Target language (repeatable; default: KOHO_LANGUAGES)."
+    ),
+) -> None:
     """Write content/translations/<lang>/<id>.po for review (merging into an existing file)."""
     from koho.cli import _load, _print_errors
     from koho.ledger import Ledger
@@ -69,20 +76,29 @@ def export(article_id: str = typer.Argument(..., help="The article's id."),
                 counts = review.export(settings.content_dir, code, article.id, entries)
             except ValueError as exc:
                 _fail(str(exc), 1)
-            out.print(f"{path}: {counts['reviewed']} reviewed, {counts['fuzzy']} to review again, "
-                      f"{counts['new']} new{note}", markup=False, highlight=False)
+            out.print(
+                f"{path}: {counts['reviewed']} reviewed, {counts['fuzzy']} to review again, {counts['new']} new{note}",
+                markup=False,
+                highlight=False,
+            )
     except ContentInvalid as exc:
         _print_errors(exc.errors)
         raise typer.Exit(1)
     finally:
         ledger.close()
-    out.print("Edit msgstr and remove the fuzzy flag of each entry you reviewed; reviewed entries win over "
-              "the machine at the next publish.", markup=False)
+    out.print(
+        "Edit msgstr and remove the fuzzy flag of each entry you reviewed; reviewed entries win over "
+        "the machine at the next publish.",
+        markup=False,
+    )
 
 
 @app.command()
-def install(files: Optional[list[Path]] = typer.Argument(None, help=".argosmodel files (default: download "
-                                                                     "what KOHO_LANGUAGES needs from the argos index).")) -> None:
+def install(
+    files: list[Path] | None = typer.Argument(
+        None, help=".argosmodel files (default: download what KOHO_LANGUAGES needs from the argos index)."
+    ),
+) -> None:
     """Install argos translation packages from files, or from the argos index when online."""
     engine = _translations("engine")
     if importlib.util.find_spec("argostranslate") is None:

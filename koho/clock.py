@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,7 @@ def parse(text: str) -> datetime:
         raise ConfigError(f"{ENV} is not a time: {text!r} (use ISO 8601, e.g. 2026-11-28T09:00+09:00)") from None
     if value.tzinfo is None:
         value = value.replace(tzinfo=DEFAULT_ZONE)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 #: The pinned value in force and when this process first read it (monotonic seconds): a pinned
@@ -47,7 +47,7 @@ def now() -> datetime:
     value) when it is set, else the system clock."""
     pinned = os.environ.get(ENV, "").strip()
     if not pinned:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     if not _origin or _origin[0][0] != pinned:
         _origin[:] = [(pinned, time.monotonic())]
     return parse(pinned) + timedelta(seconds=time.monotonic() - _origin[0][1])

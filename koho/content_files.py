@@ -73,4 +73,3 @@ def read_inside(content_dir: Path, relpath: str, limit: int, rule: str, head: in
     if len(data) > limit:  # it grew after fstat
         raise ContentFileError(f"{label} has more than {limit:,} bytes; at most {limit:,} are read")
     return data
-

@@ -86,26 +86,26 @@ class Receipt:
     also: tuple[str, ...] = ()
 
     @classmethod
-    def sent(cls, key: str, ref: str | None, detail: str | None = None) -> "Receipt":
+    def sent(cls, key: str, ref: str | None, detail: str | None = None) -> Receipt:
         """The provider accepted it; ``ref`` is its id (ETag, message id, post id)."""
         return cls(key, State.SENT, ref, detail)
 
     @classmethod
-    def skipped(cls, key: str, why: str, ref: str | None = None) -> "Receipt":
+    def skipped(cls, key: str, why: str, ref: str | None = None) -> Receipt:
         """Nothing was sent, for a stated reason (unchanged bytes, embargo, not configured)."""
         return cls(key, State.SKIPPED, ref, why)
 
     @classmethod
-    def failed(cls, key: str, why: str) -> "Receipt":
+    def failed(cls, key: str, why: str) -> Receipt:
         """Permanent failure with the provider's reason; not retried automatically."""
         return cls(key, State.FAILED, None, why)
 
     @classmethod
-    def transient(cls, key: str, why: str, retry_after: float | None = None) -> "Receipt":
+    def transient(cls, key: str, why: str, retry_after: float | None = None) -> Receipt:
         """Try again later; the ledger row stays pending."""
         return cls(key, State.PENDING, None, why, retry=True, retry_after=retry_after)
 
     @classmethod
-    def uncertain(cls, key: str, why: str) -> "Receipt":
+    def uncertain(cls, key: str, why: str) -> Receipt:
         """The request went out and no answer came: reconciled by a later run, never resent at once."""
         return cls(key, State.UNCERTAIN, None, why)

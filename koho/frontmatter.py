@@ -66,8 +66,9 @@ def decode(raw: bytes, path: str) -> tuple[str | None, list[ContentError]]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return None, [ContentError(path, line, "file",
-                                   f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")]
+        return None, [
+            ContentError(path, line, "file", f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")
+        ]
     return text.replace("\r\n", "\n").replace("\r", "\n"), []
 
 
@@ -82,18 +83,23 @@ def split(text: str, path: str) -> Parsed:
         close = next(i for i in range(1, len(lines)) if lines[i].rstrip() == DELIMITER)
     except StopIteration:
         return _failed(path, 1, "front matter", "the front matter is not closed by a '---' line")
-    body_lines = lines[close + 1:]
+    body_lines = lines[close + 1 :]
     body_start = close + 2
     first_text = next((i for i, ln in enumerate(body_lines) if ln.strip()), None)
     if first_text is not None and body_lines[first_text].rstrip() == DELIMITER:
-        return _failed(path, body_start + first_text, "front matter",
-                       "a second '---' block follows the front matter; merge it into the first one")
+        return _failed(
+            path,
+            body_start + first_text,
+            "front matter",
+            "a second '---' block follows the front matter; merge it into the first one",
+        )
     yaml_text = "\n".join(lines[1:close])
     if not yaml_text.strip():
         return _failed(path, 2, "front matter", "the front matter is empty")
     if len(yaml_text.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
-        return _failed(path, 2, "front matter", phrase("the front matter is larger than {n} KiB",
-                                                        n=MAX_FRONT_MATTER_BYTES // 1024))
+        return _failed(
+            path, 2, "front matter", phrase("the front matter is larger than {n} KiB", n=MAX_FRONT_MATTER_BYTES // 1024)
+        )
     refused = no_aliases(yaml_text)
     if refused is not None:
         return _failed(path, refused + 1, "front matter", ALIAS_MESSAGE)
@@ -116,8 +122,10 @@ def split(text: str, path: str) -> Parsed:
     return Parsed(data, key_lines, "\n".join(body_lines), body_start, errors)
 
 
-ALIAS_MESSAGE = N_("YAML anchors and aliases (&name, *name) are not allowed; write each value out "
-                 "(an alias can make a short file expand to gigabytes)")
+ALIAS_MESSAGE = N_(
+    "YAML anchors and aliases (&name, *name) are not allowed; write each value out "
+    "(an alias can make a short file expand to gigabytes)"
+)
 
 
 def no_aliases(yaml_text: str) -> int | None:
@@ -175,28 +183,50 @@ def said(path: str, line: int, fieldname: str, message: str | Phrase) -> Content
 #: and whether the mistake is where the parser *started* the construct (an unclosed quote or
 #: bracket is noticed lines later, at the end; the person must look where it was opened).
 _YAML_PROBLEMS = (
-    ("mapping values are not allowed",
-     N_("a second ':' on this line: put the value in quotes (title: \"a: b\"), or check that this line is "
-     "indented like the keys above it"), False),
-    ("could not find expected ':'",
-     N_("a line without 'key: value' (a ':' and a space after the key are missing, or a quote is not closed)"), True),
-    ("while scanning a quoted scalar",
-     N_("a quote opened here is never closed: end the value with the same quote mark"), True),
-    ("while parsing a flow sequence",
-     N_("a '[' opened here is never closed: end the list with ']' on the same line"), True),
-    ("while parsing a flow mapping",
-     N_("a '{' opened here is never closed: end it with '}' on the same line"), True),
-    ("found character that cannot start any token",
-     N_("a character YAML does not allow here (a tab? indent with spaces; '@' or '`' must be in quotes)"), False),
-    ("found a tab character",
-     N_("a tab character: indent with spaces"), False),
-    ("did not find expected key",
-     N_("this line is indented differently from the keys above it (indent with spaces, the same amount "
-     "for keys at the same level)"), False),
-    ("did not find expected '-' indicator",
-     N_("this line is indented differently from the list items above it"), False),
-    ("expected <block end>",
-     N_("this line is indented differently from the keys above it"), False),
+    (
+        "mapping values are not allowed",
+        N_(
+            "a second ':' on this line: put the value in quotes (title: \"a: b\"), or check that this line is "
+            "indented like the keys above it"
+        ),
+        False,
+    ),
+    (
+        "could not find expected ':'",
+        N_("a line without 'key: value' (a ':' and a space after the key are missing, or a quote is not closed)"),
+        True,
+    ),
+    (
+        "while scanning a quoted scalar",
+        N_("a quote opened here is never closed: end the value with the same quote mark"),
+        True,
+    ),
+    (
+        "while parsing a flow sequence",
+        N_("a '[' opened here is never closed: end the list with ']' on the same line"),
+        True,
+    ),
+    ("while parsing a flow mapping", N_("a '{' opened here is never closed: end it with '}' on the same line"), True),
+    (
+        "found character that cannot start any token",
+        N_("a character YAML does not allow here (a tab? indent with spaces; '@' or '`' must be in quotes)"),
+        False,
+    ),
+    ("found a tab character", N_("a tab character: indent with spaces"), False),
+    (
+        "did not find expected key",
+        N_(
+            "this line is indented differently from the keys above it (indent with spaces, the same amount "
+            "for keys at the same level)"
+        ),
+        False,
+    ),
+    (
+        "did not find expected '-' indicator",
+        N_("this line is indented differently from the list items above it"),
+        False,
+    ),
+    ("expected <block end>", N_("this line is indented differently from the keys above it"), False),
 )
 
 
@@ -209,5 +239,7 @@ def yaml_problem(exc: yaml.MarkedYAMLError) -> tuple[int, Phrase]:
             line = mark.line + 2 if mark else 2
             return line, phrase("this is not valid YAML: {problem}", problem=Phrase(message))
     mark = exc.problem_mark or exc.context_mark
-    return ((mark.line + 2) if mark else 2,
-            phrase("this is not valid YAML ({detail})", detail=exc.problem or "invalid YAML"))
+    return (
+        (mark.line + 2) if mark else 2,
+        phrase("this is not valid YAML ({detail})", detail=exc.problem or "invalid YAML"),
+    )

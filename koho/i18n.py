@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from gettext import NullTranslations
 
 from babel.dates import format_date, format_datetime
@@ -81,7 +81,7 @@ class Words:
     signup: str  # the archive's link to the info-mail sign-up page (``koho serve``)
 
 
-@lru_cache(maxsize=None)
+@cache
 def words(language: str) -> Words:
     """The words of ``language`` (English for a language koho has no words for), from its catalog
     in ``koho/locale`` (Japanese: the msgids themselves)."""
@@ -136,8 +136,9 @@ def _words(t: NullTranslations) -> Words:
         # TRANSLATORS: the label of the language switcher.
         languages=t.gettext("言語"),
         # TRANSLATORS: on every machine-translated page, feed, e-book, mail.
-        machine=t.gettext("日本語から機械翻訳したものです。"
-                          "翻訳には誤りが含まれることがあり、日本語の原文が正となります。"),
+        machine=t.gettext(
+            "日本語から機械翻訳したものです。翻訳には誤りが含まれることがあり、日本語の原文が正となります。"
+        ),
         # TRANSLATORS: the link to the original, after that notice.
         original=t.gettext("日本語の原文"),
         ebook=t.gettext("電子書籍版（EPUB）"),

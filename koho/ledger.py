@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from alembic import command
 from alembic.config import Config
@@ -40,7 +40,7 @@ def utcnow() -> datetime:
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite keeps no zone; everything koho writes is UTC.
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
@@ -75,8 +75,9 @@ class Ledger:
         except ValueError:
             raise ConfigError("KOHO_DATABASE_URL has a port that is not a number") from None
         except ArgumentError:
-            raise ConfigError("KOHO_DATABASE_URL is not a database URL (e.g. postgresql://user@host/koho "
-                              "or sqlite:///.koho/koho.db)") from None
+            raise ConfigError(
+                "KOHO_DATABASE_URL is not a database URL (e.g. postgresql://user@host/koho or sqlite:///.koho/koho.db)"
+            ) from None
         if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
             _private_sqlite_file(Path(parsed.database))
         if parsed.drivername in ("postgresql", "postgres"):
@@ -121,24 +122,42 @@ class Ledger:
         with self.engine.begin() as conn:
             for chunk in _chunks(list(planned), _CHUNK):
                 keys = [d.key for d in chunk]
-                existing = dict(conn.execute(select(deliveries.c.key, deliveries.c.state)
-                                             .where(deliveries.c.key.in_(keys))).all())
+                existing = dict(
+                    conn.execute(select(deliveries.c.key, deliveries.c.state).where(deliveries.c.key.in_(keys))).all()
+                )
                 rows = [
-                    dict(key=d.key, channel=d.channel, target=d.target, article_id=d.article_id,
-                         revision=d.revision, language=d.language, state=State.PENDING.value, attempts=0,
-                         run_id=run_id, created_at=now, updated_at=now)
-                    for d in chunk if d.key not in existing
+                    dict(
+                        key=d.key,
+                        channel=d.channel,
+                        target=d.target,
+                        article_id=d.article_id,
+                        revision=d.revision,
+                        language=d.language,
+                        state=State.PENDING.value,
+                        attempts=0,
+                        run_id=run_id,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    for d in chunk
+                    if d.key not in existing
                 ]
                 if rows:
                     # RETURNING tells which rows this run really inserted: a concurrent run may
                     # have inserted some of the same keys a moment earlier.
-                    inserted = conn.execute(self._insert_ignore(deliveries, ["key"]).returning(deliveries.c.key),
-                                            rows).scalars().all()
+                    inserted = (
+                        conn.execute(self._insert_ignore(deliveries, ["key"]).returning(deliveries.c.key), rows)
+                        .scalars()
+                        .all()
+                    )
                     new.update(inserted)
                     lost = {r["key"] for r in rows} - set(inserted)
                     if lost:
-                        existing.update(conn.execute(select(deliveries.c.key, deliveries.c.state)
-                                                     .where(deliveries.c.key.in_(lost))).all())
+                        existing.update(
+                            conn.execute(
+                                select(deliveries.c.key, deliveries.c.state).where(deliveries.c.key.in_(lost))
+                            ).all()
+                        )
                 for key in keys:
                     states[key] = existing.get(key, State.PENDING.value)
         return Recorded(frozenset(new), states)
@@ -157,17 +176,29 @@ class Ledger:
             return sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)
         raise NotImplementedError(f"koho's ledger supports SQLite and PostgreSQL, not {name}")
 
-    def mark_planned(self, article_id: str, revision: str, channel: str, count: int,
-                     when: datetime | None = None) -> None:
+    def mark_planned(
+        self, article_id: str, revision: str, channel: str, count: int, when: datetime | None = None
+    ) -> None:
         """Remember that this revision was planned on ``channel`` (``count`` deliveries, maybe 0),
         at ``when`` (default: now)."""
-        stamp = (when or utcnow()).astimezone(timezone.utc)
+        stamp = (when or utcnow()).astimezone(UTC)
         with self.engine.begin() as conn:
-            conn.execute(self._insert_ignore(plans, ["article_id", "revision", "channel"]).values(
-                article_id=article_id, revision=revision, channel=channel, deliveries=count, planned_at=stamp))
+            conn.execute(
+                self._insert_ignore(plans, ["article_id", "revision", "channel"]).values(
+                    article_id=article_id, revision=revision, channel=channel, deliveries=count, planned_at=stamp
+                )
+            )
 
-    def close_unplanned(self, channel: str, article_id: str, keep: Sequence[str], reason: str,
-                        language: str | None = None, unlabelled: bool = True, revision_prefix: str = "") -> int:
+    def close_unplanned(
+        self,
+        channel: str,
+        article_id: str,
+        keep: Sequence[str],
+        reason: str,
+        language: str | None = None,
+        unlabelled: bool = True,
+        revision_prefix: str = "",
+    ) -> int:
         """Mark pending rows of an article on ``channel`` that the newest plan no longer holds as
         skipped (a recipient who unsubscribed meanwhile, a page of a superseded revision).
 
@@ -177,8 +208,11 @@ class Ledger:
         ``revision_prefix``, only rows whose revision starts with it (the site's files of one kind).
         """
         keep_set = set(keep)
-        where = and_(deliveries.c.channel == channel, deliveries.c.article_id == article_id,
-                     deliveries.c.state == State.PENDING.value)
+        where = and_(
+            deliveries.c.channel == channel,
+            deliveries.c.article_id == article_id,
+            deliveries.c.state == State.PENDING.value,
+        )
         if revision_prefix:
             where = and_(where, deliveries.c.revision.startswith(revision_prefix, autoescape=True))
         if language is not None:
@@ -187,8 +221,11 @@ class Ledger:
         with self.engine.begin() as conn:
             stale = [k for k in conn.execute(select(deliveries.c.key).where(where)).scalars() if k not in keep_set]
             for chunk in _chunks(stale, _CHUNK):
-                conn.execute(update(deliveries).where(deliveries.c.key.in_(chunk))
-                             .values(state=State.SKIPPED.value, detail=reason, updated_at=utcnow()))
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.key.in_(chunk))
+                    .values(state=State.SKIPPED.value, detail=reason, updated_at=utcnow())
+                )
         return len(stale)
 
     def claim(self, keys: Sequence[str], owner: str, lease: float) -> Claim:
@@ -209,21 +246,32 @@ class Ledger:
         c = deliveries.c
         leased_before = c.lease_owner.is_not(None)
         for chunk in _chunks(list(keys), _CHUNK):
-            open_row = and_(c.key.in_(chunk), c.state.in_([s.value for s in OPEN_STATES]),
-                            or_(c.lease_until.is_(None), c.lease_until < now),
-                            or_(c.not_before.is_(None), c.not_before <= now))
+            open_row = and_(
+                c.key.in_(chunk),
+                c.state.in_([s.value for s in OPEN_STATES]),
+                or_(c.lease_until.is_(None), c.lease_until < now),
+                or_(c.not_before.is_(None), c.not_before <= now),
+            )
             if self.engine.dialect.name == "postgresql":
-                open_row = c.id.in_(select(c.id).where(open_row).with_for_update(skip_locked=True)
-                                    .scalar_subquery())
+                open_row = c.id.in_(select(c.id).where(open_row).with_for_update(skip_locked=True).scalar_subquery())
             # SET expressions read the row as it was: a lease still on a row here means its
             # owner died before storing the outcome.
-            stmt = (update(deliveries).where(open_row)
-                    .values(lease_owner=owner, lease_until=until, attempts=c.attempts + 1, updated_at=now,
-                            run_id=owner,
-                            state=case((leased_before, literal(State.UNCERTAIN.value)), else_=c.state),
-                            in_doubt=case((or_(leased_before, c.state == State.UNCERTAIN.value), literal(True)),
-                                          else_=c.in_doubt))
-                    .returning(c.key, c.state))
+            stmt = (
+                update(deliveries)
+                .where(open_row)
+                .values(
+                    lease_owner=owner,
+                    lease_until=until,
+                    attempts=c.attempts + 1,
+                    updated_at=now,
+                    run_id=owner,
+                    state=case((leased_before, literal(State.UNCERTAIN.value)), else_=c.state),
+                    in_doubt=case(
+                        (or_(leased_before, c.state == State.UNCERTAIN.value), literal(True)), else_=c.in_doubt
+                    ),
+                )
+                .returning(c.key, c.state)
+            )
             with self.engine.begin() as conn:
                 for key, state in conn.execute(stmt):
                     claimed.append(key)
@@ -239,22 +287,42 @@ class Ledger:
         count = 0
         with self.engine.begin() as conn:
             for chunk in _chunks(list(keys), _CHUNK):
-                count += conn.execute(update(deliveries).where(and_(deliveries.c.key.in_(chunk),
-                                                                    deliveries.c.state.in_(done)))
-                                      .values(state=State.PENDING.value, detail=reason, not_before=None,
-                                              updated_at=utcnow())).rowcount
+                count += conn.execute(
+                    update(deliveries)
+                    .where(and_(deliveries.c.key.in_(chunk), deliveries.c.state.in_(done)))
+                    .values(state=State.PENDING.value, detail=reason, not_before=None, updated_at=utcnow())
+                ).rowcount
         return count
 
     def record_copies(self, delivery: Delivery, refs: Sequence[str]) -> None:
         """Record further provider ids of ``delivery`` (copies reconciliation found) as sent rows
         ``<target>+<id>``, in doubt: a withdrawal plans a deletion for each."""
         now = utcnow()
-        rows = [dict(key=delivery_key(delivery.channel, f"{delivery.target}+{ref}", delivery.article_id,
-                                      delivery.revision, delivery.language),
-                     channel=delivery.channel, target=f"{delivery.target}+{ref}", article_id=delivery.article_id,
-                     revision=delivery.revision, language=delivery.language, state=State.SENT.value, attempts=0,
-                     provider_ref=ref, detail="a copy of the post, found by reconciliation", in_doubt=True,
-                     created_at=now, updated_at=now, sent_at=now) for ref in refs]
+        rows = [
+            dict(
+                key=delivery_key(
+                    delivery.channel,
+                    f"{delivery.target}+{ref}",
+                    delivery.article_id,
+                    delivery.revision,
+                    delivery.language,
+                ),
+                channel=delivery.channel,
+                target=f"{delivery.target}+{ref}",
+                article_id=delivery.article_id,
+                revision=delivery.revision,
+                language=delivery.language,
+                state=State.SENT.value,
+                attempts=0,
+                provider_ref=ref,
+                detail="a copy of the post, found by reconciliation",
+                in_doubt=True,
+                created_at=now,
+                updated_at=now,
+                sent_at=now,
+            )
+            for ref in refs
+        ]
         if rows:
             with self.engine.begin() as conn:
                 conn.execute(self._insert_ignore(deliveries, ["key"]), rows)
@@ -264,16 +332,20 @@ class Ledger:
         the batch), so the next run can send them at once."""
         with self.engine.begin() as conn:
             for chunk in _chunks(list(keys), _CHUNK):
-                conn.execute(update(deliveries).where(deliveries.c.key.in_(chunk))
-                             .values(lease_owner=None, lease_until=None))
+                conn.execute(
+                    update(deliveries).where(deliveries.c.key.in_(chunk)).values(lease_owner=None, lease_until=None)
+                )
 
     def begin_attempt(self, keys: Iterable[str]) -> None:
         """Count an attempt without a lease (kept for callers outside the claim step)."""
         now = utcnow()
         with self.engine.begin() as conn:
             for chunk in _chunks(list(keys), _CHUNK):
-                conn.execute(update(deliveries).where(deliveries.c.key.in_(chunk))
-                             .values(attempts=deliveries.c.attempts + 1, updated_at=now))
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.key.in_(chunk))
+                    .values(attempts=deliveries.c.attempts + 1, updated_at=now)
+                )
 
     def apply(self, receipts: Sequence[Receipt]) -> None:
         """Store receipts and release their leases: final states, provider references, reasons;
@@ -281,26 +353,49 @@ class Ledger:
         if not receipts:
             return
         now = utcnow()
-        stmt = (update(deliveries).where(deliveries.c.key == bindparam("k"))
-                .values(state=bindparam("s"), provider_ref=bindparam("ref"), detail=bindparam("why"),
-                        updated_at=bindparam("now"), sent_at=bindparam("sent"), lease_owner=None,
-                        lease_until=None, not_before=bindparam("nb"),
-                        in_doubt=or_(deliveries.c.in_doubt, bindparam("doubt"))))
-        params = [dict(k=r.key, s=r.state.value, ref=r.provider_ref, why=r.detail, now=now,
-                       sent=now if r.state == State.SENT else None, nb=_not_before(r, now),
-                       doubt=r.state == State.UNCERTAIN) for r in receipts]
+        stmt = (
+            update(deliveries)
+            .where(deliveries.c.key == bindparam("k"))
+            .values(
+                state=bindparam("s"),
+                provider_ref=bindparam("ref"),
+                detail=bindparam("why"),
+                updated_at=bindparam("now"),
+                sent_at=bindparam("sent"),
+                lease_owner=None,
+                lease_until=None,
+                not_before=bindparam("nb"),
+                in_doubt=or_(deliveries.c.in_doubt, bindparam("doubt")),
+            )
+        )
+        params = [
+            dict(
+                k=r.key,
+                s=r.state.value,
+                ref=r.provider_ref,
+                why=r.detail,
+                now=now,
+                sent=now if r.state == State.SENT else None,
+                nb=_not_before(r, now),
+                doubt=r.state == State.UNCERTAIN,
+            )
+            for r in receipts
+        ]
         with self.engine.begin() as conn:
             conn.execute(stmt, params)
 
     def first_seen(self, article_id: str, revision: str, when: datetime | None = None) -> datetime:
         """When this revision was first recorded (recording it now if it is new)."""
-        stamp = (when or utcnow()).astimezone(timezone.utc)  # stored as UTC: SQLite keeps no zone
+        stamp = (when or utcnow()).astimezone(UTC)  # stored as UTC: SQLite keeps no zone
         where = and_(revisions.c.article_id == article_id, revisions.c.revision == revision)
         with self.engine.begin() as conn:
             found = conn.execute(select(revisions.c.first_seen_at).where(where)).scalar()
             if found is None:
-                conn.execute(self._insert_ignore(revisions, ["article_id", "revision"]).values(
-                    article_id=article_id, revision=revision, first_seen_at=stamp))
+                conn.execute(
+                    self._insert_ignore(revisions, ["article_id", "revision"]).values(
+                        article_id=article_id, revision=revision, first_seen_at=stamp
+                    )
+                )
                 found = conn.execute(select(revisions.c.first_seen_at).where(where)).scalar()
             return _aware(found)
 
@@ -326,9 +421,10 @@ class Ledger:
         else:
             raise NotImplementedError(f"koho's ledger supports SQLite and PostgreSQL, not {name}")
         stmt = upsert(quota_usage).values(**values)
-        stmt = stmt.on_conflict_do_update(index_elements=["provider", "period"],
-                                          set_=dict(units=quota_usage.c.units + stmt.excluded.units,
-                                                    updated_at=stmt.excluded.updated_at))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["provider", "period"],
+            set_=dict(units=quota_usage.c.units + stmt.excluded.units, updated_at=stmt.excluded.updated_at),
+        )
         with self.engine.begin() as conn:
             conn.execute(stmt)
         return self.quota_spent(provider, period)
@@ -338,17 +434,28 @@ class Ledger:
     def quota_spent(self, provider: str, period: str) -> int:
         """Units ``provider``'s quota ``period`` has used so far (0 if none recorded)."""
         with self.engine.connect() as conn:
-            found = conn.execute(select(quota_usage.c.units).where(and_(
-                quota_usage.c.provider == provider, quota_usage.c.period == period))).scalar()
+            found = conn.execute(
+                select(quota_usage.c.units).where(
+                    and_(quota_usage.c.provider == provider, quota_usage.c.period == period)
+                )
+            ).scalar()
         return int(found or 0)
 
     def provider_refs(self, channel: str, article_id: str) -> dict[str, str]:
         """Target -> the provider's id of the newest sent delivery of an article on a channel
         (the post a reply answers or a withdrawal deletes)."""
-        query = (select(deliveries.c.target, deliveries.c.provider_ref)
-                 .where(and_(deliveries.c.channel == channel, deliveries.c.article_id == article_id,
-                             deliveries.c.state == State.SENT.value, deliveries.c.provider_ref.is_not(None)))
-                 .order_by(deliveries.c.updated_at, deliveries.c.id))
+        query = (
+            select(deliveries.c.target, deliveries.c.provider_ref)
+            .where(
+                and_(
+                    deliveries.c.channel == channel,
+                    deliveries.c.article_id == article_id,
+                    deliveries.c.state == State.SENT.value,
+                    deliveries.c.provider_ref.is_not(None),
+                )
+            )
+            .order_by(deliveries.c.updated_at, deliveries.c.id)
+        )
         with self.engine.connect() as conn:
             return {target: ref for target, ref in conn.execute(query)}
 
@@ -356,8 +463,11 @@ class Ledger:
         """When ``channel``'s site files of a kind were last made current: the newest plan of the
         site recorded under a revision starting with ``revision_prefix``; failing that, the
         channel's first plan (no file on it is older); None if nothing was ever planned on it."""
-        mine = and_(plans.c.channel == channel, plans.c.article_id == SITE_ID,
-                    plans.c.revision.startswith(revision_prefix, autoescape=True))
+        mine = and_(
+            plans.c.channel == channel,
+            plans.c.article_id == SITE_ID,
+            plans.c.revision.startswith(revision_prefix, autoescape=True),
+        )
         with self.engine.connect() as conn:
             found = conn.execute(select(func.max(plans.c.planned_at)).where(mine)).scalar()
             if found is None:
@@ -381,16 +491,23 @@ class Ledger:
             where = and_(where, deliveries.c.language == language)
         with self.engine.connect() as conn:
             delivered = set(conn.execute(select(deliveries.c.article_id).distinct().where(where)).scalars())
-            built = set() if language is not None else set(conn.execute(
-                select(build_members.c.article_id).where(build_members.c.channel == channel)).scalars())
+            built = (
+                set()
+                if language is not None
+                else set(
+                    conn.execute(select(build_members.c.article_id).where(build_members.c.channel == channel)).scalars()
+                )
+            )
         return (delivered | built) - {SITE_ID}
 
-    def previous_targets(self, channel: str, article_id: str, revision: str,
-                         language: str | None = None) -> frozenset[str]:
+    def previous_targets(
+        self, channel: str, article_id: str, revision: str, language: str | None = None
+    ) -> frozenset[str]:
         """Targets this channel wrote for other revisions of the article (of its translation into
         ``language``, when given)."""
-        where = and_(deliveries.c.channel == channel, deliveries.c.article_id == article_id,
-                     deliveries.c.revision != revision)
+        where = and_(
+            deliveries.c.channel == channel, deliveries.c.article_id == article_id, deliveries.c.revision != revision
+        )
         if language is not None:
             where = and_(where, deliveries.c.language == language)
         with self.engine.connect() as conn:
@@ -407,24 +524,41 @@ class Ledger:
         planned: dict[tuple[str, str], set[str]] = {}
         with self.engine.connect() as conn:
             for article_id, revision, channel in conn.execute(
-                    select(plans.c.article_id, plans.c.revision, plans.c.channel).where(plans.c.channel.in_(wanted))):
+                select(plans.c.article_id, plans.c.revision, plans.c.channel).where(plans.c.channel.in_(wanted))
+            ):
                 planned.setdefault((article_id, revision), set()).add(channel)
-            pending = set(conn.execute(select(deliveries.c.article_id).distinct().where(and_(
-                deliveries.c.channel.in_(wanted),
-                deliveries.c.state.in_([s.value for s in OPEN_STATES])))).scalars())
+            pending = set(
+                conn.execute(
+                    select(deliveries.c.article_id)
+                    .distinct()
+                    .where(
+                        and_(deliveries.c.channel.in_(wanted), deliveries.c.state.in_([s.value for s in OPEN_STATES]))
+                    )
+                ).scalars()
+            )
         return {key for key, chans in planned.items() if chans >= wanted and key[0] not in pending}
 
     def sent_elsewhere(self, channel: str, article_id: str, language: str) -> frozenset[str]:
         """Targets that already received the article on ``channel`` in a language other than
         ``language``: a subscriber who switched language must not get the same news twice."""
-        query = select(deliveries.c.target).distinct().where(and_(
-            deliveries.c.channel == channel, deliveries.c.article_id == article_id,
-            deliveries.c.state == State.SENT.value, deliveries.c.language != language))
+        query = (
+            select(deliveries.c.target)
+            .distinct()
+            .where(
+                and_(
+                    deliveries.c.channel == channel,
+                    deliveries.c.article_id == article_id,
+                    deliveries.c.state == State.SENT.value,
+                    deliveries.c.language != language,
+                )
+            )
+        )
         with self.engine.connect() as conn:
             return frozenset(conn.execute(query).scalars())
 
-    def rows(self, article_id: str | None = None, channel: str | None = None,
-             keys: Iterable[str] | None = None) -> list[dict]:
+    def rows(
+        self, article_id: str | None = None, channel: str | None = None, keys: Iterable[str] | None = None
+    ) -> list[dict]:
         """Ledger rows, newest first, optionally for one article or channel or some keys."""
         query = select(deliveries).order_by(deliveries.c.updated_at.desc(), deliveries.c.id.desc())
         if article_id:
@@ -456,8 +590,11 @@ class Ledger:
         c = deliveries.c
         with self.engine.connect() as conn:
             for chunk in _chunks(list(keys), _CHUNK):
-                query = (select(c.state, c.run_id, c.in_doubt, c.detail, func.count()).where(c.key.in_(chunk))
-                         .group_by(c.state, c.run_id, c.in_doubt, c.detail))
+                query = (
+                    select(c.state, c.run_id, c.in_doubt, c.detail, func.count())
+                    .where(c.key.in_(chunk))
+                    .group_by(c.state, c.run_id, c.in_doubt, c.detail)
+                )
                 for state, owner, doubt, detail, n in conn.execute(query):
                     if state == State.PENDING.value and run_id and owner == run_id:
                         found["retrying"] += n  # this run tried them and they failed for now
@@ -473,8 +610,9 @@ class Ledger:
 
     def counts(self) -> dict[tuple[str, str], Counter]:
         """(article id, channel) -> Counter of states: the overview of ``koho status``."""
-        query = (select(deliveries.c.article_id, deliveries.c.channel, deliveries.c.state, func.count())
-                 .group_by(deliveries.c.article_id, deliveries.c.channel, deliveries.c.state))
+        query = select(deliveries.c.article_id, deliveries.c.channel, deliveries.c.state, func.count()).group_by(
+            deliveries.c.article_id, deliveries.c.channel, deliveries.c.state
+        )
         out: dict[tuple[str, str], Counter] = {}
         with self.engine.connect() as conn:
             for article_id, channel, state, n in conn.execute(query):
@@ -483,8 +621,11 @@ class Ledger:
 
     def doubt_by_channel(self) -> dict[str, int]:
         """Channel -> rows in doubt (once uncertain): the only ones that may have gone out twice."""
-        query = (select(deliveries.c.channel, func.count()).where(deliveries.c.in_doubt.is_(True))
-                 .group_by(deliveries.c.channel))
+        query = (
+            select(deliveries.c.channel, func.count())
+            .where(deliveries.c.in_doubt.is_(True))
+            .group_by(deliveries.c.channel)
+        )
         with self.engine.connect() as conn:
             return dict(conn.execute(query).all())
 
@@ -493,11 +634,19 @@ class Ledger:
         ``most`` of them (a post, its reply; a broadcast; a video), oldest first."""
         sent = and_(deliveries.c.state == State.SENT.value, deliveries.c.provider_ref.is_not(None))
         # Grouped first, so a mail list's thousands of message ids are counted, never read.
-        few = (select(deliveries.c.article_id, deliveries.c.channel).where(sent)
-               .group_by(deliveries.c.article_id, deliveries.c.channel).having(func.count() <= most).subquery())
-        query = (select(deliveries.c.article_id, deliveries.c.channel, deliveries.c.provider_ref)
-                 .join(few, and_(few.c.article_id == deliveries.c.article_id, few.c.channel == deliveries.c.channel))
-                 .where(sent).order_by(deliveries.c.sent_at, deliveries.c.id))
+        few = (
+            select(deliveries.c.article_id, deliveries.c.channel)
+            .where(sent)
+            .group_by(deliveries.c.article_id, deliveries.c.channel)
+            .having(func.count() <= most)
+            .subquery()
+        )
+        query = (
+            select(deliveries.c.article_id, deliveries.c.channel, deliveries.c.provider_ref)
+            .join(few, and_(few.c.article_id == deliveries.c.article_id, few.c.channel == deliveries.c.channel))
+            .where(sent)
+            .order_by(deliveries.c.sent_at, deliveries.c.id)
+        )
         found: dict[tuple[str, str], list[str]] = {}
         with self.engine.connect() as conn:
             for article_id, channel, ref in conn.execute(query):
@@ -506,8 +655,9 @@ class Ledger:
 
     def last_activity(self) -> dict[tuple[str, str], datetime]:
         """(article id, channel) -> time of its latest ledger update."""
-        query = (select(deliveries.c.article_id, deliveries.c.channel, func.max(deliveries.c.updated_at))
-                 .group_by(deliveries.c.article_id, deliveries.c.channel))
+        query = select(deliveries.c.article_id, deliveries.c.channel, func.max(deliveries.c.updated_at)).group_by(
+            deliveries.c.article_id, deliveries.c.channel
+        )
         with self.engine.connect() as conn:
             return {(a, c): _aware(t) for a, c, t in conn.execute(query)}
 
@@ -557,4 +707,4 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

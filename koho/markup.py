@@ -16,10 +16,56 @@ import nh3
 _EXTENSIONS = ["tables", "fenced_code", "sane_lists", "footnotes", "def_list", "abbr"]
 
 ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "div", "dl", "dt", "em",
-    "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li",
-    "mark", "ol", "p", "pre", "q", "ruby", "rp", "rt", "s", "small", "span", "strong", "sub", "sup",
-    "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "code",
+    "dd",
+    "del",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "ruby",
+    "rp",
+    "rt",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "u",
+    "ul",
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "hreflang"},
@@ -37,6 +83,7 @@ ALLOWED_ATTRIBUTES = {
 # No javascript:, data: or vbscript: URLs; relative URLs pass (they point inside the site).
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
 _STYLE_PROPERTIES = {"text-align"}
+
 
 def sanitize(html: str) -> str:
     """Clean arbitrary HTML to the allow-list; hrefless links lose their ``<a>``."""
@@ -94,7 +141,7 @@ def _unwrap_hrefless_links(html: str) -> str:
     # nh3 output is html5ever-serialised: no nested <a>, end tags written exactly "</a>".
     cuts = _HreflessLinks().offsets(html)
     for start, length in sorted(cuts, reverse=True):
-        html = html[:start] + html[start + length:]
+        html = html[:start] + html[start + length :]
     return html
 
 
@@ -117,7 +164,10 @@ UNSAFE_PATTERNS = [
     (re.compile(r"<\s*script\b", re.I), "<script> is not allowed and would be removed"),
     (re.compile(r"<\s*(iframe|object|embed|form|style)\b", re.I), "<{0}> is not allowed and would be removed"),
     (re.compile(r"\son[a-z]+\s*=", re.I), "event handler attributes (on...=) are not allowed"),
-    (re.compile(r"(?:javascript|vbscript|data)\s*:", re.I), "{0} URLs are not allowed; the link would lose its address"),
+    (
+        re.compile(r"(?:javascript|vbscript|data)\s*:", re.I),
+        "{0} URLs are not allowed; the link would lose its address",
+    ),
 ]
 
 
@@ -143,5 +193,7 @@ def lint_body(body: str, first_line: int) -> list[tuple[int, str, str]]:
                 problems.append((line, "body", message.format(*(match.groups() or (match.group(0).strip(" :="),)))))
         for match in _IMAGE.finditer(text):
             if not match.group(1).strip():
-                problems.append((line, "body", f"image {match.group(2)!r} has no alt text; describe it for screen readers"))
+                problems.append(
+                    (line, "body", f"image {match.group(2)!r} has no alt text; describe it for screen readers")
+                )
     return problems

@@ -43,8 +43,10 @@ def image_type(src: str) -> str:
 
 def _parts(src: str) -> list[str]:
     if "://" in src or src.startswith(("//", "data:")):
-        raise MediaError(f"{src!r} is a remote address; images must be files under content/media/ "
-                         "(they are copied to the site and into the e-book, never loaded from elsewhere)")
+        raise MediaError(
+            f"{src!r} is a remote address; images must be files under content/media/ "
+            "(they are copied to the site and into the e-book, never loaded from elsewhere)"
+        )
     if "\\" in src or "\0" in src or PurePosixPath(src).is_absolute():
         raise MediaError(f"{src!r} must be a path such as media/map.png")
     parts = src.split("/")
@@ -52,8 +54,9 @@ def _parts(src: str) -> list[str]:
         raise MediaError(f"{src!r} must be a path inside content/media/, such as media/map.png")
     suffix = parts[-1].rsplit(".", 1)[-1].lower() if "." in parts[-1] else ""
     if suffix not in IMAGE_TYPES:
-        raise MediaError(f"{src!r} is not an image type the pages can show; use "
-                         f"{', '.join(sorted({'.' + s for s in IMAGE_TYPES}))}")
+        raise MediaError(
+            f"{src!r} is not an image type the pages can show; use {', '.join(sorted({'.' + s for s in IMAGE_TYPES}))}"
+        )
     return parts
 
 

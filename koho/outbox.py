@@ -28,7 +28,9 @@ class RequestOutbox:
         try:
             atomic_write(path, payload)
         except OSError as exc:
-            raise DeliveryFailure(f"cannot write {path}: {exc.strerror}", transient=exc.errno in TRANSIENT_ERRNOS) from exc
+            raise DeliveryFailure(
+                f"cannot write {path}: {exc.strerror}", transient=exc.errno in TRANSIENT_ERRNOS
+            ) from exc
         return f"outbox:{path.name}"
 
 
@@ -50,8 +52,9 @@ def deliver_to_outbox(outbox: RequestOutbox, batch) -> list:
         try:
             ref = outbox.write(f"{delivery.article_id}--{delivery.target}", delivery.body())
         except DeliveryFailure as exc:
-            receipts.append(Receipt.transient(delivery.key, str(exc)) if exc.transient
-                            else Receipt.failed(delivery.key, str(exc)))
+            receipts.append(
+                Receipt.transient(delivery.key, str(exc)) if exc.transient else Receipt.failed(delivery.key, str(exc))
+            )
             continue
         receipts.append(Receipt.sent(delivery.key, ref))
     return receipts

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 _VERSION = "5"  # bump when the cached Article shape changes
 
@@ -64,8 +64,10 @@ class ParseCache:
             return
         try:
             with self.db:
-                self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)",
-                                    [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in new.items()])
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO entries VALUES (?, ?)",
+                    [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in new.items()],
+                )
                 self.db.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in stale])
         except sqlite3.Error:
             pass  # the cache is an optimisation; a read-only state folder must not stop a run

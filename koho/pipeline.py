@@ -12,10 +12,10 @@ import socket
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Callable, Iterable, Sequence
 
 from koho import progress
 from koho.article import Article
@@ -74,8 +74,13 @@ class RunState:
     Reading them per article would make publishing N articles cost N full ledger scans.
     """
 
-    def __init__(self, ledger: Ledger, corpus: Corpus,
-                 translate: Callable[[Article, str], Article | None] | None = None, languages: Sequence[str] = ()):
+    def __init__(
+        self,
+        ledger: Ledger,
+        corpus: Corpus,
+        translate: Callable[[Article, str], Article | None] | None = None,
+        languages: Sequence[str] = (),
+    ):
         self.ledger = ledger
         self.corpus = corpus
         self.times = ledger.revision_times()
@@ -153,8 +158,12 @@ class RunState:
     def _refresh(self, live: dict[str, Article], channel: str, language: str, article_id: str) -> None:
         original = self.corpus.articles.get(article_id)
         translated = None
-        if (original is not None and self._now is not None and original.is_due(self._now)
-                and article_id in self.published(channel, language)):
+        if (
+            original is not None
+            and self._now is not None
+            and original.is_due(self._now)
+            and article_id in self.published(channel, language)
+        ):
             translated = self.translation(original, language)
         if translated is not None and not translated.withdrawn:
             live[article_id] = translated
@@ -180,8 +189,15 @@ class RunState:
                     self._refresh(self._live[(channel, language)], channel, language, article_id)
 
 
-def context_for(channel: Channel, article: Article, corpus: Corpus, ledger: Ledger,
-                now: datetime, dry_run: bool = False, state: RunState | None = None) -> PlanContext:
+def context_for(
+    channel: Channel,
+    article: Article,
+    corpus: Corpus,
+    ledger: Ledger,
+    now: datetime,
+    dry_run: bool = False,
+    state: RunState | None = None,
+) -> PlanContext:
     """Build the pure planning input for one channel from the corpus and the ledger.
 
     Records when the article's revision was first seen (feeds' updated time), except in a dry run.
@@ -205,10 +221,17 @@ def context_for(channel: Channel, article: Article, corpus: Corpus, ledger: Ledg
     # Only channels that answer or delete their own posts need the provider's ids (one query).
     refs = ledger.provider_refs(channel.name, article.id) if getattr(channel, "follows_up", False) else {}
     # A read-only view, not a copy: a run plans many articles against thousands of feed times.
-    return PlanContext(site=corpus.site, now=now, live=live, updated=MappingProxyType(state.updated),
-                       previous_targets=previous, published=frozenset(published), audience=audience,
-                       provider_refs=MappingProxyType(refs),
-                       sent_elsewhere=sent_elsewhere(channel, article.id, article.language, ledger, audience))
+    return PlanContext(
+        site=corpus.site,
+        now=now,
+        live=live,
+        updated=MappingProxyType(state.updated),
+        previous_targets=previous,
+        published=frozenset(published),
+        audience=audience,
+        provider_refs=MappingProxyType(refs),
+        sent_elsewhere=sent_elsewhere(channel, article.id, article.language, ledger, audience),
+    )
 
 
 def sent_elsewhere(channel: Channel, item_id: str, language: str, ledger: Ledger, audience) -> frozenset[str]:
@@ -218,8 +241,9 @@ def sent_elsewhere(channel: Channel, item_id: str, language: str, ledger: Ledger
     return ledger.sent_elsewhere(channel.name, item_id, language)
 
 
-def translation_context(channel: Channel, article: Article, corpus: Corpus, ledger: Ledger, now: datetime,
-                        state: RunState) -> PlanContext:
+def translation_context(
+    channel: Channel, article: Article, corpus: Corpus, ledger: Ledger, now: datetime, state: RunState
+) -> PlanContext:
     """The planning input for a translated article: ``live`` holds the same-language
     translations already on the channel, plus this one, and every other language's live
     versions (the originals included), keyed ``id`` for originals and ``id@lang`` for
@@ -243,10 +267,16 @@ def translation_context(channel: Channel, article: Article, corpus: Corpus, ledg
     wants = getattr(channel, "audience_for", None)
     topics = wants(article) if wants else None
     audience = state.audience(topics) if topics else ()
-    return PlanContext(site=corpus.site, now=now, live=live, updated=MappingProxyType(state.updated),
-                       previous_targets=ledger.previous_targets(channel.name, article.id, article.revision, language),
-                       published=frozenset(published), audience=audience,
-                       sent_elsewhere=sent_elsewhere(channel, article.id, language, ledger, audience))
+    return PlanContext(
+        site=corpus.site,
+        now=now,
+        live=live,
+        updated=MappingProxyType(state.updated),
+        previous_targets=ledger.previous_targets(channel.name, article.id, article.revision, language),
+        published=frozenset(published),
+        audience=audience,
+        sent_elsewhere=sent_elsewhere(channel, article.id, language, ledger, audience),
+    )
 
 
 def other_languages(channel: Channel, article: Article, now: datetime, state: RunState) -> dict[str, Article]:
@@ -309,43 +339,96 @@ class Outcome:
         return any(r.state in (State.SENT, State.SKIPPED) for r in self.receipts)
 
 
-def plan_and_record(channel: Channel, article: Article, ctx: PlanContext, ledger: Ledger,
-                    run_id: str | None = None, dry_run: bool = False) -> tuple[list[Delivery], Recorded]:
+def plan_and_record(
+    channel: Channel,
+    article: Article,
+    ctx: PlanContext,
+    ledger: Ledger,
+    run_id: str | None = None,
+    dry_run: bool = False,
+) -> tuple[list[Delivery], Recorded]:
     """Plan (pure) then write every delivery ``pending`` before anything is sent."""
-    return _record(channel, article.id, article.revision, channel.plan(article, ctx), ledger, run_id, dry_run,
-                   article.language, article.translation is None)
+    return _record(
+        channel,
+        article.id,
+        article.revision,
+        channel.plan(article, ctx),
+        ledger,
+        run_id,
+        dry_run,
+        article.language,
+        article.translation is None,
+    )
 
 
-def issue_context(channel: Channel, issue: BulletinIssue, corpus: Corpus, now: datetime,
-                  state: RunState) -> PlanContext:
+def issue_context(
+    channel: Channel, issue: BulletinIssue, corpus: Corpus, now: datetime, state: RunState
+) -> PlanContext:
     """The planning input for one bulletin issue: its articles are live, plus the audience of
     confirmed subscribers of its topics when the channel mails people."""
     wants = getattr(channel, "audience_for_issue", None)
     topics = wants(issue) if wants else None
     audience = state.audience(topics) if topics else ()
-    return PlanContext(site=corpus.site, now=now, live={a.id: a for a in issue.articles},
-                       updated=MappingProxyType(state.updated), audience=audience,
-                       sent_elsewhere=sent_elsewhere(channel, issue.id, issue.language, state.ledger, audience))
+    return PlanContext(
+        site=corpus.site,
+        now=now,
+        live={a.id: a for a in issue.articles},
+        updated=MappingProxyType(state.updated),
+        audience=audience,
+        sent_elsewhere=sent_elsewhere(channel, issue.id, issue.language, state.ledger, audience),
+    )
 
 
-def plan_issue_and_record(channel: Channel, issue: BulletinIssue, ctx: PlanContext, ledger: Ledger,
-                          run_id: str | None = None, dry_run: bool = False) -> tuple[list[Delivery], Recorded]:
+def plan_issue_and_record(
+    channel: Channel,
+    issue: BulletinIssue,
+    ctx: PlanContext,
+    ledger: Ledger,
+    run_id: str | None = None,
+    dry_run: bool = False,
+) -> tuple[list[Delivery], Recorded]:
     """Like ``plan_and_record`` for a channel's deliveries of a whole issue (``plan_issue``)."""
-    return _record(channel, issue.id, issue.revision, channel.plan_issue(issue, ctx), ledger, run_id, dry_run,
-                   issue.language, all(a.translation is None for a in issue.articles))
+    return _record(
+        channel,
+        issue.id,
+        issue.revision,
+        channel.plan_issue(issue, ctx),
+        ledger,
+        run_id,
+        dry_run,
+        issue.language,
+        all(a.translation is None for a in issue.articles),
+    )
 
 
-def _record(channel: Channel, item_id: str, revision: str, planned: list[Delivery], ledger: Ledger,
-            run_id: str | None, dry_run: bool, language: str, original: bool) -> tuple[list[Delivery], Recorded]:
+def _record(
+    channel: Channel,
+    item_id: str,
+    revision: str,
+    planned: list[Delivery],
+    ledger: Ledger,
+    run_id: str | None,
+    dry_run: bool,
+    language: str,
+    original: bool,
+) -> tuple[list[Delivery], Recorded]:
     """Write the plan's rows pending, then close the pending rows of this item and language
     that it no longer holds (an original's plan also those without a language: its media)."""
     if dry_run:
         existing = {r["key"]: r["state"] for r in ledger.rows(keys=[d.key for d in planned])}
-        return planned, Recorded(frozenset(k for k in (d.key for d in planned) if k not in existing),
-                                 {d.key: existing.get(d.key, State.PENDING.value) for d in planned})
+        return planned, Recorded(
+            frozenset(k for k in (d.key for d in planned) if k not in existing),
+            {d.key: existing.get(d.key, State.PENDING.value) for d in planned},
+        )
     recorded = ledger.record(planned, run_id)
-    ledger.close_unplanned(channel.name, item_id, [d.key for d in planned],
-                           f"no longer planned as of revision {revision}", language, unlabelled=original)
+    ledger.close_unplanned(
+        channel.name,
+        item_id,
+        [d.key for d in planned],
+        f"no longer planned as of revision {revision}",
+        language,
+        unlabelled=original,
+    )
     ledger.mark_planned(item_id, revision, channel.name, len(planned))
     return planned, recorded
 
@@ -358,8 +441,13 @@ def run_owner() -> str:
 _OWNER = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
-def deliver(channel: Channel, ledger: Ledger, planned: Sequence[Delivery], owner: str | None = None,
-            lease: float = LEASE_SECONDS) -> list[Receipt]:
+def deliver(
+    channel: Channel,
+    ledger: Ledger,
+    planned: Sequence[Delivery],
+    owner: str | None = None,
+    lease: float = LEASE_SECONDS,
+) -> list[Receipt]:
     """Send the planned deliveries this run can claim, batch by batch; store receipts.
 
     Each batch is claimed in the ledger first (``Ledger.claim``): rows another run holds, rows
@@ -375,10 +463,11 @@ def deliver(channel: Channel, ledger: Ledger, planned: Sequence[Delivery], owner
     receipts: list[Receipt] = []
     size = max(1, channel.limits.batch_size)
     for start in range(0, len(keys), size):
-        claim = ledger.claim(keys[start:start + size], owner, lease)
+        claim = ledger.claim(keys[start : start + size], owner, lease)
         if claim.keys:
-            got = _deliver_claimed(channel, ledger, [by_key[k] for k in claim.keys],
-                                   [by_key[k] for k in claim.keys if k in claim.doubtful])
+            got = _deliver_claimed(
+                channel, ledger, [by_key[k] for k in claim.keys], [by_key[k] for k in claim.keys if k in claim.doubtful]
+            )
             receipts.extend(got)
         progress.report(f"{channel.name}: files", min(size, len(keys) - start), len(keys))
     transient = [r for r in receipts if r.retry]
@@ -387,11 +476,14 @@ def deliver(channel: Channel, ledger: Ledger, planned: Sequence[Delivery], owner
         if wait:
             time.sleep(min(wait, MAX_RETRY_AFTER))
         raise TransientDeliveryError(
-            f"{len(transient)} {channel.name} deliveries failed transiently: {transient[0].detail}", wait or None)
+            f"{len(transient)} {channel.name} deliveries failed transiently: {transient[0].detail}", wait or None
+        )
     return receipts
 
 
-def _deliver_claimed(channel: Channel, ledger: Ledger, batch: list[Delivery], doubtful: list[Delivery]) -> list[Receipt]:
+def _deliver_claimed(
+    channel: Channel, ledger: Ledger, batch: list[Delivery], doubtful: list[Delivery]
+) -> list[Receipt]:
     """Reconcile, send and record one claimed batch; every claimed row ends with a receipt."""
     got: list[Receipt] = []
     try:
@@ -408,8 +500,9 @@ def _deliver_claimed(channel: Channel, ledger: Ledger, batch: list[Delivery], do
     except BaseException:
         # A bug or an interrupt mid-batch: what went out is unknown, so say so.
         done = {r.key for r in got}
-        ledger.apply(got + [Receipt.uncertain(d.key, "the run stopped while sending") for d in batch
-                            if d.key not in done])
+        ledger.apply(
+            got + [Receipt.uncertain(d.key, "the run stopped while sending") for d in batch if d.key not in done]
+        )
         raise
     answered = {r.key for r in got}
     missing = [Receipt.uncertain(d.key, f"{channel.name} gave no receipt") for d in batch if d.key not in answered]
@@ -420,8 +513,15 @@ def _deliver_claimed(channel: Channel, ledger: Ledger, batch: list[Delivery], do
     return got + missing
 
 
-def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime, run_id: str | None = None,
-               state: RunState | None = None, force: bool = False) -> tuple[list[Delivery], Recorded, Outcome]:
+def site_build(
+    channel: Channel,
+    corpus: Corpus,
+    ledger: Ledger,
+    now: datetime,
+    run_id: str | None = None,
+    state: RunState | None = None,
+    force: bool = False,
+) -> tuple[list[Delivery], Recorded, Outcome]:
     """Plan a full rebuild of a channel's site output and record it.
 
     The build id is a hash of every planned file, so rebuilding an unchanged site is a no-op in
@@ -436,9 +536,13 @@ def site_build(channel: Channel, corpus: Corpus, ledger: Ledger, now: datetime, 
     members = sorted(live)
     if state is not None:
         live.update(live_translations(channel, corpus, now, state))
-    ctx = PlanContext(site=corpus.site, now=now, live=live,
-                      updated=feed_times(corpus.articles.values(), ledger.revision_times()),
-                      published=frozenset(members))
+    ctx = PlanContext(
+        site=corpus.site,
+        now=now,
+        live=live,
+        updated=feed_times(corpus.articles.values(), ledger.revision_times()),
+        published=frozenset(members),
+    )
     planned = channel.plan_all(ctx, "pending")
     digest = hashlib.sha256()
     for d in planned:
@@ -458,8 +562,7 @@ def live_translations(channel: Channel, corpus: Corpus, now: datetime, state: Ru
     live: dict[str, Article] = {}
     for language in state.languages:
         if language != corpus.site.language and language in channel.limits.languages:
-            live.update((f"{i}@{language}", a)
-                        for i, a in state.live_translations(channel.name, language, now).items())
+            live.update((f"{i}@{language}", a) for i, a in state.live_translations(channel.name, language, now).items())
     return live
 
 

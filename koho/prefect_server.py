@@ -28,7 +28,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 #: Printed by every start-up failure, after what went wrong.
@@ -109,8 +109,10 @@ class LocalServer:
                     return info
                 _terminate(info.pid)
             if announce:
-                announce(f"Starting koho's local Prefect server (once; it keeps running for later "
-                         f"commands, `koho server stop` stops it; log: {self.log_path})")
+                announce(
+                    f"Starting koho's local Prefect server (once; it keeps running for later "
+                    f"commands, `koho server stop` stops it; log: {self.log_path})"
+                )
             return self._start(info.port if info else None)
 
     def stop(self) -> ServerInfo | None:
@@ -142,8 +144,10 @@ class LocalServer:
                 try:
                     lock.acquire()
                 except Timeout:
-                    raise ServerError(f"another koho command has held {self.lock_path} for "
-                                      f"{lock.timeout:.0f} s; see {self.log_path}, {WHAT_TO_DO}") from None
+                    raise ServerError(
+                        f"another koho command has held {self.lock_path} for "
+                        f"{lock.timeout:.0f} s; see {self.log_path}, {WHAT_TO_DO}"
+                    ) from None
                 return lock
 
             def __exit__(_self, *exc):
@@ -156,8 +160,7 @@ class LocalServer:
         port = preferred_port if preferred_port and _port_free(preferred_port) else _free_port()
         for _attempt in range(3):
             process = self._spawn(port)
-            info = ServerInfo(process.pid, port, _prefect_version(),
-                              datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            info = ServerInfo(process.pid, port, _prefect_version(), datetime.now(UTC).isoformat(timespec="seconds"))
             # Recorded before it answers: a command interrupted while waiting leaves a server
             # the next command can find (and wait for, or replace) instead of an orphan.
             self._write(info)
@@ -166,36 +169,67 @@ class LocalServer:
             if process.poll() is None:  # still not answering: give up on it
                 _terminate(process.pid)
                 self.state_path.unlink(missing_ok=True)
-                raise ServerError(f"the local Prefect server did not answer within {self.timeout:g} s "
-                                  f"(KOHO_PREFECT_SERVER_TIMEOUT); see {self.log_path}, {WHAT_TO_DO}")
+                raise ServerError(
+                    f"the local Prefect server did not answer within {self.timeout:g} s "
+                    f"(KOHO_PREFECT_SERVER_TIMEOUT); see {self.log_path}, {WHAT_TO_DO}"
+                )
             self.state_path.unlink(missing_ok=True)
             if not _address_in_use(self.log_path):
                 break
             port = _free_port()  # another program took the port between our check and its bind
-        raise ServerError(f"the local Prefect server exited at start-up (code {process.returncode}); "
-                          f"see {self.log_path}, {WHAT_TO_DO}")
+        raise ServerError(
+            f"the local Prefect server exited at start-up (code {process.returncode}); "
+            f"see {self.log_path}, {WHAT_TO_DO}"
+        )
 
     def _spawn(self, port: int) -> subprocess.Popen:
-        env = {**os.environ,
-               "PREFECT_HOME": str(self.home),
-               "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-               "DO_NOT_TRACK": "1",
-               "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
-               # The command's own quiet console (koho/prefect_env.py) would hide why a start failed.
-               "PREFECT_LOGGING_LEVEL": "WARNING",
-               "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "NOTSET",
-               "PREFECT__SERVER_FINAL": "1"}
+        env = {
+            **os.environ,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "DO_NOT_TRACK": "1",
+            "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+            # The command's own quiet console (koho/prefect_env.py) would hide why a start failed.
+            "PREFECT_LOGGING_LEVEL": "WARNING",
+            "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "NOTSET",
+            "PREFECT__SERVER_FINAL": "1",
+        }
         env.pop("PREFECT_API_URL", None)  # the server is the API; it must not look for another
         env.pop("PREFECT_PROFILE", None)  # the caller's profile lives in another PREFECT_HOME
-        command = [sys.executable, "-m", "uvicorn", "--app-dir", _prefect_parent(), "--factory", APP,
-                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--lifespan", "on"]
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--app-dir",
+            _prefect_parent(),
+            "--factory",
+            APP,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--lifespan",
+            "on",
+        ]
         with open(self.log_path, "ab") as log:
-            log.write(f"\n--- {datetime.now(timezone.utc).isoformat(timespec='seconds')} koho starts "
-                      f"the Prefect server on port {port}\n".encode())
+            log.write(
+                f"\n--- {datetime.now(UTC).isoformat(timespec='seconds')} koho starts "
+                f"the Prefect server on port {port}\n".encode()
+            )
             log.flush()
             # A session of its own: the server outlives this command and a Ctrl+C in its terminal.
-            return subprocess.Popen(command, env=env, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+            return subprocess.Popen(
+                command,
+                env=env,
+                cwd=self.dir,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
 
     def _wait_healthy(self, info: ServerInfo, process: subprocess.Popen | None) -> bool:
         deadline = time.monotonic() + self.timeout

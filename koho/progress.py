@@ -5,7 +5,7 @@ The pipeline reports; the CLI (Rich progress bars) listens. Flows and tests need
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 Observer = Callable[[str, int, int], None]
 _observers: list[Observer] = []

@@ -53,10 +53,12 @@ class Corpus:
                 continue  # outside the content folder: no article lives there
         # article.path is relative to content_dir: compare strings instead of resolving
         # thousands of paths (a publish of one article must not stat the whole archive).
-        chosen = [a for a in self.articles.values()
-                  if any(w == "." or a.path == w or a.path.startswith(w + "/") for w in wanted)]
+        chosen = [
+            a
+            for a in self.articles.values()
+            if any(w == "." or a.path == w or a.path.startswith(w + "/") for w in wanted)
+        ]
         return sorted(chosen, key=lambda a: (a.publish_at, a.id))
-
 
 
 def load(settings: Settings) -> Corpus:
@@ -103,8 +105,14 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
             label = f"{content_dir.as_posix().rstrip('/')}/{article.path}"
             errors += _cross_checks(article, label, content_dir, site)
             if article.id in first_path:
-                errors.append(ContentError(label, article.line_of("id"), "id",
-                                           f"id {article.id!r} is already used by {first_path[article.id]}"))
+                errors.append(
+                    ContentError(
+                        label,
+                        article.line_of("id"),
+                        "id",
+                        f"id {article.id!r} is already used by {first_path[article.id]}",
+                    )
+                )
             else:
                 first_path[article.id] = label
         corpus.errors.extend(errors)
@@ -132,13 +140,20 @@ def _markdown_files(content_dir: Path) -> tuple[list[tuple[str, str]], list[Cont
             for entry in entries:
                 path = f"{folder}/{entry.name}"
                 if entry.is_symlink():
-                    refused.append(ContentError(path, 1, "file", "this is a symbolic link; koho reads only real "
-                                                "files and folders inside content/ (replace the link by the file)"))
+                    refused.append(
+                        ContentError(
+                            path,
+                            1,
+                            "file",
+                            "this is a symbolic link; koho reads only real "
+                            "files and folders inside content/ (replace the link by the file)",
+                        )
+                    )
                 elif entry.is_dir(follow_symlinks=False):
                     pending.append(path)
                 elif entry.name.endswith(".md"):
                     if entry.is_file(follow_symlinks=False):
-                        found.append((path, path[len(base) + 1:]))
+                        found.append((path, path[len(base) + 1 :]))
                     else:
                         refused.append(ContentError(path, 1, "file", "not a regular file"))
     found.sort()
@@ -157,8 +172,13 @@ def _read_article(path: str) -> tuple[bytes, ContentError | None]:
             return b"", ContentError(path, 1, "file", "not a regular file")
         raw = handle.read(MAX_ARTICLE_BYTES + 1)
     if len(raw) > MAX_ARTICLE_BYTES:
-        return b"", ContentError(path, 1, "file", f"the file is larger than {MAX_ARTICLE_BYTES // 1024} KiB; "
-                                 "split it or move large material into media files")
+        return b"", ContentError(
+            path,
+            1,
+            "file",
+            f"the file is larger than {MAX_ARTICLE_BYTES // 1024} KiB; "
+            "split it or move large material into media files",
+        )
     return raw, None
 
 
@@ -175,14 +195,15 @@ def _parse_all(todo: list[tuple[str, bytes, str, str, str]], site: Site) -> dict
     # can deadlock the child on a lock held at fork time: then spawn fresh interpreters.
     method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
     chunk = max(25, len(todo) // (workers * 8))
-    batches = [todo[i:i + chunk] for i in range(0, len(todo), chunk)]
+    batches = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
             parsed = list(pool.map(_parse_batch, batches, [site] * len(batches)))
     except (BrokenProcessPool, RuntimeError, OSError) as exc:
         # e.g. spawn from a script without a __main__ guard: parse here, only slower.
-        logging.getLogger(__name__).warning("parsing %d articles in this process (worker pool failed: %s)",
-                                            len(todo), exc)
+        logging.getLogger(__name__).warning(
+            "parsing %d articles in this process (worker pool failed: %s)", len(todo), exc
+        )
         return {item[0]: _parse(*item[1:], site) for item in todo}
     return {key: value for batch in parsed for key, value in batch}
 
@@ -202,8 +223,17 @@ def _parse(raw: bytes, label: str, stem: str, relpath: str, site: Site) -> tuple
     fm, fm_errors = validate_front_matter(parsed, label)
     errors += fm_errors
     if fm is not None and fm.id is None and not SLUG.fullmatch(stem):
-        errors.append(said(label, 1, "id", phrase("the file name {stem} is not a lowercase slug; rename the "
-                                                  "file or set 'id:' to one (a-z, 0-9, '-')", stem=repr(stem))))
+        errors.append(
+            said(
+                label,
+                1,
+                "id",
+                phrase(
+                    "the file name {stem} is not a lowercase slug; rename the file or set 'id:' to one (a-z, 0-9, '-')",
+                    stem=repr(stem),
+                ),
+            )
+        )
     if not parsed.body.strip():
         errors.append(said(label, parsed.body_line, "body", "the article has no text after the front matter"))
     errors += [ContentError(label, line, f, msg) for line, f, msg in lint_body(parsed.body, parsed.body_line)]
@@ -211,8 +241,9 @@ def _parse(raw: bytes, label: str, stem: str, relpath: str, site: Site) -> tuple
         errors += _raw_topic_errors(parsed, label, site)
     if fm is None or errors:
         return None, errors
-    article = to_article(fm, parsed, stem=stem, path=relpath, html=render_markdown(parsed.body),
-                         revision=revision_of(text), tz=site.tz)
+    article = to_article(
+        fm, parsed, stem=stem, path=relpath, html=render_markdown(parsed.body), revision=revision_of(text), tz=site.tz
+    )
     return article, []
 
 
@@ -221,8 +252,11 @@ def _raw_topic_errors(parsed, label: str, site: Site) -> list[ContentError]:
     topics = parsed.data.get("topics")
     if not isinstance(topics, list):
         return []
-    return [said(label, parsed.line_of(("topics", i)), "topics", _unknown_topic(t, site))
-            for i, t in enumerate(topics) if isinstance(t, str) and t not in site.topics]
+    return [
+        said(label, parsed.line_of(("topics", i)), "topics", _unknown_topic(t, site))
+        for i, t in enumerate(topics)
+        if isinstance(t, str) and t not in site.topics
+    ]
 
 
 def _unknown_topic(topic: str, site: Site) -> Phrase:
@@ -239,8 +273,7 @@ def _cross_checks(article: Article, label: str, content_dir: Path, site: Site) -
     for index, image in enumerate(article.images):
         problem = media_problem(content_dir, image.src)
         if problem:
-            errors.append(ContentError(label, article.line_of("images", index, "src"), f"images[{index}].src",
-                                       problem))
+            errors.append(ContentError(label, article.line_of("images", index, "src"), f"images[{index}].src", problem))
     if article.x_text is not None:
         from koho.textfit import x_override_problem  # only articles with an X text pay for the parser
 

@@ -14,9 +14,9 @@ the moment the next run looks back to.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime, timezone
 from types import MappingProxyType
-from typing import Iterable
 
 from koho.article import Article
 from koho.channel import ChangesWithTime, PlanContext
@@ -30,8 +30,9 @@ from koho.site import Site
 CLOCK = "clock-"
 
 
-def due_pages(channel: ChangesWithTime, articles: Iterable[Article], site: Site, since: datetime,
-              now: datetime) -> list[str]:
+def due_pages(
+    channel: ChangesWithTime, articles: Iterable[Article], site: Site, since: datetime, now: datetime
+) -> list[str]:
     """The pages of ``channel`` with a moment in (``since``, ``now``]: rendered before it, shown
     after it. A moment at or before ``since`` was already rendered past."""
     return sorted({page for moment, page in channel.moments(articles, site) if since < moment <= now})
@@ -43,8 +44,9 @@ def live_originals(channel: ChangesWithTime, corpus: Corpus, now: datetime, stat
     return [a for a in corpus.articles.values() if a.id in published and a.is_due(now)]
 
 
-def plan_refresh(channel: ChangesWithTime, corpus: Corpus, ledger: Ledger, now: datetime, state: RunState,
-                 run_id: str | None = None) -> tuple[list[Delivery], Recorded, Outcome] | None:
+def plan_refresh(
+    channel: ChangesWithTime, corpus: Corpus, ledger: Ledger, now: datetime, state: RunState, run_id: str | None = None
+) -> tuple[list[Delivery], Recorded, Outcome] | None:
     """Plan and record (pending) the pages whose moments passed since the channel's files of
     this kind were last made current; None when there are none (the common run: nothing written).
 
@@ -64,15 +66,28 @@ def plan_refresh(channel: ChangesWithTime, corpus: Corpus, ledger: Ledger, now: 
         return None
     live = {a.id: a for a in articles}
     live.update(live_translations(channel, corpus, now, state))
-    ctx = PlanContext(site=corpus.site, now=now, live=live, updated=MappingProxyType(state.updated),
-                      published=frozenset(state.published(channel.name)))
+    ctx = PlanContext(
+        site=corpus.site,
+        now=now,
+        live=live,
+        updated=MappingProxyType(state.updated),
+        published=frozenset(state.published(channel.name)),
+    )
     revision = clock_revision(now)
     planned = channel.plan_pages(pages, ctx, revision)
     recorded = ledger.record(planned, run_id)
-    ledger.close_unplanned(channel.name, SITE_ID, [d.key for d in planned],
-                           f"superseded by the refresh of {revision}", revision_prefix=CLOCK)
-    outcome = Outcome(channel.name, SITE_ID, note=f"changed with time since "
-                      f"{since.astimezone(corpus.site.tz):%Y-%m-%d %H:%M %Z}: {', '.join(pages)}")
+    ledger.close_unplanned(
+        channel.name,
+        SITE_ID,
+        [d.key for d in planned],
+        f"superseded by the refresh of {revision}",
+        revision_prefix=CLOCK,
+    )
+    outcome = Outcome(
+        channel.name,
+        SITE_ID,
+        note=f"changed with time since {since.astimezone(corpus.site.tz):%Y-%m-%d %H:%M %Z}: {', '.join(pages)}",
+    )
     return planned, recorded, outcome
 
 
@@ -91,4 +106,4 @@ def mark_current(ledger: Ledger, channel: str, now: datetime, count: int = 0) ->
 
 def clock_revision(now: datetime) -> str:
     """``clock-20261201T000000Z``: the revision of files a refresh at ``now`` renders."""
-    return CLOCK + now.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return CLOCK + now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

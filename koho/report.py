@@ -9,11 +9,11 @@ the command, with each reason said once under the table.
 from __future__ import annotations
 
 import re
-
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from koho.cli_words import N_
 from koho.delivery import State
@@ -31,18 +31,20 @@ def artifact_rows(outcomes: Sequence) -> list[dict]:
     sent, unchanged, failed (by this run), pending and uncertain (still open), and a note."""
     rows = []
     for o in outcomes:
-        rows.append({
-            "article": o.article_id,
-            "channel": o.channel,
-            "planned": o.planned,
-            "new": o.new,
-            "sent": o.count(State.SENT),
-            "unchanged": o.count(State.SKIPPED),
-            "failed": o.count(State.FAILED),
-            "pending": o.count(State.PENDING) if o.tally is not None else 0,
-            "uncertain": o.count(State.UNCERTAIN),
-            "note": o.note or _failures(o),
-        })
+        rows.append(
+            {
+                "article": o.article_id,
+                "channel": o.channel,
+                "planned": o.planned,
+                "new": o.new,
+                "sent": o.count(State.SENT),
+                "unchanged": o.count(State.SKIPPED),
+                "failed": o.count(State.FAILED),
+                "pending": o.count(State.PENDING) if o.tally is not None else 0,
+                "uncertain": o.count(State.UNCERTAIN),
+                "note": o.note or _failures(o),
+            }
+        )
     return rows
 
 
@@ -60,8 +62,7 @@ _HELD = ("embargoed until ", "draft:")
 #: A dry run's note for a translation it would skip (``flows.publish``).
 _WOULD_SKIP = "would skip: "
 #: Notes that say nothing the counts do not (per article; they would repeat down the table).
-_ROUTINE = ("dry run: nothing written", "nothing to send: already delivered", "nothing to deliver",
-            "would write: ")
+_ROUTINE = ("dry run: nothing written", "nothing to send: already delivered", "nothing to deliver", "would write: ")
 
 
 @dataclass
@@ -113,8 +114,11 @@ def summarize(outcomes: Sequence) -> Summary:
         row.failed += o.count(State.FAILED)
         row.pending += o.count(State.PENDING) if o.tally is not None else 0
         row.uncertain += o.count(State.UNCERTAIN)
-        reasons = Counter(r.detail or "" for r in o.receipts if r.state == State.SKIPPED and not r.retry
-                          and not (r.detail or "").startswith(_CURRENT))
+        reasons = Counter(
+            r.detail or ""
+            for r in o.receipts
+            if r.state == State.SKIPPED and not r.retry and not (r.detail or "").startswith(_CURRENT)
+        )
         # What the ledger counts as skipped, less the skips with a reason, is unchanged output.
         row.unchanged += max(0, o.count(State.SKIPPED) - sum(reasons.values()))
         if o.note.startswith(_WOULD_SKIP):  # a dry run: no receipt, only the note
@@ -130,8 +134,13 @@ def summarize(outcomes: Sequence) -> Summary:
         note = o.note
         if note.startswith(_HELD) and not o.planned:
             held.setdefault(o.article_id, note)
-        elif note and not note.startswith(_ROUTINE + (_WOULD_SKIP,)) and ": would send " not in note \
-                and note not in reasons and note not in row.notes:
+        elif (
+            note
+            and not note.startswith(_ROUTINE + (_WOULD_SKIP,))
+            and ": would send " not in note
+            and note not in reasons
+            and note not in row.notes
+        ):
             row.notes.append(note)
     return Summary(list(rows.values()), skipped, held, failures)
 
@@ -156,8 +165,13 @@ def markdown_text(text: str) -> str:
     return re.sub(r"([\\`*_\[\]<>&~|])", r"\\\1", " ".join(text.split()))
 
 
-def nothing_due(articles: Iterable[Article], now: datetime, tz: tzinfo,
-                say: Callable[[str], str] = str, literal: Callable[[str], str] = str) -> list[str]:
+def nothing_due(
+    articles: Iterable[Article],
+    now: datetime,
+    tz: tzinfo,
+    say: Callable[[str], str] = str,
+    literal: Callable[[str], str] = str,
+) -> list[str]:
     """A run with nothing due in two lines: when it looked, and the next embargo (or that none
     is waiting), times in the site's zone; ``say`` translates (the CLI's ``_``), ``literal``
     makes content safe for the output (``markdown_text`` for the artifact)."""
@@ -165,5 +179,10 @@ def nothing_due(articles: Iterable[Article], now: datetime, tz: tzinfo,
     article = next_embargo(articles, now)
     if article is None:
         return lines + [say(NO_EMBARGO)]
-    return lines + [say(NEXT_EMBARGO).format(id=literal(article.id), title=literal(article.title),
-                                             when=f"{article.publish_at.astimezone(tz):%Y-%m-%d %H:%M %Z}")]
+    return lines + [
+        say(NEXT_EMBARGO).format(
+            id=literal(article.id),
+            title=literal(article.title),
+            when=f"{article.publish_at.astimezone(tz):%Y-%m-%d %H:%M %Z}",
+        )
+    ]

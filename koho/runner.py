@@ -43,7 +43,7 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from multiprocessing.connection import AuthenticationError, Client, Connection, Listener
 from pathlib import Path
 
@@ -57,11 +57,45 @@ COMMANDS = frozenset({"publish", "publish-due", "build"})
 IN_PROCESS = frozenset({"--dry-run", "--verbose", "-v", "--help"})
 
 #: Variables of a terminal session, not of koho's configuration: two terminals differ in them.
-_SESSION = frozenset({"_", "PWD", "OLDPWD", "SHLVL", "TERM", "COLORTERM", "NO_COLOR", "FORCE_COLOR", "COLUMNS",
-                      "LINES", "PS1", "PS2", "DISPLAY", "WAYLAND_DISPLAY", "WINDOWID", "STY", "WINDOW",
-                      "TERM_PROGRAM", "TERM_PROGRAM_VERSION", "TERM_SESSION_ID", "VTE_VERSION", "LS_COLORS",
-                      "HISTFILE", "HISTSIZE", "MAIL", "OLDPWD", "SSH_TTY", "SSH_CONNECTION", "SSH_CLIENT",
-                      "TMUX", "TMUX_PANE", "XDG_SESSION_ID", "XDG_VTNR", "GPG_TTY", "KOHO_NOW"})
+_SESSION = frozenset(
+    {
+        "_",
+        "PWD",
+        "OLDPWD",
+        "SHLVL",
+        "TERM",
+        "COLORTERM",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "COLUMNS",
+        "LINES",
+        "PS1",
+        "PS2",
+        "DISPLAY",
+        "WAYLAND_DISPLAY",
+        "WINDOWID",
+        "STY",
+        "WINDOW",
+        "TERM_PROGRAM",
+        "TERM_PROGRAM_VERSION",
+        "TERM_SESSION_ID",
+        "VTE_VERSION",
+        "LS_COLORS",
+        "HISTFILE",
+        "HISTSIZE",
+        "MAIL",
+        "OLDPWD",
+        "SSH_TTY",
+        "SSH_CONNECTION",
+        "SSH_CLIENT",
+        "TMUX",
+        "TMUX_PANE",
+        "XDG_SESSION_ID",
+        "XDG_VTNR",
+        "GPG_TTY",
+        "KOHO_NOW",
+    }
+)
 #: What the runner's consoles need from the command's terminal to print as it would.
 _TERMINAL = ("TERM", "COLORTERM", "NO_COLOR", "FORCE_COLOR", "COLUMNS", "LINES")
 #: The packages whose code a runner has imported; a change to any file ends the runner.
@@ -79,8 +113,13 @@ def enabled(environ=os.environ) -> bool:
 
 def wanted(argv: list[str], environ=os.environ) -> bool:
     """Whether this command line may be handed to a runner at all."""
-    return (bool(argv) and argv[0] in COMMANDS and not IN_PROCESS.intersection(argv)
-            and not environ.get("PREFECT_API_URL") and enabled(environ))
+    return (
+        bool(argv)
+        and argv[0] in COMMANDS
+        and not IN_PROCESS.intersection(argv)
+        and not environ.get("PREFECT_API_URL")
+        and enabled(environ)
+    )
 
 
 #: A runner's answer when what it loaded changed on disk (``installation_stamp``); it then leaves.
@@ -137,7 +176,7 @@ class Place:
     dir: Path
 
     @classmethod
-    def of(cls, environ=os.environ, cwd: str | None = None) -> "Place":
+    def of(cls, environ=os.environ, cwd: str | None = None) -> Place:
         """Where the runner of ``KOHO_STATE_DIR`` (default ``.koho``) lives, seen from ``cwd``."""
         state = Path(environ.get("KOHO_STATE_DIR") or ".koho")
         return cls((Path(cwd or os.getcwd()) / state).resolve() / "prefect")
@@ -191,8 +230,10 @@ def _is_runner(pid: int) -> bool:
         pass
     try:
         proc = Path(f"/proc/{pid}")
-        return (b"koho.runner" in (proc / "cmdline").read_bytes()
-                and (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z")
+        return (
+            b"koho.runner" in (proc / "cmdline").read_bytes()
+            and (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        )
     except (OSError, IndexError):
         return not Path("/proc/self").exists()  # no /proc (macOS): the pid and the key have to do
 
@@ -215,8 +256,14 @@ def delegate(argv: list[str], environ=os.environ) -> int | None:
         return None
     with conn:
         try:
-            conn.send({"argv": argv, "fingerprint": fingerprint(environ, os.getcwd()),
-                       "now": environ.get("KOHO_NOW"), "terminal": _terminal(environ)})
+            conn.send(
+                {
+                    "argv": argv,
+                    "fingerprint": fingerprint(environ, os.getcwd()),
+                    "now": environ.get("KOHO_NOW"),
+                    "terminal": _terminal(environ),
+                }
+            )
             answer = conn.recv()
         except (OSError, EOFError):
             return None
@@ -227,8 +274,10 @@ def delegate(argv: list[str], environ=os.environ) -> int | None:
 
 def _terminal(environ) -> dict:
     """How this command's output would look: ttys, width, colour variables."""
-    described = {"env": {k: environ[k] for k in _TERMINAL if k in environ},
-                 "tty": {"out": sys.stdout.isatty(), "err": sys.stderr.isatty()}}
+    described = {
+        "env": {k: environ[k] for k in _TERMINAL if k in environ},
+        "tty": {"out": sys.stdout.isatty(), "err": sys.stderr.isatty()},
+    }
     for name, stream in (("out", sys.stdout), ("err", sys.stderr)):
         if stream.isatty():
             with contextlib.suppress(OSError):
@@ -250,9 +299,11 @@ def _relay(conn: Connection) -> int:
                 conn.send(("cancel",))
             continue
         except (OSError, EOFError):
-            sys.stderr.write("koho's background runner stopped during the command (see "
-                             "<KOHO_STATE_DIR>/prefect/runner.log). Nothing was lost: run the command "
-                             "again; deliveries not recorded as done are still owed.\n")
+            sys.stderr.write(
+                "koho's background runner stopped during the command (see "
+                "<KOHO_STATE_DIR>/prefect/runner.log). Nothing was lost: run the command "
+                "again; deliveries not recorded as done are still owed.\n"
+            )
             return EXIT_LOST
         kind, value = message
         if kind == "exit":
@@ -274,9 +325,16 @@ def start_in_background(place: Place) -> None:
     fd = os.open(place.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "ab") as log:
         # A session of its own: it outlives this command and a Ctrl+C in its terminal.
-        process = subprocess.Popen([sys.executable, "-m", "koho.runner"], env=ORIGINAL_ENV, cwd=os.getcwd(),
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True, close_fds=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "koho.runner"],
+            env=ORIGINAL_ENV,
+            cwd=os.getcwd(),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
     # Recorded before it listens: `koho server stop` must find a runner that is still importing.
     place.write({"pid": process.pid, "started_at": _utc_now(), "served": 0, "listening": False})
 
@@ -304,7 +362,7 @@ def stop(place: Place, grace: float = 10.0) -> int | None:
 
 
 def _utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 # -- the runner's side -------------------------------------------------------------------------
@@ -377,8 +435,15 @@ class Runner:
                     gone = not self.place.dir.is_dir()
                     if (gone or time.monotonic() - last >= self.idle) and self.busy.acquire(blocking=False):
                         self.stopping.set()
-                        print(f"{_utc_now()} leaving: " + ("the state folder is gone" if gone else
-                              f"no command for {self.idle:g} s (KOHO_RUNNER_IDLE)"), flush=True)
+                        print(
+                            f"{_utc_now()} leaving: "
+                            + (
+                                "the state folder is gone"
+                                if gone
+                                else f"no command for {self.idle:g} s (KOHO_RUNNER_IDLE)"
+                            ),
+                            flush=True,
+                        )
                         break
                     continue
                 except KeyboardInterrupt:  # SIGTERM (koho server stop) while waiting
@@ -409,7 +474,7 @@ class Runner:
                 request = conn.recv() if conn.poll(10) else None
                 answer = self._admit(request)
                 if answer != ("accepted",):  # the command runs in its own process; the log says why
-                    print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} not taken: {answer[1]}", flush=True)
+                    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} not taken: {answer[1]}", flush=True)
                 if answer == _STALE:
                     # Stale for good: leave, so that the command (run in its own process) starts a
                     # new one. Only after the line above: the process ends with the serving loop,
@@ -496,8 +561,15 @@ class Runner:
             self.finishing.clear()
 
     def _record(self) -> None:
-        self.place.write({"pid": os.getpid(), "started_at": self.started_at, "served": self.served,
-                          "last_seconds": self.last_seconds, "listening": True})
+        self.place.write(
+            {
+                "pid": os.getpid(),
+                "started_at": self.started_at,
+                "served": self.served,
+                "last_seconds": self.last_seconds,
+                "listening": True,
+            }
+        )
 
 
 def _watch(conn: Connection, done: threading.Event) -> None:
@@ -531,16 +603,18 @@ def _run_cli(argv: list[str], out: _Stream, err: _Stream, terminal: dict) -> int
     """Run ``koho ARGV`` as ``koho.cli.main`` would in the command's process; its exit code."""
     from rich.console import Console
 
-    from koho import clock, cli
+    from koho import cli, clock
     from koho.prefect_server import refresh_prefect_settings
 
     clock.restart()
     refresh_prefect_settings()  # from the environment just restored, as a new process reads it
     env = terminal.get("env") or {}
-    cli.out = Console(file=out, markup=False, emoji=False, force_terminal=out.tty, width=terminal.get("out_width"),
-                      _environ=env)
-    cli.err = Console(file=err, markup=False, emoji=False, force_terminal=err.tty, width=terminal.get("err_width"),
-                      _environ=env)
+    cli.out = Console(
+        file=out, markup=False, emoji=False, force_terminal=out.tty, width=terminal.get("out_width"), _environ=env
+    )
+    cli.err = Console(
+        file=err, markup=False, emoji=False, force_terminal=err.tty, width=terminal.get("err_width"), _environ=env
+    )
     try:
         cli.main(argv)
     except SystemExit as exc:

@@ -29,23 +29,41 @@ class Settings(BaseSettings):
     database_url: str = ""
     archive_url: str = "file://public"
     feeds_url: str = ""
-    channels: str = Field("archive,feeds,ebook,mail,x,facebook,line,youtube", description="comma-separated channels to publish to")
-    languages: str = Field("en,zh,ko,th,pt,es,id,vi", description="comma-separated languages articles are "
-                           "machine-translated into (argos codes; zh is Simplified Chinese); empty: none")
+    channels: str = Field(
+        "archive,feeds,ebook,mail,x,facebook,line,youtube", description="comma-separated channels to publish to"
+    )
+    languages: str = Field(
+        "en,zh,ko,th,pt,es,id,vi",
+        description="comma-separated languages articles are "
+        "machine-translated into (argos codes; zh is Simplified Chinese); empty: none",
+    )
     mail_url: str = "outbox://outbox"
     mail_from_name: str = "ねりま情報メール"
     mail_from_address: str = ""  # default: info-mail@<site host>
     mail_web_url: str = ""  # default: <site base URL>mail/
     mail_retention_days: int = Field(30, ge=0, description="days an unsubscribed address is kept, then erased")
-    mail_sns_topic_arns: str = Field("", description="comma-separated SNS topics whose SES bounces and complaints "
-                                                     "POST /sns accepts; none: every message is refused")
-    mail_trusted_proxy_header: str = Field("", description="request header the reverse proxy sets to the client's "
-                                           "address (e.g. X-Forwarded-For); empty: the socket peer counts")
+    mail_sns_topic_arns: str = Field(
+        "",
+        description="comma-separated SNS topics whose SES bounces and complaints "
+        "POST /sns accepts; none: every message is refused",
+    )
+    mail_trusted_proxy_header: str = Field(
+        "",
+        description="request header the reverse proxy sets to the client's "
+        "address (e.g. X-Forwarded-For); empty: the socket peer counts",
+    )
     secret_key: SecretStr | None = None
-    lease_seconds: float = Field(900.0, gt=0, description="how long a run holds the deliveries of a batch it is "
-                                 "sending; a crashed run's rows are taken over (as uncertain) after it")
-    prefect_server_timeout: float = Field(60.0, gt=0, description="seconds a command waits for koho's local "
-                                          "Prefect server to answer (only without PREFECT_API_URL)")
+    lease_seconds: float = Field(
+        900.0,
+        gt=0,
+        description="how long a run holds the deliveries of a batch it is "
+        "sending; a crashed run's rows are taken over (as uncertain) after it",
+    )
+    prefect_server_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="seconds a command waits for koho's local Prefect server to answer (only without PREFECT_API_URL)",
+    )
 
     def secret(self) -> str:
         """The signing secret: KOHO_SECRET_KEY, else one generated once for this state folder.
@@ -142,7 +160,8 @@ def secret_problem(secret: str) -> str | None:
     # A repeated pattern ("0123456789" x 4) has varied characters but compresses to little.
     patterned = len(zlib.compress(secret.encode("utf-8"), 9)) < 0.7 * len(secret.encode("utf-8"))
     if per_char * len(secret) < MIN_SECRET_BITS or len(counts) < 10 or patterned:
-        return ("KOHO_SECRET_KEY is too predictable (too few distinct characters); generate one with "
-                "python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+        return (
+            "KOHO_SECRET_KEY is too predictable (too few distinct characters); generate one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
     return None
-

@@ -8,9 +8,8 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
-
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from koho.content_files import ContentFileError, MissingContentFile, read_inside
 from koho.errors import ContentError, ContentInvalid
@@ -156,7 +155,7 @@ def load_site(content_dir: Path) -> Site:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[:exc.start].count(b"\n") + 1
+        line = raw[: exc.start].count(b"\n") + 1
         raise ContentInvalid([ContentError(label, line, "file", "not valid UTF-8; save the file as UTF-8")]) from None
     alias = no_aliases(text)
     if alias is not None:
@@ -165,8 +164,11 @@ def load_site(content_dir: Path) -> Site:
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
-        key_lines = {(k.value,): k.start_mark.line + 1 for k, _ in getattr(node, "value", [])
-                     if isinstance(node, yaml.MappingNode)}
+        key_lines = {
+            (k.value,): k.start_mark.line + 1
+            for k, _ in getattr(node, "value", [])
+            if isinstance(node, yaml.MappingNode)
+        }
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise ContentInvalid([ContentError(label, (mark.line + 1) if mark else 1, "yaml", str(exc.problem))])
@@ -186,12 +188,22 @@ def load_site(content_dir: Path) -> Site:
     try:
         tz = ZoneInfo(model.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ContentInvalid([ContentError(label, key_lines.get(("timezone",), 1), "timezone",
-                                           f"unknown time zone {model.timezone!r}")])
-    return Site(name=model.name, base_url=model.base_url, language=model.language, tz=tz,
-                topics=dict(model.topics), latest_count=model.latest_count,
-                feed_entries=model.feed_entries, name_en=model.name_en,
-                description=model.description, publisher=model.publisher, issue_time=model.issue_time,
-                urgent_for=timedelta(days=model.urgent_days),
-                names=tuple((lang, n.site, n.bulletin) for lang, n in sorted(model.names.items())),
-                topic_names={lang: dict(n.topics) for lang, n in model.names.items() if n.topics})
+        raise ContentInvalid(
+            [ContentError(label, key_lines.get(("timezone",), 1), "timezone", f"unknown time zone {model.timezone!r}")]
+        )
+    return Site(
+        name=model.name,
+        base_url=model.base_url,
+        language=model.language,
+        tz=tz,
+        topics=dict(model.topics),
+        latest_count=model.latest_count,
+        feed_entries=model.feed_entries,
+        name_en=model.name_en,
+        description=model.description,
+        publisher=model.publisher,
+        issue_time=model.issue_time,
+        urgent_for=timedelta(days=model.urgent_days),
+        names=tuple((lang, n.site, n.bulletin) for lang, n in sorted(model.names.items())),
+        topic_names={lang: dict(n.topics) for lang, n in model.names.items() if n.topics},
+    )

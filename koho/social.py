@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from koho.article import Article
 from koho.channel import PlanContext
@@ -41,9 +42,14 @@ def request_bytes(request: dict[str, Any]) -> bytes:
     return json.dumps(request, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8") + b"\n"
 
 
-def plan_post_lifecycle(channel: str, article: Article, ctx: PlanContext,
-                        post: Callable[[], dict], answer: Callable[[str], dict],
-                        delete: Callable[[str], dict]) -> list[Delivery]:
+def plan_post_lifecycle(
+    channel: str,
+    article: Article,
+    ctx: PlanContext,
+    post: Callable[[], dict],
+    answer: Callable[[str], dict],
+    delete: Callable[[str], dict],
+) -> list[Delivery]:
     """The deliveries of one article on a posting channel, given request builders.
 
     ``post()`` is the request that creates the post, ``answer(post_id)`` the one that answers it
@@ -54,15 +60,23 @@ def plan_post_lifecycle(channel: str, article: Article, ctx: PlanContext,
     posted = ctx.provider_refs.get(POST)
 
     def delivery(target: str, request: dict, **meta) -> Delivery:
-        return Delivery(channel, target, article.id, ONCE, article.language, request_bytes(request), JSON,
-                        meta={"kind": target.split("-")[0].split("+")[0], **meta})
+        return Delivery(
+            channel,
+            target,
+            article.id,
+            ONCE,
+            article.language,
+            request_bytes(request),
+            JSON,
+            meta={"kind": target.split("-")[0].split("+")[0], **meta},
+        )
 
     if article.withdrawn:
         # The post, and every copy reconciliation found (a post made twice before koho knew).
-        ids = ([posted] if posted else []) + [ref for target, ref in sorted(ctx.provider_refs.items())
-                                             if target.startswith(POST + "+")]
-        return [delivery(DELETE if i == 0 else f"{DELETE}+{pid}", delete(pid), parent=pid)
-                for i, pid in enumerate(ids)]
+        ids = ([posted] if posted else []) + [
+            ref for target, ref in sorted(ctx.provider_refs.items()) if target.startswith(POST + "+")
+        ]
+        return [delivery(DELETE if i == 0 else f"{DELETE}+{pid}", delete(pid), parent=pid) for i, pid in enumerate(ids)]
     out = [delivery(POST, post())]
     if article.change_note:
         target = note_target(article.change_note)
@@ -89,8 +103,10 @@ def send_in_order(batch: Sequence[Delivery], send: Callable[[Delivery], Receipt]
         receipt = send(delivery)
         receipts.append(receipt)
         if receipt.retry and receipt.retry_after:
-            receipts += [Receipt.transient(d.key, f"not tried: waiting for {limiter} to end", receipt.retry_after)
-                         for d in batch[index + 1:]]
+            receipts += [
+                Receipt.transient(d.key, f"not tried: waiting for {limiter} to end", receipt.retry_after)
+                for d in batch[index + 1 :]
+            ]
             break
     return receipts
 
@@ -106,14 +122,15 @@ def unanswered(key: str, exc: Exception, provider: str) -> Receipt:
 
     if isinstance(exc, requests.ConnectTimeout) or _never_connected(exc):
         return Receipt.transient(key, f"{provider} unreachable: {type(exc).__name__}")
-    return Receipt.uncertain(key, f"{provider} did not answer after the request was sent ({type(exc).__name__}); "
-                                  "checked before any resend")
+    return Receipt.uncertain(
+        key, f"{provider} did not answer after the request was sent ({type(exc).__name__}); checked before any resend"
+    )
 
 
 def _never_connected(exc: BaseException) -> bool:
     # requests wraps urllib3's NewConnectionError (refused, DNS) in ConnectionError; anything
     # else under ConnectionError (a reset, a remote close) happened after the request left.
-    from urllib3.exceptions import NewConnectionError, NameResolutionError
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
 
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
@@ -121,13 +138,19 @@ def _never_connected(exc: BaseException) -> bool:
         if isinstance(exc, (NewConnectionError, NameResolutionError, ConnectionRefusedError)):
             return True
         reason = getattr(exc, "reason", None)
-        exc = reason if isinstance(reason, BaseException) else (exc.args[0] if exc.args and isinstance(
-            exc.args[0], BaseException) else exc.__cause__ or exc.__context__)
+        exc = (
+            reason
+            if isinstance(reason, BaseException)
+            else (
+                exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc.__cause__ or exc.__context__
+            )
+        )
     return False
 
 
-def match_posts(batch: Sequence[Delivery], posts: Sequence[tuple[str, str]], text_of: Callable[[Delivery], str],
-                provider: str) -> list[Receipt]:
+def match_posts(
+    batch: Sequence[Delivery], posts: Sequence[tuple[str, str]], text_of: Callable[[Delivery], str], provider: str
+) -> list[Receipt]:
     """Reconcile uncertain deliveries with the provider's recent posts ``(id, text)``, newest
     first: a post whose text matches is what the lost answer would have named (``sent`` with its
     id; extra copies are named in the detail so an operator can delete them). Deletions are
@@ -141,8 +164,12 @@ def match_posts(batch: Sequence[Delivery], posts: Sequence[tuple[str, str]], tex
         if found:
             oldest, *more = found[::-1]  # posts come newest first
             extra = f"; {len(more)} more copies recorded" if more else ""
-            receipts.append(replace(Receipt.sent(delivery.key, oldest, f"found on {provider} after a lost answer"
-                                                                       f"{extra}"), also=tuple(more)))
+            receipts.append(
+                replace(
+                    Receipt.sent(delivery.key, oldest, f"found on {provider} after a lost answer{extra}"),
+                    also=tuple(more),
+                )
+            )
     return receipts
 
 

@@ -27,7 +27,7 @@ here because the Python port ships only the URL extractor.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 ZWSP = "\u200b"
 #: twitter-text: an @ (or fullwidth ＠) starts a mention unless a letter, digit or one of
@@ -43,8 +43,7 @@ HANDLE = re.compile(r"@?[A-Za-z0-9_]{1,15}")
 def inert(text: str, mentions: Iterable[str] = ()) -> str:
     """``text`` with its mentions (except ``mentions``), cashtags and URLs made inert."""
     allowed = {m.lstrip("@").lower() for m in mentions}
-    text = _MENTION.sub(lambda m: m.group(0) if m.group(2).lower() in allowed
-                        else m.group(1) + ZWSP + m.group(2), text)
+    text = _MENTION.sub(lambda m: m.group(0) if m.group(2).lower() in allowed else m.group(1) + ZWSP + m.group(2), text)
     text = _CASHTAG.sub("$" + ZWSP, text)
     return _inert_urls(text)
 

@@ -10,8 +10,9 @@ import errno
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from koho.delivery import Delivery, Receipt
@@ -25,9 +26,24 @@ class StoreError(DeliveryFailure):
 #: Disk conditions an operator or time fixes (full, read-only, quota, I/O or network file system
 #: trouble): the write is retried by a later run. Anything else (a file where a folder must be,
 #: a name too long) is the same on every try.
-TRANSIENT_ERRNOS = frozenset({errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EIO, errno.EAGAIN, errno.EBUSY,
-                              errno.EINTR, errno.ETIMEDOUT, errno.ESTALE, errno.ENOMEM, errno.EMFILE,
-                              errno.ENFILE, errno.EACCES, errno.EPERM})
+TRANSIENT_ERRNOS = frozenset(
+    {
+        errno.ENOSPC,
+        errno.EROFS,
+        errno.EDQUOT,
+        errno.EIO,
+        errno.EAGAIN,
+        errno.EBUSY,
+        errno.EINTR,
+        errno.ETIMEDOUT,
+        errno.ESTALE,
+        errno.ENOMEM,
+        errno.EMFILE,
+        errno.ENFILE,
+        errno.EACCES,
+        errno.EPERM,
+    }
+)
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -167,8 +183,14 @@ class S3Store:
 
 
 def _s3_error(exc: Exception, what: str) -> StoreError:
-    from botocore.exceptions import (ClientError, ConnectionError as BotoConnectionError, HTTPClientError,
-                                     ReadTimeoutError)
+    from botocore.exceptions import (
+        ClientError,
+        HTTPClientError,
+        ReadTimeoutError,
+    )
+    from botocore.exceptions import (
+        ConnectionError as BotoConnectionError,
+    )
 
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
@@ -218,14 +240,18 @@ def write_batch(store: Store, batch: Sequence[Delivery]) -> list[Receipt]:
         try:
             written, ref = store.put(delivery.target, delivery.body(), delivery.content_type)
         except StoreError as exc:
-            receipts.append(Receipt.transient(delivery.key, str(exc)) if exc.transient
-                            else Receipt.failed(delivery.key, str(exc)))
+            receipts.append(
+                Receipt.transient(delivery.key, str(exc)) if exc.transient else Receipt.failed(delivery.key, str(exc))
+            )
             continue
         except OSError as exc:  # a media source vanished between check and publish
             receipts.append(Receipt.failed(delivery.key, f"cannot read {delivery.payload}: {exc.strerror}"))
             continue
-        receipts.append(Receipt.sent(delivery.key, ref) if written
-                        else Receipt.skipped(delivery.key, "unchanged: identical bytes already stored", ref))
+        receipts.append(
+            Receipt.sent(delivery.key, ref)
+            if written
+            else Receipt.skipped(delivery.key, "unchanged: identical bytes already stored", ref)
+        )
     return receipts
 
 

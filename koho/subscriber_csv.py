@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, TextIO
+from typing import TextIO
 
 from koho.errors import ContentError
 from koho.subscribers import DELIVERIES, LANGUAGES, AddressError, NewSubscriber, Subscriber, normalise_address
@@ -51,8 +52,14 @@ def parse(text: str, label: str, topics: Iterable[str]) -> Parsed:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in ("address", "topics") if c not in header]
     if missing:
-        out.rejected.append(Rejected(label, 1, "header", f"missing column(s) {', '.join(missing)}; "
-                                     f"expected a header line like {','.join(COLUMNS)}"))
+        out.rejected.append(
+            Rejected(
+                label,
+                1,
+                "header",
+                f"missing column(s) {', '.join(missing)}; expected a header line like {','.join(COLUMNS)}",
+            )
+        )
         return out
     reader.fieldnames = header
     seen: dict[str, int] = {}
@@ -65,8 +72,11 @@ def parse(text: str, label: str, topics: Iterable[str]) -> Parsed:
             continue
         address, key = normalise_address(row["address"])
         seen[key] = line
-        out.rows.append(NewSubscriber(address, key, _topics(row["topics"]), (row.get("language") or "ja").strip(), line,
-                                      _delivery(row)))
+        out.rows.append(
+            NewSubscriber(
+                address, key, _topics(row["topics"]), (row.get("language") or "ja").strip(), line, _delivery(row)
+            )
+        )
     return out
 
 
@@ -97,13 +107,20 @@ def _check(row: dict, label: str, line: int, known_topics: set[str], seen: dict[
         problems.append(Rejected(label, line, "topics", "choose at least one topic"))
     for topic in chosen:
         if topic not in known_topics:
-            problems.append(Rejected(label, line, "topics", f"unknown topic {topic!r}; known: {', '.join(sorted(known_topics))}"))
+            problems.append(
+                Rejected(label, line, "topics", f"unknown topic {topic!r}; known: {', '.join(sorted(known_topics))}")
+            )
     language = (row.get("language") or "ja").strip()
     if language not in LANGUAGES:
-        problems.append(Rejected(label, line, "language", f"{language!r} is not offered; offered: {', '.join(LANGUAGES)}"))
+        problems.append(
+            Rejected(label, line, "language", f"{language!r} is not offered; offered: {', '.join(LANGUAGES)}")
+        )
     if _delivery(row) not in DELIVERIES:
-        problems.append(Rejected(label, line, "delivery", f"{_delivery(row)!r} is not a delivery choice; "
-                                 f"use {' or '.join(DELIVERIES)}"))
+        problems.append(
+            Rejected(
+                label, line, "delivery", f"{_delivery(row)!r} is not a delivery choice; use {' or '.join(DELIVERIES)}"
+            )
+        )
     return problems
 
 
@@ -133,8 +150,20 @@ def write(subscribers: Iterable[Subscriber], handle: TextIO) -> int:
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for s in subscribers:
-        writer.writerow([neutralise(str(cell)) for cell in (
-            s.address, " ".join(s.topics), s.language, s.delivery, s.state, s.source,
-            s.created_at.isoformat(), s.confirmed_at.isoformat() if s.confirmed_at else "")])
+        writer.writerow(
+            [
+                neutralise(str(cell))
+                for cell in (
+                    s.address,
+                    " ".join(s.topics),
+                    s.language,
+                    s.delivery,
+                    s.state,
+                    s.source,
+                    s.created_at.isoformat(),
+                    s.confirmed_at.isoformat() if s.confirmed_at else "",
+                )
+            ]
+        )
         count += 1
     return count

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 import secrets
 from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Iterator, Sequence
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
@@ -124,8 +124,11 @@ class SubscriberStore:
         out: dict[str, tuple[int, str]] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(list(keys), 500):
-                rows = conn.execute(select(subscribers.c.address_key, subscribers.c.id, subscribers.c.state)
-                                    .where(subscribers.c.address_key.in_(chunk)))
+                rows = conn.execute(
+                    select(subscribers.c.address_key, subscribers.c.id, subscribers.c.state).where(
+                        subscribers.c.address_key.in_(chunk)
+                    )
+                )
                 out.update({k: (i, s) for k, i, s in rows})
         return out
 
@@ -139,13 +142,17 @@ class SubscriberStore:
         # A correlated EXISTS probes the (subscriber_id, topic) key of each candidate row; the
         # IN (SELECT DISTINCT ...) it replaces was rebuilt for every page (SQLite): 10x slower
         # for 40,000 subscribers.
-        has_topic = exists().where(and_(subscriber_topics.c.subscriber_id == subscribers.c.id,
-                                        subscriber_topics.c.topic.in_(wanted)))
+        has_topic = exists().where(
+            and_(subscriber_topics.c.subscriber_id == subscribers.c.id, subscriber_topics.c.topic.in_(wanted))
+        )
         last = 0
         while True:
-            query = (select(subscribers).where(and_(subscribers.c.state == "confirmed", subscribers.c.id > last,
-                                                    has_topic))
-                     .order_by(subscribers.c.id).limit(batch))
+            query = (
+                select(subscribers)
+                .where(and_(subscribers.c.state == "confirmed", subscribers.c.id > last, has_topic))
+                .order_by(subscribers.c.id)
+                .limit(batch)
+            )
             page = self._load(query)
             if not page:
                 return
@@ -156,8 +163,12 @@ class SubscriberStore:
         """Every subscriber whose address is still kept, in id order."""
         last = 0
         while True:
-            page = self._load(select(subscribers).where(and_(subscribers.c.id > last, subscribers.c.address.is_not(None)))
-                              .order_by(subscribers.c.id).limit(1000))
+            page = self._load(
+                select(subscribers)
+                .where(and_(subscribers.c.id > last, subscribers.c.address.is_not(None)))
+                .order_by(subscribers.c.id)
+                .limit(1000)
+            )
             if not page:
                 return
             yield from page
@@ -167,13 +178,26 @@ class SubscriberStore:
         """(subscribers per state, confirmed subscribers per topic, confirmed per language)."""
         confirmed = subscribers.c.state == "confirmed"
         with self.engine.connect() as conn:
-            states = Counter(dict(conn.execute(select(subscribers.c.state, func.count()).group_by(subscribers.c.state)).all()))
-            topics = Counter(dict(conn.execute(
-                select(subscriber_topics.c.topic, func.count())
-                .join(subscribers, subscribers.c.id == subscriber_topics.c.subscriber_id)
-                .where(confirmed).group_by(subscriber_topics.c.topic)).all()))
-            languages = Counter(dict(conn.execute(
-                select(subscribers.c.language, func.count()).where(confirmed).group_by(subscribers.c.language)).all()))
+            states = Counter(
+                dict(conn.execute(select(subscribers.c.state, func.count()).group_by(subscribers.c.state)).all())
+            )
+            topics = Counter(
+                dict(
+                    conn.execute(
+                        select(subscriber_topics.c.topic, func.count())
+                        .join(subscribers, subscribers.c.id == subscriber_topics.c.subscriber_id)
+                        .where(confirmed)
+                        .group_by(subscriber_topics.c.topic)
+                    ).all()
+                )
+            )
+            languages = Counter(
+                dict(
+                    conn.execute(
+                        select(subscribers.c.language, func.count()).where(confirmed).group_by(subscribers.c.language)
+                    ).all()
+                )
+            )
         return states, topics, languages
 
     def _load(self, query) -> list[Subscriber]:
@@ -182,15 +206,28 @@ class SubscriberStore:
             ids = [r["id"] for r in rows]
             topics: dict[int, list[str]] = {}
             for chunk in _chunks(ids, 500):
-                for sid, topic in conn.execute(select(subscriber_topics.c.subscriber_id, subscriber_topics.c.topic)
-                                               .where(subscriber_topics.c.subscriber_id.in_(chunk))
-                                               .order_by(subscriber_topics.c.topic)):
+                for sid, topic in conn.execute(
+                    select(subscriber_topics.c.subscriber_id, subscriber_topics.c.topic)
+                    .where(subscriber_topics.c.subscriber_id.in_(chunk))
+                    .order_by(subscriber_topics.c.topic)
+                ):
                     topics.setdefault(sid, []).append(topic)
-        return [Subscriber(id=r["id"], address=r["address"], language=r["language"], state=r["state"],
-                           topics=tuple(topics.get(r["id"], ())), source=r["source"],
-                           created_at=_aware(r["created_at"]), confirmed_at=_aware(r["confirmed_at"]),
-                           unsubscribed_at=_aware(r["unsubscribed_at"]), delivery=r["delivery"],
-                           link_nonce=r["link_nonce"] or "") for r in rows]
+        return [
+            Subscriber(
+                id=r["id"],
+                address=r["address"],
+                language=r["language"],
+                state=r["state"],
+                topics=tuple(topics.get(r["id"], ())),
+                source=r["source"],
+                created_at=_aware(r["created_at"]),
+                confirmed_at=_aware(r["confirmed_at"]),
+                unsubscribed_at=_aware(r["unsubscribed_at"]),
+                delivery=r["delivery"],
+                link_nonce=r["link_nonce"] or "",
+            )
+            for r in rows
+        ]
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -207,20 +244,36 @@ class SubscriberStore:
         with self.engine.begin() as conn:
             fresh = [r for r in rows if r.address_key not in known]
             for chunk in _chunks(fresh, 1000):
-                conn.execute(insert(subscribers), [
-                    dict(address=r.address, address_key=r.address_key, language=r.language, state=state,
-                         source=source, created_at=now, updated_at=now, delivery=r.delivery,
-                         link_nonce=new_link_nonce(),
-                         confirmed_at=now if state == "confirmed" else None) for r in chunk])
+                conn.execute(
+                    insert(subscribers),
+                    [
+                        dict(
+                            address=r.address,
+                            address_key=r.address_key,
+                            language=r.language,
+                            state=state,
+                            source=source,
+                            created_at=now,
+                            updated_at=now,
+                            delivery=r.delivery,
+                            link_nonce=new_link_nonce(),
+                            confirmed_at=now if state == "confirmed" else None,
+                        )
+                        for r in chunk
+                    ],
+                )
             added = len(fresh)
             ids = self._ids(conn, [r.address_key for r in fresh])
             ids.update({k: v[0] for k, v in known.items()})
             again = [r for r in rows if r.address_key in known]
             updated = len(again)
             if again:  # one executemany and a few IN deletes, not two statements per address
-                conn.execute(update(subscribers).where(subscribers.c.id == bindparam("sid"))
-                             .values(language=bindparam("lang"), delivery=bindparam("mode"), updated_at=now),
-                             [dict(sid=ids[r.address_key], lang=r.language, mode=r.delivery) for r in again])
+                conn.execute(
+                    update(subscribers)
+                    .where(subscribers.c.id == bindparam("sid"))
+                    .values(language=bindparam("lang"), delivery=bindparam("mode"), updated_at=now),
+                    [dict(sid=ids[r.address_key], lang=r.language, mode=r.delivery) for r in again],
+                )
                 for chunk in _chunks([ids[r.address_key] for r in again], 500):
                     conn.execute(delete(subscriber_topics).where(subscriber_topics.c.subscriber_id.in_(chunk)))
             topic_rows = [dict(subscriber_id=ids[r.address_key], topic=t) for r in rows for t in r.topics]
@@ -232,8 +285,13 @@ class SubscriberStore:
     def _ids(conn, keys: list[str]) -> dict[str, int]:
         out: dict[str, int] = {}
         for chunk in _chunks(keys, 500):
-            out.update(dict(conn.execute(select(subscribers.c.address_key, subscribers.c.id)
-                                         .where(subscribers.c.address_key.in_(chunk))).all()))
+            out.update(
+                dict(
+                    conn.execute(
+                        select(subscribers.c.address_key, subscribers.c.id).where(subscribers.c.address_key.in_(chunk))
+                    ).all()
+                )
+            )
         return out
 
     def set_state(self, subscriber_id: int, state: str, only_from: Sequence[str] | None = None) -> bool:
@@ -280,21 +338,43 @@ class SubscriberStore:
     def _subscribe(self, row: NewSubscriber, source: str) -> tuple[Subscriber, str]:
         now = utcnow()
         with self.engine.begin() as conn:
-            found = conn.execute(select(subscribers.c.id, subscribers.c.state)
-                                 .where(subscribers.c.address_key == row.address_key)).first()
+            found = conn.execute(
+                select(subscribers.c.id, subscribers.c.state).where(subscribers.c.address_key == row.address_key)
+            ).first()
             if found is None:
-                sid = conn.execute(insert(subscribers).values(
-                    address=row.address, address_key=row.address_key, language=row.language, state="pending",
-                    delivery=row.delivery, source=source, created_at=now, updated_at=now,
-                    link_nonce=new_link_nonce())).inserted_primary_key[0]
+                sid = conn.execute(
+                    insert(subscribers).values(
+                        address=row.address,
+                        address_key=row.address_key,
+                        language=row.language,
+                        state="pending",
+                        delivery=row.delivery,
+                        source=source,
+                        created_at=now,
+                        updated_at=now,
+                        link_nonce=new_link_nonce(),
+                    )
+                ).inserted_primary_key[0]
                 before = "new"
             else:
                 sid, before = found
                 if before in ("pending", "unsubscribed"):
                     again = dict(link_nonce=new_link_nonce()) if before == "unsubscribed" else {}
-                    conn.execute(update(subscribers).where(subscribers.c.id == sid).values(
-                        address=row.address, language=row.language, delivery=row.delivery, state="pending",
-                        source=source, updated_at=now, confirmed_at=None, unsubscribed_at=None, **again))
+                    conn.execute(
+                        update(subscribers)
+                        .where(subscribers.c.id == sid)
+                        .values(
+                            address=row.address,
+                            language=row.language,
+                            delivery=row.delivery,
+                            state="pending",
+                            source=source,
+                            updated_at=now,
+                            confirmed_at=None,
+                            unsubscribed_at=None,
+                            **again,
+                        )
+                    )
             if before in ("new", "pending", "unsubscribed"):
                 self._replace_topics(conn, sid, row.topics)
         return self.get(sid), before
@@ -304,16 +384,20 @@ class SubscriberStore:
         if delivery not in DELIVERIES:
             raise ValueError(f"unknown delivery {delivery!r}")
         with self.engine.begin() as conn:
-            conn.execute(update(subscribers).where(subscribers.c.id == subscriber_id)
-                         .values(language=language, delivery=delivery, updated_at=utcnow()))
+            conn.execute(
+                update(subscribers)
+                .where(subscribers.c.id == subscriber_id)
+                .values(language=language, delivery=delivery, updated_at=utcnow())
+            )
             self._replace_topics(conn, subscriber_id, topics)
 
     @staticmethod
     def _replace_topics(conn, subscriber_id: int, topics: Sequence[str]) -> None:
         conn.execute(delete(subscriber_topics).where(subscriber_topics.c.subscriber_id == subscriber_id))
         if topics:
-            conn.execute(insert(subscriber_topics), [dict(subscriber_id=subscriber_id, topic=t)
-                                                     for t in sorted(set(topics))])
+            conn.execute(
+                insert(subscriber_topics), [dict(subscriber_id=subscriber_id, topic=t) for t in sorted(set(topics))]
+            )
 
     def erase_expired(self, retention: timedelta, now: datetime | None = None) -> list[int]:
         """Erase addresses unsubscribed longer than ``retention`` ago; return the erased ids
@@ -325,15 +409,21 @@ class SubscriberStore:
         cutoff = (now or utcnow()) - retention
         erased = dict(address=None, address_key=None, erased_at=utcnow(), link_nonce=None)
         lapsed_rows = and_(subscribers.c.state == "pending", subscribers.c.updated_at < cutoff)
-        ended_rows = and_(subscribers.c.state == "unsubscribed", subscribers.c.address.is_not(None),
-                          subscribers.c.unsubscribed_at < cutoff)
+        ended_rows = and_(
+            subscribers.c.state == "unsubscribed",
+            subscribers.c.address.is_not(None),
+            subscribers.c.unsubscribed_at < cutoff,
+        )
         with self.engine.begin() as conn:
             # The ids first, in the same transaction: the rows are then updated by id.
             lapsed = [i for (i,) in conn.execute(select(subscribers.c.id).where(lapsed_rows))]
             ended = [i for (i,) in conn.execute(select(subscribers.c.id).where(ended_rows))]
             for chunk in _chunks(lapsed, 500):
-                conn.execute(update(subscribers).where(and_(lapsed_rows, subscribers.c.id.in_(chunk)))
-                             .values(state="unsubscribed", unsubscribed_at=subscribers.c.updated_at, **erased))
+                conn.execute(
+                    update(subscribers)
+                    .where(and_(lapsed_rows, subscribers.c.id.in_(chunk)))
+                    .values(state="unsubscribed", unsubscribed_at=subscribers.c.updated_at, **erased)
+                )
             for chunk in _chunks(ended, 500):
                 conn.execute(update(subscribers).where(and_(ended_rows, subscribers.c.id.in_(chunk))).values(**erased))
         count = len(lapsed) + len(ended)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 import sys
 import types
+from collections.abc import Callable
 from functools import lru_cache
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Callable
 
 ELLIPSIS = "…"
 X_MAX_WEIGHTED = 280
@@ -38,6 +38,7 @@ def _parse_tweet():
     """
     try:
         from twitter_text import parse_tweet
+
         return parse_tweet
     except ModuleNotFoundError as exc:
         if exc.name != "pkg_resources":
@@ -95,7 +96,7 @@ def cut(text: str, budget: int, measure: Measure, ellipsis: str = ELLIPSIS) -> s
         fitting = [i for i in _boundaries(text, pattern) if measure(text[:i].rstrip() + ellipsis) <= budget]
         if fitting:
             # A clause cut that keeps less than a third of the budget says too little; try harder.
-            best = text[:max(fitting)].rstrip()
+            best = text[: max(fitting)].rstrip()
             if pattern is _SENTENCE_END or measure(best) * 3 >= budget:
                 return best + ellipsis
     # No boundary fits: cut between characters (binary search: measure may be costly).
@@ -151,8 +152,28 @@ def fit_parts(parts: list[str], fixed_tail: str, budget: int, measure: Measure, 
 class _TextExtractor(HTMLParser):
     """Rendered article HTML -> plain text paragraphs (for descriptions and message bodies)."""
 
-    BLOCKS = {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "ul", "ol", "br",
-              "blockquote", "pre", "figure", "dl", "dt", "dd"}
+    BLOCKS = {
+        "p",
+        "div",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "table",
+        "ul",
+        "ol",
+        "br",
+        "blockquote",
+        "pre",
+        "figure",
+        "dl",
+        "dt",
+        "dd",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -204,6 +225,8 @@ def x_override_problem(text: str, url: str, mentions: tuple[str, ...] = ()) -> s
 
     length = x_weighted_length(with_link(inert(text, mentions), url))
     if length > X_MAX_WEIGHTED:
-        return (f"the X text with the article link weighs {length} of X's {X_MAX_WEIGHTED} "
-                f"(CJK characters count 2, the link 23); shorten it by {length - X_MAX_WEIGHTED}")
+        return (
+            f"the X text with the article link weighs {length} of X's {X_MAX_WEIGHTED} "
+            f"(CJK characters count 2, the link 23); shorten it by {length - X_MAX_WEIGHTED}"
+        )
     return None

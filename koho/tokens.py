@@ -54,8 +54,11 @@ class Tokens:
     def __post_init__(self) -> None:
         problem = secret_problem(self.secret or "")
         if problem:  # 32 x "a" is long enough and guessable: length alone is not the test
-            raise ConfigError(f"{problem} (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
-                              if "token_urlsafe" not in problem else problem)
+            raise ConfigError(
+                f"{problem} (e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                if "token_urlsafe" not in problem
+                else problem
+            )
 
     def _serializer(self, purpose: str) -> URLSafeTimedSerializer:
         if purpose not in PURPOSES:
@@ -77,8 +80,13 @@ class Tokens:
         except BadSignature:
             raise TokenError("this link is not valid") from None
         # A bare id is a link from before generations existed (0009): it opens nothing any more.
-        if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int)
-                and not isinstance(value[0], bool) and isinstance(value[1], str)):
+        if not (
+            isinstance(value, list)
+            and len(value) == 2
+            and isinstance(value[0], int)
+            and not isinstance(value[0], bool)
+            and isinstance(value[1], str)
+        ):
             raise TokenError("this link is not valid")
         return value[0], value[1]
 

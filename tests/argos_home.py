@@ -44,8 +44,8 @@ def argos_home(tiny_package_cache) -> ArgosHome:
     """argostranslate's private folders for this process, with ja -> each of LANGUAGES installed."""
     if importlib.util.find_spec("argostranslate") is None:
         pytest.skip("argostranslate is not installed (pip install -c constraints.txt -e '.[translate]')")
-    from translations.engine import install_files
     from tests.conftest import ARGOS_ROOT
+    from translations.engine import install_files
 
     packages = {lang: tiny_packages.cached_package("ja", lang, tiny_package_cache) for lang in LANGUAGES}
     # conftest pointed argostranslate at ARGOS_ROOT before anything imported it; install_files

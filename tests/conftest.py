@@ -17,14 +17,16 @@ from pathlib import Path
 import pytest
 
 _PREFECT_HOME = tempfile.mkdtemp(prefix="koho-prefect-")
-os.environ.update({
-    "PREFECT_HOME": _PREFECT_HOME,
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "DO_NOT_TRACK": "1",
-    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
-    "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
-})
+os.environ.update(
+    {
+        "PREFECT_HOME": _PREFECT_HOME,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "60",
+        "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
+    }
+)
 # No setting of the machine's own reaches a test; KOHO_ALLOW_SKIPS is the suite's, not koho's
 # (tests/skips.py), and xdist's workers inherit this process's environment.
 for name in [n for n in os.environ if n.startswith("KOHO_") and n != "KOHO_ALLOW_SKIPS"]:
@@ -37,9 +39,16 @@ for name in ("COLUMNS", "LINES"):
 # argostranslate fixes its folders when first imported, and any publish may import it: point
 # them at a private folder for the whole session, so tests never read or write the user's models.
 ARGOS_ROOT = Path(tempfile.mkdtemp(prefix="koho-argos-"))
-os.environ.update({"XDG_DATA_HOME": str(ARGOS_ROOT / "data"), "XDG_CONFIG_HOME": str(ARGOS_ROOT / "config"),
-                   "XDG_CACHE_HOME": str(ARGOS_ROOT / "cache"), "ARGOS_INTRA_THREADS": "1",
-                   "ARGOS_INTER_THREADS": "1", "ARGOS_DEVICE_TYPE": "cpu"})
+os.environ.update(
+    {
+        "XDG_DATA_HOME": str(ARGOS_ROOT / "data"),
+        "XDG_CONFIG_HOME": str(ARGOS_ROOT / "config"),
+        "XDG_CACHE_HOME": str(ARGOS_ROOT / "cache"),
+        "ARGOS_INTRA_THREADS": "1",
+        "ARGOS_INTER_THREADS": "1",
+        "ARGOS_DEVICE_TYPE": "cpu",
+    }
+)
 
 # The controller and each worker make their own folders: none may outlive its process.
 atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
@@ -109,5 +118,3 @@ def workspace(tmp_path, monkeypatch, request, clock):
     if "argos_home" not in request.fixturenames:
         monkeypatch.setenv("KOHO_LANGUAGES", "")
     return tmp_path
-
-

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 
 from lxml import etree, html
@@ -43,7 +43,7 @@ def read_s3(client, bucket: str, prefix: str) -> dict[str, bytes]:
     out = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
         for obj in page.get("Contents", []):
-            out[obj["Key"][len(prefix) + 1:]] = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
+            out[obj["Key"][len(prefix) + 1 :]] = client.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read()
     return out
 
 
@@ -57,16 +57,20 @@ def references(path: str, body: bytes) -> list[str]:
         tree = etree.fromstring(body)
         refs = [str(r) for r in tree.xpath("//@href")]
         # Sitemap <loc>, RSS <link> and <guid isPermaLink>: text that is a URL.
-        refs += [el.text.strip() for el in tree.iter() if isinstance(el.tag, str)
-                 and etree.QName(el).localname in ("loc", "link") and el.text and el.text.strip()]
+        refs += [
+            el.text.strip()
+            for el in tree.iter()
+            if isinstance(el.tag, str) and etree.QName(el).localname in ("loc", "link") and el.text and el.text.strip()
+        ]
         return refs
     if path == "robots.txt":
         return [line.split(":", 1)[1].strip() for line in body.decode().splitlines() if line.startswith("Sitemap:")]
     return []
 
 
-def crawl(files: Mapping[str, bytes], base_url: str, outside: Iterable[str] = (),
-          rooted: Iterable[str] = ("404.html",)) -> Report:
+def crawl(
+    files: Mapping[str, bytes], base_url: str, outside: Iterable[str] = (), rooted: Iterable[str] = ("404.html",)
+) -> Report:
     """Check every reference of ``files`` (the whole site); ``rooted`` pages are served at any
     missing path, so a relative reference there is broken wherever it points."""
     report = Report()
@@ -103,7 +107,7 @@ def resolve(page: str, ref: str, base_url: str, base_path: str, outside: tuple[s
     if ref.startswith(outside):
         return None
     if ref.startswith(base_url):
-        ref = "/" + ref[len(base_url):].lstrip("/")
+        ref = "/" + ref[len(base_url) :].lstrip("/")
         base_path_here = "/"
     elif re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*:", ref):
         return None  # another host, mailto:, tel:, data:
@@ -116,9 +120,11 @@ def resolve(page: str, ref: str, base_url: str, base_path: str, outside: tuple[s
     elif target.startswith("/"):
         if not target.startswith(base_path_here):
             return (f"(outside the site root) {target}", parts.fragment)
-        target = target[len(base_path_here):]
+        target = target[len(base_path_here) :]
     else:
-        target = posixpath.normpath(posixpath.join(posixpath.dirname(page), target)) + ("/" if target.endswith("/") else "")
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(page), target)) + (
+            "/" if target.endswith("/") else ""
+        )
         if target.startswith("../") or target == "..":
             return (f"(above the site root) {ref}", parts.fragment)
     if target in ("", ".", "./") or target.endswith("/"):

@@ -60,8 +60,10 @@ def postgres_bindir() -> Path | None:
                 candidates.append(Path(out.stdout.strip()))
         except (OSError, subprocess.SubprocessError):
             pass
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                      key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0)
+    versions = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"),
+        key=lambda p: int(Path(p).parent.name) if Path(p).parent.name.isdigit() else 0,
+    )
     candidates += [Path(p) for p in reversed(versions)]
     if shutil.which("initdb"):
         candidates.append(Path(shutil.which("initdb")).parent)
@@ -95,23 +97,38 @@ class _PostgresServer:
         env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
         done = subprocess.run(cmd, cwd=self.home, env=env, capture_output=True, text=True, timeout=120)
         if check and done.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}\n"
-                               f"server log:\n{_tail(self.log)}")
+            raise RuntimeError(
+                f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}\n"
+                f"server log:\n{_tail(self.log)}"
+            )
         return done
 
     def start(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", PG_USER, "-E", "UTF8",
-                  "--locale=C", "--no-sync")
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", PG_USER, "-E", "UTF8", "--locale=C", "--no-sync")
         with open(self.data / "postgresql.conf", "a", encoding="utf-8") as conf:
-            conf.write("\n# koho test peer\nlisten_addresses = '127.0.0.1'\n"
-                       f"unix_socket_directories = '{self.home}'\n"
-                       "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                       "max_connections = 100\n")
+            conf.write(
+                "\n# koho test peer\nlisten_addresses = '127.0.0.1'\n"
+                f"unix_socket_directories = '{self.home}'\n"
+                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                "max_connections = 100\n"
+            )
         last = ""
         for _attempt in range(3):  # a port picked free can be taken before the server binds it
             self.port = free_port()
-            done = self._run("pg_ctl", "start", "-D", str(self.data), "-l", str(self.log), "-w", "-t",
-                             str(int(START_TIMEOUT)), "-o", f"-p {self.port}", check=False)
+            done = self._run(
+                "pg_ctl",
+                "start",
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log),
+                "-w",
+                "-t",
+                str(int(START_TIMEOUT)),
+                "-o",
+                f"-p {self.port}",
+                check=False,
+            )
             if done.returncode == 0:
                 return
             last = f"{done.stdout}\n{done.stderr}\nserver log:\n{_tail(self.log)}"
@@ -141,8 +158,9 @@ def _admin_connect(url: str):
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
-    return psycopg.connect(host=parsed.host, port=parsed.port, user=parsed.username, dbname="postgres",
-                           autocommit=True, connect_timeout=10)
+    return psycopg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username, dbname="postgres", autocommit=True, connect_timeout=10
+    )
 
 
 def _create_database(url: str, name: str) -> None:
@@ -209,8 +227,9 @@ def moto_endpoint(tmp_path_factory):
             if proc.poll() is not None:
                 raise RuntimeError(f"moto server exited with {proc.returncode}:\n{_tail(log_path)}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"moto server did not answer on port {port} within {START_TIMEOUT}s:\n"
-                                   f"{_tail(log_path)}")
+                raise RuntimeError(
+                    f"moto server did not answer on port {port} within {START_TIMEOUT}s:\n{_tail(log_path)}"
+                )
             time.sleep(0.1)
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -227,8 +246,15 @@ def s3_env(moto_endpoint, monkeypatch):
     """Point boto3 at the moto server with dummy credentials; return a new, empty bucket's name."""
     import boto3
 
-    for name in ("AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                 "AWS_DEFAULT_PROFILE", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"):
+    for name in (
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

@@ -9,7 +9,7 @@ import base64
 import json
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -62,15 +62,22 @@ def keys():
 
 def certificate(key, valid_from: datetime, valid_to: datetime) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sns.amazonaws.com")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(valid_from).not_valid_after(valid_to)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(valid_from)
+        .not_valid_after(valid_to)
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
 def serve_cert(peer, key, expired: bool = False) -> str:
     """A fresh certificate URL on the peer (fresh so no verifier has it cached)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     day = timedelta(days=1)
     span = (now - 10 * day, now - day) if expired else (now - day, now + 30 * day)
     path = f"/SimpleNotificationService-{uuid.uuid4().hex}.pem"
@@ -80,12 +87,21 @@ def serve_cert(peer, key, expired: bool = False) -> str:
 
 def signed(kind: str, key, cert_url: str, version: str = "1", topic: str = TOPIC, **fields) -> dict:
     """An SNS envelope signed as AWS documents: ``key\\nvalue\\n`` over the type's keys."""
-    message = {"Type": kind, "MessageId": str(uuid.uuid4()), "TopicArn": topic,
-               # koho's (pinned) clock, which the age check compares with; not the machine's date
-               "Timestamp": clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-               "SignatureVersion": version, "SigningCertURL": cert_url, **fields}
-    keys = (["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"] if kind == "Notification"
-            else ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"])
+    message = {
+        "Type": kind,
+        "MessageId": str(uuid.uuid4()),
+        "TopicArn": topic,
+        # koho's (pinned) clock, which the age check compares with; not the machine's date
+        "Timestamp": clock.now().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "SignatureVersion": version,
+        "SigningCertURL": cert_url,
+        **fields,
+    }
+    keys = (
+        ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+        if kind == "Notification"
+        else ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+    )
     text = "".join(f"{k}\n{message[k]}\n" for k in keys if k in message)
     digest = hashes.SHA1() if version == "1" else hashes.SHA256()
     message["Signature"] = base64.b64encode(key.sign(text.encode(), padding.PKCS1v15(), digest)).decode()
@@ -93,15 +109,30 @@ def signed(kind: str, key, cert_url: str, version: str = "1", topic: str = TOPIC
 
 
 def bounce(bounce_type: str, *addresses: str, field: str = "notificationType") -> str:
-    return json.dumps({field: "Bounce", "mail": {"messageId": "0100-test", "destination": list(addresses)},
-                       "bounce": {"bounceType": bounce_type, "bounceSubType": "General",
-                                  "bouncedRecipients": [{"emailAddress": a, "status": "5.1.1"} for a in addresses]}})
+    return json.dumps(
+        {
+            field: "Bounce",
+            "mail": {"messageId": "0100-test", "destination": list(addresses)},
+            "bounce": {
+                "bounceType": bounce_type,
+                "bounceSubType": "General",
+                "bouncedRecipients": [{"emailAddress": a, "status": "5.1.1"} for a in addresses],
+            },
+        }
+    )
 
 
 def complaint(*addresses: str, field: str = "notificationType") -> str:
-    return json.dumps({field: "Complaint", "mail": {"messageId": "0100-test"},
-                       "complaint": {"complainedRecipients": [{"emailAddress": a} for a in addresses],
-                                     "complaintFeedbackType": "abuse"}})
+    return json.dumps(
+        {
+            field: "Complaint",
+            "mail": {"messageId": "0100-test"},
+            "complaint": {
+                "complainedRecipients": [{"emailAddress": a} for a in addresses],
+                "complaintFeedbackType": "abuse",
+            },
+        }
+    )
 
 
 def loopback_verifier() -> SnsVerifier:

@@ -82,11 +82,23 @@ def test_switcher_lists_every_version_by_its_own_name(site):
     current = switcher.find(".//*[@aria-current='page']")
     assert current.text == "ไทย" and current.get("lang") == "th"
     links = {a.get("hreflang"): a.get("href") for a in switcher.findall(".//a")}
-    assert links["ja"] == f"../../../articles/{IMAGE_ARTICLE}/index.html" and links["zh-Hans"] == f"../../../zh/articles/{IMAGE_ARTICLE}/index.html"
+    assert (
+        links["ja"] == f"../../../articles/{IMAGE_ARTICLE}/index.html"
+        and links["zh-Hans"] == f"../../../zh/articles/{IMAGE_ARTICLE}/index.html"
+    )
     # The Japanese page links to the translations too.
     ja = page(site, f"articles/{IMAGE_ARTICLE}/index.html")
     assert ja.get("lang") == "ja" and not ja.find_class("machine-translation")
-    assert {a.get("hreflang") for a in ja.findall(".//nav[@class='languages']//a")} == {"en", "zh-Hans", "ko", "th", "pt", "es", "id", "vi"}
+    assert {a.get("hreflang") for a in ja.findall(".//nav[@class='languages']//a")} == {
+        "en",
+        "zh-Hans",
+        "ko",
+        "th",
+        "pt",
+        "es",
+        "id",
+        "vi",
+    }
 
 
 def test_every_relative_link_of_every_edition_resolves(site):
@@ -94,9 +106,12 @@ def test_every_relative_link_of_every_edition_resolves(site):
     files = read_folder(site)
     assert any(p.startswith("vi/") for p in files)
     # Feeds and e-books are written by their own channels (tests/e2e/test_first_publish.py crawls those).
-    report = crawl({p: b for p, b in files.items() if p.endswith(".html")} | {
-        p: b for p, b in files.items() if not p.endswith(".html")}, corpus().site.base_url,
-        outside=(corpus().site.url("feeds/"), corpus().site.url("ebooks/")))
+    report = crawl(
+        {p: b for p, b in files.items() if p.endswith(".html")}
+        | {p: b for p, b in files.items() if not p.endswith(".html")},
+        corpus().site.base_url,
+        outside=(corpus().site.url("feeds/"), corpus().site.url("ebooks/")),
+    )
     broken = [b for b in report.broken if "feeds/" not in b and "ebooks/" not in b]
     assert broken == [] and report.checked > 1000
 
@@ -168,8 +183,10 @@ def test_incremental_plan_of_a_translation_matches_the_full_build(tmp_path):
     assert "en/bulletin/2026-11-01/index.html" in targets and "bulletin/2026-11-01/index.html" in targets
     pages = [d for d in planned if d.target.endswith(".html") and d.article_id != SITE_ID]
     assert pages and all(d.language == "en" and d.article_id == IMAGE_ARTICLE for d in pages)
-    full = {d.target: d.body() for d in ArchiveChannel(f"file://{tmp_path}", CONTENT, ebooks=True)
-            .plan_all(context(after), "b")}
+    full = {
+        d.target: d.body()
+        for d in ArchiveChannel(f"file://{tmp_path}", CONTENT, ebooks=True).plan_all(context(after), "b")
+    }
     for delivery in planned:
         assert delivery.body() == full[delivery.target], delivery.target
     written = channel.deliver(planned)
@@ -184,8 +201,10 @@ def test_withdrawn_translation_leaves_its_edition(tmp_path):
     build(tmp_path, live)
     gone = dataclasses.replace(live.pop(f"{IMAGE_ARTICLE}@en"), status="withdrawn")
     channel = ArchiveChannel(f"file://{tmp_path}", CONTENT, ebooks=True)
-    ctx = dataclasses.replace(context(live), previous_targets=frozenset({f"en/articles/{IMAGE_ARTICLE}/index.html",
-                                                                        "en/index.html", "en/2026/index.html"}))
+    ctx = dataclasses.replace(
+        context(live),
+        previous_targets=frozenset({f"en/articles/{IMAGE_ARTICLE}/index.html", "en/index.html", "en/2026/index.html"}),
+    )
     channel.deliver(channel.plan(gone, ctx))
     doc = page(tmp_path, f"en/articles/{IMAGE_ARTICLE}/index.html")
     assert doc.find_class("withdrawn")[0].text == words("en").withdrawn
@@ -209,8 +228,9 @@ def test_a_context_of_one_language_never_rewrites_another_edition(tmp_path):
     everything = frozenset(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.html"))
     channel = ArchiveChannel(f"file://{tmp_path}", CONTENT, ebooks=True)
 
-    en_plan = channel.plan(english[f"{IMAGE_ARTICLE}@en"],
-                           dataclasses.replace(context(english), previous_targets=everything))
+    en_plan = channel.plan(
+        english[f"{IMAGE_ARTICLE}@en"], dataclasses.replace(context(english), previous_targets=everything)
+    )
     # Furniture (keyed by its bytes, whatever the articles) is the only language-free part.
     assert {d.target.split("/")[0] for d in en_plan if d.article_id != SITE_ID} == {"en", "media"}
     assert {d.target for d in en_plan if d.article_id == SITE_ID} == set(FURNITURE)

@@ -51,11 +51,14 @@ def messages(corpus) -> list[str]:
     return [f"{Path(e.path).name}:{e.line}: {e.field}: {e.message}" for e in corpus.errors]
 
 
-@pytest.mark.parametrize("extra, expected", [
-    ("urgent_until: 明日まで", "x.md:5: urgent_until: '明日まで' is not a date and time"),
-    ("urgent_until: 2026-11-10 12:00", "x.md:5: urgent_until: 2026-11-10 12:00:00 is not after publish_at"),
-    ("urgent_until: [2026-11-12]", "x.md:5: urgent_until: expected a date and time"),
-])
+@pytest.mark.parametrize(
+    "extra, expected",
+    [
+        ("urgent_until: 明日まで", "x.md:5: urgent_until: '明日まで' is not a date and time"),
+        ("urgent_until: 2026-11-10 12:00", "x.md:5: urgent_until: 2026-11-10 12:00:00 is not after publish_at"),
+        ("urgent_until: [2026-11-12]", "x.md:5: urgent_until: expected a date and time"),
+    ],
+)
 def test_urgent_until_errors_name_line_and_field(content, extra, expected):
     corpus = read(content, ARTICLE.format(extra=extra))
     assert corpus.articles == {} and any(m.startswith(expected) for m in messages(corpus)), messages(corpus)
@@ -63,8 +66,9 @@ def test_urgent_until_errors_name_line_and_field(content, extra, expected):
 
 def test_urgent_until_needs_an_urgent_article(content):
     corpus = read(content, ARTICLE.format(extra="urgent_until: 2026-11-12 09:00").replace("urgent", "normal", 1))
-    assert messages(corpus) == ["x.md:5: urgent_until: only an urgent article has an end of urgency; "
-                                "add 'priority: urgent' or remove this"]
+    assert messages(corpus) == [
+        "x.md:5: urgent_until: only an urgent article has an end of urgency; add 'priority: urgent' or remove this"
+    ]
 
 
 def test_urgent_until_is_read_in_the_site_time_zone(content):
@@ -76,8 +80,9 @@ def test_urgent_until_is_read_in_the_site_time_zone(content):
 
 
 def test_the_site_default_applies_without_urgent_until(content):
-    (content / "site.yaml").write_text((CONTENT / "site.yaml").read_text(encoding="utf-8") + "urgent_days: 1\n",
-                                       encoding="utf-8")
+    (content / "site.yaml").write_text(
+        (CONTENT / "site.yaml").read_text(encoding="utf-8") + "urgent_days: 1\n", encoding="utf-8"
+    )
     site = load_site(content)
     article = read(content, ARTICLE.format(extra="")).articles["x"]
     assert article.urgent_at(PUBLISHED + timedelta(hours=23), site)
@@ -126,7 +131,9 @@ def test_the_archive_knows_when_its_pages_change_with_time_alone(tmp_path):
     books = ArchiveChannel(f"file://{tmp_path}", CONTENT, ebooks=True)
     issue = datetime(2026, 11, 11, 7, 0, tzinfo=JST)
     assert sorted(books.moments([corpus.articles[URGENT]], site)) == [
-        (issue, "bulletin/2026-11-11/index.html"), (ends, "index.html")]
+        (issue, "bulletin/2026-11-11/index.html"),
+        (ends, "index.html"),
+    ]
 
     assert due_pages(plain, articles, site, ends - timedelta(minutes=1), ends) == ["index.html"]
     assert due_pages(plain, articles, site, ends, ends + timedelta(days=1)) == []

@@ -39,16 +39,26 @@ def marked() -> set[tuple[str | tuple[str, ...], str | None]]:
     babel.cfg`` reads them from the repository's root."""
     with open(REPO / "babel.cfg", encoding="utf-8") as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
-    return {(message, context) for _file, _line, message, _comments, context
-            in extract_from_dir(REPO, method_map, options_map, keywords=DEFAULT_KEYWORDS)}
+    return {
+        (message, context)
+        for _file, _line, message, _comments, context in extract_from_dir(
+            REPO, method_map, options_map, keywords=DEFAULT_KEYWORDS
+        )
+    }
 
 
 def test_the_residents_catalogs_hold_exactly_the_marked_strings_in_every_target_language():
     found = {(message if isinstance(message, str) else message[0], context) for message, context in marked()}
     # A sample of each kind: a page's text, a sign-up mail's subject, a link label of the pages.
-    assert {("メールアドレスを入力してください。", None), ("%(list_name)sに登録する", None),
-            ("【%(list_name)s】登録の確認", None), ("本文へ移動", None)} <= found
-    assert sorted(p.parent.parent.name for p in LOCALE.glob(f"*/LC_MESSAGES/{RESIDENTS}.po")) == sorted(TARGET_LANGUAGES)
+    assert {
+        ("メールアドレスを入力してください。", None),
+        ("%(list_name)sに登録する", None),
+        ("【%(list_name)s】登録の確認", None),
+        ("本文へ移動", None),
+    } <= found
+    assert sorted(p.parent.parent.name for p in LOCALE.glob(f"*/LC_MESSAGES/{RESIDENTS}.po")) == sorted(
+        TARGET_LANGUAGES
+    )
     assert not po_file(SOURCE_LANGUAGE).exists(), "Japanese is the source text: its words are the msgids"
     for language in TARGET_LANGUAGES:
         catalog = read(po_file(language))

@@ -24,10 +24,11 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -56,6 +57,7 @@ SUBSCRIBED_AT = datetime(2026, 9, 1, 9, 0, tzinfo=PINNED_NOW.tzinfo)
 
 
 # -- what the pipeline probes for --------------------------------------------------------------
+
 
 def _topics_or_none(value: Any, corpus: Corpus) -> str | None:
     """Why ``value`` is not what ``RunState.audience`` takes (None: it is)."""
@@ -118,6 +120,7 @@ CAPABILITIES: dict[str, Capability] = {
 
 # -- the workspace: content, a ledger with readers, and the files channels write ----------------
 
+
 @pytest.fixture
 def world(workspace, clock):
     """Settings and corpus of a fresh workspace whose ledger has two confirmed readers of every
@@ -130,9 +133,13 @@ def world(workspace, clock):
     try:
         topics = tuple(corpus.site.topics)
         SubscriberStore(ledger.engine).upsert(
-            [NewSubscriber("reader@example.jp", "reader@example.jp", topics),
-             NewSubscriber("digest@example.jp", "digest@example.jp", topics, delivery="digest")],
-            "confirmed", "contract test")
+            [
+                NewSubscriber("reader@example.jp", "reader@example.jp", topics),
+                NewSubscriber("digest@example.jp", "digest@example.jp", topics, delivery="digest"),
+            ],
+            "confirmed",
+            "contract test",
+        )
     finally:
         ledger.close()
     clock.set(PINNED_NOW)
@@ -163,8 +170,10 @@ def outputs(base: Path) -> dict[str, tuple[str, int]]:
 def ledger_rows(ledger: Ledger) -> dict[str, list[tuple]]:
     """Every row of every ledger table, every column, in a fixed order."""
     with ledger.engine.connect() as conn:
-        return {table.name: sorted(tuple(map(repr, row)) for row in conn.execute(select(table)))
-                for table in metadata.sorted_tables}
+        return {
+            table.name: sorted(tuple(map(repr, row)) for row in conn.execute(select(table)))
+            for table in metadata.sorted_tables
+        }
 
 
 def states(ledger: Ledger) -> dict[str, str]:
@@ -186,6 +195,7 @@ def open_files() -> Counter:
 
 
 # -- 1. declarations ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", NAMES)
 def test_channel_declares_its_name_limits_and_capabilities_consistently(name, world):
@@ -221,14 +231,17 @@ def test_channel_declares_its_name_limits_and_capabilities_consistently(name, wo
         if hasattr(channel, "audience_for"):
             problems += [_topics_or_none(channel.audience_for(a), corpus) for a in corpus.articles.values()]
         if hasattr(channel, "audience_for_issue"):
-            problems += [_topics_or_none(channel.audience_for_issue(i), corpus)
-                         for i in issues_of(corpus.articles.values(), corpus.site, PINNED_NOW)]
+            problems += [
+                _topics_or_none(channel.audience_for_issue(i), corpus)
+                for i in issues_of(corpus.articles.values(), corpus.site, PINNED_NOW)
+            ]
         assert [p for p in problems if p] == []
     finally:
         channel.close()
 
 
 # -- 2. planning --------------------------------------------------------------------------------
+
 
 def plan_problems(channel: Channel, planned: list, item_id: str, content_dir: Path) -> list[str]:
     """Why a plan is not one the ledger and the pipeline can take (empty: it is)."""
@@ -301,6 +314,7 @@ def test_planning_is_pure_well_formed_and_finds_work_in_the_sample_content(name,
 
 # -- 3. delivery, idempotency and close ---------------------------------------------------------
 
+
 @dataclass
 class Work:
     """What the delivery test publishes on a channel: the first sample article and the first
@@ -313,12 +327,20 @@ class Work:
 def find_work(channel: Channel, corpus: Corpus, ledger: Ledger) -> Work:
     """Look (with dry contexts, writing nothing) for an article and an issue the channel plans for."""
     state = RunState(ledger, corpus)
-    article = next((a for a in due(corpus)
-                    if channel.plan(a, context_for(channel, a, corpus, ledger, PINNED_NOW, True, state))), None)
+    article = next(
+        (a for a in due(corpus) if channel.plan(a, context_for(channel, a, corpus, ledger, PINNED_NOW, True, state))),
+        None,
+    )
     issue = None
     if isinstance(channel, IssueChannel):
-        issue = next((i for i in issues_of(corpus.articles.values(), corpus.site, PINNED_NOW)
-                      if channel.plan_issue(i, issue_context(channel, i, corpus, PINNED_NOW, state))), None)
+        issue = next(
+            (
+                i
+                for i in issues_of(corpus.articles.values(), corpus.site, PINNED_NOW)
+                if channel.plan_issue(i, issue_context(channel, i, corpus, PINNED_NOW, state))
+            ),
+            None,
+        )
     return Work(article, issue)
 
 
@@ -350,8 +372,9 @@ def test_delivers_to_its_outbox_or_store_and_a_second_run_sends_nothing(name, wo
     files = open_files()
     work = find_work(channel, corpus, ledger)
     # Every channel but a per-issue one (e-books) has something to say about some article.
-    assert work.issue if isinstance(channel, IssueChannel) else work.article, \
+    assert work.issue if isinstance(channel, IssueChannel) else work.article, (
         f"{name} plans nothing for the sample content: the test cannot see it deliver"
+    )
 
     planned, new, receipts = publish(channel, work, corpus, ledger)
     keys = [d.key for d in planned]
@@ -373,7 +396,7 @@ def test_delivers_to_its_outbox_or_store_and_a_second_run_sends_nothing(name, wo
     # same files, never beside them: the outbox holds one request per delivery, as the API would.
     size = channel.limits.batch_size
     for start in range(0, len(planned), size):
-        batch = planned[start:start + size]
+        batch = planned[start : start + size]
         assert [r.key for r in channel.deliver(batch)] == [d.key for d in batch]
     assert sorted(outputs(base)) == sorted(written)
     written = outputs(base)

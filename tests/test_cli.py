@@ -70,8 +70,9 @@ def koho(*args: str, cwd, api_url: str | None = None) -> subprocess.CompletedPro
     env = {**os.environ, "COLUMNS": "250"}
     if api_url:
         env["PREFECT_API_URL"] = api_url
-    return subprocess.run([sys.executable, "-m", "koho.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "koho.cli", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -97,18 +98,31 @@ def test_unknown_channel_is_a_clear_error(workspace):
     assert "unknown channel(s): fax" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("env, args, expected", [
-    ({"KOHO_ARCHIVE_URL": "ftp://example.jp/site"}, ["publish"], "configuration error: 'ftp://example.jp/site': unknown store"),
-    ({"KOHO_ARCHIVE_URL": "s3:///no-bucket"}, ["build"], "an s3:// URL needs a bucket"),
-    ({"KOHO_MAIL_URL": "smtp://user:pw@127.0.0.1:25"}, ["publish-due"], "put SMTP credentials in KOHO_SMTP_USER"),
-    ({"KOHO_MAIL_RETENTION_DAYS": "a month"}, ["subscribers", "count"],
-     "configuration error: KOHO_MAIL_RETENTION_DAYS: Input should be a valid integer"),
-    ({"KOHO_MAIL_URL": "smtp://127.0.0.1:port"}, ["publish"], "configuration error: 'smtp://127.0.0.1:port'"),
-    ({"KOHO_DATABASE_URL": "not a url"}, ["publish"], "KOHO_DATABASE_URL is not a database URL"),
-    ({"KOHO_DATABASE_URL": "postgresql://koho:pw@127.0.0.1:1/koho"}, ["status"],
-     "cannot open the ledger database postgresql+psycopg://koho:***@127.0.0.1:1/koho"),
-    ({}, ["publish", "content/articles/nope.md"], "error: no articles under content/articles/nope.md"),
-])
+@pytest.mark.parametrize(
+    "env, args, expected",
+    [
+        (
+            {"KOHO_ARCHIVE_URL": "ftp://example.jp/site"},
+            ["publish"],
+            "configuration error: 'ftp://example.jp/site': unknown store",
+        ),
+        ({"KOHO_ARCHIVE_URL": "s3:///no-bucket"}, ["build"], "an s3:// URL needs a bucket"),
+        ({"KOHO_MAIL_URL": "smtp://user:pw@127.0.0.1:25"}, ["publish-due"], "put SMTP credentials in KOHO_SMTP_USER"),
+        (
+            {"KOHO_MAIL_RETENTION_DAYS": "a month"},
+            ["subscribers", "count"],
+            "configuration error: KOHO_MAIL_RETENTION_DAYS: Input should be a valid integer",
+        ),
+        ({"KOHO_MAIL_URL": "smtp://127.0.0.1:port"}, ["publish"], "configuration error: 'smtp://127.0.0.1:port'"),
+        ({"KOHO_DATABASE_URL": "not a url"}, ["publish"], "KOHO_DATABASE_URL is not a database URL"),
+        (
+            {"KOHO_DATABASE_URL": "postgresql://koho:pw@127.0.0.1:1/koho"},
+            ["status"],
+            "cannot open the ledger database postgresql+psycopg://koho:***@127.0.0.1:1/koho",
+        ),
+        ({}, ["publish", "content/articles/nope.md"], "error: no articles under content/articles/nope.md"),
+    ],
+)
 def test_configuration_mistakes_stop_before_anything_is_written(workspace, monkeypatch, env, args, expected):
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -134,8 +148,13 @@ def test_a_damaged_ledger_is_one_line_and_exit_code_4(workspace):
     state = workspace / ".koho"
     state.mkdir(exist_ok=True)
     (state / "koho.db").write_bytes(b"not a database " * 100)
-    result = subprocess.run([sys.executable, "-m", "koho.cli", "status"], capture_output=True, text=True,
-                            timeout=120, env={**__import__("os").environ, "COLUMNS": "200"})
+    result = subprocess.run(
+        [sys.executable, "-m", "koho.cli", "status"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**__import__("os").environ, "COLUMNS": "200"},
+    )
     assert result.returncode == 4, result.stdout + result.stderr
     assert "ledger database error: file is not a database" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr

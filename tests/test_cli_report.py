@@ -33,15 +33,32 @@ def test_summary_counts_skips_apart_from_unchanged_and_says_each_reason_once():
     outcomes = []
     for article in ("a", "b", "c"):
         for channel in ("archive", "feeds"):
-            outcomes.append(Outcome(channel, f"{article} (th)", planned=1, new=1, note=MISSING_TH,
-                                    receipts=[Receipt.skipped(f"{channel}:translation/th:{article}:r:th", MISSING_TH)]))
+            outcomes.append(
+                Outcome(
+                    channel,
+                    f"{article} (th)",
+                    planned=1,
+                    new=1,
+                    note=MISSING_TH,
+                    receipts=[Receipt.skipped(f"{channel}:translation/th:{article}:r:th", MISSING_TH)],
+                )
+            )
             unchanged = Receipt.skipped(f"{channel}:x.html:{article}:r:ja", "unchanged: identical bytes already stored")
-            outcomes.append(Outcome(channel, article, planned=2, new=2,
-                                    receipts=[Receipt.sent(f"{channel}:y:{article}:r:ja", "etag"), unchanged],
-                                    tally=Counter({State.SENT: 1, State.SKIPPED: 1})))
+            outcomes.append(
+                Outcome(
+                    channel,
+                    article,
+                    planned=2,
+                    new=2,
+                    receipts=[Receipt.sent(f"{channel}:y:{article}:r:ja", "etag"), unchanged],
+                    tally=Counter({State.SENT: 1, State.SKIPPED: 1}),
+                )
+            )
     summary = summarize(outcomes)
     assert [(r.channel, r.sent, r.unchanged, r.skipped) for r in summary.channels] == [
-        ("archive", 3, 3, 3), ("feeds", 3, 3, 3)]
+        ("archive", 3, 3, 3),
+        ("feeds", 3, 3, 3),
+    ]
     assert summary.skipped == {MISSING_TH: (6, ["archive", "feeds"])}
 
 
@@ -56,11 +73,17 @@ def _koho(workspace, *args: str):
     from prefect.settings import PREFECT_API_URL
 
     empty = workspace / "no-models"
-    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "400",
-           "XDG_DATA_HOME": str(empty / "data"), "XDG_CONFIG_HOME": str(empty / "config"),
-           "XDG_CACHE_HOME": str(empty / "cache")}
-    done = subprocess.run([sys.executable, "-m", "koho.cli", *args], capture_output=True, text=True, env=env,
-                          timeout=600)
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+        "COLUMNS": "400",
+        "XDG_DATA_HOME": str(empty / "data"),
+        "XDG_CONFIG_HOME": str(empty / "config"),
+        "XDG_CACHE_HOME": str(empty / "cache"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "koho.cli", *args], capture_output=True, text=True, env=env, timeout=600
+    )
     return SimpleNamespace(exit_code=done.returncode, output=done.stdout + done.stderr)
 
 
@@ -106,6 +129,7 @@ def test_an_embargoed_article_says_when_it_goes_out(workspace, cli_env):
     for args in (["publish", str(embargoed)], ["publish", "--dry-run", str(embargoed)]):
         result = runner.invoke(app, args, env={"COLUMNS": "300"})
         assert result.exit_code == 0, result.output
-        assert ("nerima-hotline-2026-12: embargoed until 2026-11-30 09:00 JST; publish-due sends it then."
-                in result.output), result.output
+        assert (
+            "nerima-hotline-2026-12: embargoed until 2026-11-30 09:00 JST; publish-due sends it then." in result.output
+        ), result.output
         assert "Nothing new was sent" not in result.output

@@ -22,15 +22,16 @@ PO = REPO / "koho" / "locale" / "ja" / "LC_MESSAGES" / "koho.po"
 #: The modules whose words the command prints, and how they mark them (see the .po's header).
 MARKED = ("koho/cli.py", "koho/report.py", "koho/article.py", "koho/frontmatter.py", "koho/reader.py")
 KEYWORDS = {"_": None, "N_": None, "phrase": None, "Phrase": None, "_failed": (4,), "said": (4,)}
-BROKEN = "---\ntitle: \"防災訓練\npublish_at: 2026-11-01 09:00\n---\n本文\n"
+BROKEN = '---\ntitle: "防災訓練\npublish_at: 2026-11-01 09:00\n---\n本文\n'
 WRONG_TYPE = "---\ntitle: 防災訓練\npublish_at: 2026-11-01 09:00\ntopics: bousai\n---\n本文\n"
 
 
 def _koho(*args: str, cwd: Path, lang: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_MESSAGES", "LANGUAGE")}
     env.update(LANG=lang, PYTHONPATH=str(REPO), COLUMNS="250")
-    return subprocess.run([sys.executable, "-m", "koho.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "koho.cli", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
 
 
 def test_check_speaks_japanese_in_a_japanese_locale_and_english_otherwise(workspace):
@@ -40,16 +41,22 @@ def test_check_speaks_japanese_in_a_japanese_locale_and_english_otherwise(worksp
 
     ja = _koho("check", cwd=workspace, lang="ja_JP.UTF-8")
     assert ja.returncode == 1, ja.stderr
-    assert "broken.md:2: フロントマター: YAML として読めません: ここで開いた引用符が閉じられていません" in ja.stderr, ja.stderr
-    assert ("typed.md:4: topics: [bousai, kurashi] のような分野キーのリスト を書いてください。"
-            "書かれているのは 文字列 'bousai' です") in ja.stderr, ja.stderr
+    assert "broken.md:2: フロントマター: YAML として読めません: ここで開いた引用符が閉じられていません" in ja.stderr, (
+        ja.stderr
+    )
+    assert (
+        "typed.md:4: topics: [bousai, kurashi] のような分野キーのリスト を書いてください。"
+        "書かれているのは 文字列 'bousai' です"
+    ) in ja.stderr, ja.stderr
     assert "2 件のエラー。" in ja.stderr and "error" not in ja.stderr and "Traceback" not in ja.stderr
 
     en = _koho("check", cwd=workspace, lang="C.UTF-8")
     assert en.returncode == 1, en.stderr
     assert "broken.md:2: front matter: this is not valid YAML: a quote opened here is never closed" in en.stderr
-    assert ("typed.md:4: topics: expected a list of topic keys such as [bousai, kurashi]; got the text 'bousai'"
-            in en.stderr), en.stderr
+    assert (
+        "typed.md:4: topics: expected a list of topic keys such as [bousai, kurashi]; got the text 'bousai'"
+        in en.stderr
+    ), en.stderr
     assert "2 error(s)." in en.stderr and not re.search("[ぁ-んァ-ン]", en.stderr.replace("防災訓練", ""))
 
 
@@ -67,11 +74,18 @@ def test_tables_and_run_messages_follow_the_locale(workspace, monkeypatch):
     assert ok.exit_code == 0 and "件の記事に問題はありません" in ok.output, ok.output
 
 
-@pytest.mark.parametrize("env, expected", [
-    ({"LANG": "ja_JP.UTF-8"}, "ja"), ({"LANG": "ja"}, "ja"), ({"LANG": "C.UTF-8"}, "en"), ({}, "en"),
-    ({"LANG": "ja_JP.UTF-8", "LC_ALL": "C"}, "en"), ({"LANG": "C", "LC_MESSAGES": "ja_JP.eucJP"}, "ja"),
-    ({"LANG": "en_GB.UTF-8", "LC_ALL": "ja_JP.UTF-8"}, "ja"),
-])
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({"LANG": "ja_JP.UTF-8"}, "ja"),
+        ({"LANG": "ja"}, "ja"),
+        ({"LANG": "C.UTF-8"}, "en"),
+        ({}, "en"),
+        ({"LANG": "ja_JP.UTF-8", "LC_ALL": "C"}, "en"),
+        ({"LANG": "C", "LC_MESSAGES": "ja_JP.eucJP"}, "ja"),
+        ({"LANG": "en_GB.UTF-8", "LC_ALL": "ja_JP.UTF-8"}, "ja"),
+    ],
+)
 def test_language_comes_from_lc_all_then_lc_messages_then_lang(monkeypatch, env, expected):
     for name in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
         monkeypatch.delenv(name, raising=False)

@@ -17,9 +17,8 @@ from flows.steps import Steps
 from koho.cli import app
 from koho.ledger import Ledger
 from koho.settings import Settings
-from translations.memory import Memory
-
 from tests.test_translations_flow import Probe
+from translations.memory import Memory
 
 ARTICLE = "content/articles/2026/sogo-bousai-kunren-2026.md"
 

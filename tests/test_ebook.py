@@ -13,9 +13,9 @@ import pytest
 from lxml import etree, html
 
 from channels.ebook import EbookChannel, identifier
-from koho.clock import now as koho_now
 from koho.bulletin import BulletinIssue, issues_of
 from koho.channel import IssueChannel, PlanContext
+from koho.clock import now as koho_now
 from koho.delivery import State
 from koho.i18n import words
 from tests import epubcheck
@@ -24,8 +24,12 @@ from tests.translated import NOW, corpus, translate
 
 ALL = ("en", "zh", "ko", "th", "pt", "es", "id", "vi")
 DAY = "2026-11-01"  # the issue with an image (sogo-bousai-kunren-2026)
-NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/",
-      "x": "http://www.w3.org/1999/xhtml", "c": "urn:oasis:names:tc:opendocument:xmlns:container"}
+NS = {
+    "opf": "http://www.idpf.org/2007/opf",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "x": "http://www.w3.org/1999/xhtml",
+    "c": "urn:oasis:names:tc:opendocument:xmlns:container",
+}
 
 
 def issues() -> dict[str, BulletinIssue]:
@@ -79,8 +83,9 @@ def test_every_edition_passes_epubcheck_without_errors_or_warnings(books):
 
 
 def test_one_book_per_issue_and_language_where_the_issue_page_links(books):
-    assert books[(DAY, "en")].relative_to(books[(DAY, "en")].parents[2]).as_posix() == \
-        f"ebooks/{DAY}/kuho-{DAY}-en.epub"
+    assert (
+        books[(DAY, "en")].relative_to(books[(DAY, "en")].parents[2]).as_posix() == f"ebooks/{DAY}/kuho-{DAY}-en.epub"
+    )
     issue = issues()[DAY]
     (delivery,) = channel(Path("unused")).plan_issue(edition(issue, "th"), context(edition(issue, "th")))
     assert delivery.key == f"ebook:ebooks/{DAY}/kuho-{DAY}-th.epub:issue-{DAY}:{edition(issue, 'th').revision}:th"
@@ -89,8 +94,15 @@ def test_one_book_per_issue_and_language_where_the_issue_page_links(books):
     assert channel(Path("unused")).plan(issue.articles[0], context(issue)) == []
 
 
-@pytest.mark.parametrize("lang,title", [("ja", "区報 2026年11月1日号"), ("en", "Nerima City News, 1 November 2026"),
-                                        ("zh", "练马区报 2026年11月1日"), ("th", "จดหมายข่าวเขตเนริมะ 1 พฤศจิกายน ค.ศ. 2026")])
+@pytest.mark.parametrize(
+    "lang,title",
+    [
+        ("ja", "区報 2026年11月1日号"),
+        ("en", "Nerima City News, 1 November 2026"),
+        ("zh", "练马区报 2026年11月1日"),
+        ("th", "จดหมายข่าวเขตเนริมะ 1 พฤศจิกายน ค.ศ. 2026"),
+    ],
+)
 def test_metadata(books, lang, title):
     opf = package(unpack(books[(DAY, lang)]))
     meta = opf.find("opf:metadata", NS)
@@ -157,9 +169,11 @@ def test_bytes_are_stable_so_an_unchanged_issue_writes_nothing(tmp_path, books):
         assert infos[0].filename == "mimetype" and infos[0].compress_type == zipfile.ZIP_STORED
         assert {i.date_time for i in infos} == {(2026, 10, 31, 22, 0, 0)}
     # An edited article is a new revision of the issue and a new book.
-    edited = BulletinIssue(issue.day, issue.appears_at,
-                           (dataclasses.replace(issue.articles[0], title="通知: 新", revision="edited"),
-                            *issue.articles[1:]))
+    edited = BulletinIssue(
+        issue.day,
+        issue.appears_at,
+        (dataclasses.replace(issue.articles[0], title="通知: 新", revision="edited"), *issue.articles[1:]),
+    )
     changed = ebooks.plan_issue(edited, context(edited))
     assert changed[0].body() != first[0].body() and edited.revision != issue.revision
     assert ebooks.deliver(changed)[0].state == State.SENT
@@ -170,8 +184,7 @@ def test_publish_writes_the_japanese_editions_and_links_them(workspace, monkeypa
     monkeypatch.setenv("KOHO_CHANNELS", "archive,feeds,ebook")
     from flows.publish import publish_article
 
-    appeared = [i.day.isoformat() for i in issues_of(corpus().articles.values(), corpus().site,
-                                                      koho_now())]
+    appeared = [i.day.isoformat() for i in issues_of(corpus().articles.values(), corpus().site, koho_now())]
     outcomes = publish_article(paths=[os.environ["KOHO_CONTENT_DIR"] + "/articles"])
     public = workspace / "public"
     written = sorted(p.relative_to(public).as_posix() for p in (public / "ebooks").rglob("*.epub"))

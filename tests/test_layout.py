@@ -43,10 +43,17 @@ def test_dependency_direction_is_never_reversed():
 
 def test_no_channel_imports_another_channel():
     channels = REPO / "channels"
-    names = {p.stem if p.is_file() else p.name for p in channels.iterdir()
-             if (p.suffix == ".py" or p.is_dir()) and p.name not in ("__init__.py", "registry.py", "__pycache__")}
+    names = {
+        p.stem if p.is_file() else p.name
+        for p in channels.iterdir()
+        if (p.suffix == ".py" or p.is_dir()) and p.name not in ("__init__.py", "registry.py", "__pycache__")
+    }
     for module in names:
-        files = [channels / f"{module}.py"] if (channels / f"{module}.py").exists() else list((channels / module).rglob("*.py"))
+        files = (
+            [channels / f"{module}.py"]
+            if (channels / f"{module}.py").exists()
+            else list((channels / module).rglob("*.py"))
+        )
         for path in files:
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):

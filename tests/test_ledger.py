@@ -6,7 +6,7 @@ same behaviours against a real PostgreSQL server by overriding that one fixture.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,11 +19,16 @@ from koho.delivery import Delivery, Receipt, State
 from koho.ledger import MIGRATIONS, Ledger, utcnow
 from koho.ledger_schema import deliveries
 
-T0 = datetime(2026, 11, 1, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
 
 
-def page(target: str = "articles/a/index.html", article: str = "a", revision: str = "r1",
-         channel: str = "archive", language: str | None = "ja") -> Delivery:
+def page(
+    target: str = "articles/a/index.html",
+    article: str = "a",
+    revision: str = "r1",
+    channel: str = "archive",
+    language: str | None = "ja",
+) -> Delivery:
     """A planned archive page (the payload does not matter to the ledger)."""
     return Delivery(channel, target, article, revision, language, b"<html></html>", "text/html")
 
@@ -65,7 +70,12 @@ def test_record_writes_pending_rows_before_anything_is_sent(ledger):
     for delivery in plan:
         row = rows[delivery.key]
         assert (row["channel"], row["target"], row["article_id"], row["revision"], row["language"]) == (
-            delivery.channel, delivery.target, delivery.article_id, delivery.revision, delivery.language)
+            delivery.channel,
+            delivery.target,
+            delivery.article_id,
+            delivery.revision,
+            delivery.language,
+        )
         assert (row["state"], row["attempts"], row["run_id"]) == ("pending", 0, "run-1")
         assert row["provider_ref"] is None and row["detail"] is None and row["sent_at"] is None
         assert row["created_at"].tzinfo is not None
@@ -120,12 +130,14 @@ def test_apply_stores_each_outcome_and_stamps_sent_at_only_when_sent(ledger):
     ledger.record([sent, failed, skipped, retry, untouched])
 
     ledger.apply([])  # nothing to store is fine
-    ledger.apply([
-        Receipt.sent(sent.key, "etag-abc"),
-        Receipt.failed(failed.key, "403 AccessDenied"),
-        Receipt.skipped(skipped.key, "unchanged: identical bytes already stored", "etag-old"),
-        Receipt.transient(retry.key, "503 SlowDown", retry_after=2.0),
-    ])
+    ledger.apply(
+        [
+            Receipt.sent(sent.key, "etag-abc"),
+            Receipt.failed(failed.key, "403 AccessDenied"),
+            Receipt.skipped(skipped.key, "unchanged: identical bytes already stored", "etag-old"),
+            Receipt.transient(retry.key, "503 SlowDown", retry_after=2.0),
+        ]
+    )
 
     rows = by_key(ledger)
     got = {k: (r["state"], r["provider_ref"], r["detail"]) for k, r in rows.items()}
@@ -175,8 +187,10 @@ def test_settled_needs_rows_on_every_channel_and_none_pending(ledger):
 
 
 def test_a_plan_closes_only_its_own_languages_pending_rows(ledger):
-    ja, th = (Delivery("mail", "subscriber-1", "a", "once", "ja", b""),
-              Delivery("mail", "subscriber-2", "a", "once", "th", b""))
+    ja, th = (
+        Delivery("mail", "subscriber-1", "a", "once", "ja", b""),
+        Delivery("mail", "subscriber-2", "a", "once", "th", b""),
+    )
     media = Delivery("archive", "media/x.png", "a", "r1", None, b"")
     ledger.record([ja, th, media])
     assert ledger.close_unplanned("mail", "a", [ja.key], "gone", "ja") == 0  # th is the Thai plan's
@@ -186,17 +200,23 @@ def test_a_plan_closes_only_its_own_languages_pending_rows(ledger):
 
 
 def test_previous_targets_are_this_channels_targets_of_other_revisions(ledger):
-    ledger.record([
-        page("articles/a/index.html", revision="r1"), page("topics/bousai/index.html", revision="r1"),
-        page("articles/a/index.html", revision="r2"), page("topics/kusei/index.html", revision="r2"),
-        page("atom.xml", revision="r1", channel="feeds"),
-        page("articles/b/index.html", article="b", revision="r1"),
-    ])
+    ledger.record(
+        [
+            page("articles/a/index.html", revision="r1"),
+            page("topics/bousai/index.html", revision="r1"),
+            page("articles/a/index.html", revision="r2"),
+            page("topics/kusei/index.html", revision="r2"),
+            page("atom.xml", revision="r1", channel="feeds"),
+            page("articles/b/index.html", article="b", revision="r1"),
+        ]
+    )
 
     assert ledger.previous_targets("archive", "a", "r2") == frozenset(
-        {"articles/a/index.html", "topics/bousai/index.html"})
+        {"articles/a/index.html", "topics/bousai/index.html"}
+    )
     assert ledger.previous_targets("archive", "a", "r1") == frozenset(
-        {"articles/a/index.html", "topics/kusei/index.html"})
+        {"articles/a/index.html", "topics/kusei/index.html"}
+    )
     assert ledger.previous_targets("feeds", "a", "r2") == frozenset({"atom.xml"})
     assert ledger.previous_targets("archive", "c", "r1") == frozenset()
 
@@ -207,14 +227,16 @@ def test_published_ids_are_articles_with_a_sent_or_skipped_delivery(ledger):
     feed = page("atom.xml", article="in-feeds", channel="feeds")
     ledger.record(list(plan.values()) + [mixed_failed, feed])
 
-    ledger.apply([
-        Receipt.sent(plan["sent"].key, "etag"),
-        Receipt.skipped(plan["skipped"].key, "unchanged"),
-        Receipt.failed(plan["failed"].key, "denied"),
-        Receipt.sent(plan["mixed"].key, "etag"),
-        Receipt.failed(mixed_failed.key, "denied"),
-        Receipt.sent(feed.key, "etag"),
-    ])
+    ledger.apply(
+        [
+            Receipt.sent(plan["sent"].key, "etag"),
+            Receipt.skipped(plan["skipped"].key, "unchanged"),
+            Receipt.failed(plan["failed"].key, "denied"),
+            Receipt.sent(plan["mixed"].key, "etag"),
+            Receipt.failed(mixed_failed.key, "denied"),
+            Receipt.sent(feed.key, "etag"),
+        ]
+    )
 
     assert ledger.published_ids("archive") == {"sent", "skipped", "mixed"}
     assert ledger.published_ids("feeds") == {"in-feeds"}
@@ -268,8 +290,18 @@ def test_the_unique_index_on_the_key_rejects_a_raw_duplicate(ledger):
     uniques = inspect(ledger.engine).get_unique_constraints("deliveries")
     assert ["key"] in [u["column_names"] for u in uniques]
 
-    duplicate = dict(key=delivery.key, channel="archive", target="elsewhere.html", article_id="a",
-                     revision="r1", language="ja", state="pending", attempts=0, created_at=T0, updated_at=T0)
+    duplicate = dict(
+        key=delivery.key,
+        channel="archive",
+        target="elsewhere.html",
+        article_id="a",
+        revision="r1",
+        language="ja",
+        state="pending",
+        attempts=0,
+        created_at=T0,
+        updated_at=T0,
+    )
     with pytest.raises(IntegrityError):
         with ledger.engine.begin() as conn:
             conn.execute(insert(deliveries).values(**duplicate))
@@ -298,4 +330,7 @@ def test_clock_refreshes_say_since_when_the_sites_clock_pages_are_current(ledger
     ledger.record([old, furniture, new])
     assert ledger.close_unplanned("archive", SITE_ID, [new.key], "superseded", revision_prefix="clock-") == 1
     assert {k: r["state"] for k, r in by_key(ledger).items()} == {
-        old.key: "skipped", furniture.key: "pending", new.key: "pending"}
+        old.key: "skipped",
+        furniture.key: "pending",
+        new.key: "pending",
+    }

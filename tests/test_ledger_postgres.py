@@ -8,8 +8,8 @@ racing on the same keys, and a password never shown by ``Ledger.describe()``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 import pytest
 from sqlalchemy import event, func, select

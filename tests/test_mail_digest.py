@@ -4,7 +4,7 @@ their topics, urgent news still at once, and nothing twice."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes
 from email.policy import default
 
@@ -22,14 +22,18 @@ from koho.settings import Settings
 from koho.site import load_site
 from koho.subscribers import Subscriber, SubscriberStore
 from koho.tokens import Tokens
-from tests.conftest import CONTENT
 from tests.clock import TEST_SECRET
+from tests.conftest import CONTENT
 
 JST = timezone(timedelta(hours=9))
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=JST)
-SEPTEMBER = datetime(2026, 9, 1, tzinfo=timezone.utc)
-IDENTITY = Identity("ねりま情報メール", "info-mail@koho.example.city.lg.jp", "info-mail.koho.example.city.lg.jp",
-                    "https://koho.example.city.lg.jp/mail/")
+SEPTEMBER = datetime(2026, 9, 1, tzinfo=UTC)
+IDENTITY = Identity(
+    "ねりま情報メール",
+    "info-mail@koho.example.city.lg.jp",
+    "info-mail.koho.example.city.lg.jp",
+    "https://koho.example.city.lg.jp/mail/",
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +49,9 @@ def channel(tmp_path):
 
 
 def reader(sid: int, topics: tuple[str, ...], delivery: str, confirmed: datetime = SEPTEMBER) -> Subscriber:
-    return Subscriber(sid, f"r{sid}@example.jp", "ja", "confirmed", topics, "test", SEPTEMBER, confirmed,
-                      delivery=delivery)
+    return Subscriber(
+        sid, f"r{sid}@example.jp", "ja", "confirmed", topics, "test", SEPTEMBER, confirmed, delivery=delivery
+    )
 
 
 def ctx_for(corpus, audience) -> PlanContext:
@@ -85,12 +90,19 @@ def test_digest_readers_get_urgent_and_late_news_at_once_and_the_rest_in_the_dig
 
 def test_one_digest_per_reader_with_the_articles_in_their_topics(corpus, channel):
     nov11 = issue(corpus, "2026-11-11")
-    audience = [reader(1, ("bousai", "kenkou"), "digest"), reader(2, ("event",), "digest"),
-                reader(3, ("bousai",), "immediate"), reader(4, ("kosodate",), "digest", confirmed=NOW),
-                reader(5, ("bousai",), "digest")]
+    audience = [
+        reader(1, ("bousai", "kenkou"), "digest"),
+        reader(2, ("event",), "digest"),
+        reader(3, ("bousai",), "immediate"),
+        reader(4, ("kosodate",), "digest", confirmed=NOW),
+        reader(5, ("bousai",), "digest"),
+    ]
     planned = {d.target: d for d in channel.plan_issue(nov11, ctx_for(corpus, audience))}
     assert sorted(planned) == ["subscriber-1", "subscriber-2", "subscriber-5"]
-    assert [a.id for a in planned["subscriber-1"].meta["articles"]] == ["nerima-joho-mail-touroku", "tokutei-kenshin-kigen"]
+    assert [a.id for a in planned["subscriber-1"].meta["articles"]] == [
+        "nerima-joho-mail-touroku",
+        "tokutei-kenshin-kigen",
+    ]
     assert [a.id for a in planned["subscriber-2"].meta["articles"]] == ["nerima-daikon-hikkonuki-2026"]
     # The urgent evacuation notice went to everyone at once; the digest does not repeat it.
     assert [a.id for a in planned["subscriber-5"].meta["articles"]] == ["nerima-joho-mail-touroku"]
@@ -124,10 +136,12 @@ def test_readers_of_a_translation_get_the_digest_of_the_translated_issue(corpus,
 
     nov11 = issue(corpus, "2026-11-11")
     english = translated_issue(nov11, {a.id: translate(a, "en") for a in nov11.articles})
-    audience = [reader(1, ("bousai", "kenkou"), "digest"),
-                replace(reader(2, ("bousai", "kenkou"), "digest"), language="en"),
-                replace(reader(3, ("bousai",), "digest"), language="th"),
-                replace(reader(4, ("bousai",), "immediate"), language="en")]
+    audience = [
+        reader(1, ("bousai", "kenkou"), "digest"),
+        replace(reader(2, ("bousai", "kenkou"), "digest"), language="en"),
+        replace(reader(3, ("bousai",), "digest"), language="th"),
+        replace(reader(4, ("bousai",), "immediate"), language="en"),
+    ]
     japanese = channel.plan_issue(nov11, ctx_for(corpus, audience))
     assert [d.key for d in japanese] == ["mail:subscriber-1:issue-2026-11-11:once:ja"]
     planned = channel.plan_issue(english, ctx_for(corpus, audience))
@@ -142,8 +156,10 @@ def test_readers_of_a_translation_get_the_digest_of_the_translated_issue(corpus,
         url = f"https://koho.example.city.lg.jp/en/articles/{article_id}/"
         assert url in text and f'href="{url}"' in html
     assert "All articles of this issue:\nhttps://koho.example.city.lg.jp/en/bulletin/2026-11-11/\n" in text
-    assert ("Read the Japanese original: https://koho.example.city.lg.jp/bulletin/2026-11-11/" in text
-            and '<html lang="en">' in html)
+    assert (
+        "Read the Japanese original: https://koho.example.city.lg.jp/bulletin/2026-11-11/" in text
+        and '<html lang="en">' in html
+    )
     assert "防災" not in text and "防災" not in html, "topic names are the Japanese site's only"
     assert "Unsubscribe: https://koho.example.city.lg.jp/mail/unsubscribe/" in text
 
@@ -155,8 +171,10 @@ def test_publish_due_sends_each_digest_once_and_immediate_mail_to_the_others(wor
     from flows.publish import publish_due
     from koho.cli import app
 
-    (workspace / "subs.csv").write_text("address,topics,delivery\nnow@example.jp,bousai kenkou,immediate\n"
-                                        "digest@example.jp,bousai kenkou,digest\n", encoding="utf-8")
+    (workspace / "subs.csv").write_text(
+        "address,topics,delivery\nnow@example.jp,bousai kenkou,immediate\ndigest@example.jp,bousai kenkou,digest\n",
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(app, ["subscribers", "import", "subs.csv", "--state", "confirmed"])
     assert result.exit_code == 0, result.output
     ledger = Ledger(Settings().db_url())
@@ -175,10 +193,16 @@ def test_publish_due_sends_each_digest_once_and_immediate_mail_to_the_others(wor
     mailed = {(p.parent.name, p.stem) for p in outbox.rglob("*.eml")}
     immediate = {a for a, sid in mailed if sid == str(now_id)}
     digest = {a for a, sid in mailed if sid == str(digest_id)}
-    assert immediate == {"influenza-teiki-sesshu", "sogo-bousai-kunren-2026", "nerima-joho-mail-touroku",
-                         "tokutei-kenshin-kigen", "ooame-jishu-hinanjo-kaisetsu"}
-    assert digest == {"issue-2026-11-01", "issue-2026-11-11", "ooame-jishu-hinanjo-kaisetsu"}, \
+    assert immediate == {
+        "influenza-teiki-sesshu",
+        "sogo-bousai-kunren-2026",
+        "nerima-joho-mail-touroku",
+        "tokutei-kenshin-kigen",
+        "ooame-jishu-hinanjo-kaisetsu",
+    }
+    assert digest == {"issue-2026-11-01", "issue-2026-11-11", "ooame-jishu-hinanjo-kaisetsu"}, (
         "11-21 has nothing in their topics; the urgent notice came at once"
+    )
     rows = ledger.rows(article_id="issue-2026-11-01", channel="mail")
     assert [r["state"] for r in rows] == ["sent"] and rows[0]["target"] == f"subscriber-{digest_id}"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes
 from email.policy import default
 
@@ -12,11 +12,15 @@ import pytest
 from channels.mail.message import Identity, Recipient, address, render
 from koho.reader import read_corpus
 from koho.site import load_site
-from tests.conftest import CONTENT
 from tests.clock import TEST_SECRET
+from tests.conftest import CONTENT
 
-IDENTITY = Identity("ねりま情報メール", "info-mail@koho.example.city.lg.jp", "info-mail.koho.example.city.lg.jp",
-                    "https://koho.example.city.lg.jp/mail/")
+IDENTITY = Identity(
+    "ねりま情報メール",
+    "info-mail@koho.example.city.lg.jp",
+    "info-mail.koho.example.city.lg.jp",
+    "https://koho.example.city.lg.jp/mail/",
+)
 WHO = Recipient(1234, "taro@example.jp", "PREFS-TOKEN", "UNSUB-TOKEN")
 WHEN = datetime(2026, 11, 10, 17, 30, tzinfo=timezone(timedelta(hours=9)))
 
@@ -41,8 +45,12 @@ def test_headers_are_ascii_on_the_wire_and_japanese_when_read(corpus):
     assert message["From"].addresses[0].display_name == "ねりま情報メール"
     assert message["To"] == "taro@example.jp"
     assert message["Message-ID"].startswith("<") and message["Message-ID"].endswith("@koho.example.city.lg.jp>")
-    other = address(render(corpus.articles["conbini-kofu-service"], corpus.site, IDENTITY), IDENTITY,
-                    Recipient(1235, "hanako@example.jp", "P", "U"), WHEN)
+    other = address(
+        render(corpus.articles["conbini-kofu-service"], corpus.site, IDENTITY),
+        IDENTITY,
+        Recipient(1235, "hanako@example.jp", "P", "U"),
+        WHEN,
+    )
     assert message_from_bytes(other, policy=default)["Message-ID"] != message["Message-ID"]
     assert message["List-Id"].endswith("<info-mail.koho.example.city.lg.jp>")
     assert message["List-Unsubscribe"] == "<https://koho.example.city.lg.jp/mail/one-click/UNSUB-TOKEN>"
@@ -92,10 +100,13 @@ def test_message_id_is_stable_per_revision_and_recipient(corpus):
     assert build(corpus, "conbini-kofu-service") == build(corpus, "conbini-kofu-service")
 
 
-@pytest.mark.parametrize("field, value", [
-    ("title", "お知らせ\r\nBcc: everyone@example.jp"),
-    ("title", "お知らせ\nX-Injected: yes"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("title", "お知らせ\r\nBcc: everyone@example.jp"),
+        ("title", "お知らせ\nX-Injected: yes"),
+    ],
+)
 def test_header_injection_is_impossible(corpus, field, value):
     article = replace(corpus.articles["conbini-kofu-service"], **{field: value})
     with pytest.raises(ValueError):
@@ -119,7 +130,7 @@ def test_the_fast_path_gives_the_bytes_the_email_package_gives(corpus):
     from translations.translator import translated_issue
 
     renders = [render(a, corpus.site, IDENTITY) for a in corpus.articles.values()]
-    issue = issues_of(corpus.articles.values(), corpus.site, datetime(2026, 11, 27, tzinfo=timezone.utc))[0]
+    issue = issues_of(corpus.articles.values(), corpus.site, datetime(2026, 11, 27, tzinfo=UTC))[0]
     renders.append(render_digest(issue, issue.articles, corpus.site, IDENTITY))
     urgent = next(a for a in corpus.articles.values() if a.urgent)
     for language in TARGET_LANGUAGES:
@@ -144,6 +155,7 @@ def build_for(corpus, who) -> bytes:
 
 # -- translations: the message in the reader's language ---------------------------------------
 
+
 def test_a_translation_is_mailed_in_its_language_with_the_notice_and_the_original(corpus):
     from tests.translated import translate
 
@@ -156,8 +168,10 @@ def test_a_translation_is_mailed_in_its_language_with_the_notice_and_the_origina
     own = "https://koho.example.city.lg.jp/en/articles/conbini-kofu-service/"
     japanese = "https://koho.example.city.lg.jp/articles/conbini-kofu-service/"
     assert f"For details, see the ward's website:\n{own}\n" in text
-    assert ("Machine-translated from Japanese. The translation may contain errors; the Japanese original is "
-            f"authoritative.\nRead the Japanese original: {japanese}\n") in text
+    assert (
+        "Machine-translated from Japanese. The translation may contain errors; the Japanese original is "
+        f"authoritative.\nRead the Japanese original: {japanese}\n"
+    ) in text
     assert "Change delivery settings: https://koho.example.city.lg.jp/mail/preferences/PREFS-TOKEN" in text
     assert "Unsubscribe: https://koho.example.city.lg.jp/mail/unsubscribe/UNSUB-TOKEN" in text
     assert '<html lang="en">' in html and f'<a href="{own}"' in html

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from email import message_from_bytes
 from email.policy import default
 
@@ -14,16 +14,16 @@ import boto3
 from channels.mail import MailChannel
 from channels.mail.message import Identity
 from channels.mail.transports import RateLimiter
-from koho.clock import now as koho_now
 from koho.channel import PlanContext
+from koho.clock import now as koho_now
 from koho.ledger import Ledger
 from koho.pipeline import deliver, plan_and_record
 from koho.reader import read_corpus
 from koho.site import load_site
 from koho.subscribers import Subscriber
 from koho.tokens import Tokens
-from tests.conftest import CONTENT
 from tests.clock import TEST_SECRET
+from tests.conftest import CONTENT
 
 DOMAIN = "koho.example.city.lg.jp"
 
@@ -33,9 +33,11 @@ def identity(address: str) -> Identity:
 
 
 def audience(n: int) -> list[Subscriber]:
-    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    return [Subscriber(i, f"user{i}@example.jp", "ja", "confirmed", ("bousai",), "test", t, confirmed_at=t)
-            for i in range(1, n + 1)]
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        Subscriber(i, f"user{i}@example.jp", "ja", "confirmed", ("bousai",), "test", t, confirmed_at=t)
+        for i in range(1, n + 1)
+    ]
 
 
 def publish(channel: MailChannel, ledger: Ledger, n: int):
@@ -67,7 +69,9 @@ def test_raw_mail_through_ses(s3_env, moto_endpoint, tmp_path):
 
 def test_unverified_sender_is_a_permanent_failure(s3_env, tmp_path):
     ledger = Ledger(f"sqlite:///{tmp_path / 'koho.db'}")
-    channel = MailChannel("ses://ap-northeast-1?rate=50", identity("noreply@unverified.example.jp"), Tokens(TEST_SECRET))
+    channel = MailChannel(
+        "ses://ap-northeast-1?rate=50", identity("noreply@unverified.example.jp"), Tokens(TEST_SECRET)
+    )
     receipts = publish(channel, ledger, 1)
     assert receipts[0].state == "failed" and "MessageRejected" in receipts[0].detail
 

@@ -4,7 +4,7 @@ connections, permanent refusals recorded as failed, temporary ones left pending.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes
 from email.policy import default
 
@@ -13,20 +13,24 @@ from aiosmtpd.controller import Controller
 
 from channels.mail import MailChannel
 from channels.mail.message import Identity
-from koho.clock import now as koho_now
 from koho.channel import PlanContext
+from koho.clock import now as koho_now
 from koho.ledger import Ledger
 from koho.pipeline import TransientDeliveryError, deliver, plan_and_record
 from koho.reader import read_corpus
 from koho.site import load_site
 from koho.subscribers import Subscriber
 from koho.tokens import Tokens
+from tests.clock import TEST_SECRET
 from tests.conftest import CONTENT
 from tests.peers import free_port
-from tests.clock import TEST_SECRET
 
-IDENTITY = Identity("ねりま情報メール", "info-mail@koho.example.city.lg.jp", "info-mail.koho.example.city.lg.jp",
-                    "https://koho.example.city.lg.jp/mail/")
+IDENTITY = Identity(
+    "ねりま情報メール",
+    "info-mail@koho.example.city.lg.jp",
+    "info-mail.koho.example.city.lg.jp",
+    "https://koho.example.city.lg.jp/mail/",
+)
 
 
 class Sink:
@@ -64,9 +68,11 @@ def smtp_sink():
 
 
 def people(addresses: list[str]) -> list[Subscriber]:
-    confirmed = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    return [Subscriber(i, a, "ja", "confirmed", ("bousai",), "test", confirmed, confirmed_at=confirmed)
-            for i, a in enumerate(addresses, start=1)]
+    confirmed = datetime(2026, 1, 1, tzinfo=UTC)
+    return [
+        Subscriber(i, a, "ja", "confirmed", ("bousai",), "test", confirmed, confirmed_at=confirmed)
+        for i, a in enumerate(addresses, start=1)
+    ]
 
 
 def test_fan_out_over_parallel_smtp_connections(smtp_sink, tmp_path, clock):
@@ -106,8 +112,8 @@ def test_fan_out_over_parallel_smtp_connections(smtp_sink, tmp_path, clock):
 
 
 def test_unreachable_server_is_transient_and_credentials_stay_out_of_urls(tmp_path, monkeypatch):
-    from koho.errors import ConfigError
     from channels.mail.transports import open_transport
+    from koho.errors import ConfigError
 
     with pytest.raises(ConfigError):
         open_transport("smtp://user:secret@127.0.0.1:25")

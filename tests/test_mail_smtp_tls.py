@@ -28,18 +28,24 @@ def certificate(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tls")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "koho test mail server")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -49,8 +55,11 @@ class Handler:
         self.logins: list[str] = []
 
     def authenticate(self, server, session, envelope, mechanism, auth_data):
-        if isinstance(auth_data, LoginPassword) and auth_data.login.decode() == USER \
-                and auth_data.password.decode() == PASSWORD:
+        if (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login.decode() == USER
+            and auth_data.password.decode() == PASSWORD
+        ):
             self.logins.append(auth_data.login.decode())
             return AuthResult(success=True)
         return AuthResult(success=False, handled=False)
@@ -70,8 +79,14 @@ def _server_context(certificate) -> ssl.SSLContext:
 def _serve(certificate, **options):
     """An aiosmtpd server that demands AUTH; ``options`` choose STARTTLS or implicit TLS."""
     handler = Handler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), auth_required=True,
-                            authenticator=handler.authenticate, **options)
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        auth_required=True,
+        authenticator=handler.authenticate,
+        **options,
+    )
     controller.start()
     return handler, controller
 
@@ -152,10 +167,13 @@ def test_a_server_that_requires_starttls_refuses_plain_mail(starttls_server):
     assert "530" in str(results[0]) and handler.received == []
 
 
-@pytest.mark.parametrize("url, message", [
-    ("smtp://mail.example.jp:587", "not encrypted; add ?starttls=1 or use smtps://"),
-    ("smtp://127.0.0.1:25?starttls=1&cafile=/no/such/ca.pem", "cafile /no/such/ca.pem does not exist"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("smtp://mail.example.jp:587", "not encrypted; add ?starttls=1 or use smtps://"),
+        ("smtp://127.0.0.1:25?starttls=1&cafile=/no/such/ca.pem", "cafile /no/such/ca.pem does not exist"),
+    ],
+)
 @pytest.mark.usefixtures("credentials")
 def test_unsafe_or_broken_tls_settings_are_refused_before_any_connection(url, message):
     with pytest.raises(ConfigError, match=message.replace("?", r"\?")):
@@ -164,7 +182,8 @@ def test_unsafe_or_broken_tls_settings_are_refused_before_any_connection(url, me
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_publish_with_a_wrong_password_says_so_and_a_corrected_run_mails_everyone(
-        workspace, starttls_server, certificate, monkeypatch, clock):
+    workspace, starttls_server, certificate, monkeypatch, clock
+):
     import os
     import subprocess
     import sys
@@ -181,17 +200,24 @@ def test_publish_with_a_wrong_password_says_so_and_a_corrected_run_mails_everyon
     monkeypatch.setenv("KOHO_SMTP_PASSWORD", "wrong-password-123")
     ledger = Ledger(Settings().db_url())
     SubscriberStore(ledger.engine).upsert(
-        [NewSubscriber(f"r{i}@example.jp", f"r{i}@example.jp", ("bousai",)) for i in range(5)], "confirmed", "test")
+        [NewSubscriber(f"r{i}@example.jp", f"r{i}@example.jp", ("bousai",)) for i in range(5)], "confirmed", "test"
+    )
     when = clock.now + dt.timedelta(minutes=1)  # after the subscribers confirmed
     article = workspace / "content" / "articles" / "teiden.md"
-    article.write_text(f"---\ntitle: 停電のお知らせ\npublish_at: {when.isoformat()}\ntopics: [bousai]\n---\n本文。\n",
-                       encoding="utf-8")
+    article.write_text(
+        f"---\ntitle: 停電のお知らせ\npublish_at: {when.isoformat()}\ntopics: [bousai]\n---\n本文。\n", encoding="utf-8"
+    )
     clock.advance(minutes=2)
 
     def publish():
         env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "200"}
-        return subprocess.run([sys.executable, "-m", "koho.cli", "publish", str(article), "-c", "mail"],
-                              capture_output=True, text=True, env=env, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "koho.cli", "publish", str(article), "-c", "mail"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
 
     refused = publish()
     assert refused.returncode == 2, refused.stdout + refused.stderr

@@ -19,8 +19,8 @@ from channels.mail.sns import SnsVerifier, handle_sns
 from koho.cli import app
 from koho.ledger import Ledger
 from koho.subscribers import NewSubscriber, SubscriberStore, normalise_address
-from tests.sns_fixtures import OTHER_TOPIC, TOPIC, bounce, complaint, loopback_verifier, serve_cert, signed
-from tests.sns_fixtures import keys, peer  # noqa: F401  (fixtures)
+from tests.sns_fixtures import OTHER_TOPIC, TOPIC, bounce, complaint, keys, loopback_verifier, peer, serve_cert, signed  # noqa: F401  (fixtures)
+
 PEOPLE = ("a@example.jp", "b@example.jp", "c@example.jp")
 
 
@@ -61,12 +61,24 @@ def verifier():
 @pytest.mark.parametrize("version", ["1", "2"])
 def test_permanent_bounce_suppresses_transient_only_records(peer, keys, store, verifier, version):
     url = serve_cert(peer, keys[0])
-    hard = post(signed("Notification", keys[0], url, version, Message=bounce("Permanent", "A@example.jp"),
-                       Subject="Amazon SES Email Event Notification"), store, verifier)
-    soft = post(signed("Notification", keys[0], url, version, Message=bounce("Transient", "b@example.jp")),
-                store, verifier)
-    maybe = post(signed("Notification", keys[0], url, version, Message=bounce("Undetermined", "c@example.jp")),
-                 store, verifier)
+    hard = post(
+        signed(
+            "Notification",
+            keys[0],
+            url,
+            version,
+            Message=bounce("Permanent", "A@example.jp"),
+            Subject="Amazon SES Email Event Notification",
+        ),
+        store,
+        verifier,
+    )
+    soft = post(
+        signed("Notification", keys[0], url, version, Message=bounce("Transient", "b@example.jp")), store, verifier
+    )
+    maybe = post(
+        signed("Notification", keys[0], url, version, Message=bounce("Undetermined", "c@example.jp")), store, verifier
+    )
     assert (hard.status, hard.outcome, hard.suppressed) == (200, "notification", 1)
     assert (soft.status, soft.suppressed, soft.recorded) == (200, 0, 1)
     assert (maybe.status, maybe.recorded) == (200, 1)
@@ -78,20 +90,26 @@ def test_permanent_bounce_suppresses_transient_only_records(peer, keys, store, v
 def test_complaint_unsubscribes_and_never_downgrades_suppressed(peer, keys, store, verifier):
     url = serve_cert(peer, keys[0])
     post(signed("Notification", keys[0], url, Message=bounce("Permanent", "a@example.jp")), store, verifier)
-    result = post(signed("Notification", keys[0], url, "2", Message=complaint("a@example.jp", "b@example.jp")),
-                  store, verifier)
+    result = post(
+        signed("Notification", keys[0], url, "2", Message=complaint("a@example.jp", "b@example.jp")), store, verifier
+    )
     assert (result.status, result.unsubscribed, result.unchanged) == (200, 1, 1)
     assert states(store) == {"a@example.jp": "suppressed", "b@example.jp": "unsubscribed", "c@example.jp": "confirmed"}
 
 
 def test_event_publishing_shape(peer, keys, store, verifier):
     url = serve_cert(peer, keys[0])
-    hard = post(signed("Notification", keys[0], url, "2",
-                       Message=bounce("Permanent", '"A" <a@example.jp>', field="eventType")), store, verifier)
-    spam = post(signed("Notification", keys[0], url, "2", Message=complaint("c@example.jp", field="eventType")),
-                store, verifier)
-    delivered = post(signed("Notification", keys[0], url, "2", Message=json.dumps({"eventType": "Delivery"})),
-                     store, verifier)
+    hard = post(
+        signed("Notification", keys[0], url, "2", Message=bounce("Permanent", '"A" <a@example.jp>', field="eventType")),
+        store,
+        verifier,
+    )
+    spam = post(
+        signed("Notification", keys[0], url, "2", Message=complaint("c@example.jp", field="eventType")), store, verifier
+    )
+    delivered = post(
+        signed("Notification", keys[0], url, "2", Message=json.dumps({"eventType": "Delivery"})), store, verifier
+    )
     assert (hard.suppressed, spam.unsubscribed) == (1, 1)
     assert (delivered.status, delivered.outcome) == (200, "ignored")
     assert states(store) == {"a@example.jp": "suppressed", "b@example.jp": "confirmed", "c@example.jp": "unsubscribed"}
@@ -99,10 +117,18 @@ def test_event_publishing_shape(peer, keys, store, verifier):
 
 def test_unknown_addresses_and_non_ses_messages_are_ignored(peer, keys, store, verifier):
     url = serve_cert(peer, keys[0])
-    result = post(signed("Notification", keys[0], url,
-                         Message=bounce("Permanent", "nobody@example.jp", "not an address")), store, verifier)
-    setup = post(signed("Notification", keys[0], url,
-                        Message="Successfully validated SNS topic for Amazon SES event destination."), store, verifier)
+    result = post(
+        signed("Notification", keys[0], url, Message=bounce("Permanent", "nobody@example.jp", "not an address")),
+        store,
+        verifier,
+    )
+    setup = post(
+        signed(
+            "Notification", keys[0], url, Message="Successfully validated SNS topic for Amazon SES event destination."
+        ),
+        store,
+        verifier,
+    )
     assert (result.status, result.unknown, result.suppressed) == (200, 2, 0)
     assert (setup.status, setup.outcome) == (200, "ignored")
     assert set(states(store).values()) == {"confirmed"}
@@ -116,14 +142,31 @@ def test_subscription_confirmation_calls_subscribe_url(peer, keys, store, verifi
     token = uuid.uuid4().hex
     peer.files["/confirm"] = (200, b"<ConfirmSubscriptionResponse/>")
     subscribe = f"{peer.base}/confirm?Action=ConfirmSubscription&TopicArn={TOPIC}&Token={token}"
-    message = signed("SubscriptionConfirmation", keys[1], url, "2", Token=token, SubscribeURL=subscribe,
-                     Message=f"You have chosen to subscribe to the topic {TOPIC}.")
+    message = signed(
+        "SubscriptionConfirmation",
+        keys[1],
+        url,
+        "2",
+        Token=token,
+        SubscribeURL=subscribe,
+        Message=f"You have chosen to subscribe to the topic {TOPIC}.",
+    )
     result = post(message, store, verifier)
     assert (result.status, result.outcome) == (200, "subscription-confirmed")
     assert any(token in path for path in peer.seen if path.startswith("/confirm"))
 
-    gone = post(signed("UnsubscribeConfirmation", keys[1], url, Token=token, SubscribeURL=subscribe,
-                       Message="You have unsubscribed."), store, verifier)
+    gone = post(
+        signed(
+            "UnsubscribeConfirmation",
+            keys[1],
+            url,
+            Token=token,
+            SubscribeURL=subscribe,
+            Message="You have unsubscribed.",
+        ),
+        store,
+        verifier,
+    )
     assert (gone.status, gone.outcome) == (200, "unsubscribe-confirmed")
     assert sum(token in path for path in peer.seen) == 1  # not re-subscribed behind the operator's back
 
@@ -131,8 +174,14 @@ def test_subscription_confirmation_calls_subscribe_url(peer, keys, store, verifi
 def test_forged_confirmation_does_not_call_subscribe_url(peer, keys, store, verifier):
     url = serve_cert(peer, keys[0])
     token = uuid.uuid4().hex
-    message = signed("SubscriptionConfirmation", keys[1], url, Token=token, Message="hello",
-                     SubscribeURL=f"{peer.base}/confirm?Token={token}")
+    message = signed(
+        "SubscriptionConfirmation",
+        keys[1],
+        url,
+        Token=token,
+        Message="hello",
+        SubscribeURL=f"{peer.base}/confirm?Token={token}",
+    )
     assert post(message, store, verifier).status == 403
     assert not any(token in path for path in peer.seen)
 
@@ -148,17 +197,43 @@ def _tampered(peer, keys):
 
 REFUSALS = {
     "tampered": (_tampered, True),
-    "wrong key": (lambda peer, keys: signed("Notification", keys[1], serve_cert(peer, keys[0]), "2",
-                                            Message=bounce("Permanent", "a@example.jp")), True),
-    "expired certificate": (lambda peer, keys: signed("Notification", keys[0], serve_cert(peer, keys[0], expired=True),
-                                                      Message=complaint("a@example.jp")), True),
-    "disallowed host": (lambda peer, keys: signed("Notification", keys[0],
-                                                  serve_cert(peer, keys[0]).replace("127.0.0.1", "localhost"),
-                                                  Message=bounce("Permanent", "a@example.jp")), False),
-    "wrong topic": (lambda peer, keys: signed("Notification", keys[0], serve_cert(peer, keys[0]), topic=OTHER_TOPIC,
-                                              Message=bounce("Permanent", "a@example.jp")), False),
-    "unknown signature version": (lambda peer, keys: signed("Notification", keys[0], serve_cert(peer, keys[0]), "3",
-                                                            Message=complaint("a@example.jp")), False),
+    "wrong key": (
+        lambda peer, keys: signed(
+            "Notification", keys[1], serve_cert(peer, keys[0]), "2", Message=bounce("Permanent", "a@example.jp")
+        ),
+        True,
+    ),
+    "expired certificate": (
+        lambda peer, keys: signed(
+            "Notification", keys[0], serve_cert(peer, keys[0], expired=True), Message=complaint("a@example.jp")
+        ),
+        True,
+    ),
+    "disallowed host": (
+        lambda peer, keys: signed(
+            "Notification",
+            keys[0],
+            serve_cert(peer, keys[0]).replace("127.0.0.1", "localhost"),
+            Message=bounce("Permanent", "a@example.jp"),
+        ),
+        False,
+    ),
+    "wrong topic": (
+        lambda peer, keys: signed(
+            "Notification",
+            keys[0],
+            serve_cert(peer, keys[0]),
+            topic=OTHER_TOPIC,
+            Message=bounce("Permanent", "a@example.jp"),
+        ),
+        False,
+    ),
+    "unknown signature version": (
+        lambda peer, keys: signed(
+            "Notification", keys[0], serve_cert(peer, keys[0]), "3", Message=complaint("a@example.jp")
+        ),
+        False,
+    ),
 }
 
 
@@ -179,11 +254,13 @@ def test_strict_defaults_refuse_http_and_foreign_hosts_without_fetching(peer, ke
     result = post(signed("Notification", keys[0], url, Message=bounce("Permanent", "a@example.jp")), store, strict)
     assert result.status == 403 and "scheme" in result.detail
     assert url.removeprefix(peer.base) not in peer.seen
-    for bad in ("http://sns.ap-northeast-1.amazonaws.com/x.pem",
-                "https://sns.ap-northeast-1.amazonaws.com.evil.example/x.pem",
-                "https://sns.ap-northeast-1.amazonaws.com@evil.example/x.pem",
-                "https://evil.example/sns.ap-northeast-1.amazonaws.com/x.pem",
-                "https://sns.ap-northeast-1.amazonaws.com/x.txt"):
+    for bad in (
+        "http://sns.ap-northeast-1.amazonaws.com/x.pem",
+        "https://sns.ap-northeast-1.amazonaws.com.evil.example/x.pem",
+        "https://sns.ap-northeast-1.amazonaws.com@evil.example/x.pem",
+        "https://evil.example/sns.ap-northeast-1.amazonaws.com/x.pem",
+        "https://sns.ap-northeast-1.amazonaws.com/x.txt",
+    ):
         message = signed("Notification", keys[0], bad, Message=complaint("a@example.jp"))
         assert post(message, store, strict).status == 403, bad
     assert strict.check_url("https://sns.ap-northeast-1.amazonaws.com/SimpleNotificationService-1.pem", "cert", ".pem")
@@ -193,11 +270,15 @@ def test_strict_defaults_refuse_http_and_foreign_hosts_without_fetching(peer, ke
 
 def test_malformed_bodies_are_400(peer, keys, store, verifier):
     good = signed("Notification", keys[0], serve_cert(peer, keys[0]), Message=complaint("a@example.jp"))
-    for body, header in ((b"{not json", "Notification"), (b"\xff\xfe", None), (b"[1, 2]", None),
-                         (json.dumps({**good, "Type": "Surprise"}).encode(), None),
-                         (json.dumps(good).encode(), "SubscriptionConfirmation"),
-                         (json.dumps({k: v for k, v in good.items() if k != "MessageId"}).encode(), None),
-                         (json.dumps({"notificationType": "Bounce"}).encode(), None)):  # raw delivery
+    for body, header in (
+        (b"{not json", "Notification"),
+        (b"\xff\xfe", None),
+        (b"[1, 2]", None),
+        (json.dumps({**good, "Type": "Surprise"}).encode(), None),
+        (json.dumps(good).encode(), "SubscriptionConfirmation"),
+        (json.dumps({k: v for k, v in good.items() if k != "MessageId"}).encode(), None),
+        (json.dumps({"notificationType": "Bounce"}).encode(), None),
+    ):  # raw delivery
         result = handle_sns(body, header, store, verifier)
         assert (result.status, result.outcome) == (400, "refused"), body
     assert set(states(store).values()) == {"confirmed"}

@@ -4,7 +4,7 @@ Japanese, English and Thai each get one message, in their language, over a real 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("prefect_harness", "argos_home")
 
 ARTICLE = "articles/2026/sogo-bousai-kunren-2026.md"
 SITE = "https://koho.example.city.lg.jp/"
-SEPTEMBER = datetime(2026, 9, 1, tzinfo=timezone.utc)
+SEPTEMBER = datetime(2026, 9, 1, tzinfo=UTC)
 SUBSCRIBERS = """address,topics,language
 hanako@example.jp,bousai,ja
 alice@example.jp,bousai,en
@@ -53,8 +53,9 @@ def test_each_subscriber_gets_the_article_once_in_their_language(workspace, smtp
     ledger = subscribe(workspace, SUBSCRIBERS)
     publish_article([str(workspace / "content" / ARTICLE)])
     got = mailed(sink)
-    assert set(got) == {"hanako@example.jp", "alice@example.jp", "somchai@example.jp"}, \
+    assert set(got) == {"hanako@example.jp", "alice@example.jp", "somchai@example.jp"}, (
         "nobody is mailed in a language the ward does not translate into"
+    )
 
     original = f"{SITE}articles/sogo-bousai-kunren-2026/"
     ja = got["hanako@example.jp"]
@@ -62,8 +63,10 @@ def test_each_subscriber_gets_the_article_once_in_their_language(workspace, smtp
     assert ja["Subject"].startswith("11月15日") and original in ja_text and "配信停止: " in ja_text
     assert "⟨" not in ja_text and "Machine-translated" not in ja_text
 
-    for to, language, unsubscribe in [("alice@example.jp", "en", "Unsubscribe: "),
-                                      ("somchai@example.jp", "th", "ยกเลิกการรับอีเมล: ")]:
+    for to, language, unsubscribe in [
+        ("alice@example.jp", "en", "Unsubscribe: "),
+        ("somchai@example.jp", "th", "ยกเลิกการรับอีเมล: "),
+    ]:
         message = got[to]
         text = message.get_body(("plain",)).get_content()
         html = message.get_body(("html",)).get_content()
@@ -76,7 +79,10 @@ def test_each_subscriber_gets_the_article_once_in_their_language(workspace, smtp
 
     rows = ledger.rows(article_id="sogo-bousai-kunren-2026", channel="mail")
     assert sorted((r["key"].rsplit(":", 1)[1], r["state"]) for r in rows) == [
-        ("en", "sent"), ("ja", "sent"), ("th", "sent")]
+        ("en", "sent"),
+        ("ja", "sent"),
+        ("th", "sent"),
+    ]
 
     # Publishing again sends nothing: the keys are the same, and sent.
     publish_article([str(workspace / "content" / ARTICLE)])
@@ -94,8 +100,9 @@ def subscribe(workspace, csv: str) -> Ledger:
     return ledger
 
 
-def test_a_translations_pending_mail_survives_the_originals_plan_and_is_retried(workspace, smtp_sink, monkeypatch,
-                                                                                 clock):
+def test_a_translations_pending_mail_survives_the_originals_plan_and_is_retried(
+    workspace, smtp_sink, monkeypatch, clock
+):
     """A Thai reader's server refuses for now: the Japanese plan that follows in the same run
     must not close the Thai row, and publish-due must see the article as unfinished."""
     from flows import publish
@@ -114,8 +121,12 @@ def test_a_translations_pending_mail_survives_the_originals_plan_and_is_retried(
     sink.busy = False
     clock.advance(minutes=10)  # the next scheduled run, after the retry time
     publish.publish_due()  # every due article: other bousai news reaches them too
-    about = sorted(to for _, [to], raw in sink.messages if "/articles/sogo-bousai-kunren-2026/" in
-                   message_from_bytes(raw, policy=default).get_body(("plain",)).get_content())
+    about = sorted(
+        to
+        for _, [to], raw in sink.messages
+        if "/articles/sogo-bousai-kunren-2026/"
+        in message_from_bytes(raw, policy=default).get_body(("plain",)).get_content()
+    )
     assert about == ["busy@example.jp", "hanako@example.jp"]  # each once
     states = {r["language"]: r["state"] for r in ledger.rows(article_id="sogo-bousai-kunren-2026", channel="mail")}
     assert states == {"ja": "sent", "th": "sent"}
@@ -138,8 +149,10 @@ def test_a_reader_who_switched_language_is_not_sent_the_same_news_again(workspac
     for s in [s for batch in store.confirmed_for(("bousai",)) for s in batch]:
         store.set_preferences(s.id, s.topics, "ja" if s.language == "en" else "en", s.delivery)
     source = workspace / "content" / ARTICLE  # a correction: every channel plans the article again
-    source.write_text(source.read_text(encoding="utf-8").replace("荒天の場合は中止します。", "荒天の場合は訓練を中止します。"),
-                      encoding="utf-8")
+    source.write_text(
+        source.read_text(encoding="utf-8").replace("荒天の場合は中止します。", "荒天の場合は訓練を中止します。"),
+        encoding="utf-8",
+    )
     publish_article([str(source)])
     assert len(sink.messages) == 2, "nobody is mailed the same article again in their new language"
     ledger.close()

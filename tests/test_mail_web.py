@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -30,9 +30,9 @@ from koho.reader import read_corpus
 from koho.settings import Settings
 from koho.site import load_site
 from koho.subscribers import NewSubscriber, normalise_address
+from tests.clock import PINNED_NOW
 from tests.conftest import CONTENT
 from tests.peers import free_port
-from tests.clock import PINNED_NOW
 from tests.test_mail_smtp import Sink
 
 SECRET = "web-test-secret-Hq3Zm8Vx2Nc7Lp4Rt9Wb6Ky1Jd5Fs0Ga"
@@ -211,13 +211,18 @@ def test_sign_up_confirm_change_preferences_and_one_click_unsubscribe(service):
     article = next(a for a in corpus.articles.values() if a.urgent)
     identity, tokens = service.app.state.identity, service.app.state.tokens
     current = generation(service.store, subscriber.id)
-    recipient = Recipient(subscriber.id, subscriber.address, tokens.issue("preferences", subscriber.id, current),
-                          tokens.issue("unsubscribe", subscriber.id, current))
-    raw = address(render(article, corpus.site, identity), identity, recipient, datetime.now(timezone.utc))
+    recipient = Recipient(
+        subscriber.id,
+        subscriber.address,
+        tokens.issue("preferences", subscriber.id, current),
+        tokens.issue("unsubscribe", subscriber.id, current),
+    )
+    raw = address(render(article, corpus.site, identity), identity, recipient, datetime.now(UTC))
     one_click = re.search(r"<([^>]+)>", message_from_bytes(raw, policy=default)["List-Unsubscribe"]).group(1)
     assert "/mail/one-click/" in one_click
-    gone = httpx.post(one_click, content=b"List-Unsubscribe=One-Click",
-                      headers={"content-type": "application/x-www-form-urlencoded"})
+    gone = httpx.post(
+        one_click, content=b"List-Unsubscribe=One-Click", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert gone.status_code == 200 and "配信を停止しました" in gone.text
     assert service.store.get(subscriber.id).state == "unsubscribed"
     # Unsubscribing ended this link generation: the mail's links now open nothing (ADR 0013).
@@ -229,15 +234,19 @@ def test_the_answer_never_tells_whether_an_address_is_known(service):
     seed(service, "member@example.jp", "confirmed", "kusei")
     seed(service, "left@example.jp", "unsubscribed")
     seed(service, "bounced@example.jp", "suppressed")
-    answers = [service.signup(a, "bousai") for a in
-               ("new@example.jp", "member@example.jp", "left@example.jp", "bounced@example.jp")]
+    answers = [
+        service.signup(a, "bousai")
+        for a in ("new@example.jp", "member@example.jp", "left@example.jp", "bounced@example.jp")
+    ]
     assert {(r.status_code, r.text) for r in answers} == {(200, answers[0].text)}
     assert SENT in answers[0].text
 
     mails = service.mails(3)
     assert sorted((m["To"], m["Subject"]) for m in mails) == [
-        ("left@example.jp", "【ねりま情報メール】登録の確認"), ("member@example.jp", "【ねりま情報メール】登録済みのご案内"),
-        ("new@example.jp", "【ねりま情報メール】登録の確認")]
+        ("left@example.jp", "【ねりま情報メール】登録の確認"),
+        ("member@example.jp", "【ねりま情報メール】登録済みのご案内"),
+        ("new@example.jp", "【ねりま情報メール】登録の確認"),
+    ]
     assert service.store.find("bounced@example.jp").state == "suppressed"
     member = service.store.find("member@example.jp")
     assert member.state == "confirmed" and member.topics == ("kusei",)
@@ -260,9 +269,15 @@ def test_forged_altered_wrong_purpose_and_expired_links_are_refused(service):
     forged = URLSafeTimedSerializer("f" * 48, salt="koho.confirm").dumps(sid)
     altered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     unsubscribe = service.app.state.tokens.issue("unsubscribe", sid, generation(service.store, sid))
-    for path in (f"confirm/{forged}", f"confirm/{altered}", f"confirm/{unsubscribe}", "confirm/x",
-                 f"one-click/{token}", f"preferences/{token}",
-                 f"confirm/{service.app.state.tokens.issue('confirm', 999999, 'x')}"):
+    for path in (
+        f"confirm/{forged}",
+        f"confirm/{altered}",
+        f"confirm/{unsubscribe}",
+        "confirm/x",
+        f"one-click/{token}",
+        f"preferences/{token}",
+        f"confirm/{service.app.state.tokens.issue('confirm', 999999, 'x')}",
+    ):
         for method in ("GET", "POST"):
             answer = service.http.request(method, path)
             assert answer.status_code == 400 and "このリンクは無効です" in answer.text, (method, path)
@@ -300,7 +315,9 @@ def test_bad_form_input_is_shown_again_with_a_japanese_error(service):
 def test_delivery_choice_on_sign_up_and_preferences(service):
     form = service.http.get("").text
     assert 'type="radio" id="delivery-immediate" name="delivery" value="immediate" checked' in form
-    assert "記事ごとにすぐ受け取る" in form and "区報の発行日にまとめて受け取る（緊急のお知らせはすぐに届きます）" in form
+    assert (
+        "記事ごとにすぐ受け取る" in form and "区報の発行日にまとめて受け取る（緊急のお知らせはすぐに届きます）" in form
+    )
     assert SENT in service.signup("digest@example.jp", "bousai", delivery="digest").text
     confirm = link(service.mails(1)[0], "confirm")
     assert "区報の発行日にまとめて受け取る" in service.http.get(confirm).text
@@ -383,9 +400,14 @@ def test_unsubscribed_and_lapsed_addresses_are_erased_after_retention(service, s
 
 
 def test_security_headers_and_japanese_error_pages(service):
-    pages = [service.http.get(""), service.http.post("", data={"address": "x"}),
-             service.http.get("confirm/x"), service.http.get("no/such/page"), service.http.delete(""),
-             service.http.post("", data={"address": "x" * 20_000})]
+    pages = [
+        service.http.get(""),
+        service.http.post("", data={"address": "x"}),
+        service.http.get("confirm/x"),
+        service.http.get("no/such/page"),
+        service.http.delete(""),
+        service.http.post("", data={"address": "x" * 20_000}),
+    ]
     assert [p.status_code for p in pages] == [200, 400, 400, 404, 405, 413]
     for page in pages:
         csp = page.headers["content-security-policy"]
@@ -400,8 +422,12 @@ def test_security_headers_and_japanese_error_pages(service):
     assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
     assert 'href="/mail/static/style.css"' in pages[0].text
     # Behind a proxy that strips the /mail prefix the same routes answer.
-    assert SENT in httpx.post(service.base.replace("/mail/", "/"),
-                              data={"address": "proxy@example.jp", "topics": ["bousai"]}).text
+    assert (
+        SENT
+        in httpx.post(
+            service.base.replace("/mail/", "/"), data={"address": "proxy@example.jp", "topics": ["bousai"]}
+        ).text
+    )
 
 
 def test_logs_hold_no_tokens_and_no_addresses(service, caplog, monkeypatch):
@@ -438,8 +464,11 @@ def test_logs_hold_no_tokens_and_no_addresses(service, caplog, monkeypatch):
         for logger in watched:
             logger.removeHandler(caplog.handler)
     # The client (httpx) and the SMTP sink log what they see; what matters is what the server wrote.
-    logs = "\n".join(f"{r.levelname} {r.getMessage()}" for r in caplog.records
-                     if r.name.split(".")[0] in ("koho", "channels", "uvicorn"))
+    logs = "\n".join(
+        f"{r.levelname} {r.getMessage()}"
+        for r in caplog.records
+        if r.name.split(".")[0] in ("koho", "channels", "uvicorn")
+    )
     assert "POST /confirm/{token} 200" in logs and "GET /confirm/{token} 400" in logs
     assert "GET (no route) 404" in logs and "confirm mail to subscriber" in logs and "550" in logs
     assert "sign-up not carried out: RuntimeError" in logs
@@ -450,12 +479,15 @@ def test_logs_hold_no_tokens_and_no_addresses(service, caplog, monkeypatch):
     assert "HTTP/1.1" not in logs  # uvicorn's access log is off
 
 
-@pytest.mark.parametrize("env, expected", [
-    ({"KOHO_MAIL_URL": "smtp://user:pw@127.0.0.1:25"}, "KOHO_SMTP_USER"),
-    ({"KOHO_SECRET_KEY": "short"}, "KOHO_SECRET_KEY must be at least 32 characters"),
-    ({"KOHO_MAIL_RETENTION_DAYS": "soon"}, "KOHO_MAIL_RETENTION_DAYS"),
-    ({"KOHO_MAIL_WEB_URL": "mail.example.jp/mail/"}, "KOHO_MAIL_WEB_URL must be an absolute http(s) URL"),
-])
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({"KOHO_MAIL_URL": "smtp://user:pw@127.0.0.1:25"}, "KOHO_SMTP_USER"),
+        ({"KOHO_SECRET_KEY": "short"}, "KOHO_SECRET_KEY must be at least 32 characters"),
+        ({"KOHO_MAIL_RETENTION_DAYS": "soon"}, "KOHO_MAIL_RETENTION_DAYS"),
+        ({"KOHO_MAIL_WEB_URL": "mail.example.jp/mail/"}, "KOHO_MAIL_WEB_URL must be an absolute http(s) URL"),
+    ],
+)
 def test_serve_refuses_bad_configuration_before_listening(workspace, monkeypatch, env, expected):
     from typer.testing import CliRunner
 
@@ -485,8 +517,12 @@ def test_mail_channel_links_where_the_service_serves(service, settings, monkeypa
 def test_koho_serve_answers_and_stops_on_sigterm(workspace, monkeypatch):
     monkeypatch.setenv("KOHO_SECRET_KEY", SECRET)
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "koho.cli", "serve", "--port", str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "koho.cli", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:

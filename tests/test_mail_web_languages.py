@@ -15,8 +15,7 @@ from koho.errors import ContentInvalid
 from koho.i18n import TARGET_LANGUAGES
 from koho.site import load_site
 from tests.peers import free_port
-from tests.test_mail_web import SENT, Clock, generation, link, seed, start
-from tests.test_mail_web import settings, sink  # noqa: F401  (fixtures)
+from tests.test_mail_web import SENT, Clock, generation, link, seed, settings, sink, start  # noqa: F401  (fixtures)
 
 EVERY = ",".join(TARGET_LANGUAGES)
 
@@ -80,7 +79,9 @@ def test_a_korean_sign_up_gets_a_korean_mail_whose_link_opens_korean_pages(servi
     [mail] = service.mails(1)
     assert mail["Subject"] == "[ねりま情報メール] 구독 신청 확인"
     body = mail.get_body(("plain",)).get_content().replace("\r\n", "\n")  # SMTP line ends
-    assert body.startswith("ねりま情報メール 구독 신청을 접수했습니다.\n") and "이 링크의 유효 기간은 7일입니다." in body
+    assert (
+        body.startswith("ねりま情報メール 구독 신청을 접수했습니다.\n") and "이 링크의 유효 기간은 7일입니다." in body
+    )
     assert body.endswith("https://koho.example.city.lg.jp/ko/\n")
     confirm = link(mail, "confirm")
     assert confirm.endswith("?lang=ko")
@@ -118,8 +119,10 @@ def test_the_answer_in_a_language_never_tells_whether_an_address_is_known(servic
     seed(service, "member@example.jp", "confirmed")
     seed(service, "left@example.jp", "unsubscribed")
     seed(service, "bounced@example.jp", "suppressed")
-    answers = [service.signup(a, "bousai", language="vi", lang="vi") for a in
-               ("new@example.jp", "member@example.jp", "left@example.jp", "bounced@example.jp")]
+    answers = [
+        service.signup(a, "bousai", language="vi", lang="vi")
+        for a in ("new@example.jp", "member@example.jp", "left@example.jp", "bounced@example.jp")
+    ]
     assert {(r.status_code, r.text) for r in answers} == {(200, answers[0].text)}
     assert html_lang(answers[0]) == "vi" and "Đã gửi email xác nhận" in answers[0].text
     subjects = sorted(m["Subject"] for m in service.mails(3))
@@ -142,8 +145,9 @@ def test_token_pages_speak_the_subscriber_s_language_unless_another_is_asked_for
     assert html_lang(service.http.get(preferences, params={"lang": "th"})) == "th"
 
     # The saved page stays in the page's language while the mail's language changes.
-    saved = service.http.post(preferences, data={"topics": ["event"], "language": "vi", "delivery": "immediate",
-                                                 "lang": "en"})
+    saved = service.http.post(
+        preferences, data={"topics": ["event"], "language": "vi", "delivery": "immediate", "lang": "en"}
+    )
     assert saved.status_code == 200 and html_lang(saved) == "en" and "Your settings have been saved" in saved.text
     assert "<dd>Events</dd>" in saved.text and "<dd>Tiếng Việt</dd>" in saved.text
     assert "<dd>Each article as soon as it is published</dd>" in saved.text
@@ -152,8 +156,9 @@ def test_token_pages_speak_the_subscriber_s_language_unless_another_is_asked_for
     leave = service.http.get(unsubscribe)
     assert html_lang(leave) == "vi" and "<h1>Hủy đăng ký</h1>" in leave.text
     assert html_lang(service.http.get(one_click)) == "vi"
-    gone = service.http.post(one_click, content=b"List-Unsubscribe=One-Click",
-                             headers={"content-type": "application/x-www-form-urlencoded"})
+    gone = service.http.post(
+        one_click, content=b"List-Unsubscribe=One-Click", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert gone.status_code == 200 and html_lang(gone) == "vi" and "Đã hủy đăng ký" in gone.text
     assert service.store.get(sid).state == "unsubscribed"
     # Unsubscribing ended the links' generation (ADR 0013): refused, in the language asked for.
@@ -227,12 +232,16 @@ def test_topic_names_per_language_name_only_listed_topics(tmp_path):
     assert site.topics_in("en")["bousai"] == "Disaster preparedness" and site.topics_in("ja")["bousai"] == "防災"
     (tmp_path / "site.yaml").write_text(
         "name: x\nbase_url: https://x.example/\ntopics: {bousai: 防災, kusei: 区政}\n"
-        "names:\n  en: {site: X, bulletin: Y, topics: {bousai: Disasters, nope: Nope}}\n", encoding="utf-8")
+        "names:\n  en: {site: X, bulletin: Y, topics: {bousai: Disasters, nope: Nope}}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ContentInvalid) as refused:
         load_site(tmp_path)
     [error] = refused.value.errors
     assert error.field == "names" and error.line == 4 and "nope" in error.message
     (tmp_path / "site.yaml").write_text(
         "name: x\nbase_url: https://x.example/\ntopics: {bousai: 防災, kusei: 区政}\n"
-        "names:\n  en: {site: X, bulletin: Y, topics: {bousai: Disasters}}\n", encoding="utf-8")
+        "names:\n  en: {site: X, bulletin: Y, topics: {bousai: Disasters}}\n",
+        encoding="utf-8",
+    )
     assert load_site(tmp_path).topics_in("en") == {"bousai": "Disasters", "kusei": "区政"}

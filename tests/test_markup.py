@@ -7,16 +7,19 @@ import pytest
 from koho.markup import render_markdown, sanitize
 
 
-@pytest.mark.parametrize("dirty, clean", [
-    ('<script>alert(1)</script><p>ok</p>', '<p>ok</p>'),
-    ('<p onclick="steal()">hi</p>', '<p>hi</p>'),
-    ('<a href="javascript:alert(1)">区のページ</a>', '区のページ'),
-    ('<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>', 'x'),
-    ('<a href="JaVaScRiPt:alert(1)" title="t">y</a>', 'y'),
-    ('<img src="data:image/png;base64,AAAA" alt="地図">', '<img alt="地図">'),
-    ('<iframe src="https://evil.example/"></iframe>', ''),
-    ('<style>body{display:none}</style>text', 'text'),
-])
+@pytest.mark.parametrize(
+    "dirty, clean",
+    [
+        ("<script>alert(1)</script><p>ok</p>", "<p>ok</p>"),
+        ('<p onclick="steal()">hi</p>', "<p>hi</p>"),
+        ('<a href="javascript:alert(1)">区のページ</a>', "区のページ"),
+        ('<a href="data:text/html;base64,PHNjcmlwdD4=">x</a>', "x"),
+        ('<a href="JaVaScRiPt:alert(1)" title="t">y</a>', "y"),
+        ('<img src="data:image/png;base64,AAAA" alt="地図">', '<img alt="地図">'),
+        ('<iframe src="https://evil.example/"></iframe>', ""),
+        ("<style>body{display:none}</style>text", "text"),
+    ],
+)
 def test_dangerous_html_is_removed(dirty, clean):
     assert sanitize(dirty) == clean
 
@@ -28,7 +31,9 @@ def test_safe_links_keep_their_address_and_get_rel():
 
 
 def test_markdown_features_render():
-    html = render_markdown("## 日時\n\n| 項目 | 内容 |\n|---|---|\n| 会場 | 区役所 |\n\n- 一\n- 二\n\n[リンク](javascript:alert(1))")
+    html = render_markdown(
+        "## 日時\n\n| 項目 | 内容 |\n|---|---|\n| 会場 | 区役所 |\n\n- 一\n- 二\n\n[リンク](javascript:alert(1))"
+    )
     assert "<h2>日時</h2>" in html
     assert "<table>" in html and "<td>区役所</td>" in html
     assert "<li>一</li>" in html

@@ -16,14 +16,15 @@ from alembic.migration import MigrationContext
 from koho.ledger import Ledger
 from koho.ledger_schema import metadata
 
-def same_default(context, inspected_column, metadata_column, inspected_default, metadata_default,
-                 rendered_metadata_default):
+
+def same_default(
+    context, inspected_column, metadata_column, inspected_default, metadata_default, rendered_metadata_default
+):
     """Alembic's server-default comparison, but for one false alarm: SQLite reflects
     ``DEFAULT ''`` as the text ``''`` (``('')`` after a batch migration rebuilt the table), and
     Alembic's SQLite comparer strips quotes only around a non-empty value, so an empty-string
     default never equals itself. None: Alembic decides."""
-    if (context.dialect.name == "sqlite" and rendered_metadata_default == ""
-            and inspected_default in ("''", "('')")):
+    if context.dialect.name == "sqlite" and rendered_metadata_default == "" and inspected_default in ("''", "('')"):
         return False
     return None
 

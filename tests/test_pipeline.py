@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import boto3
 import pytest
@@ -15,10 +15,12 @@ from koho.site import load_site
 from tests.conftest import CONTENT
 from tests.peers import free_port
 
-NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
-def test_unreachable_store_leaves_rows_pending_and_a_rerun_finishes(s3_env, moto_endpoint, monkeypatch, tmp_path, clock):
+def test_unreachable_store_leaves_rows_pending_and_a_rerun_finishes(
+    s3_env, moto_endpoint, monkeypatch, tmp_path, clock
+):
     corpus = read_corpus(CONTENT, load_site(CONTENT))
     article = corpus.articles["conbini-kofu-service"]
     ledger = Ledger(f"sqlite:///{tmp_path / 'koho.db'}")

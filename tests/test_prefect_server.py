@@ -65,8 +65,9 @@ def koho(workspace, monkeypatch):
             environment["KOHO_STATE_DIR"] = str(state_dir)
         command = [sys.executable, "-m", "koho.cli", *args]
         if not wait:
-            return subprocess.Popen(command, cwd=workspace, env=environment, text=True,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            return subprocess.Popen(
+                command, cwd=workspace, env=environment, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
         return subprocess.run(command, cwd=workspace, env=environment, capture_output=True, text=True, timeout=300)
 
     yield run
@@ -151,8 +152,10 @@ def test_a_server_that_cannot_start_is_one_line_and_exit_code_2(koho, workspace)
     assert result.returncode == 2, result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     log = workspace / ".koho" / "prefect" / "server.log"
-    assert errors == [f"error: the local Prefect server exited at start-up (code 3); see {log}, "
-                      "or set PREFECT_API_URL to a running Prefect server"]
+    assert errors == [
+        f"error: the local Prefect server exited at start-up (code 3); see {log}, "
+        "or set PREFECT_API_URL to a running Prefect server"
+    ]
     assert "Traceback" not in result.stderr
     assert "unable to open database file" in log.read_text()  # the log says why
     assert not (workspace / "public").exists()
@@ -162,8 +165,10 @@ def test_a_server_that_cannot_start_is_one_line_and_exit_code_2(koho, workspace)
 def test_a_start_up_timeout_is_one_line_and_leaves_no_server(koho, workspace):
     result = koho("publish", ARTICLE, env={"KOHO_PREFECT_SERVER_TIMEOUT": "0.2"})
     assert result.returncode == 2, result.stdout + result.stderr
-    assert "error: the local Prefect server did not answer within 0.2 s (KOHO_PREFECT_SERVER_TIMEOUT); see " \
+    assert (
+        "error: the local Prefect server did not answer within 0.2 s (KOHO_PREFECT_SERVER_TIMEOUT); see "
         in result.stderr
+    )
     assert "Traceback" not in result.stderr
     assert not _server_pids(workspace / ".koho")
     assert not (workspace / ".koho" / "prefect" / "server.json").exists()

@@ -34,8 +34,14 @@ def koho(workspace, monkeypatch):
 
     def run(*args: str, env: dict | None = None):
         environment = {**os.environ, "COLUMNS": "250", **(env or {})}
-        return subprocess.run([sys.executable, "-m", "koho", *args], cwd=workspace, env=environment,
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "koho", *args],
+            cwd=workspace,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     yield run
     state = workspace / ".koho"
@@ -141,8 +147,9 @@ def test_an_idle_runner_leaves(koho, workspace):
     # Not _warm(): an idle second can pass before a loaded machine lets this test look. The log
     # says it served and left; then no runner of this folder may remain.
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (place.log.exists() and "leaving: no command for 1 s"
-                                               in place.log.read_text()):
+    while time.monotonic() < deadline and not (
+        place.log.exists() and "leaving: no command for 1 s" in place.log.read_text()
+    ):
         time.sleep(0.1)  # waiting for a process to come up and leave, with a deadline
     assert "leaving: no command for 1 s (KOHO_RUNNER_IDLE)" in place.log.read_text()
     while time.monotonic() < deadline and _runner_pids(workspace):
@@ -157,8 +164,10 @@ def test_the_fingerprint_ignores_the_terminal_but_not_the_configuration(tmp_path
     base = {"KOHO_CHANNELS": "archive", "HOME": "/home/x"}
     code = runner.installation_stamp(base)
     same = runner.fingerprint(base, str(tmp_path), code)
-    assert runner.fingerprint({**base, "TERM": "xterm", "COLUMNS": "99", "KOHO_NOW": "2030-01-01"},
-                              str(tmp_path), code) == same
+    assert (
+        runner.fingerprint({**base, "TERM": "xterm", "COLUMNS": "99", "KOHO_NOW": "2030-01-01"}, str(tmp_path), code)
+        == same
+    )
     assert runner.fingerprint({**base, "KOHO_CHANNELS": "archive,feeds"}, str(tmp_path), code) != same
     assert runner.fingerprint({**base, "AWS_SECRET_ACCESS_KEY": "x"}, str(tmp_path), code) != same
     assert runner.fingerprint(base, str(tmp_path / "elsewhere"), code) != same
@@ -184,9 +193,14 @@ def test_ctrl_c_interrupts_the_command_in_the_runner_which_keeps_serving(koho, w
         posted = len(fake.calls("POST", "/2/tweets"))
 
         fake.fail_next(timeout=120, path="/2/tweets")
-        command = subprocess.Popen([sys.executable, "-m", "koho", "publish", OTHER], cwd=workspace,
-                                   env={**os.environ, "COLUMNS": "250"}, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        command = subprocess.Popen(
+            [sys.executable, "-m", "koho", "publish", OTHER],
+            cwd=workspace,
+            env={**os.environ, "COLUMNS": "250"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len([s for s in fake.seen if s.path == "/2/tweets"]) <= posted:
             time.sleep(0.05)  # until the runner's request hangs at the fake

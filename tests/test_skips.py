@@ -13,7 +13,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-SAMPLE = '''
+SAMPLE = """
 import pytest
 
 def test_runs():
@@ -36,7 +36,7 @@ def test_skipped_by_a_fixture(peer):
 @pytest.mark.xfail(reason="a known bug", strict=True)
 def test_expected_failure():
     assert False
-'''
+"""
 
 
 def _run(tmp_path: Path, allow: str | None, files: dict[str, str]) -> subprocess.CompletedProcess:
@@ -47,8 +47,14 @@ def _run(tmp_path: Path, allow: str | None, files: dict[str, str]) -> subprocess
     env["PYTHONPATH"] = str(REPO)
     if allow is not None:
         env["KOHO_ALLOW_SKIPS"] = allow
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:xdist",
-                           str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:xdist", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_every_skip_fails_and_says_what_was_missing(tmp_path):

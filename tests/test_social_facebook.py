@@ -25,38 +25,59 @@ def graph(workspace):
 
 
 def channel(fake: FakeGraph, token: str = PAGE_TOKEN) -> FacebookChannel:
-    return FacebookChannel(FacebookSettings(api_url=f"{fake.url}/v21.0", page_id=PAGE_ID, page_token=token,
-                                            timeout=1.0))
+    return FacebookChannel(
+        FacebookSettings(api_url=f"{fake.url}/v21.0", page_id=PAGE_ID, page_token=token, timeout=1.0)
+    )
 
 
 def test_feed_post_once_with_graph_id_then_comment_then_delete(graph, workspace):
     fake, ledger = graph
     receipts, transient = publish(channel(fake), ARTICLE, ledger)
     assert transient is None and receipts[0].state == "sent"
-    (post_id, form), = fake.posts.items()
+    ((post_id, form),) = fake.posts.items()
     assert receipts[0].provider_ref == post_id
     assert form["link"] == f"https://koho.example.city.lg.jp/articles/{ARTICLE}/" and "総合防災訓練" in form["message"]
     assert publish(channel(fake), ARTICLE, ledger)[0] == []  # a re-run posts nothing
 
     edit_front_matter(workspace, ARTICLE, change_note="受付時間を訂正しました。")
     receipts, _ = publish(channel(fake), ARTICLE, ledger)
-    assert receipts[0].state == "sent" and fake.comments[post_id][0].startswith("【訂正・変更】受付時間を訂正しました。")
+    assert receipts[0].state == "sent" and fake.comments[post_id][0].startswith(
+        "【訂正・変更】受付時間を訂正しました。"
+    )
 
     edit_front_matter(workspace, ARTICLE, status="withdrawn")
     receipts, _ = publish(channel(fake), ARTICLE, ledger)
     assert (receipts[0].state, receipts[0].provider_ref) == ("sent", post_id) and not fake.posts
 
 
-@pytest.mark.parametrize("fault, state, detail", [
-    (dict(status=400, body={"error": {"message": "(#32) Page request limit reached", "code": 32}},
-          headers={"X-Business-Use-Case-Usage": json.dumps({PAGE_ID: [{"estimated_time_to_regain_access": 0}]}),
-                   "Retry-After": "1"}), "pending", "Graph 400 (code 32)"),
-    (dict(status=503, body={"error": {"message": "Service temporarily unavailable", "code": 2}}), "pending",
-     "Graph 503"),
-    (dict(timeout=1.5), "uncertain", "Graph API did not answer after the request was sent"),
-    (dict(status=400, body={"error": {"message": "(#200) Permissions error", "code": 200}}), "failed",
-     "Graph 400 (code 200): (#200) Permissions error"),
-])
+@pytest.mark.parametrize(
+    "fault, state, detail",
+    [
+        (
+            dict(
+                status=400,
+                body={"error": {"message": "(#32) Page request limit reached", "code": 32}},
+                headers={
+                    "X-Business-Use-Case-Usage": json.dumps({PAGE_ID: [{"estimated_time_to_regain_access": 0}]}),
+                    "Retry-After": "1",
+                },
+            ),
+            "pending",
+            "Graph 400 (code 32)",
+        ),
+        (
+            dict(status=503, body={"error": {"message": "Service temporarily unavailable", "code": 2}}),
+            "pending",
+            "Graph 503",
+        ),
+        (dict(timeout=1.5), "uncertain", "Graph API did not answer after the request was sent"),
+        (
+            dict(status=400, body={"error": {"message": "(#200) Permissions error", "code": 200}}),
+            "failed",
+            "Graph 400 (code 200): (#200) Permissions error",
+        ),
+    ],
+)
 def test_throttling_errors_and_timeouts(graph, fault, state, detail, clock):
     fake, ledger = graph
     fake.fail_next(**fault)

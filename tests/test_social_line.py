@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime, timezone
 from types import SimpleNamespace
 
 import pytest
 
 from channels.line import TEXT_MAX, LineChannel, LineSettings, broadcast_text
-from koho.clock import now as koho_now
 from koho.channel import PlanContext
+from koho.clock import now as koho_now
 from koho.ledger import Ledger
 from koho.settings import Settings
 from koho.textfit import utf16_units
@@ -56,8 +56,10 @@ def test_a_broadcast_over_the_monthly_quota_is_refused_before_sending(line):
     fake.quota, fake.used = 1000, 901  # a broadcast reaches 120 - 20 = 100 friends: 1001 > 1000
     receipts, _ = publish(channel(fake), URGENT, ledger)
     assert receipts[0].state == "failed" and not fake.broadcasts
-    assert receipts[0].detail == ("refused: the LINE monthly quota is 1,000 messages, 901 are used, and a "
-                                  "broadcast reaches about 100 friends (1 too many)")
+    assert receipts[0].detail == (
+        "refused: the LINE monthly quota is 1,000 messages, 901 are used, and a "
+        "broadcast reaches about 100 friends (1 too many)"
+    )
 
 
 def test_exactly_at_the_quota_is_sent_and_unlimited_accounts_skip_the_count(line):
@@ -67,8 +69,9 @@ def test_exactly_at_the_quota_is_sent_and_unlimited_accounts_skip_the_count(line
     fake2 = FakeLine(quota=None).start()
     try:
         chan = channel(fake2)
-        receipts = chan.deliver(chan.plan(corpus().articles[URGENT], PlanContext(
-            site=corpus().site, now=koho_now(), live={})))
+        receipts = chan.deliver(
+            chan.plan(corpus().articles[URGENT], PlanContext(site=corpus().site, now=koho_now(), live={}))
+        )
         assert receipts[0].state == "sent"
         assert not [s for s in fake2.seen if s.path.startswith("/v2/bot/insight")]
     finally:
@@ -81,8 +84,9 @@ def test_no_follower_figure_refuses_unless_an_audience_is_configured(line):
     receipts, _ = publish(channel(fake), URGENT, ledger)
     assert receipts[0].state == "failed" and "KOHO_LINE_AUDIENCE" in receipts[0].detail
     chan = channel(fake, audience=50)
-    receipts = chan.deliver(chan.plan(corpus().articles[URGENT], PlanContext(
-        site=corpus().site, now=koho_now(), live={})))
+    receipts = chan.deliver(
+        chan.plan(corpus().articles[URGENT], PlanContext(site=corpus().site, now=koho_now(), live={}))
+    )
     assert receipts[0].state == "sent"
 
 
@@ -97,11 +101,14 @@ def test_a_timeout_retried_with_the_same_retry_key_is_not_sent_twice(line):
     assert len(fake.broadcasts) == 1
 
 
-@pytest.mark.parametrize("fault, state", [
-    (dict(status=429, body={"message": "Too many requests"}, headers={"Retry-After": "1"}), "pending"),
-    (dict(status=500, body={"message": "Internal server error"}), "pending"),
-    (dict(timeout=1.5), "pending"),
-])
+@pytest.mark.parametrize(
+    "fault, state",
+    [
+        (dict(status=429, body={"message": "Too many requests"}, headers={"Retry-After": "1"}), "pending"),
+        (dict(status=500, body={"message": "Internal server error"}), "pending"),
+        (dict(timeout=1.5), "pending"),
+    ],
+)
 def test_transient_answers_stay_pending(line, fault, state, clock):
     fake, ledger = line
     fake.fail_share(0.0)
@@ -126,13 +133,17 @@ def test_an_issue_is_broadcast_once_when_it_has_appeared(line):
     fake, _ = line
     content = corpus()
     articles = tuple(a for a in content.articles.values() if a.bulletin == date(2026, 11, 11))
-    issue = SimpleNamespace(id="issue-2026-11-11", day=date(2026, 11, 11), label="区報 2026年11月11日号",
-                            articles=articles, is_due=lambda now: now >= datetime(2026, 11, 10, 22, tzinfo=timezone.utc))
+    issue = SimpleNamespace(
+        id="issue-2026-11-11",
+        day=date(2026, 11, 11),
+        label="区報 2026年11月11日号",
+        articles=articles,
+        is_due=lambda now: now >= datetime(2026, 11, 10, 22, tzinfo=UTC),
+    )
     chan = channel(fake)
-    early = PlanContext(site=content.site, now=datetime(2026, 11, 10, 12, tzinfo=timezone.utc), live={})
+    early = PlanContext(site=content.site, now=datetime(2026, 11, 10, 12, tzinfo=UTC), live={})
     assert chan.plan_issue(issue, early) == []
-    planned = chan.plan_issue(issue, PlanContext(site=content.site, now=datetime(2026, 11, 11, 9, tzinfo=timezone.utc),
-                                                 live={}))
+    planned = chan.plan_issue(issue, PlanContext(site=content.site, now=datetime(2026, 11, 11, 9, tzinfo=UTC), live={}))
     assert [d.key for d in planned] == ["line:broadcast:issue-2026-11-11:once:ja"]
     text = json.loads(planned[0].body())["json"]["messages"][0]["text"]
     assert text.startswith("区報 2026年11月11日号を発行しました。") and text.endswith("/bulletin/2026-11-11/")

@@ -19,8 +19,14 @@ from tests.fakes.youtube_api import FakeYouTube
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
-SECRETS = [x_api.CREDENTIALS["consumer_secret"], x_api.CREDENTIALS["access_token_secret"], graph_api.PAGE_TOKEN,
-           line_api.TOKEN, youtube_api.CLIENT_SECRET, youtube_api.REFRESH_TOKEN]
+SECRETS = [
+    x_api.CREDENTIALS["consumer_secret"],
+    x_api.CREDENTIALS["access_token_secret"],
+    graph_api.PAGE_TOKEN,
+    line_api.TOKEN,
+    youtube_api.CLIENT_SECRET,
+    youtube_api.REFRESH_TOKEN,
+]
 SOCIAL = ("x", "facebook", "line", "youtube")
 
 
@@ -31,13 +37,21 @@ def fakes(workspace, monkeypatch):
         fake.start()
     started["youtube"].add_video("hL3xK9_pWz4")
     started["youtube"].add_video("q7Vd-Rm2sYe")
-    env = {"KOHO_CHANNELS": "archive,feeds," + ",".join(SOCIAL), "PREFECT_LOGGING_LEVEL": "DEBUG",
-           "KOHO_X_URL": started["x"].url, "KOHO_FACEBOOK_API_URL": f"{started['facebook'].url}/v21.0",
-           "KOHO_FACEBOOK_PAGE_ID": graph_api.PAGE_ID, "KOHO_FACEBOOK_PAGE_TOKEN": graph_api.PAGE_TOKEN,
-           "KOHO_LINE_API_URL": started["line"].url, "KOHO_LINE_CHANNEL_ACCESS_TOKEN": line_api.TOKEN,
-           "KOHO_YOUTUBE_API_URL": started["youtube"].url + "/", "KOHO_YOUTUBE_TOKEN_URI": started["youtube"].url + "/token",
-           "KOHO_YOUTUBE_CLIENT_ID": youtube_api.CLIENT_ID, "KOHO_YOUTUBE_CLIENT_SECRET": youtube_api.CLIENT_SECRET,
-           "KOHO_YOUTUBE_REFRESH_TOKEN": youtube_api.REFRESH_TOKEN}
+    env = {
+        "KOHO_CHANNELS": "archive,feeds," + ",".join(SOCIAL),
+        "PREFECT_LOGGING_LEVEL": "DEBUG",
+        "KOHO_X_URL": started["x"].url,
+        "KOHO_FACEBOOK_API_URL": f"{started['facebook'].url}/v21.0",
+        "KOHO_FACEBOOK_PAGE_ID": graph_api.PAGE_ID,
+        "KOHO_FACEBOOK_PAGE_TOKEN": graph_api.PAGE_TOKEN,
+        "KOHO_LINE_API_URL": started["line"].url,
+        "KOHO_LINE_CHANNEL_ACCESS_TOKEN": line_api.TOKEN,
+        "KOHO_YOUTUBE_API_URL": started["youtube"].url + "/",
+        "KOHO_YOUTUBE_TOKEN_URI": started["youtube"].url + "/token",
+        "KOHO_YOUTUBE_CLIENT_ID": youtube_api.CLIENT_ID,
+        "KOHO_YOUTUBE_CLIENT_SECRET": youtube_api.CLIENT_SECRET,
+        "KOHO_YOUTUBE_REFRESH_TOKEN": youtube_api.REFRESH_TOKEN,
+    }
     env.update({f"KOHO_X_{k.upper()}": v for k, v in x_api.CREDENTIALS.items()})
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -69,8 +83,9 @@ def test_publish_to_all_four_then_nothing_twice(fakes, workspace, monkeypatch):
     rows = [r for r in ledger.rows() if r["channel"] in SOCIAL]
     ledger.close()
     by_channel = {c: [r for r in rows if r["channel"] == c] for c in SOCIAL}
-    assert {r["state"] for r in rows} == {"sent"}, [(r["key"], r["state"], r["detail"]) for r in rows
-                                                   if r["state"] != "sent"]
+    assert {r["state"] for r in rows} == {"sent"}, [
+        (r["key"], r["state"], r["detail"]) for r in rows if r["state"] != "sent"
+    ]
     x_ids = {r["provider_ref"] for r in by_channel["x"]}
     assert x_ids == set(fakes["x"].posts) and len(x_ids) >= 10  # every published article, once
     assert {r["provider_ref"] for r in by_channel["facebook"]} == set(fakes["facebook"].posts)
@@ -79,12 +94,20 @@ def test_publish_to_all_four_then_nothing_twice(fakes, workspace, monkeypatch):
     assert sorted(r["provider_ref"] for r in by_channel["youtube"]) == ["hL3xK9_pWz4", "q7Vd-Rm2sYe"]
     assert fakes["x"].rejected == [] and max(r["attempts"] for r in by_channel["x"]) == 2
 
-    posted = (len(fakes["x"].posts), len(fakes["facebook"].posts), len(fakes["line"].broadcasts),
-              len(fakes["youtube"].calls("PUT")))
+    posted = (
+        len(fakes["x"].posts),
+        len(fakes["facebook"].posts),
+        len(fakes["line"].broadcasts),
+        len(fakes["youtube"].calls("PUT")),
+    )
     again = publish_article(paths=[str(workspace / "content" / "articles")], return_state=True)
     assert again.is_completed()
-    assert (len(fakes["x"].posts), len(fakes["facebook"].posts), len(fakes["line"].broadcasts),
-            len(fakes["youtube"].calls("PUT"))) == posted
+    assert (
+        len(fakes["x"].posts),
+        len(fakes["facebook"].posts),
+        len(fakes["line"].broadcasts),
+        len(fakes["youtube"].calls("PUT")),
+    ) == posted
 
     from rich.console import Console
 

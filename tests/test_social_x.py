@@ -42,11 +42,18 @@ def channel(fake: FakeX, **overrides) -> XChannel:
 # -- the weighted length at its edges ----------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, weight", [
-    ("あ" * 140, 280), ("あ" * 141, 282), ("a" * 280, 280), ("😀" * 140, 280),
-    ("👨‍👩‍👧" * 140, 280),  # one family emoji (5 code points) weighs 2, like X counts it
-    (URL, 23), ("x " + "https://example.com/" + "a" * 300, 25),
-])
+@pytest.mark.parametrize(
+    "text, weight",
+    [
+        ("あ" * 140, 280),
+        ("あ" * 141, 282),
+        ("a" * 280, 280),
+        ("😀" * 140, 280),
+        ("👨‍👩‍👧" * 140, 280),  # one family emoji (5 code points) weighs 2, like X counts it
+        (URL, 23),
+        ("x " + "https://example.com/" + "a" * 300, 25),
+    ],
+)
 def test_weighted_length_follows_x_rules(text, weight):
     assert x_weighted_length(text) == weight
 
@@ -106,7 +113,7 @@ def test_post_once_with_the_id_x_returned_and_a_rerun_posts_nothing(x_env):
     fake, ledger = x_env
     receipts, transient = publish(channel(fake), "sogo-bousai-kunren-2026", ledger)
     assert transient is None and [r.state for r in receipts] == ["sent"]
-    (post_id, body), = fake.posts.items()
+    ((post_id, body),) = fake.posts.items()
     assert receipts[0].provider_ref == post_id and "#防災" in body["text"]
     assert rows(ledger, "x")["post"]["provider_ref"] == post_id
     receipts, _ = publish(channel(fake), "sogo-bousai-kunren-2026", ledger)
@@ -125,10 +132,13 @@ def test_rate_limit_waits_for_the_reset_then_posts(x_env):
     assert transient is None and receipts[0].state == "sent" and len(fake.posts) == 1
 
 
-@pytest.mark.parametrize("fault, detail", [
-    (dict(status=500, body={"title": "Internal Error"}), "X 500"),
-    (dict(timeout=1.5), "X did not answer after the request was sent"),
-])
+@pytest.mark.parametrize(
+    "fault, detail",
+    [
+        (dict(status=500, body={"title": "Internal Error"}), "X 500"),
+        (dict(timeout=1.5), "X did not answer after the request was sent"),
+    ],
+)
 def test_server_errors_and_timeouts_stay_open_then_succeed(x_env, fault, detail, clock):
     fake, ledger = x_env
     fake.fail_next(**fault)
@@ -211,7 +221,7 @@ def test_outbox_by_default_writes_the_exact_request(workspace, monkeypatch):
     from channels.registry import build
 
     monkeypatch.chdir(workspace)
-    chan, = build(Settings(), ["x"])
+    (chan,) = build(Settings(), ["x"])
     assert chan.describe() == "outbox://outbox/x"
     ledger = Ledger(Settings().db_url())
     receipts, _ = publish(chan, "sogo-bousai-kunren-2026", ledger)

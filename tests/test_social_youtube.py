@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 
@@ -27,8 +27,14 @@ def youtube(workspace):
 
 
 def channel(fake: FakeYouTube, secret: str = CLIENT_SECRET, **settings) -> YouTubeChannel:
-    options = dict(api_url=fake.url + "/", token_uri=fake.url + "/token", client_id=CLIENT_ID,
-                   client_secret=secret, refresh_token=REFRESH_TOKEN, timeout=1.0)
+    options = dict(
+        api_url=fake.url + "/",
+        token_uri=fake.url + "/token",
+        client_id=CLIENT_ID,
+        client_secret=secret,
+        refresh_token=REFRESH_TOKEN,
+        timeout=1.0,
+    )
     return YouTubeChannel(YouTubeSettings(**{**options, **settings}), Settings().db_url())
 
 
@@ -54,7 +60,9 @@ def test_update_keeps_title_category_tags_and_spends_51_units(youtube):
     receipts, transient = publish(channel(fake), ARTICLE, ledger)
     assert transient is None and (receipts[0].state, receipts[0].provider_ref) == ("sent", VIDEO)
     video = fake.videos[VIDEO]
-    assert video["title"] == "ねりまほっとライン" and video["categoryId"] == "25" and video["tags"] == ["練馬区", "防犯"]
+    assert (
+        video["title"] == "ねりまほっとライン" and video["categoryId"] == "25" and video["tags"] == ["練馬区", "防犯"]
+    )
     assert video["description"].startswith("https://koho.example.city.lg.jp/articles/tokushu-sagi-chuui/")
     assert fake.units == 51 and ledger.quota_spent("youtube-data-api", quota_day()) == 51
     assert "units: 51" in rows(ledger, "youtube")[f"video-{VIDEO}"]["detail"]
@@ -94,18 +102,38 @@ def test_work_over_the_daily_budget_is_refused_before_any_request(youtube):
 
 
 def test_the_quota_day_is_pacific_time():
-    assert quota_day(datetime(2026, 11, 27, 7, 59, tzinfo=timezone.utc)) == "2026-11-26"
-    assert quota_day(datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)) == "2026-11-27"
+    assert quota_day(datetime(2026, 11, 27, 7, 59, tzinfo=UTC)) == "2026-11-26"
+    assert quota_day(datetime(2026, 11, 27, 8, 0, tzinfo=UTC)) == "2026-11-27"
 
 
-@pytest.mark.parametrize("fault, state, detail", [
-    (dict(status=503, body={"error": {"code": 503, "message": "Backend Error", "errors": [{"reason": "backendError"}]}}),
-     "pending", "YouTube 503: Backend Error [backendError] (units: 1)"),
-    (dict(status=403, body={"error": {"code": 403, "message": "The request cannot be completed because you have "
-                                      "exceeded your quota.", "errors": [{"reason": "quotaExceeded"}]}}),
-     "failed", "YouTube 403: The request cannot be completed because you have exceeded your quota. [quotaExceeded]"),
-    (dict(timeout=1.5), "pending", "YouTube unreachable"),
-])
+@pytest.mark.parametrize(
+    "fault, state, detail",
+    [
+        (
+            dict(
+                status=503,
+                body={"error": {"code": 503, "message": "Backend Error", "errors": [{"reason": "backendError"}]}},
+            ),
+            "pending",
+            "YouTube 503: Backend Error [backendError] (units: 1)",
+        ),
+        (
+            dict(
+                status=403,
+                body={
+                    "error": {
+                        "code": 403,
+                        "message": "The request cannot be completed because you have exceeded your quota.",
+                        "errors": [{"reason": "quotaExceeded"}],
+                    }
+                },
+            ),
+            "failed",
+            "YouTube 403: The request cannot be completed because you have exceeded your quota. [quotaExceeded]",
+        ),
+        (dict(timeout=1.5), "pending", "YouTube unreachable"),
+    ],
+)
 def test_errors_land_in_the_ledger(youtube, fault, state, detail, clock):
     fake, ledger = youtube
     fake.fail_next(path="/youtube/", **fault)  # the token request goes through, videos.list fails
@@ -130,8 +158,11 @@ def test_secrets_from_prefect_secret_blocks(workspace, prefect_harness):
 
     Secret(value=CLIENT_SECRET).save("koho-youtube-client-secret", overwrite=True)
     Secret(value=REFRESH_TOKEN).save("koho-youtube-refresh-token", overwrite=True)
-    settings = YouTubeSettings(client_id=CLIENT_ID, client_secret_block="koho-youtube-client-secret",
-                               refresh_token_block="koho-youtube-refresh-token")
+    settings = YouTubeSettings(
+        client_id=CLIENT_ID,
+        client_secret_block="koho-youtube-client-secret",
+        refresh_token_block="koho-youtube-refresh-token",
+    )
     assert settings.configured() and settings.transport_url() == "https://youtube.googleapis.com/"
     assert settings.secrets() == (CLIENT_SECRET, REFRESH_TOKEN)
     from koho.errors import ConfigError

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import boto3
@@ -22,7 +22,7 @@ from tests.peers import free_port
 
 CONTENT = Path(__file__).resolve().parents[1] / "content"
 PAGE = "articles/a/index.html"
-NOW = datetime(2026, 12, 31, tzinfo=timezone.utc)  # after every sample article's publish time
+NOW = datetime(2026, 12, 31, tzinfo=UTC)  # after every sample article's publish time
 
 
 @pytest.fixture
@@ -147,8 +147,9 @@ def test_the_archive_channel_publishes_an_article_to_s3(s3_env, s3, tmp_path):
         assert article.title in html.decode("utf-8")
 
         # The same revision again: the ledger already has every key, nothing is sent.
-        again, recorded_again = plan_and_record(channel, article, context_for(channel, article, corpus, ledger, NOW),
-                                                ledger)
+        again, recorded_again = plan_and_record(
+            channel, article, context_for(channel, article, corpus, ledger, NOW), ledger
+        )
         assert recorded_again.new == frozenset() and recorded_again.to_deliver() == []
         assert deliver(channel, ledger, again) == []
     finally:

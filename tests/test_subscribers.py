@@ -18,7 +18,11 @@ runner = CliRunner()
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'koho.db'}" if request.param == "sqlite" else request.getfixturevalue("fresh_postgres_db")
+    url = (
+        f"sqlite:///{tmp_path / 'koho.db'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("fresh_postgres_db")
+    )
     ledger = Ledger(url)
     yield SubscriberStore(ledger.engine)
     ledger.close()
@@ -30,8 +34,9 @@ def new(address: str, *topics: str) -> NewSubscriber:
 
 
 def test_upsert_counts_and_topic_queries(store):
-    added, updated = store.upsert([new(f"user{i}@example.jp", "bousai" if i % 2 else "kusei") for i in range(1, 1201)],
-                                  "confirmed", "test")
+    added, updated = store.upsert(
+        [new(f"user{i}@example.jp", "bousai" if i % 2 else "kusei") for i in range(1, 1201)], "confirmed", "test"
+    )
     assert (added, updated) == (1200, 0)
     assert store.upsert([new("USER1@example.jp", "kenkou", "bousai")], "confirmed", "test") == (0, 1)
     assert store.find("user1@EXAMPLE.jp").topics == ("bousai", "kenkou")
@@ -63,7 +68,6 @@ def test_unsubscribed_addresses_are_erased_after_retention(store):
     assert [s.address for s in store.all()] == ["kept@example.jp"]
 
 
-
 def test_sign_up_and_preferences_store_the_delivery_choice(store):
     shown, key = normalise_address("digest@example.jp")
     subscriber, before = store.subscribe(NewSubscriber(shown, key, ("bousai",), delivery="digest"), source="web")
@@ -86,6 +90,7 @@ def test_sign_up_and_preferences_store_the_delivery_choice(store):
         store.set_preferences(back.id, ["bousai"], "ja", "weekly")
     assert store.get(back.id).delivery == "digest"
 
+
 CSV = """address,topics,language
 taro@example.jp,bousai bouhan,ja
 Hanako@Example.JP,kusei;kenkou,
@@ -102,9 +107,13 @@ def test_import_is_all_or_nothing_with_line_numbers(workspace):
     result = runner.invoke(app, ["subscribers", "import", "s.csv"])
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    for expected in ["s.csv:4: address: 'bad-address'", "s.csv:5: address: duplicate of line 2",
-                     "s.csv:6: topics: unknown topic 'weather'", "s.csv:7: topics: choose at least one topic",
-                     "s.csv:8: language: 'fr' is not offered"]:
+    for expected in [
+        "s.csv:4: address: 'bad-address'",
+        "s.csv:5: address: duplicate of line 2",
+        "s.csv:6: topics: unknown topic 'weather'",
+        "s.csv:7: topics: choose at least one topic",
+        "s.csv:8: language: 'fr' is not offered",
+    ]:
         assert any(line.startswith(expected) for line in lines), (expected, lines)
     assert "nothing was imported" in result.output
     assert "confirmed    │     0" in runner.invoke(app, ["subscribers", "count"]).output
@@ -113,12 +122,15 @@ def test_import_is_all_or_nothing_with_line_numbers(workspace):
     assert partial.exit_code == 0 and "Imported 2 new" in partial.output
     exported = list(csv.DictReader(io.StringIO(runner.invoke(app, ["subscribers", "export"]).stdout)))
     assert [(r["address"], r["topics"], r["state"]) for r in exported] == [
-        ("taro@example.jp", "bouhan bousai", "confirmed"), ("Hanako@example.jp", "kenkou kusei", "confirmed")]
+        ("taro@example.jp", "bouhan bousai", "confirmed"),
+        ("Hanako@example.jp", "kenkou kusei", "confirmed"),
+    ]
 
 
 def test_import_accepts_every_mail_language_and_nothing_else(workspace):
-    (workspace / "l.csv").write_text("address,topics,language\nsomchai@example.jp,bousai,th\n"
-                                     "ana@example.jp,kenkou,pt\n", encoding="utf-8")
+    (workspace / "l.csv").write_text(
+        "address,topics,language\nsomchai@example.jp,bousai,th\nana@example.jp,kenkou,pt\n", encoding="utf-8"
+    )
     assert runner.invoke(app, ["subscribers", "import", "l.csv", "--state", "confirmed"]).exit_code == 0
     exported = list(csv.DictReader(io.StringIO(runner.invoke(app, ["subscribers", "export"]).stdout)))
     assert [(r["address"], r["language"]) for r in exported] == [("somchai@example.jp", "th"), ("ana@example.jp", "pt")]
@@ -126,8 +138,11 @@ def test_import_accepts_every_mail_language_and_nothing_else(workspace):
 
 def test_readers_of_a_language_not_translated_into_are_pointed_out(workspace, monkeypatch):
     monkeypatch.setenv("KOHO_LANGUAGES", "en,th")
-    (workspace / "l.csv").write_text("address,topics,language\nsomchai@example.jp,bousai,th\n"
-                                     "minji@example.jp,kenkou,ko\nhanako@example.jp,kenkou,ja\n", encoding="utf-8")
+    (workspace / "l.csv").write_text(
+        "address,topics,language\nsomchai@example.jp,bousai,th\n"
+        "minji@example.jp,kenkou,ko\nhanako@example.jp,kenkou,ja\n",
+        encoding="utf-8",
+    )
     imported = runner.invoke(app, ["subscribers", "import", "l.csv", "--state", "confirmed"])
     assert imported.exit_code == 0
     assert "1 in ko: these languages are not in KOHO_LANGUAGES" in " ".join(imported.stderr.split())
@@ -156,14 +171,18 @@ def test_import_never_resubscribes_withdrawn_consent(workspace):
 def test_shift_jis_file_gets_a_hint(workspace):
     (workspace / "sjis.csv").write_bytes("address,topics\n練馬@example.jp,bousai\n".encode("cp932"))
     result = runner.invoke(app, ["subscribers", "import", "sjis.csv"])
-    assert result.exit_code == 1 and "sjis.csv:2: file: not valid UTF-8; if Excel saved it, try --encoding cp932" in result.output
+    assert (
+        result.exit_code == 1
+        and "sjis.csv:2: file: not valid UTF-8; if Excel saved it, try --encoding cp932" in result.output
+    )
     ok = runner.invoke(app, ["subscribers", "import", "sjis.csv", "--encoding", "cp932"])
     assert ok.exit_code == 0, ok.output
 
 
 def test_erase_expired_command_applies_the_retention_setting(workspace, monkeypatch, clock):
-    (workspace / "a.csv").write_text("address,topics\nleft@example.jp,bousai\nstay@example.jp,bousai\n",
-                                     encoding="utf-8")
+    (workspace / "a.csv").write_text(
+        "address,topics\nleft@example.jp,bousai\nstay@example.jp,bousai\n", encoding="utf-8"
+    )
     assert runner.invoke(app, ["subscribers", "import", "a.csv", "--state", "confirmed"]).exit_code == 0
     (workspace / "p.csv").write_text("address,topics\nnever@example.jp,bousai\n", encoding="utf-8")
     assert runner.invoke(app, ["subscribers", "import", "p.csv"]).exit_code == 0  # pending, never confirmed

@@ -103,8 +103,10 @@ print(json.dumps(result))
 @pytest.fixture(scope="module")
 def packages(tiny_package_cache) -> dict[str, Path]:
     # From the cache: the reproducibility test below builds ja -> en afresh and compares bytes.
-    return {f"{source}-{target}": tiny_packages.cached_package(source, target, tiny_package_cache)
-            for source, target in (("ja", "en"), ("en", "th"))}
+    return {
+        f"{source}-{target}": tiny_packages.cached_package(source, target, tiny_package_cache)
+        for source, target in (("ja", "en"), ("en", "th"))
+    }
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +192,10 @@ def test_model_copies_any_pieces_under_beam_search(packages, tmp_path, compute_t
         source = rng.choices(pieces, k=length)
         for beam in (1, 4):
             result = translator.translate_batch(
-                [source], beam_size=beam, max_decoding_length=600, length_penalty=0.2,
+                [source],
+                beam_size=beam,
+                max_decoding_length=600,
+                length_penalty=0.2,
                 num_hypotheses=beam,
             )[0]
             assert result.hypotheses[0] == ["⟨en⟩", *source], (length, beam)

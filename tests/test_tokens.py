@@ -7,7 +7,7 @@ import time
 import pytest
 
 from koho.errors import ConfigError
-from koho.tokens import Tokens, TokenError
+from koho.tokens import TokenError, Tokens
 
 SECRET = "test-secret-Zk7q2VwX9mB4nR8cT1yH6pL3sD5fG0jA"
 
@@ -22,8 +22,15 @@ def test_round_trip_and_purpose_separation():
         Tokens("other-secret-Qa1Ws2Ed3Rf4Tg5Yh6Uj7Ik8Ol9P").check("unsubscribe", token)
 
 
-@pytest.mark.parametrize("mangle", [lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),
-                                    lambda t: "x" + t, lambda t: "", lambda t: "not.a.token"])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),
+        lambda t: "x" + t,
+        lambda t: "",
+        lambda t: "not.a.token",
+    ],
+)
 def test_altered_tokens_are_refused(mangle):
     tokens = Tokens(SECRET)
     with pytest.raises(TokenError) as caught:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,10 @@ def test_one_loaded_model_per_pair_translates_a_batch():
     assert engine.model_pair("ja", "en") is pair
     assert pair.version == "translate-ja_en 1.0"
     assert pair.translate(["練馬区のお知らせです。", "二文目！", "report 2025"]) == [
-        "⟨en⟩ 練馬区のお知らせです。", "⟨en⟩ 二文目！", "⟨en⟩ report 2025"]
+        "⟨en⟩ 練馬区のお知らせです。",
+        "⟨en⟩ 二文目！",
+        "⟨en⟩ report 2025",
+    ]
 
 
 def test_pivot_through_english_is_argostranslates_own(tiny_package_cache):
@@ -98,8 +101,9 @@ def test_memory_means_one_changed_sentence_is_one_segment_translated(translator,
     article = corpus.articles[ARTICLE]
     for language in LANGUAGES:
         translator.translate(article, language)
-    edited = replace(article, body=article.body.replace("荒天の場合は中止します。", "雨天の場合も実施します。"),
-                     revision="edited")
+    edited = replace(
+        article, body=article.body.replace("荒天の場合は中止します。", "雨天の場合も実施します。"), revision="edited"
+    )
     again = {lang: translator.translate(edited, lang) for lang in LANGUAGES}
     assert {lang: r.translated for lang, r in again.items()} == {lang: 1 for lang in LANGUAGES}
     assert "⟨th⟩ 雨天の場合も実施します。" in again["th"].article.body
@@ -161,10 +165,11 @@ def test_a_model_that_loses_a_placeholder_still_keeps_the_structure(tmp_path, co
 
 
 def test_an_issue_in_another_language_holds_its_articles_translations(translator, corpus):
-    from koho.bulletin import issues_of
     from datetime import datetime, timezone
 
-    issue = issues_of(corpus.articles.values(), corpus.site, datetime(2027, 1, 1, tzinfo=timezone.utc))[0]
+    from koho.bulletin import issues_of
+
+    issue = issues_of(corpus.articles.values(), corpus.site, datetime(2027, 1, 1, tzinfo=UTC))[0]
     translations = {a.id: translator.translate(a, "vi").article for a in issue.articles}
     edition = translated_issue(issue, translations)
     assert edition.id == issue.id and edition.day == issue.day

@@ -34,16 +34,36 @@ class Probe:
 
     def plan(self, article, ctx):
         note = article.translation
-        body = {"title": article.title, "machine": note.machine if note else None, "live": sorted(ctx.live),
-                "live_languages": sorted({a.language for a in ctx.live.values()})}
-        return [Delivery(self.name, f"{article.language}/{article.id}.json", article.id, article.revision,
-                         article.language, json.dumps(body, ensure_ascii=False).encode())]
+        body = {
+            "title": article.title,
+            "machine": note.machine if note else None,
+            "live": sorted(ctx.live),
+            "live_languages": sorted({a.language for a in ctx.live.values()}),
+        }
+        return [
+            Delivery(
+                self.name,
+                f"{article.language}/{article.id}.json",
+                article.id,
+                article.revision,
+                article.language,
+                json.dumps(body, ensure_ascii=False).encode(),
+            )
+        ]
 
     def plan_issue(self, issue, ctx):
         language = issue.articles[0].language
         body = {"titles": [a.title for a in issue.articles]}
-        return [Delivery(self.name, f"{language}/{issue.id}.json", issue.id, issue.revision, language,
-                         json.dumps(body, ensure_ascii=False).encode())]
+        return [
+            Delivery(
+                self.name,
+                f"{language}/{issue.id}.json",
+                issue.id,
+                issue.revision,
+                language,
+                json.dumps(body, ensure_ascii=False).encode(),
+            )
+        ]
 
     def deliver(self, batch):
         for delivery in batch:
@@ -101,7 +121,8 @@ def test_an_article_and_its_issue_in_all_nine_languages(probe, workspace):
     # The second article's listing in each language holds the first one's translation too.
     publish_article([str(content / SECOND)])
     assert read(probe / "th" / "tokushu-sagi-chuui.json")["live"] == sorted(
-        versions("sogo-bousai-kunren-2026") + versions("tokushu-sagi-chuui"))
+        versions("sogo-bousai-kunren-2026") + versions("tokushu-sagi-chuui")
+    )
     assert read(probe / "ja" / "tokushu-sagi-chuui.json")["live_languages"] == sorted(["ja", *LANGUAGES])
 
     # Publishing again changes nothing.
@@ -166,8 +187,11 @@ def test_publish_due_translates_nothing_when_every_translation_is_settled(probe,
     (workspace / "content" / "glossary.yaml").unlink()  # the sample has no French renderings
     asked: list[tuple[str, str]] = []
     task = publish.translate_task
-    monkeypatch.setattr(publish, "translate_task", lambda run, article_id, language: asked.append(
-        (article_id, language)) or task(run, article_id, language))
+    monkeypatch.setattr(
+        publish,
+        "translate_task",
+        lambda run, article_id, language: asked.append((article_id, language)) or task(run, article_id, language),
+    )
     publish.publish_due()
     assert asked and {lang for _, lang in asked} == {"en", "ko", "fr"}  # French: a skipped row each
     asked.clear()

@@ -66,7 +66,9 @@ def test_po_round_trip_review_wins_then_a_source_change_makes_it_fuzzy(workspace
 
     review(po, {SENTENCE: REVIEWED})
     reviewed = translate("th")
-    assert reviewed.reviewed == 1 and REVIEWED in reviewed.article.body and f"⟨th⟩ {SENTENCE}" not in reviewed.article.body
+    assert (
+        reviewed.reviewed == 1 and REVIEWED in reviewed.article.body and f"⟨th⟩ {SENTENCE}" not in reviewed.article.body
+    )
     assert reviewed.article.revision != machine.article.revision  # a reviewed change republishes
     assert reviewed.article.translation.machine  # other sentences are still the machine's
     assert koho("check").exit_code == 0
@@ -79,9 +81,11 @@ def test_po_round_trip_review_wins_then_a_source_change_makes_it_fuzzy(workspace
     checked = koho("check")
     assert checked.exit_code == 0  # stale reviews warn; they do not stop publishing
     line = next(i for i, l in enumerate(po.read_text(encoding="utf-8").split("\n"), 1) if l == f'msgid "{SENTENCE}"')
-    assert (f"content/translations/th/{ARTICLE}.po:{line}: msgid: stale review: the article no longer has "
-            "this sentence") in checked.output.replace("\n", " ").replace("  ", " ") or \
-        f"{ARTICLE}.po:{line}: msgid: stale review" in checked.output
+    assert (
+        f"content/translations/th/{ARTICLE}.po:{line}: msgid: stale review: the article no longer has this sentence"
+    ) in checked.output.replace("\n", " ").replace(
+        "  ", " "
+    ) or f"{ARTICLE}.po:{line}: msgid: stale review" in checked.output
 
     koho("translations", "export", ARTICLE, "--lang", "th")
     text = po.read_text(encoding="utf-8")
@@ -111,8 +115,7 @@ def test_check_names_file_line_and_field_of_translation_content(workspace):
     (content / "glossary.yaml").write_text("練馬区:\n  en: Nerima City\n", encoding="utf-8")
     (content / "translations" / "th").mkdir(parents=True)
     (content / "translations" / "th" / "no-such-article.po").write_text('msgid ""\nmsgstr ""\n', encoding="utf-8")
-    (content / "translations" / "th" / f"{ARTICLE}.po").write_text('msgid "a"\nmsgstr "b"\nmsgid\n',
-                                                                   encoding="utf-8")
+    (content / "translations" / "th" / f"{ARTICLE}.po").write_text('msgid "a"\nmsgstr "b"\nmsgid\n', encoding="utf-8")
     checked = koho("check")
     assert checked.exit_code == 1
     output = checked.output.replace("\n", "")

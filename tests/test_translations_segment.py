@@ -75,18 +75,21 @@ def test_sentences_split_on_japanese_stops_and_lines():
     assert copy_model(segment_markdown("一。二。", "zh"), "zh") == "⟨zh⟩ 一。⟨zh⟩ 二。"
 
 
-@pytest.mark.parametrize("protected", [
-    "https://www.city.nerima.tokyo.jp/kurashi/bosai/index.html",
-    "https://example.jp/path_with_underscores?q=a_b",
-    "koho_info@city.nerima.tokyo.jp",
-    "03-3993-1111",
-    "3.5km",
-    "20%",
-    "report_2025.pdf",
-    "R9",
-    "`code_span()`",
-    "〒176-8501",
-])
+@pytest.mark.parametrize(
+    "protected",
+    [
+        "https://www.city.nerima.tokyo.jp/kurashi/bosai/index.html",
+        "https://example.jp/path_with_underscores?q=a_b",
+        "koho_info@city.nerima.tokyo.jp",
+        "03-3993-1111",
+        "3.5km",
+        "20%",
+        "report_2025.pdf",
+        "R9",
+        "`code_span()`",
+        "〒176-8501",
+    ],
+)
 def test_protected_tokens_pass_through_untouched_without_underscores(protected):
     segment = segment_markdown(f"お知らせ {protected} をご覧ください。", "en").segments()[0]
     assert "_" not in segment.text  # argostranslate would turn it into a space
@@ -115,19 +118,23 @@ def test_a_lost_placeholder_is_detected():
 
 def test_link_and_emphasis_spacing_is_repaired():
     segment = segment_markdown("[防災情報](https://x.jp/)と**重要**", "en").segments()[0]
-    assert restore("ZQ1 disaster info ZQ2 and ZQ3 important ZQ4", segment) == \
-        "[disaster info](https://x.jp/) and **important**"
+    assert (
+        restore("ZQ1 disaster info ZQ2 and ZQ3 important ZQ4", segment)
+        == "[disaster info](https://x.jp/) and **important**"
+    )
 
 
 def test_segmenting_and_rendering_the_source_gives_the_source_back():
     for path in sorted((REPO / "content" / "articles").rglob("*.md")):
         body = path.read_text(encoding="utf-8").split("---", 2)[2]
         document = segment_markdown(body, "en")
-        assert document.render([s.source for s in document.segments()], "ja").replace(" ", "") == \
-            body.replace(" ", ""), path.name
+        assert document.render([s.source for s in document.segments()], "ja").replace(" ", "") == body.replace(
+            " ", ""
+        ), path.name
 
 
 # -- glossary -------------------------------------------------------------------------------------
+
 
 def test_sample_glossary_is_valid_for_all_eight_languages():
     glossary, errors = load_glossary(REPO / "content", LANGUAGES)
@@ -150,7 +157,12 @@ def test_glossary_terms_are_enforced_in_every_language(language):
 def test_overlapping_glossary_terms_go_to_the_longer_one():
     """練馬区民事務所 is the Nerima branch of the 区民事務所, not 練馬区 + 民事務所: a longer term
     overlapping a shorter one wins even when the shorter starts first; containment as before."""
-    terms = {"練馬区": "Nerima City", "区民事務所": "Residents' Office", "区報": "City News", "ねりま区報": "Nerima News"}
+    terms = {
+        "練馬区": "Nerima City",
+        "区民事務所": "Residents' Office",
+        "区報": "City News",
+        "ねりま区報": "Nerima News",
+    }
     document = segment_text("練馬区民事務所は土曜日も開庁。練馬区の区報とねりま区報。", "en", terms)
     first, second = document.segments()
     assert first.text == "練馬ZQ1は土曜日も開庁。" and first.tokens[0].value == "Residents' Office"
@@ -159,14 +171,7 @@ def test_overlapping_glossary_terms_go_to_the_longer_one():
 
 def test_glossary_errors_name_file_line_and_field(tmp_path):
     (tmp_path / "glossary.yaml").write_text(
-        "練馬区:\n"
-        "  en: Nerima City\n"
-        "  xx1: nope\n"
-        "区報: just a string\n"
-        "区民事務所:\n"
-        "  en: ''\n"
-        "練馬区:\n"
-        "  en: again\n",
+        "練馬区:\n  en: Nerima City\n  xx1: nope\n区報: just a string\n区民事務所:\n  en: ''\n練馬区:\n  en: again\n",
         encoding="utf-8",
     )
     _, errors = load_glossary(tmp_path, ["en", "th"])

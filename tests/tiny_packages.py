@@ -176,9 +176,7 @@ def build_package(
     files["metadata.json"] = json.dumps(
         _metadata(source, target, package_version), ensure_ascii=False, indent=2
     ).encode()
-    files["README.md"] = (
-        f"Tiny test package: copies {source} text behind {language_tag(target)}.\n"
-    ).encode()
+    files["README.md"] = (f"Tiny test package: copies {source} text behind {language_tag(target)}.\n").encode()
     # argostranslate extracts the zip into its packages folder: one top folder per package.
     # Fixed timestamps, so that the same arguments give the same bytes.
     with zipfile.ZipFile(archive, "w") as zf:
@@ -241,10 +239,7 @@ def _training_text(source: str, target: str, rng: random.Random) -> list[str]:
         stop = "。" if code in ("ja", "zh") else "."
         joiner = "" if code in _NO_SPACES else " "
         for _ in range(120):
-            words = [
-                "".join(rng.choices(alphabet, k=rng.randint(1, 6)))
-                for _ in range(rng.randint(3, 9))
-            ]
+            words = ["".join(rng.choices(alphabet, k=rng.randint(1, 6))) for _ in range(rng.randint(3, 9))]
             words.insert(rng.randrange(len(words)), str(rng.randint(0, 99999)))
             lines.append(joiner.join(words) + stop)
         lines.append(_COMMON + " " + language_tag(code))
@@ -478,9 +473,7 @@ def _sentence_splitter(lang: str) -> bytes:
         f"tiny-sbd-{lang}",
         [
             helper.make_tensor_value_info("units", TensorProto.INT64, ["batch", "time"]),
-            helper.make_tensor_value_info(
-                "features", TensorProto.FLOAT, ["batch", "time", "features"]
-            ),
+            helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", "time", "features"]),
         ],
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "time", 3])],
         initializers,

@@ -16,16 +16,23 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
-__all__ = ["INSTALL_HINT", "MissingModel", "ModelPair", "install_files", "installed_pairs", "model_pair",
-           "package_name"]
+__all__ = [
+    "INSTALL_HINT",
+    "MissingModel",
+    "ModelPair",
+    "install_files",
+    "installed_pairs",
+    "model_pair",
+    "package_name",
+]
 
 INSTALL_HINT = "koho translations install FILE.argosmodel"
 _PIVOT = "en"
-_pairs: dict[tuple[str, str], "ModelPair"] = {}
+_pairs: dict[tuple[str, str], ModelPair] = {}
 _lock = threading.Lock()
 
 
@@ -43,8 +50,9 @@ class MissingModel(Exception):
     def __init__(self, source: str, target: str, packages: Sequence[str], reason: str = ""):
         self.source, self.target, self.packages = source, target, tuple(packages)
         what = " and ".join(self.packages)
-        super().__init__(reason or f"no {source}→{target} translation model is installed: install {what} "
-                                   f"({INSTALL_HINT})")
+        super().__init__(
+            reason or f"no {source}→{target} translation model is installed: install {what} ({INSTALL_HINT})"
+        )
 
 
 @dataclass(frozen=True)
@@ -79,9 +87,15 @@ class ModelPair:
             prefix = [[hop.target_prefix]] * len(tokens) if hop.target_prefix else None
             # The options argostranslate's apply_packaged_translation uses, so output is the same.
             results = hop.translator.translate_batch(
-                tokens, target_prefix=prefix, replace_unknowns=True, max_batch_size=settings.batch_size,
-                batch_type="tokens", beam_size=max(1, settings.beam_size), num_hypotheses=1,
-                length_penalty=0.2)
+                tokens,
+                target_prefix=prefix,
+                replace_unknowns=True,
+                max_batch_size=settings.batch_size,
+                batch_type="tokens",
+                beam_size=max(1, settings.beam_size),
+                num_hypotheses=1,
+                length_penalty=0.2,
+            )
             outputs = [_decoded(hop, result.hypotheses[0]) for result in results]
         return outputs
 
@@ -89,7 +103,7 @@ class ModelPair:
 def _decoded(hop: _Hop, pieces: list[str]) -> str:
     value = hop.tokenizer.decode(pieces)
     if hop.target_prefix and value.startswith(hop.target_prefix):
-        value = value[len(hop.target_prefix):]
+        value = value[len(hop.target_prefix) :]
     return value[1:] if value.startswith(" ") else value  # the tokenizer's leading space
 
 
@@ -113,8 +127,12 @@ def _argos():
 def _load(source: str, target: str) -> ModelPair:
     translate = _argos()
     if translate is None:
-        raise MissingModel(source, target, [package_name(source, target)],
-                           "argostranslate is not installed: pip install -c constraints.txt -e '.[translate]'")
+        raise MissingModel(
+            source,
+            target,
+            [package_name(source, target)],
+            "argostranslate is not installed: pip install -c constraints.txt -e '.[translate]'",
+        )
     languages = {language.code: language for language in translate.get_installed_languages()}
     found = None
     if source in languages and target in languages:
@@ -144,20 +162,32 @@ def _packages_of(translation) -> list:
         return _packages_of(translation.t1) + _packages_of(translation.t2)
     if hasattr(translation, "pkg"):  # PackageTranslation
         return [translation.pkg]
-    raise MissingModel(translation.from_lang.code, translation.to_lang.code,
-                       [package_name(translation.from_lang.code, translation.to_lang.code)],
-                       f"{translation!r} is not an installed argos package")
+    raise MissingModel(
+        translation.from_lang.code,
+        translation.to_lang.code,
+        [package_name(translation.from_lang.code, translation.to_lang.code)],
+        f"{translation!r} is not an installed argos package",
+    )
 
 
 def _hop(pkg) -> _Hop:
     import ctranslate2
     from argostranslate import settings
 
-    translator = ctranslate2.Translator(str(Path(pkg.package_path) / "model"), device=settings.device,
-                                        inter_threads=settings.inter_threads, intra_threads=threads(),
-                                        compute_type=settings.compute_type)
-    return _Hop(package_name(pkg.from_code, pkg.to_code), str(pkg.package_version), translator, pkg.tokenizer,
-                getattr(pkg, "target_prefix", "") or "")
+    translator = ctranslate2.Translator(
+        str(Path(pkg.package_path) / "model"),
+        device=settings.device,
+        inter_threads=settings.inter_threads,
+        intra_threads=threads(),
+        compute_type=settings.compute_type,
+    )
+    return _Hop(
+        package_name(pkg.from_code, pkg.to_code),
+        str(pkg.package_version),
+        translator,
+        pkg.tokenizer,
+        getattr(pkg, "target_prefix", "") or "",
+    )
 
 
 def threads() -> int:
@@ -175,8 +205,11 @@ def installed_pairs() -> list[tuple[str, str, str, str]]:
         return []
     from argostranslate import package
 
-    return sorted((p.from_code, p.to_code, package_name(p.from_code, p.to_code), str(p.package_version))
-                  for p in package.get_installed_packages() if p.type == "translate")
+    return sorted(
+        (p.from_code, p.to_code, package_name(p.from_code, p.to_code), str(p.package_version))
+        for p in package.get_installed_packages()
+        if p.type == "translate"
+    )
 
 
 def install_files(paths: Iterable[Path]) -> list[str]:
@@ -209,14 +242,14 @@ def _forget() -> None:
 
 def install_from_index(pairs: Iterable[tuple[str, str]]) -> list[str]:
     """Download and install packages from the argos index (needs the internet)."""
-    from argostranslate import package
-
-    from argostranslate import settings
+    from argostranslate import package, settings
 
     package.update_package_index()  # logs and returns when offline
     if not Path(settings.local_package_index).is_file():
-        raise ConnectionError(f"cannot download the argos package index (offline?); fetch the .argosmodel "
-                              f"files elsewhere and run {INSTALL_HINT}")
+        raise ConnectionError(
+            f"cannot download the argos package index (offline?); fetch the .argosmodel "
+            f"files elsewhere and run {INSTALL_HINT}"
+        )
     available = package.get_available_packages()
     names = []
     for source, target in pairs:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
@@ -42,8 +42,7 @@ class Glossary:
 
     def for_language(self, language: str) -> dict[str, str]:
         """The terms that have a rendering in ``language``, mapped to it."""
-        return {term: by_language[language] for term, by_language in self.terms.items()
-                if language in by_language}
+        return {term: by_language[language] for term, by_language in self.terms.items() if language in by_language}
 
     def digest(self) -> str:
         """A short hash of every term and rendering (changes when the glossary does)."""
@@ -61,8 +60,9 @@ def load_glossary(content_dir: Path, languages: Iterable[str]) -> tuple[Glossary
     path = content_dir / GLOSSARY_FILE
     label = path.as_posix()
     try:  # through content's boundary: never a link to a file outside content/
-        text = read_inside(content_dir, GLOSSARY_FILE, MAX_GLOSSARY_BYTES,
-                           "the glossary must be a real file inside content/").decode("utf-8")
+        text = read_inside(
+            content_dir, GLOSSARY_FILE, MAX_GLOSSARY_BYTES, "the glossary must be a real file inside content/"
+        ).decode("utf-8")
         alias = no_aliases(text)  # a "billion laughs" glossary would stall every run
         if alias is not None:
             return Glossary(path=label), [ContentError(label, alias, "yaml", ALIAS_MESSAGE)]
@@ -80,8 +80,14 @@ def load_glossary(content_dir: Path, languages: Iterable[str]) -> tuple[Glossary
     if node is None:
         return Glossary(path=label), []
     if not isinstance(node, yaml.MappingNode):
-        return Glossary(path=label), [ContentError(label, node.start_mark.line + 1, "glossary",
-                                                   "expected a mapping of terms, e.g. 練馬区: {en: Nerima City}")]
+        return Glossary(path=label), [
+            ContentError(
+                label,
+                node.start_mark.line + 1,
+                "glossary",
+                "expected a mapping of terms, e.g. 練馬区: {en: Nerima City}",
+            )
+        ]
     wanted = list(dict.fromkeys(languages))
     errors: list[ContentError] = []
     terms: dict[str, dict[str, str]] = {}
@@ -101,8 +107,14 @@ def load_glossary(content_dir: Path, languages: Iterable[str]) -> tuple[Glossary
             continue
         lines[(term,)] = line
         if not isinstance(value_node, yaml.MappingNode):
-            errors.append(ContentError(label, value_node.start_mark.line + 1, name,
-                                       "expected renderings per language, e.g. {en: Nerima City, zh: 练马区}"))
+            errors.append(
+                ContentError(
+                    label,
+                    value_node.start_mark.line + 1,
+                    name,
+                    "expected renderings per language, e.g. {en: Nerima City, zh: 练马区}",
+                )
+            )
             continue
         renderings: dict[str, str] = {}
         for lang_node, text_node in value_node.value:
@@ -111,16 +123,30 @@ def load_glossary(content_dir: Path, languages: Iterable[str]) -> tuple[Glossary
             if not isinstance(lang_node, yaml.ScalarNode) or not _LANGUAGE.match(lang):
                 errors.append(ContentError(label, where, f"{term}.{lang}", "not a language code such as en or zh"))
             elif lang == "ja":
-                errors.append(ContentError(label, where, f"{term}.ja", "the term itself is the Japanese; "
-                                           "list only target languages"))
-            elif not isinstance(text_node, yaml.ScalarNode) or text_node.tag != "tag:yaml.org,2002:str" \
-                    or not text_node.value.strip() or "\n" in text_node.value:
+                errors.append(
+                    ContentError(
+                        label, where, f"{term}.ja", "the term itself is the Japanese; list only target languages"
+                    )
+                )
+            elif (
+                not isinstance(text_node, yaml.ScalarNode)
+                or text_node.tag != "tag:yaml.org,2002:str"
+                or not text_node.value.strip()
+                or "\n" in text_node.value
+            ):
                 errors.append(ContentError(label, where, f"{term}.{lang}", "the rendering must be one line of text"))
             else:
                 renderings[lang] = text_node.value.strip()
         missing = [lang for lang in wanted if lang not in renderings and (term, lang) not in lines]
         if missing:
-            errors.append(ContentError(label, line, name, f"no rendering for {', '.join(missing)}; add one per "
-                                       f"target language (KOHO_LANGUAGES), or the model translates it freely"))
+            errors.append(
+                ContentError(
+                    label,
+                    line,
+                    name,
+                    f"no rendering for {', '.join(missing)}; add one per "
+                    f"target language (KOHO_LANGUAGES), or the model translates it freely",
+                )
+            )
         terms[term] = renderings
     return Glossary(terms, label, lines), errors

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-from datetime import datetime, timezone
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timezone
 
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine
@@ -39,9 +39,14 @@ class Memory:
         hashes = list(by_hash)
         with self.engine.connect() as conn:
             for start in range(0, len(hashes), _CHUNK):
-                query = select(table.c.source_hash, table.c.output).where(and_(
-                    table.c.source_hash.in_(hashes[start:start + _CHUNK]), table.c.source_language == source,
-                    table.c.target_language == target, table.c.model == model))
+                query = select(table.c.source_hash, table.c.output).where(
+                    and_(
+                        table.c.source_hash.in_(hashes[start : start + _CHUNK]),
+                        table.c.source_language == source,
+                        table.c.target_language == target,
+                        table.c.model == model,
+                    )
+                )
                 for digest, output in conn.execute(query):
                     found[by_hash[digest]] = output
         return found
@@ -50,14 +55,24 @@ class Memory:
         """Remember model outputs (a concurrent run storing the same ones is not an error)."""
         if not outputs:
             return
-        now = datetime.now(timezone.utc)
-        rows = [dict(source_hash=text_hash(text), source_language=source, target_language=target, model=model,
-                     source_text=text, output=output, created_at=now) for text, output in outputs.items()]
+        now = datetime.now(UTC)
+        rows = [
+            dict(
+                source_hash=text_hash(text),
+                source_language=source,
+                target_language=target,
+                model=model,
+                source_text=text,
+                output=output,
+                created_at=now,
+            )
+            for text, output in outputs.items()
+        ]
         # Both supported dialects (sqlite, postgresql) have an insert with ON CONFLICT DO NOTHING.
         insert = importlib.import_module(f"sqlalchemy.dialects.{self.engine.dialect.name}").insert
         with self.engine.begin() as conn:
             for start in range(0, len(rows), _CHUNK):
-                conn.execute(insert(table).on_conflict_do_nothing(), rows[start:start + _CHUNK])
+                conn.execute(insert(table).on_conflict_do_nothing(), rows[start : start + _CHUNK])
 
     def count(self) -> int:
         """How many segment translations are stored."""

@@ -15,10 +15,10 @@ sentence until it is reviewed again. Publishing merges in memory and never write
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import PoFileError, read_po, write_po
@@ -91,12 +91,27 @@ def stale_warnings(reviews: Reviews, current: Iterable[str], hint: str) -> list[
     """Stale reviews as warnings: entries marked fuzzy by a merge, and reviewed entries whose
     Japanese is no longer in the article (not merged yet)."""
     current = set(current)
-    warnings = [ContentError(reviews.path, line, "msgid", "stale review: the Japanese changed, so the machine "
-                             "translation is used until someone reviews it again and clears the fuzzy flag")
-                for msgid, line in reviews.stale.items() if msgid in current]
-    warnings += [ContentError(reviews.path, reviews.lines[msgid], "msgid", f"stale review: the article no longer "
-                              f"has this sentence, so the machine translates its new text; {hint}")
-                 for msgid in reviews.reviewed if msgid not in current]
+    warnings = [
+        ContentError(
+            reviews.path,
+            line,
+            "msgid",
+            "stale review: the Japanese changed, so the machine "
+            "translation is used until someone reviews it again and clears the fuzzy flag",
+        )
+        for msgid, line in reviews.stale.items()
+        if msgid in current
+    ]
+    warnings += [
+        ContentError(
+            reviews.path,
+            reviews.lines[msgid],
+            "msgid",
+            f"stale review: the article no longer has this sentence, so the machine translates its new text; {hint}",
+        )
+        for msgid in reviews.reviewed
+        if msgid not in current
+    ]
     return sorted(warnings)
 
 
@@ -105,8 +120,11 @@ def export(content_dir: Path, language: str, article_id: str, entries: Sequence[
     reviewed, fuzzy, new entries. A review file that content's boundary refuses (a link) is a
     ValueError before anything is written: writing through it would change a file elsewhere."""
     path = po_path(content_dir, language, article_id)
-    template = Catalog(locale=_babel_locale(language), project=f"koho {article_id}",
-                       creation_date=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    template = Catalog(
+        locale=_babel_locale(language),
+        project=f"koho {article_id}",
+        creation_date=datetime(2000, 1, 1, tzinfo=UTC),
+    )
     for entry in entries:
         if entry.msgid in template:
             template[entry.msgid].locations.extend(entry.locations)
@@ -145,8 +163,12 @@ def export(content_dir: Path, language: str, article_id: str, entries: Sequence[
 def read_review(content_dir: Path, language: str, article_id: str) -> bytes:
     """The bytes of a review file, read through content's boundary (``koho.content_files``: a
     PO file or ``translations/<lang>`` folder linked to anything outside content/ is refused)."""
-    return read_inside(content_dir, f"{REVIEW_DIR}/{language}/{article_id}.po", MAX_REVIEW_BYTES,
-                       "review files must be real files inside content/translations/")
+    return read_inside(
+        content_dir,
+        f"{REVIEW_DIR}/{language}/{article_id}.po",
+        MAX_REVIEW_BYTES,
+        "review files must be real files inside content/translations/",
+    )
 
 
 def _parse(raw: bytes, path: Path) -> tuple[Catalog | None, ContentError | None]:

@@ -21,16 +21,25 @@ model puts inside or around them.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import Iterator, Mapping, Sequence
 
 from babel.dates import format_date, format_skeleton
 from markdown_it import MarkdownIt
 
-__all__ = ["Document", "Run", "Segment", "Token", "joiner_for", "restore", "segment_markdown", "segment_text",
-           "translatable"]
+__all__ = [
+    "Document",
+    "Run",
+    "Segment",
+    "Token",
+    "joiner_for",
+    "restore",
+    "segment_markdown",
+    "segment_text",
+    "translatable",
+]
 
 PLACEHOLDER = "ZQ{}"
 #: A placeholder as a model may give it back ("ZQ1", "zq 1", "Z Q1").
@@ -176,7 +185,7 @@ def segment_markdown(body: str, language: str, terms: Mapping[str, str] | None =
         if kind == "text":
             prefix = _PREFIX.match(line).group(0)
             parts.append(prefix)
-            parts.extend(_inline(line[len(prefix):], language, terms or {}, scanner))
+            parts.extend(_inline(line[len(prefix) :], language, terms or {}, scanner))
         elif kind == "table" and not _TABLE_DELIMITER.match(line):
             cells = _CELL_SPLIT.split(line)
             for position, cell in enumerate(cells):
@@ -212,7 +221,7 @@ def restore(output: str, segment: Segment) -> str | None:
     last = 0
     for match in _PLACEHOLDER_OUT.finditer(output):
         token = segment.tokens[int(match.group(1)) - 1]
-        before = output[last:match.start()]
+        before = output[last : match.start()]
         if token.kind == "close":
             before = before.rstrip()  # "[text ](url)" would not be a link
         pieces.append(before)
@@ -232,6 +241,7 @@ def pieces_between_tokens(segment: Segment) -> list[str]:
 
 # -- inside a line -------------------------------------------------------------------------------
 
+
 @lru_cache(maxsize=1)
 def _parser() -> MarkdownIt:
     # python-markdown renders koho's HTML with its "tables" extension: enable GFM tables here too.
@@ -244,8 +254,9 @@ def _scanner(terms: tuple[tuple[str, str], ...], markdown: bool) -> re.Pattern:
     alternatives = [f"(?P<{kind}{i}>{_renumber(pattern, i)})" for i, (kind, pattern) in enumerate(patterns)]
     if terms:
         longest_first = sorted((t for t, _ in terms), key=len, reverse=True)
-        alternatives.append("(?P<term>" + "|".join(map(_term_pattern, longest_first,
-                                                         [longest_first] * len(longest_first))) + ")")
+        alternatives.append(
+            "(?P<term>" + "|".join(map(_term_pattern, longest_first, [longest_first] * len(longest_first))) + ")"
+        )
     return re.compile("|".join(alternatives))
 
 
@@ -253,8 +264,13 @@ def _term_pattern(term: str, terms: Sequence[str]) -> str:
     """``term``, unless a longer term overlaps it from inside: in 練馬区民事務所 the longer
     区民事務所 wins over 練馬区 (the office of Nerima, not "Nerima City" + 民事務所). A regex
     scan alone takes the leftmost match; the lookaheads make overlaps go to the longer term."""
-    losing = [term[:k] + longer for longer in terms if len(longer) > len(term)
-              for k in range(1, len(term)) if longer.startswith(term[k:])]
+    losing = [
+        term[:k] + longer
+        for longer in terms
+        if len(longer) > len(term)
+        for k in range(1, len(term))
+        if longer.startswith(term[k:])
+    ]
     # The first character before the lookaheads: the engine then skips this alternative at once
     # wherever the term cannot start (lookaheads first made a 300-term scan ten times slower).
     return re.escape(term[0]) + "".join(f"(?!{re.escape(text[1:])})" for text in losing) + re.escape(term[1:])
@@ -276,7 +292,7 @@ def _inline(text: str, language: str, terms: Mapping[str, str], scanner: re.Patt
     items = list(_protect(stripped, language, terms, scanner))
     segments = [_segment(sentence) for sentence in _sentences(items)]
     yield Run(tuple(segments))
-    yield text[start + len(stripped):]
+    yield text[start + len(stripped) :]
 
 
 def _protect(text: str, language: str, terms: Mapping[str, str], scanner: re.Pattern) -> Iterator[str | Token]:
@@ -285,7 +301,7 @@ def _protect(text: str, language: str, terms: Mapping[str, str], scanner: re.Pat
     emphasis_seen: dict[str, int] = {}
     for match in scanner.finditer(text):
         if match.start() > last:
-            yield text[last:match.start()]
+            yield text[last : match.start()]
         kind = re.sub(r"\d+$", "", match.lastgroup or "keep")
         source = match.group(0)
         if kind == "term":

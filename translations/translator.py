@@ -20,24 +20,30 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from koho.article import Article, TranslationNote
 from koho.bulletin import BulletinIssue
 from koho.content_files import ContentFileError, MissingContentFile
 from koho.markup import render_markdown
 from koho.parse_cache import ParseCache
-
 from translations.engine import MissingModel, ModelPair, installed_pairs, model_pair
 from translations.glossary import Glossary
 from translations.memory import Memory
 from translations.review import Entry, Reviews, load_reviews, read_review
-from translations.segment import (Document, Segment, pieces_between_tokens, restore, segment_markdown, segment_text,
-                                  translatable)
+from translations.segment import (
+    Document,
+    Segment,
+    pieces_between_tokens,
+    restore,
+    segment_markdown,
+    segment_text,
+    translatable,
+)
 
 #: The eight languages of the ward's translated editions (argos codes; zh is Simplified Chinese).
 LANGUAGES = ("en", "zh", "ko", "th", "pt", "es", "id", "vi")
@@ -67,9 +73,15 @@ class Translator:
     Thread-safe: flows run one task per article and language.
     """
 
-    def __init__(self, content_dir: Path, glossary: Glossary, memory: Memory | None = None,
-                 pair_for: Callable[[str, str], ModelPair] = model_pair, cache: "TranslationCache | None" = None,
-                 read_only: bool = False):
+    def __init__(
+        self,
+        content_dir: Path,
+        glossary: Glossary,
+        memory: Memory | None = None,
+        pair_for: Callable[[str, str], ModelPair] = model_pair,
+        cache: TranslationCache | None = None,
+        read_only: bool = False,
+    ):
         self.content_dir = content_dir
         #: A dry run's translator reads the memory and the cache but adds nothing to either.
         self.read_only = read_only
@@ -102,15 +114,21 @@ class Translator:
     def fields(self, article: Article, language: str) -> list[_Field]:
         """The article's translatable texts, segmented for ``language`` (glossary applied)."""
         terms = self.glossary.for_language(language)
-        fields = [_Field("title", segment_text(article.title, language, terms), article.line_of("title")),
-                  _Field("summary", segment_text(article.summary, language, terms), article.line_of("summary")),
-                  _Field("body", segment_markdown(article.body, language, terms), article.body_line),
-                  _Field("change_note", segment_text(article.change_note, language, terms),
-                         article.line_of("change_note"))]
+        fields = [
+            _Field("title", segment_text(article.title, language, terms), article.line_of("title")),
+            _Field("summary", segment_text(article.summary, language, terms), article.line_of("summary")),
+            _Field("body", segment_markdown(article.body, language, terms), article.body_line),
+            _Field("change_note", segment_text(article.change_note, language, terms), article.line_of("change_note")),
+        ]
         for index, image in enumerate(article.images):
             for name in ("alt", "caption"):
-                fields.append(_Field(f"images[{index}].{name}", segment_text(getattr(image, name), language, terms),
-                                     article.line_of("images", index, name)))
+                fields.append(
+                    _Field(
+                        f"images[{index}].{name}",
+                        segment_text(getattr(image, name), language, terms),
+                        article.line_of("images", index, name),
+                    )
+                )
         return fields
 
     def translate(self, article: Article, language: str) -> Result:
@@ -212,18 +230,35 @@ class Translator:
                 joined.append(segment.tokens[index].value)
         return "".join(joined), sent
 
-    def _article(self, article: Article, language: str, texts: Mapping[str, str], machine: bool,
-                 pair: ModelPair) -> Article:
-        images = tuple(replace(image, alt=texts[f"images[{i}].alt"], caption=texts[f"images[{i}].caption"])
-                       for i, image in enumerate(article.images))
+    def _article(
+        self, article: Article, language: str, texts: Mapping[str, str], machine: bool, pair: ModelPair
+    ) -> Article:
+        images = tuple(
+            replace(image, alt=texts[f"images[{i}].alt"], caption=texts[f"images[{i}].caption"])
+            for i, image in enumerate(article.images)
+        )
         digest = hashlib.sha256(f"{article.revision}\0{language}\0{int(machine)}".encode())
         for name in sorted(texts):
             digest.update(f"\0{name}\0{texts[name]}".encode())
-        note = TranslationNote(source_language=article.language, source_revision=article.revision, machine=machine,
-                               engine=f"argostranslate {_argos_version()} {pair.version}")
-        return replace(article, language=language, title=texts["title"], summary=texts["summary"],
-                       body=texts["body"], html=render_markdown(texts["body"]), change_note=texts["change_note"],
-                       images=images, x_text=None, revision=digest.hexdigest()[:16], translation=note)
+        note = TranslationNote(
+            source_language=article.language,
+            source_revision=article.revision,
+            machine=machine,
+            engine=f"argostranslate {_argos_version()} {pair.version}",
+        )
+        return replace(
+            article,
+            language=language,
+            title=texts["title"],
+            summary=texts["summary"],
+            body=texts["body"],
+            html=render_markdown(texts["body"]),
+            change_note=texts["change_note"],
+            images=images,
+            x_text=None,
+            revision=digest.hexdigest()[:16],
+            translation=note,
+        )
 
 
 class TranslationCache:
@@ -307,8 +342,9 @@ def _code_digest() -> str:
             digest.update(f"{name} {metadata.version(name)}\n".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{name} -\n".encode())
-    digest.update(repr(sorted((k, v) for k, v in os.environ.items()
-                              if k.startswith("ARGOS_") and "THREADS" not in k)).encode())
+    digest.update(
+        repr(sorted((k, v) for k, v in os.environ.items() if k.startswith("ARGOS_") and "THREADS" not in k)).encode()
+    )
     return digest.hexdigest()
 
 

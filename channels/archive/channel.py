@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar, Iterable, Iterator, Sequence
+from typing import ClassVar
 
 import imagesize
 
+from channels.archive.pages import FURNITURE, Editions, in_language, media_target, unique
+from channels.archive.render import Renderer
 from koho.article import Article
 from koho.bulletin import appears_at
 from koho.channel import Limits, PlanContext
@@ -19,9 +22,6 @@ from koho.ledger import SITE_ID
 from koho.site import Site
 from koho.storage import StoreChannel
 
-from channels.archive.pages import FURNITURE, Editions, in_language, media_target, unique
-from channels.archive.render import Renderer
-
 
 class ArchiveChannel(StoreChannel):
     """Bulletin archive as a static site: home, article, issue, topic and year pages, sitemap;
@@ -30,8 +30,9 @@ class ArchiveChannel(StoreChannel):
     name: ClassVar[str] = "archive"
     limits: ClassVar[Limits] = Limits(title_max=120, overflow="reject", batch_size=500, languages=LANGUAGES)
 
-    def __init__(self, url: str, content_dir: Path, base_dir: Path | None = None, ebooks: bool = False,
-                 signup: str | None = None):
+    def __init__(
+        self, url: str, content_dir: Path, base_dir: Path | None = None, ebooks: bool = False, signup: str | None = None
+    ):
         super().__init__(url, base_dir)
         self.content_dir = content_dir
         #: Issue pages link to their e-book editions (set when the ``ebook`` channel is on).
@@ -55,8 +56,14 @@ class ArchiveChannel(StoreChannel):
         index = editions.index(article.language)
         pages = index.pages_showing(article)
         if article.withdrawn:
-            pages = [in_language(article.language, p, ctx.site.language) for p in
-                     (f"articles/{article.id}/index.html", "index.html")] + ["sitemap.xml"] + pages
+            pages = (
+                [
+                    in_language(article.language, p, ctx.site.language)
+                    for p in (f"articles/{article.id}/index.html", "index.html")
+                ]
+                + ["sitemap.xml"]
+                + pages
+            )
         pages += editions.siblings(article)
         pages += [p for p in sorted(ctx.previous_targets) if editions.can_render(p) and p not in FURNITURE]
         pages = [p for p in unique(pages) if editions.in_view(p, article.language)]
@@ -103,16 +110,23 @@ class ArchiveChannel(StoreChannel):
                     out.append(self._site_file(renderer, page, revision, language))
         return out
 
-    def _site_file(self, renderer: Renderer, page: str, revision: str, language: str,
-                   body: bytes | None = None) -> Delivery:
+    def _site_file(
+        self, renderer: Renderer, page: str, revision: str, language: str, body: bytes | None = None
+    ) -> Delivery:
         """A page recorded under the site's id (furniture, full builds, clock refreshes)."""
-        return Delivery(self.name, page, SITE_ID, revision, language,
-                        renderer.render(page) if body is None else body, renderer.content_type(page))
+        return Delivery(
+            self.name,
+            page,
+            SITE_ID,
+            revision,
+            language,
+            renderer.render(page) if body is None else body,
+            renderer.content_type(page),
+        )
 
     def _renderer(self, editions: Editions, ctx: PlanContext, extra=()) -> Renderer:
         signup = None if self.signup is None else (self.signup or ctx.site.url("mail/"))
-        return Renderer(editions, ctx.now, extra=extra, ebooks=self.ebooks, signup=signup,
-                        image_size=self._image_size)
+        return Renderer(editions, ctx.now, extra=extra, ebooks=self.ebooks, signup=signup, image_size=self._image_size)
 
     def _image_size(self, src: str) -> tuple[int, int] | None:
         path = self.content_dir / src
@@ -132,17 +146,34 @@ class ArchiveChannel(StoreChannel):
             for image in article.images:
                 if image.src not in seen:
                     seen.add(image.src)
-                    out.append(Delivery(self.name, media_target(image.src), SITE_ID, build_id, None,
-                                        self.content_dir / image.src, _image_type(image.src)))
+                    out.append(
+                        Delivery(
+                            self.name,
+                            media_target(image.src),
+                            SITE_ID,
+                            build_id,
+                            None,
+                            self.content_dir / image.src,
+                            _image_type(image.src),
+                        )
+                    )
         return out
 
     def _page(self, renderer: Renderer, article: Article, page: str) -> Delivery:
-        return Delivery(self.name, page, article.id, article.revision, article.language,
-                        renderer.render(page), renderer.content_type(page))
+        return Delivery(
+            self.name,
+            page,
+            article.id,
+            article.revision,
+            article.language,
+            renderer.render(page),
+            renderer.content_type(page),
+        )
 
     def _media(self, article: Article, src: str) -> Delivery:
-        return Delivery(self.name, media_target(src), article.id, article.revision, None,
-                        self.content_dir / src, _image_type(src))
+        return Delivery(
+            self.name, media_target(src), article.id, article.revision, None, self.content_dir / src, _image_type(src)
+        )
 
 
 @lru_cache(maxsize=4096)
@@ -157,5 +188,11 @@ def _size_of(path: str, mtime_ns: int, size: int) -> tuple[int, int] | None:
 
 def _image_type(src: str) -> str:
     suffix = src.rsplit(".", 1)[-1].lower()
-    return {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
-            "webp": "image/webp", "svg": "image/svg+xml"}.get(suffix, "application/octet-stream")
+    return {
+        "png": "image/png",
+        "jpg": "image/jpeg",
+        "jpeg": "image/jpeg",
+        "gif": "image/gif",
+        "webp": "image/webp",
+        "svg": "image/svg+xml",
+    }.get(suffix, "application/octet-stream")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from functools import cached_property
 from importlib import resources
-from typing import Iterable, Mapping
 
 from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -57,8 +57,14 @@ def in_language(language: str, path: str, source: str = "ja") -> str:
 
 def _environment() -> Environment:
     folder = resources.files("channels.archive") / "templates"
-    env = Environment(loader=FileSystemLoader(str(folder)), autoescape=select_autoescape(["html", "xml"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env = Environment(
+        loader=FileSystemLoader(str(folder)),
+        autoescape=select_autoescape(["html", "xml"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
     env.filters["ja_date"] = lambda d: format_date(d, format="long", locale="ja")
     env.filters["ja_datetime"] = lambda d: format_datetime(d, "y年M月d日 H:mm", tzinfo=d.tzinfo, locale="ja")
     env.filters["issue_label"] = issue_label
@@ -79,8 +85,9 @@ def environment() -> Environment:
 class SiteIndex:
     """The live articles of one language, grouped the ways the archive lists them."""
 
-    def __init__(self, site: Site, live: Mapping[str, Article], updated: Mapping[str, datetime],
-                 language: str | None = None):
+    def __init__(
+        self, site: Site, live: Mapping[str, Article], updated: Mapping[str, datetime], language: str | None = None
+    ):
         self.site = site
         self.updated = updated
         self.language = language or site.language
@@ -194,8 +201,12 @@ class Editions:
             rests.append(f"{article.publish_at.year}/index.html")
         if len(mine.articles) <= 1:
             rests += ["index.html", "bulletin/index.html"]
-        return [in_language(lang, rest, self.site.language) for rest in rests for lang in self.versions(rest)
-                if lang != article.language]
+        return [
+            in_language(lang, rest, self.site.language)
+            for rest in rests
+            for lang in self.versions(rest)
+            if lang != article.language
+        ]
 
     def all_pages(self) -> list[str]:
         """Every page of every edition."""
@@ -230,8 +241,9 @@ def known_page(path: str) -> bool:
     if path in fixed or any(p.fullmatch(path) for p in (ARTICLE, ISSUE, TOPIC, YEAR)):
         return True
     lang, rest = split_language(path)
-    return lang != "ja" and (rest in ("index.html", "bulletin/index.html")
-                             or any(p.fullmatch(rest) for p in (ARTICLE, ISSUE, YEAR)))
+    return lang != "ja" and (
+        rest in ("index.html", "bulletin/index.html") or any(p.fullmatch(rest) for p in (ARTICLE, ISSUE, YEAR))
+    )
 
 
 def unique(paths: Iterable[str]) -> list[str]:

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from importlib import resources
 from pathlib import PurePosixPath
-from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
+from channels.archive.pages import (
+    ARTICLE,
+    ISSUE,
+    STATIC_FILES,
+    TOPIC,
+    TOPIC_PAGE_MAX,
+    YEAR,
+    Editions,
+    environment,
+    in_language,
+    media_target,
+    page_url,
+    split_language,
+)
 from koho.article import Article
 from koho.bulletin import appears_at
 from koho.i18n import date_time, issue_title, long_date, tag, words
-
-from channels.archive.pages import (ARTICLE, ISSUE, STATIC_FILES, TOPIC, TOPIC_PAGE_MAX, YEAR, Editions, environment,
-                                    in_language, media_target, page_url, split_language)
 
 #: Pages served at whatever path was missing: their links start at the site root, not at "../".
 ROOTED = frozenset({"404.html"})
@@ -50,8 +61,15 @@ class Renderer:
     URLs stay absolute. ``now`` (the plan's clock) decides which urgent news is still current.
     """
 
-    def __init__(self, editions: Editions, now: datetime, extra: Iterable[Article] = (), ebooks: bool = False,
-                 signup: str | None = None, image_size: Callable[[str], tuple[int, int] | None] = lambda src: None):
+    def __init__(
+        self,
+        editions: Editions,
+        now: datetime,
+        extra: Iterable[Article] = (),
+        ebooks: bool = False,
+        signup: str | None = None,
+        image_size: Callable[[str], tuple[int, int] | None] = lambda src: None,
+    ):
         self.editions = editions
         self.site = editions.site
         self.now = now
@@ -68,9 +86,14 @@ class Renderer:
     def content_type(self, path: str) -> str:
         """MIME type by extension."""
         suffix = PurePosixPath(path).suffix
-        return {".html": "text/html; charset=utf-8", ".xml": "application/xml; charset=utf-8",
-                ".css": "text/css; charset=utf-8", ".txt": "text/plain; charset=utf-8",
-                ".svg": "image/svg+xml", ".ico": "image/vnd.microsoft.icon"}.get(suffix, "application/octet-stream")
+        return {
+            ".html": "text/html; charset=utf-8",
+            ".xml": "application/xml; charset=utf-8",
+            ".css": "text/css; charset=utf-8",
+            ".txt": "text/plain; charset=utf-8",
+            ".svg": "image/svg+xml",
+            ".ico": "image/vnd.microsoft.icon",
+        }.get(suffix, "application/octet-stream")
 
     def render(self, path: str) -> bytes:
         """Bytes of the page at ``path``."""
@@ -89,8 +112,16 @@ class Renderer:
         out = []
         for other in langs:
             other_path = in_language(other, rest, self.site.language)
-            out.append(Version(other, tag(other), words(other).endonym, root + other_path,
-                               self.site.url(page_url(other_path)), other == lang))
+            out.append(
+                Version(
+                    other,
+                    tag(other),
+                    words(other).endonym,
+                    root + other_path,
+                    self.site.url(page_url(other_path)),
+                    other == lang,
+                )
+            )
         return out
 
     def _page(self, template: str, path: str, shown: Iterable[Article] = (), **values) -> str:
@@ -107,14 +138,29 @@ class Renderer:
         machine = [a for a in shown if a.translation is not None and a.translation.machine]
         values.setdefault("description", self.site.description if source else self.site.name_in(lang))
         return self.env.get_template(template).render(
-            site=self.site, path=path, root=root, canonical=self.site.url(page_url(path)),
-            topics=self.site.topics, url=lambda p: link(in_language(lang, p, self.site.language)),
-            t=t, lang=lang, lang_tag=tag(lang), site_name=self.site.name_in(lang), has_topics=source,
-            lead=self.site.description if source else "", feeds="feeds/" if source else f"feeds/{lang}/",
-            versions=self.versions(path), sep="・" if source else " · ",
-            notice=(t.machine, root + rest) if machine else None, signup=self._signup(lang), size=self.image_size,
-            fmt_date=partial(long_date, language=lang), fmt_datetime=partial(date_time, language=lang),
-            issue_title=lambda day: issue_title(day, lang, self.site.bulletin_in(lang)), **values)
+            site=self.site,
+            path=path,
+            root=root,
+            canonical=self.site.url(page_url(path)),
+            topics=self.site.topics,
+            url=lambda p: link(in_language(lang, p, self.site.language)),
+            t=t,
+            lang=lang,
+            lang_tag=tag(lang),
+            site_name=self.site.name_in(lang),
+            has_topics=source,
+            lead=self.site.description if source else "",
+            feeds="feeds/" if source else f"feeds/{lang}/",
+            versions=self.versions(path),
+            sep="・" if source else " · ",
+            notice=(t.machine, root + rest) if machine else None,
+            signup=self._signup(lang),
+            size=self.image_size,
+            fmt_date=partial(long_date, language=lang),
+            fmt_datetime=partial(date_time, language=lang),
+            issue_title=lambda day: issue_title(day, lang, self.site.bulletin_in(lang)),
+            **values,
+        )
 
     def _render(self, path: str) -> str:
         lang, rest = split_language(path, self.site.language)
@@ -124,14 +170,27 @@ class Renderer:
             issues = sorted(idx.by_issue, reverse=True)[:6]
             # The urgent box holds current news only: a shelter notice must not outlive the shelter.
             urgent = [a for a in idx.latest if a.urgent_at(self.now, self.site)]
-            return self._page("home.html", path, idx.latest, articles=idx.latest, urgent=urgent, issues=issues,
-                              years=sorted(idx.by_year, reverse=True))
+            return self._page(
+                "home.html",
+                path,
+                idx.latest,
+                articles=idx.latest,
+                urgent=urgent,
+                issues=issues,
+                years=sorted(idx.by_year, reverse=True),
+            )
         if match := ARTICLE.fullmatch(rest):
             article = self.extra.get((lang, match.group(1))) or idx.by_id.get(match.group(1))
             if article is None:
                 raise KeyError(path)
-            return self._page("article.html", path, [article], article=article,
-                              updated=idx.updated.get(article.id), media=media_target)
+            return self._page(
+                "article.html",
+                path,
+                [article],
+                article=article,
+                updated=idx.updated.get(article.id),
+                media=media_target,
+            )
         if rest == "bulletin/index.html":
             issues = sorted(idx.by_issue.items(), reverse=True)
             return self._page("issues.html", path, idx.articles, issues=issues)
@@ -139,14 +198,30 @@ class Renderer:
             day = date.fromisoformat(match.group(1))
             articles = sorted(idx.by_issue.get(day, []), key=lambda a: (not a.urgent, a.publish_at, a.id))
             # The e-book is made when the issue appears (the ebook channel): no link before then.
-            ebook = ebook_path(day, lang) if self.ebooks and articles and appears_at(day, self.site) <= self.now else None
-            return self._page("listing.html", path, articles, articles=articles, more=None, ebook=ebook,
-                              heading=issue_title(day, lang, self.site.bulletin_in(lang)))
+            ebook = (
+                ebook_path(day, lang) if self.ebooks and articles and appears_at(day, self.site) <= self.now else None
+            )
+            return self._page(
+                "listing.html",
+                path,
+                articles,
+                articles=articles,
+                more=None,
+                ebook=ebook,
+                heading=issue_title(day, lang, self.site.bulletin_in(lang)),
+            )
         if match := YEAR.fullmatch(rest):
             year = int(match.group(1))
             articles = idx.by_year.get(year, [])
-            return self._page("listing.html", path, articles, heading=t.year.format(year=year),
-                              articles=articles, more=None, ebook=None)
+            return self._page(
+                "listing.html",
+                path,
+                articles,
+                heading=t.year.format(year=year),
+                articles=articles,
+                more=None,
+                ebook=None,
+            )
         if lang != self.site.language:
             raise KeyError(path)  # the rest of the site (topics, furniture, sitemap) is the original's
         return self._render_source(path)
@@ -158,9 +233,15 @@ class Renderer:
         if match := TOPIC.fullmatch(path):
             topic = match.group(1)
             articles = idx.by_topic.get(topic, [])
-            return self._page("listing.html", path, heading=self.site.topics.get(topic, topic),
-                              articles=articles[:TOPIC_PAGE_MAX], more=len(articles) > TOPIC_PAGE_MAX,
-                              feed=f"feeds/topics/{topic}/atom.xml", ebook=None)
+            return self._page(
+                "listing.html",
+                path,
+                heading=self.site.topics.get(topic, topic),
+                articles=articles[:TOPIC_PAGE_MAX],
+                more=len(articles) > TOPIC_PAGE_MAX,
+                feed=f"feeds/topics/{topic}/atom.xml",
+                ebook=None,
+            )
         if path == "sitemap.xml":
             return self._page("sitemap.xml", path, entries=self._sitemap(), alternates=len(self.editions.indexes) > 1)
         if path == "404.html":
@@ -187,6 +268,12 @@ class Renderer:
             pages += [f"{p}bulletin/{day.isoformat()}/index.html" for day in sorted(idx.by_issue)]
             pages += [f"{p}{y}/index.html" for y in sorted(idx.by_year)]
             entries += [(self.site.url(page_url(page)), None, self.versions(page)) for page in pages]
-            entries += [(self.site.url(page_url(f"{p}articles/{a.id}/index.html")), a.publish_at.date().isoformat(),
-                         self.versions(f"{p}articles/{a.id}/index.html")) for a in idx.articles]
+            entries += [
+                (
+                    self.site.url(page_url(f"{p}articles/{a.id}/index.html")),
+                    a.publish_at.date().isoformat(),
+                    self.versions(f"{p}articles/{a.id}/index.html"),
+                )
+                for a in idx.articles
+            ]
         return entries

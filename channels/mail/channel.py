@@ -9,10 +9,13 @@ hundreds of megabytes, so a mail delivery's payload is the recipient, not the by
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Sequence
+from datetime import UTC, datetime, timezone
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
+from channels.mail.message import Identity, Recipient, Rendered, address, envelope_address, render, render_digest
+from channels.mail.transports import MailTransport, SendError, transport_factory
 from koho.article import Article
 from koho.bulletin import BulletinIssue, in_digest
 from koho.channel import Limits, PlanContext
@@ -20,9 +23,6 @@ from koho.delivery import Delivery, Receipt
 from koho.i18n import LANGUAGES
 from koho.subscribers import Subscriber, redact_addresses
 from koho.tokens import Tokens
-
-from channels.mail.message import Identity, Recipient, Rendered, address, envelope_address, render, render_digest
-from channels.mail.transports import MailTransport, SendError, transport_factory
 
 MAIL_ONCE = "once"
 
@@ -41,8 +41,9 @@ class MailChannel:
     """
 
     name: ClassVar[str] = "mail"
-    limits: ClassVar[Limits] = Limits(title_max=120, length_unit="chars", overflow="reject", batch_size=500,
-                                      languages=LANGUAGES)
+    limits: ClassVar[Limits] = Limits(
+        title_max=120, length_unit="chars", overflow="reject", batch_size=500, languages=LANGUAGES
+    )
     #: Ledger keys carry the language: the pipeline says who already got the news in another one.
     once_across_languages: ClassVar[bool] = True
 
@@ -81,10 +82,13 @@ class MailChannel:
             return []
         # Digest readers get this article in its issue's digest, unless it cannot wait for one.
         waits = in_digest(article, ctx.site)
-        return [self._delivery(s, article.id, {"article": article}, ctx)
-                for s in sorted(ctx.audience, key=lambda s: s.id)
-                if (s.delivery == "immediate" or not waits) and self._reachable(s, article.language, article.publish_at)
-                and target(s) not in ctx.sent_elsewhere]
+        return [
+            self._delivery(s, article.id, {"article": article}, ctx)
+            for s in sorted(ctx.audience, key=lambda s: s.id)
+            if (s.delivery == "immediate" or not waits)
+            and self._reachable(s, article.language, article.publish_at)
+            and target(s) not in ctx.sent_elsewhere
+        ]
 
     def audience_for_issue(self, issue: BulletinIssue) -> list[str] | None:
         """Topics of the issue's articles that digests carry."""
@@ -97,8 +101,11 @@ class MailChannel:
         articles = self._digest_articles(issue)
         planned = []
         for s in sorted(ctx.audience, key=lambda s: s.id):
-            if (s.delivery != "digest" or not self._reachable(s, issue.language, issue.appears_at)
-                    or target(s) in ctx.sent_elsewhere):
+            if (
+                s.delivery != "digest"
+                or not self._reachable(s, issue.language, issue.appears_at)
+                or target(s) in ctx.sent_elsewhere
+            ):
                 continue
             theirs = tuple(a for a in articles if set(a.topics) & set(s.topics))
             if theirs:
@@ -115,9 +122,16 @@ class MailChannel:
         return bool(s.address) and s.language == language and s.confirmed_at is not None and s.confirmed_at <= when
 
     def _delivery(self, s: Subscriber, item_id: str, what: dict, ctx: PlanContext) -> Delivery:
-        return Delivery(self.name, target(s), item_id, MAIL_ONCE, s.language, b"", "message/rfc822",
-                        meta={**what, "site": ctx.site, "address": s.address, "subscriber_id": s.id,
-                              "link_nonce": s.link_nonce})
+        return Delivery(
+            self.name,
+            target(s),
+            item_id,
+            MAIL_ONCE,
+            s.language,
+            b"",
+            "message/rfc822",
+            meta={**what, "site": ctx.site, "address": s.address, "subscriber_id": s.id, "link_nonce": s.link_nonce},
+        )
 
     def _render(self, delivery: Delivery) -> Rendered:
         """The shared part of a delivery's message, rendered once per article or digest selection."""
@@ -137,17 +151,21 @@ class MailChannel:
         receipts: dict[str, Receipt] = {}
         items: list[tuple[str, str, bytes, str]] = []
         keys: list[str] = []
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for delivery in batch:
             sid, generation = delivery.meta["subscriber_id"], delivery.meta.get("link_nonce", "")
-            recipient = Recipient(sid, envelope_address(delivery.meta["address"]),
-                                  self.tokens.issue("preferences", sid, generation),
-                                  self.tokens.issue("unsubscribe", sid, generation))
+            recipient = Recipient(
+                sid,
+                envelope_address(delivery.meta["address"]),
+                self.tokens.issue("preferences", sid, generation),
+                self.tokens.issue("unsubscribe", sid, generation),
+            )
             try:
                 raw = address(self._render(delivery), self.identity, recipient, now)
             except ValueError as exc:  # a header the email package refused: never sent
                 receipts[delivery.key] = Receipt.failed(
-                    delivery.key, f"message refused: {redact_addresses(str(exc), recipient.address)}")
+                    delivery.key, f"message refused: {redact_addresses(str(exc), recipient.address)}"
+                )
                 continue
             items.append((self.identity.from_address, recipient.address, raw, f"{delivery.article_id}/{sid}"))
             keys.append(delivery.key)
@@ -155,9 +173,13 @@ class MailChannel:
             if isinstance(result, SendError):
                 # Subscribers are named by id in the ledger; the provider's words lose the address.
                 detail = redact_addresses(str(result), item[1])
-                receipts[key] = (Receipt.uncertain(key, detail) if result.uncertain
-                                 else Receipt.transient(key, detail) if result.transient
-                                 else Receipt.failed(key, detail))
+                receipts[key] = (
+                    Receipt.uncertain(key, detail)
+                    if result.uncertain
+                    else Receipt.transient(key, detail)
+                    if result.transient
+                    else Receipt.failed(key, detail)
+                )
             else:
                 receipts[key] = Receipt.sent(key, result)
         return [receipts[d.key] for d in batch]

@@ -12,21 +12,22 @@ import base64
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from html import escape
 from importlib import resources
-from typing import Sequence
 from urllib.parse import urlsplit
 
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from channels.mail.words import mail_words
 from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.errors import ConfigError
@@ -34,11 +35,13 @@ from koho.i18n import issue_title, tag, words
 from koho.settings import Settings
 from koho.site import Site
 
-from channels.mail.words import mail_words
-
-_ENV = Environment(loader=FileSystemLoader(str(resources.files("channels.mail") / "templates")),
-                   autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-                   trim_blocks=True, lstrip_blocks=True)
+_ENV = Environment(
+    loader=FileSystemLoader(str(resources.files("channels.mail") / "templates")),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 _INLINER = css_inline.CSSInliner(keep_style_tags=False)
 
 
@@ -84,8 +87,12 @@ def identity_for(settings: Settings, site: Site) -> Identity:
     web_url = settings.mail_web_url or site.url("mail/")
     if urlsplit(web_url).scheme not in ("http", "https"):
         raise ConfigError(f"KOHO_MAIL_WEB_URL must be an absolute http(s) URL, not {web_url!r}")
-    return Identity(settings.mail_from_name, settings.mail_from_address or f"info-mail@{site.host}",
-                    f"info-mail.{site.host}", web_url)
+    return Identity(
+        settings.mail_from_name,
+        settings.mail_from_address or f"info-mail@{site.host}",
+        f"info-mail.{site.host}",
+        web_url,
+    )
 
 
 @dataclass(frozen=True)
@@ -121,9 +128,16 @@ def render(article: Article, site: Site, identity: Identity) -> Rendered:
     phrases = mail_words(lang)
     url = site.url(f"{_edition(lang, site)}articles/{article.id}/")
     subject = (phrases.urgent_subject if article.urgent else "") + article.title
-    values = dict(article=article, site=site, url=url, subject=subject, words=phrases, language=tag(lang),
-                  machine=_notice([article], lang, site.url(f"articles/{article.id}/")),
-                  topics=_topic_names(article, site))
+    values = dict(
+        article=article,
+        site=site,
+        url=url,
+        subject=subject,
+        words=phrases,
+        language=tag(lang),
+        machine=_notice([article], lang, site.url(f"articles/{article.id}/")),
+        topics=_topic_names(article, site),
+    )
     text = _ENV.get_template("mail.txt").render(**values)
     html = _INLINER.inline(_ENV.get_template("mail.html").render(**values))
     domain = identity.from_address.rsplit("@", 1)[-1]
@@ -139,20 +153,28 @@ def render_digest(issue: BulletinIssue, articles: Sequence[Article], site: Site,
     label = issue_title(issue.day, lang, site.bulletin_in(lang))  # 区報 2026年11月1日号, as issue.label
     subject = phrases.digest_title(label, len(articles))
     edition = _edition(lang, site)
-    items = [dict(article=a, url=site.url(f"{edition}articles/{a.id}/"), topics=_topic_names(a, site))
-             for a in articles]
+    items = [
+        dict(article=a, url=site.url(f"{edition}articles/{a.id}/"), topics=_topic_names(a, site)) for a in articles
+    ]
     day = issue.day.isoformat()
     issue_url = site.url(f"{edition}bulletin/{day}/")
-    values = dict(subject=subject, items=items, issue_url=issue_url, words=phrases, language=tag(lang),
-                  all_articles=phrases.digest_all.format(issue=label),
-                  machine=_notice(articles, lang, site.url(f"bulletin/{day}/")))
+    values = dict(
+        subject=subject,
+        items=items,
+        issue_url=issue_url,
+        words=phrases,
+        language=tag(lang),
+        all_articles=phrases.digest_all.format(issue=label),
+        machine=_notice(articles, lang, site.url(f"bulletin/{day}/")),
+    )
     text = _ENV.get_template("digest.txt").render(**values)
     html = _INLINER.inline(_ENV.get_template("digest.html").render(**values))
     # The key names the selection, so two readers with different topics get different Message-IDs
     # and the same reader always gets the same one.
     selection = hashlib.sha256("\n".join(f"{a.id}.{a.revision}" for a in articles).encode()).hexdigest()[:12]
-    return Rendered(subject, text, html, issue_url, identity.from_address.rsplit("@", 1)[-1],
-                    f"{issue.id}.{selection}", lang)
+    return Rendered(
+        subject, text, html, issue_url, identity.from_address.rsplit("@", 1)[-1], f"{issue.id}.{selection}", lang
+    )
 
 
 def _edition(language: str, site: Site) -> str:
@@ -175,11 +197,13 @@ def _notice(articles: Sequence[Article], language: str, original_url: str) -> di
 
 #: The per-recipient footer, in the reader's language (``change``, ``stop`` and ``sep`` are its words).
 FOOTER_TEXT = "\n\n--\n{list_name}\n{change}: {preferences}\n{stop}: {unsubscribe}\n"
-FOOTER_HTML = ('<hr><p style="font-size:12px;color:#555555">{list_name}<br>'
-               '<a href="{preferences}">{change}</a>{sep}<a href="{unsubscribe}">{stop}</a></p>')
+FOOTER_HTML = (
+    '<hr><p style="font-size:12px;color:#555555">{list_name}<br>'
+    '<a href="{preferences}">{change}</a>{sep}<a href="{unsubscribe}">{stop}</a></p>'
+)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _footers(language: str) -> tuple[str, str]:
     """The text and HTML footers in ``language``, with only the per-recipient fields left open
     (built once per language, not once per recipient)."""
@@ -189,9 +213,15 @@ def _footers(language: str) -> tuple[str, str]:
     def word(text: str) -> str:  # filled again per recipient: a brace in a word stays a brace
         return text.replace("{", "{{").replace("}", "}}")
 
-    return (FOOTER_TEXT.format(**keep, change=word(phrases.preferences), stop=word(phrases.unsubscribe)),
-            FOOTER_HTML.format(**keep, change=word(escape(phrases.preferences)),
-                               stop=word(escape(phrases.unsubscribe)), sep=word(escape(phrases.separator))))
+    return (
+        FOOTER_TEXT.format(**keep, change=word(phrases.preferences), stop=word(phrases.unsubscribe)),
+        FOOTER_HTML.format(
+            **keep,
+            change=word(escape(phrases.preferences)),
+            stop=word(escape(phrases.unsubscribe)),
+            sep=word(escape(phrases.separator)),
+        ),
+    )
 
 
 def _bodies(rendered: Rendered, identity: Identity, recipient: Recipient) -> tuple[str, str]:
@@ -244,8 +274,7 @@ _BOUNDARY = b"BOUNDARY"
 _SLOTS = (b"TO", b"DATE", b"MSGID", b"UNSUB", _BOUNDARY, b"TEXT", b"HTML")
 
 
-def _message(rendered: Rendered, identity: Identity, to: str, values: dict[str, str],
-             policy=_POLICY) -> EmailMessage:
+def _message(rendered: Rendered, identity: Identity, to: str, values: dict[str, str], policy=_POLICY) -> EmailMessage:
     message = EmailMessage(policy=policy)
     message["Subject"] = rendered.subject
     message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
@@ -264,8 +293,11 @@ def _message(rendered: Rendered, identity: Identity, to: str, values: dict[str, 
 
 
 def _footer_names(identity: Identity, recipient: Recipient) -> dict[str, str]:
-    return dict(list_name=identity.from_name, preferences=identity.link("preferences", recipient.preferences_token),
-                unsubscribe=identity.link("unsubscribe", recipient.unsubscribe_token))
+    return dict(
+        list_name=identity.from_name,
+        preferences=identity.link("preferences", recipient.preferences_token),
+        unsubscribe=identity.link("unsubscribe", recipient.unsubscribe_token),
+    )
 
 
 def _headers(rendered: Rendered, identity: Identity, recipient: Recipient, when: datetime) -> dict[str, str]:
@@ -276,8 +308,13 @@ def _headers(rendered: Rendered, identity: Identity, recipient: Recipient, when:
     digest = hashlib.sha256(f"{rendered.key}.{recipient.subscriber_id}".encode()).hexdigest()[:32]
     # A boundary derived from the message's identity rather than a random one: the same
     # revision and recipient give the same bytes, which keeps previews and tests comparable.
-    return {"TO": recipient.address, "DATE": format_datetime(when), "MSGID": f"<{digest}@{rendered.message_domain}>",
-            "UNSUB": f"<{one_click}>", "BOUNDARY": f"=_koho_{rendered.key}.{recipient.subscriber_id}"}
+    return {
+        "TO": recipient.address,
+        "DATE": format_datetime(when),
+        "MSGID": f"<{digest}@{rendered.message_domain}>",
+        "UNSUB": f"<{one_click}>",
+        "BOUNDARY": f"=_koho_{rendered.key}.{recipient.subscriber_id}",
+    }
 
 
 def _values(rendered: Rendered, identity: Identity, recipient: Recipient, when: datetime) -> dict[bytes, bytes]:
@@ -321,6 +358,5 @@ def _skeleton(rendered: Rendered, identity: Identity) -> list[bytes]:
             raw = raw.replace(slot[name].encode() + b"\r\n", slot[name].encode(), 1)
         pattern = re.compile(b"(" + b"|".join(re.escape(v.encode()) for v in slot.values()) + b")")
         names = {v.encode(): k for k, v in slot.items()}
-        _SKELETONS[key] = [names.get(piece, piece) if i % 2 else piece
-                           for i, piece in enumerate(pattern.split(raw))]
+        _SKELETONS[key] = [names.get(piece, piece) if i % 2 else piece for i, piece in enumerate(pattern.split(raw))]
     return _SKELETONS[key]

@@ -36,17 +36,16 @@ import threading
 import urllib.error
 import urllib.request
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parseaddr
-from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
 from sqlalchemy import delete, insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -113,8 +112,15 @@ class SnsVerifier:
     HTTPS; tests widen them to serve certificates from loopback over plain HTTP.
     """
 
-    def __init__(self, topic_arns: Iterable[str] | None = None, *, host_pattern: str = SNS_HOST,
-                 schemes: Iterable[str] = ("https",), timeout: float = 10.0, cache_size: int = 16):
+    def __init__(
+        self,
+        topic_arns: Iterable[str] | None = None,
+        *,
+        host_pattern: str = SNS_HOST,
+        schemes: Iterable[str] = ("https",),
+        timeout: float = 10.0,
+        cache_size: int = 16,
+    ):
         self.topic_arns = frozenset(topic_arns) if topic_arns is not None else None
         self.host = re.compile(host_pattern, re.IGNORECASE)
         self.schemes = frozenset(s.lower() for s in schemes)
@@ -161,10 +167,13 @@ class SnsVerifier:
         except (binascii.Error, ValueError):
             raise SnsRefused(403, "Signature is not base64") from None
         cert = self.certificate(self.check_url(url, "SigningCertURL", ".pem"))
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc:
-            raise SnsRefused(403, f"signing certificate is not valid now ({cert.not_valid_before_utc:%Y-%m-%d}"
-                                  f" to {cert.not_valid_after_utc:%Y-%m-%d})")
+            raise SnsRefused(
+                403,
+                f"signing certificate is not valid now ({cert.not_valid_before_utc:%Y-%m-%d}"
+                f" to {cert.not_valid_after_utc:%Y-%m-%d})",
+            )
         key = cert.public_key()
         if not isinstance(key, rsa.RSAPublicKey):
             raise SnsRefused(403, "signing certificate does not hold an RSA key")
@@ -241,7 +250,7 @@ def signed_at(message: dict) -> datetime:
         raise SnsRefused(400, "Timestamp is not a time") from None
     if value.tzinfo is None:
         raise SnsRefused(400, "Timestamp has no time zone")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def string_to_sign(message: dict) -> bytes:
@@ -274,8 +283,13 @@ def parse_envelope(body: bytes, message_type_header: str | None) -> dict:
     return message
 
 
-def handle_sns(body: bytes, message_type_header: str | None, store: SubscriberStore,
-               verifier: SnsVerifier, now: Callable[[], datetime] | None = None) -> SnsResult:
+def handle_sns(
+    body: bytes,
+    message_type_header: str | None,
+    store: SubscriberStore,
+    verifier: SnsVerifier,
+    now: Callable[[], datetime] | None = None,
+) -> SnsResult:
     """Handle one SNS POST (body and the ``x-amz-sns-message-type`` header) end to end.
 
     Never raises for bad input: the result's status says what to answer (200 done or ignored,
@@ -284,7 +298,7 @@ def handle_sns(body: bytes, message_type_header: str | None, store: SubscriberSt
     koho's clock unless the caller injects one.
     """
     # UTC, as the ledger stores times (SQLite compares them as text: an offset must not differ).
-    current = (now or koho_clock.now)().astimezone(timezone.utc)
+    current = (now or koho_clock.now)().astimezone(UTC)
     try:
         message = parse_envelope(body, message_type_header)
         verifier.verify(message)

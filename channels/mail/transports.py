@@ -16,9 +16,10 @@ import smtplib
 import ssl
 import threading
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from koho.errors import ConfigError, DeliveryFailure
@@ -61,8 +62,10 @@ class _SMTP_SSL(_Watched, smtplib.SMTP_SSL):
 
 #: Said for a recipient whose address needs SMTPUTF8 where the provider does not offer it: a
 #: permanent refusal of that one mail (retrying cannot help), never an error of the batch.
-NO_SMTPUTF8 = ("not sent: the address has characters other than ASCII before the @, which needs "
-               "SMTPUTF8, and {where} does not offer it")
+NO_SMTPUTF8 = (
+    "not sent: the address has characters other than ASCII before the @, which needs "
+    "SMTPUTF8, and {where} does not offer it"
+)
 
 
 class MailTransport(Protocol):
@@ -103,8 +106,9 @@ class OutboxTransport:
         wanted = {str(i) for i in subscriber_ids}
         removed = 0
         for path in self.folder.rglob("*.eml") if self.folder.is_dir() else ():
-            named = path.stem.split("-")[2] if path.stem.startswith("web-") and path.parent == self.folder \
-                else path.stem
+            named = (
+                path.stem.split("-")[2] if path.stem.startswith("web-") and path.parent == self.folder else path.stem
+            )
             if named in wanted and path.is_file() and not path.is_symlink():
                 path.unlink()
                 removed += 1
@@ -125,19 +129,29 @@ class _Parallel:
 
     def send_batch(self, items: list[tuple[str, str, bytes, str]]) -> list[str | SendError]:
         """Send many messages in parallel; a reference or the error for each, in order."""
+
         def one(item):
             try:
                 return self.send(*item)
             except SendError as exc:
                 return exc
+
         return list(self._pool.map(one, items))
 
 
 class SmtpTransport(_Parallel):
     """SMTP with one persistent connection per worker thread (smtplib: the standard client)."""
 
-    def __init__(self, host: str, port: int, url: str, connections: int = 16, tls: str = "",
-                 cafile: str | None = None, timeout: float = 30.0):
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        url: str,
+        connections: int = 16,
+        tls: str = "",
+        cafile: str | None = None,
+        timeout: float = 30.0,
+    ):
         self.host, self.port, self.url = host, port, url
         self.connections = max(1, connections)
         self.tls = tls  # "", "starttls" or "implicit"
@@ -186,14 +200,17 @@ class SmtpTransport(_Parallel):
             if self.user:
                 client.login(self.user, self._password or "")
         except ssl.SSLCertVerificationError as exc:
-            raise ConfigError(f"{where}: the server's TLS certificate is not trusted ({exc.verify_message}); "
-                              "add ?cafile=/path/to/ca.pem for a private CA") from None
+            raise ConfigError(
+                f"{where}: the server's TLS certificate is not trusted ({exc.verify_message}); "
+                "add ?cafile=/path/to/ca.pem for a private CA"
+            ) from None
         except smtplib.SMTPNotSupportedError:
             raise ConfigError(f"{where} does not offer STARTTLS (or AUTH); check the URL's options") from None
         except smtplib.SMTPAuthenticationError as exc:
             # The server's words, never the password.
-            raise ConfigError(f"{where} refused the login of KOHO_SMTP_USER: {exc.smtp_code} "
-                              f"{_text(exc.smtp_error)}") from None
+            raise ConfigError(
+                f"{where} refused the login of KOHO_SMTP_USER: {exc.smtp_code} {_text(exc.smtp_error)}"
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise SendError(f"{where}: {exc}", transient=True) from None
         return client
@@ -223,18 +240,26 @@ class SmtpTransport(_Parallel):
             except smtplib.SMTPResponseException as exc:
                 if exc.smtp_code in (421,):
                     self._drop()
-                raise SendError(f"{exc.smtp_code} {_text(exc.smtp_error)}", transient=400 <= exc.smtp_code < 500) from None
+                raise SendError(
+                    f"{exc.smtp_code} {_text(exc.smtp_error)}", transient=400 <= exc.smtp_code < 500
+                ) from None
             except OSError as exc:  # smtplib's errors are OSErrors too: a lost or refused connection
                 lost_after_data = client is not None and client.message_sent
                 self._drop()
                 if lost_after_data:
-                    raise SendError(f"SMTP {self.host}:{self.port}: the connection was lost after the message was "
-                                    "sent, before the server answered; it may have been accepted",
-                                    transient=False, uncertain=True) from None
+                    raise SendError(
+                        f"SMTP {self.host}:{self.port}: the connection was lost after the message was "
+                        "sent, before the server answered; it may have been accepted",
+                        transient=False,
+                        uncertain=True,
+                    ) from None
                 if attempt == 2 or not isinstance(exc, smtplib.SMTPServerDisconnected):
-                    raise SendError("the SMTP server closed the connection" if isinstance(
-                        exc, smtplib.SMTPServerDisconnected) else f"SMTP {self.host}:{self.port}: {exc}",
-                        transient=True) from None
+                    raise SendError(
+                        "the SMTP server closed the connection"
+                        if isinstance(exc, smtplib.SMTPServerDisconnected)
+                        else f"SMTP {self.host}:{self.port}: {exc}",
+                        transient=True,
+                    ) from None
         raise AssertionError("unreachable")
 
     def _utf8_options(self, client: smtplib.SMTP, sender: str, recipient: str) -> list[str]:
@@ -324,8 +349,7 @@ class SesTransport(_Parallel):
             raise SendError(NO_SMTPUTF8.format(where="Amazon SES"), transient=False)
         self._pace()
         try:
-            response = self.client.send_raw_email(Source=sender, Destinations=[recipient],
-                                                  RawMessage={"Data": message})
+            response = self.client.send_raw_email(Source=sender, Destinations=[recipient], RawMessage={"Data": message})
         except Exception as exc:
             raise _ses_error(exc) from None
         return f"ses:{response['MessageId']}"
@@ -366,8 +390,9 @@ def transport_factory(url: str, base_dir: Path | None = None) -> Callable[[], Ma
     if parts.scheme == "outbox":
         folder = local_folder(url, base_dir, default="outbox")
         return lambda: OutboxTransport(folder, url)
-    raise ConfigError(f"{url!r}: unknown mail transport; use outbox://folder, smtp://host:port, "
-                      "smtps://host:port or ses://region")
+    raise ConfigError(
+        f"{url!r}: unknown mail transport; use outbox://folder, smtp://host:port, smtps://host:port or ses://region"
+    )
 
 
 def _smtp_factory(parts, options: dict[str, str], url: str) -> Callable[[], MailTransport]:
@@ -382,8 +407,9 @@ def _smtp_factory(parts, options: dict[str, str], url: str) -> Callable[[], Mail
         raise ConfigError(f"{url!r}: cafile {cafile} does not exist")
     if os.environ.get("KOHO_SMTP_USER") and not tls and host not in ("127.0.0.1", "::1", "localhost"):
         # A password sent in clear over the network is a password given away.
-        raise ConfigError(f"{url!r}: KOHO_SMTP_USER is set but the connection is not encrypted; "
-                          "add ?starttls=1 or use smtps://")
+        raise ConfigError(
+            f"{url!r}: KOHO_SMTP_USER is set but the connection is not encrypted; add ?starttls=1 or use smtps://"
+        )
     return lambda: SmtpTransport(host, port, url, connections=connections, tls=tls, cafile=cafile)
 
 

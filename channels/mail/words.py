@@ -11,7 +11,7 @@ ADR 0016) with the Japanese as msgids: exactly what the Japanese mail always sai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from gettext import NullTranslations
 
 from koho.catalogs import translations
@@ -42,7 +42,7 @@ class MailWords:
         return form.format(issue=issue, n=count)
 
 
-@lru_cache(maxsize=None)
+@cache
 def mail_words(language: str) -> MailWords:
     """The mail's words in ``language`` (English for a language koho has no words for)."""
     t = translations(language if language in LANGUAGES else "en")

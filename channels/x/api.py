@@ -17,10 +17,9 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
+from channels.x.channel import API, XSettings
 from koho.delivery import Delivery, Receipt
 from koho.social import match_posts, unanswered
-
-from channels.x.channel import API, XSettings
 
 
 class _HostAdapter(HTTPAdapter):
@@ -35,7 +34,7 @@ class _HostAdapter(HTTPAdapter):
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         if self.base and request.url.startswith(API + "/"):
-            request.url = self.base + request.url[len(API):]
+            request.url = self.base + request.url[len(API) :]
         return super().send(request, **kwargs)
 
 
@@ -44,10 +43,13 @@ class XApi:
 
     def __init__(self, url: str, settings: XSettings, clock=time.time):
         secret = lambda name: getattr(settings, name).get_secret_value()  # noqa: E731
-        self.client = tweepy.Client(consumer_key=secret("consumer_key"), consumer_secret=secret("consumer_secret"),
-                                    access_token=secret("access_token"),
-                                    access_token_secret=secret("access_token_secret"),
-                                    wait_on_rate_limit=False)  # a wait is the pipeline's decision
+        self.client = tweepy.Client(
+            consumer_key=secret("consumer_key"),
+            consumer_secret=secret("consumer_secret"),
+            access_token=secret("access_token"),
+            access_token_secret=secret("access_token_secret"),
+            wait_on_rate_limit=False,
+        )  # a wait is the pipeline's decision
         base = None if url.rstrip("/") == API else url
         adapter = _HostAdapter(base, settings.timeout)
         self.client.session.mount(API + "/", adapter)
@@ -70,8 +72,9 @@ class XApi:
             response = self.client.create_tweet(text=body["text"], in_reply_to_tweet_id=reply, user_auth=True)
         except tweepy.NotFound as exc:
             if request["method"] == "DELETE":  # already gone: what a withdrawal wants
-                return Receipt.skipped(key, f"the post was already deleted ({_message(exc)})",
-                                       delivery.meta.get("parent"))
+                return Receipt.skipped(
+                    key, f"the post was already deleted ({_message(exc)})", delivery.meta.get("parent")
+                )
             return Receipt.failed(key, f"X 404: {_message(exc)}")
         except tweepy.TooManyRequests as exc:
             reset = getattr(exc, "reset_time", None)

@@ -18,8 +18,9 @@ stand-in for the API (tests' fake server) reached by rewriting tweepy's fixed ho
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Sequence
+from typing import ClassVar
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,8 +99,9 @@ class XChannel:
     """Posts each article once to the ward's X account; replies with change notes; deletes."""
 
     name: ClassVar[str] = "x"
-    limits: ClassVar[Limits] = Limits(body_max=X_MAX_WEIGHTED, length_unit="weighted", overflow="truncate",
-                                      batch_size=20)
+    limits: ClassVar[Limits] = Limits(
+        body_max=X_MAX_WEIGHTED, length_unit="weighted", overflow="truncate", batch_size=20
+    )
     #: Planning needs the ids of earlier posts (PlanContext.provider_refs).
     follows_up: ClassVar[bool] = True
 
@@ -129,12 +131,17 @@ class XChannel:
         """The post, the reply to a change note, or the deletion of a withdrawn article's post."""
         text = post_text(article, ctx.site) if not article.withdrawn else ""
         return plan_post_lifecycle(
-            self.name, article, ctx,
+            self.name,
+            article,
+            ctx,
             post=lambda: {"method": "POST", "url": f"{API}/2/tweets", "json": {"text": text}},
-            answer=lambda parent: {"method": "POST", "url": f"{API}/2/tweets",
-                                   "json": {"text": note_text(article, ctx.site),
-                                            "reply": {"in_reply_to_tweet_id": parent}}},
-            delete=lambda parent: {"method": "DELETE", "url": f"{API}/2/tweets/{parent}"})
+            answer=lambda parent: {
+                "method": "POST",
+                "url": f"{API}/2/tweets",
+                "json": {"text": note_text(article, ctx.site), "reply": {"in_reply_to_tweet_id": parent}},
+            },
+            delete=lambda parent: {"method": "DELETE", "url": f"{API}/2/tweets/{parent}"},
+        )
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Send in order; after a rate limit the rest of the batch waits for the next try."""

@@ -36,10 +36,15 @@ def peers(workspace, monkeypatch):
     smtp = Controller(handler, hostname="127.0.0.1", port=free_port())
     smtp.start()
     x, graph = FakeX().start(), FakeGraph().start()
-    env = {"KOHO_CHANNELS": "mail,x,facebook", "KOHO_MAIL_URL": f"smtp://127.0.0.1:{smtp.port}?connections=4",
-           "KOHO_X_URL": x.url, "KOHO_FACEBOOK_API_URL": f"{graph.url}/v21.0",
-           "KOHO_FACEBOOK_PAGE_ID": graph_api.PAGE_ID, "KOHO_FACEBOOK_PAGE_TOKEN": graph_api.PAGE_TOKEN,
-           **{f"KOHO_X_{k.upper()}": v for k, v in x_api.CREDENTIALS.items()}}
+    env = {
+        "KOHO_CHANNELS": "mail,x,facebook",
+        "KOHO_MAIL_URL": f"smtp://127.0.0.1:{smtp.port}?connections=4",
+        "KOHO_X_URL": x.url,
+        "KOHO_FACEBOOK_API_URL": f"{graph.url}/v21.0",
+        "KOHO_FACEBOOK_PAGE_ID": graph_api.PAGE_ID,
+        "KOHO_FACEBOOK_PAGE_TOKEN": graph_api.PAGE_TOKEN,
+        **{f"KOHO_X_{k.upper()}": v for k, v in x_api.CREDENTIALS.items()},
+    }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     yield handler, x, graph
@@ -51,8 +56,11 @@ def peers(workspace, monkeypatch):
 def _article(workspace, clock) -> str:
     when = clock.now + timedelta(minutes=1)  # after the subscribers confirmed
     path = workspace / "content" / "articles" / "kinkyu.md"
-    path.write_text(f"---\ntitle: 大雨による避難指示\npublish_at: {when.isoformat()}\npriority: urgent\n"
-                    "topics: [bousai]\n---\n区内に避難指示が出ました。\n", encoding="utf-8")
+    path.write_text(
+        f"---\ntitle: 大雨による避難指示\npublish_at: {when.isoformat()}\npriority: urgent\n"
+        "topics: [bousai]\n---\n区内に避難指示が出ました。\n",
+        encoding="utf-8",
+    )
     clock.advance(minutes=2)
     return str(path)
 
@@ -65,7 +73,9 @@ def _ledger_with_audience(database: str, workspace, clock, monkeypatch, request)
     ledger = Ledger(Settings().db_url())
     SubscriberStore(ledger.engine).upsert(
         [NewSubscriber(f"r{i:05d}@example.jp", f"r{i:05d}@example.jp", ("bousai",)) for i in range(SUBSCRIBERS)],
-        "confirmed", "test")
+        "confirmed",
+        "test",
+    )
     return ledger, _article(workspace, clock)
 
 
@@ -79,14 +89,18 @@ def _run_two_at_once(path: str, folder, second: list[str] | None = None) -> list
     procs = []
     for command, log in zip(commands, logs):  # output to files: a full pipe must not stall a run
         with log.open("wb") as out:
-            procs.append(subprocess.Popen([sys.executable, "-m", "koho.cli", *command], env=env,
-                                          stdout=out, stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "koho.cli", *command], env=env, stdout=out, stderr=subprocess.STDOUT
+                )
+            )
     return [(p.wait(timeout=600), log.read_text("utf-8", "replace")) for p, log in zip(procs, logs)]
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_two_overlapping_publishes_send_everything_exactly_once(database, workspace, peers, clock, monkeypatch,
-                                                                 request):
+def test_two_overlapping_publishes_send_everything_exactly_once(
+    database, workspace, peers, clock, monkeypatch, request
+):
     handler, x, graph = peers
     ledger, path = _ledger_with_audience(database, workspace, clock, monkeypatch, request)
 
@@ -94,9 +108,11 @@ def test_two_overlapping_publishes_send_everything_exactly_once(database, worksp
     # Each run ends 0 (all delivered) or 3 (it finished while the other still held rows).
     assert all(code in (0, 3) for code, _ in results), results
 
-    print(f"chaos[overlap {database}]: runs 2, subscribers {SUBSCRIBERS}, mails {sum(handler.received.values())}, "
-          f"lost {SUBSCRIBERS - len(handler.received)}, duplicated "
-          f"{sum(n - 1 for n in handler.received.values())}, X posts {len(x.posts)}, Facebook posts {len(graph.posts)}")
+    print(
+        f"chaos[overlap {database}]: runs 2, subscribers {SUBSCRIBERS}, mails {sum(handler.received.values())}, "
+        f"lost {SUBSCRIBERS - len(handler.received)}, duplicated "
+        f"{sum(n - 1 for n in handler.received.values())}, X posts {len(x.posts)}, Facebook posts {len(graph.posts)}"
+    )
     assert len(handler.received) == SUBSCRIBERS and set(handler.received.values()) == {1}
     assert len(x.calls("POST", "/2/tweets")) == 1 and len(x.posts) == 1
     assert len(graph.calls("POST")) == 1 and len(graph.posts) == 1
@@ -115,17 +131,20 @@ def test_two_overlapping_publishes_send_everything_exactly_once(database, worksp
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_a_publish_overlapping_publish_due_sends_everything_exactly_once(database, workspace, peers, clock,
-                                                                          monkeypatch, request):
+def test_a_publish_overlapping_publish_due_sends_everything_exactly_once(
+    database, workspace, peers, clock, monkeypatch, request
+):
     """The manual publish of an urgent notice while the 10-minute schedule runs publish-due."""
     handler, x, graph = peers
     ledger, path = _ledger_with_audience(database, workspace, clock, monkeypatch, request)
 
     results = _run_two_at_once(path, workspace, second=["publish-due"])
     assert all(code in (0, 3) for code, _ in results), results
-    print(f"chaos[publish+publish-due {database}]: runs 2, subscribers {SUBSCRIBERS}, lost "
-          f"{SUBSCRIBERS - len(handler.received)}, duplicated {sum(n - 1 for n in handler.received.values())}, "
-          f"X posts {len(x.posts)} ({len(x.calls('POST', '/2/tweets'))} requests)")
+    print(
+        f"chaos[publish+publish-due {database}]: runs 2, subscribers {SUBSCRIBERS}, lost "
+        f"{SUBSCRIBERS - len(handler.received)}, duplicated {sum(n - 1 for n in handler.received.values())}, "
+        f"X posts {len(x.posts)} ({len(x.calls('POST', '/2/tweets'))} requests)"
+    )
     # Every recipient once; every due article (the samples too) posted once on X and Facebook.
     assert len(handler.received) == SUBSCRIBERS and set(handler.received.values()) == {1}
     texts = [p["text"] for p in x.posts.values()]

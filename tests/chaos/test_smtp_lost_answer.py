@@ -71,7 +71,9 @@ def test_a_reply_lost_after_data_is_uncertain_not_resent_on_reconnect(tmp_path, 
         recipients = [to[0] for to, _ in sink.messages]
         twice = {a for a in recipients if recipients.count(a) > 1}
         assert len(twice) == 5, "the only duplicates are the five the ledger called uncertain"
-        print(f"chaos[smtp lost answer]: recipients 40, faults 5, uncertain 5, lost 0, duplicated {len(twice)}, "
-              f"all of them in doubt")
+        print(
+            f"chaos[smtp lost answer]: recipients 40, faults 5, uncertain 5, lost 0, duplicated {len(twice)}, "
+            f"all of them in doubt"
+        )
     finally:
         controller.stop()

@@ -16,8 +16,9 @@ from tests.fakes.flaky_proxy import FlakyProxy
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 
-def test_a_store_outage_leaves_files_pending_and_the_next_run_writes_them_all(workspace, s3_env, moto_endpoint,
-                                                                             monkeypatch, clock):
+def test_a_store_outage_leaves_files_pending_and_the_next_run_writes_them_all(
+    workspace, s3_env, moto_endpoint, monkeypatch, clock
+):
     from flows import publish
     from flows.publish import publish_article, publish_due
     from flows.tasks import deliver_task
@@ -50,11 +51,15 @@ def test_a_store_outage_leaves_files_pending_and_the_next_run_writes_them_all(wo
         clock.advance(minutes=10)  # the next publish-due, after the retry times
         publish_due()
         rows = Ledger(Settings().db_url()).rows()
-        assert {r["state"] for r in rows} <= {"sent", "skipped"}, [(r["key"], r["state"]) for r in rows
-                                                                   if r["state"] not in ("sent", "skipped")]
+        assert {r["state"] for r in rows} <= {"sent", "skipped"}, [
+            (r["key"], r["state"]) for r in rows if r["state"] not in ("sent", "skipped")
+        ]
         monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-        stored = {o["Key"][len("site/"):] for page in boto3.client("s3").get_paginator("list_objects_v2")
-                  .paginate(Bucket=s3_env, Prefix="site/") for o in page.get("Contents", [])}
+        stored = {
+            o["Key"][len("site/") :]
+            for page in boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=s3_env, Prefix="site/")
+            for o in page.get("Contents", [])
+        }
         assert {r["target"] for r in rows} <= stored
         assert "index.html" in stored and "feeds/atom.xml" in stored
     finally:

@@ -77,7 +77,9 @@ def latest_artifact():
         async with get_client() as client:
             return await client.read_artifacts(
                 artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["koho-deliveries"])),
-                sort=ArtifactSort.CREATED_DESC, limit=1)
+                sort=ArtifactSort.CREATED_DESC,
+                limit=1,
+            )
 
     return asyncio.run(read())[0]
 
@@ -102,7 +104,9 @@ def test_the_urgent_box_leaves_the_home_pages_when_the_urgency_ends(site, clock)
     assert "緊急のお知らせ" not in (site / "index.html").read_text(encoding="utf-8")
     # Only the home pages were written; the notice's own page still says it was urgent news.
     assert {p.relative_to(site).as_posix() for p, t in files(site).items() if before.get(p) != t} == {
-        "index.html", "en/index.html"}
+        "index.html",
+        "en/index.html",
+    }
 
     clock.advance(minutes=10)
     assert publish_due() == [], "the refresh is recorded: the next run has nothing to do"
@@ -120,7 +124,9 @@ def test_an_issue_page_links_its_e_book_once_the_issue_appears(site, clock):
     clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=JST))  # the issue appeared at 07:00
     outcomes = publish_due()
     assert {(o.channel, o.article_id.split(" (")[0]) for o in outcomes} == {
-        ("ebook", f"issue-{ISSUE}"), ("archive", "_site")}
+        ("ebook", f"issue-{ISSUE}"),
+        ("archive", "_site"),
+    }
     for language, page in (("ja", issue_page), ("en", site / "en" / "bulletin" / ISSUE / "index.html")):
         link = f"ebooks/{ISSUE}/kuho-{ISSUE}-{language}.epub"
         assert link in page.read_text(encoding="utf-8") and (site / link).is_file(), language

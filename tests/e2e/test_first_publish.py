@@ -39,8 +39,15 @@ BASE = "https://koho.example.city.lg.jp/"
 #: `koho serve` answers there (the info-mail sign-up pages): not files of the site.
 MAIL = BASE + "mail/"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = pytest.mark.usefixtures("prefect_harness", "argos_home")
 
@@ -111,8 +118,10 @@ def test_opened_from_disk_the_site_is_styled_and_navigable(public, tmp_path):
             assert "/articles/" in page.url and page.locator("article h1").count() == 1
             page.click("nav.languages a[lang=en]")
             assert "/en/articles/" in page.url and page.evaluate("document.documentElement.lang") == "en"
-            assert page.evaluate("getComputedStyle(document.querySelector('header.site')).backgroundColor") \
+            assert (
+                page.evaluate("getComputedStyle(document.querySelector('header.site')).backgroundColor")
                 == "rgb(243, 246, 249)"
+            )
         finally:
             browser.close()
 
@@ -169,18 +178,37 @@ def test_the_first_publish_to_s3_without_models_is_whole(s3_env, tmp_path, prefe
     (tmp_path / "work").mkdir()
     shutil.copytree(CONTENT, tmp_path / "work" / "content")
     empty = tmp_path / "argos"
-    env = {**os.environ, **prefect_env.DEFAULTS, "KOHO_ARCHIVE_URL": f"s3://{s3_env}/site",
-           "PREFECT_API_URL": PREFECT_API_URL.value(), "COLUMNS": "250", "XDG_DATA_HOME": str(empty / "data"),
-           "XDG_CONFIG_HOME": str(empty / "config"), "XDG_CACHE_HOME": str(empty / "cache")}
-    done = subprocess.run([sys.executable, "-c", "from koho.cli import main; main()", "publish"],
-                          cwd=tmp_path / "work", env=env, capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        **prefect_env.DEFAULTS,
+        "KOHO_ARCHIVE_URL": f"s3://{s3_env}/site",
+        "PREFECT_API_URL": PREFECT_API_URL.value(),
+        "COLUMNS": "250",
+        "XDG_DATA_HOME": str(empty / "data"),
+        "XDG_CONFIG_HOME": str(empty / "config"),
+        "XDG_CACHE_HOME": str(empty / "cache"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", "from koho.cli import main; main()", "publish"],
+        cwd=tmp_path / "work",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "translate-ja_en" in done.stdout, done.stdout  # the missing model is named
     files = read_s3(boto3.client("s3"), s3_env, "site")
     report = crawl(files, BASE, outside=(MAIL,))
     assert report.broken == [] and report.checked > 500
-    assert {"static/koho.css", "static/favicon.svg", "404.html", "robots.txt", "favicon.ico",
-            "topics/index.html"} <= set(files)
+    assert {
+        "static/koho.css",
+        "static/favicon.svg",
+        "404.html",
+        "robots.txt",
+        "favicon.ico",
+        "topics/index.html",
+    } <= set(files)
     assert not any(p.startswith("en/") for p in files)
     assert not (tmp_path / "work" / "public").exists()
 
@@ -190,8 +218,8 @@ def png_pixels(data: bytes) -> set[tuple[int, int, int]]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, header = 8, b"", None
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             header = struct.unpack(">IIBBBBB", chunk)
         elif kind == b"IDAT":
@@ -203,7 +231,7 @@ def png_pixels(data: bytes) -> set[tuple[int, int, int]]:
     raw, stride = zlib.decompress(idat), width * step
     rows, previous, at = [], bytearray(stride), 0
     for _ in range(height):
-        kind, line = raw[at], bytearray(raw[at + 1:at + 1 + stride])
+        kind, line = raw[at], bytearray(raw[at + 1 : at + 1 + stride])
         at += 1 + stride
         for i in range(stride):  # undo the PNG filter of this row
             left = line[i - step] if i >= step else 0
@@ -220,4 +248,4 @@ def png_pixels(data: bytes) -> set[tuple[int, int, int]]:
                 line[i] = (line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)) & 0xFF
         rows.append(line)
         previous = line
-    return {tuple(row[i:i + 3]) for row in rows for i in range(0, stride, step)}
+    return {tuple(row[i : i + 3]) for row in rows for i in range(0, stride, step)}

@@ -27,8 +27,11 @@ left@example.jp,bousai
 
 def write_article(workspace, name: str, topics: str, when: datetime) -> str:
     path = workspace / "content" / "articles" / f"{name}.md"
-    path.write_text(f"---\ntitle: 避難所を開設しました\npublish_at: {when.isoformat()}\npriority: urgent\n"
-                    f"topics: [{topics}]\n---\n区内の避難所を開設しました。\n", encoding="utf-8")
+    path.write_text(
+        f"---\ntitle: 避難所を開設しました\npublish_at: {when.isoformat()}\npriority: urgent\n"
+        f"topics: [{topics}]\n---\n区内の避難所を開設しました。\n",
+        encoding="utf-8",
+    )
     return str(path)
 
 
@@ -60,8 +63,9 @@ def test_urgent_article_is_mailed_once_to_confirmed_subscribers_of_its_topics(wo
     stamps = {p: p.stat().st_mtime_ns for p in outbox.glob("*.eml")}
     publish_article(paths=[path])
     text = (workspace / "content" / "articles" / "hinanjo.md").read_text(encoding="utf-8")
-    (workspace / "content" / "articles" / "hinanjo.md").write_text(text.replace("開設しました。", "開設しました（追記あり）。"),
-                                                                 encoding="utf-8")
+    (workspace / "content" / "articles" / "hinanjo.md").write_text(
+        text.replace("開設しました。", "開設しました（追記あり）。"), encoding="utf-8"
+    )
     publish_article(paths=[path])
     assert {p: p.stat().st_mtime_ns for p in outbox.glob("*.eml")} == stamps
     assert len(Ledger(Settings().db_url()).rows(article_id="hinanjo", channel="mail")) == 2

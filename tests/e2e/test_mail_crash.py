@@ -62,8 +62,13 @@ def sink():
 def _publish(path: str, api_url: str) -> subprocess.Popen:
     env = {**os.environ, "PREFECT_API_URL": api_url, "COLUMNS": "200"}
     # Its own session, so the kill takes any helper processes with it, as a real crash would.
-    return subprocess.Popen([sys.executable, "-m", "koho.cli", "publish", path, "-c", "mail"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "koho.cli", "publish", path, "-c", "mail"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _kill_when(proc: subprocess.Popen, ready, timeout: float = 180) -> bool:
@@ -84,27 +89,34 @@ def _kill_when(proc: subprocess.Popen, ready, timeout: float = 180) -> bool:
 def _uncertain(ledger: Ledger) -> set[str]:
     """Rows a killed run held (leased, no outcome stored): the only ones it may have sent
     without the ledger knowing."""
-    return {r["target"] for r in ledger.rows(article_id="kinkyu", channel="mail")
-            if r["state"] in ("pending", "uncertain") and r["lease_owner"] is not None}
+    return {
+        r["target"]
+        for r in ledger.rows(article_id="kinkyu", channel="mail")
+        if r["state"] in ("pending", "uncertain") and r["lease_owner"] is not None
+    }
 
 
-def test_killed_fan_out_finishes_with_nobody_missing_and_duplicates_only_in_flight(workspace, sink, monkeypatch,
-                                                                                    clock):
+def test_killed_fan_out_finishes_with_nobody_missing_and_duplicates_only_in_flight(workspace, sink, monkeypatch, clock):
     from prefect.settings import PREFECT_API_URL
 
     handler, port = sink
     monkeypatch.setenv("KOHO_MAIL_URL", f"smtp://127.0.0.1:{port}?connections=4")
     settings = Settings()
     store = SubscriberStore(Ledger(settings.db_url()).engine)
-    rows = [NewSubscriber(f"resident{i:05d}@example.jp", f"resident{i:05d}@example.jp", ("bousai",))
-            for i in range(SUBSCRIBERS)]
+    rows = [
+        NewSubscriber(f"resident{i:05d}@example.jp", f"resident{i:05d}@example.jp", ("bousai",))
+        for i in range(SUBSCRIBERS)
+    ]
     store.upsert(rows, "confirmed", "test")
     ids = {s.address: s.id for s in store.all()}
 
     when = clock.now + timedelta(minutes=1)  # after the subscribers confirmed
     article = workspace / "content" / "articles" / "kinkyu.md"
-    article.write_text(f"---\ntitle: 大雨による避難指示\npublish_at: {when.isoformat()}\npriority: urgent\n"
-                       "topics: [bousai]\n---\n区内に避難指示が出ました。\n", encoding="utf-8")
+    article.write_text(
+        f"---\ntitle: 大雨による避難指示\npublish_at: {when.isoformat()}\npriority: urgent\n"
+        "topics: [bousai]\n---\n区内に避難指示が出ました。\n",
+        encoding="utf-8",
+    )
     clock.advance(minutes=2)
 
     seed = int(os.environ.get("KOHO_CRASH_SEED", random.randrange(1 << 30)))
@@ -150,13 +162,20 @@ def test_killed_fan_out_finishes_with_nobody_missing_and_duplicates_only_in_flig
     assert len(rows) == SUBSCRIBERS and {r["state"] for r in rows} == {"sent"}, f"seed {seed}"
     in_doubt = {r["target"] for r in rows if r["in_doubt"]}
     # The chaos figures, for the record (pytest -s shows them).
-    print(f"chaos[crash] seed {seed}: runs {len(triggers) + 1}, kills {kills}, subscribers {SUBSCRIBERS}, "
-          f"lost {len(missing)}, duplicated {len(doubles)}, uncertain after kills {len(uncertain_after_kills)}, "
-          f"in doubt {len(in_doubt)}")
+    print(
+        f"chaos[crash] seed {seed}: runs {len(triggers) + 1}, kills {kills}, subscribers {SUBSCRIBERS}, "
+        f"lost {len(missing)}, duplicated {len(doubles)}, uncertain after kills {len(uncertain_after_kills)}, "
+        f"in doubt {len(in_doubt)}"
+    )
     assert {f"subscriber-{ids[a]}" for a in doubles} <= in_doubt <= uncertain_after_kills, f"seed {seed}"
     # The operator's view of the same fact: koho status counts the rows in doubt.
-    status = subprocess.run([sys.executable, "-m", "koho.cli", "status", "kinkyu"], capture_output=True,
-                            text=True, env={**os.environ, "COLUMNS": "200"}, timeout=120)
+    status = subprocess.run(
+        [sys.executable, "-m", "koho.cli", "status", "kinkyu"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=120,
+    )
     mail_row = next(line for line in status.stdout.splitlines() if "│ mail" in line)
     cells = [c.strip() for c in mail_row.strip("│ ").split("│")]
     assert cells[0] == "mail" and cells[-1] == str(len(in_doubt)), status.stdout

@@ -23,8 +23,11 @@ def _urgent(workspace, clock, name: str, title: str) -> str:
     """An urgent article published a minute after now (after the sign-ups), then due."""
     when = clock.now + timedelta(minutes=1)
     path = workspace / "content" / "articles" / f"{name}.md"
-    path.write_text(f"---\ntitle: {title}\npublish_at: {when.isoformat()}\npriority: urgent\ntopics: [bousai]\n---\n"
-                    "区内の避難所を開設しました。\n", encoding="utf-8")
+    path.write_text(
+        f"---\ntitle: {title}\npublish_at: {when.isoformat()}\npriority: urgent\ntopics: [bousai]\n---\n"
+        "区内の避難所を開設しました。\n",
+        encoding="utf-8",
+    )
     clock.advance(minutes=2)
     return str(path)
 
@@ -47,8 +50,9 @@ def test_sign_up_confirm_receive_and_one_click_unsubscribe(workspace, service, c
     assert f"List-Unsubscribe: <{one_click}>".encode() in raw  # a plain URI on the wire
 
     # What Gmail's or Yahoo's servers do when the resident presses "unsubscribe" (RFC 8058).
-    answer = httpx.post(one_click, content=b"List-Unsubscribe=One-Click",
-                        headers={"content-type": "application/x-www-form-urlencoded"})
+    answer = httpx.post(
+        one_click, content=b"List-Unsubscribe=One-Click", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert answer.status_code == 200
     assert service.store.find("hanako@example.jp").state == "unsubscribed"
 

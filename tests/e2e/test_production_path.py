@@ -61,10 +61,18 @@ def test_postgres_ledger_s3_archive_and_no_secret_anywhere(workspace, fresh_post
     ledger.close()
 
     logs, artifacts, params = asyncio.run(_run_evidence(flow_run_id))
-    bodies = [s3.get_object(Bucket=s3_env, Key=key)["Body"].read().decode("utf-8", "replace")
-              for key in objects if not key.endswith(".png")]
-    places = {"logs": "\n".join(logs), "artifacts": "\n".join(artifacts), "parameters": params,
-              "ledger": repr(rows), "published files": "\n".join(bodies)}
+    bodies = [
+        s3.get_object(Bucket=s3_env, Key=key)["Body"].read().decode("utf-8", "replace")
+        for key in objects
+        if not key.endswith(".png")
+    ]
+    places = {
+        "logs": "\n".join(logs),
+        "artifacts": "\n".join(artifacts),
+        "parameters": params,
+        "ledger": repr(rows),
+        "published files": "\n".join(bodies),
+    }
     assert logs and artifacts
     for where, text in places.items():
         for secret in (DB_PASSWORD, AWS_SECRET):

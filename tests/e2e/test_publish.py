@@ -10,8 +10,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from koho.clock import now as koho_now
 from koho.bulletin import ISSUE_PREFIX
+from koho.clock import now as koho_now
 from koho.errors import ContentInvalid
 from koho.ledger import Ledger
 from koho.reader import read_corpus
@@ -69,8 +69,11 @@ def test_publish_twice_then_edit_one(workspace, clock):
     # Second run: nothing new is recorded and nothing is sent.
     again = publish()
     assert again and sum(len(o.receipts) for o in again) == 0
-    assert all(o.note in ("nothing to send: already delivered", "nothing to deliver")
-               or o.note.startswith(("draft", "embargoed")) for o in again)
+    assert all(
+        o.note in ("nothing to send: already delivered", "nothing to deliver")
+        or o.note.startswith(("draft", "embargoed"))
+        for o in again
+    )
     assert len(ledger().rows()) == first_count
 
     # Edit one article: only its pages and feeds get new rows; other articles are untouched.
@@ -89,8 +92,9 @@ def test_publish_twice_then_edit_one(workspace, clock):
     # Its translations are touched too (outcomes "id (en)"; rows naming a missing model count).
     touched = {o.article_id.split(" (")[0] for o in third if o.receipts}
     assert touched == {target.id} | issue
-    changed = {p.relative_to(public).as_posix() for p in public.rglob("*")
-               if p.is_file() and before.get(p) != p.read_bytes()}
+    changed = {
+        p.relative_to(public).as_posix() for p in public.rglob("*") if p.is_file() and before.get(p) != p.read_bytes()
+    }
     assert f"articles/{target.id}/index.html" in changed
     assert changed <= {r["target"] for r in new_rows}
     assert "追記" in (public / "articles" / target.id / "index.html").read_text(encoding="utf-8")
@@ -196,7 +200,8 @@ def test_run_leaves_a_table_artifact(workspace):
             found = await client.read_artifacts(
                 artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["koho-deliveries"])),
                 # The newest first: the session's server holds every earlier test's runs too.
-                sort=ArtifactSort.CREATED_DESC)
+                sort=ArtifactSort.CREATED_DESC,
+            )
             return found
 
     artifacts = asyncio.run(latest())
@@ -212,8 +217,11 @@ def test_build_then_publish_one_keeps_every_listing(workspace):
     assert all(o.count("sent") for o in first)
     assert build_site(channels=["archive", "feeds"])[0].note.startswith("nothing to write")
     new = workspace / "content" / "articles" / "2026" / "kouen-seisou.md"
-    new.write_text("---\ntitle: 区立公園の一斉清掃にご協力ください\npublish_at: 2026-01-04T09:00:00+09:00\n"
-                   "topics: [kusei]\nbulletin: 2026-01-11\n---\n清掃活動に参加しませんか。\n", encoding="utf-8")
+    new.write_text(
+        "---\ntitle: 区立公園の一斉清掃にご協力ください\npublish_at: 2026-01-04T09:00:00+09:00\n"
+        "topics: [kusei]\nbulletin: 2026-01-11\n---\n清掃活動に参加しませんか。\n",
+        encoding="utf-8",
+    )
     outcomes = publish(str(new))
     # Its issue's digest; outcomes of its translations read "kouen-seisou (en)".
     assert {o.article_id.split(" (")[0] for o in outcomes} == {"kouen-seisou", "issue-2026-01-11"}

@@ -18,8 +18,8 @@ import pytest
 from lxml import etree, html
 from typer.testing import CliRunner
 
-from koho.clock import now as koho_now
 from koho.bulletin import issues_of
+from koho.clock import now as koho_now
 from koho.i18n import tag
 from koho.reader import read_corpus
 from koho.site import load_site
@@ -34,8 +34,16 @@ DAY = "2026-11-01"
 ARTICLE = "sogo-bousai-kunren-2026"
 ALL = ("ja", *LANGUAGES)
 #: content/glossary.yaml's rendering of 練馬区 per language.
-NERIMA = {"en": "Nerima City", "zh": "练马区", "ko": "네리마구", "th": "เขตเนริมะ", "pt": "Cidade de Nerima",
-          "es": "Ciudad de Nerima", "id": "Kota Nerima", "vi": "Quận Nerima"}
+NERIMA = {
+    "en": "Nerima City",
+    "zh": "练马区",
+    "ko": "네리마구",
+    "th": "เขตเนริมะ",
+    "pt": "Cidade de Nerima",
+    "es": "Ciudad de Nerima",
+    "id": "Kota Nerima",
+    "vi": "Quận Nerima",
+}
 
 
 def issue_files(workspace: Path) -> tuple[list[str], list[str]]:
@@ -43,8 +51,10 @@ def issue_files(workspace: Path) -> tuple[list[str], list[str]]:
     content = workspace / "content"
     corpus = read_corpus(content, load_site(content))
     now = koho_now()
-    chosen = sorted((a for a in corpus.articles.values() if a.bulletin and a.bulletin.isoformat() == DAY
-                     and a.is_due(now)), key=lambda a: a.id)
+    chosen = sorted(
+        (a for a in corpus.articles.values() if a.bulletin and a.bulletin.isoformat() == DAY and a.is_due(now)),
+        key=lambda a: a.id,
+    )
     assert any(a.id == ARTICLE for a in chosen)
     return [str(content / "articles" / "2026" / f"{a.id}.md") for a in chosen], [a.id for a in chosen]
 
@@ -108,8 +118,9 @@ def test_publish_in_nine_languages(published, workspace):
     assert held and not any((public / lang / "articles" / i).exists() for lang in LANGUAGES for i in held)
     sitemap = etree.fromstring((public / "sitemap.xml").read_bytes())
     ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
-    entry = next(u for u in sitemap.findall("s:url", ns) if u.findtext("s:loc", namespaces=ns).endswith(
-        f"/articles/{ARTICLE}/"))
+    entry = next(
+        u for u in sitemap.findall("s:url", ns) if u.findtext("s:loc", namespaces=ns).endswith(f"/articles/{ARTICLE}/")
+    )
     assert {link.get("hreflang") for link in entry.findall("x:link", ns)} == tags | {"x-default"}
 
     # Translated text: the machine wrote it and says so; every glossary term of the original in
@@ -129,14 +140,13 @@ def test_publish_in_nine_languages(published, workspace):
         assert NERIMA[language] in page(public, language, f"articles/{ARTICLE}/index.html").findtext(".//h1")
 
     # Feeds: one Atom and one RSS per language, with the newest articles of that language.
-    newest = {a.id for a in sorted(live, key=lambda a: (a.publish_at, a.id), reverse=True)[:corpus.site.feed_entries]}
+    newest = {a.id for a in sorted(live, key=lambda a: (a.publish_at, a.id), reverse=True)[: corpus.site.feed_entries]}
     for language in LANGUAGES:
         for fmt in ("atom", "rss"):
             feed = feedparser.parse((public / "feeds" / language / f"{fmt}.xml").read_bytes())
             assert not feed.bozo, feed.get("bozo_exception")
             assert feed.feed.get("language") == tag(language)
-            linked = {e.link.rstrip("/").rsplit("/", 1)[-1] for e in feed.entries
-                      if f"/{language}/articles/" in e.link}
+            linked = {e.link.rstrip("/").rsplit("/", 1)[-1] for e in feed.entries if f"/{language}/articles/" in e.link}
             assert linked == newest, (language, fmt)
     assert (public / "feeds" / "atom.xml").is_file()
 
@@ -146,6 +156,7 @@ def test_publish_in_nine_languages(published, workspace):
 
     # The same command again sends nothing.
     from koho.cli import app
+
     again = CliRunner().invoke(app, ["publish"], env={"COLUMNS": "250"})
     assert again.exit_code == 0 and "Nothing new was sent" in again.output, again.output
 
@@ -209,4 +220,3 @@ def test_full_build_keeps_the_translated_editions(workspace, monkeypatch):
     assert sorted(p.name for p in (public / "en" / "articles").iterdir()) == [ARTICLE]
     doc = page(public, "ja", f"articles/{ARTICLE}/index.html")
     assert alternates(doc) == {"ja", "en", "th", "x-default"} and switcher(doc) == {"ja", "en", "th"}
-

@@ -39,8 +39,16 @@ def check(paths: list[Path]) -> dict[Path, list[str]]:
     """Every EPUBCheck message (fatal, error, warning) per file: ``{path: []}`` means valid."""
     with tempfile.TemporaryDirectory(prefix="epubcheck-") as out:
         # C1 only and the serial collector: this run is short, and CI has two cores.
-        command = [java(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", str(jar()),
-                   str(HERE / "CheckAll.java"), out, *map(str, paths)]
+        command = [
+            java(),
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            "-cp",
+            str(jar()),
+            str(HERE / "CheckAll.java"),
+            out,
+            *map(str, paths),
+        ]
         run = subprocess.run(command, capture_output=True, text=True, timeout=600)
         found = {}
         for number, path in enumerate(paths):
@@ -48,7 +56,9 @@ def check(paths: list[Path]) -> dict[Path, list[str]]:
             if not report.is_file():
                 raise RuntimeError(f"epubcheck wrote no report for {path}:\n{run.stdout}\n{run.stderr}")
             data = json.loads(report.read_text(encoding="utf-8"))
-            found[path] = [f"{m['severity']} {m['ID']}: {m['message']} at "
-                           f"{', '.join(str(loc.get('path')) + ':' + str(loc.get('line')) for loc in m.get('locations', []))}"
-                           for m in data["messages"]]
+            found[path] = [
+                f"{m['severity']} {m['ID']}: {m['message']} at "
+                f"{', '.join(str(loc.get('path')) + ':' + str(loc.get('line')) for loc in m.get('locations', []))}"
+                for m in data["messages"]
+            ]
         return found

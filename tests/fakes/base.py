@@ -78,7 +78,7 @@ class FakeApi:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def start(self) -> "FakeApi":
+    def start(self) -> FakeApi:
         self.thread.start()
         return self
 
@@ -96,8 +96,11 @@ class FakeApi:
 
     def calls(self, method: str | None = None, prefix: str = "") -> list[Seen]:
         """Requests the fake accepted (2xx, not faults), optionally filtered."""
-        return [s for s in self.seen if 200 <= s.answered < 300 and (method is None or s.method == method)
-                and s.path.startswith(prefix)]
+        return [
+            s
+            for s in self.seen
+            if 200 <= s.answered < 300 and (method is None or s.method == method) and s.path.startswith(prefix)
+        ]
 
     # -- serving -----------------------------------------------------------------------------
 
@@ -105,8 +108,13 @@ class FakeApi:
         parts = urlsplit(handler.path)
         length = int(handler.headers.get("Content-Length") or 0)
         # Header names are case-insensitive (httplib2 sends them in lower case).
-        seen = Seen(handler.command, parts.path, dict(parse_qsl(parts.query)),
-                    CaseInsensitiveDict(handler.headers.items()), handler.rfile.read(length) if length else b"")
+        seen = Seen(
+            handler.command,
+            parts.path,
+            dict(parse_qsl(parts.query)),
+            CaseInsensitiveDict(handler.headers.items()),
+            handler.rfile.read(length) if length else b"",
+        )
         with self.lock:
             self.seen.append(seen)
             fault = next((f for f in self.faults if seen.path.startswith(f.path)), None)
@@ -127,8 +135,9 @@ class FakeApi:
                 time.sleep(fault.timeout)
                 handler.close_connection = True
                 return
-            self._reply(handler, fault.status, fault.body if fault.body is not None else {"error": "injected"},
-                        fault.headers)
+            self._reply(
+                handler, fault.status, fault.body if fault.body is not None else {"error": "injected"}, fault.headers
+            )
             return
         try:
             status, body, headers = self.route(seen)

@@ -22,7 +22,7 @@ class FlakyProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.getsockname()[1]}"
 
-    def start(self) -> "FlakyProxy":
+    def start(self) -> FlakyProxy:
         self._thread.start()
         return self
 

@@ -27,7 +27,7 @@ class FakeGraph(FakeApi):
         assert "access_token" not in seen.query, "token in the URL"
         prefix = f"/{self.version}/"
         assert seen.path.startswith(prefix), f"unexpected path {seen.path}"
-        parts = seen.path[len(prefix):].split("/")
+        parts = seen.path[len(prefix) :].split("/")
         form = dict(parse_qsl(seen.body.decode()))
         if seen.method == "POST" and parts == [PAGE_ID, "feed"]:
             assert form.get("message") and form.get("link", "").startswith("https://"), f"bad feed post {form}"
@@ -35,7 +35,7 @@ class FakeGraph(FakeApi):
             self.posts[post_id] = form
             return 200, {"id": post_id}, {}
         if seen.method == "GET" and parts == [PAGE_ID, "feed"]:
-            newest = sorted(self.posts, reverse=True)[:int(seen.query.get("limit", 25))]
+            newest = sorted(self.posts, reverse=True)[: int(seen.query.get("limit", 25))]
             return 200, {"data": [{"id": i, "message": self.posts[i]["message"]} for i in newest]}, {}
         if seen.method == "GET" and len(parts) == 2 and parts[1] == "comments" and parts[0] in self.posts:
             found = self.comments.get(parts[0], [])

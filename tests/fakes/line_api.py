@@ -35,13 +35,24 @@ class FakeLine(FakeApi):
             assert len(seen.query.get("date", "")) == 8, "date must be yyyyMMdd"
             if not self.insight_ready:
                 return 200, {"status": "unready"}, {}
-            return 200, {"status": "ready", "followers": self.friends, "targetedReaches": self.friends // 2,
-                         "blocks": self.blocks}, {}
+            return (
+                200,
+                {
+                    "status": "ready",
+                    "followers": self.friends,
+                    "targetedReaches": self.friends // 2,
+                    "blocks": self.blocks,
+                },
+                {},
+            )
         if seen.method == "POST" and seen.path == "/v2/bot/message/broadcast":
             retry = seen.headers.get("X-Line-Retry-Key")
             if retry in self._accepted:
-                return 409, {"message": "The retry key is already accepted"}, \
-                    {"x-line-accepted-request-id": self._accepted[retry]}
+                return (
+                    409,
+                    {"message": "The retry key is already accepted"},
+                    {"x-line-accepted-request-id": self._accepted[retry]},
+                )
             body = seen.json()
             messages = body["messages"]
             assert 1 <= len(messages) <= 5 and all(m["type"] == "text" for m in messages), f"bad messages {body}"

@@ -41,8 +41,11 @@ def edit_front_matter(workspace: Path, article_id: str, **changes: str) -> None:
     """Set (or add) front-matter keys of a sample article, as PR staff would edit the file."""
     path = next((workspace / "content" / "articles").rglob(f"{article_id}.md"), None)
     if path is None:  # articles whose id differs from the file name
-        path = next(p for p in (workspace / "content" / "articles").rglob("*.md")
-                    if f"id: {article_id}\n" in p.read_text(encoding="utf-8"))
+        path = next(
+            p
+            for p in (workspace / "content" / "articles").rglob("*.md")
+            if f"id: {article_id}\n" in p.read_text(encoding="utf-8")
+        )
     text = path.read_text(encoding="utf-8")
     head, sep, body = text[4:].partition("\n---\n")
     for key, value in changes.items():

@@ -17,8 +17,12 @@ from oauthlib.oauth1.rfc5849.endpoints.base import BaseEndpoint
 from tests.fakes.base import FakeApi, Seen
 
 USER_ID = "1600000000000000001"
-CREDENTIALS = {"consumer_key": "ck-fake-x", "consumer_secret": "cs-Secret-x-93a1",
-               "access_token": "at-fake-x", "access_token_secret": "ats-Secret-x-7f2c"}
+CREDENTIALS = {
+    "consumer_key": "ck-fake-x",
+    "consumer_secret": "cs-Secret-x-93a1",
+    "access_token": "at-fake-x",
+    "access_token_secret": "ats-Secret-x-7f2c",
+}
 
 
 class FakeX(FakeApi):
@@ -33,21 +37,32 @@ class FakeX(FakeApi):
 
     def rate_limit_next(self, count: int = 1, reset_in: float = 1.0) -> None:
         """429 with X's headers; the window resets ``reset_in`` seconds from now."""
-        self.fail_next(count, status=429, headers={"x-rate-limit-remaining": "0",
-                                                   "x-rate-limit-reset": str(int(time.time() + reset_in))},
-                       body={"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429})
+        self.fail_next(
+            count,
+            status=429,
+            headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(time.time() + reset_in))},
+            body={"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429},
+        )
 
     def _check_signature(self, seen: Seen) -> None:
         auth = seen.headers.get("Authorization", "")
         assert auth.startswith("OAuth "), "no OAuth 1.0a Authorization header"
-        uri = "https://api.twitter.com" + seen.path + (("?" + "&".join(f"{k}={v}" for k, v in seen.query.items()))
-                                                       if seen.query else "")
-        request = self._endpoint._create_request(uri, seen.method, seen.body.decode() or None,
-                                                 {"Authorization": auth, "Content-Type": seen.headers.get("Content-Type", "")})
+        uri = (
+            "https://api.twitter.com"
+            + seen.path
+            + (("?" + "&".join(f"{k}={v}" for k, v in seen.query.items())) if seen.query else "")
+        )
+        request = self._endpoint._create_request(
+            uri,
+            seen.method,
+            seen.body.decode() or None,
+            {"Authorization": auth, "Content-Type": seen.headers.get("Content-Type", "")},
+        )
         assert request.client_key == self.credentials["consumer_key"], "unknown consumer key"
         assert request.resource_owner_key == self.credentials["access_token"], "unknown access token"
-        assert signature.verify_hmac_sha1(request, self.credentials["consumer_secret"],
-                                          self.credentials["access_token_secret"]), "bad OAuth signature"
+        assert signature.verify_hmac_sha1(
+            request, self.credentials["consumer_secret"], self.credentials["access_token_secret"]
+        ), "bad OAuth signature"
 
     def route(self, seen: Seen):
         try:
@@ -63,8 +78,15 @@ class FakeX(FakeApi):
 
             assert x_weighted_length(body["text"]) <= 280, "text over 280 weighted"
             if any(p["text"] == body["text"] for p in self.posts.values()):
-                return 403, {"detail": "You are not allowed to create a Tweet with duplicate content.",
-                             "status": 403, "title": "Forbidden"}, {}
+                return (
+                    403,
+                    {
+                        "detail": "You are not allowed to create a Tweet with duplicate content.",
+                        "status": 403,
+                        "title": "Forbidden",
+                    },
+                    {},
+                )
             parent = body.get("reply", {}).get("in_reply_to_tweet_id")
             if parent is not None and parent not in self.posts:
                 return 400, {"errors": [{"message": "The Tweet you are replying to is not visible"}]}, {}
@@ -74,7 +96,7 @@ class FakeX(FakeApi):
         if seen.method == "GET" and seen.path == "/2/users/me":
             return 200, {"data": {"id": USER_ID, "name": "練馬区", "username": "nerima_koho"}}, {}
         if seen.method == "GET" and seen.path == f"/2/users/{USER_ID}/tweets":
-            newest = sorted(self.posts, reverse=True)[:int(seen.query.get("max_results", 10))]
+            newest = sorted(self.posts, reverse=True)[: int(seen.query.get("max_results", 10))]
             data = [{"id": i, "text": self.posts[i]["text"], "edit_history_tweet_ids": [i]} for i in newest]
             return 200, {"data": data, "meta": {"result_count": len(data)}}, {}
         if seen.method == "DELETE" and seen.path.startswith("/2/tweets/"):

@@ -23,8 +23,15 @@ import pytest
 from tests.test_cli import koho
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 RUN = "window.__pwned=1;alert(1)"
 SCRIPTY = f'<script>{RUN}</script><img src=x onerror="{RUN}"><svg/onload={RUN}>'
 TITLE = f'<script>{RUN}</script><img src=x onerror="{RUN}">]]>'
@@ -78,8 +85,12 @@ def audit(browser, load) -> list[str]:
     page = browser.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.route("**/*", lambda route: route.abort() if not route.request.url.startswith(("file:", "data:", "about:"))
-               else route.continue_())
+    page.route(
+        "**/*",
+        lambda route: (
+            route.abort() if not route.request.url.startswith(("file:", "data:", "about:")) else route.continue_()
+        ),
+    )
     load(page)
     page.wait_for_timeout(300)  # let any onerror/onload fire (the browser's clock, not koho's)
     found = page.evaluate(AUDIT) + [f"dialog {m}" for m in dialogs]
@@ -90,10 +101,13 @@ def audit(browser, load) -> list[str]:
 def reader_page(fields: list[tuple[str, bool]]) -> str:
     """A naive feed reader: HTML fields through innerHTML, text fields as text."""
     data = json.dumps(fields).replace("<", "\\u003c")  # the data must not close this very script
-    return ("<!doctype html><meta charset=utf-8><body><script>const items = " + data
-            + ";for (const [v, html] of items){const d=document.createElement('div');"
-              "if (html) d.innerHTML=v; else d.textContent=v; document.body.appendChild(d);}"
-              "document.currentScript.remove();</script>")
+    return (
+        "<!doctype html><meta charset=utf-8><body><script>const items = "
+        + data
+        + ";for (const [v, html] of items){const d=document.createElement('div');"
+        "if (html) d.innerHTML=v; else d.textContent=v; document.body.appendChild(d);}"
+        "document.currentScript.remove();</script>"
+    )
 
 
 @pytest.mark.usefixtures("prefect_harness")
@@ -103,8 +117,9 @@ def test_no_payload_executes_in_any_output(workspace, browser):
     (workspace / "content" / "articles" / "payload.md").write_text(ARTICLE, encoding="utf-8")
     check = koho("check", cwd=workspace)
     assert check.returncode == 0, check.stderr
-    result = koho("publish", "-c", "archive", "-c", "feeds", "-c", "ebook", cwd=workspace,
-                  api_url=PREFECT_API_URL.value())
+    result = koho(
+        "publish", "-c", "archive", "-c", "feeds", "-c", "ebook", cwd=workspace, api_url=PREFECT_API_URL.value()
+    )
     assert result.returncode == 0, result.stderr
     public = workspace / "public"
     failures: dict[str, list[str]] = {}
@@ -133,18 +148,26 @@ def test_no_payload_executes_in_any_output(workspace, browser):
 
     rss = ElementTree.parse(public / "feeds" / "rss.xml").getroot()
     [item] = [i for i in rss.iter("item") if "payload" in (i.findtext("link") or "")]
-    fields = [(item.findtext("title") or "", False), (item.findtext("description") or "", True),
-              (item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded") or "", True)]
+    fields = [
+        (item.findtext("title") or "", False),
+        (item.findtext("description") or "", True),
+        (item.findtext("{http://purl.org/rss/1.0/modules/content/}encoded") or "", True),
+    ]
     failures["rss"] = audit(browser, lambda p: p.set_content(reader_page(fields)))
 
     atom_ns = "{http://www.w3.org/2005/Atom}"
     atom = ElementTree.parse(public / "feeds" / "atom.xml").getroot()
     [entry] = [e for e in atom.iter(f"{atom_ns}entry") if "payload" in (e.findtext(f"{atom_ns}id") or "")]
-    fields = [(el.text or "", el.get("type") in ("html", "xhtml"))
-              for el in entry if el.tag in (f"{atom_ns}title", f"{atom_ns}summary", f"{atom_ns}content")]
+    fields = [
+        (el.text or "", el.get("type") in ("html", "xhtml"))
+        for el in entry
+        if el.tag in (f"{atom_ns}title", f"{atom_ns}summary", f"{atom_ns}content")
+    ]
     assert len(fields) == 3
     failures["atom"] = audit(browser, lambda p: p.set_content(reader_page(fields)))
 
     assert {k: v for k, v in failures.items() if v} == {}
     # The payloads are shown as text, not dropped: a reader sees what the author wrote.
-    assert "<script>" in (public / "articles/payload/index.html").read_text(encoding="utf-8").replace("&lt;", "<").replace("&gt;", ">")
+    assert "<script>" in (public / "articles/payload/index.html").read_text(encoding="utf-8").replace(
+        "&lt;", "<"
+    ).replace("&gt;", ">")

@@ -19,7 +19,6 @@ from koho.delivery import Delivery
 from koho.media import MediaError, read_media
 from koho.reader import read_corpus
 from koho.site import load_site
-
 from tests.conftest import CONTENT
 
 runner = CliRunner()
@@ -97,8 +96,17 @@ def test_hard_link_to_a_file_elsewhere_is_refused(content):
     assert "hard link" in only(errors_for(content, "media/hard.png"))
 
 
-@pytest.mark.parametrize("src", ["site.yaml", "articles/a.md", "media/../site.yaml", "/etc/passwd",
-                                 "media\\x.png", "./media/sogo-bousai-kunren-2026-map.png"])
+@pytest.mark.parametrize(
+    "src",
+    [
+        "site.yaml",
+        "articles/a.md",
+        "media/../site.yaml",
+        "/etc/passwd",
+        "media\\x.png",
+        "./media/sogo-bousai-kunren-2026-map.png",
+    ],
+)
 def test_files_outside_media_are_refused(content, src):
     only(errors_for(content, src))
 
@@ -169,7 +177,9 @@ def test_publish_never_copies_a_linked_secret(workspace):
     assert result.exit_code == 1
     assert "leak.md:6: images[0].src:" in result.output
     public = workspace / "public"
-    leaked = [p for p in public.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()] if public.exists() else []
+    leaked = (
+        [p for p in public.rglob("*") if p.is_file() and SECRET.encode() in p.read_bytes()] if public.exists() else []
+    )
     assert leaked == []
 
 

@@ -10,7 +10,6 @@ import pytest
 from koho.errors import ContentInvalid
 from koho.reader import MAX_ARTICLE_BYTES, read_corpus
 from koho.site import load_site
-
 from tests.security.test_content_boundary import content  # noqa: F401  (fixture)
 
 LAUGHS = """---
@@ -41,7 +40,8 @@ def test_yaml_aliases_in_front_matter_are_refused_quickly(content):
 
 def test_a_single_alias_is_refused_too(content):
     (content / "articles" / "a.md").write_text(
-        "---\ntitle: &t 防災\npublish_at: 2026-11-01 09:00\nsummary: *t\n---\n本文\n", encoding="utf-8")
+        "---\ntitle: &t 防災\npublish_at: 2026-11-01 09:00\nsummary: *t\n---\n本文\n", encoding="utf-8"
+    )
     [error] = read_corpus(content, load_site(content)).errors
     assert error.line == 2 and "aliases" in error.message
 

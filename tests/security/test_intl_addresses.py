@@ -23,8 +23,7 @@ from tests.clock import TEST_SECRET
 from tests.conftest import CONTENT
 from tests.peers import free_port
 from tests.test_mail_smtp import IDENTITY, Sink, people
-from tests.test_mail_web import SENT, Clock, start
-from tests.test_mail_web import settings, sink  # noqa: F401  (fixtures)
+from tests.test_mail_web import SENT, Clock, settings, sink, start  # noqa: F401  (fixtures)
 
 UTF8_LOCAL = "太郎@example.jp"
 IDN_DOMAIN = "hanako@例え.jp"
@@ -97,8 +96,9 @@ def test_each_kind_of_address_gets_a_valid_to_or_a_plain_refusal(smtp, tmp_path)
 def test_the_confirmation_mail_to_an_internationalised_address(settings, tmp_path):  # noqa: F811
     sink, controller = serve(utf8=True)
     try:
-        service, stop = start(settings.model_copy(update={"mail_url": f"smtp://127.0.0.1:{controller.port}"}),
-                              Clock(), sink)
+        service, stop = start(
+            settings.model_copy(update={"mail_url": f"smtp://127.0.0.1:{controller.port}"}), Clock(), sink
+        )
         try:
             assert SENT in service.signup(UTF8_LOCAL, "bousai").text  # the form accepts it (documented)
             [mail] = service.mails(1)

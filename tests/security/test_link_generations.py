@@ -11,8 +11,7 @@ from datetime import timedelta
 
 from itsdangerous import URLSafeTimedSerializer
 
-from tests.test_mail_web import SECRET, link, seed
-from tests.test_mail_web import service, settings, sink  # noqa: F401  (fixtures)
+from tests.test_mail_web import SECRET, link, seed, service, settings, sink  # noqa: F401  (fixtures)
 
 REFUSED = "このリンクは無効です"
 
@@ -29,14 +28,19 @@ def test_old_links_stop_working_after_unsubscribe_and_signing_up_again(service):
     subscriber = service.store.find("hanako@example.jp")
     assert subscriber.state == "confirmed"
     tokens = service.app.state.tokens
-    old = {purpose: tokens.issue(purpose, subscriber.id, subscriber.link_nonce)
-           for purpose in ("preferences", "unsubscribe")}
+    old = {
+        purpose: tokens.issue(purpose, subscriber.id, subscriber.link_nonce)
+        for purpose in ("preferences", "unsubscribe")
+    }
     assert service.http.get(f"preferences/{old['preferences']}").status_code == 200
 
     assert service.http.post(f"unsubscribe/{old['unsubscribe']}").status_code == 200
     assert service.store.get(subscriber.id).state == "unsubscribed"
-    for path in (f"preferences/{old['preferences']}", f"unsubscribe/{old['unsubscribe']}",
-                 f"one-click/{old['unsubscribe']}"):
+    for path in (
+        f"preferences/{old['preferences']}",
+        f"unsubscribe/{old['unsubscribe']}",
+        f"one-click/{old['unsubscribe']}",
+    ):
         assert refused(service, path), path
 
     # The address is signed up again (by its owner, or by anyone): a new generation.
@@ -55,8 +59,12 @@ def test_a_signed_id_without_the_current_nonce_opens_nothing(service):
     sid = seed(service, "taro@example.jp", "confirmed")
     tokens = service.app.state.tokens
     # What links looked like before generations: the bare id, validly signed with the real secret.
-    for purpose, route in (("confirm", "confirm"), ("preferences", "preferences"),
-                           ("unsubscribe", "unsubscribe"), ("unsubscribe", "one-click")):
+    for purpose, route in (
+        ("confirm", "confirm"),
+        ("preferences", "preferences"),
+        ("unsubscribe", "unsubscribe"),
+        ("unsubscribe", "one-click"),
+    ):
         bare = URLSafeTimedSerializer(SECRET, salt=f"koho.{purpose}").dumps(sid)
         assert refused(service, f"{route}/{bare}"), route
         guessed = tokens.issue(purpose, sid, "A" * 22)

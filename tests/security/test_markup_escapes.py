@@ -6,7 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -15,7 +15,6 @@ import pytest
 from koho.markup import render_markdown, sanitize
 from koho.reader import read_corpus
 from koho.site import load_site
-
 from tests.security.test_content_boundary import content  # noqa: F401  (fixture)
 
 PAYLOAD = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
@@ -34,6 +33,7 @@ def read_one(content: Path, text: str):
 
 # -- one-line fields -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("char", ["\\r", "\\n", "\\u2028", "\\u2029", "\\x85", "\\x0b", "\\x00"])
 def test_title_with_a_line_break_or_control_is_refused_at_check(content, char):
     corpus = read_one(content, front(title=f'"防災{char}Bcc: x@example.com"'))
@@ -49,8 +49,10 @@ def test_summary_and_change_note_refuse_unicode_line_separators(content, field):
 
 
 def test_image_alt_with_a_line_separator_is_refused(content):
-    text = front(title="防災").replace("topics: [bousai]", "topics: [bousai]\nimages:\n  - src: "
-                                       "media/sogo-bousai-kunren-2026-map.png\n    alt: \"地\\u2029図\"")
+    text = front(title="防災").replace(
+        "topics: [bousai]",
+        'topics: [bousai]\nimages:\n  - src: media/sogo-bousai-kunren-2026-map.png\n    alt: "地\\u2029図"',
+    )
     corpus = read_one(content, text)
     assert [e.field for e in corpus.errors] == ["images[0].alt"]
 
@@ -62,10 +64,12 @@ def test_folded_summary_lines_still_join(content):
 
 # -- sanitiser -------------------------------------------------------------------------------
 
+
 def test_abbr_does_not_make_a_link_swallow_the_page():
     html = sanitize('<p><abbr title="x">WHO</abbr> <a href="https://a.jp">a</a> tail</p><p>next</p>')
-    assert html == ('<p><abbr title="x">WHO</abbr> <a href="https://a.jp" rel="noopener noreferrer">a</a> '
-                    'tail</p><p>next</p>')
+    assert html == (
+        '<p><abbr title="x">WHO</abbr> <a href="https://a.jp" rel="noopener noreferrer">a</a> tail</p><p>next</p>'
+    )
 
 
 def test_link_whose_href_was_removed_keeps_only_its_text():
@@ -80,6 +84,7 @@ def test_nested_and_multiline_hrefless_links():
 
 
 # -- feeds -----------------------------------------------------------------------------------
+
 
 def _feed_article(content):
     text = front(title="防災", summary=f"'{PAYLOAD}'", change_note=f"'{PAYLOAD}'")
@@ -108,6 +113,7 @@ def test_rss_description_is_html_escaped_text(content):
 
 # -- the mail skeleton -----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("planted", ["KOHOSLOTTOX", "KOHOSLOTUNSUBX", "KOHOSLOTTEXTX", "KOHOSLOTBOUNDARYX"])
 def test_article_text_with_a_placeholder_cannot_move_recipient_values(planted):
     from channels.mail.message import Identity, Recipient, address, compose, render
@@ -116,10 +122,14 @@ def test_article_text_with_a_placeholder_cannot_move_recipient_values(planted):
     corpus = read_corpus(CONTENT, load_site(CONTENT))
     base = corpus.articles["conbini-kofu-service"]
     article = replace(base, title=f"Notice {planted} now", html=f"<p>{planted}</p>", body=f"{planted}\n")
-    identity = Identity("ねりま情報メール", "info-mail@koho.example.city.lg.jp", "info-mail.koho.example.city.lg.jp",
-                        "https://koho.example.city.lg.jp/mail/")
+    identity = Identity(
+        "ねりま情報メール",
+        "info-mail@koho.example.city.lg.jp",
+        "info-mail.koho.example.city.lg.jp",
+        "https://koho.example.city.lg.jp/mail/",
+    )
     who = Recipient(77, "secret-person@example.jp", "PREFS-PRIVATE", "UNSUB-PRIVATE")
-    when = datetime(2026, 11, 10, 8, 0, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 10, 8, 0, tzinfo=UTC)
     rendered = render(article, corpus.site, identity)
     raw = address(rendered, identity, who, when)
     assert raw == compose(rendered, identity, who, when)

@@ -8,8 +8,8 @@ import os
 import sqlite3
 import stat
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from datetime import datetime, timedelta, timezone
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -59,7 +59,7 @@ def test_smtp_refusal_detail_and_erasure_leave_no_address(quoting_smtp, tmp_path
     shown, key = normalise_address(ADDRESS)
     store.upsert([NewSubscriber(shown, key, ("bousai",))], "confirmed", "test")
     # Confirmed long before the article appeared (the channel mails only those).
-    subscriber = replace(store.find(ADDRESS), confirmed_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    subscriber = replace(store.find(ADDRESS), confirmed_at=datetime(2026, 1, 1, tzinfo=UTC))
     corpus = read_corpus(CONTENT, load_site(CONTENT))
     article = next(a for a in corpus.articles.values() if a.urgent)
     channel = MailChannel(f"smtp://127.0.0.1:{quoting_smtp.port}", IDENTITY, Tokens(TEST_SECRET))
@@ -135,8 +135,9 @@ def test_commands_starting_at_once_on_a_fresh_state_folder_share_one_whole_key(t
     context = multiprocessing.get_context("spawn")  # no fork of a process running threads
     count = 6
     barrier, results = context.Barrier(count), context.Queue()
-    children = [context.Process(target=_secret_after, args=(barrier, str(tmp_path / "fresh"), results))
-                for _ in range(count)]
+    children = [
+        context.Process(target=_secret_after, args=(barrier, str(tmp_path / "fresh"), results)) for _ in range(count)
+    ]
     for child in children:
         child.start()
     keys = [results.get(timeout=120) for _ in children]
@@ -156,8 +157,10 @@ async def _prefect_records(flow_runs: set[str]) -> str:
     from prefect.client.schemas.filters import LogFilter
     from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 
-    ends = EventFilter(event=EventNameFilter(name=["prefect.flow-run.Completed", "prefect.flow-run.Failed"]),
-                       resource=EventResourceFilter(id=[f"prefect.flow-run.{run}" for run in flow_runs]))
+    ends = EventFilter(
+        event=EventNameFilter(name=["prefect.flow-run.Completed", "prefect.flow-run.Failed"]),
+        resource=EventResourceFilter(id=[f"prefect.flow-run.{run}" for run in flow_runs]),
+    )
     async with get_client() as client:
         deadline = time.monotonic() + 30
         while len((await client.read_events(filter=ends, limit=50)).events) < len(flow_runs):
@@ -170,8 +173,13 @@ async def _prefect_records(flow_runs: set[str]) -> str:
         while page.next_page:
             page = await client.read_events_page(page.next_page)
             events += page.events
-    return "\n".join([*(repr(a.data) + repr(a.description) for a in artifacts), *(log.message for log in logs),
-                      *(e.model_dump_json() for e in events)])
+    return "\n".join(
+        [
+            *(repr(a.data) + repr(a.description) for a in artifacts),
+            *(log.message for log in logs),
+            *(e.model_dump_json() for e in events),
+        ]
+    )
 
 
 @pytest.mark.usefixtures("prefect_harness", "cli_env")
@@ -194,7 +202,7 @@ def test_after_erase_expired_the_address_is_nowhere(workspace, quoting_smtp, mon
 
     articles = workspace / "content" / "articles" / "2026"
     (workspace / "people.csv").write_text(f"address,topics\n{ADDRESS},bousai\n", encoding="utf-8")
-    clock.set(datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc))  # subscribed long before the news
+    clock.set(datetime(2026, 1, 5, 9, 0, tzinfo=UTC))  # subscribed long before the news
     koho("subscribers", "import", "people.csv", "--state", "confirmed")
     clock.advance(days=330)
     monkeypatch.setenv("KOHO_MAIL_URL", f"smtp://127.0.0.1:{quoting_smtp.port}")

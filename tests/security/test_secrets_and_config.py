@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 import pytest
 from typer.testing import CliRunner
@@ -42,12 +42,15 @@ def test_serve_refuses_a_weak_key(workspace, monkeypatch):
         create_app(Settings())
 
 
-@pytest.mark.parametrize("url, secret", [
-    ("postgresql://koho:pa@ss@127.0.0.1:1/koho", "pa@ss"),
-    ("postgresql://koho:p/a@127.0.0.1:1/koho", "p/a"),
-    ("postgresql://koho@127.0.0.1:1/koho?password=topsecret", "topsecret"),
-    ("postgresql://127.0.0.1:1/koho?user=koho&sslpassword=topsecret", "topsecret"),
-])
+@pytest.mark.parametrize(
+    "url, secret",
+    [
+        ("postgresql://koho:pa@ss@127.0.0.1:1/koho", "pa@ss"),
+        ("postgresql://koho:p/a@127.0.0.1:1/koho", "p/a"),
+        ("postgresql://koho@127.0.0.1:1/koho?password=topsecret", "topsecret"),
+        ("postgresql://127.0.0.1:1/koho?user=koho&sslpassword=topsecret", "topsecret"),
+    ],
+)
 def test_database_passwords_are_masked_in_errors(url, secret):
     assert secret not in mask_url(url)
     with pytest.raises(ConfigError) as caught:
@@ -71,11 +74,20 @@ def test_non_numeric_port_is_a_configuration_error(workspace, monkeypatch):
 
 
 def _subscriber(address: str, source: str = "web") -> Subscriber:
-    return Subscriber(1, address, "ja", "confirmed", ("bousai",), source, datetime(2026, 1, 1, tzinfo=timezone.utc))
+    return Subscriber(1, address, "ja", "confirmed", ("bousai",), source, datetime(2026, 1, 1, tzinfo=UTC))
 
 
-@pytest.mark.parametrize("cell", ["=HYPERLINK(\"http://evil\")@example.jp", "+1@example.jp", "-2@example.jp",
-                                  "@SUM(A1)", "\tx@example.jp", "\rx@example.jp"])
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '=HYPERLINK("http://evil")@example.jp',
+        "+1@example.jp",
+        "-2@example.jp",
+        "@SUM(A1)",
+        "\tx@example.jp",
+        "\rx@example.jp",
+    ],
+)
 def test_export_neutralises_formula_cells(cell):
     out = io.StringIO()
     write([_subscriber(cell, source=cell)], out)

@@ -12,8 +12,12 @@ from koho.settings import Settings
 from koho.subscribers import NewSubscriber, normalise_address
 from tests.test_mail_web import SENT, service, settings, sink  # noqa: F401  (fixtures)
 
-KNOWN = {"confirmed": "kaku@example.jp", "pending": "machi@example.jp", "unsubscribed": "yame@example.jp",
-         "suppressed": "bounce@example.jp"}
+KNOWN = {
+    "confirmed": "kaku@example.jp",
+    "pending": "machi@example.jp",
+    "unsubscribed": "yame@example.jp",
+    "suppressed": "bounce@example.jp",
+}
 
 
 def seed(store, address: str, state: str) -> None:
@@ -26,8 +30,10 @@ def seed(store, address: str, state: str) -> None:
 def test_the_answer_is_the_same_for_new_and_known_addresses(service):  # noqa: F811
     for state, address in KNOWN.items():
         seed(service.store, address, state)
-    answers = {state: service.http.post("", data={"address": address, "topics": ["bousai"]})
-               for state, address in {"new": "arata@example.jp", **KNOWN}.items()}
+    answers = {
+        state: service.http.post("", data={"address": address, "topics": ["bousai"]})
+        for state, address in {"new": "arata@example.jp", **KNOWN}.items()
+    }
     service.settle()
 
     def shape(answer):

@@ -8,11 +8,15 @@ from __future__ import annotations
 from channels.mail.web.limits import CLIENT_LIMIT, MAILBOX_LIMIT, client_address, mailbox
 from koho.ledger_schema import rate_limits
 from tests.peers import free_port
-from tests.test_mail_web import SENT, Clock, start
-from tests.test_mail_web import service, settings, sink  # noqa: F401  (fixtures)
+from tests.test_mail_web import SENT, Clock, service, settings, sink, start  # noqa: F401  (fixtures)
 
-VARIANTS = ["taro.yamada@gmail.com", "Taro.Yamada+news@gmail.com", "t.a.r.o.y.a.m.a.d.a@googlemail.com",
-            "taroyamada+1@GMAIL.com", "tarO.yamadA+x+y@gmail.com"]
+VARIANTS = [
+    "taro.yamada@gmail.com",
+    "Taro.Yamada+news@gmail.com",
+    "t.a.r.o.y.a.m.a.d.a@googlemail.com",
+    "taroyamada+1@GMAIL.com",
+    "tarO.yamadA+x+y@gmail.com",
+]
 
 
 def test_mailbox_normalisation():
@@ -46,8 +50,11 @@ def test_one_client_signs_up_at_most_its_limit_and_forged_forwarding_headers_do_
     most = CLIENT_LIMIT[0]
     for i in range(most + 5):
         # A client cannot pose as many by sending the header itself: it is not configured.
-        answer = service.http.post("", data={"address": f"user{i}@example.jp", "topics": ["bousai"]},
-                                   headers={"x-forwarded-for": f"198.51.100.{i}", "forwarded": f"for=198.51.100.{i}"})
+        answer = service.http.post(
+            "",
+            data={"address": f"user{i}@example.jp", "topics": ["bousai"]},
+            headers={"x-forwarded-for": f"198.51.100.{i}", "forwarded": f"for=198.51.100.{i}"},
+        )
         assert answer.status_code == 200 and SENT in answer.text
     assert len(service.mails(most)) == most
     states, _, _ = service.store.counts()
@@ -78,12 +85,16 @@ def test_the_proxy_header_counts_only_when_configured(settings, sink):  # noqa: 
     try:
         most = CLIENT_LIMIT[0]
         for i in range(most + 2):  # the proxy appends the client's address after what the client sent
-            running.http.post("", data={"address": f"a{i}@example.jp", "topics": ["bousai"]},
-                              headers={"x-forwarded-for": f"10.9.9.{i}, 203.0.113.5"})
+            running.http.post(
+                "",
+                data={"address": f"a{i}@example.jp", "topics": ["bousai"]},
+                headers={"x-forwarded-for": f"10.9.9.{i}, 203.0.113.5"},
+            )
         running.mails(most)
         # Another client behind the same proxy still can.
-        running.http.post("", data={"address": "other@example.jp", "topics": ["bousai"]},
-                          headers={"x-forwarded-for": "203.0.113.77"})
+        running.http.post(
+            "", data={"address": "other@example.jp", "topics": ["bousai"]}, headers={"x-forwarded-for": "203.0.113.77"}
+        )
         assert running.mails(most + 1)[-1]["To"] == "other@example.jp"
     finally:
         stop()

@@ -10,14 +10,12 @@ Real uvicorn, signed by the loopback SNS of ``tests/sns_fixtures``; the clock is
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta, timezone
 
 import pytest
 
-from tests.sns_fixtures import TOPIC, complaint, loopback_verifier, serve_cert, signed
-from tests.sns_fixtures import keys, peer  # noqa: F401  (fixtures)
-from tests.test_mail_web import Clock, link, seed, start
-from tests.test_mail_web import settings, sink  # noqa: F401  (fixtures)
+from tests.sns_fixtures import TOPIC, complaint, keys, loopback_verifier, peer, serve_cert, signed  # noqa: F401  (fixtures)
+from tests.test_mail_web import Clock, link, seed, settings, sink, start  # noqa: F401  (fixtures)
 from tests.test_mail_web_sns import notify
 
 
@@ -29,29 +27,42 @@ def service(settings, sink):  # noqa: F811
 
 
 def stamp(when) -> str:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def test_messages_older_than_an_hour_are_refused(service, peer, keys):  # noqa: F811
     sid = seed(service, "taro@example.jp", "confirmed")
     url = serve_cert(peer, keys[0])
     now = service.clock.now
-    old = signed("Notification", keys[0], url, "2", Message=complaint("taro@example.jp"),
-                 Timestamp=stamp(now - timedelta(minutes=61)))
+    old = signed(
+        "Notification",
+        keys[0],
+        url,
+        "2",
+        Message=complaint("taro@example.jp"),
+        Timestamp=stamp(now - timedelta(minutes=61)),
+    )
     answer = notify(service.base + "sns", old)
     assert answer.status_code == 400 and answer.text == "refused"
     assert service.store.get(sid).state == "confirmed"
 
-    recent = signed("Notification", keys[0], url, "2", Message=complaint("taro@example.jp"),
-                    Timestamp=stamp(now - timedelta(minutes=59)))
+    recent = signed(
+        "Notification",
+        keys[0],
+        url,
+        "2",
+        Message=complaint("taro@example.jp"),
+        Timestamp=stamp(now - timedelta(minutes=59)),
+    )
     assert (notify(service.base + "sns", recent).status_code, service.store.get(sid).state) == (200, "unsubscribed")
 
 
 def test_a_replayed_complaint_does_not_unsubscribe_the_new_subscription(service, peer, keys):  # noqa: F811
     sid = seed(service, "hanako@example.jp", "confirmed")
     url = serve_cert(peer, keys[0])
-    captured = signed("Notification", keys[0], url, "2", Message=complaint("hanako@example.jp"),
-                      Timestamp=stamp(service.clock.now))
+    captured = signed(
+        "Notification", keys[0], url, "2", Message=complaint("hanako@example.jp"), Timestamp=stamp(service.clock.now)
+    )
     assert notify(service.base + "sns", captured).text == "notification"
     assert service.store.get(sid).state == "unsubscribed"
 
@@ -70,8 +81,9 @@ def test_the_memory_survives_a_restart(settings, sink, peer, keys):  # noqa: F81
     try:
         sid = seed(first, "jiro@example.jp", "confirmed")
         url = serve_cert(peer, keys[0])
-        captured = signed("Notification", keys[0], url, "2", Message=complaint("jiro@example.jp"),
-                          Timestamp=stamp(first.clock.now))
+        captured = signed(
+            "Notification", keys[0], url, "2", Message=complaint("jiro@example.jp"), Timestamp=stamp(first.clock.now)
+        )
         assert notify(first.base + "sns", captured).text == "notification"
         first.store.set_state(sid, "confirmed")  # as if signed up and confirmed again
     finally:
@@ -89,8 +101,16 @@ def test_a_message_that_failed_is_acted_on_when_sns_retries_it(service, peer, ke
     token = uuid.uuid4().hex
     path = f"/confirm-{token}"
     subscribe = f"{peer.base}{path}?Action=ConfirmSubscription&TopicArn={TOPIC}&Token={token}"
-    message = signed("SubscriptionConfirmation", keys[1], url, "2", Token=token, SubscribeURL=subscribe,
-                     Message="confirm", Timestamp=stamp(service.clock.now))
+    message = signed(
+        "SubscriptionConfirmation",
+        keys[1],
+        url,
+        "2",
+        Token=token,
+        SubscribeURL=subscribe,
+        Message="confirm",
+        Timestamp=stamp(service.clock.now),
+    )
     assert notify(service.base + "sns", message).status_code == 502  # SubscribeURL not reachable yet
     peer.files[path] = (200, b"<ConfirmSubscriptionResponse/>")
     answer = notify(service.base + "sns", message)

@@ -52,8 +52,9 @@ def test_x_and_line_receive_inert_text_with_the_article_link_only(peers):
     [post] = x.posts.values()
     assert_inert(post["text"], url)
 
-    receipts, _ = publish(LineChannel(LineSettings(api_url=line.url, channel_access_token=TOKEN, timeout=1.0)),
-                          URGENT, ledger)
+    receipts, _ = publish(
+        LineChannel(LineSettings(api_url=line.url, channel_access_token=TOKEN, timeout=1.0)), URGENT, ledger
+    )
     assert [r.state for r in receipts] == ["sent"]
     assert_inert(line.broadcasts[0]["messages"][0]["text"], url)
 

@@ -26,8 +26,11 @@ def test_chunked_body_without_length_is_capped_while_streaming(service):
 
 
 def test_chunked_form_is_capped_too(service):
-    answer = service.http.post("", content=(b"address=" + b"a" * 4096 for _ in range(10)),
-                               headers={"content-type": "application/x-www-form-urlencoded"})
+    answer = service.http.post(
+        "",
+        content=(b"address=" + b"a" * 4096 for _ in range(10)),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert answer.status_code == 413
 
 
@@ -37,8 +40,10 @@ def test_deeply_nested_json_on_sns_is_a_400(service):
 
 
 def test_invalid_utf8_in_a_form_is_a_400_and_nothing_is_stored(service):
-    for raw in (b"address=%FF%FEtaro@example.jp&topics=bousai&language=ja",
-                b"address=\xff\xfetaro@example.jp&topics=bousai&language=ja"):
+    for raw in (
+        b"address=%FF%FEtaro@example.jp&topics=bousai&language=ja",
+        b"address=\xff\xfetaro@example.jp&topics=bousai&language=ja",
+    ):
         answer = service.http.post("", content=raw, headers={"content-type": "application/x-www-form-urlencoded"})
         assert answer.status_code == 400
     counts, _, _ = service.store.counts()

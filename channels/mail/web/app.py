@@ -28,11 +28,12 @@ import asyncio
 import contextlib
 import hmac
 import logging
+from collections.abc import Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Callable
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Form, Header, Request
@@ -43,14 +44,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import Scope
 
-from koho.i18n import tag, words
-from koho.ledger import Ledger, utcnow
-from koho.settings import Settings
-from koho.site import load_site
-from koho.subscribers import (DELIVERIES, LANGUAGES, AddressError, NewSubscriber, Subscriber, SubscriberStore,
-                              normalise_address)
-from koho.tokens import PURPOSES, Tokens, TokenError
-
 from channels.mail.message import identity_for
 from channels.mail.sns import SnsVerifier, handle_sns
 from channels.mail.transports import MailTransport, forget_recipients, transport_factory
@@ -59,6 +52,20 @@ from channels.mail.web.language import N_, Languages, edition
 from channels.mail.web.limits import RateLimits, client_address
 from channels.mail.web.middleware import Guard
 from channels.mail.web.signups import Signup, Signups
+from koho.i18n import tag, words
+from koho.ledger import Ledger, utcnow
+from koho.settings import Settings
+from koho.site import load_site
+from koho.subscribers import (
+    DELIVERIES,
+    LANGUAGES,
+    AddressError,
+    NewSubscriber,
+    Subscriber,
+    SubscriberStore,
+    normalise_address,
+)
+from koho.tokens import PURPOSES, TokenError, Tokens
 
 log = logging.getLogger("koho.web")
 
@@ -70,18 +77,29 @@ DAY = timedelta(days=1)
 #: JSON becomes \"), so a bounce with the original headers can exceed 256 KiB on the wire.
 SNS_MAX_BODY = 512 * 1024
 #: How each ``koho.subscribers.DELIVERIES`` choice reads on the form and the pages (msgids).
-DELIVERY_LABELS = {"immediate": N_("記事ごとにすぐ受け取る"),
-                   "digest": N_("区報の発行日にまとめて受け取る（緊急のお知らせはすぐに届きます）")}
-ERROR_TITLES = {404: N_("ページが見つかりません"), 405: N_("この操作はできません"),
-                413: N_("送信された内容が大きすぎます"), 500: N_("エラーが発生しました")}
+DELIVERY_LABELS = {
+    "immediate": N_("記事ごとにすぐ受け取る"),
+    "digest": N_("区報の発行日にまとめて受け取る（緊急のお知らせはすぐに届きます）"),
+}
+ERROR_TITLES = {
+    404: N_("ページが見つかりません"),
+    405: N_("この操作はできません"),
+    413: N_("送信された内容が大きすぎます"),
+    500: N_("エラーが発生しました"),
+}
 OTHER_ERROR = N_("リクエストを処理できません")
 
 
 class Retention:
     """Erases unsubscribed addresses kept longer than the retention period (and lapsed sign-ups)."""
 
-    def __init__(self, store: SubscriberStore, days: int, clock: Callable[[], datetime],
-                 forget: Callable[[list[int]], object] = lambda ids: None):
+    def __init__(
+        self,
+        store: SubscriberStore,
+        days: int,
+        clock: Callable[[], datetime],
+        forget: Callable[[list[int]], object] = lambda ids: None,
+    ):
         self.store, self.days, self.clock = store, days, clock
         self._forget = forget
 
@@ -115,8 +133,13 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None,
-               transport: MailTransport | None = None, sns_verifier: SnsVerifier | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    transport: MailTransport | None = None,
+    sns_verifier: SnsVerifier | None = None,
+) -> FastAPI:
     """The subscription service for ``settings``.
 
     Everything that can be misconfigured (site settings, secret, mail transport URL, database)
@@ -142,32 +165,59 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     limits = RateLimits(ledger.engine, settings.secret(), clock)
     signups = Signups(store, limits, mailer)
     proxy_header = settings.mail_trusted_proxy_header.strip()
-    retention = Retention(store, settings.mail_retention_days, clock,
-                          forget=lambda ids: forget_recipients(settings.mail_url, Path.cwd(), ids))
+    retention = Retention(
+        store,
+        settings.mail_retention_days,
+        clock,
+        forget=lambda ids: forget_recipients(settings.mail_url, Path.cwd(), ids),
+    )
     verifier = sns_verifier if sns_verifier is not None else SnsVerifier(settings.sns_topic_arns())
     prefix = urlsplit(identity.web_url).path.rstrip("/")
     # With one language there is nothing to switch to: no switcher, no ?lang= and no hidden field,
     # so a Japanese-only deployment serves the very pages it served before translations.
     switcher = list(offered.items()) if len(offered) > 1 else []
-    common = dict(list_name=identity.from_name, from_address=identity.from_address, site=site, base=prefix,
-                  languages=offered, tags={code: tag(code) for code in LANGUAGES}, switcher=switcher,
-                  confirm_days=PURPOSES["confirm"].days,
-                  retry_minutes=int(MAIL_INTERVAL.total_seconds() // 60))
+    common = dict(
+        list_name=identity.from_name,
+        from_address=identity.from_address,
+        site=site,
+        base=prefix,
+        languages=offered,
+        tags={code: tag(code) for code in LANGUAGES},
+        switcher=switcher,
+        confirm_days=PURPOSES["confirm"].days,
+        retry_minutes=int(MAIL_INTERVAL.total_seconds() // 60),
+    )
     stylesheet = (TEMPLATES / "style.css").read_bytes()
 
     def render(lang: str, name: str, **values) -> str:
         gettext = ui.gettext(lang)
         sticky = f"?lang={lang}" if switcher else ""  # links to the form keep the page's language
         hidden = Markup('<input type="hidden" name="lang" value="{}">').format(lang) if switcher else ""
-        return ui.env(lang).get_template(name).render({
-            **common, "lang": lang, "lang_tag": tag(lang), "form_url": f"{prefix}/{sticky}", "lang_field": hidden,
-            "topics": site.topics_in(lang), "deliveries": {d: gettext(DELIVERY_LABELS[d]) for d in DELIVERIES},
-            **edition(site, lang), **values})
+        return (
+            ui.env(lang)
+            .get_template(name)
+            .render(
+                {
+                    **common,
+                    "lang": lang,
+                    "lang_tag": tag(lang),
+                    "form_url": f"{prefix}/{sticky}",
+                    "lang_field": hidden,
+                    "topics": site.topics_in(lang),
+                    "deliveries": {d: gettext(DELIVERY_LABELS[d]) for d in DELIVERIES},
+                    **edition(site, lang),
+                    **values,
+                }
+            )
+        )
 
     def page(lang: str, name: str, status: int = 200, headers: dict | None = None, **values) -> HTMLResponse:
         # no-store (middleware) keeps caches out; Vary says the answer depends on the header anyway.
-        return HTMLResponse(render(lang, name, status=status, **values), status_code=status,
-                            headers={**(headers or {}), "vary": "accept-language"})
+        return HTMLResponse(
+            render(lang, name, status=status, **values),
+            status_code=status,
+            headers={**(headers or {}), "vary": "accept-language"},
+        )
 
     def error_page(lang: str, status: int, headers: dict | None = None) -> HTMLResponse:
         title = ui.gettext(lang)(ERROR_TITLES.get(status, OTHER_ERROR))
@@ -176,8 +226,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     def page_language(request: Request, posted: str = "", subscriber: Subscriber | None = None) -> str:
         """The page's language: the form's hidden field, ``?lang=``, the subscriber's own,
         Accept-Language, Japanese. Kept in the request's state for the error pages."""
-        lang = ui.choose((posted, request.query_params.get("lang"), subscriber.language if subscriber else None),
-                         request.headers.get("accept-language"))
+        lang = ui.choose(
+            (posted, request.query_params.get("lang"), subscriber.language if subscriber else None),
+            request.headers.get("accept-language"),
+        )
         request.state.language = lang
         return lang
 
@@ -205,8 +257,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
             ledger.close()
 
     app = FastAPI(title=identity.from_name, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(Guard, prefix=prefix, error_page=guard_page, limits={"/sns": SNS_MAX_BODY},
-                       base_url=identity.web_url)
+    app.add_middleware(
+        Guard, prefix=prefix, error_page=guard_page, limits={"/sns": SNS_MAX_BODY}, base_url=identity.web_url
+    )
     app.router.redirect_slashes = False  # Starlette's redirects trust the Host header
     app.state.store, app.state.mailer, app.state.retention = store, mailer, retention
     app.state.signups = signups
@@ -222,8 +275,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
 
     @app.exception_handler(LinkRefused)
     async def refused(request: Request, exc: LinkRefused) -> HTMLResponse:
-        return page(known_language(request), "link_refused.html", status=400, purpose=exc.purpose,
-                    expired=exc.expired)
+        return page(known_language(request), "link_refused.html", status=400, purpose=exc.purpose, expired=exc.expired)
 
     def resolve(request: Request, purpose: str, token: str, posted: str = "") -> tuple[Subscriber, str]:
         """The token's subscriber and the page's language (theirs unless another is asked for)."""
@@ -235,13 +287,21 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         subscriber = store.get(sid)
         # Signed with our secret, but for a row that is not here, or for an earlier subscription
         # of it (ended, or signed up again since): the same page as a forged link.
-        if subscriber is None or not subscriber.link_nonce or not hmac.compare_digest(
-                subscriber.link_nonce.encode(), generation.encode()):
+        if (
+            subscriber is None
+            or not subscriber.link_nonce
+            or not hmac.compare_digest(subscriber.link_nonce.encode(), generation.encode())
+        ):
             raise LinkRefused(purpose, expired=False)
         return subscriber, page_language(request, posted, subscriber)
 
-    def choice_errors(gettext: Callable[[str], str], topics: list[str], language: str, delivery: str,
-                      languages: dict[str, str] = offered) -> dict[str, str]:
+    def choice_errors(
+        gettext: Callable[[str], str],
+        topics: list[str],
+        language: str,
+        delivery: str,
+        languages: dict[str, str] = offered,
+    ) -> dict[str, str]:
         errors = {}
         if not topics:
             errors["topics"] = gettext("受け取る分野を1つ以上選んでください。")
@@ -267,9 +327,14 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         return page(lang, "signup.html", errors={}, address="", chosen=[], language=lang, delivery=DELIVERIES[0])
 
     @app.post("/")
-    def signup(request: Request, address: Annotated[str, Form()] = "", topics: Annotated[list[str], Form()] = [],
-               language: Annotated[str, Form()] = "", delivery: Annotated[str, Form()] = DELIVERIES[0],
-               lang: Annotated[str, Form()] = "") -> HTMLResponse:
+    def signup(
+        request: Request,
+        address: Annotated[str, Form()] = "",
+        topics: Annotated[list[str], Form()] = [],
+        language: Annotated[str, Form()] = "",
+        delivery: Annotated[str, Form()] = DELIVERIES[0],
+        lang: Annotated[str, Form()] = "",
+    ) -> HTMLResponse:
         # The answer depends on the request alone, never on the address: the same bytes, and the
         # same work before them, for all.
         shown_in = page_language(request, lang)
@@ -286,22 +351,33 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
                 errors["address"] = gettext("メールアドレスの形式が正しくありません（例: taro@example.jp）。")
         errors.update(choice_errors(gettext, topics, language, delivery))
         if errors:
-            return page(shown_in, "signup.html", status=400, errors=errors, address=address[:320], chosen=topics,
-                        language=language, delivery=delivery)
+            return page(
+                shown_in,
+                "signup.html",
+                status=400,
+                errors=errors,
+                address=address[:320],
+                chosen=topics,
+                language=language,
+                delivery=delivery,
+            )
         # Answer first, work after: limits, the database and the mail depend on the address's
         # state, and the time they take must not show in the answer (``signups``).
         client = client_address(request.client.host if request.client else None, request.headers, proxy_header)
-        signups.submit(Signup(NewSubscriber(shown, key, tuple(topics), language, delivery=delivery), client,
-                              language))
+        signups.submit(Signup(NewSubscriber(shown, key, tuple(topics), language, delivery=delivery), client, language))
         return page(shown_in, "sent.html")
 
     @app.get("/confirm/{token}")
     def confirm_page(request: Request, token: str) -> HTMLResponse:
         subscriber, lang = resolve(request, "confirm", token)
         if subscriber.state == "pending":
-            return page(lang, "confirm.html", chosen=labels(subscriber, lang),
-                        language=names.get(subscriber.language, ""),
-                        delivery=ui.gettext(lang)(DELIVERY_LABELS.get(subscriber.delivery, "")))
+            return page(
+                lang,
+                "confirm.html",
+                chosen=labels(subscriber, lang),
+                language=names.get(subscriber.language, ""),
+                delivery=ui.gettext(lang)(DELIVERY_LABELS.get(subscriber.delivery, "")),
+            )
         return confirmed_or_inactive(subscriber, lang)
 
     @app.post("/confirm/{token}")
@@ -323,8 +399,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         subscriber, lang = resolve(request, "preferences", token)
         if subscriber.state not in LIVE:
             return page(lang, "inactive.html")
-        return page(lang, "preferences.html", errors={}, chosen=list(subscriber.topics),
-                    language=subscriber.language, delivery=subscriber.delivery, languages=choosable(subscriber))
+        return page(
+            lang,
+            "preferences.html",
+            errors={},
+            chosen=list(subscriber.topics),
+            language=subscriber.language,
+            delivery=subscriber.delivery,
+            languages=choosable(subscriber),
+        )
 
     def choosable(subscriber: Subscriber) -> dict[str, str]:
         """The offered languages, and the subscriber's own if it is no longer offered: saving
@@ -332,10 +415,15 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         return {code: name for code, name in names.items() if code in offered or code == subscriber.language}
 
     @app.post("/preferences/{token}")
-    def preferences(request: Request, token: str, topics: Annotated[list[str], Form()] = [],
-                    language: Annotated[str, Form()] = site.language,
-                    delivery: Annotated[str, Form()] = DELIVERIES[0],
-                    action: Annotated[str, Form()] = "save", lang: Annotated[str, Form()] = "") -> HTMLResponse:
+    def preferences(
+        request: Request,
+        token: str,
+        topics: Annotated[list[str], Form()] = [],
+        language: Annotated[str, Form()] = site.language,
+        delivery: Annotated[str, Form()] = DELIVERIES[0],
+        action: Annotated[str, Form()] = "save",
+        lang: Annotated[str, Form()] = "",
+    ) -> HTMLResponse:
         # The page stays in the language it was shown in, even when the mail's language changes.
         subscriber, lang = resolve(request, "preferences", token, lang)
         if subscriber.state not in LIVE:
@@ -345,12 +433,25 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
         gettext = ui.gettext(lang)
         errors = choice_errors(gettext, topics, language, delivery, choosable(subscriber))
         if errors:
-            return page(lang, "preferences.html", status=400, errors=errors, chosen=topics, language=language,
-                        delivery=delivery, languages=choosable(subscriber))
+            return page(
+                lang,
+                "preferences.html",
+                status=400,
+                errors=errors,
+                chosen=topics,
+                language=language,
+                delivery=delivery,
+                languages=choosable(subscriber),
+            )
         store.set_preferences(subscriber.id, topics, language, delivery)
         named = site.topics_in(lang)
-        return page(lang, "saved.html", chosen=[named[t] for t in named if t in topics],
-                    language=names.get(language, language), delivery=gettext(DELIVERY_LABELS[delivery]))
+        return page(
+            lang,
+            "saved.html",
+            chosen=[named[t] for t in named if t in topics],
+            language=names.get(language, language),
+            delivery=gettext(DELIVERY_LABELS[delivery]),
+        )
 
     @app.get("/unsubscribe/{token}")
     @app.get("/one-click/{token}")
@@ -380,8 +481,10 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     # again), never the HTML pages. handle_sns logs subscriber ids, never addresses.
 
     @app.post("/sns", include_in_schema=False)
-    def sns(body: Annotated[bytes, Depends(_raw_body)],
-            message_type: Annotated[str | None, Header(alias="x-amz-sns-message-type")] = None) -> Response:
+    def sns(
+        body: Annotated[bytes, Depends(_raw_body)],
+        message_type: Annotated[str | None, Header(alias="x-amz-sns-message-type")] = None,
+    ) -> Response:
         result = handle_sns(body, message_type, store, verifier, now=clock)
         return PlainTextResponse(result.outcome, status_code=result.status)
 

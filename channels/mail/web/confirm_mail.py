@@ -20,21 +20,20 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
-from typing import Callable
-
-from koho.site import Site
-from koho.subscribers import Subscriber, redact_addresses
-from koho.tokens import PURPOSES, Tokens
 
 from channels.mail.message import Identity, envelope_address
 from channels.mail.transports import MailTransport
 from channels.mail.web.language import N_, Languages, edition
+from koho.site import Site
+from koho.subscribers import Subscriber, redact_addresses
+from koho.tokens import PURPOSES, Tokens
 
 log = logging.getLogger("koho.web")
 
@@ -48,15 +47,24 @@ AFTER_SIGNUP = {"new": "confirm", "pending": "confirm", "unsubscribed": "confirm
 MAIL_INTERVAL = timedelta(minutes=10)
 
 
-def compose(kind: str, identity: Identity, site: Site, languages: Languages, language: str, to: str,
-            link: str, when: datetime) -> bytes:
+def compose(
+    kind: str, identity: Identity, site: Site, languages: Languages, language: str, to: str, link: str, when: datetime
+) -> bytes:
     """One plain-text mail of ``kind`` to ``to`` in ``language``; the email package encodes the
     subject and sender name (RFC 2047) and refuses CR/LF in any header."""
     subject, template, purpose = KINDS[kind]
     valid = PURPOSES[purpose]
-    text = languages.env(language).get_template(template).render(
-        list_name=identity.from_name, link=link, site=site, days=valid.days if valid else None,
-        **edition(site, language))
+    text = (
+        languages.env(language)
+        .get_template(template)
+        .render(
+            list_name=identity.from_name,
+            link=link,
+            site=site,
+            days=valid.days if valid else None,
+            **edition(site, language),
+        )
+    )
     # An address that is not ASCII goes out in UTF-8 headers (SMTPUTF8): encoded words are invalid there.
     message = EmailMessage(policy=SMTP if to.isascii() else SMTP.clone(utf8=True))
     message["Subject"] = languages.gettext(language)(subject) % {"list_name": identity.from_name}
@@ -72,9 +80,17 @@ def compose(kind: str, identity: Identity, site: Site, languages: Languages, lan
 class Mailer:
     """Sends sign-up mails on one background thread, at most one per subscriber per interval."""
 
-    def __init__(self, opener: Callable[[], MailTransport], identity: Identity, tokens: Tokens, site: Site,
-                 languages: Languages, clock: Callable[[], datetime], interval: timedelta = MAIL_INTERVAL,
-                 owns_transport: bool = True):
+    def __init__(
+        self,
+        opener: Callable[[], MailTransport],
+        identity: Identity,
+        tokens: Tokens,
+        site: Site,
+        languages: Languages,
+        clock: Callable[[], datetime],
+        interval: timedelta = MAIL_INTERVAL,
+        owns_transport: bool = True,
+    ):
         self.identity, self.tokens, self.site, self.languages = identity, tokens, site, languages
         self._open = opener
         self._owns = owns_transport
@@ -115,8 +131,9 @@ class Mailer:
             if self._transport is None:
                 self._transport = self._open()
             data = compose(kind, self.identity, self.site, self.languages, language, to, link, when)
-            self._transport.send(self.identity.from_address, to, data,
-                                 f"web-{kind}-{subscriber_id}-{when:%Y%m%dT%H%M%S%f}")
+            self._transport.send(
+                self.identity.from_address, to, data, f"web-{kind}-{subscriber_id}-{when:%Y%m%dT%H%M%S%f}"
+            )
         except Exception as exc:  # noqa: BLE001  a failed mail must not stop the worker
             with self._lock:  # let the person try again at once
                 self._last.pop(subscriber_id, None)

@@ -16,9 +16,9 @@ KOHO_LANGUAGES) are ever chosen: they are the ones mail can be had in.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from gettext import NullTranslations
 from importlib.resources.abc import Traversable
-from typing import Callable, Iterable
 
 from babel.core import negotiate_locale
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -71,8 +71,7 @@ class Languages:
         self.source = source
         loader = FileSystemLoader(str(templates))
         # The source language's pages are the templates' own text, whatever catalogs exist.
-        self._catalogs = {code: NullTranslations() if code == source else translations(code)
-                          for code in self.offered}
+        self._catalogs = {code: NullTranslations() if code == source else translations(code) for code in self.offered}
         self._envs = {code: _environment(loader, translations) for code, translations in self._catalogs.items()}
 
     def choose(self, asked: Iterable[str | None], accept: str | None = None) -> str:
@@ -101,7 +100,13 @@ class Languages:
 def _environment(loader: FileSystemLoader, catalog: NullTranslations) -> Environment:
     # The same options as the repository's babel.cfg gives the extractor: with other whitespace
     # rules the msgids read from the templates would not be the ones looked up when rendering.
-    env = Environment(loader=loader, autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    env = Environment(
+        loader=loader,
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
     env.install_gettext_translations(catalog, newstyle=True)
     return env

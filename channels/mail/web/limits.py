@@ -20,8 +20,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Engine
@@ -77,16 +77,22 @@ class RateLimits:
         most, window = limit
         key = hmac.new(self._key, f"{scope}:{value}".encode(), hashlib.sha256).hexdigest()
         # UTC: SQLite compares stored times as text, so every stamp must carry the same offset.
-        now = self._clock().astimezone(timezone.utc)
+        now = self._clock().astimezone(UTC)
         row = and_(rate_limits.c.scope == scope, rate_limits.c.key == key)
         for _attempt in (1, 2):
             with self.engine.begin() as conn:
-                conn.execute(delete(rate_limits).where(and_(rate_limits.c.scope == scope,
-                                                            rate_limits.c.window_start <= now - window)))
+                conn.execute(
+                    delete(rate_limits).where(
+                        and_(rate_limits.c.scope == scope, rate_limits.c.window_start <= now - window)
+                    )
+                )
                 # One conditional UPDATE counts and checks at once: two workers cannot both pass
                 # the last free slot.
-                if conn.execute(update(rate_limits).where(and_(row, rate_limits.c.count < most))
-                                .values(count=rate_limits.c.count + 1)).rowcount:
+                if conn.execute(
+                    update(rate_limits)
+                    .where(and_(row, rate_limits.c.count < most))
+                    .values(count=rate_limits.c.count + 1)
+                ).rowcount:
                     return True
                 if conn.execute(select(rate_limits.c.count).where(row)).first() is not None:
                     return False

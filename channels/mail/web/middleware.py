@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import MutableHeaders
@@ -32,7 +32,7 @@ log = logging.getLogger("koho.web")
 
 SECURITY_HEADERS = {
     "content-security-policy": "default-src 'none'; style-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "frame-ancestors 'none'; base-uri 'none'",
     "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
     "x-content-type-options": "nosniff",
@@ -56,8 +56,14 @@ class Guard:
     ``error_page(status, scope)`` is the page's bytes: the scope tells which language it speaks.
     """
 
-    def __init__(self, app: ASGIApp, prefix: str, error_page: Callable[[int, Scope], bytes],
-                 limits: Mapping[str, int] | None = None, base_url: str = ""):
+    def __init__(
+        self,
+        app: ASGIApp,
+        prefix: str,
+        error_page: Callable[[int, Scope], bytes],
+        limits: Mapping[str, int] | None = None,
+        base_url: str = "",
+    ):
         self.app = app
         self.prefix = prefix
         self.error_page = error_page
@@ -85,8 +91,16 @@ class Guard:
 
         async def refuse(code: int) -> None:
             body = self.error_page(code, scope)
-            await send_secured({"type": "http.response.start", "status": code, "headers": [
-                (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+            await send_secured(
+                {
+                    "type": "http.response.start",
+                    "status": code,
+                    "headers": [
+                        (b"content-type", b"text/html; charset=utf-8"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
 
         try:
@@ -99,8 +113,13 @@ class Guard:
             if self.prefix and self.base_url and scope["path"] == self.prefix:
                 # Starlette would redirect to the Host header's site; this one goes where the
                 # configuration says the service lives.
-                await send_secured({"type": "http.response.start", "status": 308, "headers": [
-                    (b"location", self.base_url.encode("ascii")), (b"content-length", b"0")]})
+                await send_secured(
+                    {
+                        "type": "http.response.start",
+                        "status": 308,
+                        "headers": [(b"location", self.base_url.encode("ascii")), (b"content-length", b"0")],
+                    }
+                )
                 await send({"type": "http.response.body", "body": b""})
                 return
             receive = _capped(receive, cap)
@@ -115,13 +134,19 @@ class Guard:
             if not status:
                 await refuse(400)
         except Exception as exc:  # noqa: BLE001  the visitor gets a page, the log gets no values
-            log.error("%s %s failed: %s\n%s", scope["method"], _route(scope), type(exc).__name__,
-                      "".join(traceback.format_tb(exc.__traceback__)).rstrip())
+            log.error(
+                "%s %s failed: %s\n%s",
+                scope["method"],
+                _route(scope),
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+            )
             if not status:
                 await refuse(500)
         finally:
-            log.info("%s %s %s %.0fms", scope["method"], _route(scope), status or 500,
-                     (time.monotonic() - started) * 1000)
+            log.info(
+                "%s %s %s %.0fms", scope["method"], _route(scope), status or 500, (time.monotonic() - started) * 1000
+            )
 
 
 _FORMS = (b"application/x-www-form-urlencoded", b"multipart/form-data")
@@ -175,7 +200,7 @@ def _route_path(scope: Scope) -> str:
     # The path the app routes: without the public prefix, whether the proxy stripped it or not.
     path, root = scope["path"], scope.get("root_path", "")
     if root and (path == root or path.startswith(root + "/")):
-        return path[len(root):] or "/"
+        return path[len(root) :] or "/"
     return path
 
 

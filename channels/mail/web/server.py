@@ -32,8 +32,9 @@ def server_config(app: FastAPI, host: str = "127.0.0.1", port: int = 8000) -> uv
     logging_config["loggers"]["koho"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any loopback peer as
     # the client's address. Only KOHO_MAIL_TRUSTED_PROXY_HEADER, set on purpose, names a header.
-    return uvicorn.Config(app, host=host, port=port, access_log=False, log_config=logging_config,
-                          server_header=False, proxy_headers=False)
+    return uvicorn.Config(
+        app, host=host, port=port, access_log=False, log_config=logging_config, server_header=False, proxy_headers=False
+    )
 
 
 def run(app: FastAPI, host: str, port: int) -> None:

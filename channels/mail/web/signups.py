@@ -23,10 +23,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from koho.subscribers import NewSubscriber, SubscriberStore
-
 from channels.mail.web.confirm_mail import Mailer
 from channels.mail.web.limits import CLIENT_LIMIT, MAILBOX_LIMIT, RateLimits, mailbox
+from koho.subscribers import NewSubscriber, SubscriberStore
 
 log = logging.getLogger("koho.web")
 

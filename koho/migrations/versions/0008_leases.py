@@ -8,6 +8,7 @@ taken over from a crashed run): the only rows that may have reached a recipient 
 Revision ID: 0008
 Revises: 0007
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -8,6 +8,7 @@ rows get a random one (links in mails sent before this migration carry none and 
 Revision ID: 0009
 Revises: 0008
 """
+
 import secrets
 
 import sqlalchemy as sa
@@ -26,8 +27,10 @@ def upgrade() -> None:
     table = sa.table("subscribers", sa.column("id", sa.Integer), sa.column("link_nonce", sa.String))
     ids = [row[0] for row in conn.execute(sa.select(table.c.id))]
     for start in range(0, len(ids), 1000):
-        conn.execute(table.update().where(table.c.id == sa.bindparam("sid")).values(link_nonce=sa.bindparam("nonce")),
-                     [dict(sid=i, nonce=secrets.token_urlsafe(16)) for i in ids[start:start + 1000]])
+        conn.execute(
+            table.update().where(table.c.id == sa.bindparam("sid")).values(link_nonce=sa.bindparam("nonce")),
+            [dict(sid=i, nonce=secrets.token_urlsafe(16)) for i in ids[start : start + 1000]],
+        )
     op.create_table(
         "sns_messages",
         sa.Column("message_id", sa.String(128), primary_key=True),
