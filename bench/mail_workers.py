@@ -68,7 +68,7 @@ def run(n: int, workers: int, connections: int, log) -> int:
         with Sink() as sink:
             mail = url.format(port=sink.port, c=connections)
             results = {}
-            for count, (path, article_id) in zip((1, workers), articles):
+            for count, (path, article_id) in zip((1, workers), articles, strict=True):
                 before = sink.tally()
                 seconds, sent = fan_out(ws, base, path, mail, count)
                 got = sink.settle(n, before)

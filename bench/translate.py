@@ -30,7 +30,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -143,9 +143,8 @@ def run(work: Path, rounds: int, threads: int) -> int:
         f"per language x {len(LANGUAGES)} languages): {koho_first:.3f} s"
     )
     print(f"argostranslate.translate per article (same text, same run): {argos_first:.3f} s")
-    print(
-        f"ratio koho/argostranslate: {ratio:.2f} (target <= {RATIO_TARGET}) {'ok' if ratio <= RATIO_TARGET else 'MISSED'}"
-    )
+    verdict = "ok" if ratio <= RATIO_TARGET else "MISSED"
+    print(f"ratio koho/argostranslate: {ratio:.2f} (target <= {RATIO_TARGET}) {verdict}")
     print(
         "after one changed sentence, segments sent to the model per language: "
         + ", ".join(f"{lang} {sent[lang]}" for lang in LANGUAGES)

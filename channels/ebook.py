@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
-from datetime import UTC, date, datetime, timezone
+from datetime import UTC, date, datetime
 from html import escape
 from pathlib import Path, PurePosixPath
 from typing import ClassVar

@@ -177,7 +177,8 @@ class FeedsChannel(StoreChannel):
 def _content_html(article: Article, site) -> str:
     # Feed readers resolve nothing relative to the article page, so images get absolute URLs.
     images = "".join(
-        f'<figure><img src="{escape(site.url("media/" + i.src.removeprefix("media/")))}" alt="{escape(i.alt)}"></figure>'
+        f'<figure><img src="{escape(site.url("media/" + i.src.removeprefix("media/")))}" '
+        f'alt="{escape(i.alt)}"></figure>'
         for i in article.images
     )
     t = words(article.language)

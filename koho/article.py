@@ -10,12 +10,13 @@ from datetime import date, datetime, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 
 from koho.cli_words import N_
 from koho.errors import ContentError
-from koho.frontmatter import Parsed, said
+from koho.frontmatter import KeyPath, Parsed, said
 from koho.phrase import Phrase, PhraseError, phrase
-from koho.site import SLUG
+from koho.site import SLUG, Site
 from koho.social_text import HANDLE
 
 TITLE_MAX = 120
@@ -311,7 +312,7 @@ class Article:
         """Urgent articles go first on every channel."""
         return self.priority == "urgent"
 
-    def urgent_at(self, now: datetime, site) -> bool:
+    def urgent_at(self, now: datetime, site: Site) -> bool:
         """Whether this is current urgent news at ``now`` (the home page's urgent box): urgent,
         and ``now`` before its ``urgent_until`` (default: the site's ``urgent_days``)."""
         return self.urgent and now < site.urgent_end(self.publish_at, self.urgent_until)
@@ -339,10 +340,9 @@ def validate_front_matter(parsed: Parsed, path: str) -> tuple[FrontMatter | None
         return None, [_error(parsed, path, err) for err in exc.errors()]
 
 
-def _error(parsed: Parsed, path: str, err: dict) -> ContentError:
-    loc = tuple(err["loc"])
+def _error(parsed: Parsed, path: str, err: ErrorDetails) -> ContentError:
     # Discriminated/Annotated types add internal names such as 'function-before[...]' to loc.
-    loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
     name = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in loc).replace(".[", "[") or "front matter"
     return said(path, parsed.line_of(loc), name, _message(err, loc))
 
@@ -391,7 +391,7 @@ def _got(value: Any) -> Phrase:
     return phrase("a value of another kind")
 
 
-def _message(err: dict, loc: tuple) -> Phrase:
+def _message(err: ErrorDetails, loc: KeyPath) -> Phrase:
     """A pydantic error in the words of the person who wrote the file: what the field takes and
     what it got, never pydantic's type names."""
     kind, value = err["type"], err.get("input")
@@ -422,7 +422,7 @@ def _message(err: dict, loc: tuple) -> Phrase:
     return Phrase(err["msg"])
 
 
-def _allowed_keys(parent: tuple) -> set[str]:
+def _allowed_keys(parent: KeyPath) -> set[str]:
     model: type[BaseModel] = FrontMatter
     if parent[:1] == ("images",):
         model = ImageRef

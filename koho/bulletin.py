@@ -104,7 +104,7 @@ def issues_of(
         if article.status == "ready" and article.publish_at < appears_at(article.bulletin, site):
             members[article.bulletin].append(article)
     issues = []
-    days = set(members) if of is None else {a.bulletin for a in of} & set(members)
+    days = set(members) if of is None else {a.bulletin for a in of if a.bulletin is not None} & set(members)
     for day in sorted(days):
         issue = BulletinIssue(
             day, appears_at(day, site), tuple(sorted(members[day], key=lambda a: (a.publish_at, a.id)))

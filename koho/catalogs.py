@@ -18,7 +18,7 @@ committed. ``write_mo`` leaves fuzzy entries out, so an unreviewed guess shows t
 from __future__ import annotations
 
 import gettext
-from functools import cache, lru_cache
+from functools import cache
 from io import BytesIO
 from pathlib import Path
 

@@ -10,20 +10,30 @@ from __future__ import annotations
 import importlib
 import sys
 from collections import Counter
-from datetime import UTC, datetime, timezone
+from collections.abc import Callable, Sequence
+from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Optional
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from koho import clock, prefect_env, progress, runner
 from koho.cli_words import N_, _
-from koho.errors import ConfigError, ContentInvalid
+from koho.errors import ConfigError, ContentError, ContentInvalid
 from koho.settings import Settings, mask_url
+
+if TYPE_CHECKING:
+    from koho.ledger import Ledger
+    from koho.pipeline import Outcome
+    from koho.reader import Corpus
+    from koho.report import Summary
+
+T = TypeVar("T")
 
 # No locals in tracebacks: a local may hold a database URL with its password.
 app = typer.Typer(
@@ -51,18 +61,18 @@ ChannelOpt = typer.Option(None, "--channel", "-c", help="Only this channel (repe
 DetailsOpt = typer.Option(False, "--details", help="A row per article, language and channel instead of per channel.")
 
 
-def _outer(module: str):
+def _outer(module: str) -> ModuleType:
     # Loaded by name: see the module docstring and docs/adr/0002-cli-composition-root.md.
     return importlib.import_module(module)
 
 
-def _load(settings: Settings):
+def _load(settings: Settings) -> Corpus:
     from koho.reader import load
 
     return load(settings)
 
 
-def _echo_errors(errors) -> None:
+def _echo_errors(errors: Sequence[ContentError]) -> None:
     # Plain lines, never wrapped: editors and CI parse path:line: field: message.
     cwd = Path.cwd()
     for error in errors:
@@ -79,7 +89,7 @@ def _echo_errors(errors) -> None:
 _PARTS = (N_("front matter"), N_("file"), N_("body"), N_("folder"))
 
 
-def _print_errors(errors) -> None:
+def _print_errors(errors: Sequence[ContentError]) -> None:
     _echo_errors(errors)
     err.print(_("{n} error(s); nothing was published.").format(n=len(errors)), style="bold red")
 
@@ -92,7 +102,7 @@ def check(paths: list[Path] | None = PathsArg) -> None:
         corpus = _load(settings)
     except ContentInvalid as exc:
         _print_errors(exc.errors)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     errors = corpus.errors
     if paths:
         wanted = [p.resolve() for p in paths]
@@ -112,7 +122,9 @@ def check(paths: list[Path] | None = PathsArg) -> None:
     out.print(_("OK: {n} article(s) valid.").format(n=len(corpus.articles)))
 
 
-def _unmatched_paths(paths: list[Path], corpus, settings: Settings, errors) -> list:
+def _unmatched_paths(
+    paths: list[Path], corpus: Corpus, settings: Settings, errors: list[ContentError]
+) -> list[ContentError]:
     """An error for each path that names no article: a typo must not read as "OK"."""
     from koho.errors import ContentError
 
@@ -134,21 +146,25 @@ def _unmatched_paths(paths: list[Path], corpus, settings: Settings, errors) -> l
     return out
 
 
-def _translation_checks(settings: Settings, corpus):
+def _translation_checks(settings: Settings, corpus: Corpus) -> tuple[list[ContentError], list[ContentError]]:
     """(errors, warnings) of the glossary and the review files: none without target languages."""
     if not settings.target_languages():
         return [], []
-    return _outer("translations.checks").check(settings.content_dir, settings.target_languages(), corpus.articles)
+    checks = _outer("translations.checks")
+    found: tuple[list[ContentError], list[ContentError]] = checks.check(
+        settings.content_dir, settings.target_languages(), corpus.articles
+    )
+    return found
 
 
-def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] | None = None):
+def _preflight(settings: Settings, channels: Sequence[str] | None, paths: list[str] | None = None) -> Corpus:
     """Refuse to start a run on invalid content or settings: a clear message, not a flow
     traceback, and nothing recorded or written. Returns the corpus."""
     try:
         corpus = _load(settings)
     except ContentInvalid as exc:
         _print_errors(exc.errors)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     if corpus.errors:
         _print_errors(corpus.errors)
         raise typer.Exit(1)
@@ -164,17 +180,17 @@ def _preflight(settings: Settings, channels: list[str] | None, paths: list[str] 
         Ledger(settings.db_url()).close()
     except ConfigError as exc:
         err.print(_("configuration error: {problem}").format(problem=exc), style="bold red", markup=False)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     if paths and not corpus.select([Path(p) for p in paths], settings.content_dir):
         err.print(_("error: no articles under {paths}").format(paths=", ".join(paths)), style="bold red", markup=False)
         raise typer.Exit(2)
     return corpus
 
 
-def _with_progress(run):
+def _with_progress(run: Callable[[], T]) -> T:
     columns = (TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def observe(label: str, advance: int, total: int) -> None:
             if label not in tasks:
@@ -195,12 +211,14 @@ EXIT_OPEN = 3  # nothing failed, but deliveries are still pending or uncertain
 EXIT_LEDGER = 4  # the ledger database failed during the command
 
 
-def _outcome_table(outcomes, title: str, details: bool = False, dry_run: bool = False, corpus=None) -> int:
+def _outcome_table(
+    outcomes: Sequence[Outcome], title: str, details: bool = False, dry_run: bool = False, corpus: Corpus | None = None
+) -> int:
     """Print the run's report (counted from the ledger) and return the command's exit code.
 
     One row per channel, each reason said once below it; ``details``: the row per article,
     language and channel that the Prefect artifact holds."""
-    from koho.report import COLUMNS, artifact_rows, summarize
+    from koho.report import artifact_rows, summarize
 
     rows = artifact_rows(outcomes)
     summary = summarize(outcomes)
@@ -209,10 +227,10 @@ def _outcome_table(outcomes, title: str, details: bool = False, dry_run: bool = 
     else:
         _summary_table(summary, title, dry_run)
     _reasons(summary, corpus)
-    sent = sum(r["sent"] for r in rows)
-    failed = sum(r["failed"] for r in rows)
-    pending = sum(r["pending"] for r in rows)
-    uncertain = sum(r["uncertain"] for r in rows)
+    sent = sum(int(r["sent"]) for r in rows)
+    failed = sum(int(r["failed"]) for r in rows)
+    pending = sum(int(r["pending"]) for r in rows)
+    uncertain = sum(int(r["uncertain"]) for r in rows)
     if dry_run:
         would = summary.total("new")
         out.print(
@@ -259,7 +277,7 @@ _DETAIL_HEADERS = (
 )
 
 
-def _details_table(rows, title: str) -> None:
+def _details_table(rows: list[dict[str, str | int]], title: str) -> None:
     from koho.report import COLUMNS
 
     table = Table(title=title)
@@ -293,7 +311,7 @@ _DRY_COLUMNS = (
 NOTES_SHOWN = 2
 
 
-def _summary_table(summary, title: str, dry_run: bool) -> None:
+def _summary_table(summary: Summary, title: str, dry_run: bool) -> None:
     table = Table(title=title)
     columns = _DRY_COLUMNS if dry_run else _RUN_COLUMNS
     for header, _attr in columns:
@@ -304,7 +322,7 @@ def _summary_table(summary, title: str, dry_run: bool) -> None:
     out.print(table)
 
 
-def _reasons(summary, corpus) -> None:
+def _reasons(summary: Summary, corpus: Corpus | None) -> None:
     """Each reason once: held articles (and when an embargo ends), skips, first failures."""
     for article_id, note in sorted(summary.held.items()):
         article = corpus.articles.get(article_id) if corpus is not None else None
@@ -326,7 +344,7 @@ def _reasons(summary, corpus) -> None:
         out.print(_("{channel}: {n} failed; first: {reason}").format(channel=channel, n=n, reason=first))
 
 
-def _run_flow(name: str, verbose: bool, **params):
+def _run_flow(name: str, verbose: bool, **params: object) -> list[Outcome]:
     """Run a flow against PREFECT_API_URL, or koho's local Prefect server (started once, ADR 0015)."""
     prefect_env.apply(verbose)
     from koho.prefect_server import LocalServer, ServerError, connect
@@ -340,16 +358,18 @@ def _run_flow(name: str, verbose: bool, **params):
         )
     except ServerError as exc:
         err.print(f"error: {exc}", style="bold red", markup=False, soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     module = _outer("flows.publish")
+    flow = getattr(module, name)
     if local is None:
-        return getattr(module, name)(**params)
+        ran: list[Outcome] = flow(**params)
+        return ran
     from prefect.settings import temporary_settings
 
     # Heartbeats let a server with workers tell a crashed run; koho's local server has none, and
     # stopping the heartbeat thread costs up to a second at the end of every run.
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
-        outcomes = getattr(module, name)(**params)
+        outcomes: list[Outcome] = flow(**params)
     # The next command finds Prefect and koho imported in the warm runner (ADR 0016).
     runner.start_in_background(runner.Place(LocalServer(settings.state_dir).dir))
     return outcomes
@@ -379,11 +399,11 @@ def publish(
         raise typer.Exit(code)
 
 
-def _dry_run(settings: Settings, corpus, targets: list[str], channels):
+def _dry_run(settings: Settings, corpus: Corpus, targets: list[str], channels: list[str] | None) -> list[Outcome]:
     """The run driver with ``dry_run``: the same choices and plans as the flow, translations
     included, with nothing recorded, written or sent, and no Prefect."""
     driver, steps = _outer("flows.driver"), _outer("flows.steps")
-    return driver.run(
+    outcomes: list[Outcome] = driver.run(
         settings,
         driver.Work(paths=tuple(targets)),
         channels or None,
@@ -391,6 +411,7 @@ def _dry_run(settings: Settings, corpus, targets: list[str], channels):
         dry_run=True,
         steps=steps.Steps(corpus),
     )
+    return outcomes
 
 
 def _where(settings: Settings) -> None:
@@ -468,7 +489,7 @@ def status(
         ledger.close()
 
 
-def _display_tz(settings: Settings):
+def _display_tz(settings: Settings) -> tzinfo:
     from koho.site import load_site
 
     try:
@@ -477,7 +498,7 @@ def _display_tz(settings: Settings):
         return UTC
 
 
-def _status_all(ledger, tz) -> None:
+def _status_all(ledger: Ledger, tz: tzinfo) -> None:
     counts = ledger.counts()
     if not counts:
         out.print(_("The ledger is empty: nothing has been published yet."))
@@ -527,12 +548,12 @@ REFS_SHOWN = 3
 ROWS_SHOWN = 50
 
 
-def _status_one(ledger, article_id: str, tz, all_rows: bool = False) -> None:
+def _status_one(ledger: Ledger, article_id: str, tz: tzinfo, all_rows: bool = False) -> None:
     rows = ledger.rows(article_id=article_id)
     if not rows:
         err.print(_("No deliveries recorded for {id}.").format(id=repr(article_id)))
         raise typer.Exit(1)
-    per_channel: dict[str, list] = {}
+    per_channel: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         per_channel.setdefault(row["channel"], []).append(row)
     summary = Table(title=f"koho status {article_id}")
@@ -573,7 +594,7 @@ def _status_one(ledger, article_id: str, tz, all_rows: bool = False) -> None:
         )
 
 
-def _status_rows(rows, tz) -> None:
+def _status_rows(rows: list[dict[str, Any]], tz: tzinfo) -> None:
     table = Table()
     for column in (
         N_("channel"),
@@ -611,16 +632,16 @@ def serve(
         settings = Settings()
     except ValidationError as exc:
         _settings_error(exc)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     web = _outer("channels.mail.web")
     try:
         service = web.create_app(settings)
     except ContentInvalid as exc:
         _echo_errors(exc.errors)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     except ConfigError as exc:
         err.print(f"configuration error: {exc}", style="bold red", markup=False)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     out.print(
         f"Serving the info-mail pages on http://{host}:{port}/ (public address "
         f"{service.state.identity.web_url}); Ctrl+C stops.",

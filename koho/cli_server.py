@@ -65,7 +65,7 @@ def start() -> None:
         info = server.ensure()
     except ServerError as exc:
         err.print(f"error: {exc}", style="bold red", soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     _describe(server, info)
 
 
@@ -90,7 +90,7 @@ def stop() -> None:
         info = server.stop()
     except ServerError as exc:
         err.print(f"error: {exc}", style="bold red", soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     if info is None:
         out.print("No local Prefect server was running.")
     else:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import importlib
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +17,9 @@ from rich.table import Table
 from koho import subscriber_csv
 from koho.errors import ContentInvalid
 from koho.settings import Settings
+
+if TYPE_CHECKING:
+    from koho.subscribers import NewSubscriber, SubscriberStore
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -29,7 +33,7 @@ out = Console(markup=False, emoji=False)
 err = Console(stderr=True, markup=False, emoji=False)
 
 
-def _store():
+def _store() -> SubscriberStore:
     from koho.ledger import Ledger
     from koho.subscribers import SubscriberStore
 
@@ -44,12 +48,12 @@ def _topics() -> dict[str, str]:
     except ContentInvalid as exc:
         for error in exc.errors:
             typer.echo(str(error), err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 @app.command("import")
 def import_(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV with address,topics[,language]."),
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV with address,topics[,language].")],
     state: str = typer.Option("pending", help="pending (they will confirm) or confirmed (consent on record)."),
     source: str | None = typer.Option(None, help="Where the consent came from (default: the file name)."),
     encoding: str | None = typer.Option(None, help="File encoding, e.g. cp932 for Excel's Shift_JIS."),
@@ -63,7 +67,7 @@ def import_(
         text = subscriber_csv.read_text(file, encoding)
     except (ValueError, LookupError) as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     parsed = subscriber_csv.parse(text, str(file), _topics())
     store = _store()
     known = store.existing([r.address_key for r in parsed.rows])
@@ -97,7 +101,7 @@ def import_(
 
 
 @app.command()
-def export(file: Path | None = typer.Argument(None, help="Output CSV (default: standard output).")) -> None:
+def export(file: Annotated[Path | None, typer.Argument(help="Output CSV (default: standard output).")] = None) -> None:
     """Export every subscriber whose address is kept (UTF-8 CSV)."""
     store = _store()
     if file is None:
@@ -146,7 +150,7 @@ def _mailed_languages() -> set[str]:
     return {SOURCE_LANGUAGE, *Settings().target_languages()}
 
 
-def _untranslated_note(rows) -> str:
+def _untranslated_note(rows: Sequence[NewSubscriber]) -> str:
     """A warning for imported readers of a language this deployment does not translate into."""
     mailed = _mailed_languages()
     missing = Counter(r.language for r in rows if r.language not in mailed)

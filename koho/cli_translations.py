@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from pathlib import Path
-from typing import Optional
+from types import ModuleType
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -30,11 +31,11 @@ out = Console(markup=False, emoji=False)
 err = Console(stderr=True, markup=False, emoji=False)
 
 
-def _translations(module: str):
+def _translations(module: str) -> ModuleType:
     return importlib.import_module(f"translations.{module}")
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     err.print(message, style="bold red", markup=False)
     raise typer.Exit(code)
 
@@ -42,9 +43,9 @@ def _fail(message: str, code: int = 2) -> None:
 @app.command()
 def export(
     article_id: str = typer.Argument(..., help="The article's id."),
-    lang: list[str] | None = typer.Option(
-        None, "--lang", "-l", help="Target language (repeatable; default: KOHO_LANGUAGES)."
-    ),
+    lang: Annotated[
+        list[str] | None, typer.Option("--lang", "-l", help="Target language (repeatable; default: KOHO_LANGUAGES).")
+    ] = None,
 ) -> None:
     """Write content/translations/<lang>/<id>.po for review (merging into an existing file)."""
     from koho.cli import _load, _print_errors
@@ -83,7 +84,7 @@ def export(
             )
     except ContentInvalid as exc:
         _print_errors(exc.errors)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     finally:
         ledger.close()
     out.print(
@@ -95,9 +96,10 @@ def export(
 
 @app.command()
 def install(
-    files: list[Path] | None = typer.Argument(
-        None, help=".argosmodel files (default: download what KOHO_LANGUAGES needs from the argos index)."
-    ),
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help=".argosmodel files (default: download what KOHO_LANGUAGES needs from the argos index)."),
+    ] = None,
 ) -> None:
     """Install argos translation packages from files, or from the argos index when online."""
     engine = _translations("engine")

@@ -8,7 +8,7 @@ python-frontmatter return plain dicts and lose those positions, so this part is 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -21,10 +21,16 @@ DELIMITER = "---"
 MAX_FRONT_MATTER_BYTES = 16 * 1024
 
 
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~8x faster, same nodes and marks
+if TYPE_CHECKING:
+    _Base = yaml.SafeLoader  # the interface both share: what this module calls
+else:
+    _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~8x faster, same nodes and marks
+
+#: Where a value sits in the front matter: its keys and list positions (pydantic's ``loc``).
+KeyPath = tuple[str | int, ...]
 
 
-class _Loader(_Base):  # type: ignore[misc, valid-type]
+class _Loader(_Base):
     """SafeLoader without the implicit timestamp type.
 
     Dates stay strings so that koho, not PyYAML, decides what a time without an offset means
@@ -43,12 +49,12 @@ class Parsed:
     """Front matter data, the line of each key path, and the Markdown body with its first line."""
 
     data: dict[str, Any]
-    lines: dict[tuple, int]
+    lines: dict[KeyPath, int]
     body: str
     body_line: int
     errors: list[ContentError] = field(default_factory=list)
 
-    def line_of(self, loc: tuple) -> int:
+    def line_of(self, loc: KeyPath) -> int:
         """Line of the deepest known key on ``loc`` (falls back to the opening delimiter)."""
         for end in range(len(loc), 0, -1):
             if loc[:end] in self.lines:
@@ -108,7 +114,7 @@ def split(text: str, path: str) -> Parsed:
         node = loader.get_single_node()
         if not isinstance(node, yaml.MappingNode):
             return _failed(path, 2, "front matter", "the front matter must be a mapping of 'key: value' lines")
-        key_lines: dict[tuple, int] = {}
+        key_lines: dict[KeyPath, int] = {}
         errors: list[ContentError] = []
         _walk(node, (), key_lines, errors, path)
         data = loader.construct_document(node)
@@ -138,18 +144,18 @@ def no_aliases(yaml_text: str) -> int | None:
     loader = _Loader(yaml_text)
     try:
         while True:
-            token = loader.get_token()
+            token = loader.get_token()  # type: ignore[no-untyped-call]  # unannotated in types-PyYAML
             if token is None or isinstance(token, yaml.StreamEndToken):
                 return None
             if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
-                return token.start_mark.line + 1
+                return int(token.start_mark.line) + 1
     except yaml.YAMLError:
         return None
     finally:
         loader.dispose()
 
 
-def _walk(node: yaml.Node, loc: tuple, out: dict[tuple, int], errors: list[ContentError], path: str) -> None:
+def _walk(node: yaml.Node, loc: KeyPath, out: dict[KeyPath, int], errors: list[ContentError], path: str) -> None:
     # +2: the YAML text starts on the line after the opening '---' (line 1).
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()

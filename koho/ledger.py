@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import and_, bindparam, case, create_engine, event, func, literal, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, create_engine, event, func, literal, or_, select, update
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from koho import clock
@@ -25,6 +27,12 @@ from koho.delivery import OPEN_STATES, Delivery, Receipt, State, delivery_key
 from koho.errors import ConfigError
 from koho.ledger_schema import build_members, deliveries, plans, quota_usage, revisions
 from koho.settings import mask_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlalchemy.pool import ConnectionPoolEntry
+
+T = TypeVar("T")
 
 _CHUNK = 500
 #: Article id under which full-build deliveries of shared files are recorded.
@@ -37,6 +45,10 @@ def utcnow() -> datetime:
     return clock.now()
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: datetime | None) -> datetime | None: ...
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite keeps no zone; everything koho writes is UTC.
     if value is not None and value.tzinfo is None:
@@ -162,19 +174,23 @@ class Ledger:
                     states[key] = existing.get(key, State.PENDING.value)
         return Recorded(frozenset(new), states)
 
-    def _insert_ignore(self, table, index_elements: list[str]):
-        # Two runs racing on the same article must not fail on the unique index: the loser's
-        # insert simply does nothing, exactly like a re-run.
+    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+        """An INSERT with this database's ON CONFLICT clauses (the two dialects spell them alike)."""
         name = self.engine.dialect.name
         if name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-            return pg_insert(table).on_conflict_do_nothing(index_elements=index_elements)
+            return pg_insert(table)
         if name == "sqlite":
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-            return sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)
+            return sqlite_insert(table)
         raise NotImplementedError(f"koho's ledger supports SQLite and PostgreSQL, not {name}")
+
+    def _insert_ignore(self, table: Table, index_elements: list[str]) -> postgresql.Insert | sqlite.Insert:
+        # Two runs racing on the same article must not fail on the unique index: the loser's
+        # insert simply does nothing, exactly like a re-run.
+        return self._insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
     def mark_planned(
         self, article_id: str, revision: str, channel: str, count: int, when: datetime | None = None
@@ -389,14 +405,14 @@ class Ledger:
         stamp = (when or utcnow()).astimezone(UTC)  # stored as UTC: SQLite keeps no zone
         where = and_(revisions.c.article_id == article_id, revisions.c.revision == revision)
         with self.engine.begin() as conn:
-            found = conn.execute(select(revisions.c.first_seen_at).where(where)).scalar()
+            found: datetime | None = conn.execute(select(revisions.c.first_seen_at).where(where)).scalar()
             if found is None:
                 conn.execute(
                     self._insert_ignore(revisions, ["article_id", "revision"]).values(
                         article_id=article_id, revision=revision, first_seen_at=stamp
                     )
                 )
-                found = conn.execute(select(revisions.c.first_seen_at).where(where)).scalar()
+                found = conn.execute(select(revisions.c.first_seen_at).where(where)).scalar_one()
             return _aware(found)
 
     def record_build(self, channel: str, build_id: str, article_ids: Iterable[str]) -> None:
@@ -412,15 +428,8 @@ class Ledger:
 
         One atomic statement (insert, or add on conflict), so parallel workers never lose units.
         """
-        name = self.engine.dialect.name
         values = dict(provider=provider, period=period, units=units, updated_at=utcnow())
-        if name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as upsert
-        elif name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as upsert
-        else:
-            raise NotImplementedError(f"koho's ledger supports SQLite and PostgreSQL, not {name}")
-        stmt = upsert(quota_usage).values(**values)
+        stmt = self._insert(quota_usage).values(**values)
         stmt = stmt.on_conflict_do_update(
             index_elements=["provider", "period"],
             set_=dict(units=quota_usage.c.units + stmt.excluded.units, updated_at=stmt.excluded.updated_at),
@@ -558,7 +567,7 @@ class Ledger:
 
     def rows(
         self, article_id: str | None = None, channel: str | None = None, keys: Iterable[str] | None = None
-    ) -> list[dict]:
+    ) -> list[dict[str, Any]]:
         """Ledger rows, newest first, optionally for one article or channel or some keys."""
         query = select(deliveries).order_by(deliveries.c.updated_at.desc(), deliveries.c.id.desc())
         if article_id:
@@ -567,7 +576,7 @@ class Ledger:
             query = query.where(deliveries.c.channel == channel)
         with self.engine.connect() as conn:
             if keys is not None:
-                found: list[dict] = []
+                found: list[dict[str, Any]] = []
                 for chunk in _chunks(list(keys), _CHUNK):
                     found += [dict(r._mapping) for r in conn.execute(query.where(deliveries.c.key.in_(chunk)))]
                 result = found
@@ -578,14 +587,14 @@ class Ledger:
                 row[col] = _aware(row[col])
         return result
 
-    def tally(self, keys: Sequence[str], run_id: str | None) -> Counter:
+    def tally(self, keys: Sequence[str], run_id: str | None) -> Counter[str]:
         """What became of ``keys``, for a run's report: ``sent``, ``skipped`` and ``failed``
         made final by ``run_id``; ``elsewhere``: final by another run (already delivered, or
         sent by an overlapping run); ``pending`` and ``uncertain`` whoever holds them; and
         ``in_doubt``: rows that may have reached someone twice; ``retrying``: pending rows this
         run tried (a temporary failure, not another run's work), with ``retry_reasons`` distinct
         reasons."""
-        found: Counter = Counter()
+        found: Counter[str] = Counter()
         reasons: set[str | None] = set()
         c = deliveries.c
         with self.engine.connect() as conn:
@@ -608,12 +617,12 @@ class Ledger:
         found["retry_reasons"] = len(reasons)
         return found
 
-    def counts(self) -> dict[tuple[str, str], Counter]:
+    def counts(self) -> dict[tuple[str, str], Counter[str]]:
         """(article id, channel) -> Counter of states: the overview of ``koho status``."""
         query = select(deliveries.c.article_id, deliveries.c.channel, deliveries.c.state, func.count()).group_by(
             deliveries.c.article_id, deliveries.c.channel, deliveries.c.state
         )
-        out: dict[tuple[str, str], Counter] = {}
+        out: dict[tuple[str, str], Counter[str]] = {}
         with self.engine.connect() as conn:
             for article_id, channel, state, n in conn.execute(query):
                 out.setdefault((article_id, channel), Counter())[state] = n
@@ -694,7 +703,7 @@ def _private_sqlite_file(path: Path) -> None:
         pass
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:
+def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
     # WAL lets `koho status` read while a flow writes; the busy timeout rides out short locks.
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -705,6 +714,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cursor.close()
 
 
-def _chunks(items: list, size: int):
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

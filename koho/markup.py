@@ -125,14 +125,15 @@ class _HreflessLinks(HTMLParser):
         line, col = self.getpos()
         return self._lines[line - 1] + col
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "a":
             drop = not any(name == "href" for name, _ in attrs)
             self._open.append(drop)
             if drop:
-                self.cuts.append((self._here(), len(self.get_starttag_text())))
+                # Called while the parser stands on a start tag: its text is there.
+                self.cuts.append((self._here(), len(self.get_starttag_text() or "")))
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag == "a" and self._open and self._open.pop():
             self.cuts.append((self._here(), len("</a>")))
 

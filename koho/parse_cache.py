@@ -12,13 +12,19 @@ import pickle
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Generic, TypeVar
 
 _VERSION = "5"  # bump when the cached Article shape changes
 
 
-class ParseCache:
+#: What one cache file holds: the reader's (article, errors), the translator's results.
+Entry = TypeVar("Entry")
+
+
+class ParseCache(Generic[Entry]):
     """Pickled (article, errors) tuples, or other picklable values under ``filename``; a damaged
-    or missing cache only makes reads slower."""
+    or missing cache only makes reads slower. A file holds one kind of ``Entry``: what is read
+    back is trusted to be what was written (``_VERSION`` changes when its shape does)."""
 
     def __init__(self, directory: Path | None, filename: str = "articles.sqlite3"):
         self.db: sqlite3.Connection | None = None
@@ -40,11 +46,11 @@ class ParseCache:
         except sqlite3.Error:
             self.db = None
 
-    def load(self) -> dict[str, tuple]:
+    def load(self) -> dict[str, Entry]:
         """Every cached entry (one query; unpickling is the bulk of the cost)."""
         if self.db is None:
             return {}
-        entries = {}
+        entries: dict[str, Entry] = {}
         try:
             for key, blob in self.db.execute("SELECT key, value FROM entries"):
                 try:
@@ -55,7 +61,7 @@ class ParseCache:
             return {}
         return entries
 
-    def update(self, new: dict[str, tuple], stale: Iterable[str]) -> None:
+    def update(self, new: dict[str, Entry], stale: Iterable[str]) -> None:
         """Add new entries and drop entries of files that changed or vanished."""
         if self.db is None:
             return
@@ -72,17 +78,18 @@ class ParseCache:
         except sqlite3.Error:
             pass  # the cache is an optimisation; a read-only state folder must not stop a run
 
-    def get(self, key: str):
+    def get(self, key: str) -> Entry | None:
         """One entry, or None."""
         if self.db is None:
             return None
         try:
             row = self.db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
-            return pickle.loads(row[0]) if row else None
+            found: Entry | None = pickle.loads(row[0]) if row else None
+            return found
         except Exception:  # a damaged row or file: recompute
             return None
 
-    def put(self, key: str, value) -> None:
+    def put(self, key: str, value: Entry) -> None:
         """Store (or replace) one entry."""
         self.update({key: value}, ())
 

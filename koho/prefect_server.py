@@ -27,8 +27,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 #: Printed by every start-up failure, after what went wrong.
@@ -94,7 +96,7 @@ class LocalServer:
 
     # -- changing (each under the lock) ----------------------------------------------------------
 
-    def ensure(self, announce=None) -> ServerInfo:
+    def ensure(self, announce: Callable[[str], object] | None = None) -> ServerInfo:
         """The running server, started first if none answers (``announce(message)`` is called
         before a start). Raises ServerError."""
         info = self.running()  # the common case: no lock needed to read a healthy server
@@ -131,29 +133,25 @@ class LocalServer:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _lock(self):
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
         from filelock import FileLock, Timeout
 
         # 0700: the server's database holds every flow run's logs; the runner's key lives here too.
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Long enough for the holder to wait out a stale server and start a new one.
         lock = FileLock(self.lock_path, timeout=3 * self.timeout + 10)
-
-        class _Held:
-            def __enter__(_self):
-                try:
-                    lock.acquire()
-                except Timeout:
-                    raise ServerError(
-                        f"another koho command has held {self.lock_path} for "
-                        f"{lock.timeout:.0f} s; see {self.log_path}, {WHAT_TO_DO}"
-                    ) from None
-                return lock
-
-            def __exit__(_self, *exc):
-                lock.release()
-
-        return _Held()
+        try:
+            lock.acquire()
+        except Timeout:
+            raise ServerError(
+                f"another koho command has held {self.lock_path} for "
+                f"{lock.timeout:.0f} s; see {self.log_path}, {WHAT_TO_DO}"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def _start(self, preferred_port: int | None) -> ServerInfo:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -182,7 +180,7 @@ class LocalServer:
             f"see {self.log_path}, {WHAT_TO_DO}"
         )
 
-    def _spawn(self, port: int) -> subprocess.Popen:
+    def _spawn(self, port: int) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
             "PREFECT_HOME": str(self.home),
@@ -231,7 +229,7 @@ class LocalServer:
                 close_fds=True,
             )
 
-    def _wait_healthy(self, info: ServerInfo, process: subprocess.Popen | None) -> bool:
+    def _wait_healthy(self, info: ServerInfo, process: subprocess.Popen[bytes] | None) -> bool:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if _healthy(info):
@@ -252,14 +250,17 @@ def _prefect_version() -> str:
 
 
 def _prefect_parent() -> str:
+    # Found, not imported: importing Prefect costs this command a second.
     spec = importlib.util.find_spec("prefect")
+    if spec is None or spec.origin is None:
+        raise ServerError(f"Prefect is not installed in {sys.prefix}; {WHAT_TO_DO}")
     return str(Path(spec.origin).parent.parent)
 
 
 def _healthy(info: ServerInfo) -> bool:
     try:
         with urllib.request.urlopen(f"{info.url}/health", timeout=2) as response:
-            return response.status == 200
+            return bool(response.status == 200)
     except (urllib.error.URLError, OSError, ValueError):
         return False
 
@@ -323,7 +324,8 @@ def _port_free(port: int) -> bool:
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]  # (host, port) for AF_INET
+        return port
 
 
 def _address_in_use(log_path: Path) -> bool:
@@ -345,7 +347,7 @@ def configured_api_url() -> str | None:
     return get_current_settings().api.url or None
 
 
-def connect(state_dir: Path, timeout: float, announce=None) -> ServerInfo | None:
+def connect(state_dir: Path, timeout: float, announce: Callable[[str], object] | None = None) -> ServerInfo | None:
     """Point this process's Prefect at the local server (started if needed), unless the operator
     chose an API (``configured_api_url``). Call before the flows run. Raises ServerError."""
     if configured_api_url():

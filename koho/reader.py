@@ -16,12 +16,11 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from koho.article import Article, revision_of, to_article, validate_front_matter
 from koho.errors import ContentError
-from koho.frontmatter import decode, said, split
+from koho.frontmatter import Parsed, decode, said, split
 from koho.markup import lint_body, render_markdown
 from koho.media import media_problem
 from koho.parse_cache import ParseCache
@@ -74,10 +73,10 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
     if not root.is_dir():
         corpus.errors.append(ContentError(root.as_posix(), 1, "folder", "no articles folder"))
         return corpus
-    cache = ParseCache(cache_dir)
+    cache: ParseCache[ParsedFile] = ParseCache(cache_dir)
     known = cache.load()
-    results: dict[str, tuple] = {}
-    todo: list[tuple[str, bytes, str, str, str]] = []
+    results: dict[str, ParsedFile] = {}
+    todo: list[Work] = []
     order: list[str] = []
     files, refused = _markdown_files(content_dir)
     corpus.errors.extend(refused)
@@ -182,11 +181,16 @@ def _read_article(path: str) -> tuple[bytes, ContentError | None]:
     return raw, None
 
 
+#: One file read: the article, or None and why not (what the parse cache keeps).
+ParsedFile = tuple[Article | None, list[ContentError]]
+#: One file to parse: (cache key, bytes, path, stem, path under content/).
+Work = tuple[str, bytes, str, str, str]
+
 #: Below this many files to parse, starting worker processes costs more than it saves.
 POOL_THRESHOLD = 400
 
 
-def _parse_all(todo: list[tuple[str, bytes, str, str, str]], site: Site) -> dict[str, tuple]:
+def _parse_all(todo: list[Work], site: Site) -> dict[str, ParsedFile]:
     """Parse cache misses, in worker processes when there are many (Markdown is CPU-bound)."""
     workers = min(os.cpu_count() or 1, 8)
     if len(todo) < POOL_THRESHOLD or workers < 2:
@@ -208,11 +212,11 @@ def _parse_all(todo: list[tuple[str, bytes, str, str, str]], site: Site) -> dict
     return {key: value for batch in parsed for key, value in batch}
 
 
-def _parse_batch(batch: list[tuple[str, bytes, str, str, str]], site: Site) -> list[tuple[str, tuple]]:
+def _parse_batch(batch: list[Work], site: Site) -> list[tuple[str, ParsedFile]]:
     return [(item[0], _parse(*item[1:], site)) for item in batch]
 
 
-def _parse(raw: bytes, label: str, stem: str, relpath: str, site: Site) -> tuple[Article | None, list[ContentError]]:
+def _parse(raw: bytes, label: str, stem: str, relpath: str, site: Site) -> ParsedFile:
     text, errors = decode(raw, label)
     if text is None:
         return None, errors
@@ -247,7 +251,7 @@ def _parse(raw: bytes, label: str, stem: str, relpath: str, site: Site) -> tuple
     return article, []
 
 
-def _raw_topic_errors(parsed, label: str, site: Site) -> list[ContentError]:
+def _raw_topic_errors(parsed: Parsed, label: str, site: Site) -> list[ContentError]:
     """Unknown topics of an article whose front matter failed elsewhere: report them too."""
     topics = parsed.data.get("topics")
     if not isinstance(topics, list):

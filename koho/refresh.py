@@ -15,37 +15,43 @@ the moment the next run looks back to.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import Protocol
 
 from koho.article import Article
-from koho.channel import ChangesWithTime, PlanContext
+from koho.channel import ChangesWithTime, Channel, PlanContext
 from koho.delivery import Delivery
 from koho.ledger import SITE_ID, Ledger, Recorded
 from koho.pipeline import Outcome, RunState, live_translations
 from koho.reader import Corpus
 from koho.site import Site
 
+
+class Refreshing(Channel, ChangesWithTime, Protocol):
+    """What this module is given: a channel (its name, its deliveries) whose files change with time."""
+
+
 #: The revision prefix of the site's files planned because the clock moved.
 CLOCK = "clock-"
 
 
 def due_pages(
-    channel: ChangesWithTime, articles: Iterable[Article], site: Site, since: datetime, now: datetime
+    channel: Refreshing, articles: Iterable[Article], site: Site, since: datetime, now: datetime
 ) -> list[str]:
     """The pages of ``channel`` with a moment in (``since``, ``now``]: rendered before it, shown
     after it. A moment at or before ``since`` was already rendered past."""
     return sorted({page for moment, page in channel.moments(articles, site) if since < moment <= now})
 
 
-def live_originals(channel: ChangesWithTime, corpus: Corpus, now: datetime, state: RunState) -> list[Article]:
+def live_originals(channel: Refreshing, corpus: Corpus, now: datetime, state: RunState) -> list[Article]:
     """The originals on the channel at ``now`` (published there, ready and due)."""
     published = state.published(channel.name)
     return [a for a in corpus.articles.values() if a.id in published and a.is_due(now)]
 
 
 def plan_refresh(
-    channel: ChangesWithTime, corpus: Corpus, ledger: Ledger, now: datetime, state: RunState, run_id: str | None = None
+    channel: Refreshing, corpus: Corpus, ledger: Ledger, now: datetime, state: RunState, run_id: str | None = None
 ) -> tuple[list[Delivery], Recorded, Outcome] | None:
     """Plan and record (pending) the pages whose moments passed since the channel's files of
     this kind were last made current; None when there are none (the common run: nothing written).

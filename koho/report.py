@@ -20,16 +20,17 @@ from koho.delivery import State
 
 if TYPE_CHECKING:
     from koho.article import Article
+    from koho.pipeline import Outcome
 
 
 #: The columns of a run's report, in order (the artifact and the CLI table).
 COLUMNS = ("article", "channel", "planned", "new", "sent", "unchanged", "failed", "pending", "uncertain", "note")
 
 
-def artifact_rows(outcomes: Sequence) -> list[dict]:
+def artifact_rows(outcomes: Sequence[Outcome]) -> list[dict[str, str | int]]:
     """One row per (article, channel), counted from the ledger after delivery: planned, new,
     sent, unchanged, failed (by this run), pending and uncertain (still open), and a note."""
-    rows = []
+    rows: list[dict[str, str | int]] = []
     for o in outcomes:
         rows.append(
             {
@@ -48,7 +49,7 @@ def artifact_rows(outcomes: Sequence) -> list[dict]:
     return rows
 
 
-def _failures(outcome) -> str:
+def _failures(outcome: Outcome) -> str:
     failed = [r for r in outcome.receipts if r.state == State.FAILED]
     return f"{len(failed)} failed, first: {failed[0].detail}" if failed else ""
 
@@ -98,7 +99,7 @@ class Summary:
         return sum(getattr(row, name) for row in self.channels)
 
 
-def summarize(outcomes: Sequence) -> Summary:
+def summarize(outcomes: Sequence[Outcome]) -> Summary:
     """Sum ``outcomes`` per channel (in the order channels first appear) and collect the reasons:
     a skip reason (a missing translation model is one per language) is given once with its
     count, a held article once however many channels it was held from."""

@@ -42,10 +42,13 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timezone
-from multiprocessing.connection import AuthenticationError, Client, Connection, Listener
+from datetime import UTC, datetime
+from multiprocessing import AuthenticationError
+from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
+from typing import Any, TextIO, TypedDict, cast
 
 #: What an unchanged process environment looks like to the runner, taken when koho is imported:
 #: before the command sets Prefect's defaults or points it at the local server.
@@ -84,7 +87,6 @@ _SESSION = frozenset(
         "HISTFILE",
         "HISTSIZE",
         "MAIL",
-        "OLDPWD",
         "SSH_TTY",
         "SSH_CONNECTION",
         "SSH_CLIENT",
@@ -106,12 +108,12 @@ _OFF = {"0", "false", "off", "no", "n", "f"}
 EXIT_LOST = 3
 
 
-def enabled(environ=os.environ) -> bool:
+def enabled(environ: Mapping[str, str] = os.environ) -> bool:
     """Whether ``KOHO_RUNNER`` allows a runner (default yes)."""
     return environ.get("KOHO_RUNNER", "on").strip().lower() not in _OFF
 
 
-def wanted(argv: list[str], environ=os.environ) -> bool:
+def wanted(argv: list[str], environ: Mapping[str, str] = os.environ) -> bool:
     """Whether this command line may be handed to a runner at all."""
     return (
         bool(argv)
@@ -126,7 +128,7 @@ def wanted(argv: list[str], environ=os.environ) -> bool:
 _STALE = ("refused", "koho's code, packages, translation models or Prefect profile changed")
 
 
-def fingerprint(environ, cwd: str, installed: str | None = None) -> str:
+def fingerprint(environ: Mapping[str, str], cwd: str, installed: str | None = None) -> str:
     """What must be equal for a runner to serve a command as the command itself would run
     (``installed``: an ``installation_stamp(environ)`` already taken)."""
     config = sorted((k, v) for k, v in environ.items() if k not in _SESSION)
@@ -134,7 +136,7 @@ def fingerprint(environ, cwd: str, installed: str | None = None) -> str:
     return hashlib.sha256(json.dumps(state).encode()).hexdigest()
 
 
-def installation_stamp(environ) -> str:
+def installation_stamp(environ: Mapping[str, str]) -> str:
     """What a runner loaded once and would otherwise keep using when it changed on disk: koho's
     code and the installed packages (``code_stamp``), the translation models (argostranslate's
     package folder, which koho's engine caches) and the Prefect profiles file."""
@@ -176,7 +178,7 @@ class Place:
     dir: Path
 
     @classmethod
-    def of(cls, environ=os.environ, cwd: str | None = None) -> Place:
+    def of(cls, environ: Mapping[str, str] = os.environ, cwd: str | None = None) -> Place:
         """Where the runner of ``KOHO_STATE_DIR`` (default ``.koho``) lives, seen from ``cwd``."""
         state = Path(environ.get("KOHO_STATE_DIR") or ".koho")
         return cls((Path(cwd or os.getcwd()) / state).resolve() / "prefect")
@@ -201,17 +203,17 @@ class Place:
     def log(self) -> Path:
         return self.dir / "runner.log"
 
-    def recorded(self) -> dict | None:
+    def recorded(self) -> dict[str, Any] | None:
         """What ``runner.json`` says (pid, started_at, served, listening) if that runner is alive:
         the command that starts one writes it at once, the runner again once it listens."""
         try:
-            info = json.loads(self.info.read_text())
+            info: dict[str, Any] = json.loads(self.info.read_text())
             pid = int(info["pid"])
         except (OSError, ValueError, KeyError, TypeError):
             return None
         return info if _is_runner(pid) else None
 
-    def write(self, info: dict) -> None:
+    def write(self, info: dict[str, Any]) -> None:
         """Record ``info`` atomically, readable by the owner only."""
         tmp = self.info.with_name(f"runner.{os.getpid()}.tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -241,7 +243,7 @@ def _is_runner(pid: int) -> bool:
 # -- the command's side ------------------------------------------------------------------------
 
 
-def delegate(argv: list[str], environ=os.environ) -> int | None:
+def delegate(argv: list[str], environ: Mapping[str, str] = os.environ) -> int | None:
     """Run the command in this state folder's runner and return its exit code; None when no
     runner will take it (none running, another environment, busy): then run it here."""
     if not wanted(argv, environ):
@@ -272,16 +274,20 @@ def delegate(argv: list[str], environ=os.environ) -> int | None:
         return _relay(conn)
 
 
-def _terminal(environ) -> dict:
+def _terminal(environ: Mapping[str, str]) -> Terminal:
     """How this command's output would look: ttys, width, colour variables."""
-    described = {
+    described: Terminal = {
         "env": {k: environ[k] for k in _TERMINAL if k in environ},
         "tty": {"out": sys.stdout.isatty(), "err": sys.stderr.isatty()},
     }
     for name, stream in (("out", sys.stdout), ("err", sys.stderr)):
         if stream.isatty():
             with contextlib.suppress(OSError):
-                described[f"{name}_width"] = os.get_terminal_size(stream.fileno()).columns
+                width = os.get_terminal_size(stream.fileno()).columns
+                if name == "out":
+                    described["out_width"] = width
+                else:
+                    described["err_width"] = width
     return described
 
 
@@ -307,7 +313,7 @@ def _relay(conn: Connection) -> int:
             return EXIT_LOST
         kind, value = message
         if kind == "exit":
-            return value
+            return int(value)
         stream = sys.stdout if kind == "out" else sys.stderr
         stream.write(value)
         stream.flush()
@@ -368,6 +374,19 @@ def _utc_now() -> str:
 # -- the runner's side -------------------------------------------------------------------------
 
 
+class Terminal(TypedDict, total=False):
+    """How a command's output would look in its own process (``_terminal``), sent with it."""
+
+    env: dict[str, str]  # the colour variables (``_TERMINAL``) it has
+    tty: dict[str, bool]  # "out", "err": whether each is a terminal
+    out_width: int  # columns, for each that is a terminal
+    err_width: int
+
+
+#: What the runner answers a request: ("accepted",), or ("refused", why).
+Answer = tuple[str, ...]
+
+
 class _Stream(io.TextIOBase):
     """A text stream that sends what is written to the command (dropped once it is gone)."""
 
@@ -386,11 +405,23 @@ class _Stream(io.TextIOBase):
         return self.tty
 
 
+#: A command's connection and its request; (None, None) wakes the serving loop to leave.
+Job = tuple[Connection | None, dict[str, Any] | None]
+#: Runs one command line: (argv, stdout, stderr, terminal) -> exit code (``_run_cli``).
+RunCommand = Callable[[list[str], _Stream, _Stream, Terminal], int]
+
+
 class Runner:
     """The serving loop: an acceptor thread takes connections, the main thread runs commands
     (a Ctrl+C must land where Python delivers signals: the main thread)."""
 
-    def __init__(self, place: Place, idle: float, run_command=None, environ=None):
+    def __init__(
+        self,
+        place: Place,
+        idle: float,
+        run_command: RunCommand | None = None,
+        environ: Mapping[str, str] | None = None,
+    ):
         self.place, self.idle = place, idle
         #: The environment every command starts from (the runner's, Prefect's defaults applied as
         #: the command's own process applies them); the fingerprint is of the one it was given.
@@ -405,7 +436,7 @@ class Runner:
         # Jobs are handed over with a pipe that the serving loop waits on with select(): a timed
         # wait on a lock (queue.Queue.get(timeout=…)) never wakes under faketime, which the
         # suite runs under (libfaketime does not shift sem_clockwait's deadline).
-        self.jobs: deque = deque()
+        self.jobs: deque[Job] = deque()
         self.wake_r, self.wake_w = os.pipe()
         self.busy = threading.Lock()
         self.stopping = threading.Event()
@@ -448,7 +479,7 @@ class Runner:
                     continue
                 except KeyboardInterrupt:  # SIGTERM (koho server stop) while waiting
                     break
-                if conn is None:
+                if conn is None or request is None:
                     break
                 try:
                     self._run(conn, request)
@@ -499,11 +530,11 @@ class Runner:
             time.sleep(0.02)
         return self.busy.acquire(blocking=False)
 
-    def _hand_over(self, job: tuple) -> None:
+    def _hand_over(self, job: Job) -> None:
         self.jobs.append(job)
         os.write(self.wake_w, b"j")
 
-    def _next_job(self, timeout: float) -> tuple:
+    def _next_job(self, timeout: float) -> Job:
         """The next job, waiting up to ``timeout`` seconds; IndexError when none came."""
         if not self.jobs:
             ready, _, _ = select.select([self.wake_r], [], [], timeout)
@@ -511,7 +542,7 @@ class Runner:
                 os.read(self.wake_r, 4096)
         return self.jobs.popleft()
 
-    def _admit(self, request) -> tuple:
+    def _admit(self, request: object) -> Answer:
         if not isinstance(request, dict) or not wanted(list(request.get("argv") or []), {}):
             return ("refused", "not a command the runner takes")
         if installation_stamp(self.given) != self.installed:
@@ -525,8 +556,9 @@ class Runner:
             return ("refused", "stopping")
         return ("accepted",)
 
-    def _run(self, conn: Connection, request: dict) -> None:
-        terminal = request.get("terminal") or {}
+    def _run(self, conn: Connection, request: dict[str, Any]) -> None:
+        # cast: the command's own process built it with ``_terminal``.
+        terminal = cast(Terminal, request.get("terminal") or {})
         tty = terminal.get("tty") or {}
         out, err = _Stream(conn, "out", bool(tty.get("out"))), _Stream(conn, "err", bool(tty.get("err")))
         # The command's own process would start from its environment, with its KOHO_NOW.
@@ -584,7 +616,9 @@ def _watch(conn: Connection, done: threading.Event) -> None:
         if not done.is_set():
             # A real SIGINT to the main thread, not _thread.interrupt_main(): only a signal
             # wakes a socket read that a provider never answers (EINTR), as Ctrl+C would.
-            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+            main = threading.main_thread().ident
+            if main is not None:  # always: the main thread has started
+                signal.pthread_kill(main, signal.SIGINT)
         return
 
 
@@ -599,7 +633,7 @@ def _drain_prefect() -> None:
         EventsWorker.drain_all(timeout=10)
 
 
-def _run_cli(argv: list[str], out: _Stream, err: _Stream, terminal: dict) -> int:
+def _run_cli(argv: list[str], out: _Stream, err: _Stream, terminal: Terminal) -> int:
     """Run ``koho ARGV`` as ``koho.cli.main`` would in the command's process; its exit code."""
     from rich.console import Console
 
@@ -609,12 +643,15 @@ def _run_cli(argv: list[str], out: _Stream, err: _Stream, terminal: dict) -> int
     clock.restart()
     refresh_prefect_settings()  # from the environment just restored, as a new process reads it
     env = terminal.get("env") or {}
-    cli.out = Console(
-        file=out, markup=False, emoji=False, force_terminal=out.tty, width=terminal.get("out_width"), _environ=env
-    )
-    cli.err = Console(
-        file=err, markup=False, emoji=False, force_terminal=err.tty, width=terminal.get("err_width"), _environ=env
-    )
+
+    def console(stream: _Stream, width: int | None) -> Console:
+        # cast: rich takes typing.TextIO, which an io.TextIOBase is at run time but not in the stubs.
+        return Console(
+            file=cast(TextIO, stream), markup=False, emoji=False, force_terminal=stream.tty, width=width, _environ=env
+        )
+
+    cli.out = console(out, terminal.get("out_width"))
+    cli.err = console(err, terminal.get("err_width"))
     try:
         cli.main(argv)
     except SystemExit as exc:
@@ -663,7 +700,7 @@ def main() -> int:
 
         runner = Runner(place, idle)
 
-        def terminate(*_):
+        def terminate(_signum: int, _frame: object) -> None:
             runner.stopping.set()
             raise KeyboardInterrupt  # stops a running command as Ctrl+C would, then the loop
 

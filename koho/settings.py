@@ -150,8 +150,9 @@ def secret_problem(secret: str) -> str | None:
     """Why ``secret`` is too weak to sign subscription links, or None.
 
     Length alone let 32 x 'a' through. The estimate (length x Shannon entropy of the character
-    frequencies, and how well it compresses) is crude but catches repeated, patterned and dictionary-like keys; a key from
-    ``secrets.token_urlsafe(48)`` scores about 350 bits, ``token_hex(16)`` about 115.
+    frequencies, and how well it compresses) is crude but catches repeated, patterned and
+    dictionary-like keys; a key from ``secrets.token_urlsafe(48)`` scores about 350 bits,
+    ``token_hex(16)`` about 115.
     """
     if len(secret) < 32:
         return f"KOHO_SECRET_KEY must be at least 32 characters (it has {len(secret)})"

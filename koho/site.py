@@ -171,7 +171,7 @@ def load_site(content_dir: Path) -> Site:
         }
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
-        raise ContentInvalid([ContentError(label, (mark.line + 1) if mark else 1, "yaml", str(exc.problem))])
+        raise ContentInvalid([ContentError(label, (mark.line + 1) if mark else 1, "yaml", str(exc.problem))]) from exc
     finally:
         loader.dispose()
     if not isinstance(data, dict):
@@ -184,13 +184,13 @@ def load_site(content_dir: Path) -> Site:
             loc = tuple(err["loc"])
             line = key_lines.get(loc[:1], 1)
             errors.append(ContentError(label, line, ".".join(map(str, loc)) or "site", err["msg"]))
-        raise ContentInvalid(errors)
+        raise ContentInvalid(errors) from exc
     try:
         tz = ZoneInfo(model.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ContentInvalid(
             [ContentError(label, key_lines.get(("timezone",), 1), "timezone", f"unknown time zone {model.timezone!r}")]
-        )
+        ) from None
     return Site(
         name=model.name,
         base_url=model.base_url,

@@ -245,7 +245,8 @@ def write_batch(store: Store, batch: Sequence[Delivery]) -> list[Receipt]:
             )
             continue
         except OSError as exc:  # a media source vanished between check and publish
-            receipts.append(Receipt.failed(delivery.key, f"cannot read {delivery.payload}: {exc.strerror}"))
+            source = delivery.payload if isinstance(delivery.payload, Path) else delivery.target
+            receipts.append(Receipt.failed(delivery.key, f"cannot read {source}: {exc.strerror}"))
             continue
         receipts.append(
             Receipt.sent(delivery.key, ref)

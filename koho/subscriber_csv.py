@@ -63,10 +63,11 @@ def parse(text: str, label: str, topics: Iterable[str]) -> Parsed:
         return out
     reader.fieldnames = header
     seen: dict[str, int] = {}
-    for row in reader:
+    for cells in reader:
         line = reader.line_num
-        row = {k: _restore(v) for k, v in row.items()}
-        problems = _check(row, label, line, known_topics, seen)
+        # A short row lacks some cells (None); cells past the header's columns go under None.
+        row = {k: _restore(v) for k, v in cells.items() if k is not None and v is not None}
+        problems = _check(row, None in cells, label, line, known_topics, seen)
         if problems:
             out.rejected.extend(problems)
             continue
@@ -87,13 +88,15 @@ def _topics(cell: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in text.split() if t))
 
 
-def _delivery(row: dict) -> str:
+def _delivery(row: dict[str, str]) -> str:
     return (row.get("delivery") or "immediate").strip().lower()
 
 
-def _check(row: dict, label: str, line: int, known_topics: set[str], seen: dict[str, int]) -> list[Rejected]:
+def _check(
+    row: dict[str, str], overflow: bool, label: str, line: int, known_topics: set[str], seen: dict[str, int]
+) -> list[Rejected]:
     problems = []
-    if None in row:  # more cells than header columns: a stray comma shifted the row
+    if overflow:  # more cells than header columns: a stray comma shifted the row
         problems.append(Rejected(label, line, "row", "more cells than columns in the header"))
     raw_address = (row.get("address") or "").strip()
     try:
@@ -137,9 +140,9 @@ def neutralise(cell: str) -> str:
     return ("'" + cell if cell.startswith(FORMULA_START) else cell).replace("\r", " ")
 
 
-def _restore(cell):
+def _restore(cell: str) -> str:
     # An exported file imported again: drop the quote ``neutralise`` added.
-    if isinstance(cell, str) and cell.startswith("'") and cell[1:].startswith(FORMULA_START):
+    if cell.startswith("'") and cell[1:].startswith(FORMULA_START):
         return cell[1:]
     return cell
 

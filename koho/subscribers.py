@@ -12,10 +12,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import and_, bindparam, delete, exists, func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import Select, and_, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from koho import i18n
@@ -174,14 +175,14 @@ class SubscriberStore:
             yield from page
             last = page[-1].id
 
-    def counts(self) -> tuple[Counter, Counter, Counter]:
+    def counts(self) -> tuple[Counter[str], Counter[str], Counter[str]]:
         """(subscribers per state, confirmed subscribers per topic, confirmed per language)."""
         confirmed = subscribers.c.state == "confirmed"
         with self.engine.connect() as conn:
-            states = Counter(
+            states: Counter[str] = Counter(
                 dict(conn.execute(select(subscribers.c.state, func.count()).group_by(subscribers.c.state)).all())
             )
-            topics = Counter(
+            topics: Counter[str] = Counter(
                 dict(
                     conn.execute(
                         select(subscriber_topics.c.topic, func.count())
@@ -191,7 +192,7 @@ class SubscriberStore:
                     ).all()
                 )
             )
-            languages = Counter(
+            languages: Counter[str] = Counter(
                 dict(
                     conn.execute(
                         select(subscribers.c.language, func.count()).where(confirmed).group_by(subscribers.c.language)
@@ -200,7 +201,7 @@ class SubscriberStore:
             )
         return states, topics, languages
 
-    def _load(self, query) -> list[Subscriber]:
+    def _load(self, query: Select[Any]) -> list[Subscriber]:
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
             ids = [r["id"] for r in rows]
@@ -274,15 +275,15 @@ class SubscriberStore:
                     .values(language=bindparam("lang"), delivery=bindparam("mode"), updated_at=now),
                     [dict(sid=ids[r.address_key], lang=r.language, mode=r.delivery) for r in again],
                 )
-                for chunk in _chunks([ids[r.address_key] for r in again], 500):
-                    conn.execute(delete(subscriber_topics).where(subscriber_topics.c.subscriber_id.in_(chunk)))
+                for id_chunk in _chunks([ids[r.address_key] for r in again], 500):
+                    conn.execute(delete(subscriber_topics).where(subscriber_topics.c.subscriber_id.in_(id_chunk)))
             topic_rows = [dict(subscriber_id=ids[r.address_key], topic=t) for r in rows for t in r.topics]
-            for chunk in _chunks(topic_rows, 2000):
-                conn.execute(insert(subscriber_topics), chunk)
+            for topic_chunk in _chunks(topic_rows, 2000):
+                conn.execute(insert(subscriber_topics), topic_chunk)
         return added, updated
 
     @staticmethod
-    def _ids(conn, keys: list[str]) -> dict[str, int]:
+    def _ids(conn: Connection, keys: list[str]) -> dict[str, int]:
         out: dict[str, int] = {}
         for chunk in _chunks(keys, 500):
             out.update(
@@ -343,7 +344,8 @@ class SubscriberStore:
             ).first()
             if found is None:
                 sid = conn.execute(
-                    insert(subscribers).values(
+                    insert(subscribers)
+                    .values(
                         address=row.address,
                         address_key=row.address_key,
                         language=row.language,
@@ -354,7 +356,8 @@ class SubscriberStore:
                         updated_at=now,
                         link_nonce=new_link_nonce(),
                     )
-                ).inserted_primary_key[0]
+                    .returning(subscribers.c.id)
+                ).scalar_one()
                 before = "new"
             else:
                 sid, before = found
@@ -377,7 +380,10 @@ class SubscriberStore:
                     )
             if before in ("new", "pending", "unsubscribed"):
                 self._replace_topics(conn, sid, row.topics)
-        return self.get(sid), before
+        subscriber = self.get(sid)
+        if subscriber is None:  # erased between the transaction above and this read
+            raise LookupError(f"subscriber {sid} was erased while signing up")
+        return subscriber, before
 
     def set_preferences(self, subscriber_id: int, topics: Sequence[str], language: str, delivery: str) -> None:
         """Replace a subscriber's topics, mail language and delivery (from the preferences page)."""
@@ -392,7 +398,7 @@ class SubscriberStore:
             self._replace_topics(conn, subscriber_id, topics)
 
     @staticmethod
-    def _replace_topics(conn, subscriber_id: int, topics: Sequence[str]) -> None:
+    def _replace_topics(conn: Connection, subscriber_id: int, topics: Sequence[str]) -> None:
         conn.execute(delete(subscriber_topics).where(subscriber_topics.c.subscriber_id == subscriber_id))
         if topics:
             conn.execute(

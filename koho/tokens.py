@@ -74,7 +74,7 @@ class Tokens:
         compares the generation with the subscriber's current one."""
         max_age = PURPOSES[purpose]
         try:
-            value = self._serializer(purpose).loads(token, max_age=max_age.total_seconds() if max_age else None)
+            value = self._serializer(purpose).loads(token, max_age=int(max_age.total_seconds()) if max_age else None)
         except SignatureExpired:
             raise TokenError("this link has expired", expired=True) from None
         except BadSignature:

@@ -54,16 +54,19 @@ os.environ.update(
 atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
 atexit.register(shutil.rmtree, ARGOS_ROOT, ignore_errors=True)
 
-pytest_plugins = ["tests.peers", "tests.argos_home", "tests.skips"]
+# Fixtures that several test files use live in these plugins and in conftest files, never
+# imported by name into a test module (pytest finds them; an import would shadow them).
+pytest_plugins = ["tests.peers", "tests.argos_home", "tests.skips", "tests.mail_peers", "tests.sns_fixtures"]
 
-from tests.clock import PINNED_NOW, TestClock  # noqa: E402  (after the environment is set)
+from tests.clock import TestClock  # noqa: E402  (after the environment is set)
 
 REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content"
 
 #: The long tests (whole-pipeline runs, chaos, koho's own Prefect server and warm runner, each
-#: start costing seconds) are marked ``slow`` here, in one place: ``-m "not slow"`` is a quick loop.
-SLOW = ("tests/e2e/", "tests/chaos/", "tests/test_runner.py", "tests/test_prefect_server.py")
+#: start costing seconds; the code gates, mypy over the tree) are marked ``slow`` here, in one
+#: place: ``-m "not slow"`` is a quick loop.
+SLOW = ("tests/e2e/", "tests/chaos/", "tests/test_runner.py", "tests/test_prefect_server.py", "tests/test_gates.py")
 
 
 def pytest_collection_modifyitems(items):
@@ -118,3 +121,31 @@ def workspace(tmp_path, monkeypatch, request, clock):
     if "argos_home" not in request.fixturenames:
         monkeypatch.setenv("KOHO_LANGUAGES", "")
     return tmp_path
+
+
+@pytest.fixture
+def content(tmp_path):
+    """An empty content folder (``tmp_path/content``) with the sample site.yaml and media: a test
+    writes the articles it reads into ``content/articles``."""
+    root = tmp_path / "content"
+    (root / "articles").mkdir(parents=True)
+    shutil.copy(CONTENT / "site.yaml", root / "site.yaml")
+    shutil.copytree(CONTENT / "media", root / "media")
+    return root
+
+
+@pytest.fixture
+def ledger_url(tmp_path):
+    """A SQLite file in a folder that does not exist yet (the ledger creates it); the PostgreSQL
+    tests (tests/test_ledger_postgres.py) override it."""
+    return f"sqlite:///{tmp_path / 'state' / 'ledger.db'}"
+
+
+@pytest.fixture
+def ledger(ledger_url):
+    """An open ``Ledger`` on ``ledger_url``, closed after the test."""
+    from koho.ledger import Ledger
+
+    opened = Ledger(ledger_url)
+    yield opened
+    opened.close()

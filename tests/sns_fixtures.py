@@ -1,7 +1,7 @@
 """A loopback SNS for tests: RSA keys, self-signed certificates served over HTTP on 127.0.0.1,
 and SES notifications signed the way AWS documents it (the string to sign is written here
-independently of ``channels.mail.sns``). Test modules import the fixtures ``peer`` and ``keys``
-by name along with the helpers."""
+independently of ``channels.mail.sns``). A pytest plugin (``pytest_plugins`` in conftest): the
+fixtures ``peer`` and ``keys`` reach every test by name; test modules import only the helpers."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import base64
 import json
 import threading
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest

@@ -4,8 +4,7 @@ hreflang alternates, lang attributes, the machine-translation notice and the sit
 from __future__ import annotations
 
 import dataclasses
-import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import pytest
 from lxml import etree, html

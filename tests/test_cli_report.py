@@ -15,7 +15,10 @@ from koho.pipeline import Outcome
 from koho.report import summarize
 
 runner = CliRunner()
-MISSING_TH = "no ja→th translation model is installed: install translate-ja_en and translate-en_th (pip install -e '.[translate]')"
+MISSING_TH = (
+    "no ja→th translation model is installed: install translate-ja_en and translate-en_th "
+    "(pip install -e '.[translate]')"
+)
 
 
 def _rows(output: str) -> dict[str, list[str]]:
@@ -96,7 +99,7 @@ def test_publish_prints_a_row_per_channel_and_a_missing_model_once_per_language(
     rows = _rows(first.output)
     assert set(rows) == {"archive", "feeds"}, first.output
     header = ["channel", "sent", "unchanged", "skipped", "failed", "pending", "uncertain", "note"]
-    archive = dict(zip(header, rows["archive"]))
+    archive = dict(zip(header, rows["archive"], strict=True))
     assert int(archive["sent"]) > 0 and int(archive["skipped"]) > 0 and archive["unchanged"] == "0", first.output
     for language in ("en", "th"):
         said = [line for line in first.output.splitlines() if f"no ja→{language} translation model" in line]

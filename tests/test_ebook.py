@@ -6,7 +6,6 @@ import dataclasses
 import io
 import os
 import zipfile
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -136,7 +135,7 @@ def test_articles_in_issue_order_with_images_alt_text_and_notice(books, lang):
     nav = html.fromstring(files["EPUB/nav.xhtml"])
     assert [a.text for a in nav.findall(".//nav//a")][1:] == [a.title for a in issue.articles]
     assert nav.findtext(".//h2") == words(lang).contents
-    image = next(c for c, a in zip(chapters, issue.articles) if a.images).find(".//img")
+    image = next(c for c, a in zip(chapters, issue.articles, strict=True) if a.images).find(".//img")
     assert image.get("alt") == next(a for a in issue.articles if a.images).images[0].alt
     assert files["EPUB/" + image.get("src")] == (CONTENT / "media" / "sogo-bousai-kunren-2026-map.png").read_bytes()
     notices = [c.find_class("note") for c in chapters]

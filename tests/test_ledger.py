@@ -6,7 +6,7 @@ same behaviours against a real PostgreSQL server by overriding that one fixture.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -41,19 +41,6 @@ def head_revision() -> str:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return ScriptDirectory.from_config(cfg).get_current_head()
-
-
-@pytest.fixture
-def ledger_url(tmp_path):
-    """A SQLite file in a folder that does not exist yet (the ledger creates it)."""
-    return f"sqlite:///{tmp_path / 'state' / 'ledger.db'}"
-
-
-@pytest.fixture
-def ledger(ledger_url):
-    opened = Ledger(ledger_url)
-    yield opened
-    opened.close()
 
 
 def test_record_writes_pending_rows_before_anything_is_sent(ledger):

@@ -18,7 +18,6 @@ from sqlalchemy.engine import make_url
 from koho.ledger import Ledger
 from koho.ledger_schema import deliveries
 from tests.test_ledger import (  # noqa: F401  (collected again, against PostgreSQL)
-    ledger,
     page,
     test_apply_stores_each_outcome_and_stamps_sent_at_only_when_sent,
     test_begin_attempt_counts_attempts_of_the_given_keys_only,

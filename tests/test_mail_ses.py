@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
 

@@ -3,13 +3,11 @@ connections, permanent refusals recorded as failed, temporary ones left pending.
 
 from __future__ import annotations
 
-import threading
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.policy import default
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from channels.mail import MailChannel
 from channels.mail.message import Identity
@@ -31,40 +29,6 @@ IDENTITY = Identity(
     "info-mail.koho.example.city.lg.jp",
     "https://koho.example.city.lg.jp/mail/",
 )
-
-
-class Sink:
-    """aiosmtpd handler: keeps what it accepts, refuses some recipients like a real MTA."""
-
-    def __init__(self):
-        self.messages: list[tuple[str, list[str], bytes]] = []
-        self.peers: set = set()
-        self.lock = threading.Lock()
-        #: While True, busy@ recipients get a temporary refusal (set False: the mailbox recovered).
-        self.busy = True
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address.startswith("gone@"):
-            return "550 5.1.1 <gone@example.jp>: user unknown"
-        if address.startswith("busy@") and self.busy:
-            return "451 4.3.0 mailbox busy, try later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-            self.peers.add(session.peer)
-        return "250 2.0.0 queued"
-
-
-@pytest.fixture
-def smtp_sink():
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield sink, controller
-    controller.stop()
 
 
 def people(addresses: list[str]) -> list[Subscriber]:

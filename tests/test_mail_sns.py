@@ -19,7 +19,7 @@ from channels.mail.sns import SnsVerifier, handle_sns
 from koho.cli import app
 from koho.ledger import Ledger
 from koho.subscribers import NewSubscriber, SubscriberStore, normalise_address
-from tests.sns_fixtures import OTHER_TOPIC, TOPIC, bounce, complaint, keys, loopback_verifier, peer, serve_cert, signed  # noqa: F401  (fixtures)
+from tests.sns_fixtures import OTHER_TOPIC, TOPIC, bounce, complaint, loopback_verifier, serve_cert, signed
 
 PEOPLE = ("a@example.jp", "b@example.jp", "c@example.jp")
 

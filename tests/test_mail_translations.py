@@ -4,7 +4,7 @@ Japanese, English and Thai each get one message, in their language, over a real 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
@@ -18,7 +18,6 @@ from koho.i18n import words
 from koho.ledger import Ledger
 from koho.ledger_schema import subscribers
 from koho.settings import Settings
-from tests.test_mail_smtp import smtp_sink  # noqa: F401  (the aiosmtpd fixture)
 
 pytestmark = pytest.mark.usefixtures("prefect_harness", "argos_home")
 

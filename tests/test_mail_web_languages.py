@@ -14,14 +14,15 @@ from channels.mail.web.language import preferred
 from koho.errors import ContentInvalid
 from koho.i18n import TARGET_LANGUAGES
 from koho.site import load_site
+from tests.mail_peers import Clock, start
 from tests.peers import free_port
-from tests.test_mail_web import SENT, Clock, generation, link, seed, settings, sink, start  # noqa: F401  (fixtures)
+from tests.test_mail_web import SENT, generation, link, seed
 
 EVERY = ",".join(TARGET_LANGUAGES)
 
 
 @pytest.fixture
-def service(settings, sink):  # noqa: F811
+def service(settings, sink):
     """The service of a ward that translates into all eight languages."""
     running, stop = start(settings.model_copy(update={"languages": EVERY}), Clock(), sink)
     yield running
@@ -166,7 +167,7 @@ def test_token_pages_speak_the_subscriber_s_language_unless_another_is_asked_for
     assert ended.status_code == 400 and html_lang(ended) == "vi"
 
 
-def test_a_language_not_offered_falls_back_to_japanese(settings, sink):  # noqa: F811
+def test_a_language_not_offered_falls_back_to_japanese(settings, sink):
     running, stop = start(settings.model_copy(update={"languages": "en,ko"}), Clock(), sink)
     try:
         for params, headers in (({"lang": "vi"}, {}), ({"lang": "xx"}, {}), ({}, {"accept-language": "vi-VN,vi"})):
@@ -184,7 +185,7 @@ def test_a_language_not_offered_falls_back_to_japanese(settings, sink):  # noqa:
         stop()
 
 
-def test_japanese_words_stay_and_a_japanese_only_ward_gets_no_switcher(service, settings, sink):  # noqa: F811
+def test_japanese_words_stay_and_a_japanese_only_ward_gets_no_switcher(service, settings, sink):
     alone, stop = start(settings, Clock(), sink, free_port())  # KOHO_LANGUAGES empty: Japanese only
     try:
         only = alone.http.get("", params={"lang": "en"}, headers={"accept-language": "en"})

@@ -10,12 +10,13 @@ import httpx
 import pytest
 
 from koho.settings import Settings
-from tests.sns_fixtures import OTHER_TOPIC, TOPIC, bounce, complaint, keys, loopback_verifier, peer, serve_cert, signed  # noqa: F401  (fixtures)
-from tests.test_mail_web import Clock, seed, settings, sink, start  # noqa: F401  (fixtures)
+from tests.mail_peers import Clock, start
+from tests.sns_fixtures import OTHER_TOPIC, TOPIC, bounce, complaint, loopback_verifier, serve_cert, signed
+from tests.test_mail_web import seed
 
 
 @pytest.fixture
-def service(settings, sink):  # noqa: F811
+def service(settings, sink):
     running, stop = start(settings, Clock(), sink, sns_verifier=loopback_verifier())
     yield running
     stop()
@@ -38,7 +39,7 @@ def with_headers(notification: str, size: int) -> str:
     return json.dumps(event)
 
 
-def test_signed_bounce_suppresses_and_complaint_unsubscribes(service, peer, keys, caplog):  # noqa: F811
+def test_signed_bounce_suppresses_and_complaint_unsubscribes(service, peer, keys, caplog):
     caplog.set_level(logging.INFO)
     watched = [logging.getLogger(name) for name in ("koho", "uvicorn")]  # they do not propagate
     for logger in watched:
@@ -88,7 +89,7 @@ def test_signed_bounce_suppresses_and_complaint_unsubscribes(service, peer, keys
     assert "hard.bounce" not in logs.lower() and "complainer" not in logs and "@example.jp" not in logs
 
 
-def test_bad_signatures_oversized_and_malformed_bodies_change_nothing(service, peer, keys):  # noqa: F811
+def test_bad_signatures_oversized_and_malformed_bodies_change_nothing(service, peer, keys):
     victim = seed(service, "victim@example.jp", "confirmed")
     url = serve_cert(peer, keys[0])
     tampered = signed("Notification", keys[0], url, Message=bounce("Transient", "victim@example.jp"))
@@ -111,7 +112,7 @@ def test_bad_signatures_oversized_and_malformed_bodies_change_nothing(service, p
 @pytest.mark.parametrize(
     "arns, reason", [("", "is not one of ours"), (f"{OTHER_TOPIC}, {TOPIC}", "scheme 'http' is not allowed")]
 )
-def test_the_default_verifier_is_strict(settings, sink, peer, keys, monkeypatch, caplog, arns, reason):  # noqa: F811
+def test_the_default_verifier_is_strict(settings, sink, peer, keys, monkeypatch, caplog, arns, reason):
     """Without an injected verifier: only KOHO_MAIL_SNS_TOPIC_ARNS (none set: no topic at all),
     and certificates only from SNS over HTTPS, never fetched from anywhere else."""
     caplog.set_level(logging.INFO, logger="channels.mail.sns")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,15 +20,6 @@ bulletin: 2026-11-01
 ---
 本文です。
 """
-
-
-@pytest.fixture
-def content(tmp_path):
-    root = tmp_path / "content"
-    (root / "articles").mkdir(parents=True)
-    shutil.copy(CONTENT / "site.yaml", root / "site.yaml")
-    shutil.copytree(CONTENT / "media", root / "media")
-    return root
 
 
 def read(content: Path, files: dict[str, str | bytes]):

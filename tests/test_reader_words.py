@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_reader import GOOD, content, messages, read  # noqa: F401  (content is a fixture)
+from tests.test_reader import GOOD, messages, read
 
 INTERNALS = (
     "Input should",
@@ -96,7 +96,8 @@ def test_yaml_mistakes_point_at_their_line_in_words(content, source, expected):
         ),
         (
             ("bulletin: 2026-11-01", "status: yes"),
-            "x.md:6: status: must be draft, ready or withdrawn; got a yes/no value (true); put it in quotes if it is text",
+            "x.md:6: status: must be draft, ready or withdrawn; got a yes/no value (true); "
+            "put it in quotes if it is text",
         ),
         (
             ("bulletin: 2026-11-01", "status: Ready"),
@@ -112,7 +113,8 @@ def test_yaml_mistakes_point_at_their_line_in_words(content, source, expected):
         ),
         (
             ("bulletin: 2026-11-01", "youtube: hL3xK9_pWz4"),
-            "x.md:6: youtube: expected a 'video_id:' line under it, such as youtube: {video_id: hL3xK9_pWz4}; got the text",
+            "x.md:6: youtube: expected a 'video_id:' line under it, such as youtube: {video_id: hL3xK9_pWz4}; "
+            "got the text",
         ),
         (("bulletin: 2026-11-01", "x: 手書きの投稿"), "x.md:6: x: expected a 'text:' line under it"),
         (

@@ -230,7 +230,7 @@ def test_sentence_splitter_runs_offline_through_minisbd(packages, tmp_path):
 @needs_argos
 def test_argostranslate_translates_with_the_tiny_packages(argos):
     assert argos["languages"] == ["en", "ja", "th"]
-    got = dict(zip([c[0] + f" [{c[1]}->{c[2]}]" for c in CASES], argos["translations"]))
+    got = dict(zip([c[0] + f" [{c[1]}->{c[2]}]" for c in CASES], argos["translations"], strict=True))
     expected = {c[0] + f" [{c[1]}->{c[2]}]": c[3] for c in CASES}
     assert got == expected
 

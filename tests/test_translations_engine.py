@@ -165,7 +165,7 @@ def test_a_model_that_loses_a_placeholder_still_keeps_the_structure(tmp_path, co
 
 
 def test_an_issue_in_another_language_holds_its_articles_translations(translator, corpus):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from koho.bulletin import issues_of
 

@@ -80,7 +80,9 @@ def test_po_round_trip_review_wins_then_a_source_change_makes_it_fuzzy(workspace
     assert REVIEWED not in after.article.body and f"⟨th⟩ {changed}" in after.article.body
     checked = koho("check")
     assert checked.exit_code == 0  # stale reviews warn; they do not stop publishing
-    line = next(i for i, l in enumerate(po.read_text(encoding="utf-8").split("\n"), 1) if l == f'msgid "{SENTENCE}"')
+    line = next(
+        i for i, text in enumerate(po.read_text(encoding="utf-8").split("\n"), 1) if text == f'msgid "{SENTENCE}"'
+    )
     assert (
         f"content/translations/th/{ARTICLE}.po:{line}: msgid: stale review: the article no longer has this sentence"
     ) in checked.output.replace("\n", " ").replace(
@@ -92,7 +94,7 @@ def test_po_round_trip_review_wins_then_a_source_change_makes_it_fuzzy(workspace
     assert f'#, fuzzy\n#| msgid "{SENTENCE}"\nmsgid "{changed}"\nmsgstr "{REVIEWED}"' in text
     assert REVIEWED not in translate("th").article.body  # fuzzy: the machine's again
     checked = koho("check")
-    line = next(i for i, l in enumerate(text.split("\n"), 1) if l == f'msgid "{changed}"')
+    line = next(i for i, row in enumerate(text.split("\n"), 1) if row == f'msgid "{changed}"')
     assert f"{ARTICLE}.po:{line}: msgid: stale review: the Japanese changed" in checked.output.replace("\n", "")
 
     review(po, {changed: REVIEWED + "!"})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 from koho.article import Article, Image, TranslationNote
 from koho.reader import Corpus, read_corpus

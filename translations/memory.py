@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, select
 from sqlalchemy.engine import Engine

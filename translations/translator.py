@@ -185,7 +185,7 @@ class Translator:
         entries = []
         for f in fields:
             lines = f.document.segment_lines()
-            for segment, offset in zip(f.document.segments(), lines):
+            for segment, offset in zip(f.document.segments(), lines, strict=True):
                 if segment.translatable:
                     where = ((article.path, f.line + (offset if f.name == "body" else 0)),)
                     entries.append(Entry(segment.source, where, suggestions.get(segment.source)))
@@ -208,7 +208,7 @@ class Translator:
         known = self.memory.lookup(unique, pair.source, pair.target, pair.version) if self.memory else {}
         missing = [t for t in unique if t not in known]
         if missing:
-            fresh = dict(zip(missing, pair.translate(missing)))
+            fresh = dict(zip(missing, pair.translate(missing), strict=True))
             if self.memory and not self.read_only:
                 self.memory.store(fresh, pair.source, pair.target, pair.version)
             known.update(fresh)
@@ -304,7 +304,9 @@ class TranslationCache:
         _, fields, alts, segments, reviewed = found
         # Only the translated fields are kept: everything else comes from the original as read
         # now (its publish time depends on site.yaml's time zone, its path on the checkout).
-        images = tuple(replace(image, alt=alt, caption=caption) for image, (alt, caption) in zip(article.images, alts))
+        images = tuple(
+            replace(image, alt=alt, caption=caption) for image, (alt, caption) in zip(article.images, alts, strict=True)
+        )
         return Result(replace(article, language=language, images=images, x_text=None, **fields), segments, 0, reviewed)
 
     def put(self, article: Article, language: str, fingerprint: str, result: Result) -> None:

@@ -260,7 +260,7 @@ class Renderer:
         """(URL, lastmod, versions) of every page, in the order the original sitemap listed them,
         each edition's pages after the original's."""
         entries = []
-        for lang, idx in self.editions.indexes.items():
+        for idx in self.editions.indexes.values():
             p = idx.prefix
             pages = [f"{p}index.html", f"{p}bulletin/index.html"]
             if idx.is_source:

@@ -10,7 +10,7 @@ hundreds of megabytes, so a mail delivery's payload is the recipient, not the by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -169,7 +169,7 @@ class MailChannel:
                 continue
             items.append((self.identity.from_address, recipient.address, raw, f"{delivery.article_id}/{sid}"))
             keys.append(delivery.key)
-        for key, item, result in zip(keys, items, self._send(items)):
+        for key, item, result in zip(keys, items, self._send(items), strict=True):
             if isinstance(result, SendError):
                 # Subscribers are named by id in the ledger; the provider's words lose the address.
                 detail = redact_addresses(str(result), item[1])

@@ -19,7 +19,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
-from functools import cache, lru_cache
+from functools import cache
 from html import escape
 from importlib import resources
 from urllib.parse import urlsplit

@@ -38,7 +38,7 @@ import urllib.request
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from urllib.parse import urlsplit
 
@@ -137,7 +137,7 @@ class SnsVerifier:
         try:
             parts = urlsplit(url)
             host = parts.hostname or ""
-            parts.port  # a malformed port raises here rather than at fetch time
+            _ = parts.port  # a malformed port raises here rather than at fetch time
         except ValueError:
             raise SnsRefused(403, f"{what} is not a URL") from None
         if parts.scheme.lower() not in self.schemes:

@@ -11,7 +11,7 @@ ADR 0016) with the Japanese as msgids: exactly what the Japanese mail always sai
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from gettext import NullTranslations
 
 from koho.catalogs import translations

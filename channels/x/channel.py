@@ -4,8 +4,8 @@ The text is the title, the summary, the topics as hashtags and the article URL, 
 weighted length (280; CJK counts 2, a URL 23), cut at a sentence or clause boundary; a
 hand-written ``x.text`` in the front matter is used as written (``koho check`` refuses one that
 does not fit). In either, @mentions not listed in the front matter's ``mentions``, cashtags
-and URLs are made inert (``koho.social_text``): the article's page is the post's one link. A change note is posted as a reply to the post; a withdrawn article deletes it
-(``koho.social``).
+and URLs are made inert (``koho.social_text``): the article's page is the post's one link. A
+change note is posted as a reply to the post; a withdrawn article deletes it (``koho.social``).
 
 Receipts are honest: ``sent`` only with the post id X returned; 429 waits for X's reset time,
 5xx and timeouts are retried, 401/403/duplicate content fail with X's own message.

@@ -87,14 +87,14 @@ def _run_two_at_once(path: str, folder, second: list[str] | None = None) -> list
     commands = [["publish", path], second or ["publish", path]]
     logs = [folder / f"run-{n}.log" for n in range(2)]
     procs = []
-    for command, log in zip(commands, logs):  # output to files: a full pipe must not stall a run
+    for command, log in zip(commands, logs, strict=True):  # output to files: a full pipe must not stall a run
         with log.open("wb") as out:
             procs.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "koho.cli", *command], env=env, stdout=out, stderr=subprocess.STDOUT
                 )
             )
-    return [(p.wait(timeout=600), log.read_text("utf-8", "replace")) for p, log in zip(procs, logs)]
+    return [(p.wait(timeout=600), log.read_text("utf-8", "replace")) for p, log in zip(procs, logs, strict=True)]
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])

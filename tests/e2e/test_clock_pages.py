@@ -16,8 +16,6 @@ import pytest
 from lxml import html
 from typer.testing import CliRunner
 
-from tests.argos_home import argos_home  # noqa: F401  (the session fixture, by name)
-
 pytestmark = pytest.mark.usefixtures("prefect_harness", "argos_home")
 
 #: An urgent notice published an hour before the pinned moment (2026-11-28 12:00 JST), current

@@ -29,7 +29,6 @@ from playwright.sync_api import sync_playwright
 from typer.testing import CliRunner
 
 from koho import prefect_env
-from tests.argos_home import argos_home  # noqa: F401  (the session fixture, by name)
 from tests.clock import TestClock
 from tests.conftest import CONTENT
 from tests.crawl import crawl, read_folder, read_s3
@@ -67,7 +66,7 @@ def first_publish(folder: Path, mp: pytest.MonkeyPatch, **env: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def public(tmp_path_factory, prefect_harness, argos_home) -> Path:  # noqa: F811
+def public(tmp_path_factory, prefect_harness, argos_home) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         folder = tmp_path_factory.mktemp("fresh-clone")
         first_publish(folder, mp)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.policy import default
 
@@ -73,7 +73,6 @@ def test_urgent_article_is_mailed_once_to_confirmed_subscribers_of_its_topics(wo
 
 def test_smtp_refusals_do_not_stop_the_run_and_stay_pending(workspace, monkeypatch, clock):
     """An unreachable SMTP server: the flow finishes, every mail row stays pending with the reason."""
-    from prefect.settings import temporary_settings
 
     from flows.publish import publish_article
     from flows.tasks import deliver_task

@@ -4,8 +4,7 @@ SMTP, and leave with the mail client's one-click unsubscribe; the next notice do
 
 from __future__ import annotations
 
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default
 
@@ -14,7 +13,7 @@ import pytest
 
 from koho.ledger import Ledger
 from koho.settings import Settings
-from tests.test_mail_web import link, service, settings, sink  # noqa: F401  (fixtures)
+from tests.test_mail_web import link
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -32,7 +31,7 @@ def _urgent(workspace, clock, name: str, title: str) -> str:
     return str(path)
 
 
-def test_sign_up_confirm_receive_and_one_click_unsubscribe(workspace, service, clock):  # noqa: F811
+def test_sign_up_confirm_receive_and_one_click_unsubscribe(workspace, service, clock):
     from flows.publish import publish_article
 
     assert service.signup("hanako@example.jp", "bousai").status_code == 200

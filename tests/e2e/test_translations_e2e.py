@@ -10,7 +10,6 @@ translation joins later: published after its original, and kept by a full build.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 
 import feedparser
@@ -24,7 +23,6 @@ from koho.i18n import tag
 from koho.reader import read_corpus
 from koho.site import load_site
 from tests import epubcheck
-from tests.argos_home import argos_home  # noqa: F401  (the session fixture, by name)
 from translations.glossary import load_glossary
 from translations.translator import LANGUAGES
 

@@ -3,7 +3,7 @@ content must stay text there, as in every other sink (the Prefect UI renders the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from markdown_it import MarkdownIt
 

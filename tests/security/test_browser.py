@@ -60,7 +60,8 @@ AUDIT = """() => {
     if (el.localName === 'script') bad.push('script element');
     for (const a of el.attributes) {
       if (a.name.toLowerCase().startsWith('on')) bad.push('attribute ' + a.name + ' on ' + el.localName);
-      if (/^\\s*(javascript|vbscript|data):/i.test(a.value) && /href|src|action/i.test(a.name)) bad.push(a.name + '=' + a.value);
+      const scripted = /^\\s*(javascript|vbscript|data):/i.test(a.value);
+      if (scripted && /href|src|action/i.test(a.name)) bad.push(a.name + '=' + a.value);
     }
   }
   if (window.__pwned) bad.push('marker set');

@@ -20,10 +20,10 @@ from koho.media import MediaError, read_media
 from koho.reader import read_corpus
 from koho.site import load_site
 from tests.conftest import CONTENT
+from tests.security.conftest import SECRET
 
 runner = CliRunner()
 PNG = (CONTENT / "media" / "sogo-bousai-kunren-2026-map.png").read_bytes()
-SECRET = "SMTP_PASSWORD=hunter2-do-not-leak"
 
 
 def article(src: str) -> str:
@@ -37,16 +37,6 @@ images:
 ---
 本文です。
 """
-
-
-@pytest.fixture
-def content(tmp_path):
-    root = tmp_path / "content"
-    (root / "articles").mkdir(parents=True)
-    shutil.copy(CONTENT / "site.yaml", root / "site.yaml")
-    shutil.copytree(CONTENT / "media", root / "media")
-    (tmp_path / "secret.txt").write_text(SECRET)
-    return root
 
 
 def errors_for(content: Path, src: str) -> list[str]:

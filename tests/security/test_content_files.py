@@ -15,7 +15,7 @@ from koho.cli import app
 from koho.content_files import ContentFileError, read_inside
 from koho.errors import ContentInvalid
 from koho.site import MAX_SITE_BYTES, load_site
-from tests.security.test_content_boundary import SECRET, content  # noqa: F401  (fixture)
+from tests.security.conftest import SECRET
 from translations.glossary import MAX_GLOSSARY_BYTES, load_glossary
 from translations.review import load_reviews, po_path
 

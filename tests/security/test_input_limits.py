@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from koho.errors import ContentInvalid
 from koho.reader import MAX_ARTICLE_BYTES, read_corpus
 from koho.site import load_site
-from tests.security.test_content_boundary import content  # noqa: F401  (fixture)
 
 LAUGHS = """---
 title: 防災

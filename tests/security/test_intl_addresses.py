@@ -21,9 +21,10 @@ from koho.site import load_site
 from koho.tokens import Tokens
 from tests.clock import TEST_SECRET
 from tests.conftest import CONTENT
+from tests.mail_peers import Clock, Sink, start
 from tests.peers import free_port
-from tests.test_mail_smtp import IDENTITY, Sink, people
-from tests.test_mail_web import SENT, Clock, settings, sink, start  # noqa: F401  (fixtures)
+from tests.test_mail_smtp import IDENTITY, people
+from tests.test_mail_web import SENT
 
 UTF8_LOCAL = "太郎@example.jp"
 IDN_DOMAIN = "hanako@例え.jp"
@@ -93,7 +94,7 @@ def test_each_kind_of_address_gets_a_valid_to_or_a_plain_refusal(smtp, tmp_path)
         assert "太郎" not in utf8_local["detail"]  # subscribers are named by id, never by address
 
 
-def test_the_confirmation_mail_to_an_internationalised_address(settings, tmp_path):  # noqa: F811
+def test_the_confirmation_mail_to_an_internationalised_address(settings, tmp_path):
     sink, controller = serve(utf8=True)
     try:
         service, stop = start(

@@ -11,7 +11,8 @@ from datetime import timedelta
 
 from itsdangerous import URLSafeTimedSerializer
 
-from tests.test_mail_web import SECRET, link, seed, service, settings, sink  # noqa: F401  (fixtures)
+from tests.mail_peers import SECRET
+from tests.test_mail_web import link, seed
 
 REFUSED = "このリンクは無効です"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 from dataclasses import replace
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -15,7 +15,6 @@ import pytest
 from koho.markup import render_markdown, sanitize
 from koho.reader import read_corpus
 from koho.site import load_site
-from tests.security.test_content_boundary import content  # noqa: F401  (fixture)
 
 PAYLOAD = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
 

@@ -8,7 +8,7 @@ import os
 import sqlite3
 import stat
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner

@@ -10,7 +10,7 @@ import pytest
 
 from koho.settings import Settings
 from koho.subscribers import NewSubscriber, normalise_address
-from tests.test_mail_web import SENT, service, settings, sink  # noqa: F401  (fixtures)
+from tests.test_mail_web import SENT
 
 KNOWN = {
     "confirmed": "kaku@example.jp",
@@ -27,7 +27,7 @@ def seed(store, address: str, state: str) -> None:
         store.set_state(store.find(address).id, state)
 
 
-def test_the_answer_is_the_same_for_new_and_known_addresses(service):  # noqa: F811
+def test_the_answer_is_the_same_for_new_and_known_addresses(service):
     for state, address in KNOWN.items():
         seed(service.store, address, state)
     answers = {
@@ -49,7 +49,7 @@ def test_the_answer_is_the_same_for_new_and_known_addresses(service):  # noqa: F
     assert set(mails) == {"arata@example.jp", KNOWN["pending"], KNOWN["unsubscribed"], KNOWN["confirmed"]}
 
 
-def test_the_answer_leaves_before_the_database_is_touched(service):  # noqa: F811
+def test_the_answer_leaves_before_the_database_is_touched(service):
     # Another writer holds the ledger's write lock: a sign-up that wrote before answering would
     # wait for it (and for the client's timeout). The answer comes at once; the work follows.
     database = Settings().db_url().removeprefix("sqlite:///")
@@ -67,7 +67,7 @@ def test_the_answer_leaves_before_the_database_is_touched(service):  # noqa: F81
 
 
 @pytest.mark.parametrize("address", ["", "not-an-address"])
-def test_a_form_error_is_answered_from_the_request_alone(service, address):  # noqa: F811
+def test_a_form_error_is_answered_from_the_request_alone(service, address):
     # What may differ is what the person typed, never what the database knows about it.
     answer = service.http.post("", data={"address": address, "topics": ["bousai"]})
     assert answer.status_code == 400 and SENT not in answer.text

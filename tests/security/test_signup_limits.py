@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from channels.mail.web.limits import CLIENT_LIMIT, MAILBOX_LIMIT, client_address, mailbox
 from koho.ledger_schema import rate_limits
+from tests.mail_peers import Clock, start
 from tests.peers import free_port
-from tests.test_mail_web import SENT, Clock, service, settings, sink, start  # noqa: F401  (fixtures)
+from tests.test_mail_web import SENT
 
 VARIANTS = [
     "taro.yamada@gmail.com",
@@ -61,7 +62,7 @@ def test_one_client_signs_up_at_most_its_limit_and_forged_forwarding_headers_do_
     assert sum(states.values()) == most
 
 
-def test_limits_survive_a_restart(settings, sink):  # noqa: F811
+def test_limits_survive_a_restart(settings, sink):
     clock = Clock()
     first, stop = start(settings, clock, sink)
     try:
@@ -79,7 +80,7 @@ def test_limits_survive_a_restart(settings, sink):  # noqa: F811
         stop()
 
 
-def test_the_proxy_header_counts_only_when_configured(settings, sink):  # noqa: F811
+def test_the_proxy_header_counts_only_when_configured(settings, sink):
     configured = settings.model_copy(update={"mail_trusted_proxy_header": "X-Forwarded-For"})
     running, stop = start(configured, Clock(), sink)
     try:

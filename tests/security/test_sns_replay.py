@@ -10,17 +10,18 @@ Real uvicorn, signed by the loopback SNS of ``tests/sns_fixtures``; the clock is
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, timedelta, timezone
+from datetime import UTC, timedelta
 
 import pytest
 
-from tests.sns_fixtures import TOPIC, complaint, keys, loopback_verifier, peer, serve_cert, signed  # noqa: F401  (fixtures)
-from tests.test_mail_web import Clock, link, seed, settings, sink, start  # noqa: F401  (fixtures)
+from tests.mail_peers import Clock, start
+from tests.sns_fixtures import TOPIC, complaint, loopback_verifier, serve_cert, signed
+from tests.test_mail_web import link, seed
 from tests.test_mail_web_sns import notify
 
 
 @pytest.fixture
-def service(settings, sink):  # noqa: F811
+def service(settings, sink):
     running, stop = start(settings, Clock(), sink, sns_verifier=loopback_verifier())
     yield running
     stop()
@@ -30,7 +31,7 @@ def stamp(when) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def test_messages_older_than_an_hour_are_refused(service, peer, keys):  # noqa: F811
+def test_messages_older_than_an_hour_are_refused(service, peer, keys):
     sid = seed(service, "taro@example.jp", "confirmed")
     url = serve_cert(peer, keys[0])
     now = service.clock.now
@@ -57,7 +58,7 @@ def test_messages_older_than_an_hour_are_refused(service, peer, keys):  # noqa: 
     assert (notify(service.base + "sns", recent).status_code, service.store.get(sid).state) == (200, "unsubscribed")
 
 
-def test_a_replayed_complaint_does_not_unsubscribe_the_new_subscription(service, peer, keys):  # noqa: F811
+def test_a_replayed_complaint_does_not_unsubscribe_the_new_subscription(service, peer, keys):
     sid = seed(service, "hanako@example.jp", "confirmed")
     url = serve_cert(peer, keys[0])
     captured = signed(
@@ -76,7 +77,7 @@ def test_a_replayed_complaint_does_not_unsubscribe_the_new_subscription(service,
     assert service.store.get(sid).state == "confirmed"
 
 
-def test_the_memory_survives_a_restart(settings, sink, peer, keys):  # noqa: F811
+def test_the_memory_survives_a_restart(settings, sink, peer, keys):
     first, stop = start(settings, Clock(), sink, sns_verifier=loopback_verifier())
     try:
         sid = seed(first, "jiro@example.jp", "confirmed")
@@ -96,7 +97,7 @@ def test_the_memory_survives_a_restart(settings, sink, peer, keys):  # noqa: F81
         stop()
 
 
-def test_a_message_that_failed_is_acted_on_when_sns_retries_it(service, peer, keys):  # noqa: F811
+def test_a_message_that_failed_is_acted_on_when_sns_retries_it(service, peer, keys):
     url = serve_cert(peer, keys[1])
     token = uuid.uuid4().hex
     path = f"/confirm-{token}"

@@ -20,7 +20,10 @@ from tests.fakes.x_api import CREDENTIALS, FakeX
 
 URGENT = "ooame-jishu-hinanjo-kaisetsu"
 TITLE = '"【緊急】@stranger さんも $AAPL も #大雨 に注意"'
-SUMMARY = '"@nerima_koho と ＠other が案内。詳細は https://evil.example.com/login?x=1 か www.phish.example.jp へ。問い合わせは info@city.example.jp"'
+SUMMARY = (
+    '"@nerima_koho と ＠other が案内。詳細は https://evil.example.com/login?x=1 か www.phish.example.jp へ。'
+    '問い合わせは info@city.example.jp"'
+)
 
 
 @pytest.fixture

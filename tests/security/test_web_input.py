@@ -8,8 +8,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.test_mail_web import service, settings, sink  # noqa: F401  (fixtures)
-
 
 def test_chunked_body_without_length_is_capped_while_streaming(service):
     sent = 0

@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from importlib import resources
@@ -297,7 +297,7 @@ def create_app(
 
     def choice_errors(
         gettext: Callable[[str], str],
-        topics: list[str],
+        topics: Sequence[str],
         language: str,
         delivery: str,
         languages: dict[str, str] = offered,
@@ -330,7 +330,7 @@ def create_app(
     def signup(
         request: Request,
         address: Annotated[str, Form()] = "",
-        topics: Annotated[list[str], Form()] = [],
+        topics: Annotated[tuple[str, ...], Form()] = (),
         language: Annotated[str, Form()] = "",
         delivery: Annotated[str, Form()] = DELIVERIES[0],
         lang: Annotated[str, Form()] = "",
@@ -418,7 +418,7 @@ def create_app(
     def preferences(
         request: Request,
         token: str,
-        topics: Annotated[list[str], Form()] = [],
+        topics: Annotated[tuple[str, ...], Form()] = (),
         language: Annotated[str, Form()] = site.language,
         delivery: Annotated[str, Form()] = DELIVERIES[0],
         action: Annotated[str, Form()] = "save",

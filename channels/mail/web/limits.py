@@ -21,7 +21,7 @@ import hashlib
 import hmac
 import ipaddress
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import Engine
