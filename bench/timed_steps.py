@@ -37,17 +37,18 @@ class TimedSteps(Steps):
         return corpus
 
     def plan(self, run, channel, article_id, language):
-        self.timer.lap("run (between steps)")
-        self._planned_by_step.add(channel)
-        got = super().plan(run, channel, article_id, language)
-        self.timer.lap(f"{channel} plan+record")
-        return got
+        return self._planned(f"{channel} plan+record", channel, super().plan, run, channel, article_id, language)
 
     def plan_issue(self, run, channel, issue_id, language):
+        return self._planned(
+            f"{channel} plan issue+record", channel, super().plan_issue, run, channel, issue_id, language
+        )
+
+    def _planned(self, lap: str, channel: str, step, *args):
         self.timer.lap("run (between steps)")
         self._planned_by_step.add(channel)
-        got = super().plan_issue(run, channel, issue_id, language)
-        self.timer.lap(f"{channel} plan issue+record")
+        got = step(*args)
+        self.timer.lap(lap)
         return got
 
     def deliver(self, run, channel, keys):
