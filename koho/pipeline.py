@@ -41,7 +41,7 @@ from koho.delivery import Delivery, Receipt, State
 from koho.errors import ConfigError
 from koho.ledger import SITE_ID, Ledger, Recorded
 from koho.reader import Corpus
-from koho.subscribers import SubscriberStore
+from koho.subscribers import Subscriber, SubscriberStore
 
 #: Longest pause koho takes for a provider's Retry-After before handing back to the retry policy.
 MAX_RETRY_AFTER = 300.0
@@ -296,15 +296,15 @@ def capability_context(
     (``FollowUpContext``). The reads each capability needs are made only for it."""
     kinds: list[type[PlanContext]] = []
     extra: dict[str, Any] = {}
-    topics: list[str] | None = None
+    audience: Sequence[Subscriber] | None = None  # None: the channel has no audience for ``item``
     if isinstance(item, BulletinIssue):
-        has_audience = isinstance(channel, HasIssueAudience)
-        if has_audience:
+        if isinstance(channel, HasIssueAudience):
             topics = channel.audience_for_issue(item)
+            audience = state.audience(topics) if topics else ()
     else:
-        has_audience = isinstance(channel, HasAudience)
-        if has_audience:
+        if isinstance(channel, HasAudience):
             topics = channel.audience_for(item)
+            audience = state.audience(topics) if topics else ()
         if isinstance(channel, FollowsUp):
             kinds.append(FollowUpContext)
             # The provider's ids are the original's posts: no posting channel takes translations.
@@ -312,27 +312,25 @@ def capability_context(
             extra["provider_refs"] = MappingProxyType(
                 state.ledger.provider_refs(channel.name, item.id) if wanted else {}
             )
-    if has_audience:
+    if audience is not None:
         kinds.append(AudienceContext)
-        audience = state.audience(topics) if topics else ()
         extra["audience"] = audience
-        once = audience and isinstance(channel, OnceAcrossLanguages)
+        once = bool(audience) and isinstance(channel, OnceAcrossLanguages)
         extra["sent_elsewhere"] = state.ledger.sent_elsewhere(channel.name, item.id, language) if once else frozenset()
     if not kinds:
         return base
     fields = {f.name: getattr(base, f.name) for f in dataclass_fields(PlanContext)}
-    return context_type(*kinds)(**fields, **extra)
+    return context_type(tuple(kinds))(**fields, **extra)
 
 
 @functools.cache
-def context_type(*kinds: type[PlanContext]) -> type[PlanContext]:
+def context_type(kinds: tuple[type[PlanContext], ...]) -> type[PlanContext]:
     """The context class with the fields of every capability context in ``kinds`` (one alone is
     itself): a channel with two capabilities sees both contexts' fields, and no others."""
     if len(kinds) == 1:
         return kinds[0]
-    return make_dataclass(
-        "".join(k.__name__.removesuffix("Context") for k in kinds) + "Context", [], bases=kinds, frozen=True
-    )
+    name = "".join(k.__name__.removesuffix("Context") for k in kinds) + "Context"
+    return make_dataclass(name, [], bases=kinds, frozen=True)
 
 
 def other_languages(channel: Channel, article: Article, now: datetime, state: RunState) -> dict[str, Article]:
@@ -561,7 +559,7 @@ def _deliver_claimed(
 
 
 def site_build(
-    channel: Rebuildable,
+    channel: Channel,
     corpus: Corpus,
     ledger: Ledger,
     now: datetime,
@@ -579,6 +577,7 @@ def site_build(
     ``force`` makes it a new build even if nothing changed, so every file is offered to the
     store again (a store that lost files gets them back; identical ones are left alone).
     """
+    assert isinstance(channel, Rebuildable), f"{channel.name} cannot plan a full build"
     live: dict[str, Article] = {a.id: a for a in corpus.articles.values() if a.is_due(now)}
     members = sorted(live)
     if state is not None:
