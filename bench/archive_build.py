@@ -34,6 +34,7 @@ for _path in (REPO, REPO / "bench"):
 
 from corpus import NEW_AT, generate, new_spec, write_article, write_koho_content  # noqa: E402
 from pelican_baseline import pelican_available, pelican_build  # noqa: E402
+from timing import Timer  # noqa: E402
 
 from koho.prefect_env import DEFAULTS as PREFECT_ENV  # noqa: E402  (the CLI's own offline defaults)
 
@@ -72,6 +73,7 @@ class Workspace:
             archive_url=self.archive_url,
             feeds_url="",
             channels="archive,feeds",
+            languages="",  # the originals only: what Pelican builds too
         )
 
     def export(self) -> None:
@@ -83,32 +85,10 @@ class Workspace:
                 "KOHO_DATABASE_URL": self.db_url,
                 "KOHO_ARCHIVE_URL": self.archive_url,
                 "KOHO_CHANNELS": "archive,feeds",
+                "KOHO_LANGUAGES": "",  # as settings(): the originals only
             }
         )
         os.environ.pop("KOHO_FEEDS_URL", None)
-
-
-class Timer:
-    """Named laps inside one timed region; the total is the sum of the laps."""
-
-    def __init__(self):
-        self.start = self.last = time.perf_counter()
-        self.laps: list[tuple[str, float]] = []
-
-    def lap(self, name: str) -> None:
-        """Close the current lap under ``name`` and start the next one."""
-        now = time.perf_counter()
-        self.laps.append((name, now - self.last))
-        self.last = now
-
-    @property
-    def total(self) -> float:
-        """Seconds from creation to the last lap."""
-        return self.last - self.start
-
-    def breakdown(self) -> str:
-        """``name 0.12 s, ...`` for the detail lines."""
-        return ", ".join(f"{name} {secs:.2f} s" for name, secs in self.laps)
 
 
 def _written(outcomes) -> int:
@@ -126,84 +106,48 @@ def _files(outcomes, by_channel: bool = False) -> str:
     return f"{_written(outcomes)} of {sum(o.planned for o in outcomes)} planned"
 
 
-def _read(settings, timer: Timer, lap: str):
-    """Read the corpus as every flow does; generated content must not have errors."""
-    from koho.reader import read_corpus
-    from koho.site import load_site
-
-    corpus = read_corpus(settings.content_dir, load_site(settings.content_dir), settings.state_dir / "cache")
-    if corpus.errors:
-        raise SystemExit("generated content has errors:\n" + "\n".join(map(str, corpus.errors[:20])))
-    timer.lap(lap)
-    return corpus
-
-
 def koho_full_build(ws: Workspace, now: datetime) -> dict:
-    """Timed: cold-cache read, fresh ledger, then per channel (archive, feeds) what the
-    build-archive flow does: ``site_build`` + ``deliver`` + ``finish_build``."""
-    from channels import registry
-    from koho.ledger import Ledger
-    from koho.pipeline import deliver, finish_build, site_build
+    """Timed: the build-archive run (``flows/driver.py`` ``run`` with ``Work(build=True)``, plain
+    steps, no Prefect) of archive and feeds: cold-cache read, fresh ledger, then per channel
+    ``site_build``, delivery and ``finish_build``."""
+    from timed_steps import TimedSteps
+
+    from flows.driver import Work, run
 
     settings = ws.settings()
     cache = settings.state_dir / "cache"
     assert not cache.exists() or not any(cache.iterdir()), "the full build must start with an empty cache"
     timer = Timer()
-    corpus = _read(settings, timer, "read+parse")
-    ledger = Ledger(settings.db_url())
-    timer.lap("ledger open")
-    outcomes = []
-    for channel in registry.build(settings, ["archive", "feeds"]):
-        planned, _recorded, outcome = site_build(channel, corpus, ledger, now)
-        timer.lap(f"{channel.name} plan+record")
-        outcome.receipts = deliver(channel, ledger, planned)
-        timer.lap(f"{channel.name} deliver")
-        # Part of the build: the built articles now count as published on the channel, which
-        # is what lets the incremental step list them next to the new article.
-        finish_build(ledger, outcome)
-        timer.lap(f"{channel.name} finish_build")
-        outcomes.append(outcome)
-        channel.close()
-    ledger.close()
-    timer.lap("close")
-    return {"timer": timer, "outcomes": outcomes, "corpus": corpus}
+    steps = TimedSteps(timer)
+    # Part of the build: the built articles then count as published on the channel, which is
+    # what lets the incremental step list them next to the new article.
+    outcomes = run(settings, Work(build=True), ["archive", "feeds"], now=now, steps=steps)
+    timer.lap("finish+close")
+    return {"timer": timer, "outcomes": outcomes, "corpus": _corpus(settings)}
 
 
 def koho_incremental(ws: Workspace, path: Path, now: datetime) -> dict:
-    """Timed: what the publish-article flow (flows/driver.py ``run``) does for one new
-    file, minus Prefect: one RunState for the run, then per channel context, plan, deliver."""
-    from channels import registry
-    from koho.ledger import Ledger
-    from koho.pipeline import Outcome, RunState, context_for, deliver, hold_reason, plan_and_record
+    """Timed: the publish-article run for one new file (``flows/driver.py`` ``run``, plain
+    steps, no Prefect): read (warm cache), choose, then per channel plan+record and deliver."""
+    from timed_steps import TimedSteps
+
+    from flows.driver import Work, run
 
     settings = ws.settings()
     timer = Timer()
-    corpus = _read(settings, timer, "read (warm cache)")
-    chosen = corpus.select([path], settings.content_dir)
-    assert len(chosen) == 1, chosen
-    timer.lap("select")
-    ledger = Ledger(settings.db_url())
-    timer.lap("ledger open")
-    state = RunState(ledger, corpus)  # one ledger read for all channels of the run
-    timer.lap("run state")
-    outcomes = []
-    channels = registry.build(settings)
-    for article in chosen:
-        assert hold_reason(article, now) is None
-        for channel in channels:
-            ctx = context_for(channel, article, corpus, ledger, now, state=state)
-            timer.lap(f"{channel.name} context")
-            planned, _recorded = plan_and_record(channel, article, ctx, ledger)
-            timer.lap(f"{channel.name} plan+record")
-            receipts = deliver(channel, ledger, planned)
-            state.delivered(channel.name, article.id, receipts)  # as the flow: later channels see it
-            timer.lap(f"{channel.name} deliver")
-            outcomes.append(Outcome(channel.name, article.id, planned=len(planned), receipts=receipts))
-    for channel in channels:
-        channel.close()
-    ledger.close()
-    timer.lap("close")
-    return {"timer": timer, "outcomes": outcomes, "article": chosen[0], "corpus": corpus}
+    outcomes = run(settings, Work(paths=(str(path),)), now=now, steps=TimedSteps(timer))
+    timer.lap("report+close")
+    corpus = _corpus(settings)
+    (article,) = corpus.select([path], settings.content_dir)
+    assert {o.item_id for o in outcomes} == {article.id}, [o.label for o in outcomes]
+    return {"timer": timer, "outcomes": outcomes, "article": article, "corpus": corpus}
+
+
+def _corpus(settings):
+    """The corpus as the run read it (from the parse cache; not timed)."""
+    from koho.reader import load
+
+    return load(settings)
 
 
 def _listed(html: str) -> int:
@@ -390,9 +334,11 @@ def main(argv: list[str] | None = None) -> int:
     ws = Workspace(root)
 
     started = time.perf_counter()
-    import channels.registry  # noqa: F401  (imports are not part of any timed step)
+    import timed_steps  # noqa: F401  (imports are not part of any timed step)
+
+    import channels.registry  # noqa: F401
+    import flows.driver  # noqa: F401
     import koho.ledger  # noqa: F401
-    import koho.pipeline  # noqa: F401
     import koho.reader  # noqa: F401
     from channels.archive.pages import environment
 

@@ -3,7 +3,7 @@
 
 Run from the repository root: ``python bench/mail_fanout.py`` (40,000 subscribers, a few
 minutes), ``--subscribers 2000`` for a smoke run. koho publishes over ``smtp://`` to an aiosmtpd
-sink in another process, once through the pipeline steps and once through the real Prefect
+sink in another process, once through the run driver with plain steps and once through the real Prefect
 flow; postfix's smtp-source (fetched from Debian's package on first use) then sends as many
 messages of the same size to the same sink, which is as fast as that sink can take mail here.
 bench/README.md says what each figure includes. Seconds vary between runs; compare the ratio.
@@ -34,9 +34,10 @@ for _path in (REPO, REPO / "bench"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from archive_build import Timer, _profiled, _tree_state, log, peak_rss_mb, scratch_root  # noqa: E402  (the house timers)
+from archive_build import _profiled, _tree_state, log, peak_rss_mb, scratch_root  # noqa: E402
 from corpus import JST, SUBJECTS, generate, write_article  # noqa: E402
 from mail_peers import Sink, SmtpSource, Tally  # noqa: E402
+from timing import Timer  # noqa: E402  (the house timer)
 
 TARGET = 0.5  # koho's messages/s >= 0.5 x smtp-source's into the same sink
 TOPICS = list(SUBJECTS)  # the six topics of content/site.yaml
@@ -69,6 +70,7 @@ class Workspace:
             channels="mail",
             mail_url=mail_url,
             secret_key=SECRET,
+            languages="",  # one article to 40,000 Japanese readers: no translation in the figure
         )
 
     def export(self, mail_url: str) -> None:
@@ -81,6 +83,7 @@ class Workspace:
                 "KOHO_CHANNELS": "mail",
                 "KOHO_MAIL_URL": mail_url,
                 "KOHO_SECRET_KEY": SECRET,
+                "KOHO_LANGUAGES": "",  # as settings(): the originals only
             }
         )
 
@@ -135,35 +138,19 @@ def urgent_article(index: int, content: Path) -> tuple[Path, str]:
 
 
 def koho_pipeline(ws: Workspace, path: Path, mail_url: str) -> dict:
-    """Timed: what the publish-article flow does for one article on the mail channel, minus
-    Prefect: read, one RunState, context (loads the audience), plan + record, deliver."""
-    from channels import registry
-    from koho.ledger import Ledger
-    from koho.pipeline import RunState, context_for, deliver, plan_and_record
-    from koho.reader import load
+    """Timed: the publish-article run for one article on the mail channel (``flows/driver.py``
+    ``run``, plain steps, no Prefect): read, plan + record (the context loads the audience),
+    deliver in batches."""
+    from timed_steps import TimedSteps
+
+    from flows.driver import Work, run
 
     settings = ws.settings(mail_url)
     timer = Timer()
-    corpus = load(settings)
-    assert not corpus.errors, corpus.errors
-    (article,) = corpus.select([path], settings.content_dir)
-    timer.lap("read")
-    ledger = Ledger(settings.db_url())
-    state = RunState(ledger, corpus)
-    (channel,) = registry.build(settings, ["mail"])
-    timer.lap("ledger open+run state")
-    now = datetime.now(JST)
-    ctx = context_for(channel, article, corpus, ledger, now, state=state)
-    timer.lap("context (audience)")
-    planned, _recorded = plan_and_record(channel, article, ctx, ledger)
-    timer.lap("plan+record")
-    receipts = deliver(channel, ledger, planned)
-    state.delivered(channel.name, article.id, receipts)
-    timer.lap("deliver (render+send)")
-    channel.close()
-    ledger.close()
-    timer.lap("close")
-    return {"seconds": timer.total, "timer": timer, "planned": len(planned), "sent": _sent(receipts)}
+    outcomes = run(settings, Work(paths=(str(path),)), ["mail"], now=datetime.now(JST), steps=TimedSteps(timer))
+    timer.lap("report+close")
+    (outcome,) = outcomes
+    return {"seconds": timer.total, "timer": timer, "planned": outcome.planned, "sent": outcome.count("sent")}
 
 
 def _sent(receipts) -> int:
@@ -374,9 +361,11 @@ def prepare(root: Path, n: int, publishes: int, with_prefect: bool) -> tuple[Wor
     os.environ.pop("PREFECT_API_URL", None)
     (root / "prefect-home").mkdir()
     started = time.perf_counter()
+    import timed_steps  # noqa: F401
+
     import channels.mail.message  # noqa: F401  (imports are not part of any timed step)
     import channels.registry  # noqa: F401
-    import koho.pipeline  # noqa: F401
+    import flows.driver  # noqa: F401
     import koho.reader  # noqa: F401
 
     if with_prefect:

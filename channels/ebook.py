@@ -24,7 +24,7 @@ from ebooklib import epub
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue
-from koho.channel import Limits, PlanContext
+from koho.channel import Limits, PlanContext, PlansIssues
 from koho.delivery import Delivery
 from koho.i18n import LANGUAGES, issue_title, long_date, tag, words
 from koho.media import read_media
@@ -62,7 +62,7 @@ def identifier(site: Site, day: date, language: str) -> str:
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, site.url(ebook_path(day, language))))
 
 
-class EbookChannel(StoreChannel):
+class EbookChannel(StoreChannel, PlansIssues[PlanContext]):
     """EPUB 3 editions of each bulletin issue (ebooklib), one per language, in a byte store."""
 
     name: ClassVar[str] = "ebook"

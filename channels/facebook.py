@@ -23,11 +23,11 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from koho.article import Article
-from koho.channel import Limits, PlanContext
+from koho.channel import FollowsUp, FollowUpContext, Limits, Reconciles
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
 from koho.outbox import RequestOutbox, deliver_to_outbox, is_outbox
-from koho.social import match_posts, plan_post_lifecycle, read_settings, send_in_order, unanswered
+from koho.social import answers_or_deletes, match_posts, plan_post_lifecycle, read_settings, send_in_order, unanswered
 from koho.social_text import inert
 from koho.textfit import chars, fit_parts
 
@@ -70,12 +70,11 @@ def message(article: Article) -> str:
     )
 
 
-class FacebookChannel:
+class FacebookChannel(FollowsUp, Reconciles):
     """Posts each article once to the Page's feed; comments change notes; deletes."""
 
     name: ClassVar[str] = "facebook"
     limits: ClassVar[Limits] = Limits(body_max=MESSAGE_MAX, overflow="truncate", batch_size=20)
-    follows_up: ClassVar[bool] = True
 
     def __init__(self, settings: FacebookSettings, base_dir: Path | None = None):
         self.settings = settings
@@ -97,7 +96,11 @@ class FacebookChannel:
         """Where posts go (the token is never part of it)."""
         return self.url if is_outbox(self.url) else f"{self.url} (page {self.settings.page_id})"
 
-    def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
+    def follows_up(self, article: Article) -> bool:
+        """A change note is answered and a withdrawal deletes: both need the post's id."""
+        return answers_or_deletes(article)
+
+    def plan(self, article: Article, ctx: FollowUpContext) -> list[Delivery]:
         """The feed post, the comment with a change note, or the deletion of the post."""
         base, page = self.settings.api_url.rstrip("/"), self.settings.page_id or "PAGE_ID"
         link = ctx.site.url(f"articles/{article.id}/")

@@ -14,7 +14,7 @@ from typing import ClassVar
 from feedgen.feed import FeedGenerator
 
 from koho.article import Article
-from koho.channel import Limits, PlanContext
+from koho.channel import Limits, PlanContext, Rebuildable
 from koho.delivery import Delivery
 from koho.i18n import LANGUAGES, tag, words
 from koho.ledger import SITE_ID
@@ -41,7 +41,7 @@ def entry_id(article: Article, host: str, prefix: str = "") -> str:
     return f"tag:{host},{article.publish_at.date().isoformat()}:{prefix}articles/{article.id}"
 
 
-class FeedsChannel(StoreChannel):
+class FeedsChannel(StoreChannel, Rebuildable):
     """Atom and RSS feeds written next to the archive (or to their own store)."""
 
     name: ClassVar[str] = "feeds"

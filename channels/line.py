@@ -26,7 +26,8 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from koho.article import Article
-from koho.channel import Limits, PlanContext
+from koho.bulletin import BulletinIssue
+from koho.channel import Limits, PlanContext, PlansIssues
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
 from koho.outbox import OutboxOrApi, is_outbox
@@ -73,7 +74,7 @@ def retry_key(delivery_key: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "koho:" + delivery_key))
 
 
-class LineChannel:
+class LineChannel(PlansIssues[PlanContext]):
     """Broadcasts urgent articles and bulletin issues to the account's friends."""
 
     name: ClassVar[str] = "line"
@@ -115,7 +116,7 @@ class LineChannel:
             )
         ]
 
-    def plan_issue(self, issue, ctx: PlanContext) -> list[Delivery]:
+    def plan_issue(self, issue: BulletinIssue, ctx: PlanContext) -> list[Delivery]:
         """One broadcast, once, when a 区報 issue has appeared: its name and its page."""
         if not issue.is_due(ctx.now) or not issue.articles:
             return []

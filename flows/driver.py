@@ -64,6 +64,7 @@ def run(
                 outcomes += held(run, steps, article, reason)
                 continue
             outcomes += translate_and_publish(run, steps, article)  # translate, then plan+record+deliver each
+            run.see_revision(article)  # record when this revision was first seen: its feed time
             outcomes += [publish_on(run, steps, channel, article) for channel in run.channels]  # the original
         outcomes += publish_issues(run, steps, issues)  # the 区報 issues' digests and e-books
         outcomes += publish_issue_translations(run, steps, issues)  # ... in each language
@@ -215,6 +216,16 @@ class Run:
         if made is None:
             raise KeyError(f"{article_id} has no translation into {language} in this run")
         return made
+
+    def see_revision(self, article: Article) -> None:
+        """Record when an original's revision was first seen (its feeds' updated time) before it
+        is planned: the ledger write that planning itself never makes. A dry run records nothing."""
+        if not self.dry_run:
+            self.state.see_revision(article)
+
+    def remember(self, planned: Sequence[Delivery]) -> None:
+        """Keep deliveries by key until they are delivered: a delivery step takes keys."""
+        self.planned.update((d.key, d) for d in planned)
 
     def forget(self, planned: Sequence[Delivery]) -> None:
         """Drop deliveries once delivered (or not to be): a run's plans are not all held at once."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue, issues_of
-from koho.channel import ChangesWithTime, Channel, IssueChannel, StoresFiles
+from koho.channel import ChangesWithTime, Channel, PlansIssues, Rebuildable, StoresFiles
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ContentInvalid
 from koho.ledger import Recorded
@@ -104,19 +104,15 @@ def translate(run: Run, article_id: str, language: str):
 def plan(run: Run, channel: str, article_id: str, language: str) -> tuple[list[Delivery], Recorded]:
     """Plan one article on one channel; write its rows pending (unless a dry run)."""
     chan, article = run.channel(channel), run.article(article_id, language)
-    ctx = context_for(chan, article, run.corpus, run.ledger, run.now, run.dry_run, run.state)
-    planned, recorded = plan_and_record(chan, article, ctx, run.ledger, run.owner, run.dry_run)
-    run.planned.update((d.key, d) for d in planned)
-    return planned, recorded
+    ctx = context_for(chan, article, run.corpus, run.ledger, run.now, run.state)
+    return plan_and_record(chan, article, ctx, run.ledger, run.owner, run.dry_run)
 
 
 def plan_issue(run: Run, channel: str, issue_id: str, language: str) -> tuple[list[Delivery], Recorded]:
     """Plan one bulletin issue on one channel (the mail digest, the e-book) and write it pending."""
     chan, issue = run.channel(channel), run.issues[(issue_id, language)]
     ctx = issue_context(chan, issue, run.corpus, run.now, run.state)
-    planned, recorded = plan_issue_and_record(chan, issue, ctx, run.ledger, run.owner, run.dry_run)
-    run.planned.update((d.key, d) for d in planned)
-    return planned, recorded
+    return plan_issue_and_record(chan, issue, ctx, run.ledger, run.owner, run.dry_run)
 
 
 def deliver(run: Run, channel: str, keys: Sequence[str]) -> list[Receipt]:
@@ -143,7 +139,7 @@ def publish_on(run: Run, steps: Steps, channel: Channel, article: Article) -> Ou
     """Plan, record and deliver one article (an original, or a translation made in this run) on
     one channel; then the run knows whether it is on the channel (listing pages show it)."""
     translation = article.translation is not None
-    outcome = Outcome(channel.name, f"{article.id} ({article.language})" if translation else article.id)
+    outcome = Outcome(channel.name, article.id, article.language if translation else None)
     planned, recorded = steps.plan(run, channel.name, article.id, article.language)
     deliver_planned(run, steps, channel, planned, recorded, outcome)
     run.state.delivered(channel.name, article.id, outcome.reached(), article.language if translation else None)
@@ -191,7 +187,7 @@ def publish_issues(run: Run, steps: Steps, issues: Sequence[BulletinIssue]) -> l
     """Each issue channel's deliveries of each bulletin issue not yet settled there (the mail
     digest, LINE's broadcast, the e-book): after the articles, so urgent news never waits."""
     outcomes = []
-    for channel in [c for c in run.channels if isinstance(c, IssueChannel)] if issues else []:
+    for channel in [c for c in run.channels if isinstance(c, PlansIssues)] if issues else []:
         for issue in issues:
             if (issue.id, issue.revision) not in run.state.settled(channel.name):
                 outcomes.append(_publish_issue(run, steps, channel, issue))
@@ -205,7 +201,7 @@ def publish_issue_translations(run: Run, steps: Steps, issues: Sequence[Bulletin
     outcomes = []
     for issue in issues if run.languages else []:
         for language in run.languages:
-            takers = [c for c in _takers(run, language) if isinstance(c, IssueChannel)]
+            takers = [c for c in _takers(run, language) if isinstance(c, PlansIssues)]
             if not takers:
                 continue
             edition = translated_issue(issue, {a.id: run.state.translation(a, language) for a in issue.articles})
@@ -219,7 +215,7 @@ def publish_issue_translations(run: Run, steps: Steps, issues: Sequence[Bulletin
 
 def _publish_issue(run: Run, steps: Steps, channel: Channel, issue: BulletinIssue) -> Outcome:
     original = all(a.translation is None for a in issue.articles)
-    outcome = Outcome(channel.name, issue.id if original else f"{issue.id} ({issue.language})")
+    outcome = Outcome(channel.name, issue.id, None if original else issue.language)
     run.issues[(issue.id, issue.language)] = issue
     planned, recorded = steps.plan_issue(run, channel.name, issue.id, issue.language)
     deliver_planned(
@@ -240,7 +236,6 @@ def refresh_clock(run: Run, steps: Steps) -> list[Outcome]:
         if made is None:
             continue  # the common run: no moment passed, nothing rendered
         planned, recorded, outcome = made
-        run.planned.update((d.key, d) for d in planned)
         note, outcome.note = outcome.note, ""  # which pages and why, then what delivery says
         outcomes.append(outcome)
         deliver_planned(run, steps, channel, planned, recorded, outcome)
@@ -255,10 +250,9 @@ def build_all(run: Run, steps: Steps, force: bool = False) -> list[Outcome]:
     ``force``: offer every file again even if the site is unchanged since the last build."""
     outcomes = []
     for channel in run.channels:
-        if not hasattr(channel, "plan_all"):
+        if not isinstance(channel, Rebuildable):
             continue  # issue channels (e-books): below
         planned, recorded, outcome = site_build(channel, run.corpus, run.ledger, run.now, run.owner, run.state, force)
-        run.planned.update((d.key, d) for d in planned)
         outcomes.append(outcome)
         lost = _reopen_lost(run, channel, planned, recorded)
         if recorded.to_deliver() or lost:
@@ -271,7 +265,7 @@ def build_all(run: Run, steps: Steps, force: bool = False) -> list[Outcome]:
             mark_current(run.ledger, channel.name, run.now)  # every page was rendered as of ``now``
     # E-books are files of each issue: rebuilt like pages (written if changed or missing). Only
     # channels that store files: a build never sends a digest or a broadcast.
-    for channel in [c for c in run.channels if isinstance(c, StoresFiles) and isinstance(c, IssueChannel)]:
+    for channel in [c for c in run.channels if isinstance(c, StoresFiles) and isinstance(c, PlansIssues)]:
         for issue in issues_of(run.corpus.articles.values(), run.corpus.site, run.now):
             outcome = Outcome(channel.name, issue.id)
             outcomes.append(outcome)
@@ -331,6 +325,7 @@ def deliver_batches(run: Run, steps: Steps, channel: Channel, planned: list[Deli
     """
     size = max(1, channel.limits.batch_size)
     receipts: list = []
+    run.remember(planned)  # the delivery step takes keys and finds the deliveries here
     for start in range(0, len(planned), size):
         try:
             receipts += steps.deliver(run, channel.name, [d.key for d in planned[start : start + size]])
@@ -373,15 +368,16 @@ def _settled_everywhere(run: Run, translated: Article | None, language: str) -> 
 
 def _skip_untranslatable(run: Run, channel: Channel, article: Article, language: str, missing: str) -> Outcome | None:
     """Record that ``language`` was not published on ``channel`` and why (once per revision)."""
-    label = f"{article.id} ({language})"
     if run.dry_run:
-        return Outcome(channel.name, label, note=f"would skip: {missing}")
+        return Outcome(channel.name, article.id, language, note=f"would skip: {missing}")
     row = Delivery(channel.name, f"translation/{language}", article.id, article.revision, language, b"")
     recorded = run.ledger.record([row], run.owner)
     if not recorded.new:
         return None  # already said in an earlier run
     run.ledger.apply([Receipt.skipped(row.key, missing)])
-    return Outcome(channel.name, label, planned=1, new=1, note=missing, receipts=[Receipt.skipped(row.key, missing)])
+    return Outcome(
+        channel.name, article.id, language, planned=1, new=1, note=missing, receipts=[Receipt.skipped(row.key, missing)]
+    )
 
 
 def _reopen_lost(run: Run, channel: Channel, planned: Iterable[Delivery], recorded: Recorded) -> int:

@@ -1,11 +1,12 @@
-"""The Channel protocol every channel module implements, and the context planning receives."""
+"""The Channel protocol every channel module implements, its capabilities, and the contexts
+planning receives (ADR 0020)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from typing import ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue
@@ -33,12 +34,15 @@ class Limits:
 
 @dataclass(frozen=True)
 class PlanContext:
-    """Everything planning may look at besides the article: no I/O happens while planning.
+    """What planning may look at besides the article, for every channel: no I/O happens while
+    planning. A channel that declares a capability gets that capability's context instead (a
+    subclass with its fields, below); nothing else reaches it.
 
     ``live`` holds the articles already on this channel plus the one being planned, so listing
     pages never link to something not yet published. ``updated`` is when each article's current
     revision was first recorded (feeds' <updated>). ``previous_targets`` are the targets this
     channel wrote for earlier revisions of the article (so a page it left is refreshed too).
+    ``published``: the ids of the articles on the channel (in the planned item's language).
     """
 
     site: Site
@@ -47,34 +51,51 @@ class PlanContext:
     updated: Mapping[str, datetime] = field(default_factory=dict)
     previous_targets: frozenset[str] = frozenset()
     published: frozenset[str] = frozenset()
-    #: Confirmed subscribers of the topics a channel asked for (``audience_for``); empty otherwise.
+
+
+@dataclass(frozen=True)
+class AudienceContext(PlanContext):
+    """The context of a channel that sends to people (``HasAudience``, ``HasIssueAudience``)."""
+
+    #: Confirmed subscribers of the topics the channel asked for; empty when it asked for none.
     audience: Sequence[Subscriber] = ()
-    #: Target -> provider id of this article's sent deliveries on this channel, for channels that
-    #: follow up on what they sent (``follows_up``): the post a reply answers or a withdrawal deletes.
-    provider_refs: Mapping[str, str] = field(default_factory=dict)
     #: Targets that already received this article (or issue) on this channel in another language,
-    #: for channels sending once per target across languages (``once_across_languages``): a
-    #: subscriber who switched language is not sent the same news again.
+    #: for channels that are ``OnceAcrossLanguages`` (empty for the others): a subscriber who
+    #: switched language is not sent the same news again.
     sent_elsewhere: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class FollowUpContext(PlanContext):
+    """The context of a channel that answers or deletes what it sent (``FollowsUp``)."""
+
+    #: Target -> provider id of this article's sent deliveries on this channel (the post a reply
+    #: answers or a withdrawal deletes); filled when the channel's ``follows_up(article)`` says so.
+    provider_refs: Mapping[str, str] = field(default_factory=dict)
 
 
 class DeliveryError(Exception):
     """A whole batch could not be delivered (bad configuration, unreachable endpoint)."""
 
 
+#: The context a channel's ``plan`` takes: ``PlanContext``, or the capability context it declared.
+Ctx = TypeVar("Ctx", bound=PlanContext, contravariant=True)
+
+
 @runtime_checkable
-class Channel(Protocol):
+class Channel(Protocol[Ctx]):
     """A place koho publishes to: pure planning, I/O only in ``deliver``.
 
     Four methods in the spirit of listmonk's messenger: ``name`` and ``limits`` describe the
     channel, ``plan`` turns an article into deliveries, ``deliver`` pushes a batch and returns one
-    receipt per delivery, ``close`` releases connections.
+    receipt per delivery, ``close`` releases connections. What a channel can do beyond that is a
+    capability below, declared by subclassing its protocol and checked with ``isinstance``.
     """
 
     name: ClassVar[str]
     limits: ClassVar[Limits]
 
-    def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
+    def plan(self, article: Article, ctx: Ctx) -> list[Delivery]:
         """Deliveries for this article and revision (pure: no I/O)."""
         ...
 
@@ -91,16 +112,81 @@ class Channel(Protocol):
         ...
 
 
-@runtime_checkable
-class IssueChannel(Channel, Protocol):
-    """A channel that also delivers per bulletin issue (the mail digest, e-book editions).
+# Capabilities. Each is a protocol a channel declares by subclassing it (so a reader sees it on
+# the class line, and tests/test_channel_contract.py holds what a channel has to what it
+# declares); the pipeline and the driver check them with ``isinstance``, never ``getattr``.
+# Each says what the pipeline gives a channel that has it.
 
-    ``plan_issue`` is pure like ``plan``; its deliveries are recorded under the issue's id
-    (``issue-2026-11-01``) and the issue's revision, which changes when its articles do.
+
+@runtime_checkable
+class PlansIssues(Protocol[Ctx]):
+    """A channel that also delivers per bulletin issue (the mail digest, LINE's broadcast, the
+    e-book editions).
+
+    Given: ``plan_issue`` is called once per issue not yet settled on the channel, and once per
+    issue edition in each language the channel takes (``flows/steps.py`` ``publish_issues``);
+    it is pure like ``plan``, and its deliveries are recorded under the issue's id
+    (``issue-2026-11-01``) and revision, which changes when its articles do.
     """
 
-    def plan_issue(self, issue: BulletinIssue, ctx: PlanContext) -> list[Delivery]:
+    def plan_issue(self, issue: BulletinIssue, ctx: Ctx) -> list[Delivery]:
         """Deliveries for the whole issue (pure: no I/O)."""
+        ...
+
+
+@runtime_checkable
+class HasAudience(Protocol):
+    """A channel that sends each article to people who asked for its topics (mail).
+
+    Given: ``plan`` receives an ``AudienceContext`` whose ``audience`` holds the confirmed
+    subscribers of the topics ``audience_for`` names (read once per topic set and run).
+    """
+
+    def audience_for(self, article: Article) -> list[str] | None:
+        """Topics whose confirmed subscribers receive this article (None: nobody)."""
+        ...
+
+
+@runtime_checkable
+class HasIssueAudience(PlansIssues[AudienceContext], Protocol):
+    """An issue channel that sends each issue to people who asked for its topics (the digest).
+
+    Given: ``plan_issue`` receives an ``AudienceContext`` whose ``audience`` holds the
+    confirmed subscribers of the topics ``audience_for_issue`` names.
+    """
+
+    def audience_for_issue(self, issue: BulletinIssue) -> list[str] | None:
+        """Topics whose confirmed subscribers receive this issue (None: nobody)."""
+        ...
+
+
+@runtime_checkable
+class OnceAcrossLanguages(Protocol):
+    """A channel with an audience (``HasAudience``, ``HasIssueAudience``) whose targets are the
+    same people in every language (a subscriber), so one item reaches each target once in
+    whichever language it went out first.
+
+    Given: ``AudienceContext.sent_elsewhere``, the targets that received the item on the channel
+    in another language (a subscriber who switched language is not sent the same news again).
+    There is no method to call: membership is the declaration, and the marker below is what
+    ``isinstance`` sees.
+    """
+
+    once_across_languages: ClassVar[Literal[True]] = True
+
+
+@runtime_checkable
+class FollowsUp(Protocol):
+    """A channel that answers or deletes what it sent for an article (X's reply or deletion, the
+    Facebook Page's comment or deletion).
+
+    Given: ``plan`` receives a ``FollowUpContext``; when ``follows_up(article)`` is true its
+    ``provider_refs`` hold the provider's ids of the article's sent deliveries (one ledger query,
+    made only then).
+    """
+
+    def follows_up(self, article: Article) -> bool:
+        """Whether planning this article answers or deletes something sent earlier."""
         ...
 
 
@@ -130,6 +216,21 @@ class StoresFiles(Protocol):
 
     def missing(self, targets: Sequence[str]) -> list[str]:
         """The targets the store does not hold."""
+        ...
+
+
+@runtime_checkable
+class Rebuildable(StoresFiles, Protocol):
+    """A channel whose whole output can be planned at once (the archive's site, the feeds): a
+    store of files, so a rebuild can also say which of them the store lost.
+
+    Given: ``plan_all`` is called by build-archive (``flows/steps.py`` ``build_all``, through
+    ``pipeline.site_build``) with every live article of the site, the translations publishing put
+    there included; its deliveries are recorded under a build id hashed from everything planned.
+    """
+
+    def plan_all(self, ctx: PlanContext, build_id: str) -> list[Delivery]:
+        """Every file of the channel's output for ``ctx.live`` (pure: no I/O)."""
         ...
 
 

@@ -6,6 +6,7 @@ knows a particular channel: channels come in through the Channel protocol.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import socket
@@ -13,19 +14,34 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, make_dataclass, replace
+from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from koho import progress
 from koho.article import Article
 from koho.bulletin import BulletinIssue
-from koho.channel import Channel, DeliveryError, PlanContext, Reconciles
+from koho.channel import (
+    AudienceContext,
+    Channel,
+    DeliveryError,
+    FollowsUp,
+    FollowUpContext,
+    HasAudience,
+    HasIssueAudience,
+    OnceAcrossLanguages,
+    PlanContext,
+    PlansIssues,
+    Rebuildable,
+    Reconciles,
+)
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ConfigError
 from koho.ledger import SITE_ID, Ledger, Recorded
 from koho.reader import Corpus
-from koho.subscribers import SubscriberStore
+from koho.subscribers import Subscriber, SubscriberStore
 
 #: Longest pause koho takes for a provider's Retry-After before handing back to the retry policy.
 MAX_RETRY_AFTER = 300.0
@@ -72,6 +88,9 @@ class RunState:
     """Ledger facts that planning needs, read once per run and kept current as the run goes.
 
     Reading them per article would make publishing N articles cost N full ledger scans.
+    The run driver owns it: the steps (planning, the context builders) only read it, filling
+    its caches on first read; what the run did is told to it by the driver's own functions
+    (``see_revision``, ``add_translation``, ``delivered``, ``down``), never by a step.
     """
 
     def __init__(
@@ -195,50 +214,32 @@ def context_for(
     corpus: Corpus,
     ledger: Ledger,
     now: datetime,
-    dry_run: bool = False,
     state: RunState | None = None,
 ) -> PlanContext:
-    """Build the pure planning input for one channel from the corpus and the ledger.
-
-    Records when the article's revision was first seen (feeds' updated time), except in a dry run.
+    """The planning input for one channel and article, read from the corpus, the ledger and the
+    run's state: the context the channel declared (``capability_context``). Writes nothing: the
+    revision's first-seen time is recorded by the driver beforehand (``RunState.see_revision``).
     """
     state = state or RunState(ledger, corpus)
     if article.translation is not None:
         return translation_context(channel, article, corpus, ledger, now, state)
     published = state.published(channel.name)
     live = {a.id: a for a in corpus.articles.values() if a.id in published and a.is_due(now)}
-    if not dry_run:
-        state.see_revision(article)
     if article.withdrawn:
         live.pop(article.id, None)
     else:
         live[article.id] = article
     live.update(other_languages(channel, article, now, state))
-    previous = ledger.previous_targets(channel.name, article.id, article.revision)
-    wants = getattr(channel, "audience_for", None)  # only channels that mail people ask for one
-    topics = wants(article) if wants else None
-    audience = state.audience(topics) if topics else ()
-    # Only channels that answer or delete their own posts need the provider's ids (one query).
-    refs = ledger.provider_refs(channel.name, article.id) if getattr(channel, "follows_up", False) else {}
     # A read-only view, not a copy: a run plans many articles against thousands of feed times.
-    return PlanContext(
+    base = PlanContext(
         site=corpus.site,
         now=now,
         live=live,
         updated=MappingProxyType(state.updated),
-        previous_targets=previous,
+        previous_targets=ledger.previous_targets(channel.name, article.id, article.revision),
         published=frozenset(published),
-        audience=audience,
-        provider_refs=MappingProxyType(refs),
-        sent_elsewhere=sent_elsewhere(channel, article.id, article.language, ledger, audience),
     )
-
-
-def sent_elsewhere(channel: Channel, item_id: str, language: str, ledger: Ledger, audience) -> frozenset[str]:
-    """For channels that send once per target across languages: who already got it in another."""
-    if not audience or not getattr(channel, "once_across_languages", False):
-        return frozenset()
-    return ledger.sent_elsewhere(channel.name, item_id, language)
+    return capability_context(channel, base, article, article.language, state)
 
 
 def translation_context(
@@ -264,19 +265,72 @@ def translation_context(
     if not article.withdrawn:
         mine[f"{article.id}@{language}"] = article
     live.update(mine)
-    wants = getattr(channel, "audience_for", None)
-    topics = wants(article) if wants else None
-    audience = state.audience(topics) if topics else ()
-    return PlanContext(
+    base = PlanContext(
         site=corpus.site,
         now=now,
         live=live,
         updated=MappingProxyType(state.updated),
         previous_targets=ledger.previous_targets(channel.name, article.id, article.revision, language),
         published=frozenset(published),
-        audience=audience,
-        sent_elsewhere=sent_elsewhere(channel, article.id, language, ledger, audience),
     )
+    return capability_context(channel, base, article, language, state)
+
+
+def issue_context(
+    channel: Channel, issue: BulletinIssue, corpus: Corpus, now: datetime, state: RunState
+) -> PlanContext:
+    """The planning input for one bulletin issue: its articles are live; a channel that sends
+    issues to people (``HasIssueAudience``) gets the confirmed subscribers of its topics."""
+    base = PlanContext(
+        site=corpus.site, now=now, live={a.id: a for a in issue.articles}, updated=MappingProxyType(state.updated)
+    )
+    return capability_context(channel, base, issue, issue.language, state)
+
+
+def capability_context(
+    channel: Channel, base: PlanContext, item: Article | BulletinIssue, language: str, state: RunState
+) -> PlanContext:
+    """``base`` with what each capability the channel declared adds for planning ``item`` (an
+    article or, for ``plan_issue``, an issue), and nothing it did not declare: an audience and who
+    got the item in another language (``AudienceContext``), the provider's ids of what was sent
+    (``FollowUpContext``). The reads each capability needs are made only for it."""
+    kinds: list[type[PlanContext]] = []
+    extra: dict[str, Any] = {}
+    audience: Sequence[Subscriber] | None = None  # None: the channel has no audience for ``item``
+    if isinstance(item, BulletinIssue):
+        if isinstance(channel, HasIssueAudience):
+            topics = channel.audience_for_issue(item)
+            audience = state.audience(topics) if topics else ()
+    else:
+        if isinstance(channel, HasAudience):
+            topics = channel.audience_for(item)
+            audience = state.audience(topics) if topics else ()
+        if isinstance(channel, FollowsUp):
+            kinds.append(FollowUpContext)
+            # The provider's ids are the original's posts: no posting channel takes translations.
+            wanted = item.translation is None and channel.follows_up(item)
+            extra["provider_refs"] = MappingProxyType(
+                state.ledger.provider_refs(channel.name, item.id) if wanted else {}
+            )
+    if audience is not None:
+        kinds.append(AudienceContext)
+        extra["audience"] = audience
+        once = bool(audience) and isinstance(channel, OnceAcrossLanguages)
+        extra["sent_elsewhere"] = state.ledger.sent_elsewhere(channel.name, item.id, language) if once else frozenset()
+    if not kinds:
+        return base
+    fields = {f.name: getattr(base, f.name) for f in dataclass_fields(PlanContext)}
+    return context_type(tuple(kinds))(**fields, **extra)
+
+
+@functools.cache
+def context_type(kinds: tuple[type[PlanContext], ...]) -> type[PlanContext]:
+    """The context class with the fields of every capability context in ``kinds`` (one alone is
+    itself): a channel with two capabilities sees both contexts' fields, and no others."""
+    if len(kinds) == 1:
+        return kinds[0]
+    name = "".join(k.__name__.removesuffix("Context") for k in kinds) + "Context"
+    return make_dataclass(name, [], bases=kinds, frozen=True)
 
 
 def other_languages(channel: Channel, article: Article, now: datetime, state: RunState) -> dict[str, Article]:
@@ -304,10 +358,13 @@ def other_languages(channel: Channel, article: Article, now: datetime, state: Ru
 
 @dataclass
 class Outcome:
-    """What one channel did for one article (or one site rebuild) in a run."""
+    """What one channel did for one article, issue or site rebuild in a run."""
 
     channel: str
-    article_id: str
+    #: The article's or issue's id (``SITE_ID`` for a rebuild or a refresh of site pages).
+    item_id: str
+    #: The translation's language; None for an original (and its issue) and for site pages.
+    language: str | None = None
     planned: int = 0
     new: int = 0
     receipts: list[Receipt] = field(default_factory=list)
@@ -320,6 +377,11 @@ class Outcome:
     tally: Counter | None = None
     #: A batch still failed transiently after its retries (the store or API is down for now).
     stuck: bool = False
+
+    @property
+    def label(self) -> str:
+        """The item as the report shows it: ``id``, or ``id (lang)`` for a translation."""
+        return self.item_id if self.language is None else f"{self.item_id} ({self.language})"
 
     def count(self, state: State | str) -> int:
         """Deliveries of this outcome in ``state``: made final by this run for sent, unchanged
@@ -361,24 +423,6 @@ def plan_and_record(
     )
 
 
-def issue_context(
-    channel: Channel, issue: BulletinIssue, corpus: Corpus, now: datetime, state: RunState
-) -> PlanContext:
-    """The planning input for one bulletin issue: its articles are live, plus the audience of
-    confirmed subscribers of its topics when the channel mails people."""
-    wants = getattr(channel, "audience_for_issue", None)
-    topics = wants(issue) if wants else None
-    audience = state.audience(topics) if topics else ()
-    return PlanContext(
-        site=corpus.site,
-        now=now,
-        live={a.id: a for a in issue.articles},
-        updated=MappingProxyType(state.updated),
-        audience=audience,
-        sent_elsewhere=sent_elsewhere(channel, issue.id, issue.language, state.ledger, audience),
-    )
-
-
 def plan_issue_and_record(
     channel: Channel,
     issue: BulletinIssue,
@@ -388,6 +432,7 @@ def plan_issue_and_record(
     dry_run: bool = False,
 ) -> tuple[list[Delivery], Recorded]:
     """Like ``plan_and_record`` for a channel's deliveries of a whole issue (``plan_issue``)."""
+    assert isinstance(channel, PlansIssues), f"{channel.name} plans no issues"
     return _record(
         channel,
         issue.id,
@@ -532,6 +577,7 @@ def site_build(
     ``force`` makes it a new build even if nothing changed, so every file is offered to the
     store again (a store that lost files gets them back; identical ones are left alone).
     """
+    assert isinstance(channel, Rebuildable), f"{channel.name} cannot plan a full build"
     live: dict[str, Article] = {a.id: a for a in corpus.articles.values() if a.is_due(now)}
     members = sorted(live)
     if state is not None:

@@ -34,7 +34,7 @@ def artifact_rows(outcomes: Sequence[Outcome]) -> list[dict[str, str | int]]:
     for o in outcomes:
         rows.append(
             {
-                "article": o.article_id,
+                "article": o.label,
                 "channel": o.channel,
                 "planned": o.planned,
                 "new": o.new,
@@ -134,7 +134,7 @@ def summarize(outcomes: Sequence[Outcome]) -> Summary:
             failures[o.channel] = (count + o.count(State.FAILED), first)
         note = o.note
         if note.startswith(_HELD) and not o.planned:
-            held.setdefault(o.article_id, note)
+            held.setdefault(o.item_id, note)
         elif (
             note
             and not note.startswith(_ROUTINE + (_WOULD_SKIP,))

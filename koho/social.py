@@ -9,7 +9,8 @@ must not post the news again. What follows a post is explicit:
 
 Targets are ``post``, ``note-<hash>`` and ``delete``; the revision part of every key is
 ``once``. Planning stays pure: the id of the post being answered or deleted comes from the
-ledger through ``PlanContext.provider_refs``.
+ledger through ``FollowUpContext.provider_refs``, which the pipeline fills for the
+articles ``follows_up`` names.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from koho.article import Article
-from koho.channel import PlanContext
+from koho.channel import FollowUpContext
 from koho.delivery import Delivery, Receipt
 
 ONCE = "once"
@@ -42,10 +43,16 @@ def request_bytes(request: dict[str, Any]) -> bytes:
     return json.dumps(request, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8") + b"\n"
 
 
+def answers_or_deletes(article: Article) -> bool:
+    """Whether planning ``article`` answers or deletes its post, and so needs the post's id: a
+    posting channel's ``FollowsUp.follows_up``."""
+    return article.withdrawn or bool(article.change_note)
+
+
 def plan_post_lifecycle(
     channel: str,
     article: Article,
-    ctx: PlanContext,
+    ctx: FollowUpContext,
     post: Callable[[], dict],
     answer: Callable[[str], dict],
     delete: Callable[[str], dict],

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from koho.channel import StoresFiles
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError, DeliveryFailure
 
@@ -256,7 +257,7 @@ def write_batch(store: Store, batch: Sequence[Delivery]) -> list[Receipt]:
     return receipts
 
 
-class StoreChannel:
+class StoreChannel(StoresFiles):
     """Base for channels whose transport is a byte store chosen by URL (archive, feeds).
 
     Opens the store lazily, so planning and dry runs never touch it.

@@ -2,14 +2,17 @@
 
 Each channel is built by its registry factory with the embedded defaults (file stores and
 outboxes under a temporary workspace, the SQLite ledger), so a channel added to the registry is
-tested here without a line of its own. What the pipeline relies on, in four tests per channel:
+tested here without a line of its own. What the pipeline relies on, in five tests per channel:
 
-* it declares what ``koho/pipeline.py`` and ``flows/steps.py`` probe for (``audience_for``,
-  ``follows_up``, …) with the right types, and capabilities that only make sense together come
-  together (``CAPABILITIES`` says why for each);
+* its capabilities are exactly the protocols of ``koho/channel.py`` it declares (a method the
+  pipeline would call without a declaration, or a declaration whose method is the protocol's
+  stub, fails), what they return has the types the pipeline expects, and capabilities that only
+  make sense together come together;
+* a run through the driver gives it only the context it declared (a mail-only field never
+  reaches X);
 * planning is pure and well-formed: deliveries of its own name, unique keys, languages it takes,
   media read only from content/media, the same plan twice, and nothing written while planning;
-* it plans something for the sample content (an article, or an issue for an ``IssueChannel``),
+* it plans something for the sample content (an article, or an issue for a channel that ``PlansIssues``),
   delivers it to its outbox or store through the pipeline's own steps, and a second run of the
   same revisions plans the same deliveries, sends nothing and changes neither the ledger nor
   the files;
@@ -24,20 +27,35 @@ from __future__ import annotations
 import hashlib
 import os
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from sqlalchemy import select
 
+import koho.channel
 from channels import registry
 from channels.registry import REGISTRY
+from flows import driver
+from flows import steps as run_steps
 from koho.article import Article
 from koho.bulletin import BulletinIssue, issues_of
-from koho.channel import Channel, IssueChannel, Limits, Reconciles, StoresFiles
+from koho.channel import (
+    AudienceContext,
+    Channel,
+    FollowsUp,
+    FollowUpContext,
+    HasAudience,
+    HasIssueAudience,
+    Limits,
+    OnceAcrossLanguages,
+    PlanContext,
+    PlansIssues,
+    Reconciles,
+    StoresFiles,
+)
 from koho.delivery import Delivery, State
 from koho.i18n import LANGUAGES
 from koho.ledger import SITE_ID, Ledger
@@ -56,7 +74,45 @@ NAMES = list(REGISTRY)
 SUBSCRIBED_AT = datetime(2026, 9, 1, 9, 0, tzinfo=PINNED_NOW.tzinfo)
 
 
-# -- what the pipeline probes for --------------------------------------------------------------
+# -- capabilities: what a channel declares ---------------------------------------------------------
+
+
+#: Every capability protocol of koho/channel.py (all its protocols but ``Channel`` itself): a new
+#: one is held to the rules below without a line here.
+CAPABILITIES = [
+    v
+    for v in vars(koho.channel).values()
+    if isinstance(v, type) and getattr(v, "_is_protocol", False) and v not in (Channel, Protocol)
+]
+
+
+def members(protocol: type) -> set[str]:
+    """The names a protocol (and the protocols it extends) asks for."""
+    names: set[str] = set()
+    for klass in protocol.__mro__:
+        if getattr(klass, "_is_protocol", False) and klass is not Protocol:
+            names |= {n for n in (*vars(klass), *vars(klass).get("__annotations__", {})) if not n.startswith("_")}
+    return names
+
+
+def provides(channel: Channel, name: str) -> bool:
+    """Whether the channel itself provides ``name``: a method of a protocol counts only where a
+    channel class defines it (a declared protocol's stub would return None); a marker (a
+    protocol's non-callable attribute) is provided by declaring its protocol."""
+    for klass in type(channel).__mro__:
+        if name in vars(klass):
+            return not getattr(klass, "_is_protocol", False) or not callable(vars(klass)[name])
+    return False
+
+
+def declared(channel: Channel) -> set[str]:
+    """The capabilities the channel's class names among its bases (directly or through a base)."""
+    return {p.__name__ for p in CAPABILITIES if p in type(channel).__mro__}
+
+
+def capable(channel: Channel) -> set[str]:
+    """The capabilities whose every member the channel provides: what ``isinstance`` would find."""
+    return {p.__name__ for p in CAPABILITIES if all(provides(channel, m) for m in members(p))}
 
 
 def _topics_or_none(value: Any, corpus: Corpus) -> str | None:
@@ -69,53 +125,15 @@ def _topics_or_none(value: Any, corpus: Corpus) -> str | None:
     return f"topics not in site.yaml: {unknown}" if unknown else None
 
 
-@dataclass(frozen=True)
-class Capability:
-    """An optional attribute the pipeline looks for with ``getattr``/``hasattr``/``isinstance``,
-    what it must be when a channel has it, and what it needs beside it to be of any use."""
-
-    #: How the attribute must look ("flag": a bool; "method": callable).
-    kind: str
-    #: Further checks, given the channel: None when consistent, else why not.
-    consistent: Callable[[Any], str | None] = lambda channel: None
-
-
-def _flag_needs_audience(channel) -> str | None:
-    # pipeline.sent_elsewhere returns nothing unless an audience was loaded: the flag alone
-    # would promise "nobody twice across languages" and keep none of it.
-    audience = hasattr(channel, "audience_for") or hasattr(channel, "audience_for_issue")
-    if channel.once_across_languages and not audience:
-        return "once_across_languages without an audience: the pipeline never fills sent_elsewhere"
-    return None
-
-
-def _issue_audience_needs_plan_issue(channel) -> str | None:
-    # issue_context is only built for IssueChannels (flows/steps.py checks isinstance).
-    if not isinstance(channel, IssueChannel):
-        return "audience_for_issue on a channel without plan_issue: never called"
-    return None
-
-
-def _plan_all_needs_a_store(channel) -> str | None:
-    # build-archive promises that a store that lost files gets them back (_reopen_lost), which
-    # only a channel that can say what its store holds can keep.
-    if not isinstance(channel, StoresFiles):
-        return "plan_all on a channel whose store cannot say which files it lost (StoresFiles.missing)"
-    return None
-
-
-#: Every optional capability the pipeline probes for today (koho/pipeline.py, flows/steps.py).
-#: A new probe belongs here, so that every channel declaring it is held to its shape.
-CAPABILITIES: dict[str, Capability] = {
-    "audience_for": Capability("method"),
-    "audience_for_issue": Capability("method", _issue_audience_needs_plan_issue),
-    "follows_up": Capability("flag"),
-    "once_across_languages": Capability("flag", _flag_needs_audience),
-    "plan_all": Capability("method", _plan_all_needs_a_store),
-    "plan_issue": Capability("method"),
-    "reconcile": Capability("method"),
-    "missing": Capability("method"),
-}
+def expected_context(channel: Channel, issue: bool) -> set[str]:
+    """The context fields the pipeline may give ``channel`` to plan an article (or an issue): the
+    base context's, and those of each capability context it declared, no others."""
+    names = {f.name for f in fields(PlanContext)}
+    if isinstance(channel, HasIssueAudience if issue else HasAudience):
+        names |= {f.name for f in fields(AudienceContext)}
+    if not issue and isinstance(channel, FollowsUp):
+        names |= {f.name for f in fields(FollowUpContext)}
+    return names
 
 
 # -- the workspace: content, a ledger with readers, and the files channels write ----------------
@@ -211,31 +229,84 @@ def test_channel_declares_its_name_limits_and_capabilities_consistently(name, wo
         assert set(limits.languages) <= set(LANGUAGES), "languages koho has no words for"
         assert isinstance(channel.describe(), str) and channel.describe()
 
-        problems = []
-        for attribute, capability in CAPABILITIES.items():
-            if not hasattr(channel, attribute):
-                continue
-            value = getattr(channel, attribute)
-            if capability.kind == "flag" and not isinstance(value, bool):
-                problems.append(f"{attribute} = {value!r}: the pipeline tests it for truth; declare a bool")
-            elif capability.kind == "method" and not callable(value):
-                problems.append(f"{attribute} is not callable")
-            else:
-                problems.append(capability.consistent(channel))
-        # The protocols flows/steps.py and pipeline.deliver check with isinstance match the methods.
-        assert isinstance(channel, IssueChannel) == hasattr(channel, "plan_issue")
-        assert isinstance(channel, Reconciles) == hasattr(channel, "reconcile")
-        assert isinstance(channel, StoresFiles) == hasattr(channel, "missing")
-
-        # What the audience probes return is what RunState.audience takes: topic names or None.
-        if hasattr(channel, "audience_for"):
+        # What it can do is what it says it does, and the reverse.
+        assert capable(channel) == declared(channel), (
+            f"provides without declaring: {sorted(capable(channel) - declared(channel))}; "
+            f"declares without providing: {sorted(declared(channel) - capable(channel))}"
+        )
+        for protocol in CAPABILITIES:
+            assert isinstance(channel, protocol) == (protocol.__name__ in declared(channel)), protocol.__name__
+        problems: list[str | None] = []
+        # sent_elsewhere is only read for an audience: the marker alone would promise "nobody
+        # twice across languages" and keep none of it.
+        if isinstance(channel, OnceAcrossLanguages) and not isinstance(channel, (HasAudience, HasIssueAudience)):
+            problems.append("OnceAcrossLanguages without an audience: the pipeline never fills sent_elsewhere")
+        # What the capability methods return is what the pipeline takes: topic names or None, bools.
+        if isinstance(channel, HasAudience):
             problems += [_topics_or_none(channel.audience_for(a), corpus) for a in corpus.articles.values()]
-        if hasattr(channel, "audience_for_issue"):
+        if isinstance(channel, HasIssueAudience):
             problems += [
                 _topics_or_none(channel.audience_for_issue(i), corpus)
                 for i in issues_of(corpus.articles.values(), corpus.site, PINNED_NOW)
             ]
+        if isinstance(channel, FollowsUp):
+            problems += [
+                f"follows_up({a.id}) is not a bool"
+                for a in corpus.articles.values()
+                if not isinstance(channel.follows_up(a), bool)
+            ]
         assert [p for p in problems if p] == []
+    finally:
+        channel.close()
+
+
+class Watching(run_steps.Steps):
+    """Plain steps that keep every context the run's channels are handed to plan with: what
+    reaches ``plan`` and ``plan_issue`` in a real run, not what a builder returns in isolation."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[tuple[bool, PlanContext]] = []
+
+    def plan(self, run, channel, article_id, language):
+        self._watch(run.channel(channel), "plan", issue=False)
+        return super().plan(run, channel, article_id, language)
+
+    def plan_issue(self, run, channel, issue_id, language):
+        self._watch(run.channel(channel), "plan_issue", issue=True)
+        return super().plan_issue(run, channel, issue_id, language)
+
+    def _watch(self, channel: Channel, method: str, issue: bool) -> None:
+        planning = getattr(type(channel), method)
+
+        def spy(item, ctx):
+            self.seen.append((issue, ctx))
+            return planning(channel, item, ctx)
+
+        setattr(channel, method, spy)  # this run's instance only
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_run_gives_the_channel_only_the_context_it_declared(name, world):
+    settings, corpus, base = world
+    watching = Watching()
+    driver.run(settings, driver.Work(due=True), [name], dry_run=True, steps=watching)
+
+    assert watching.seen, f"the run planned nothing on {name}"
+    channel = build(name, settings, base)
+    try:
+        for issue, ctx in watching.seen:
+            given = {f.name for f in fields(ctx)}
+            # A field the channel did not declare (a mail audience reaching X) fails here, and so
+            # does a declared capability whose context never came.
+            assert given == expected_context(channel, issue), (
+                f"{type(ctx).__name__} for {'an issue' if issue else 'an article'}"
+            )
+            assert isinstance(ctx, AudienceContext) == ("audience" in given)
+            assert isinstance(ctx, FollowUpContext) == ("provider_refs" in given)
+        if isinstance(channel, HasAudience):
+            # The world has readers of every topic: the run loaded them for the channel.
+            assert any(ctx.audience for issue, ctx in watching.seen if not issue)
     finally:
         channel.close()
 
@@ -285,7 +356,7 @@ def test_planning_is_pure_well_formed_and_finds_work_in_the_sample_content(name,
         state = RunState(ledger, corpus)
         problems, planned_any = [], 0
         for article in due(corpus):
-            ctx = context_for(channel, article, corpus, ledger, PINNED_NOW, dry_run=True, state=state)
+            ctx = context_for(channel, article, corpus, ledger, PINNED_NOW, state=state)
             planned = channel.plan(article, ctx)
             problems += plan_problems(channel, planned, article.id, settings.content_dir)
             if fingerprint(channel.plan(article, ctx)) != fingerprint(planned):
@@ -293,10 +364,10 @@ def test_planning_is_pure_well_formed_and_finds_work_in_the_sample_content(name,
             planned_any += len(planned)
             # Withdrawing what was never published here must not publish it (nor anything else).
             gone = replace(article, status="withdrawn")
-            ctx = context_for(channel, gone, corpus, ledger, PINNED_NOW, dry_run=True, state=state)
+            ctx = context_for(channel, gone, corpus, ledger, PINNED_NOW, state=state)
             if channel.plan(gone, ctx):
                 problems.append(f"{article.id}: withdrawn before it was published here, yet planned")
-        if isinstance(channel, IssueChannel):
+        if isinstance(channel, PlansIssues):
             for issue in issues_of(corpus.articles.values(), corpus.site, PINNED_NOW):
                 ctx = issue_context(channel, issue, corpus, PINNED_NOW, state)
                 planned = channel.plan_issue(issue, ctx)
@@ -328,11 +399,11 @@ def find_work(channel: Channel, corpus: Corpus, ledger: Ledger) -> Work:
     """Look (with dry contexts, writing nothing) for an article and an issue the channel plans for."""
     state = RunState(ledger, corpus)
     article = next(
-        (a for a in due(corpus) if channel.plan(a, context_for(channel, a, corpus, ledger, PINNED_NOW, True, state))),
+        (a for a in due(corpus) if channel.plan(a, context_for(channel, a, corpus, ledger, PINNED_NOW, state))),
         None,
     )
     issue = None
-    if isinstance(channel, IssueChannel):
+    if isinstance(channel, PlansIssues):
         issue = next(
             (
                 i
@@ -372,7 +443,7 @@ def test_delivers_to_its_outbox_or_store_and_a_second_run_sends_nothing(name, wo
     files = open_files()
     work = find_work(channel, corpus, ledger)
     # Every channel but a per-issue one (e-books) has something to say about some article.
-    assert work.issue if isinstance(channel, IssueChannel) else work.article, (
+    assert work.issue if isinstance(channel, PlansIssues) else work.article, (
         f"{name} plans nothing for the sample content: the test cannot see it deliver"
     )
 

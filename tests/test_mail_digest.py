@@ -14,7 +14,7 @@ from sqlalchemy import update
 from channels.mail import MailChannel
 from channels.mail.message import Identity
 from koho.bulletin import appears_at, in_digest, issues_of
-from koho.channel import PlanContext
+from koho.channel import AudienceContext
 from koho.ledger import Ledger
 from koho.ledger_schema import subscribers
 from koho.reader import read_corpus
@@ -54,8 +54,8 @@ def reader(sid: int, topics: tuple[str, ...], delivery: str, confirmed: datetime
     )
 
 
-def ctx_for(corpus, audience) -> PlanContext:
-    return PlanContext(site=corpus.site, now=NOW, live={}, audience=audience)
+def ctx_for(corpus, audience) -> AudienceContext:
+    return AudienceContext(site=corpus.site, now=NOW, live={}, audience=audience)
 
 
 def issue(corpus, day: str):

@@ -14,7 +14,7 @@ import boto3
 from channels.mail import MailChannel
 from channels.mail.message import Identity
 from channels.mail.transports import RateLimiter
-from koho.channel import PlanContext
+from koho.channel import AudienceContext
 from koho.clock import now as koho_now
 from koho.ledger import Ledger
 from koho.pipeline import deliver, plan_and_record
@@ -43,7 +43,7 @@ def audience(n: int) -> list[Subscriber]:
 def publish(channel: MailChannel, ledger: Ledger, n: int):
     corpus = read_corpus(CONTENT, load_site(CONTENT))
     article = next(a for a in corpus.articles.values() if a.urgent)
-    ctx = PlanContext(site=corpus.site, now=koho_now(), live={}, audience=audience(n))
+    ctx = AudienceContext(site=corpus.site, now=koho_now(), live={}, audience=audience(n))
     planned, _ = plan_and_record(channel, article, ctx, ledger)
     receipts = deliver(channel, ledger, planned)
     channel.close()

@@ -11,7 +11,7 @@ import pytest
 
 from channels.mail import MailChannel
 from channels.mail.message import Identity
-from koho.channel import PlanContext
+from koho.channel import AudienceContext
 from koho.clock import now as koho_now
 from koho.ledger import Ledger
 from koho.pipeline import TransientDeliveryError, deliver, plan_and_record
@@ -46,7 +46,7 @@ def test_fan_out_over_parallel_smtp_connections(smtp_sink, tmp_path, clock):
     audience = people([f"user{i}@example.jp" for i in range(60)] + ["gone@example.jp", "busy@example.jp"])
     channel = MailChannel(f"smtp://127.0.0.1:{controller.port}?connections=4", IDENTITY, Tokens(TEST_SECRET))
     ledger = Ledger(f"sqlite:///{tmp_path / 'koho.db'}")
-    ctx = PlanContext(site=corpus.site, now=koho_now(), live={}, audience=audience)
+    ctx = AudienceContext(site=corpus.site, now=koho_now(), live={}, audience=audience)
     planned, recorded = plan_and_record(channel, article, ctx, ledger)
     assert len(recorded.to_deliver()) == 62
 

@@ -109,7 +109,7 @@ def test_an_article_and_its_issue_in_all_nine_languages(probe, workspace):
         issue = read(probe / language / "issue-2026-11-01.json")
         assert issue["titles"] and all(t.startswith(f"⟨{language}⟩") for t in issue["titles"])
     assert read(probe / "ja" / "sogo-bousai-kunren-2026.json")["machine"] is None  # the original, unlabelled
-    assert {o.article_id for o in outcomes} >= {f"sogo-bousai-kunren-2026 ({lang})" for lang in LANGUAGES}
+    assert {(o.item_id, o.language) for o in outcomes} >= {("sogo-bousai-kunren-2026", lang) for lang in LANGUAGES}
 
     ledger = Ledger(Settings().db_url())
     rows = ledger.rows(article_id="sogo-bousai-kunren-2026", channel="probe")

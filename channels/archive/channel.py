@@ -15,7 +15,7 @@ from channels.archive.pages import FURNITURE, Editions, in_language, media_targe
 from channels.archive.render import Renderer
 from koho.article import Article
 from koho.bulletin import appears_at
-from koho.channel import Limits, PlanContext
+from koho.channel import ChangesWithTime, Limits, PlanContext, Rebuildable
 from koho.delivery import Delivery
 from koho.i18n import LANGUAGES
 from koho.ledger import SITE_ID
@@ -23,7 +23,7 @@ from koho.site import Site
 from koho.storage import StoreChannel
 
 
-class ArchiveChannel(StoreChannel):
+class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
     """Bulletin archive as a static site: home, article, issue, topic and year pages, sitemap;
     translated editions under a language prefix (``en/``), linked to each other by language."""
 

@@ -18,7 +18,7 @@ from channels.mail.message import Identity, Recipient, Rendered, address, envelo
 from channels.mail.transports import MailTransport, SendError, transport_factory
 from koho.article import Article
 from koho.bulletin import BulletinIssue, in_digest
-from koho.channel import Limits, PlanContext
+from koho.channel import AudienceContext, HasAudience, HasIssueAudience, Limits, OnceAcrossLanguages
 from koho.delivery import Delivery, Receipt
 from koho.i18n import LANGUAGES
 from koho.subscribers import Subscriber, redact_addresses
@@ -32,7 +32,7 @@ def target(s: Subscriber) -> str:
     return f"subscriber-{s.id}"
 
 
-class MailChannel:
+class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
     """ねりま情報メール: mail per article to confirmed subscribers of its topics, and for those who
     chose it, one digest per 区報 issue instead (urgent news still reaches them at once).
 
@@ -44,8 +44,6 @@ class MailChannel:
     limits: ClassVar[Limits] = Limits(
         title_max=120, length_unit="chars", overflow="reject", batch_size=500, languages=LANGUAGES
     )
-    #: Ledger keys carry the language: the pipeline says who already got the news in another one.
-    once_across_languages: ClassVar[bool] = True
 
     def __init__(self, url: str, identity: Identity, tokens: Tokens, base_dir: Path | None = None):
         self.url = url
@@ -70,7 +68,7 @@ class MailChannel:
         """Topics whose confirmed subscribers receive this article (None: nobody)."""
         return None if article.withdrawn or not article.topics else list(article.topics)
 
-    def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
+    def plan(self, article: Article, ctx: AudienceContext) -> list[Delivery]:
         """One delivery per subscriber of the article's language who was confirmed when it was
         published (a translation keeps its original's publish time).
 
@@ -94,7 +92,7 @@ class MailChannel:
         """Topics of the issue's articles that digests carry."""
         return sorted({t for a in self._digest_articles(issue) for t in a.topics}) or None
 
-    def plan_issue(self, issue: BulletinIssue, ctx: PlanContext) -> list[Delivery]:
+    def plan_issue(self, issue: BulletinIssue, ctx: AudienceContext) -> list[Delivery]:
         """One digest per digest reader of the issue's language confirmed when the issue appeared:
         the issue's articles in their topics, in the issue's order. Readers with no article of
         theirs get nothing."""
@@ -121,7 +119,7 @@ class MailChannel:
         # Nobody is sent news from before they confirmed, nor mail in a language they did not choose.
         return bool(s.address) and s.language == language and s.confirmed_at is not None and s.confirmed_at <= when
 
-    def _delivery(self, s: Subscriber, item_id: str, what: dict, ctx: PlanContext) -> Delivery:
+    def _delivery(self, s: Subscriber, item_id: str, what: dict, ctx: AudienceContext) -> Delivery:
         return Delivery(
             self.name,
             target(s),

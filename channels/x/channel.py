@@ -26,12 +26,12 @@ from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from koho.article import Article
-from koho.channel import Limits, PlanContext
+from koho.channel import FollowsUp, FollowUpContext, Limits, Reconciles
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
 from koho.outbox import OutboxOrApi, is_outbox
 from koho.site import Site
-from koho.social import plan_post_lifecycle, read_settings, send_in_order
+from koho.social import answers_or_deletes, plan_post_lifecycle, read_settings, send_in_order
 from koho.social_text import inert
 from koho.textfit import X_MAX_WEIGHTED, cut, fit_parts, with_link, x_weighted_length
 
@@ -95,15 +95,13 @@ def note_text(article: Article, site: Site) -> str:
     return f"{head}{cut(inert(article.change_note, article.mentions), room, x_weighted_length)}\n{url}"
 
 
-class XChannel:
+class XChannel(FollowsUp, Reconciles):
     """Posts each article once to the ward's X account; replies with change notes; deletes."""
 
     name: ClassVar[str] = "x"
     limits: ClassVar[Limits] = Limits(
         body_max=X_MAX_WEIGHTED, length_unit="weighted", overflow="truncate", batch_size=20
     )
-    #: Planning needs the ids of earlier posts (PlanContext.provider_refs).
-    follows_up: ClassVar[bool] = True
 
     def __init__(self, settings: XSettings, base_dir: Path | None = None):
         self.settings = settings
@@ -127,7 +125,11 @@ class XChannel:
         """Where posts go (credentials are never part of it)."""
         return self.url
 
-    def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
+    def follows_up(self, article: Article) -> bool:
+        """A change note is answered and a withdrawal deletes: both need the post's id."""
+        return answers_or_deletes(article)
+
+    def plan(self, article: Article, ctx: FollowUpContext) -> list[Delivery]:
         """The post, the reply to a change note, or the deletion of a withdrawn article's post."""
         text = post_text(article, ctx.site) if not article.withdrawn else ""
         return plan_post_lifecycle(

@@ -10,7 +10,7 @@ import threading
 from aiosmtpd.controller import Controller
 
 from channels.mail import MailChannel
-from koho.channel import PlanContext
+from koho.channel import AudienceContext
 from koho.clock import now as koho_now
 from koho.ledger import Ledger
 from koho.pipeline import deliver, plan_and_record
@@ -51,7 +51,7 @@ def test_a_reply_lost_after_data_is_uncertain_not_resent_on_reconnect(tmp_path, 
         audience = people([f"user{i}@example.jp" for i in range(40)])
         channel = MailChannel(f"smtp://127.0.0.1:{controller.port}?connections=2", IDENTITY, Tokens(TEST_SECRET))
         ledger = Ledger(f"sqlite:///{tmp_path / 'koho.db'}")
-        ctx = PlanContext(site=corpus.site, now=koho_now(), live={}, audience=audience)
+        ctx = AudienceContext(site=corpus.site, now=koho_now(), live={}, audience=audience)
         planned, _ = plan_and_record(channel, article, ctx, ledger)
         deliver(channel, ledger, planned)
         rows = ledger.rows(channel="mail")

@@ -94,7 +94,7 @@ def test_the_urgent_box_leaves_the_home_pages_when_the_urgency_ends(site, clock)
 
     clock.advance(hours=2)  # 19:00: the urgency ended an hour ago, nothing was published since
     outcomes = publish_due()
-    assert [(o.channel, o.article_id) for o in outcomes] == [("archive", "_site")]
+    assert [(o.channel, o.item_id) for o in outcomes] == [("archive", "_site")]
     assert outcomes[0].count("sent") == 2 and "index.html" in outcomes[0].note
     for language in ("ja", "en"):
         doc = home(site, language)
@@ -115,13 +115,13 @@ def test_an_issue_page_links_its_e_book_once_the_issue_appears(site, clock):
 
     # The embargoed article of the 12-01 issue goes out (and the urgent box of the 28th leaves).
     clock.set(datetime(2026, 11, 30, 10, 0, tzinfo=JST))
-    assert {o.article_id.split(" (")[0] for o in publish_due()} == {EMBARGOED, "_site"}
+    assert {o.item_id for o in publish_due()} == {EMBARGOED, "_site"}
     issue_page = site / "bulletin" / ISSUE / "index.html"
     assert "kuho-2026-12-01-ja.epub" not in issue_page.read_text(encoding="utf-8")
 
     clock.set(datetime(2026, 12, 1, 8, 0, tzinfo=JST))  # the issue appeared at 07:00
     outcomes = publish_due()
-    assert {(o.channel, o.article_id.split(" (")[0]) for o in outcomes} == {
+    assert {(o.channel, o.item_id) for o in outcomes} == {
         ("ebook", f"issue-{ISSUE}"),
         ("archive", "_site"),
     }

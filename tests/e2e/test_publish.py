@@ -90,7 +90,7 @@ def test_publish_twice_then_edit_one(workspace, clock):
     assert new_rows and {r["article_id"] for r in new_rows} == {target.id} | issue
     assert all(r["revision"] != "once" for r in new_rows)
     # Its translations are touched too (outcomes "id (en)"; rows naming a missing model count).
-    touched = {o.article_id.split(" (")[0] for o in third if o.receipts}
+    touched = {o.item_id for o in third if o.receipts}
     assert touched == {target.id} | issue
     changed = {
         p.relative_to(public).as_posix() for p in public.rglob("*") if p.is_file() and before.get(p) != p.read_bytes()
@@ -153,7 +153,7 @@ def test_embargo_then_publish_due(workspace):
     text = path.read_text(encoding="utf-8")
     path.write_text(re.sub(r"publish_at: .*", "publish_at: 2099-01-01T09:00:00+09:00", text, count=1), encoding="utf-8")
     outcomes = publish()
-    held = [o for o in outcomes if o.article_id == "conbini-kofu-service"]
+    held = [o for o in outcomes if o.item_id == "conbini-kofu-service"]
     assert held and all(o.note.startswith("embargoed until 2099-01-01 09:00") for o in held)
     assert not (workspace / "public" / "articles" / "conbini-kofu-service").exists()
     assert not [r for r in ledger().rows() if r["article_id"] == "conbini-kofu-service"]
@@ -161,7 +161,7 @@ def test_embargo_then_publish_due(workspace):
     path.write_text(re.sub(r"publish_at: .*", "publish_at: 2026-01-05T09:00:00+09:00", text, count=1), encoding="utf-8")
     due = publish_due()
     # Now published before its issue appeared, it joins the 11-21 issue: the issue is planned again.
-    assert {o.article_id.split(" (")[0] for o in due} == {"conbini-kofu-service", "issue-2026-11-21"}
+    assert {o.item_id for o in due} == {"conbini-kofu-service", "issue-2026-11-21"}
     assert (workspace / "public" / "articles" / "conbini-kofu-service" / "index.html").is_file()
     assert publish_due() == []
 
@@ -224,7 +224,7 @@ def test_build_then_publish_one_keeps_every_listing(workspace):
     )
     outcomes = publish(str(new))
     # Its issue's digest; outcomes of its translations read "kouen-seisou (en)".
-    assert {o.article_id.split(" (")[0] for o in outcomes} == {"kouen-seisou", "issue-2026-01-11"}
+    assert {o.item_id for o in outcomes} == {"kouen-seisou", "issue-2026-01-11"}
     public = workspace / "public"
     sitemap = (public / "sitemap.xml").read_text(encoding="utf-8")
     assert all(f"articles/{a.id}/" in sitemap for a in live) and "articles/kouen-seisou/" in sitemap

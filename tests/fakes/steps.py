@@ -24,7 +24,9 @@ def publish(channel, article_id: str, ledger: Ledger, now: datetime | None = Non
     """Plan, record and deliver one article; return (receipts, transient error or None)."""
     content = corpus()
     article = content.articles[article_id]
-    ctx = context_for(channel, article, content, ledger, now or koho_now(), state=RunState(ledger, content))
+    state = RunState(ledger, content)
+    state.see_revision(article)  # as the driver does before planning an original
+    ctx = context_for(channel, article, content, ledger, now or koho_now(), state=state)
     planned, _ = plan_and_record(channel, article, ctx, ledger)
     try:
         return deliver(channel, ledger, planned), None

@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from channels.mail import MailChannel
-from koho.channel import PlanContext
+from koho.channel import AudienceContext
 from koho.clock import now as koho_now
 from koho.ledger import Ledger
 from koho.pipeline import TransientDeliveryError, deliver, plan_and_record
@@ -62,7 +62,7 @@ def mail_to(addresses: list[str], port: int, tmp_path):
     corpus = read_corpus(CONTENT, load_site(CONTENT))
     article = next(a for a in corpus.articles.values() if a.urgent)
     channel = MailChannel(f"smtp://127.0.0.1:{port}", IDENTITY, Tokens(TEST_SECRET))
-    ctx = PlanContext(site=corpus.site, now=koho_now(), live={}, audience=people(addresses))
+    ctx = AudienceContext(site=corpus.site, now=koho_now(), live={}, audience=people(addresses))
     planned, _ = plan_and_record(channel, article, ctx, ledger)
     try:
         deliver(channel, ledger, planned)
