@@ -100,7 +100,7 @@ class FacebookChannel:
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """The feed post, the comment with a change note, or the deletion of the post."""
         base, page = self.settings.api_url.rstrip("/"), self.settings.page_id or "PAGE_ID"
-        link = ctx.site.url(f"articles/{article.id}/")
+        link = ctx.site.article_url(article.id)
         return plan_post_lifecycle(
             self.name,
             article,

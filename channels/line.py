@@ -108,7 +108,7 @@ class LineChannel:
         """One broadcast, once, for an urgent article; nothing for other news."""
         if not article.urgent or article.withdrawn:
             return []
-        url = ctx.site.url(f"articles/{article.id}/")
+        url = ctx.site.article_url(article.id)
         return [
             self._delivery(
                 article.id, article.language, broadcast_text(article.title, article.summary, url, article.mentions)
@@ -119,7 +119,7 @@ class LineChannel:
         """One broadcast, once, when a 区報 issue has appeared: its name and its page."""
         if not issue.is_due(ctx.now) or not issue.articles:
             return []
-        url = ctx.site.url(f"bulletin/{issue.day.isoformat()}/")
+        url = ctx.site.issue_url(issue.day)
         # Each title under its own article's mentions; inert() leaves inert text as it is.
         titles = "\n".join(f"・{inert(a.title, a.mentions)}" for a in issue.articles)
         mentions = {m for a in issue.articles for m in a.mentions}

@@ -107,7 +107,7 @@ def clean(text: str) -> str:
 
 def description(article: Article, site) -> str:
     """The link first, then title, change note, summary and body, within 5,000 UTF-8 bytes."""
-    link = site.url(f"articles/{article.id}/")
+    link = site.article_url(article.id)
     parts = [article.title]
     if article.change_note:
         parts.append(f"【訂正・変更】{article.change_note}")

@@ -67,7 +67,7 @@ def load_settings() -> XSettings:
 
 def article_url(article: Article, site: Site) -> str:
     """The archive page the post links to."""
-    return site.url(f"articles/{article.id}/")
+    return site.article_url(article.id)
 
 
 def hashtag(label: str) -> str:
