@@ -1,7 +1,7 @@
 """The ward's Facebook Page: one feed post per article through the Graph API (requests).
 
 The post is the title, the summary and the link (Facebook shows the link's preview); a change
-note becomes a comment on the post, a withdrawn article deletes it (``koho.social``). Receipts
+note becomes a comment on the post, a withdrawn article deletes it (``channels.common.posts``). Receipts
 follow X's rules: ``sent`` only with the post id Graph returned; throttling (HTTP 429, or Graph
 error codes 4, 17, 32, 613) and 5xx/timeouts stay pending for a retry; a bad token (190),
 missing permission (10, 200) and other refusals fail with Graph's message.
@@ -22,14 +22,15 @@ import requests
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from channels.common.outbox import RequestOutbox, deliver_to_outbox, is_outbox
+from channels.common.posts import match_posts, plan_post_lifecycle, read_settings, send_in_order, unanswered
+from channels.common.textfit import chars, fit_parts
+from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
-from koho.outbox import RequestOutbox, deliver_to_outbox, is_outbox
-from koho.social import match_posts, plan_post_lifecycle, read_settings, send_in_order, unanswered
 from koho.social_text import inert
-from koho.textfit import chars, fit_parts
 
 GRAPH = "https://graph.facebook.com/v21.0"
 #: Facebook's limit on a post's message, in characters.
@@ -113,7 +114,7 @@ class FacebookChannel:
             answer=lambda parent: {
                 "method": "POST",
                 "url": f"{base}/{parent}/comments",
-                "form": {"message": f"【訂正・変更】{article.change_note}\n{link}"},
+                "form": {"message": f"{correction_label(article.language)}{article.change_note}\n{link}"},
             },
             delete=lambda parent: {"method": "DELETE", "url": f"{base}/{parent}"},
         )

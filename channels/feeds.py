@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from feedgen.feed import FeedGenerator
 
+from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery
@@ -157,7 +158,7 @@ class FeedsChannel(StoreChannel):
         entry.link(href=link, rel="alternate")
         entry.published(article.publish_at)
         entry.updated(updated)
-        label = "【訂正・変更】" if article.language == site.language else f"{words(article.language).change_note}: "
+        label = correction_label(article.language)
         if article.summary or article.change_note:
             text = f"{label}{article.change_note} {article.summary}".strip() if article.change_note else article.summary
             # Summary and change note are plain text: Atom says so (type text). RSS readers render

@@ -25,14 +25,14 @@ from typing import ClassVar
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from channels.common.outbox import OutboxOrApi, is_outbox
+from channels.common.posts import ONCE, read_settings, request_bytes
+from channels.common.textfit import fit_parts, utf16_units
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
-from koho.outbox import OutboxOrApi, is_outbox
-from koho.social import ONCE, read_settings, request_bytes
 from koho.social_text import inert
-from koho.textfit import fit_parts, utf16_units
 
 API = "https://api.line.me"
 #: LINE's limit on one text message, in UTF-16 code units (an emoji counts 2).

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
@@ -27,13 +27,14 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from channels.common.outbox import OutboxOrApi, is_outbox
+from channels.common.posts import read_settings, request_bytes
+from channels.common.textfit import cut, plain_text, utf8_bytes
+from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
-from koho.outbox import OutboxOrApi, is_outbox
-from koho.social import read_settings, request_bytes
-from koho.textfit import cut, plain_text, utf8_bytes
 
 API = "https://youtube.googleapis.com/"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -110,7 +111,7 @@ def description(article: Article, site) -> str:
     link = site.article_url(article.id)
     parts = [article.title]
     if article.change_note:
-        parts.append(f"【訂正・変更】{article.change_note}")
+        parts.append(f"{correction_label(article.language)}{article.change_note}")
     parts += [article.summary, plain_text(article.html)]
     head = f"{link}\n\n"
     text = clean("\n\n".join(p for p in parts if p))

@@ -16,7 +16,6 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from koho.article import Article, revision_of, to_article, validate_front_matter
@@ -275,7 +274,7 @@ def _cross_checks(article: Article, label: str, content_dir: Path, site: Site) -
         if problem:
             errors.append(ContentError(label, article.line_of("images", index, "src"), f"images[{index}].src", problem))
     if article.x_text is not None:
-        from koho.textfit import x_override_problem  # only articles with an X text pay for the parser
+        from koho.social_text import x_override_problem  # only articles with an X text pay for the parser
 
         problem = x_override_problem(article.x_text, site.article_url(article.id), article.mentions)
         if problem:

@@ -5,7 +5,7 @@ weighted length (280; CJK counts 2, a URL 23), cut at a sentence or clause bound
 hand-written ``x.text`` in the front matter is used as written (``koho check`` refuses one that
 does not fit). In either, @mentions not listed in the front matter's ``mentions``, cashtags
 and URLs are made inert (``koho.social_text``): the article's page is the post's one link. A change note is posted as a reply to the post; a withdrawn article deletes it
-(``koho.social``).
+(``channels.common.posts``).
 
 Receipts are honest: ``sent`` only with the post id X returned; 429 waits for X's reset time,
 5xx and timeouts are retried, 401/403/duplicate content fail with X's own message.
@@ -25,15 +25,16 @@ from typing import ClassVar
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from channels.common.outbox import OutboxOrApi, is_outbox
+from channels.common.posts import plan_post_lifecycle, read_settings, send_in_order
+from channels.common.textfit import cut, fit_parts
+from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
-from koho.outbox import OutboxOrApi, is_outbox
 from koho.site import Site
-from koho.social import plan_post_lifecycle, read_settings, send_in_order
-from koho.social_text import inert
-from koho.textfit import X_MAX_WEIGHTED, cut, fit_parts, with_link, x_weighted_length
+from koho.social_text import X_MAX_WEIGHTED, inert, x_text_post, x_weighted_length
 
 API = "https://api.twitter.com"
 CREDENTIALS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
@@ -80,7 +81,7 @@ def post_text(article: Article, site: Site) -> str:
     Mentions (but the article's ``mentions``), cashtags and URLs in the text are inert."""
     url = article_url(article, site)
     if article.x_text is not None:
-        return with_link(inert(article.x_text, article.mentions), url)
+        return x_text_post(article.x_text, url, article.mentions)
     tags = " ".join(hashtag(site.topics.get(t, t)) for t in article.topics)
     tail = "\n".join(p for p in (tags, url) if p)
     parts = [inert(text, article.mentions) for text in (article.title, article.summary)]
@@ -90,7 +91,7 @@ def post_text(article: Article, site: Site) -> str:
 def note_text(article: Article, site: Site) -> str:
     """The reply quoting a change note (cut at a sentence boundary; the link has it whole)."""
     url = article_url(article, site)
-    head = "【訂正・変更】"
+    head = correction_label(article.language)
     room = X_MAX_WEIGHTED - x_weighted_length(f"{head}\n{url}")
     return f"{head}{cut(inert(article.change_note, article.mentions), room, x_weighted_length)}\n{url}"
 

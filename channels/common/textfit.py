@@ -4,61 +4,24 @@ Every social channel has the same problem in a different unit: say as much of th
 fits, cut at a sentence or clause boundary (never mid-word, never mid-URL) and mark the cut with
 an ellipsis. The unit is a function (``measure``) so the cutting is written once.
 
-X's weighted length comes from ``twitter-text-parser`` (the port of X's own twitter-text rules:
-CJK counts 2, a URL 23, an emoji sequence 2), not from a character count.
+X's weighted length (``koho.social_text.x_weighted_length``) comes from ``twitter-text-parser``
+(the port of X's own twitter-text rules: CJK counts 2, a URL 23, an emoji sequence 2); it lives
+with the article's posted-text rules because the reader checks a hand-written ``x.text`` too.
 """
 
 from __future__ import annotations
 
 import re
-import sys
-import types
 from collections.abc import Callable
-from functools import lru_cache
 from html.parser import HTMLParser
-from pathlib import Path
 
 ELLIPSIS = "…"
-X_MAX_WEIGHTED = 280
 
 #: Sentence ends (Japanese and Latin) and, failing those, clause boundaries, as split points.
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.](?=\s))|\n")
 _CLAUSE_END = re.compile(r"(?<=[、，,；;：:）)」』】])|(?<=\s)")
 
 Measure = Callable[[str], int]
-
-
-@lru_cache(maxsize=1)
-def _parse_tweet():
-    """twitter-text-parser's ``parse_tweet``, imported once.
-
-    The package reads its emoji table through ``pkg_resources``, which current setuptools no
-    longer ships. Rather than pinning an old setuptools for the whole environment, a stand-in
-    with the one function it calls is present only while the package imports.
-    """
-    try:
-        from twitter_text import parse_tweet
-
-        return parse_tweet
-    except ModuleNotFoundError as exc:
-        if exc.name != "pkg_resources":
-            raise
-    for name in [m for m in sys.modules if m == "twitter_text" or m.startswith("twitter_text.")]:
-        del sys.modules[name]  # half-imported modules from the failed attempt
-    shim = types.ModuleType("pkg_resources")
-    shim.resource_string = lambda module, name: (Path(sys.modules[module].__file__).parent / name).read_bytes()
-    sys.modules["pkg_resources"] = shim
-    try:
-        from twitter_text import parse_tweet
-    finally:
-        if sys.modules.get("pkg_resources") is shim:
-            del sys.modules["pkg_resources"]
-    return parse_tweet
-
-
-def x_weighted_length(text: str) -> int:
-    """X's weighted length of ``text`` (what X compares with 280)."""
-    return _parse_tweet()(text).weightedLength
 
 
 def utf8_bytes(text: str) -> int:
@@ -211,22 +174,3 @@ def plain_text(html: str) -> str:
     if current:
         paragraphs.append("\n".join(current))
     return "\n\n".join(paragraphs)
-
-
-def with_link(text: str, url: str) -> str:
-    """A hand-written post and the article URL on its own line (how X and LINE get overrides)."""
-    return f"{text.strip()}\n{url}"
-
-
-def x_override_problem(text: str, url: str, mentions: tuple[str, ...] = ()) -> str | None:
-    """Why a hand-written X text cannot be posted as written (it is never cut), or None. It is
-    weighed as posted: with its URLs inert, each counts its characters, not 23."""
-    from koho.social_text import inert
-
-    length = x_weighted_length(with_link(inert(text, mentions), url))
-    if length > X_MAX_WEIGHTED:
-        return (
-            f"the X text with the article link weighs {length} of X's {X_MAX_WEIGHTED} "
-            f"(CJK characters count 2, the link 23); shorten it by {length - X_MAX_WEIGHTED}"
-        )
-    return None

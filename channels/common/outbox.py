@@ -41,8 +41,8 @@ def is_outbox(url: str) -> bool:
 
 def deliver_to_outbox(outbox: RequestOutbox, batch) -> list:
     """Write each delivery's request as ``<article>--<target>.json``; one receipt per delivery."""
+    from channels.common.posts import COVERED
     from koho.delivery import Receipt
-    from koho.social import COVERED
 
     receipts = []
     for delivery in batch:
