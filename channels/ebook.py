@@ -60,7 +60,7 @@ class EbookChannel(StoreChannel):
     """EPUB 3 editions of each bulletin issue (ebooklib), one per language, in a byte store."""
 
     name: ClassVar[str] = "ebook"
-    limits: ClassVar[Limits] = Limits(overflow="reject", batch_size=20, languages=LANGUAGES)
+    limits: ClassVar[Limits] = Limits(batch_size=20, languages=LANGUAGES)
 
     def __init__(self, url: str, content_dir: Path, base_dir: Path | None = None):
         super().__init__(url, base_dir)

@@ -24,7 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from channels.common.outbox import RequestOutbox, deliver_to_outbox, is_outbox
 from channels.common.posts import match_posts, plan_post_lifecycle, read_settings, send_in_order, unanswered
-from channels.common.textfit import chars, fit_parts
+from channels.common.textfit import fit
 from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import Limits, PlanContext
@@ -36,6 +36,7 @@ GRAPH = "https://graph.facebook.com/v21.0"
 #: Facebook's limit on a post's message, in characters.
 MESSAGE_MAX = 63206
 THROTTLED = {4, 17, 32, 613}
+LIMITS = Limits(body_max=MESSAGE_MAX, overflow="truncate", batch_size=20)
 
 
 class FacebookSettings(BaseSettings):
@@ -66,16 +67,14 @@ def load_settings() -> FacebookSettings:
 def message(article: Article) -> str:
     """The post's text: title and summary (the link is a separate field)."""
     # The same rule as X and LINE (koho.social_text): the link field is the post's one link.
-    return fit_parts(
-        [inert(article.title, article.mentions), inert(article.summary, article.mentions)], "", MESSAGE_MAX, chars
-    )
+    return fit(LIMITS, [inert(article.title, article.mentions), inert(article.summary, article.mentions)])
 
 
 class FacebookChannel:
     """Posts each article once to the Page's feed; comments change notes; deletes."""
 
     name: ClassVar[str] = "facebook"
-    limits: ClassVar[Limits] = Limits(body_max=MESSAGE_MAX, overflow="truncate", batch_size=20)
+    limits: ClassVar[Limits] = LIMITS
     follows_up: ClassVar[bool] = True
 
     def __init__(self, settings: FacebookSettings, base_dir: Path | None = None):

@@ -44,7 +44,7 @@ class FeedsChannel(StoreChannel):
     """Atom and RSS feeds written next to the archive (or to their own store)."""
 
     name: ClassVar[str] = "feeds"
-    limits: ClassVar[Limits] = Limits(title_max=120, overflow="reject", batch_size=200, languages=LANGUAGES)
+    limits: ClassVar[Limits] = Limits(batch_size=200, languages=LANGUAGES)
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """The site-wide feeds and the feeds of the article's topics (and of topics it left);

@@ -27,7 +27,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from channels.common.outbox import OutboxOrApi, is_outbox
 from channels.common.posts import ONCE, read_settings, request_bytes
-from channels.common.textfit import fit_parts, utf16_units
+from channels.common.textfit import fit
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
@@ -38,6 +38,7 @@ API = "https://api.line.me"
 #: LINE's limit on one text message, in UTF-16 code units (an emoji counts 2).
 TEXT_MAX = 5000
 BROADCAST = "broadcast"
+LIMITS = Limits(body_max=TEXT_MAX, length_unit="utf16", overflow="truncate", batch_size=5)
 
 
 class LineSettings(BaseSettings):
@@ -65,7 +66,7 @@ def load_settings() -> LineSettings:
 def broadcast_text(title: str, summary: str, url: str, mentions: Iterable[str] = ()) -> str:
     """Title, summary and link within LINE's 5,000 units (the link is never cut); @names not in
     ``mentions``, cashtags and URLs in the title and summary made inert (``koho.social_text``)."""
-    return fit_parts([inert(title, mentions), inert(summary, mentions)], url, TEXT_MAX, utf16_units)
+    return fit(LIMITS, [inert(title, mentions), inert(summary, mentions)], url)
 
 
 def retry_key(delivery_key: str) -> str:
@@ -77,7 +78,7 @@ class LineChannel:
     """Broadcasts urgent articles and bulletin issues to the account's friends."""
 
     name: ClassVar[str] = "line"
-    limits: ClassVar[Limits] = Limits(body_max=TEXT_MAX, length_unit="chars", overflow="truncate", batch_size=5)
+    limits: ClassVar[Limits] = LIMITS
 
     def __init__(self, settings: LineSettings, base_dir: Path | None = None):
         self.settings = settings

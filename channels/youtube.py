@@ -29,7 +29,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from channels.common.outbox import OutboxOrApi, is_outbox
 from channels.common.posts import read_settings, request_bytes
-from channels.common.textfit import cut, plain_text, utf8_bytes
+from channels.common.textfit import fit, plain_text
 from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import Limits, PlanContext
@@ -45,6 +45,7 @@ LIST_COST, UPDATE_COST = 1, 50
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 #: Snippet fields videos.update accepts and koho keeps as they are.
 KEPT = ("title", "categoryId", "tags", "defaultLanguage", "defaultAudioLanguage")
+LIMITS = Limits(body_max=DESCRIPTION_MAX_BYTES, length_unit="bytes", overflow="truncate", batch_size=20)
 
 
 class YouTubeSettings(BaseSettings):
@@ -115,7 +116,7 @@ def description(article: Article, site) -> str:
     parts += [article.summary, plain_text(article.html)]
     head = f"{link}\n\n"
     text = clean("\n\n".join(p for p in parts if p))
-    return head + cut(text, DESCRIPTION_MAX_BYTES - utf8_bytes(head), utf8_bytes)
+    return fit(LIMITS, [text], lead=head)
 
 
 def quota_day(now: datetime | None = None) -> str:
@@ -127,9 +128,7 @@ class YouTubeChannel:
     """Keeps each related video's description in step with its article."""
 
     name: ClassVar[str] = "youtube"
-    limits: ClassVar[Limits] = Limits(
-        body_max=DESCRIPTION_MAX_BYTES, length_unit="bytes", overflow="truncate", batch_size=20
-    )
+    limits: ClassVar[Limits] = LIMITS
 
     def __init__(self, settings: YouTubeSettings, db_url: str, base_dir: Path | None = None, clock=None):
         self.settings = settings

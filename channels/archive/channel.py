@@ -28,7 +28,7 @@ class ArchiveChannel(StoreChannel):
     translated editions under a language prefix (``en/``), linked to each other by language."""
 
     name: ClassVar[str] = "archive"
-    limits: ClassVar[Limits] = Limits(title_max=120, overflow="reject", batch_size=500, languages=LANGUAGES)
+    limits: ClassVar[Limits] = Limits(batch_size=500, languages=LANGUAGES)
 
     def __init__(
         self, url: str, content_dir: Path, base_dir: Path | None = None, ebooks: bool = False, signup: str | None = None

@@ -12,8 +12,11 @@ with the article's posted-text rules because the reader checks a hand-written ``
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from html.parser import HTMLParser
+
+from koho.channel import Limits
+from koho.social_text import x_weighted_length
 
 ELLIPSIS = "…"
 
@@ -22,6 +25,10 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.](?=\s))|\n")
 _CLAUSE_END = re.compile(r"(?<=[、，,；;：:）)」』】])|(?<=\s)")
 
 Measure = Callable[[str], int]
+
+
+class TextTooLong(ValueError):
+    """Text that a channel whose ``Limits.overflow`` is ``reject`` cannot take as it is."""
 
 
 def utf8_bytes(text: str) -> int:
@@ -79,6 +86,30 @@ def _keep_whole(prefix: str) -> str:
     while prefix and prefix[-1] in "\u200d\ufe0f\ufe0e":
         prefix = prefix[:-1]
     return prefix
+
+
+def measure_of(limits: Limits) -> Measure:
+    """How ``limits`` counts length."""
+    return {"chars": chars, "utf16": utf16_units, "bytes": utf8_bytes, "weighted": x_weighted_length}[
+        limits.length_unit
+    ]
+
+
+def fit(limits: Limits, parts: Sequence[str], tail: str = "", lead: str = "", sep: str = "\n") -> str:
+    """``lead``, then ``parts`` and ``tail`` joined by ``sep``, within the channel's ``body_max``
+    counted in its ``length_unit``: the one place a channel's text limit is enforced.
+
+    ``lead`` and ``tail`` (a link, hashtags) are never cut. Past the limit, ``truncate`` cuts the
+    first part that does not fit at a sentence or clause boundary and drops the rest
+    (``fit_parts``); ``reject`` raises ``TextTooLong``.
+    """
+    joined = lead + sep.join([p.strip() for p in parts if p.strip()] + ([tail] if tail else []))
+    measure = measure_of(limits)
+    if limits.body_max is None or measure(joined) <= limits.body_max:
+        return joined
+    if limits.overflow == "reject":
+        raise TextTooLong(f"{measure(joined)} of at most {limits.body_max} ({limits.length_unit})")
+    return lead + fit_parts(list(parts), tail, limits.body_max - measure(lead), measure, sep)
 
 
 def fit_parts(parts: list[str], fixed_tail: str, budget: int, measure: Measure, sep: str = "\n") -> str:

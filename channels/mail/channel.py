@@ -41,9 +41,7 @@ class MailChannel:
     """
 
     name: ClassVar[str] = "mail"
-    limits: ClassVar[Limits] = Limits(
-        title_max=120, length_unit="chars", overflow="reject", batch_size=500, languages=LANGUAGES
-    )
+    limits: ClassVar[Limits] = Limits(batch_size=500, languages=LANGUAGES)
     #: Ledger keys carry the language: the pipeline says who already got the news in another one.
     once_across_languages: ClassVar[bool] = True
 

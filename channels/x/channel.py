@@ -27,16 +27,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from channels.common.outbox import OutboxOrApi, is_outbox
 from channels.common.posts import plan_post_lifecycle, read_settings, send_in_order
-from channels.common.textfit import cut, fit_parts
+from channels.common.textfit import fit
 from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
 from koho.site import Site
-from koho.social_text import X_MAX_WEIGHTED, inert, x_text_post, x_weighted_length
+from koho.social_text import X_MAX_WEIGHTED, inert, x_text_post
 
 API = "https://api.twitter.com"
+#: X's limit: 280 in its weighted length; composed text is cut to fit.
+LIMITS = Limits(body_max=X_MAX_WEIGHTED, length_unit="weighted", overflow="truncate", batch_size=20)
 CREDENTIALS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 
 
@@ -85,24 +87,20 @@ def post_text(article: Article, site: Site) -> str:
     tags = " ".join(hashtag(site.topics.get(t, t)) for t in article.topics)
     tail = "\n".join(p for p in (tags, url) if p)
     parts = [inert(text, article.mentions) for text in (article.title, article.summary)]
-    return fit_parts(parts, tail, X_MAX_WEIGHTED, x_weighted_length)
+    return fit(LIMITS, parts, tail)
 
 
 def note_text(article: Article, site: Site) -> str:
     """The reply quoting a change note (cut at a sentence boundary; the link has it whole)."""
     url = article_url(article, site)
-    head = correction_label(article.language)
-    room = X_MAX_WEIGHTED - x_weighted_length(f"{head}\n{url}")
-    return f"{head}{cut(inert(article.change_note, article.mentions), room, x_weighted_length)}\n{url}"
+    return fit(LIMITS, [correction_label(article.language) + inert(article.change_note, article.mentions)], url)
 
 
 class XChannel:
     """Posts each article once to the ward's X account; replies with change notes; deletes."""
 
     name: ClassVar[str] = "x"
-    limits: ClassVar[Limits] = Limits(
-        body_max=X_MAX_WEIGHTED, length_unit="weighted", overflow="truncate", batch_size=20
-    )
+    limits: ClassVar[Limits] = LIMITS
     #: Planning needs the ids of earlier posts (PlanContext.provider_refs).
     follows_up: ClassVar[bool] = True
 
