@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import ClassVar
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from channels.common.outbox import OutboxOrApi, is_outbox
-from channels.common.posts import plan_post_lifecycle, read_settings, send_in_order
+from channels.common.api import ApiChannel, ApiSettings, read_settings
+from channels.common.posts import plan_post_lifecycle, send_in_order
 from channels.common.textfit import fit
 from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
-from koho.errors import ConfigError
 from koho.site import Site
 from koho.social_text import X_MAX_WEIGHTED, inert, x_text_post
 
@@ -42,25 +40,24 @@ LIMITS = Limits(body_max=X_MAX_WEIGHTED, length_unit="weighted", overflow="trunc
 CREDENTIALS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 
 
-class XSettings(BaseSettings):
+class XSettings(ApiSettings):
     """``KOHO_X_*``: where posts go and the OAuth 1.0a user-context credentials."""
 
     model_config = SettingsConfigDict(env_prefix="KOHO_X_", extra="ignore")
+    OUTBOX: ClassVar[str] = "outbox://outbox/x"
 
-    url: str = ""
     consumer_key: SecretStr | None = None
     consumer_secret: SecretStr | None = None
     access_token: SecretStr | None = None
     access_token_secret: SecretStr | None = None
-    timeout: float = 15.0
 
-    def configured(self) -> bool:
-        """All four credentials are set."""
-        return all(getattr(self, name) is not None for name in CREDENTIALS)
+    def api(self) -> str:
+        """X's fixed API host (another ``url`` is reached by rewriting it: ``channels.x.api``)."""
+        return API
 
-    def transport_url(self) -> str:
-        """The URL in force: explicit, else the API with credentials, else the outbox."""
-        return self.url or (API if self.configured() else "outbox://outbox/x")
+    def missing(self) -> list[str]:
+        """The four credentials that are not set."""
+        return [self.env(name) for name in CREDENTIALS if getattr(self, name) is None]
 
 
 def load_settings() -> XSettings:
@@ -96,7 +93,7 @@ def note_text(article: Article, site: Site) -> str:
     return fit(LIMITS, [correction_label(article.language) + inert(article.change_note, article.mentions)], url)
 
 
-class XChannel:
+class XChannel(ApiChannel):
     """Posts each article once to the ward's X account; replies with change notes; deletes."""
 
     name: ClassVar[str] = "x"
@@ -104,27 +101,13 @@ class XChannel:
     #: Planning needs the ids of earlier posts (PlanContext.provider_refs).
     follows_up: ClassVar[bool] = True
 
-    def __init__(self, settings: XSettings, base_dir: Path | None = None):
-        self.settings = settings
-        self.url = settings.transport_url()
-        self.base_dir = base_dir
-        self._via = OutboxOrApi(self.url, base_dir, self._open_api)
-        if is_outbox(self.url):
-            return
-        if not self.url.startswith(("https://", "http://")):
-            raise ConfigError(f"KOHO_X_URL={self.url!r}: use outbox://folder or the API's https:// URL")
-        missing = [f"KOHO_X_{n.upper()}" for n in CREDENTIALS if getattr(settings, n) is None]
-        if missing:
-            raise ConfigError(f"KOHO_X_URL is the API ({self.url}) but {', '.join(missing)} not set")
+    settings: XSettings
 
-    def _open_api(self):
-        from channels.x.api import XApi  # tweepy only when the API is used
+    def open_api(self):
+        """tweepy's client (imported only when the API is used)."""
+        from channels.x.api import XApi
 
         return XApi(self.url, self.settings)
-
-    def describe(self) -> str:
-        """Where posts go (credentials are never part of it)."""
-        return self.url
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """The post, the reply to a change note, or the deletion of a withdrawn article's post."""
@@ -142,15 +125,10 @@ class XChannel:
             delete=lambda parent: {"method": "DELETE", "url": f"{API}/2/tweets/{parent}"},
         )
 
-    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
+    def send(self, api, batch: Sequence[Delivery]) -> list[Receipt]:
         """Send in order; after a rate limit the rest of the batch waits for the next try."""
-        return self._via.deliver(batch, lambda api, todo: send_in_order(todo, api.send, "X's rate limit window"))
+        return send_in_order(batch, api.send, "X's rate limit window")
 
     def reconcile(self, batch: Sequence[Delivery]) -> list[Receipt]:
-        """Look for posts whose answer was lost in the account's timeline (``Reconciles``);
-        outbox writes are idempotent and need no looking."""
-        return self._via.deliver(batch, lambda api, todo: api.reconcile(list(todo)), outbox=lambda todo: [])
-
-    def close(self) -> None:
-        """Close the API session."""
-        self._via.close()
+        """Look for posts whose answer was lost in the account's timeline (``Reconciles``)."""
+        return self.ask_api(batch, lambda api, todo: api.reconcile(todo))
