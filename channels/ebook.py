@@ -51,22 +51,16 @@ table { border-collapse: collapse; } th, td { border: 1px solid #999; padding: .
 """
 
 
-def ebook_path(day: date, language: str) -> str:
-    """``ebooks/2026-11-01/kuho-2026-11-01-en.epub``: the archive's issue pages link here (the
-    archive names the same path; channels do not import each other)."""
-    return f"ebooks/{day.isoformat()}/kuho-{day.isoformat()}-{language}.epub"
-
-
 def identifier(site: Site, day: date, language: str) -> str:
     """A stable ``urn:uuid``: the same issue and language always get the same identifier."""
-    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, site.url(ebook_path(day, language))))
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, site.ebook_url(day, language)))
 
 
 class EbookChannel(StoreChannel, PlansIssues[PlanContext]):
     """EPUB 3 editions of each bulletin issue (ebooklib), one per language, in a byte store."""
 
     name: ClassVar[str] = "ebook"
-    limits: ClassVar[Limits] = Limits(overflow="reject", batch_size=20, languages=LANGUAGES)
+    limits: ClassVar[Limits] = Limits(batch_size=20, languages=LANGUAGES)
 
     def __init__(self, url: str, content_dir: Path, base_dir: Path | None = None):
         super().__init__(url, base_dir)
@@ -88,7 +82,7 @@ class EbookChannel(StoreChannel, PlansIssues[PlanContext]):
         return [
             Delivery(
                 self.name,
-                ebook_path(issue.day, issue.language),
+                ctx.site.ebook_path(issue.day, issue.language),
                 issue.id,
                 issue.revision,
                 issue.language,
@@ -186,15 +180,14 @@ class EbookChannel(StoreChannel, PlansIssues[PlanContext]):
     def _title_body(issue: BulletinIssue, site: Site, title: str, machine: bool) -> str:
         lang = issue.language
         t = words(lang)
-        prefix = "" if lang == site.language else f"{lang}/"
-        online = site.url(f"{prefix}bulletin/{issue.day.isoformat()}/")
+        online = site.issue_url(issue.day, lang)
         parts = [
             f"<h1>{escape(title)}</h1>",
             f"<p>{escape(site.publisher or site.name)}</p>",
             f'<p><time datetime="{issue.day.isoformat()}">{escape(long_date(issue.day, lang))}</time></p>',
         ]
         if machine:
-            original = site.url(f"bulletin/{issue.day.isoformat()}/")
+            original = site.issue_url(issue.day)
             parts.append(
                 f'<p class="note">{escape(t.machine)} '
                 f'<a href="{escape(original)}" hreflang="ja">{escape(t.original)}</a></p>'
@@ -208,7 +201,7 @@ class EbookChannel(StoreChannel, PlansIssues[PlanContext]):
         parts = [f"<h1>{escape(article.title)}</h1>"]
         if article.translation is not None and article.translation.machine:
             # Every translated text says a machine made it, and where its original is.
-            original = site.url(f"articles/{article.id}/")
+            original = site.article_url(article.id)
             parts.append(
                 f'<p class="note">{escape(t.machine)} '
                 f'<a href="{escape(original)}" hreflang="ja">{escape(t.original)}</a></p>'

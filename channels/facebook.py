@@ -1,7 +1,7 @@
 """The ward's Facebook Page: one feed post per article through the Graph API (requests).
 
 The post is the title, the summary and the link (Facebook shows the link's preview); a change
-note becomes a comment on the post, a withdrawn article deletes it (``koho.social``). Receipts
+note becomes a comment on the post, a withdrawn article deletes it (``channels.common.posts``). Receipts
 follow X's rules: ``sent`` only with the post id Graph returned; throttling (HTTP 429, or Graph
 error codes 4, 17, 32, 613) and 5xx/timeouts stay pending for a retry; a bad token (190),
 missing permission (10, 200) and other refusals fail with Graph's message.
@@ -15,46 +15,46 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import ClassVar
 
 import requests
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from channels.common.api import ApiChannel, ApiSettings, read_settings
+from channels.common.outbox import is_outbox
+from channels.common.posts import answers_or_deletes, match_posts, plan_post_lifecycle, send_in_order, unanswered
+from channels.common.textfit import fit
+from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import FollowsUp, FollowUpContext, Limits, Reconciles
 from koho.delivery import Delivery, Receipt
-from koho.errors import ConfigError
-from koho.outbox import RequestOutbox, deliver_to_outbox, is_outbox
-from koho.social import answers_or_deletes, match_posts, plan_post_lifecycle, read_settings, send_in_order, unanswered
 from koho.social_text import inert
-from koho.textfit import chars, fit_parts
 
 GRAPH = "https://graph.facebook.com/v21.0"
 #: Facebook's limit on a post's message, in characters.
 MESSAGE_MAX = 63206
 THROTTLED = {4, 17, 32, 613}
+LIMITS = Limits(body_max=MESSAGE_MAX, overflow="truncate", batch_size=20)
 
 
-class FacebookSettings(BaseSettings):
+class FacebookSettings(ApiSettings):
     """``KOHO_FACEBOOK_*``: the page, its page access token and the Graph API base URL."""
 
     model_config = SettingsConfigDict(env_prefix="KOHO_FACEBOOK_", extra="ignore")
+    OUTBOX: ClassVar[str] = "outbox://outbox/facebook"
 
-    url: str = ""
     api_url: str = GRAPH
     page_id: str = ""
     page_token: SecretStr | None = None
-    timeout: float = 15.0
 
-    def configured(self) -> bool:
-        """A page id and a token are set."""
-        return bool(self.page_id) and self.page_token is not None
+    def api(self) -> str:
+        """The Graph API's versioned base URL."""
+        return self.api_url
 
-    def transport_url(self) -> str:
-        """The URL in force: explicit, else the Graph API with credentials, else the outbox."""
-        return self.url or (self.api_url if self.configured() else "outbox://outbox/facebook")
+    def missing(self) -> list[str]:
+        """The page id and the token, those not set."""
+        return [self.env("page_id")] * (not self.page_id) + [self.env("page_token")] * (self.page_token is None)
 
 
 def load_settings() -> FacebookSettings:
@@ -65,32 +65,16 @@ def load_settings() -> FacebookSettings:
 def message(article: Article) -> str:
     """The post's text: title and summary (the link is a separate field)."""
     # The same rule as X and LINE (koho.social_text): the link field is the post's one link.
-    return fit_parts(
-        [inert(article.title, article.mentions), inert(article.summary, article.mentions)], "", MESSAGE_MAX, chars
-    )
+    return fit(LIMITS, [inert(article.title, article.mentions), inert(article.summary, article.mentions)])
 
 
-class FacebookChannel(FollowsUp, Reconciles):
+class FacebookChannel(ApiChannel, FollowsUp, Reconciles):
     """Posts each article once to the Page's feed; comments change notes; deletes."""
 
     name: ClassVar[str] = "facebook"
-    limits: ClassVar[Limits] = Limits(body_max=MESSAGE_MAX, overflow="truncate", batch_size=20)
-
-    def __init__(self, settings: FacebookSettings, base_dir: Path | None = None):
-        self.settings = settings
-        self.url = settings.transport_url()
-        self.base_dir = base_dir
-        self._outbox: RequestOutbox | None = None
-        self._session: requests.Session | None = None
-        if is_outbox(self.url):
-            return
-        if not self.url.startswith(("https://", "http://")):
-            raise ConfigError(f"KOHO_FACEBOOK_URL={self.url!r}: use outbox://folder or the Graph API's https:// URL")
-        if not settings.configured():
-            raise ConfigError(
-                "KOHO_FACEBOOK_URL is the Graph API but KOHO_FACEBOOK_PAGE_ID and "
-                "KOHO_FACEBOOK_PAGE_TOKEN are not both set"
-            )
+    limits: ClassVar[Limits] = LIMITS
+    api_name: ClassVar[str] = "the Graph API"
+    settings: FacebookSettings
 
     def describe(self) -> str:
         """Where posts go (the token is never part of it)."""
@@ -103,7 +87,7 @@ class FacebookChannel(FollowsUp, Reconciles):
     def plan(self, article: Article, ctx: FollowUpContext) -> list[Delivery]:
         """The feed post, the comment with a change note, or the deletion of the post."""
         base, page = self.settings.api_url.rstrip("/"), self.settings.page_id or "PAGE_ID"
-        link = ctx.site.url(f"articles/{article.id}/")
+        link = ctx.site.article_url(article.id)
         return plan_post_lifecycle(
             self.name,
             article,
@@ -116,26 +100,39 @@ class FacebookChannel(FollowsUp, Reconciles):
             answer=lambda parent: {
                 "method": "POST",
                 "url": f"{base}/{parent}/comments",
-                "form": {"message": f"【訂正・変更】{article.change_note}\n{link}"},
+                "form": {"message": f"{correction_label(article.language)}{article.change_note}\n{link}"},
             },
             delete=lambda parent: {"method": "DELETE", "url": f"{base}/{parent}"},
         )
 
-    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
-        """Send in order; after throttling the rest of the batch waits for the next try."""
-        if is_outbox(self.url):
-            if self._outbox is None:
-                self._outbox = RequestOutbox(self.url, self.base_dir)
-            return deliver_to_outbox(self._outbox, batch)
-        return send_in_order(batch, self._send, "Graph's throttling")
+    def open_api(self) -> GraphApi:
+        """A requests session carrying the page token."""
+        return GraphApi(self.url, self.settings)
 
-    def _send(self, delivery: Delivery) -> Receipt:
+    def send(self, api: GraphApi, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Send in order; after throttling the rest of the batch waits for the next try."""
+        return send_in_order(batch, api.send, "Graph's throttling")
+
+    def reconcile(self, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Look in the Page's feed (and a post's comments) for posts whose answer was lost
+        (``Reconciles``)."""
+        return self.ask_api(batch, lambda api, todo: api.reconcile(todo))
+
+
+class GraphApi:
+    """The Graph API over one requests session; every outcome is a receipt."""
+
+    def __init__(self, url: str, settings: FacebookSettings):
+        self.url, self.settings = url, settings
+        self._session = requests.Session()
+        token = settings.page_token.get_secret_value() if settings.page_token is not None else ""
+        self._session.headers["Authorization"] = f"Bearer {token}"
+
+    def send(self, delivery: Delivery) -> Receipt:
+        """Create, comment on or delete a post as the delivery's request says."""
         request = json.loads(delivery.body())
         # The plan names the configured API URL; a different transport URL (a stand-in) wins.
         url = self.url.rstrip("/") + request["url"][len(self.settings.api_url.rstrip("/")) :]
-        if self._session is None:
-            self._session = requests.Session()
-            self._session.headers["Authorization"] = f"Bearer {self.settings.page_token.get_secret_value()}"
         key = delivery.key
         try:
             response = self._session.request(
@@ -172,10 +169,7 @@ class FacebookChannel(FollowsUp, Reconciles):
         return Receipt.failed(key, why)
 
     def reconcile(self, batch: Sequence[Delivery]) -> list[Receipt]:
-        """Look in the Page's feed (and a post's comments) for posts whose answer was lost
-        (``Reconciles``); the outbox has nothing to look at: its writes are idempotent."""
-        if is_outbox(self.url):
-            return []
+        """Find posts whose answer was lost in the Page's feed (and a post's comments)."""
         posts: list[tuple[str, str]] = []
         for parent in {d.meta.get("parent") for d in batch if d.meta.get("kind") == "note"} | {None}:
             where = f"{self.settings.page_id}/feed" if parent is None else f"{parent}/comments"
@@ -187,18 +181,13 @@ class FacebookChannel(FollowsUp, Reconciles):
         return match_posts(batch, posts, lambda d: json.loads(d.body()).get("form", {}).get("message", ""), "the Page")
 
     def _get(self, path: str, params: dict) -> dict:
-        if self._session is None:
-            self._session = requests.Session()
-            self._session.headers["Authorization"] = f"Bearer {self.settings.page_token.get_secret_value()}"
         response = self._session.get(f"{self.url.rstrip('/')}/{path}", params=params, timeout=self.settings.timeout)
         response.raise_for_status()
         return response.json()
 
     def close(self) -> None:
         """Close the HTTP session."""
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        self._session.close()
 
 
 def _retry_after(response: requests.Response) -> float:

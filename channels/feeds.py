@@ -13,11 +13,13 @@ from typing import ClassVar
 
 from feedgen.feed import FeedGenerator
 
+from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import Limits, PlanContext, Rebuildable
 from koho.delivery import Delivery
 from koho.i18n import LANGUAGES, tag, words
 from koho.ledger import SITE_ID
+from koho.site import Site
 from koho.storage import StoreChannel
 
 FORMATS = ("atom", "rss")
@@ -31,21 +33,18 @@ def feed_path(topic: str | None, fmt: str, language: str | None = None) -> str:
     return f"feeds/{fmt}.xml" if topic is None else f"feeds/topics/{topic}/{fmt}.xml"
 
 
-def _prefix(article: Article, site) -> str:
-    return "" if article.language == site.language else f"{article.language}/"
-
-
-def entry_id(article: Article, host: str, prefix: str = "") -> str:
+def entry_id(article: Article, site: Site) -> str:
     """RFC 4151 tag URI: stable across revisions and across a change of the site's URL path
     (``…:en/articles/x`` for the English version: each version is its own entry)."""
-    return f"tag:{host},{article.publish_at.date().isoformat()}:{prefix}articles/{article.id}"
+    path = site.article_path(article.id, article.language).rstrip("/")
+    return f"tag:{site.host},{article.publish_at.date().isoformat()}:{path}"
 
 
 class FeedsChannel(StoreChannel, Rebuildable):
     """Atom and RSS feeds written next to the archive (or to their own store)."""
 
     name: ClassVar[str] = "feeds"
-    limits: ClassVar[Limits] = Limits(title_max=120, overflow="reject", batch_size=200, languages=LANGUAGES)
+    limits: ClassVar[Limits] = Limits(batch_size=200, languages=LANGUAGES)
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """The site-wide feeds and the feeds of the article's topics (and of topics it left);
@@ -151,16 +150,15 @@ class FeedsChannel(StoreChannel, Rebuildable):
 
     @staticmethod
     def _entry(fg: FeedGenerator, article: Article, updated: datetime, site) -> None:
-        prefix = _prefix(article, site)
-        link = site.url(f"{prefix}articles/{article.id}/")
+        link = site.article_url(article.id, article.language)
         entry = fg.add_entry()
-        entry.id(entry_id(article, site.host, prefix))
-        entry.guid(entry_id(article, site.host, prefix), permalink=False)
+        entry.id(entry_id(article, site))
+        entry.guid(entry_id(article, site), permalink=False)
         entry.title(article.title)
         entry.link(href=link, rel="alternate")
         entry.published(article.publish_at)
         entry.updated(updated)
-        label = "【訂正・変更】" if not prefix else f"{words(article.language).change_note}: "
+        label = correction_label(article.language)
         if article.summary or article.change_note:
             text = f"{label}{article.change_note} {article.summary}".strip() if article.change_note else article.summary
             # Summary and change note are plain text: Atom says so (type text). RSS readers render
@@ -189,7 +187,7 @@ def _content_html(article: Article, site) -> str:
     machine = ""
     if article.translation is not None and article.translation.machine:
         # A reader of the feed never sees the page's notice: the entry says it itself.
-        original = site.url(f"articles/{article.id}/")
+        original = site.article_url(article.id)
         machine = (
             f'<p class="machine-translation"><em>{escape(t.machine)}</em> '
             f'<a href="{escape(original)}" hreflang="ja">{escape(t.original)}</a></p>'

@@ -19,43 +19,45 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import ClassVar
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from channels.common.api import ApiChannel, ApiSettings, read_settings
+from channels.common.posts import ONCE, request_bytes
+from channels.common.textfit import fit
 from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.channel import Limits, PlanContext, PlansIssues
 from koho.delivery import Delivery, Receipt
-from koho.errors import ConfigError
-from koho.outbox import OutboxOrApi, is_outbox
-from koho.social import ONCE, read_settings, request_bytes
 from koho.social_text import inert
-from koho.textfit import fit_parts, utf16_units
 
 API = "https://api.line.me"
 #: LINE's limit on one text message, in UTF-16 code units (an emoji counts 2).
 TEXT_MAX = 5000
 BROADCAST = "broadcast"
+LIMITS = Limits(body_max=TEXT_MAX, length_unit="utf16", overflow="truncate", batch_size=5)
 
 
-class LineSettings(BaseSettings):
+class LineSettings(ApiSettings):
     """``KOHO_LINE_*``: the channel access token, the API host and the audience fallback."""
 
     model_config = SettingsConfigDict(env_prefix="KOHO_LINE_", extra="ignore")
+    OUTBOX: ClassVar[str] = "outbox://outbox/line"
 
-    url: str = ""
     api_url: str = API
     channel_access_token: SecretStr | None = None
     #: Friends a broadcast reaches when the Insight API has no figure yet (0: refuse instead).
     audience: int = 0
-    timeout: float = 15.0
 
-    def transport_url(self) -> str:
-        """The URL in force: explicit, else the API with a token, else the outbox."""
-        return self.url or (self.api_url if self.channel_access_token is not None else "outbox://outbox/line")
+    def api(self) -> str:
+        """The Messaging API's host (the SDK's)."""
+        return self.api_url
+
+    def missing(self) -> list[str]:
+        """The channel access token, if not set."""
+        return [self.env("channel_access_token")] * (self.channel_access_token is None)
 
 
 def load_settings() -> LineSettings:
@@ -66,7 +68,7 @@ def load_settings() -> LineSettings:
 def broadcast_text(title: str, summary: str, url: str, mentions: Iterable[str] = ()) -> str:
     """Title, summary and link within LINE's 5,000 units (the link is never cut); @names not in
     ``mentions``, cashtags and URLs in the title and summary made inert (``koho.social_text``)."""
-    return fit_parts([inert(title, mentions), inert(summary, mentions)], url, TEXT_MAX, utf16_units)
+    return fit(LIMITS, [inert(title, mentions), inert(summary, mentions)], url)
 
 
 def retry_key(delivery_key: str) -> str:
@@ -74,26 +76,17 @@ def retry_key(delivery_key: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "koho:" + delivery_key))
 
 
-class LineChannel(PlansIssues[PlanContext]):
+class LineChannel(ApiChannel, PlansIssues[PlanContext]):
     """Broadcasts urgent articles and bulletin issues to the account's friends."""
 
     name: ClassVar[str] = "line"
-    limits: ClassVar[Limits] = Limits(body_max=TEXT_MAX, length_unit="chars", overflow="truncate", batch_size=5)
+    limits: ClassVar[Limits] = LIMITS
+    api_name: ClassVar[str] = "the Messaging API"
+    settings: LineSettings
 
-    def __init__(self, settings: LineSettings, base_dir: Path | None = None):
-        self.settings = settings
-        self.url = settings.transport_url()
-        self.base_dir = base_dir
-        self._via = OutboxOrApi(self.url, base_dir, lambda: LineApi(self.url, self.settings))
-        if not is_outbox(self.url):
-            if not self.url.startswith(("https://", "http://")):
-                raise ConfigError(f"KOHO_LINE_URL={self.url!r}: use outbox://folder or the API's https:// URL")
-            if settings.channel_access_token is None:
-                raise ConfigError("KOHO_LINE_URL is the Messaging API but KOHO_LINE_CHANNEL_ACCESS_TOKEN is not set")
-
-    def describe(self) -> str:
-        """Where broadcasts go (the token is never part of it)."""
-        return self.url
+    def open_api(self) -> LineApi:
+        """line-bot-sdk's clients (imported only when the API is used)."""
+        return LineApi(self.url, self.settings)
 
     def _delivery(self, item_id: str, language: str, text: str, **meta) -> Delivery:
         request = {
@@ -109,7 +102,7 @@ class LineChannel(PlansIssues[PlanContext]):
         """One broadcast, once, for an urgent article; nothing for other news."""
         if not article.urgent or article.withdrawn:
             return []
-        url = ctx.site.url(f"articles/{article.id}/")
+        url = ctx.site.article_url(article.id)
         return [
             self._delivery(
                 article.id, article.language, broadcast_text(article.title, article.summary, url, article.mentions)
@@ -120,7 +113,7 @@ class LineChannel(PlansIssues[PlanContext]):
         """One broadcast, once, when a 区報 issue has appeared: its name and its page."""
         if not issue.is_due(ctx.now) or not issue.articles:
             return []
-        url = ctx.site.url(f"bulletin/{issue.day.isoformat()}/")
+        url = ctx.site.issue_url(issue.day)
         # Each title under its own article's mentions; inert() leaves inert text as it is.
         titles = "\n".join(f"・{inert(a.title, a.mentions)}" for a in issue.articles)
         mentions = {m for a in issue.articles for m in a.mentions}
@@ -130,13 +123,9 @@ class LineChannel(PlansIssues[PlanContext]):
             )
         ]
 
-    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
+    def send(self, api: LineApi, batch: Sequence[Delivery]) -> list[Receipt]:
         """Broadcast each delivery after checking the month's quota."""
-        return self._via.deliver(batch, lambda api, todo: [api.broadcast(d) for d in todo])
-
-    def close(self) -> None:
-        """Release the SDK's connection pool."""
-        self._via.close()
+        return [api.broadcast(d) for d in batch]
 
 
 class LineApi:

@@ -25,15 +25,16 @@ from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from channels.common.api import ApiChannel, ApiSettings, read_settings
+from channels.common.posts import request_bytes
+from channels.common.textfit import fit, plain_text
+from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
-from koho.outbox import OutboxOrApi, is_outbox
-from koho.social import read_settings, request_bytes
-from koho.textfit import cut, plain_text, utf8_bytes
 
 API = "https://youtube.googleapis.com/"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -44,14 +45,15 @@ LIST_COST, UPDATE_COST = 1, 50
 QUOTA_ZONE = ZoneInfo("America/Los_Angeles")
 #: Snippet fields videos.update accepts and koho keeps as they are.
 KEPT = ("title", "categoryId", "tags", "defaultLanguage", "defaultAudioLanguage")
+LIMITS = Limits(body_max=DESCRIPTION_MAX_BYTES, length_unit="bytes", overflow="truncate", batch_size=20)
 
 
-class YouTubeSettings(BaseSettings):
+class YouTubeSettings(ApiSettings):
     """``KOHO_YOUTUBE_*``: OAuth client and refresh token, endpoints, the daily unit budget."""
 
     model_config = SettingsConfigDict(env_prefix="KOHO_YOUTUBE_", extra="ignore")
+    OUTBOX: ClassVar[str] = "outbox://outbox/youtube"
 
-    url: str = ""
     api_url: str = API
     token_uri: str = TOKEN_URI
     client_id: str = ""
@@ -62,17 +64,19 @@ class YouTubeSettings(BaseSettings):
     daily_quota: int = 10_000
     timeout: float = 20.0
 
-    def configured(self) -> bool:
-        """A client id and both secrets (or the blocks that hold them) are named."""
-        return (
-            bool(self.client_id)
-            and (self.client_secret is not None or bool(self.client_secret_block))
-            and (self.refresh_token is not None or bool(self.refresh_token_block))
-        )
+    def api(self) -> str:
+        """The Data API's root URL."""
+        return self.api_url
 
-    def transport_url(self) -> str:
-        """The URL in force: explicit, else the API with credentials, else the outbox."""
-        return self.url or (self.api_url if self.configured() else "outbox://outbox/youtube")
+    def missing(self) -> list[str]:
+        """The client id and the two secrets (each or the block that holds it), those not set."""
+        return (
+            [self.env("client_id")] * (not self.client_id)
+            + [f"{self.env('client_secret')} (or _BLOCK)"]
+            * (self.client_secret is None and not self.client_secret_block)
+            + [f"{self.env('refresh_token')} (or _BLOCK)"]
+            * (self.refresh_token is None and not self.refresh_token_block)
+        )
 
     def secrets(self) -> tuple[str, str]:
         """(client secret, refresh token): from the environment, else from Prefect Secret blocks."""
@@ -107,14 +111,14 @@ def clean(text: str) -> str:
 
 def description(article: Article, site) -> str:
     """The link first, then title, change note, summary and body, within 5,000 UTF-8 bytes."""
-    link = site.url(f"articles/{article.id}/")
+    link = site.article_url(article.id)
     parts = [article.title]
     if article.change_note:
-        parts.append(f"【訂正・変更】{article.change_note}")
+        parts.append(f"{correction_label(article.language)}{article.change_note}")
     parts += [article.summary, plain_text(article.html)]
     head = f"{link}\n\n"
     text = clean("\n\n".join(p for p in parts if p))
-    return head + cut(text, DESCRIPTION_MAX_BYTES - utf8_bytes(head), utf8_bytes)
+    return fit(LIMITS, [text], lead=head)
 
 
 def quota_day(now: datetime | None = None) -> str:
@@ -122,35 +126,23 @@ def quota_day(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).astimezone(QUOTA_ZONE).date().isoformat()
 
 
-class YouTubeChannel:
+class YouTubeChannel(ApiChannel):
     """Keeps each related video's description in step with its article."""
 
     name: ClassVar[str] = "youtube"
-    limits: ClassVar[Limits] = Limits(
-        body_max=DESCRIPTION_MAX_BYTES, length_unit="bytes", overflow="truncate", batch_size=20
-    )
+    limits: ClassVar[Limits] = LIMITS
+
+    api_name: ClassVar[str] = "the Data API"
+    settings: YouTubeSettings
 
     def __init__(self, settings: YouTubeSettings, db_url: str, base_dir: Path | None = None, clock=None):
-        self.settings = settings
-        self.url = settings.transport_url()
+        super().__init__(settings, base_dir)
         self.db_url = db_url
-        self.base_dir = base_dir
         self._clock = clock or (lambda: datetime.now(UTC))
-        self._via = OutboxOrApi(
-            self.url, base_dir, lambda: YouTubeApi(self.url, self.settings, self.db_url, self._clock)
-        )
-        if not is_outbox(self.url):
-            if not self.url.startswith(("https://", "http://")):
-                raise ConfigError(f"KOHO_YOUTUBE_URL={self.url!r}: use outbox://folder or the API's https:// URL")
-            if not settings.configured():
-                raise ConfigError(
-                    "KOHO_YOUTUBE_URL is the Data API but KOHO_YOUTUBE_CLIENT_ID, the client secret "
-                    "and the refresh token (or their _BLOCK names) are not all set"
-                )
 
-    def describe(self) -> str:
-        """Where descriptions are written (no secret is part of it)."""
-        return self.url
+    def open_api(self) -> YouTubeApi:
+        """google-api-python-client's service (imported only when the API is used)."""
+        return YouTubeApi(self.url, self.settings, self.db_url, self._clock)
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """One description update per revision of an article that names a video."""
@@ -182,13 +174,9 @@ class YouTubeChannel:
             )
         ]
 
-    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
-        """Write each description (or the request, to the outbox)."""
-        return self._via.deliver(batch, lambda api, todo: [api.update(d) for d in todo])
-
-    def close(self) -> None:
-        """Release the ledger connection the quota book uses."""
-        self._via.close()
+    def send(self, api: YouTubeApi, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Write each description."""
+        return [api.update(d) for d in batch]
 
 
 class YouTubeApi:

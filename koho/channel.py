@@ -19,15 +19,18 @@ from koho.subscribers import Subscriber
 class Limits:
     """What a channel accepts, declared once on the channel class (after Apprise's plugins).
 
-    ``length_unit`` says how length is counted (characters, X's weighted count, UTF-8 bytes);
-    ``overflow`` what happens past the limit; ``rate_per_second`` paces the transport.
+    ``body_max`` is the provider's limit on the text a channel composes, counted in
+    ``length_unit`` (code points, UTF-16 units as LINE counts, UTF-8 bytes as YouTube counts, X's
+    weighted length); ``overflow`` says what happens past it: ``truncate`` cuts at a sentence or
+    clause boundary, ``reject`` refuses. One function enforces it for every channel:
+    ``channels.common.textfit.fit`` (ADR 0021). Titles are limited for every channel by the
+    article model (``koho.article.TITLE_MAX``); rates are the providers' answers (429 with a
+    reset time become transient receipts), never a fixed pace.
     """
 
-    title_max: int | None = None
     body_max: int | None = None
-    length_unit: Literal["chars", "weighted", "bytes"] = "chars"
-    overflow: Literal["reject", "truncate", "split", "link"] = "reject"
-    rate_per_second: float | None = None
+    length_unit: Literal["chars", "utf16", "bytes", "weighted"] = "chars"
+    overflow: Literal["reject", "truncate"] = "reject"
     languages: tuple[str, ...] = ("ja",)
     batch_size: int = 200
 

@@ -279,9 +279,9 @@ def _cross_checks(article: Article, label: str, content_dir: Path, site: Site) -
         if problem:
             errors.append(ContentError(label, article.line_of("images", index, "src"), f"images[{index}].src", problem))
     if article.x_text is not None:
-        from koho.textfit import x_override_problem  # only articles with an X text pay for the parser
+        from koho.social_text import x_override_problem  # only articles with an X text pay for the parser
 
-        problem = x_override_problem(article.x_text, site.url(f"articles/{article.id}/"), article.mentions)
+        problem = x_override_problem(article.x_text, site.article_url(article.id), article.mentions)
         if problem:
             errors.append(ContentError(label, article.line_of("x", "text"), "x.text", problem))
     return errors

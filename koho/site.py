@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -135,6 +135,39 @@ class Site:
     def url(self, path: str) -> str:
         """Absolute URL of a site path such as ``articles/x/``."""
         return self.base_url + path.lstrip("/")
+
+    # The site's addresses, owned here so that channels, which may not import each other, agree
+    # on them: the archive writes these pages and files, everything else links to them.
+
+    def edition(self, language: str | None = None) -> str:
+        """Path prefix of a language's edition: "" for the original (or None), ``en/`` for English."""
+        return "" if language is None or language == self.language else f"{language}/"
+
+    def article_path(self, article_id: str, language: str | None = None) -> str:
+        """``articles/<id>/`` (``en/articles/<id>/`` in the English edition): an article's page."""
+        return f"{self.edition(language)}articles/{article_id}/"
+
+    def article_url(self, article_id: str, language: str | None = None) -> str:
+        """The absolute URL of an article's page (the original's unless ``language`` says)."""
+        return self.url(self.article_path(article_id, language))
+
+    def issue_path(self, day: date, language: str | None = None) -> str:
+        """``bulletin/<date>/``: the page of the 区報 issue of ``day`` in an edition."""
+        return f"{self.edition(language)}bulletin/{day.isoformat()}/"
+
+    def issue_url(self, day: date, language: str | None = None) -> str:
+        """The absolute URL of an issue's page."""
+        return self.url(self.issue_path(day, language))
+
+    @staticmethod
+    def ebook_path(day: date, language: str) -> str:
+        """``ebooks/2026-11-01/kuho-2026-11-01-en.epub``: the e-book edition of an issue, written
+        by the ``ebook`` channel to the archive's store and linked from the issue's page."""
+        return f"ebooks/{day.isoformat()}/kuho-{day.isoformat()}-{language}.epub"
+
+    def ebook_url(self, day: date, language: str) -> str:
+        """The absolute URL of an issue's e-book edition."""
+        return self.url(self.ebook_path(day, language))
 
     @property
     def host(self) -> str:

@@ -19,15 +19,21 @@ name. The rule, applied by X, LINE and Facebook to every piece of article text t
 * ``#hashtags`` stay as written: they notify nobody, lead to a public search, and the ward uses
   campaign tags on purpose (the channels add the article's topics as hashtags themselves).
 
-What counts as a URL is X's own rule set (twitter-text's extractor, which ``koho.textfit``
-already loads for the weighted length); mentions and cashtags follow its patterns, written out
-here because the Python port ships only the URL extractor.
+What counts as a URL is X's own rule set (twitter-text's extractor, loaded here for X's weighted
+length too); mentions and cashtags follow its patterns, written out here because the Python port
+ships only the URL extractor. The article model and the reader use these rules (``mentions``
+names, a hand-written ``x.text`` must fit), so they stay in ``koho``; the channels' text fitting
+is ``channels.common.textfit``.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+import types
 from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
 
 ZWSP = "\u200b"
 #: twitter-text: an @ (or fullwidth ＠) starts a mention unless a letter, digit or one of
@@ -38,6 +44,8 @@ _MENTION = re.compile(r"(?<![A-Za-z0-9_!#$%&*@＠])([@＠])([A-Za-z0-9_]{1,20})"
 _CASHTAG = re.compile(r"\$(?=[A-Za-z])")
 #: An X account name: what ``mentions`` in the front matter may list.
 HANDLE = re.compile(r"@?[A-Za-z0-9_]{1,15}")
+#: X's limit on a post, in its weighted length.
+X_MAX_WEIGHTED = 280
 
 
 def inert(text: str, mentions: Iterable[str] = ()) -> str:
@@ -54,8 +62,6 @@ def urls(text: str) -> list[str]:
 
 
 def _extract(text: str) -> list[dict]:
-    from koho.textfit import _parse_tweet
-
     _parse_tweet()  # imports twitter_text (with its pkg_resources stand-in) once
     from twitter_text.extract_urls import extract_urls_with_indices
 
@@ -77,3 +83,53 @@ def _inert_url(url: str) -> str:
     host, tail = re.match(r"([^/?#]*)(.*)", rest, flags=re.S).groups()
     # Both are needed: with a scheme, twitter-text links even a host broken by zero-width spaces.
     return (scheme + ZWSP + "://" if sep else "") + host.replace(".", ZWSP + ".") + tail
+
+
+@lru_cache(maxsize=1)
+def _parse_tweet():
+    """twitter-text-parser's ``parse_tweet``, imported once.
+
+    The package reads its emoji table through ``pkg_resources``, which current setuptools no
+    longer ships. Rather than pinning an old setuptools for the whole environment, a stand-in
+    with the one function it calls is present only while the package imports.
+    """
+    try:
+        from twitter_text import parse_tweet
+
+        return parse_tweet
+    except ModuleNotFoundError as exc:
+        if exc.name != "pkg_resources":
+            raise
+    for name in [m for m in sys.modules if m == "twitter_text" or m.startswith("twitter_text.")]:
+        del sys.modules[name]  # half-imported modules from the failed attempt
+    shim = types.ModuleType("pkg_resources")
+    shim.resource_string = lambda module, name: (Path(sys.modules[module].__file__).parent / name).read_bytes()
+    sys.modules["pkg_resources"] = shim
+    try:
+        from twitter_text import parse_tweet
+    finally:
+        if sys.modules.get("pkg_resources") is shim:
+            del sys.modules["pkg_resources"]
+    return parse_tweet
+
+
+def x_weighted_length(text: str) -> int:
+    """X's weighted length of ``text`` (what X compares with 280)."""
+    return _parse_tweet()(text).weightedLength
+
+
+def x_text_post(text: str, url: str, mentions: Iterable[str] = ()) -> str:
+    """A hand-written X text as posted: made inert, the article URL on its own line after it."""
+    return f"{inert(text, mentions).strip()}\n{url}"
+
+
+def x_override_problem(text: str, url: str, mentions: tuple[str, ...] = ()) -> str | None:
+    """Why a hand-written X text cannot be posted as written (it is never cut), or None. It is
+    weighed as posted: with its URLs inert, each counts its characters, not 23."""
+    length = x_weighted_length(x_text_post(text, url, mentions))
+    if length > X_MAX_WEIGHTED:
+        return (
+            f"the X text with the article link weighs {length} of X's {X_MAX_WEIGHTED} "
+            f"(CJK characters count 2, the link 23); shorten it by {length - X_MAX_WEIGHTED}"
+        )
+    return None

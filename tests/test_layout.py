@@ -41,24 +41,47 @@ def test_dependency_direction_is_never_reversed():
     assert offences == []
 
 
-def test_no_channel_imports_another_channel():
+#: What channels share (ADR 0021): every channel may import it; it imports no channel.
+COMMON = "common"
+
+
+def channel_imports(path: Path) -> set[str]:
+    """The ``channels.<name>`` packages or modules a file imports (``import`` and ``from``)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names if node.module == "channels"]
+        found |= {m.split(".")[1] for m in modules if m.startswith("channels.")}
+    return found
+
+
+def test_channels_import_only_themselves_and_common():
     channels = REPO / "channels"
     names = {
         p.stem if p.is_file() else p.name
         for p in channels.iterdir()
         if (p.suffix == ".py" or p.is_dir()) and p.name not in ("__init__.py", "registry.py", "__pycache__")
     }
+    assert COMMON in names
+    offences = []
     for module in names:
         files = (
-            [channels / f"{module}.py"]
-            if (channels / f"{module}.py").exists()
-            else list((channels / module).rglob("*.py"))
+            [channels / f"{module}.py"] if (channels / f"{module}.py").exists() else (channels / module).rglob("*.py")
         )
+        allowed = {module} if module == COMMON else {module, COMMON}
         for path in files:
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            for node in ast.walk(tree):
-                if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("channels."):
-                    assert node.module.split(".")[1] == module, f"{path} imports {node.module}"
+            bad = channel_imports(path) - allowed
+            if bad:
+                offences.append(f"{path.relative_to(REPO)} imports channels.{', channels.'.join(sorted(bad))}")
+    assert offences == []
+
+
+def test_the_layering_rule_sees_what_it_must_refuse(tmp_path):
+    # The rule above only holds if the scan finds every spelling of a channel import.
+    source = tmp_path / "m.py"
+    source.write_text("import channels.x.api\nfrom channels import line\nfrom channels.common.posts import ONCE\n")
+    assert channel_imports(source) == {"x", "line", "common"}
 
 
 def test_importing_koho_cli_loads_no_outer_layer():

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
+from channels.common.textfit import utf16_units
 from channels.line import TEXT_MAX, LineChannel, LineSettings, broadcast_text
 from koho.channel import PlanContext
 from koho.clock import now as koho_now
 from koho.ledger import Ledger
 from koho.settings import Settings
-from koho.textfit import utf16_units
 from tests.fakes.line_api import TOKEN, FakeLine
 from tests.fakes.steps import corpus, publish, rows
 

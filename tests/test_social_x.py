@@ -6,12 +6,13 @@ import json
 
 import pytest
 
+from channels.common.textfit import cut, fit_parts
 from channels.x import XChannel, XSettings
 from channels.x.channel import post_text
 from koho.ledger import Ledger
 from koho.settings import Settings
 from koho.site import load_site
-from koho.textfit import cut, fit_parts, x_override_problem, x_weighted_length
+from koho.social_text import x_override_problem, x_weighted_length
 from tests.fakes.steps import corpus, edit_front_matter, publish, rows
 from tests.fakes.x_api import CREDENTIALS, FakeX
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from channels.common.textfit import utf8_bytes
 from channels.youtube import DESCRIPTION_MAX_BYTES, YouTubeChannel, YouTubeSettings, description, quota_day
 from koho.ledger import Ledger
 from koho.settings import Settings
-from koho.textfit import utf8_bytes
 from tests.fakes.steps import corpus, edit_front_matter, publish, rows
 from tests.fakes.youtube_api import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, FakeYouTube
 

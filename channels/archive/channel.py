@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import imagesize
 
-from channels.archive.pages import FURNITURE, Editions, in_language, media_target, unique
+from channels.archive.pages import FURNITURE, INDEX, Editions, in_language, media_target, unique
 from channels.archive.render import Renderer
 from koho.article import Article
 from koho.bulletin import appears_at
@@ -28,7 +28,7 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
     translated editions under a language prefix (``en/``), linked to each other by language."""
 
     name: ClassVar[str] = "archive"
-    limits: ClassVar[Limits] = Limits(title_max=120, overflow="reject", batch_size=500, languages=LANGUAGES)
+    limits: ClassVar[Limits] = Limits(batch_size=500, languages=LANGUAGES)
 
     def __init__(
         self, url: str, content_dir: Path, base_dir: Path | None = None, ebooks: bool = False, signup: str | None = None
@@ -59,7 +59,7 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
             pages = (
                 [
                     in_language(article.language, p, ctx.site.language)
-                    for p in (f"articles/{article.id}/index.html", "index.html")
+                    for p in (ctx.site.article_path(article.id) + INDEX, INDEX)
                 ]
                 + ["sitemap.xml"]
                 + pages
@@ -96,7 +96,7 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
             if article.urgent:
                 yield site.urgent_end(article.publish_at, article.urgent_until), "index.html"
             if self.ebooks and article.bulletin:
-                yield appears_at(article.bulletin, site), f"bulletin/{article.bulletin.isoformat()}/index.html"
+                yield appears_at(article.bulletin, site), site.issue_path(article.bulletin) + INDEX
 
     def plan_pages(self, pages: Sequence[str], ctx: PlanContext, revision: str) -> list[Delivery]:
         """``pages`` (original-edition paths) in every edition that has them, as of ``ctx.now``."""

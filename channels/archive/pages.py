@@ -30,6 +30,10 @@ FURNITURE = ("static/koho.css", "static/favicon.svg", "favicon.ico", "topics/ind
 STATIC_FILES = {"static/koho.css": "koho.css", "static/favicon.svg": "favicon.svg", "favicon.ico": "favicon.ico"}
 
 
+#: The file that serves a folder's URL (``articles/x/`` is ``articles/x/index.html``).
+INDEX = "index.html"
+
+
 def page_url(path: str) -> str:
     """Public (pretty) URL path of an output file: ``a/index.html`` -> ``a/``. Used for absolute
     URLs (canonical, hreflang, sitemap, feeds); links between pages keep ``index.html``."""
@@ -92,7 +96,7 @@ class SiteIndex:
         self.updated = updated
         self.language = language or site.language
         #: "" for the source language, "en/" for the English edition.
-        self.prefix = in_language(self.language, "", site.language)
+        self.prefix = site.edition(self.language)
         # Keys of ``live`` do not matter: translations share their original's id.
         mine = [a for a in live.values() if a.language == self.language]
         self.articles = sorted(mine, key=lambda a: (a.publish_at, a.id), reverse=True)
@@ -122,14 +126,18 @@ class SiteIndex:
         """Ids of the home page's articles."""
         return frozenset(a.id for a in self.latest)
 
+    def page_of(self, article: Article) -> str:
+        """The output file of an article's page in this edition."""
+        return self.site.article_path(article.id, self.language) + INDEX
+
     def pages_showing(self, article: Article) -> list[str]:
         """Every page on which ``article`` appears (its own page first), by its own metadata."""
         p = self.prefix
-        pages = [f"{p}articles/{article.id}/index.html"]
+        pages = [self.page_of(article)]
         if article.id in self.latest_ids:
             pages.append(f"{p}index.html")
         if article.bulletin:
-            pages += [f"{p}bulletin/{article.bulletin.isoformat()}/index.html", f"{p}bulletin/index.html"]
+            pages += [self.site.issue_path(article.bulletin, self.language) + INDEX, f"{p}bulletin/index.html"]
         if self.is_source:  # topic names are not translated: topic pages are the original's only
             pages += [f"topics/{t}/index.html" for t in article.topics]
         pages += [f"{p}{article.publish_at.year}/index.html", "sitemap.xml"]
@@ -141,8 +149,8 @@ class SiteIndex:
         pages = [f"{p}index.html", f"{p}bulletin/index.html"]
         if self.is_source:
             pages += ["sitemap.xml", *FURNITURE]
-        pages += [f"{p}articles/{a.id}/index.html" for a in self.articles]
-        pages += [f"{p}bulletin/{d.isoformat()}/index.html" for d in self.by_issue]
+        pages += [self.page_of(a) for a in self.articles]
+        pages += [self.site.issue_path(d, self.language) + INDEX for d in self.by_issue]
         if self.is_source:
             pages += [f"topics/{t}/index.html" for t in self.site.topics]
         pages += [f"{p}{y}/index.html" for y in self.by_year]
@@ -194,9 +202,9 @@ class Editions:
         language) appears or goes: its other versions, and the issue, year and home pages of
         other editions when this edition's own such page starts or stops existing."""
         mine = self.index(article.language)
-        rests = [f"articles/{article.id}/index.html"]
+        rests = [self.site.article_path(article.id) + INDEX]
         if article.bulletin and len(mine.by_issue.get(article.bulletin, ())) <= 1:
-            rests.append(f"bulletin/{article.bulletin.isoformat()}/index.html")
+            rests.append(self.site.issue_path(article.bulletin) + INDEX)
         if len(mine.by_year.get(article.publish_at.year, ())) <= 1:
             rests.append(f"{article.publish_at.year}/index.html")
         if len(mine.articles) <= 1:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from channels.archive.pages import (
     ARTICLE,
+    INDEX,
     ISSUE,
     STATIC_FILES,
     TOPIC,
@@ -30,15 +31,6 @@ from koho.i18n import date_time, issue_title, long_date, tag, words
 
 #: Pages served at whatever path was missing: their links start at the site root, not at "../".
 ROOTED = frozenset({"404.html"})
-
-
-def ebook_path(day: date, language: str) -> str:
-    """Where the e-book edition of an issue is stored: ``ebooks/2026-11-01/kuho-2026-11-01-en.epub``.
-
-    The archive only links to it (the ``ebook`` channel writes it to the same store); the name is
-    agreed here and in ``channels/ebook.py``, which cannot import each other.
-    """
-    return f"ebooks/{day.isoformat()}/kuho-{day.isoformat()}-{language}.epub"
 
 
 @dataclass(frozen=True)
@@ -199,7 +191,9 @@ class Renderer:
             articles = sorted(idx.by_issue.get(day, []), key=lambda a: (not a.urgent, a.publish_at, a.id))
             # The e-book is made when the issue appears (the ebook channel): no link before then.
             ebook = (
-                ebook_path(day, lang) if self.ebooks and articles and appears_at(day, self.site) <= self.now else None
+                self.site.ebook_path(day, lang)
+                if self.ebooks and articles and appears_at(day, self.site) <= self.now
+                else None
             )
             return self._page(
                 "listing.html",
@@ -260,19 +254,19 @@ class Renderer:
         """(URL, lastmod, versions) of every page, in the order the original sitemap listed them,
         each edition's pages after the original's."""
         entries = []
-        for idx in self.editions.indexes.values():
+        for lang, idx in self.editions.indexes.items():
             p = idx.prefix
             pages = [f"{p}index.html", f"{p}bulletin/index.html"]
             if idx.is_source:
                 pages += ["topics/index.html", *(f"topics/{key}/index.html" for key in self.site.topics)]
-            pages += [f"{p}bulletin/{day.isoformat()}/index.html" for day in sorted(idx.by_issue)]
+            pages += [self.site.issue_path(day, lang) + INDEX for day in sorted(idx.by_issue)]
             pages += [f"{p}{y}/index.html" for y in sorted(idx.by_year)]
             entries += [(self.site.url(page_url(page)), None, self.versions(page)) for page in pages]
             entries += [
                 (
-                    self.site.url(page_url(f"{p}articles/{a.id}/index.html")),
+                    self.site.url(page_url(idx.page_of(a))),
                     a.publish_at.date().isoformat(),
-                    self.versions(f"{p}articles/{a.id}/index.html"),
+                    self.versions(idx.page_of(a)),
                 )
                 for a in idx.articles
             ]

@@ -41,9 +41,7 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
     """
 
     name: ClassVar[str] = "mail"
-    limits: ClassVar[Limits] = Limits(
-        title_max=120, length_unit="chars", overflow="reject", batch_size=500, languages=LANGUAGES
-    )
+    limits: ClassVar[Limits] = Limits(batch_size=500, languages=LANGUAGES)
 
     def __init__(self, url: str, identity: Identity, tokens: Tokens, base_dir: Path | None = None):
         self.url = url

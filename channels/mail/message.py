@@ -126,7 +126,7 @@ def render(article: Article, site: Site, identity: Identity) -> Rendered:
     """
     lang = article.language
     phrases = mail_words(lang)
-    url = site.url(f"{_edition(lang, site)}articles/{article.id}/")
+    url = site.article_url(article.id, lang)
     subject = (phrases.urgent_subject if article.urgent else "") + article.title
     values = dict(
         article=article,
@@ -135,7 +135,7 @@ def render(article: Article, site: Site, identity: Identity) -> Rendered:
         subject=subject,
         words=phrases,
         language=tag(lang),
-        machine=_notice([article], lang, site.url(f"articles/{article.id}/")),
+        machine=_notice([article], lang, site.article_url(article.id)),
         topics=_topic_names(article, site),
     )
     text = _ENV.get_template("mail.txt").render(**values)
@@ -152,12 +152,8 @@ def render_digest(issue: BulletinIssue, articles: Sequence[Article], site: Site,
     phrases = mail_words(lang)
     label = issue_title(issue.day, lang, site.bulletin_in(lang))  # 区報 2026年11月1日号, as issue.label
     subject = phrases.digest_title(label, len(articles))
-    edition = _edition(lang, site)
-    items = [
-        dict(article=a, url=site.url(f"{edition}articles/{a.id}/"), topics=_topic_names(a, site)) for a in articles
-    ]
-    day = issue.day.isoformat()
-    issue_url = site.url(f"{edition}bulletin/{day}/")
+    items = [dict(article=a, url=site.article_url(a.id, lang), topics=_topic_names(a, site)) for a in articles]
+    issue_url = site.issue_url(issue.day, lang)
     values = dict(
         subject=subject,
         items=items,
@@ -165,7 +161,7 @@ def render_digest(issue: BulletinIssue, articles: Sequence[Article], site: Site,
         words=phrases,
         language=tag(lang),
         all_articles=phrases.digest_all.format(issue=label),
-        machine=_notice(articles, lang, site.url(f"bulletin/{day}/")),
+        machine=_notice(articles, lang, site.issue_url(issue.day)),
     )
     text = _ENV.get_template("digest.txt").render(**values)
     html = _INLINER.inline(_ENV.get_template("digest.html").render(**values))
@@ -175,11 +171,6 @@ def render_digest(issue: BulletinIssue, articles: Sequence[Article], site: Site,
     return Rendered(
         subject, text, html, issue_url, identity.from_address.rsplit("@", 1)[-1], f"{issue.id}.{selection}", lang
     )
-
-
-def _edition(language: str, site: Site) -> str:
-    """Where an edition's pages live on the site: the original at the root, ``en/`` and so on."""
-    return "" if language == site.language else f"{language}/"
 
 
 def _topic_names(article: Article, site: Site) -> list[str]:

@@ -17,9 +17,9 @@ import requests
 import tweepy
 from requests.adapters import HTTPAdapter
 
+from channels.common.posts import match_posts, unanswered
 from channels.x.channel import API, XSettings
 from koho.delivery import Delivery, Receipt
-from koho.social import match_posts, unanswered
 
 
 class _HostAdapter(HTTPAdapter):

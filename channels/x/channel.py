@@ -5,7 +5,8 @@ weighted length (280; CJK counts 2, a URL 23), cut at a sentence or clause bound
 hand-written ``x.text`` in the front matter is used as written (``koho check`` refuses one that
 does not fit). In either, @mentions not listed in the front matter's ``mentions``, cashtags
 and URLs are made inert (``koho.social_text``): the article's page is the post's one link. A
-change note is posted as a reply to the post; a withdrawn article deletes it (``koho.social``).
+change note is posted as a reply to the post; a withdrawn article deletes it
+(``channels.common.posts``).
 
 Receipts are honest: ``sent`` only with the post id X returned; 429 waits for X's reset time,
 5xx and timeouts are retried, 401/403/duplicate content fail with X's own message.
@@ -19,45 +20,45 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 from typing import ClassVar
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from channels.common.api import ApiChannel, ApiSettings, read_settings
+from channels.common.posts import answers_or_deletes, plan_post_lifecycle, send_in_order
+from channels.common.textfit import fit
+from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import FollowsUp, FollowUpContext, Limits, Reconciles
 from koho.delivery import Delivery, Receipt
-from koho.errors import ConfigError
-from koho.outbox import OutboxOrApi, is_outbox
 from koho.site import Site
-from koho.social import answers_or_deletes, plan_post_lifecycle, read_settings, send_in_order
-from koho.social_text import inert
-from koho.textfit import X_MAX_WEIGHTED, cut, fit_parts, with_link, x_weighted_length
+from koho.social_text import X_MAX_WEIGHTED, inert, x_text_post
 
 API = "https://api.twitter.com"
+#: X's limit: 280 in its weighted length; composed text is cut to fit.
+LIMITS = Limits(body_max=X_MAX_WEIGHTED, length_unit="weighted", overflow="truncate", batch_size=20)
 CREDENTIALS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 
 
-class XSettings(BaseSettings):
+class XSettings(ApiSettings):
     """``KOHO_X_*``: where posts go and the OAuth 1.0a user-context credentials."""
 
     model_config = SettingsConfigDict(env_prefix="KOHO_X_", extra="ignore")
+    OUTBOX: ClassVar[str] = "outbox://outbox/x"
 
-    url: str = ""
     consumer_key: SecretStr | None = None
     consumer_secret: SecretStr | None = None
     access_token: SecretStr | None = None
     access_token_secret: SecretStr | None = None
-    timeout: float = 15.0
 
-    def configured(self) -> bool:
-        """All four credentials are set."""
-        return all(getattr(self, name) is not None for name in CREDENTIALS)
+    def api(self) -> str:
+        """X's fixed API host (another ``url`` is reached by rewriting it: ``channels.x.api``)."""
+        return API
 
-    def transport_url(self) -> str:
-        """The URL in force: explicit, else the API with credentials, else the outbox."""
-        return self.url or (API if self.configured() else "outbox://outbox/x")
+    def missing(self) -> list[str]:
+        """The four credentials that are not set."""
+        return [self.env(name) for name in CREDENTIALS if getattr(self, name) is None]
 
 
 def load_settings() -> XSettings:
@@ -67,7 +68,7 @@ def load_settings() -> XSettings:
 
 def article_url(article: Article, site: Site) -> str:
     """The archive page the post links to."""
-    return site.url(f"articles/{article.id}/")
+    return site.article_url(article.id)
 
 
 def hashtag(label: str) -> str:
@@ -80,50 +81,32 @@ def post_text(article: Article, site: Site) -> str:
     Mentions (but the article's ``mentions``), cashtags and URLs in the text are inert."""
     url = article_url(article, site)
     if article.x_text is not None:
-        return with_link(inert(article.x_text, article.mentions), url)
+        return x_text_post(article.x_text, url, article.mentions)
     tags = " ".join(hashtag(site.topics.get(t, t)) for t in article.topics)
     tail = "\n".join(p for p in (tags, url) if p)
     parts = [inert(text, article.mentions) for text in (article.title, article.summary)]
-    return fit_parts(parts, tail, X_MAX_WEIGHTED, x_weighted_length)
+    return fit(LIMITS, parts, tail)
 
 
 def note_text(article: Article, site: Site) -> str:
     """The reply quoting a change note (cut at a sentence boundary; the link has it whole)."""
     url = article_url(article, site)
-    head = "【訂正・変更】"
-    room = X_MAX_WEIGHTED - x_weighted_length(f"{head}\n{url}")
-    return f"{head}{cut(inert(article.change_note, article.mentions), room, x_weighted_length)}\n{url}"
+    return fit(LIMITS, [correction_label(article.language) + inert(article.change_note, article.mentions)], url)
 
 
-class XChannel(FollowsUp, Reconciles):
+class XChannel(ApiChannel, FollowsUp, Reconciles):
     """Posts each article once to the ward's X account; replies with change notes; deletes."""
 
     name: ClassVar[str] = "x"
-    limits: ClassVar[Limits] = Limits(
-        body_max=X_MAX_WEIGHTED, length_unit="weighted", overflow="truncate", batch_size=20
-    )
+    limits: ClassVar[Limits] = LIMITS
 
-    def __init__(self, settings: XSettings, base_dir: Path | None = None):
-        self.settings = settings
-        self.url = settings.transport_url()
-        self.base_dir = base_dir
-        self._via = OutboxOrApi(self.url, base_dir, self._open_api)
-        if is_outbox(self.url):
-            return
-        if not self.url.startswith(("https://", "http://")):
-            raise ConfigError(f"KOHO_X_URL={self.url!r}: use outbox://folder or the API's https:// URL")
-        missing = [f"KOHO_X_{n.upper()}" for n in CREDENTIALS if getattr(settings, n) is None]
-        if missing:
-            raise ConfigError(f"KOHO_X_URL is the API ({self.url}) but {', '.join(missing)} not set")
+    settings: XSettings
 
-    def _open_api(self):
-        from channels.x.api import XApi  # tweepy only when the API is used
+    def open_api(self):
+        """tweepy's client (imported only when the API is used)."""
+        from channels.x.api import XApi
 
         return XApi(self.url, self.settings)
-
-    def describe(self) -> str:
-        """Where posts go (credentials are never part of it)."""
-        return self.url
 
     def follows_up(self, article: Article) -> bool:
         """A change note is answered and a withdrawal deletes: both need the post's id."""
@@ -145,15 +128,10 @@ class XChannel(FollowsUp, Reconciles):
             delete=lambda parent: {"method": "DELETE", "url": f"{API}/2/tweets/{parent}"},
         )
 
-    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
+    def send(self, api, batch: Sequence[Delivery]) -> list[Receipt]:
         """Send in order; after a rate limit the rest of the batch waits for the next try."""
-        return self._via.deliver(batch, lambda api, todo: send_in_order(todo, api.send, "X's rate limit window"))
+        return send_in_order(batch, api.send, "X's rate limit window")
 
     def reconcile(self, batch: Sequence[Delivery]) -> list[Receipt]:
-        """Look for posts whose answer was lost in the account's timeline (``Reconciles``);
-        outbox writes are idempotent and need no looking."""
-        return self._via.deliver(batch, lambda api, todo: api.reconcile(list(todo)), outbox=lambda todo: [])
-
-    def close(self) -> None:
-        """Close the API session."""
-        self._via.close()
+        """Look for posts whose answer was lost in the account's timeline (``Reconciles``)."""
+        return self.ask_api(batch, lambda api, todo: api.reconcile(todo))

@@ -74,7 +74,7 @@ class FakeX(FakeApi):
             body = seen.json()
             assert set(body) <= {"text", "reply"}, f"unexpected fields {sorted(body)}"
             assert isinstance(body["text"], str) and body["text"], "text missing"
-            from koho.textfit import x_weighted_length
+            from koho.social_text import x_weighted_length
 
             assert x_weighted_length(body["text"]) <= 280, "text over 280 weighted"
             if any(p["text"] == body["text"] for p in self.posts.values()):

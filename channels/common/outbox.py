@@ -41,8 +41,8 @@ def is_outbox(url: str) -> bool:
 
 def deliver_to_outbox(outbox: RequestOutbox, batch) -> list:
     """Write each delivery's request as ``<article>--<target>.json``; one receipt per delivery."""
+    from channels.common.posts import COVERED
     from koho.delivery import Receipt
-    from koho.social import COVERED
 
     receipts = []
     for delivery in batch:
@@ -58,28 +58,3 @@ def deliver_to_outbox(outbox: RequestOutbox, batch) -> list:
             continue
         receipts.append(Receipt.sent(delivery.key, ref))
     return receipts
-
-
-class OutboxOrApi:
-    """An API channel's transport, opened on first delivery: the request outbox for an
-    ``outbox://`` URL, else the client ``open_api`` makes (so planning never needs credentials
-    and the SDK is imported only when the API is used)."""
-
-    def __init__(self, url: str, base_dir: Path | None, open_api):
-        self.url, self.base_dir, self._open_api = url, base_dir, open_api
-        self._client = None
-
-    def deliver(self, batch, send, outbox=None) -> list:
-        """Write the batch to the outbox (or hand it to ``outbox(batch)``), or hand it to
-        ``send(client, batch)``."""
-        if self._client is None:
-            self._client = RequestOutbox(self.url, self.base_dir) if is_outbox(self.url) else self._open_api()
-        if isinstance(self._client, RequestOutbox):
-            return outbox(batch) if outbox is not None else deliver_to_outbox(self._client, batch)
-        return send(self._client, batch)
-
-    def close(self) -> None:
-        """Close the client if it holds connections; safe to call twice."""
-        if self._client is not None and hasattr(self._client, "close"):
-            self._client.close()
-        self._client = None

@@ -4,22 +4,21 @@ Every social channel has the same problem in a different unit: say as much of th
 fits, cut at a sentence or clause boundary (never mid-word, never mid-URL) and mark the cut with
 an ellipsis. The unit is a function (``measure``) so the cutting is written once.
 
-X's weighted length comes from ``twitter-text-parser`` (the port of X's own twitter-text rules:
-CJK counts 2, a URL 23, an emoji sequence 2), not from a character count.
+X's weighted length (``koho.social_text.x_weighted_length``) comes from ``twitter-text-parser``
+(the port of X's own twitter-text rules: CJK counts 2, a URL 23, an emoji sequence 2); it lives
+with the article's posted-text rules because the reader checks a hand-written ``x.text`` too.
 """
 
 from __future__ import annotations
 
 import re
-import sys
-import types
-from collections.abc import Callable
-from functools import lru_cache
+from collections.abc import Callable, Sequence
 from html.parser import HTMLParser
-from pathlib import Path
+
+from koho.channel import Limits
+from koho.social_text import x_weighted_length
 
 ELLIPSIS = "…"
-X_MAX_WEIGHTED = 280
 
 #: Sentence ends (Japanese and Latin) and, failing those, clause boundaries, as split points.
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.](?=\s))|\n")
@@ -28,37 +27,8 @@ _CLAUSE_END = re.compile(r"(?<=[、，,；;：:）)」』】])|(?<=\s)")
 Measure = Callable[[str], int]
 
 
-@lru_cache(maxsize=1)
-def _parse_tweet():
-    """twitter-text-parser's ``parse_tweet``, imported once.
-
-    The package reads its emoji table through ``pkg_resources``, which current setuptools no
-    longer ships. Rather than pinning an old setuptools for the whole environment, a stand-in
-    with the one function it calls is present only while the package imports.
-    """
-    try:
-        from twitter_text import parse_tweet
-
-        return parse_tweet
-    except ModuleNotFoundError as exc:
-        if exc.name != "pkg_resources":
-            raise
-    for name in [m for m in sys.modules if m == "twitter_text" or m.startswith("twitter_text.")]:
-        del sys.modules[name]  # half-imported modules from the failed attempt
-    shim = types.ModuleType("pkg_resources")
-    shim.resource_string = lambda module, name: (Path(sys.modules[module].__file__).parent / name).read_bytes()
-    sys.modules["pkg_resources"] = shim
-    try:
-        from twitter_text import parse_tweet
-    finally:
-        if sys.modules.get("pkg_resources") is shim:
-            del sys.modules["pkg_resources"]
-    return parse_tweet
-
-
-def x_weighted_length(text: str) -> int:
-    """X's weighted length of ``text`` (what X compares with 280)."""
-    return _parse_tweet()(text).weightedLength
+class TextTooLong(ValueError):
+    """Text that a channel whose ``Limits.overflow`` is ``reject`` cannot take as it is."""
 
 
 def utf8_bytes(text: str) -> int:
@@ -116,6 +86,30 @@ def _keep_whole(prefix: str) -> str:
     while prefix and prefix[-1] in "\u200d\ufe0f\ufe0e":
         prefix = prefix[:-1]
     return prefix
+
+
+def measure_of(limits: Limits) -> Measure:
+    """How ``limits`` counts length."""
+    return {"chars": chars, "utf16": utf16_units, "bytes": utf8_bytes, "weighted": x_weighted_length}[
+        limits.length_unit
+    ]
+
+
+def fit(limits: Limits, parts: Sequence[str], tail: str = "", lead: str = "", sep: str = "\n") -> str:
+    """``lead``, then ``parts`` and ``tail`` joined by ``sep``, within the channel's ``body_max``
+    counted in its ``length_unit``: the one place a channel's text limit is enforced.
+
+    ``lead`` and ``tail`` (a link, hashtags) are never cut. Past the limit, ``truncate`` cuts the
+    first part that does not fit at a sentence or clause boundary and drops the rest
+    (``fit_parts``); ``reject`` raises ``TextTooLong``.
+    """
+    joined = lead + sep.join([p.strip() for p in parts if p.strip()] + ([tail] if tail else []))
+    measure = measure_of(limits)
+    if limits.body_max is None or measure(joined) <= limits.body_max:
+        return joined
+    if limits.overflow == "reject":
+        raise TextTooLong(f"{measure(joined)} of at most {limits.body_max} ({limits.length_unit})")
+    return lead + fit_parts(list(parts), tail, limits.body_max - measure(lead), measure, sep)
 
 
 def fit_parts(parts: list[str], fixed_tail: str, budget: int, measure: Measure, sep: str = "\n") -> str:
@@ -211,22 +205,3 @@ def plain_text(html: str) -> str:
     if current:
         paragraphs.append("\n".join(current))
     return "\n\n".join(paragraphs)
-
-
-def with_link(text: str, url: str) -> str:
-    """A hand-written post and the article URL on its own line (how X and LINE get overrides)."""
-    return f"{text.strip()}\n{url}"
-
-
-def x_override_problem(text: str, url: str, mentions: tuple[str, ...] = ()) -> str | None:
-    """Why a hand-written X text cannot be posted as written (it is never cut), or None. It is
-    weighed as posted: with its URLs inert, each counts its characters, not 23."""
-    from koho.social_text import inert
-
-    length = x_weighted_length(with_link(inert(text, mentions), url))
-    if length > X_MAX_WEIGHTED:
-        return (
-            f"the X text with the article link weighs {length} of X's {X_MAX_WEIGHTED} "
-            f"(CJK characters count 2, the link 23); shorten it by {length - X_MAX_WEIGHTED}"
-        )
-    return None

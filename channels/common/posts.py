@@ -178,18 +178,3 @@ def match_posts(
                 )
             )
     return receipts
-
-
-def read_settings(cls):
-    """Instantiate a channel's pydantic-settings class from the environment; a malformed value
-    is a configuration error naming the variable, never a traceback."""
-    from pydantic import ValidationError
-
-    from koho.errors import ConfigError
-
-    try:
-        return cls()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        prefix = cls.model_config.get("env_prefix", "")
-        raise ConfigError(f"{prefix}{str(first['loc'][0]).upper()}: {first['msg']}") from None
