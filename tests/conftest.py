@@ -63,7 +63,7 @@ CONTENT = REPO / "content"
 
 #: The long tests (whole-pipeline runs, chaos, koho's own Prefect server and warm runner, each
 #: start costing seconds) are marked ``slow`` here, in one place: ``-m "not slow"`` is a quick loop.
-SLOW = ("tests/e2e/", "tests/chaos/", "tests/test_runner.py", "tests/test_prefect_server.py")
+SLOW = ("tests/e2e/", "tests/chaos/", "tests/validators/", "tests/test_runner.py", "tests/test_prefect_server.py")
 
 
 def pytest_collection_modifyitems(items):
