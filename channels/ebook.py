@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
 from ebooklib import epub
+from lxml import etree
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue
@@ -32,6 +33,9 @@ from koho.site import Site
 from koho.storage import StoreChannel
 
 EPUB_TYPE = "application/epub+zip"
+#: The conformance claim of EPUB Accessibility 1.1 (its section on conformance reporting).
+A11Y_CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.1 Level AA"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _IMAGE_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -104,12 +108,14 @@ class EbookChannel(StoreChannel, PlansIssues[PlanContext]):
         book.set_identifier(identifier(site, issue.day, lang))
         book.set_title(title)
         book.set_language(tag(lang))
-        book.add_metadata("DC", "publisher", site.publisher or site.name)
+        # The publisher's name is Japanese in every edition: say so, so it is spoken right.
+        book.add_metadata("DC", "publisher", site.publisher or site.name, _lang_attr(site.language, lang))
         book.add_metadata("DC", "date", issue.day.isoformat())
         if lang != site.language:
             book.add_metadata("DC", "source", identifier(site, issue.day, site.language))  # the original
         if machine:
             book.add_metadata("DC", "description", t.machine)
+        self._accessibility(book, issue, site)
         style = epub.EpubItem(uid="style", file_name="style.css", media_type="text/css", content=_CSS.encode())
         book.add_item(style)
 
@@ -164,7 +170,36 @@ class EbookChannel(StoreChannel, PlansIssues[PlanContext]):
                 "raise_exceptions": True,
             },
         )
-        return _fixed_zip(raw.getvalue(), modified)
+        return _fixed_zip(raw.getvalue(), modified, tag(lang))
+
+    @staticmethod
+    def _accessibility(book: epub.EpubBook, issue: BulletinIssue, site: Site) -> None:
+        """EPUB Accessibility 1.1 metadata (schema.org properties and the conformance claim), so
+        reading systems and stores can tell residents what the book offers before they open it."""
+        pictures = any(a.images for a in issue.articles)
+        modes = ["textual", *(["visual"] if pictures else [])]
+        # Every image has its alt text (the reader requires it), so text alone is enough.
+        sufficient = ["textual", *(["textual,visual"] if pictures else [])]
+        features = ["structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability"]
+        if pictures:
+            features.append("alternativeText")
+        values = [
+            *(("schema:accessMode", m) for m in modes),
+            *(("schema:accessModeSufficient", m) for m in sufficient),
+            *(("schema:accessibilityFeature", f) for f in features),
+            ("schema:accessibilityHazard", "none"),
+            ("schema:accessibilitySummary", words(issue.language).a11y_summary),
+            ("dcterms:conformsTo", A11Y_CONFORMANCE),
+        ]
+        for prop, value in values:
+            book.add_metadata(None, "meta", value, {"property": prop})
+        # Who evaluated the claim (EPUB Accessibility 1.1 asks for it with every conformsTo).
+        book.add_metadata(
+            None,
+            "meta",
+            site.publisher or site.name,
+            {"property": "a11y:certifiedBy", **_lang_attr(site.language, issue.language)},
+        )
 
     @staticmethod
     def _page(
@@ -183,7 +218,7 @@ class EbookChannel(StoreChannel, PlansIssues[PlanContext]):
         online = site.issue_url(issue.day, lang)
         parts = [
             f"<h1>{escape(title)}</h1>",
-            f"<p>{escape(site.publisher or site.name)}</p>",
+            f"<p{_lang_html(site.language, lang)}>{escape(site.publisher or site.name)}</p>",
             f'<p><time datetime="{issue.day.isoformat()}">{escape(long_date(issue.day, lang))}</time></p>',
         ]
         if machine:
@@ -221,9 +256,31 @@ class EbookChannel(StoreChannel, PlansIssues[PlanContext]):
         return "<html><body>" + "\n".join(parts) + "</body></html>"
 
 
-def _fixed_zip(data: bytes, when: datetime) -> bytes:
+def _lang_attr(fragment: str, language: str) -> dict[str, str]:
+    """``xml:lang`` for a package metadata value in ``fragment``'s language, when the book's differs."""
+    return {} if fragment == language else {_XML_LANG: tag(fragment)}
+
+
+def _lang_html(fragment: str, language: str) -> str:
+    """``lang`` and ``xml:lang`` attributes for an XHTML element in ``fragment``'s language, when
+    the page's differs (WCAG 3.1.2: screen readers switch voice there)."""
+    if fragment == language:
+        return ""
+    return f' lang="{tag(fragment)}" xml:lang="{tag(fragment)}"'
+
+
+def _with_package_lang(opf: bytes, language: str) -> bytes:
+    """content.opf with ``xml:lang`` on ``<package>`` (ebooklib sets none): the language of the
+    package's own text, such as the accessibility summary (EPUB 3.3, Ace's check)."""
+    root = etree.fromstring(opf)
+    root.set(_XML_LANG, language)
+    return etree.tostring(root, encoding="utf-8", xml_declaration=True, pretty_print=True)
+
+
+def _fixed_zip(data: bytes, when: datetime, language: str) -> bytes:
     """The same archive with every entry stamped ``when``: ebooklib stamps entries with the clock,
-    which would make every re-plan of an unchanged issue a new file."""
+    which would make every re-plan of an unchanged issue a new file. The package document gets
+    its ``xml:lang`` on the way."""
     stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
@@ -232,5 +289,8 @@ def _fixed_zip(data: bytes, when: datetime) -> bytes:
             # mimetype first and stored: the EPUB container's rule (OCF).
             fixed.compress_type = zipfile.ZIP_STORED if info.filename == "mimetype" else zipfile.ZIP_DEFLATED
             fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, src.read(info.filename), compresslevel=9 if fixed.compress_type else None)
+            body = src.read(info.filename)
+            if info.filename.endswith(".opf"):
+                body = _with_package_lang(body, language)
+            dst.writestr(fixed, body, compresslevel=9 if fixed.compress_type else None)
     return out.getvalue()

@@ -12,6 +12,7 @@ from html import escape
 from typing import ClassVar
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from channels.common.words import correction_label
 from koho.article import Article
@@ -135,8 +136,9 @@ class FeedsChannel(StoreChannel, Rebuildable):
         fg.id(site.url(feed_path(topic, "atom", edition)))
         fg.title(title)
         fg.subtitle((site.description if not edition else "") or title)
-        fg.link(href=page, rel="alternate")
         fg.link(href=site.url(feed_path(topic, fmt, edition)), rel="self")
+        # feedgen takes RSS's channel <link> from the last link given: the website, not the feed.
+        fg.link(href=page, rel="alternate")
         fg.language(tag(lang))
         fg.author(name=site.publisher or site.name)
         fg.generator("koho")
@@ -146,7 +148,16 @@ class FeedsChannel(StoreChannel, Rebuildable):
         fg.lastBuildDate(stamp)
         for article in reversed(articles):  # feedgen prepends entries; keep newest first
             self._entry(fg, article, updated[article.id], site)
-        return fg.atom_str(pretty=True) if fmt == "atom" else fg.rss_str(pretty=True)
+        if fmt == "rss":
+            return fg.rss_str(pretty=True)  # RSS names no author without an e-mail address
+        if not edition:
+            return fg.atom_str(pretty=True)
+        # A translated feed's publisher is still a Japanese name: Atom can say so (xml:lang),
+        # so screen readers and feed readers speak it in Japanese.
+        feed, doc = fg._create_atom()
+        for author in (child for child in feed if etree.QName(child).localname == "author"):
+            author.set("{http://www.w3.org/XML/1998/namespace}lang", tag(site.language))
+        return etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
 
     @staticmethod
     def _entry(fg: FeedGenerator, article: Article, updated: datetime, site) -> None:
@@ -167,8 +178,9 @@ class FeedsChannel(StoreChannel, Rebuildable):
             # also sets Atom's content, which entry.content() below replaces.
             entry.summary(text)
             entry.description(escape(text, quote=False))
+        labels = site.topics_in(article.language)  # site.yaml's names in the entry's language
         for topic in article.topics:
-            entry.category(term=topic, label=site.topics.get(topic, topic))
+            entry.category(term=topic, label=labels.get(topic, topic))
         entry.content(_content_html(article, site), type="html")
 
 

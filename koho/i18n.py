@@ -79,6 +79,7 @@ class Words:
     contents: str
     issue: str  # "{bulletin} {date}号"
     signup: str  # the archive's link to the info-mail sign-up page (``koho serve``)
+    a11y_summary: str  # an e-book's schema:accessibilitySummary
 
 
 @cache
@@ -147,6 +148,12 @@ def _words(t: NullTranslations) -> Words:
         # TRANSLATORS: an issue's name ({bulletin}: the bulletin's, {date}).
         issue=t.gettext("{bulletin} {date}号"),
         signup=t.gettext("ねりま情報メールの登録"),
+        # TRANSLATORS: an e-book's accessibility summary, shown by reading
+        # systems and stores before the book is opened.
+        a11y_summary=t.gettext(
+            "この電子書籍は見出しと目次から各記事へ移動でき、画像には代替テキストがあります。"
+            "WCAG 2.1 レベル AA に適合するよう作成しています。"
+        ),
     )
 
 

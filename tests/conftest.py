@@ -64,9 +64,16 @@ REPO = Path(__file__).resolve().parents[1]
 CONTENT = REPO / "content"
 
 #: The long tests (whole-pipeline runs, chaos, koho's own Prefect server and warm runner, each
-#: start costing seconds; the code gates, mypy over the tree) are marked ``slow`` here, in one
-#: place: ``-m "not slow"`` is a quick loop.
-SLOW = ("tests/e2e/", "tests/chaos/", "tests/test_runner.py", "tests/test_prefect_server.py", "tests/test_gates.py")
+#: start costing seconds; the code gates, mypy over the tree; the validators over a lifecycle
+#: build) are marked ``slow`` here, in one place: ``-m "not slow"`` is a quick loop.
+SLOW = (
+    "tests/e2e/",
+    "tests/chaos/",
+    "tests/validators/",
+    "tests/test_runner.py",
+    "tests/test_prefect_server.py",
+    "tests/test_gates.py",
+)
 
 
 def pytest_collection_modifyitems(items):

@@ -4,6 +4,8 @@ hreflang alternates, lang attributes, the machine-translation notice and the sit
 from __future__ import annotations
 
 import dataclasses
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -235,3 +237,41 @@ def test_a_context_of_one_language_never_rewrites_another_edition(tmp_path):
     assert {d.target for d in en_plan if d.article_id == SITE_ID} == set(FURNITURE)
     ja_plan = channel.plan(japanese[IMAGE_ARTICLE], dataclasses.replace(context(japanese), previous_targets=everything))
     assert not [d.target for d in ja_plan if d.target.startswith("en/")]
+
+
+def test_publisher_line_of_translated_pages_is_marked_japanese(site):
+    publisher = corpus().site.publisher
+    for path, marked in [
+        ("index.html", None),
+        ("en/index.html", "ja"),
+        (f"th/articles/{IMAGE_ARTICLE}/index.html", "ja"),
+    ]:
+        line = [p for p in page(site, path).iter("p") if p.text == publisher][0]
+        assert line.get("lang") == marked, path
+
+
+def test_correction_times_are_valid_html_and_move_the_sitemap(tmp_path):
+    """A correction's time (from the ledger, with microseconds) is printed with at most three
+    fractional digits, as HTML requires, and becomes its URLs' lastmod; every URL has one."""
+    live = live_with(("en",))
+    original = corpus().articles[IMAGE_ARTICLE]
+    corrected = original.publish_at + timedelta(days=30, microseconds=123456)
+    ctx = dataclasses.replace(context(live), updated={IMAGE_ARTICLE: corrected})
+    channel = ArchiveChannel(f"file://{tmp_path}", CONTENT)
+    channel.deliver(channel.plan_all(ctx, "build-test"))
+    for path in (f"articles/{IMAGE_ARTICLE}/index.html", f"en/articles/{IMAGE_ARTICLE}/index.html"):
+        stamps = [t.get("datetime") for t in page(tmp_path, path).iter("time")]
+        assert corrected.isoformat(timespec="milliseconds") in stamps, path
+        assert all(re.fullmatch(r"[\d-]+T[\d:]+(\.\d{1,3})?([+-]\d\d:\d\d|Z)", s) for s in stamps), stamps
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    tree = etree.parse(str(tmp_path / "sitemap.xml"))
+    urls = tree.xpath("//s:url", namespaces=ns)
+    lastmod = {u.findtext("s:loc", namespaces=ns): u.findtext("s:lastmod", namespaces=ns) for u in urls}
+    assert all(lastmod.values()), [loc for loc, mod in lastmod.items() if not mod]
+    moved = corrected.isoformat(timespec="milliseconds")
+    for loc in (
+        f"{BASE}articles/{IMAGE_ARTICLE}/",
+        f"{BASE}en/articles/{IMAGE_ARTICLE}/",
+        f"{BASE}bulletin/2026-11-01/",
+    ):
+        assert lastmod[loc] == moved, loc

@@ -195,3 +195,37 @@ def test_publish_writes_the_japanese_editions_and_links_them(workspace, monkeypa
     # A second run writes nothing: the issues are settled and their bytes unchanged.
     again = publish_article(paths=[os.environ["KOHO_CONTENT_DIR"] + "/articles"])
     assert not [o for o in again if o.channel == "ebook" and o.receipts and o.language is None]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en", "th"])
+def test_accessibility_metadata_in_the_editions_language(books, lang):
+    """EPUB Accessibility 1.1: what DAISY Ace asks of every package, the summary in the book's
+    language, and the Japanese publisher marked as Japanese in a translated book."""
+    files = unpack(books[(DAY, lang)])
+    opf = package(files)
+    xml_lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    assert opf.get(xml_lang) == lang
+    meta = opf.find("opf:metadata", NS)
+    props: dict[str, list[str]] = {}
+    for m in meta.findall("opf:meta[@property]", NS):
+        props.setdefault(m.get("property"), []).append(m.text)
+    assert props["schema:accessMode"] == ["textual", "visual"]  # the issue has the evacuation map
+    assert props["schema:accessModeSufficient"] == ["textual", "textual,visual"]
+    assert {"structuralNavigation", "tableOfContents", "alternativeText"} <= set(props["schema:accessibilityFeature"])
+    assert props["schema:accessibilityHazard"] == ["none"]
+    assert props["schema:accessibilitySummary"] == [words(lang).a11y_summary]
+    assert props["dcterms:conformsTo"] == ["EPUB Accessibility 1.1 - WCAG 2.1 Level AA"]
+    publisher = meta.find("dc:publisher", NS)
+    title_page = html.fromstring(files["EPUB/title.xhtml"])
+    shown = [p for p in title_page.iter("{*}p") if p.text == corpus().site.publisher][0]
+    if lang == "ja":
+        assert publisher.get(xml_lang) is None and shown.get("lang") is None
+    else:
+        assert publisher.get(xml_lang) == "ja" and shown.get("lang") == "ja"
+
+
+def test_a_book_without_images_claims_text_only(books):
+    other = next(day for day in issues() if day != DAY and not any(a.images for a in issues()[day].articles))
+    meta = package(unpack(books[(other, "ja")])).find("opf:metadata", NS)
+    modes = [m.text for m in meta.findall("opf:meta[@property='schema:accessMode']", NS)]
+    assert modes == ["textual"]

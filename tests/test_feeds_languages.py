@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import feedparser
 import pytest
+from lxml import etree
 
 from channels.feeds import FeedsChannel
 from koho.channel import PlanContext
@@ -70,3 +71,19 @@ def test_translation_plans_its_language_feeds_only(built):
     feed = feedparser.parse(planned[0].body())
     image = next(e for e in feed.entries if e.link.endswith("/sogo-bousai-kunren-2026/"))
     assert 'alt="ประกาศ: ' in image.content[0].value
+
+
+@pytest.mark.parametrize("lang", ["ja", "en", "ko"])
+def test_rss_channel_link_is_the_website_and_topics_are_named_in_the_feeds_language(built, lang):
+    """RSS 2.0's channel <link> is the website (not the feed); categories use site.yaml's names."""
+    folder, _ = built
+    prefix = "" if lang == "ja" else f"{lang}/"
+    rss = etree.fromstring((folder / "feeds" / prefix / "rss.xml").read_bytes())
+    assert rss.findtext("channel/link") == f"{BASE}{prefix}"
+    labels = corpus().site.topics_in(lang)
+    atom = etree.fromstring((folder / "feeds" / prefix / "atom.xml").read_bytes())
+    categories = atom.findall(".//{http://www.w3.org/2005/Atom}category")
+    assert categories and all(c.get("label") == labels[c.get("term")] for c in categories)
+    # The publisher's name is Japanese: a translated Atom feed says so.
+    author = atom.find("{http://www.w3.org/2005/Atom}author")
+    assert author.get("{http://www.w3.org/XML/1998/namespace}lang") == (None if lang == "ja" else "ja")

@@ -61,6 +61,8 @@ def test_each_subscriber_gets_the_article_once_in_their_language(workspace, smtp
     ja_text = ja.get_body(("plain",)).get_content()
     assert ja["Subject"].startswith("11月15日") and original in ja_text and "配信停止: " in ja_text
     assert "⟨" not in ja_text and "Machine-translated" not in ja_text
+    # The signature separator mail clients know ("-- " with its space), the readers' language.
+    assert "\n-- \n" in ja_text.replace("\r\n", "\n") and ja["Content-Language"] == "ja"
 
     for to, language, unsubscribe in [
         ("alice@example.jp", "en", "Unsubscribe: "),
@@ -75,6 +77,8 @@ def test_each_subscriber_gets_the_article_once_in_their_language(workspace, smtp
         assert words(language).machine in text and f"{words(language).original}: {original}" in text
         assert f'href="{original}" hreflang="ja"' in html
         assert unsubscribe in text and "配信停止" not in text
+        assert message["Content-Language"] == language and "\n-- \n" in text.replace("\r\n", "\n")
+        assert '<span lang="ja">ねりま情報メール</span>' in html  # the list's name, spoken in Japanese
 
     rows = ledger.rows(article_id="sogo-bousai-kunren-2026", channel="mail")
     assert sorted((r["key"].rsplit(":", 1)[1], r["state"]) for r in rows) == [

@@ -59,6 +59,13 @@ def in_language(language: str, path: str, source: str = "ja") -> str:
     return path if language == source else f"{language}/{path}"
 
 
+def html_datetime(moment: datetime) -> str:
+    """``moment`` as HTML's valid global date and time string (and the W3C datetime of sitemaps):
+    whole seconds, or milliseconds when it has a fraction. Python's ``isoformat`` gives six
+    fractional digits, which HTML's ``<time datetime>`` refuses (it allows one to three)."""
+    return moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
+
+
 def _environment() -> Environment:
     folder = resources.files("channels.archive") / "templates"
     env = Environment(
@@ -72,6 +79,7 @@ def _environment() -> Environment:
     env.filters["ja_date"] = lambda d: format_date(d, format="long", locale="ja")
     env.filters["ja_datetime"] = lambda d: format_datetime(d, "y年M月d日 H:mm", tzinfo=d.tzinfo, locale="ja")
     env.filters["issue_label"] = issue_label
+    env.filters["html_datetime"] = html_datetime
     return env
 
 

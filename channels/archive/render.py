@@ -19,7 +19,9 @@ from channels.archive.pages import (
     TOPIC_PAGE_MAX,
     YEAR,
     Editions,
+    SiteIndex,
     environment,
+    html_datetime,
     in_language,
     media_target,
     page_url,
@@ -139,6 +141,7 @@ class Renderer:
             t=t,
             lang=lang,
             lang_tag=tag(lang),
+            source_tag=tag(self.site.language),  # for Japanese fragments of translated pages
             site_name=self.site.name_in(lang),
             has_topics=source,
             lead=self.site.description if source else "",
@@ -252,22 +255,29 @@ class Renderer:
 
     def _sitemap(self) -> list[tuple[str, str | None, list[Version]]]:
         """(URL, lastmod, versions) of every page, in the order the original sitemap listed them,
-        each edition's pages after the original's."""
+        each edition's pages after the original's. Every URL has a ``lastmod``: the newest change
+        (publication or correction) of the articles the page shows, so a correction moves it."""
         entries = []
         for lang, idx in self.editions.indexes.items():
             p = idx.prefix
-            pages = [f"{p}index.html", f"{p}bulletin/index.html"]
+            pages: list[tuple[str, list[Article]]] = [
+                (f"{p}index.html", idx.latest),
+                (f"{p}bulletin/index.html", idx.articles),
+            ]
             if idx.is_source:
-                pages += ["topics/index.html", *(f"topics/{key}/index.html" for key in self.site.topics)]
-            pages += [self.site.issue_path(day, lang) + INDEX for day in sorted(idx.by_issue)]
-            pages += [f"{p}{y}/index.html" for y in sorted(idx.by_year)]
-            entries += [(self.site.url(page_url(page)), None, self.versions(page)) for page in pages]
+                pages.append(("topics/index.html", idx.articles))
+                pages += [(f"topics/{key}/index.html", idx.by_topic.get(key, [])) for key in self.site.topics]
+            pages += [(self.site.issue_path(day, lang) + INDEX, idx.by_issue[day]) for day in sorted(idx.by_issue)]
+            pages += [(f"{p}{y}/index.html", idx.by_year[y]) for y in sorted(idx.by_year)]
+            pages += [(idx.page_of(a), [a]) for a in idx.articles]
             entries += [
-                (
-                    self.site.url(page_url(idx.page_of(a))),
-                    a.publish_at.date().isoformat(),
-                    self.versions(idx.page_of(a)),
-                )
-                for a in idx.articles
+                (self.site.url(page_url(page)), self._lastmod(idx, shown or idx.articles), self.versions(page))
+                for page, shown in pages
             ]
         return entries
+
+    @staticmethod
+    def _lastmod(idx: SiteIndex, articles: Iterable[Article]) -> str | None:
+        """W3C datetime of the newest publication or correction among ``articles`` (None: none)."""
+        moments = [idx.updated.get(a.id, a.publish_at) for a in articles]
+        return html_datetime(max(moments)) if moments else None

@@ -31,7 +31,7 @@ from channels.mail.words import mail_words
 from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.errors import ConfigError
-from koho.i18n import issue_title, tag, words
+from koho.i18n import SOURCE_LANGUAGE, issue_title, tag, words
 from koho.settings import Settings
 from koho.site import Site
 
@@ -187,7 +187,9 @@ def _notice(articles: Sequence[Article], language: str, original_url: str) -> di
 
 
 #: The per-recipient footer, in the reader's language (``change``, ``stop`` and ``sep`` are its words).
-FOOTER_TEXT = "\n\n--\n{list_name}\n{change}: {preferences}\n{stop}: {unsubscribe}\n"
+#: "-- " with its space is the signature separator mail clients know (RFC 3676 4.3): they grey
+#: the footer out and leave it out of replies.
+FOOTER_TEXT = "\n\n-- \n{list_name}\n{change}: {preferences}\n{stop}: {unsubscribe}\n"
 FOOTER_HTML = (
     '<hr><p style="font-size:12px;color:#555555">{list_name}<br>'
     '<a href="{preferences}">{change}</a>{sep}<a href="{unsubscribe}">{stop}</a></p>'
@@ -204,10 +206,12 @@ def _footers(language: str) -> tuple[str, str]:
     def word(text: str) -> str:  # filled again per recipient: a brace in a word stays a brace
         return text.replace("{", "{{").replace("}", "}}")
 
+    # The list's name (ねりま情報メール) stays Japanese in every language: the HTML says so.
+    name = "{list_name}" if language == SOURCE_LANGUAGE else f'<span lang="{tag(SOURCE_LANGUAGE)}">{{list_name}}</span>'
     return (
         FOOTER_TEXT.format(**keep, change=word(phrases.preferences), stop=word(phrases.unsubscribe)),
         FOOTER_HTML.format(
-            **keep,
+            **(keep | {"list_name": name}),
             change=word(escape(phrases.preferences)),
             stop=word(escape(phrases.unsubscribe)),
             sep=word(escape(phrases.separator)),
@@ -249,8 +253,7 @@ def compose(rendered: Rendered, identity: Identity, recipient: Recipient, when: 
     policy = _POLICY if recipient.address.isascii() else _POLICY_UTF8
     message = _message(rendered, identity, recipient.address, values, policy)
     text, html = _bodies(rendered, identity, recipient)
-    message.set_content(text, subtype="plain", charset="utf-8", cte="base64")
-    message.add_alternative(html, subtype="html", charset="utf-8", cte="base64")
+    _bodies_into(message, rendered, text, html, "base64")
     message.set_boundary(values["BOUNDARY"])
     return message.as_bytes()
 
@@ -281,6 +284,14 @@ def _message(rendered: Rendered, identity: Identity, to: str, values: dict[str, 
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
     return message
+
+
+def _bodies_into(message: EmailMessage, rendered: Rendered, text: str, html: str, cte: str) -> None:
+    """The text and HTML alternatives, then the readers' language (RFC 3282, for clients that
+    pick a voice or offer to translate): after the bodies, since set_content drops Content-*."""
+    message.set_content(text, subtype="plain", charset="utf-8", cte=cte)
+    message.add_alternative(html, subtype="html", charset="utf-8", cte=cte)
+    message["Content-Language"] = tag(rendered.language)
 
 
 def _footer_names(identity: Identity, recipient: Recipient) -> dict[str, str]:
@@ -335,8 +346,7 @@ def _skeleton(rendered: Rendered, identity: Identity) -> list[bytes]:
         nonce = secrets.token_hex(16)
         slot = {name: _SLOT.format(name.decode(), nonce) for name in _SLOTS}
         message = _message(rendered, identity, slot[b"TO"], {k.decode(): v for k, v in slot.items()})
-        message.set_content(slot[b"TEXT"], subtype="plain", charset="utf-8", cte="7bit")
-        message.add_alternative(slot[b"HTML"], subtype="html", charset="utf-8", cte="7bit")
+        _bodies_into(message, rendered, slot[b"TEXT"], slot[b"HTML"], "7bit")
         message.set_boundary(slot[_BOUNDARY])
         raw = message.as_bytes()
         if any(raw.count(v.encode()) != 1 for k, v in slot.items() if k != _BOUNDARY):
