@@ -676,7 +676,7 @@ def _warm_up() -> None:
         for channel in _outer("channels.registry").build(settings, None):
             channel.close()
         if settings.target_languages():  # argostranslate imports torch and stanza: seconds
-            _outer("translations.engine").installed_pairs()
+            _outer("translations.engine").preload()
 
 
 def main() -> int:

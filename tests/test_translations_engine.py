@@ -177,3 +177,38 @@ def test_an_issue_in_another_language_holds_its_articles_translations(translator
     assert {a.language for a in edition.articles} == {"vi"}
     assert edition.revision != issue.revision
     assert translated_issue(issue, dict(list(translations.items())[1:])) is None
+
+
+def test_the_cheap_look_lists_what_argostranslate_lists():
+    """installed_pairs reads metadata.json; argostranslate itself must agree, pivots and all."""
+    from_argos = sorted(
+        (p.from_code, p.to_code, engine.package_name(p.from_code, p.to_code), str(p.package_version))
+        for p in engine._installed_translate_packages()
+    )
+    assert engine.installed_pairs() == from_argos
+
+
+_NO_MODELS = """
+import sys
+from translations import engine
+assert engine.installed_pairs() == []
+try:
+    engine.model_pair("ja", "en")
+except engine.MissingModel as missing:
+    print(missing.packages, "argostranslate" in sys.modules, "torch" in sys.modules)
+"""
+
+
+def test_no_model_installed_is_known_without_importing_argostranslate(tmp_path):
+    """A ward without models learns "install translate-ja_en" without paying for argostranslate,
+    stanza and torch (seconds and hundreds of MB per run; issue 16)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "ARGOS_"))}
+    env.update(HOME=str(tmp_path), XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    env["PYTHONPATH"] = str(REPO)
+    out = subprocess.run([sys.executable, "-c", _NO_MODELS], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["('translate-ja_en',)", "False", "False"]

@@ -7,13 +7,16 @@ sends all segments of a batch through each package's tokenizer and CTranslate2 m
 `translate_batch` call per hop, with argostranslate's own decoding options. That is what makes
 translating a whole article cheaper than argostranslate's per-line calls.
 
-argostranslate is imported only when a model is needed: it pulls stanza and torch, and it
-fixes its folders (XDG_*) at import, so a process that wants private folders (the test suite,
-``bench/translate.py``) sets them before the first translation.
+argostranslate is imported only when a model is needed: it pulls stanza and torch (seconds and
+hundreds of MB), and it fixes its folders (XDG_*) at import, so a process that wants private
+folders (the test suite, ``bench/translate.py``) sets them before the first translation. Whether
+a model is installed at all is read first from the packages' ``metadata.json`` files
+(``installed_pairs``), so a ward with no models never pays for the import to learn that.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -125,6 +128,11 @@ def _argos():
 
 
 def _load(source: str, target: str) -> ModelPair:
+    listed = _listed_packages()
+    if listed is not None and not _reachable(source, target, listed):
+        # The cheap look says no route exists: say what to install without importing torch.
+        codes = {code for pair in listed for code in pair}
+        raise MissingModel(source, target, _missing_packages(source, target, codes, listed))
     translate = _argos()
     if translate is None:
         raise MissingModel(
@@ -138,20 +146,79 @@ def _load(source: str, target: str) -> ModelPair:
     if source in languages and target in languages:
         found = languages[source].get_translation(languages[target])
     if found is None:
-        raise MissingModel(source, target, _missing_packages(source, target, languages))
+        pairs = {(p.from_code, p.to_code) for p in _installed_translate_packages()}
+        raise MissingModel(source, target, _missing_packages(source, target, set(languages), pairs))
     return ModelPair(source, target, [_hop(pkg) for pkg in _packages_of(found)])
 
 
-def _missing_packages(source: str, target: str, languages: dict) -> list[str]:
+def _missing_packages(source: str, target: str, codes: set[str], pairs: set[tuple[str, str]]) -> list[str]:
     """What to install: the hop(s) of the route through English that are not there."""
     if _PIVOT in (source, target):
         return [package_name(source, target)]
 
     def reaches(a: str, b: str) -> bool:
-        return a in languages and b in languages and languages[a].get_translation(languages[b]) is not None
+        return a in codes and b in codes and _reachable(a, b, pairs)
 
     missing = [package_name(a, b) for a, b in ((source, _PIVOT), (_PIVOT, target)) if not reaches(a, b)]
     return missing or [package_name(source, target)]
+
+
+def _reachable(source: str, target: str, pairs: set[tuple[str, str]]) -> bool:
+    """Whether installed packages chain from ``source`` to ``target``: argostranslate composes
+    translations through any number of intermediate languages (``get_installed_languages``)."""
+    seen, frontier = {source}, [source]
+    while frontier:
+        here = frontier.pop()
+        for a, b in pairs:
+            if a == here and b not in seen:
+                if b == target:
+                    return True
+                seen.add(b)
+                frontier.append(b)
+    return source == target
+
+
+def _package_dirs() -> list[Path] | None:
+    """The folders argostranslate will read packages from, as its ``settings`` module finds
+    them, or None where that cannot be told without importing it (a settings.json, a snap,
+    another model provider): then the import decides, as before."""
+    home = Path.home()
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or home / ".config") / "argos-translate" / "settings.json"
+    if "SNAP" in os.environ or "ARGOS_MODEL_PROVIDER" in os.environ or config.exists():
+        return None
+    data = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share") / "argos-translate"
+    return [Path(os.environ.get("ARGOS_PACKAGES_DIR") or data / "packages")]
+
+
+def _listed_packages() -> set[tuple[str, str]] | None:
+    """(from, to) of every installed translate package, read from the packages' metadata.json
+    files (a directory listing and a few small reads, no import); None when unknowable."""
+    found = _package_metadata()
+    return None if found is None else {(m["from_code"], m["to_code"]) for m in found}
+
+
+def _package_metadata() -> list[dict[str, str]] | None:
+    dirs = _package_dirs()
+    if dirs is None:
+        return None
+    found = []
+    for folder in dirs:
+        if not folder.is_dir():
+            continue
+        for package in sorted(folder.iterdir()):
+            try:
+                meta = json.loads((package / "metadata.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # not a package (argostranslate skips such folders too)
+            if meta.get("type", "translate") == "translate" and meta.get("from_code") and meta.get("to_code"):
+                found.append(meta)
+    return found
+
+
+def _installed_translate_packages() -> list:
+    from argostranslate import package
+
+    return [p for p in package.get_installed_packages() if p.type == "translate"]
 
 
 def _packages_of(translation) -> list:
@@ -200,16 +267,34 @@ def threads() -> int:
 
 
 def installed_pairs() -> list[tuple[str, str, str, str]]:
-    """(source, target, package name, version) of every installed translation package."""
+    """(source, target, package name, version) of every installed translation package.
+
+    Read from the packages' metadata.json without importing argostranslate where its folders
+    are plain (``_package_dirs``)."""
+    listed = _package_metadata()
+    if listed is not None:
+        return sorted(
+            (
+                m["from_code"],
+                m["to_code"],
+                package_name(m["from_code"], m["to_code"]),
+                str(m.get("package_version", "")),
+            )
+            for m in listed
+        )
     if _argos() is None:
         return []
-    from argostranslate import package
-
     return sorted(
         (p.from_code, p.to_code, package_name(p.from_code, p.to_code), str(p.package_version))
-        for p in package.get_installed_packages()
-        if p.type == "translate"
+        for p in _installed_translate_packages()
     )
+
+
+def preload() -> None:
+    """Import argostranslate ahead of the first translation when a model is installed (the warm
+    runner's start), and not otherwise: the import costs seconds and torch's memory."""
+    if installed_pairs():
+        _argos()
 
 
 def install_files(paths: Iterable[Path]) -> list[str]:
