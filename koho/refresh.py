@@ -28,7 +28,7 @@ from koho.reader import Corpus
 from koho.site import Site
 
 
-class Refreshing(Channel, ChangesWithTime, Protocol):
+class Refreshing(Channel[PlanContext], ChangesWithTime, Protocol):
     """What this module is given: a channel (its name, its deliveries) whose files change with time."""
 
 
