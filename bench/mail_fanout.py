@@ -184,10 +184,13 @@ def koho_prefect(ws: Workspace, path: Path, mail_url: str) -> dict:
     started = time.perf_counter()
     outcomes = publish_article(paths=[str(path)], channels=["mail"])
     elapsed = time.perf_counter() - started
+    # The flow also plans the article's translations (recorded as skipped when no model is
+    # installed): only the mail channel's outcomes are the fan-out this benchmark checks.
+    mail = [o for o in outcomes if o.channel == "mail"]
     return {
         "seconds": elapsed,
-        "planned": sum(o.planned for o in outcomes),
-        "sent": sum(_sent(o.receipts) for o in outcomes),
+        "planned": sum(o.planned for o in mail),
+        "sent": sum(_sent(o.receipts) for o in mail),
     }
 
 
