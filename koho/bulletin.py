@@ -14,9 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from babel.dates import format_date
-
 from koho.article import Article
+from koho.i18n import SOURCE_LANGUAGE, long_date
 from koho.site import Site
 
 ISSUE_PREFIX = "issue-"
@@ -24,7 +23,7 @@ ISSUE_PREFIX = "issue-"
 
 def issue_label(day: date) -> str:
     """The printed name of a 区報 issue: 区報 2026年12月1日号."""
-    return f"区報 {format_date(day, format='long', locale='ja')}号"
+    return f"区報 {long_date(day, SOURCE_LANGUAGE)}号"
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,11 @@ from datetime import date, datetime
 from functools import cached_property
 from importlib import resources
 
-from babel.dates import format_date, format_datetime
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from koho.article import Article
 from koho.bulletin import issue_label
-from koho.i18n import LANGUAGES
+from koho.i18n import LANGUAGES, SOURCE_LANGUAGE, date_time, long_date
 from koho.site import Site
 
 TOPIC_PAGE_MAX = 50
@@ -76,8 +75,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["ja_date"] = lambda d: format_date(d, format="long", locale="ja")
-    env.filters["ja_datetime"] = lambda d: format_datetime(d, "y年M月d日 H:mm", tzinfo=d.tzinfo, locale="ja")
+    env.filters["ja_date"] = lambda d: long_date(d, SOURCE_LANGUAGE)
+    env.filters["ja_datetime"] = lambda d: date_time(d, SOURCE_LANGUAGE)
     env.filters["issue_label"] = issue_label
     env.filters["html_datetime"] = html_datetime
     return env
