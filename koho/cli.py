@@ -48,6 +48,7 @@ app = typer.Typer(
 out = Console(markup=False, emoji=False)
 err = Console(stderr=True, markup=False, emoji=False)
 
+from koho.cli_redrive import redrive as redrive_command  # noqa: E402
 from koho.cli_server import app as server_app  # noqa: E402
 from koho.cli_subscribers import app as subscribers_app  # noqa: E402  (after app, by design)
 from koho.cli_translations import app as translations_app  # noqa: E402
@@ -55,6 +56,7 @@ from koho.cli_translations import app as translations_app  # noqa: E402
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(translations_app, name="translations")
 app.add_typer(server_app, name="server")
+app.command("redrive")(redrive_command)
 
 PathsArg = typer.Argument(None, help="Article files or folders (default: all of content/articles).")
 ChannelOpt = typer.Option(None, "--channel", "-c", help="Only this channel (repeatable).")

@@ -164,3 +164,18 @@ translation_memory = Table(
     Column("output", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+#: Failed deliveries a person sent again (``koho redrive``): who, why and when, per row, so the
+#: ledger keeps the failure's reason and the decision to retry after the row itself moves on.
+redrives = Table(
+    "redrives",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_key", String(700), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    #: The row's ``detail`` when it was failed: the cause the person says they fixed.
+    Column("failure", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_redrives_delivery_key", "delivery_key"),
+)

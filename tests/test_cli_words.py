@@ -20,7 +20,14 @@ from koho.cli import app
 REPO = Path(__file__).resolve().parents[1]
 PO = REPO / "koho" / "locale" / "ja" / "LC_MESSAGES" / "koho.po"
 #: The modules whose words the command prints, and how they mark them (see the .po's header).
-MARKED = ("koho/cli.py", "koho/report.py", "koho/article.py", "koho/frontmatter.py", "koho/reader.py")
+MARKED = (
+    "koho/cli.py",
+    "koho/cli_redrive.py",
+    "koho/report.py",
+    "koho/article.py",
+    "koho/frontmatter.py",
+    "koho/reader.py",
+)
 KEYWORDS = {"_": None, "N_": None, "phrase": None, "Phrase": None, "_failed": (4,), "said": (4,)}
 BROKEN = '---\ntitle: "防災訓練\npublish_at: 2026-11-01 09:00\n---\n本文\n'
 WRONG_TYPE = "---\ntitle: 防災訓練\npublish_at: 2026-11-01 09:00\ntopics: bousai\n---\n本文\n"
