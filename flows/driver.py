@@ -70,6 +70,7 @@ def run(
         outcomes += publish_issue_translations(run, steps, issues)  # ... in each language
         if work.refresh:
             outcomes += refresh_clock(run, steps)  # pages that changed with time alone
+        steps.alert(run, scheduled=work.due)  # tell operators once: failures, long waits, missed runs
         return steps.report(outcomes, work.title, work.idle(run))  # the artifact (flows) or nothing
 
 

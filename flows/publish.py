@@ -51,6 +51,44 @@ class PrefectSteps(Steps):
         _report(outcomes, title, idle)
         return outcomes
 
+    def alert(self, run, scheduled):
+        told = super().alert(run, scheduled)
+        if told:
+            _alert_event(told)
+        return told
+
+
+def _alert_event(told) -> None:
+    """A ``koho.operators.alerted`` event: a Prefect automation on it notifies the operators
+    through whatever the server has (Slack, Teams, mail blocks). Counts and ids, no addresses."""
+    from prefect.events import emit_event
+
+    from koho.alerts import grouped
+
+    groups = grouped(told)
+    emit_event(
+        event="koho.operators.alerted",
+        resource={"prefect.resource.id": "koho.deliveries", "prefect.resource.name": "koho"},
+        payload={
+            "failed": sum(g.count for g in groups if g.kind == "failed"),
+            "pending": sum(g.count for g in groups if g.kind == "pending"),
+            "missed": [
+                f"{g.since.isoformat()}/{(g.until or g.since).isoformat()}" for g in groups if g.kind == "missed"
+            ],
+            "items": [
+                {
+                    "kind": g.kind,
+                    "article": g.article_id,
+                    "channel": g.channel,
+                    "language": g.language,
+                    "count": g.count,
+                }
+                for g in groups
+                if g.kind != "missed"
+            ][:50],
+        },
+    )
+
 
 def _report(outcomes: list[Outcome], title: str, idle: str = "") -> None:
     """The run's artifact ``koho-deliveries``: a table of what it did, or, for a run that found

@@ -38,6 +38,7 @@ from koho.settings import Settings
 
 if TYPE_CHECKING:
     from flows.driver import Run
+    from koho.alerts import Problem
 
 log = logging.getLogger("koho.run")
 
@@ -90,6 +91,12 @@ class Steps:
     def report(self, outcomes: list[Outcome], title: str, idle: str = "") -> list[Outcome]:
         """The run's report: here the caller prints it (``koho publish --dry-run``)."""
         return outcomes
+
+    def alert(self, run: Run, scheduled: bool) -> list[Problem]:
+        """Tell the operators once of failures, long-pending rows and missed scheduled runs."""
+        from flows.alerts import alert_operators
+
+        return alert_operators(run, scheduled)
 
 
 # The steps themselves: ids in, the run's context looked up. PrefectSteps' tasks call these too.

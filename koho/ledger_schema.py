@@ -179,3 +179,22 @@ redrives = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_redrives_delivery_key", "delivery_key"),
 )
+
+#: What the operators were told (``koho/alerts.py``): each failed or long-pending delivery and each
+#: gap between scheduled runs once, keyed by the delivery key or ``missed:<start>``.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("subject", String(700), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("alerted_at", DateTime(timezone=True), nullable=False),
+)
+
+#: When each kind of scheduled run last started: a gap longer than the schedule allows means the
+#: worker was down, and the next run says so.
+run_starts = Table(
+    "run_starts",
+    metadata,
+    Column("work", String(32), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+)

@@ -53,6 +53,21 @@ class Settings(BaseSettings):
         "address (e.g. X-Forwarded-For); empty: the socket peer counts",
     )
     secret_key: SecretStr | None = None
+    ops_mail: str = Field(
+        "",
+        description="comma-separated operator addresses told once of failed deliveries, deliveries "
+        "pending too long and scheduled runs that did not happen; empty: the run's log and Prefect event only",
+    )
+    ops_language: str = Field("ja", description="language of the operators' alert mail (ja or en)")
+    ops_pending_minutes: float = Field(
+        60.0, gt=0, description="minutes a delivery may stay pending before the operators are told"
+    )
+    ops_missed_minutes: float = Field(
+        30.0,
+        gt=0,
+        description="minutes between two publish-due runs after which the gap is reported as missed runs "
+        "(prefect.yaml schedules one every 10 minutes)",
+    )
     lease_seconds: float = Field(
         900.0,
         gt=0,

@@ -23,6 +23,7 @@ PO = REPO / "koho" / "locale" / "ja" / "LC_MESSAGES" / "koho.po"
 MARKED = (
     "koho/cli.py",
     "koho/cli_redrive.py",
+    "koho/alerts.py",
     "koho/report.py",
     "koho/article.py",
     "koho/frontmatter.py",

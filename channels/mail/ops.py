@@ -1,0 +1,49 @@
+"""The operators' alert mail (``koho/alerts.py`` decides what to tell; this sends it).
+
+Through the info mail's own transport (``KOHO_MAIL_URL``: the outbox by default, SMTP or SES in
+production), so the alert goes wherever the office's mail already goes, from the list's address.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from channels.mail.message import identity_for
+from channels.mail.transports import open_transport
+from koho.i18n import tag
+from koho.settings import Settings
+from koho.site import Site
+
+
+def ops_addresses(settings: Settings) -> list[str]:
+    """The operators' addresses (``KOHO_OPS_MAIL``, comma-separated; none: no mail)."""
+    return [a.strip() for a in settings.ops_mail.split(",") if a.strip()]
+
+
+def send_ops_mail(settings: Settings, site: Site, subject: str, text: str, when: datetime) -> list[str]:
+    """Mail ``text`` to every operator; the transport's references. A refusal raises
+    ``SendError``: the caller's transaction rolls back and the next run tells them again."""
+    identity = identity_for(settings, site)
+    transport = open_transport(settings.mail_url, Path.cwd())  # relative outbox: as the mail channel
+    try:
+        refs = []
+        for n, to in enumerate(ops_addresses(settings)):
+            message = EmailMessage(policy=SMTP if to.isascii() else SMTP.clone(utf8=True))
+            message["Subject"] = subject
+            message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
+            message["To"] = to
+            message["Date"] = format_datetime(when)
+            message["Message-ID"] = make_msgid(domain=identity.from_address.rsplit("@", 1)[-1])
+            message["Auto-Submitted"] = "auto-generated"  # vacation responders do not answer it
+            message.set_content(text, subtype="plain", charset="utf-8", cte="base64")
+            message["Content-Language"] = tag(settings.ops_language)  # after: set_content clears Content-*
+            name = f"ops/alert-{when.strftime('%Y%m%dT%H%M%S')}-{n}"
+            refs.append(transport.send(identity.from_address, to, message.as_bytes(), name))
+        return refs
+    finally:
+        transport.close()
