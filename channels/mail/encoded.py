@@ -22,4 +22,7 @@ def folded(name: str, value: str) -> str:
     # header_store_parse is what ``message[name] = value`` runs: it refuses CR and LF, so a title
     # can never inject a header here either; the header object folds and encodes itself.
     _name, header = _RFC2047.header_store_parse(name, value)
-    return header.fold(policy=_RFC2047).split(":", 1)[1].lstrip(" ").removesuffix("\r\n")
+    lines = header.fold(policy=_RFC2047).split(":", 1)[1].lstrip(" ").removesuffix("\r\n")
+    # The folder sometimes ends a line with the space it folds at and then starts the next line
+    # with another: unfolded, "everyone 総合" would read "everyone  総合". The fold is the space.
+    return lines.replace(" \r\n ", "\r\n ")

@@ -149,7 +149,7 @@ class PlainText:
         start = int(element.get("start") or 1) if (element.get("start") or "1").isdigit() else 1
         for n, item in enumerate((c for c in element if c.tag == "li"), start):
             if element.tag == "ol":
-                mark = f"({n}) " if footnotes else f"{n}. "
+                mark = f"*{n} " if footnotes else f"{n}. "
             else:
                 mark = self._bullet + ("" if self._bullet == "・" else " ")
             self._flow(item, indent + mark, indent + " " * width(mark), tight=True)
@@ -191,7 +191,7 @@ class PlainText:
         if tag == "a":
             return self._link(inner, element.get("href") or "")
         if tag == "sup" and element.get("id", "").startswith("fnref"):
-            return f"({inner.strip()})"  # a footnote mark: "(1)", as the footnote list says
+            return f"*{inner.strip()}"  # a footnote's mark, "*1" as in its list (not "[1]": a link's)
         if tag in _BLOCKS:  # a block where only inline content was expected: keep its text
             return " " + inner + " "
         return inner
