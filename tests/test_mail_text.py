@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import budoux
 import pytest
 
-from channels.mail.message import Identity, Recipient, address, render, render_digest
+from channels.mail.message import address, render, render_digest
 from channels.mail.plaintext import PlainText
 from channels.mail.words import mail_words
 from channels.mail.wrap import WIDTH, width, wrap
@@ -22,17 +22,10 @@ from koho.bulletin import issues_of
 from koho.reader import read_corpus
 from koho.site import load_site
 from tests.conftest import CONTENT
+from tests.test_mail_message import IDENTITY, WHEN, WHO  # the same list, reader and time
 from tests.translated import translate
 from tests.validators.tools import markdown_left, strict_mail
 
-IDENTITY = Identity(
-    "ねりま情報メール",
-    "info-mail@koho.example.city.lg.jp",
-    "info-mail.koho.example.city.lg.jp",
-    "https://koho.example.city.lg.jp/mail/",
-)
-WHO = Recipient(1234, "taro@example.jp", "PREFS-TOKEN", "UNSUB-TOKEN")
-WHEN = datetime(2026, 11, 10, 17, 30, tzinfo=timezone(timedelta(hours=9)))
 DRILL = "sogo-bousai-kunren-2026"
 MAP = "https://koho.example.city.lg.jp/media/sogo-bousai-kunren-2026-map.png"
 ENCODED_WORD = re.compile(r"=\?[^?]+\?[bBqQ]\?[^?]*\?=")
@@ -118,6 +111,12 @@ def test_other_languages_wrap_at_words_and_urls_are_never_broken():
     assert lines[0].startswith("• ") and all(line.startswith("  ") for line in lines[1:])
     assert f"  {url}" in lines and all(width(line) <= WIDTH for line in lines if url not in line)
     assert " ".join(line.strip(" •") for line in lines).split() == f"{sentence}See {url} for details.".split()
+    # Japanese left in a translation (a name, a title) breaks at its phrases, and no line starts
+    # with a closing bracket or a full stop.
+    mixed = "[Image: Notice: " + "総合防災訓練の会場案内図。公園（緑）の中に訓練会場（赤）があります。" * 3 + "]"
+    lines = wrap(mixed, "en")
+    assert len(lines) > 1 and "".join(lines) == mixed and all(width(line) <= WIDTH for line in lines)
+    assert not any(line[0] in "]）。、" for line in lines[1:])
     # Thai has no spaces between words: BudouX's phrases; width counts no combining marks.
     thai = "การฝึกซ้อมป้องกันภัยพิบัติทั่วไปของเขตเนริมะจะจัดขึ้นที่สวนสาธารณะฮิการิงาโอกะ" * 3
     lines = wrap(thai, "th")

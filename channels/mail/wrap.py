@@ -24,6 +24,8 @@ WIDTH = 72
 #: URLs and mail addresses: printable ASCII without spaces, never broken (a broken link is dead).
 _UNBREAKABLE = re.compile(r"(?:https?://|mailto:|tel:)[!-~]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SPACES = re.compile(r"( +)")
+_CLOSING = set("、。，．・：；！？,.:;!?ー々ゝゞ")
+_KANJI_KANA = re.compile("[\u3040-\u30ff\u4e00-\u9fff]")
 
 
 @cache
@@ -58,12 +60,31 @@ def _tokens(text: str, language: str) -> list[str]:
         pieces += _words(text[start : match.start()], parse)
         pieces.append(match.group(0))
         start = match.end()
-    return pieces + _words(text[start:], parse)
+    return _glued(pieces + _words(text[start:], parse))
+
+
+def _glued(pieces: list[str]) -> list[str]:
+    """Closing brackets and punctuation joined to the piece before them: a line never starts
+    with 」 or ] or 。 (the rule Japanese typesetting calls 行頭禁則)."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and not out[-1].startswith(" ") and (piece[0] in _CLOSING or unicodedata.category(piece[0]) == "Pe"):
+            out[-1] += piece
+        else:
+            out.append(piece)
+    return out
 
 
 def _words(text: str, parse: Callable[[str], list[str]] | None) -> list[str]:
     phrases = parse(text) if parse and text.strip() else [text]
-    return [piece for phrase in phrases for piece in _SPACES.split(phrase) if piece]
+    pieces = []
+    for piece in (piece for phrase in phrases for piece in _SPACES.split(phrase) if piece):
+        japanese = _phrases("ja")
+        if parse is None and japanese and _KANJI_KANA.search(piece):
+            pieces += japanese(piece)  # Japanese left in a translation (a name, the original's title)
+        else:
+            pieces.append(piece)
+    return pieces
 
 
 def wrap(text: str, language: str, first: str = "", rest: str = "", limit: int = WIDTH) -> list[str]:
