@@ -66,7 +66,8 @@ class PlainText:
         self.words = words
         self.lines: list[str] = []
         self.links: list[str] = []
-        self._bullet = _BULLETS.get(language, "•")
+        bullet = _BULLETS.get(language, "•")
+        self._mark = bullet if width(bullet) == 2 else bullet + " "  # a full-width 中黒 needs no space
 
     def paragraph(self, text: str, first: str = "", rest: str = "", tight: bool = False) -> None:
         """A paragraph of inline text (already plain), wrapped, after a blank line unless ``tight``."""
@@ -151,17 +152,17 @@ class PlainText:
             if element.tag == "ol":
                 mark = f"*{n} " if footnotes else f"{n}. "
             else:
-                mark = self._bullet + ("" if self._bullet == "・" else " ")
+                mark = self._mark
             self._flow(item, indent + mark, indent + " " * width(mark), tight=True)
 
     def _table(self, table: HtmlElement, indent: str) -> None:
         """One record per row: the first cell after a bullet, each cell after its column's name."""
-        rows = [row for row in table.iter("tr")]
+        rows = list(table.iter("tr"))
         head = [_normal(self._inline_all(c)) for c in rows[0]] if rows and all(c.tag == "th" for c in rows[0]) else []
         self._gap()
         for caption in table.iter("caption"):
             self.paragraph(_normal(self._inline_all(caption)), indent, indent, tight=True)
-        mark = self._bullet + ("" if self._bullet == "・" else " ")
+        mark = self._mark
         for row in rows[1:] if head else rows:
             for n, cell in enumerate(c for c in row if c.tag in ("td", "th")):
                 value = _normal(self._inline_all(cell))
