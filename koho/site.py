@@ -169,6 +169,16 @@ class Site:
         """The absolute URL of an issue's e-book edition."""
         return self.url(self.ebook_path(day, language))
 
+    @staticmethod
+    def media_path(src: str) -> str:
+        """``media/map.png``: where an image of ``content/media/`` is published (one copy for every
+        edition), written by the archive and shown by pages, mails and feeds."""
+        return "media/" + src.removeprefix("media/")
+
+    def media_url(self, src: str) -> str:
+        """The absolute URL of a published image (mail clients load nothing relative)."""
+        return self.url(self.media_path(src))
+
     @property
     def host(self) -> str:
         """Host name of the base URL (used in stable feed ids)."""

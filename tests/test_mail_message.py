@@ -168,8 +168,9 @@ def test_a_translation_is_mailed_in_its_language_with_the_notice_and_the_origina
     own = "https://koho.example.city.lg.jp/en/articles/conbini-kofu-service/"
     japanese = "https://koho.example.city.lg.jp/articles/conbini-kofu-service/"
     assert f"For details, see the ward's website:\n{own}\n" in text
+    # The notice is wrapped like every paragraph of the text part (72 columns); its link is not.
     assert (
-        "Machine-translated from Japanese. The translation may contain errors; the Japanese original is "
+        "Machine-translated from Japanese. The translation may contain errors;\nthe Japanese original is "
         f"authoritative.\nRead the Japanese original: {japanese}\n"
     ) in text
     assert "Change delivery settings: https://koho.example.city.lg.jp/mail/preferences/PREFS-TOKEN" in text

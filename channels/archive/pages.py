@@ -40,8 +40,8 @@ def page_url(path: str) -> str:
 
 
 def media_target(src: str) -> str:
-    """Output path of an image that lives at ``content/<src>``."""
-    return "media/" + src.removeprefix("media/")
+    """Output path of an image that lives at ``content/<src>`` (the site owns the address)."""
+    return Site.media_path(src)
 
 
 def split_language(path: str, source: str = "ja") -> tuple[str, str]:

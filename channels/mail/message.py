@@ -1,9 +1,11 @@
 """One article as an e-mail: rendered once per article, then addressed to each recipient.
 
-The HTML part is rendered from a Jinja2 template and its CSS inlined (css-inline), because
-mail clients ignore <style> blocks; the text part is the article's Markdown source, which is
-written to be readable as plain text. Per recipient only the headers and the footer links
-change, so fan-out to tens of thousands costs one small template substitution per message.
+Both parts are rendered once, by one pair of Jinja2 templates (``_rendered``): the HTML part
+with its CSS inlined (css-inline), because mail clients ignore <style> blocks, its links and
+images absolute; the text part as readable plain text (``plaintext``: headings set off, links
+as numbered footnotes, images as their alt text, wrapped at phrase or word boundaries), never
+the Markdown source. Per recipient only the headers and the footer links change, so fan-out to
+tens of thousands costs one small template substitution per message.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from urllib.parse import urlsplit
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from channels.mail.encoded import folded
+from channels.mail.plaintext import absolute, article_text, wrapped
 from channels.mail.words import mail_words
 from koho.article import Article
 from koho.bulletin import BulletinIssue
@@ -42,6 +46,8 @@ _ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+#: ``{{ text | wrap(lang) }}``: a line of the text templates, wrapped as the article's text is.
+_ENV.filters["wrap"] = wrapped
 _INLINER = css_inline.CSSInliner(keep_style_tags=False)
 
 
@@ -128,20 +134,22 @@ def render(article: Article, site: Site, identity: Identity) -> Rendered:
     phrases = mail_words(lang)
     url = site.article_url(article.id, lang)
     subject = (phrases.urgent_subject if article.urgent else "") + article.title
+    body_html = absolute(article.html, site, url)
     values = dict(
         article=article,
         site=site,
         url=url,
         subject=subject,
         words=phrases,
+        lang=lang,
         language=tag(lang),
         machine=_notice([article], lang, site.article_url(article.id)),
         topics=_topic_names(article, site),
+        body_html=body_html,
+        body_text=article_text(body_html, [(i.alt, i.caption) for i in article.images], lang, phrases),
+        images=[dict(src=site.media_url(i.src), alt=i.alt, caption=i.caption) for i in article.images],
     )
-    text = _ENV.get_template("mail.txt").render(**values)
-    html = _INLINER.inline(_ENV.get_template("mail.html").render(**values))
-    domain = identity.from_address.rsplit("@", 1)[-1]
-    return Rendered(subject, text, html, url, domain, f"{article.id}.{article.revision}", lang)
+    return _rendered("mail", values, url, identity, f"{article.id}.{article.revision}", lang)
 
 
 def render_digest(issue: BulletinIssue, articles: Sequence[Article], site: Site, identity: Identity) -> Rendered:
@@ -159,18 +167,24 @@ def render_digest(issue: BulletinIssue, articles: Sequence[Article], site: Site,
         items=items,
         issue_url=issue_url,
         words=phrases,
+        lang=lang,
         language=tag(lang),
         all_articles=phrases.digest_all.format(issue=label),
         machine=_notice(articles, lang, site.issue_url(issue.day)),
     )
-    text = _ENV.get_template("digest.txt").render(**values)
-    html = _INLINER.inline(_ENV.get_template("digest.html").render(**values))
     # The key names the selection, so two readers with different topics get different Message-IDs
     # and the same reader always gets the same one.
     selection = hashlib.sha256("\n".join(f"{a.id}.{a.revision}" for a in articles).encode()).hexdigest()[:12]
-    return Rendered(
-        subject, text, html, issue_url, identity.from_address.rsplit("@", 1)[-1], f"{issue.id}.{selection}", lang
-    )
+    return _rendered("digest", values, issue_url, identity, f"{issue.id}.{selection}", lang)
+
+
+def _rendered(template: str, values: dict, url: str, identity: Identity, key: str, language: str) -> Rendered:
+    """The text and the CSS-inlined HTML of ``template`` (``<template>.txt`` and ``.html``),
+    rendered once from the same values: an article's mail and an issue's digest alike."""
+    text = _ENV.get_template(f"{template}.txt").render(**values)
+    html = _INLINER.inline(_ENV.get_template(f"{template}.html").render(**values))
+    domain = identity.from_address.rsplit("@", 1)[-1]
+    return Rendered(values["subject"], text, html, url, domain, key, language)
 
 
 def _topic_names(article: Article, site: Site) -> list[str]:
@@ -270,20 +284,31 @@ _SLOTS = (b"TO", b"DATE", b"MSGID", b"UNSUB", _BOUNDARY, b"TEXT", b"HTML")
 
 def _message(rendered: Rendered, identity: Identity, to: str, values: dict[str, str], policy=_POLICY) -> EmailMessage:
     message = EmailMessage(policy=policy)
-    message["Subject"] = rendered.subject
-    message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
+    sender = str(Address(identity.from_name, addr_spec=identity.from_address))
+    list_id = f"{identity.from_name} <{identity.list_id}>"
+    for name, value in (("Subject", rendered.subject), ("From", sender)):
+        _encoded(message, name, value, policy)
     message["To"] = to
     # Raw: written as given. Date and Message-ID are koho-made ASCII; a long id would be folded
     # across lines, which some MTAs mishandle, so it is kept short.
     message.set_raw("Date", values["DATE"])
     message.set_raw("Message-ID", values["MSGID"])
-    message["List-Id"] = f"{identity.from_name} <{identity.list_id}>"
+    _encoded(message, "List-Id", list_id, policy)
     # Raw so it is never folded into RFC 2047 encoded words: mail providers read this header
     # as a plain URI and would not show their unsubscribe button for an encoded one.
     message.set_raw("List-Unsubscribe", values["UNSUB"])
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
     return message
+
+
+def _encoded(message: EmailMessage, name: str, value: str, policy) -> None:
+    """A header with text in it: as RFC 2047 encoded-words of at most 75 characters (``encoded``),
+    or as UTF-8 in a message to a UTF-8 address (RFC 6532), where encoded-words are not needed."""
+    if policy.utf8:
+        message[name] = value
+    else:
+        message.set_raw(name, folded(name, value))
 
 
 def _bodies_into(message: EmailMessage, rendered: Rendered, text: str, html: str, cte: str) -> None:

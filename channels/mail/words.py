@@ -32,6 +32,9 @@ class MailWords:
     preferences: str  # footer: change delivery settings
     unsubscribe: str  # footer: unsubscribe
     separator: str  # between the footer's two links
+    image: str  # an image in the plain-text part: "［画像：{alt}］"
+    heading: str  # a heading in the plain-text part: "【{heading}】"
+    label_value: str  # a table cell in the plain-text part, after its column's name: "{label}：{value}"
     catalog: NullTranslations = field(repr=False, compare=False)  # for the forms that depend on a number
 
     def digest_title(self, issue: str, count: int) -> str:
@@ -64,5 +67,13 @@ def mail_words(language: str) -> MailWords:
         unsubscribe=t.gettext("配信停止"),
         # TRANSLATORS: between the two links of the footer, spaces included.
         separator=t.pgettext("between links", " ・ "),
+        # TRANSLATORS: an image in the plain-text mail, where it cannot be shown ({alt}: what it
+        # shows, from the article). Keep the brackets that set it off from the text around it.
+        image=t.gettext("［画像：{alt}］"),
+        # TRANSLATORS: a heading of the article in the plain-text mail, set off so that it reads
+        # as one (Japanese mail puts it in 【】; use the mark your readers' mails use).
+        heading=t.pgettext("plain-text mail", "【{heading}】"),
+        # TRANSLATORS: a table cell in the plain-text mail after the name of its column.
+        label_value=t.pgettext("plain-text mail", "{label}：{value}"),
         catalog=t,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -146,12 +147,32 @@ def feed_problems(path: Path) -> list[str]:
     return problems
 
 
+#: Markdown a reader would see as syntax in a text/plain part: headings, emphasis, links and
+#: images, table rows, code fences (a list's "1." or a bullet is plain text too, so not these).
+MARKDOWN = {
+    "heading": re.compile(r"^ {0,3}#{1,6} ", re.M),
+    "emphasis": re.compile(r"\*\*\S[^*\n]*\*\*|__\S[^_\n]*__"),
+    "link or image": re.compile(r"!?\[[^\]\n]*\]\([^)\s]*\)"),
+    "reference link": re.compile(r"^ {0,3}\[[^\]\n]+\]: ", re.M),
+    "table row": re.compile(r"^ *\|.*\| *$", re.M),
+    "code fence": re.compile(r"^ *(```|~~~)", re.M),
+}
+
+
+def markdown_left(text: str) -> list[str]:
+    """What of ``text`` is Markdown syntax, as "kind: excerpt" (none in a readable text part)."""
+    return [
+        f"Markdown {kind} in the text part: {m.group(0)[:40]!r}"
+        for kind, p in MARKDOWN.items()
+        for m in p.finditer(text)
+    ]
+
+
 def strict_mail(path: Path) -> tuple[EmailMessage, list[str]]:
     """A mail parsed with Python's strict policy (it raises on any defect), and its header lines
-    longer than RFC 5322's limit of 998 characters and encoded-words longer than RFC 2047's 75.
+    longer than RFC 5322's limit of 998 characters, encoded-words longer than RFC 2047's 75, and
+    Markdown syntax left in its text/plain part (``markdown_left``).
     (78 is RFC 5322's advice, not a rule: a List-Unsubscribe URL cannot be folded.)"""
-    import re
-
     raw = path.read_bytes()
     message = message_from_bytes(raw, policy=strict)
     assert isinstance(message, EmailMessage)
@@ -165,4 +186,7 @@ def strict_mail(path: Path) -> tuple[EmailMessage, list[str]]:
             for w in re.findall(rb"=\?[^?]+\?[bBqQ]\?[^?]*\?=", line)
             if len(w) > 75
         ]
+    plain = message.get_body(("plain",))
+    if plain is not None:
+        problems += markdown_left(plain.get_content())
     return message, problems
