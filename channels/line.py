@@ -25,12 +25,13 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from channels.common.api import ApiChannel, ApiSettings, read_settings
-from channels.common.posts import ONCE, request_bytes
+from channels.common.posts import ONCE, request_of
 from channels.common.textfit import fit
 from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.channel import Limits, PlanContext, PlansIssues
 from koho.delivery import Delivery, Receipt
+from koho.payloads import ApiRequest
 from koho.social_text import inert
 
 API = "https://api.line.me"
@@ -88,15 +89,11 @@ class LineChannel(ApiChannel, PlansIssues[PlanContext]):
         """line-bot-sdk's clients (imported only when the API is used)."""
         return LineApi(self.url, self.settings)
 
-    def _delivery(self, item_id: str, language: str, text: str, **meta) -> Delivery:
-        request = {
-            "method": "POST",
-            "url": f"{API}/v2/bot/message/broadcast",
-            "json": {"messages": [{"type": "text", "text": text}]},
-        }
-        return Delivery(
-            self.name, BROADCAST, item_id, ONCE, language, request_bytes(request), "application/json", meta=meta
+    def _delivery(self, item_id: str, language: str, text: str) -> Delivery:
+        request = ApiRequest(
+            "POST", f"{API}/v2/bot/message/broadcast", json={"messages": [{"type": "text", "text": text}]}
         )
+        return Delivery(self.name, BROADCAST, item_id, ONCE, language, request, "application/json")
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """One broadcast, once, for an urgent article; nothing for other news."""
@@ -191,7 +188,7 @@ class LineApi:
             problem = self._quota_problem()
             if problem:
                 return Receipt.failed(key, problem)
-            text = json.loads(delivery.body())["json"]["messages"][0]["text"]
+            text = str(request_of(delivery).json_field("messages", 0, "text"))
             answer = self.messaging.broadcast_with_http_info(
                 BroadcastRequest(messages=[TextMessage(text=text)]),
                 x_line_retry_key=retry_key(key),

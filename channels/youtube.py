@@ -28,13 +28,14 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from channels.common.api import ApiChannel, ApiSettings, read_settings
-from channels.common.posts import request_bytes
+from channels.common.posts import request_of
 from channels.common.textfit import fit, plain_text
 from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
+from koho.payloads import ApiRequest
 
 API = "https://youtube.googleapis.com/"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -149,28 +150,22 @@ class YouTubeChannel(ApiChannel):
         if not article.youtube_video_id or article.withdrawn:
             return []
         vid = article.youtube_video_id
-        request = {
-            "method": "PUT",
-            "url": f"{API}youtube/v3/videos?part=snippet",
-            "json": {
+        request = ApiRequest(
+            "PUT",
+            f"{API}youtube/v3/videos?part=snippet",
+            json={
                 "id": vid,
                 "snippet": {
                     "description": description(article, ctx.site),
                     **{k: "(kept from videos.list)" for k in ("title", "categoryId")},
                 },
             },
-            "after": {"method": "GET", "url": f"{API}youtube/v3/videos?part=snippet&id={vid}"},
-        }
+            refers_to=vid,
+            after=ApiRequest("GET", f"{API}youtube/v3/videos?part=snippet&id={vid}"),
+        )
         return [
             Delivery(
-                self.name,
-                f"video-{vid}",
-                article.id,
-                article.revision,
-                article.language,
-                request_bytes(request),
-                "application/json",
-                meta={"video_id": vid},
+                self.name, f"video-{vid}", article.id, article.revision, article.language, request, "application/json"
             )
         ]
 
@@ -235,11 +230,12 @@ class YouTubeApi:
         from google.auth.exceptions import RefreshError, TransportError
         from googleapiclient.errors import HttpError
 
-        key, vid = delivery.key, delivery.meta["video_id"]
+        request = request_of(delivery)
+        key, vid = delivery.key, request.refers_to
         refused = self._refuse(key, LIST_COST + UPDATE_COST)
         if refused:
             return refused
-        wanted = json.loads(delivery.body())["json"]["snippet"]["description"]
+        wanted = request.json_field("snippet", "description")
         spent = 0
         try:
             spent += LIST_COST

@@ -19,6 +19,7 @@ from koho.channel import ChangesWithTime, Channel, PlansIssues, Rebuildable, Sto
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ContentInvalid
 from koho.ledger import Recorded
+from koho.payloads import RecordOnly
 from koho.pipeline import (
     Outcome,
     TransientDeliveryError,
@@ -370,7 +371,7 @@ def _skip_untranslatable(run: Run, channel: Channel, article: Article, language:
     """Record that ``language`` was not published on ``channel`` and why (once per revision)."""
     if run.dry_run:
         return Outcome(channel.name, article.id, language, note=f"would skip: {missing}")
-    row = Delivery(channel.name, f"translation/{language}", article.id, article.revision, language, b"")
+    row = Delivery(channel.name, f"translation/{language}", article.id, article.revision, language, RecordOnly(missing))
     recorded = run.ledger.record([row], run.owner)
     if not recorded.new:
         return None  # already said in an earlier run

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
@@ -145,6 +144,6 @@ def test_an_issue_is_broadcast_once_when_it_has_appeared(line):
     assert chan.plan_issue(issue, early) == []
     planned = chan.plan_issue(issue, PlanContext(site=content.site, now=datetime(2026, 11, 11, 9, tzinfo=UTC), live={}))
     assert [d.key for d in planned] == ["line:broadcast:issue-2026-11-11:once:ja"]
-    text = json.loads(planned[0].body())["json"]["messages"][0]["text"]
+    text = planned[0].payload.json_field("messages", 0, "text")
     assert text.startswith("区報 2026年11月11日号を発行しました。") and text.endswith("/bulletin/2026-11-11/")
     assert chan.deliver(planned)[0].state == "sent"

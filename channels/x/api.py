@@ -9,9 +9,7 @@ would check.
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
 
 import requests
 import tweepy
@@ -20,6 +18,7 @@ from requests.adapters import HTTPAdapter
 from channels.common.posts import match_posts, unanswered
 from channels.x.channel import API, XSettings
 from koho.delivery import Delivery, Receipt
+from koho.payloads import ApiRequest
 
 
 class _HostAdapter(HTTPAdapter):
@@ -56,25 +55,23 @@ class XApi:
         self._clock = clock
         self._user_id: str | None = None
 
-    def send(self, delivery: Delivery) -> Receipt:
+    def send(self, delivery: Delivery, request: ApiRequest) -> Receipt:
         """Carry out the delivery's request: create a post (or reply) or delete one."""
-        request: dict[str, Any] = json.loads(delivery.body())
         key = delivery.key
         try:
-            if request["method"] == "DELETE":
-                response = self.client.delete_tweet(delivery.meta["parent"], user_auth=True)
+            if request.method == "DELETE":
+                response = self.client.delete_tweet(request.refers_to, user_auth=True)
                 deleted = (response.data or {}).get("deleted")
                 if deleted is True:
-                    return Receipt.sent(key, delivery.meta["parent"], "deleted")
+                    return Receipt.sent(key, request.refers_to, "deleted")
                 return Receipt.failed(key, f"X did not confirm the deletion: {response.data!r}")
-            body = request["json"]
-            reply = body.get("reply", {}).get("in_reply_to_tweet_id")
-            response = self.client.create_tweet(text=body["text"], in_reply_to_tweet_id=reply, user_auth=True)
+            reply = request.refers_to  # the post a change note answers
+            response = self.client.create_tweet(
+                text=request.json_field("text"), in_reply_to_tweet_id=reply, user_auth=True
+            )
         except tweepy.NotFound as exc:
-            if request["method"] == "DELETE":  # already gone: what a withdrawal wants
-                return Receipt.skipped(
-                    key, f"the post was already deleted ({_message(exc)})", delivery.meta.get("parent")
-                )
+            if request.method == "DELETE":  # already gone: what a withdrawal wants
+                return Receipt.skipped(key, f"the post was already deleted ({_message(exc)})", request.refers_to)
             return Receipt.failed(key, f"X 404: {_message(exc)}")
         except tweepy.TooManyRequests as exc:
             reset = getattr(exc, "reset_time", None)
@@ -83,7 +80,7 @@ class XApi:
         except tweepy.TwitterServerError as exc:
             return Receipt.transient(key, f"X {exc.response.status_code}: {_message(exc)}")
         except tweepy.Forbidden as exc:
-            if "duplicate content" in _message(exc) and request["method"] == "POST":
+            if "duplicate content" in _message(exc) and request.method == "POST":
                 # X refuses a text it already has: most likely our own post whose answer was
                 # lost. Uncertain, so the next run finds it in the timeline and records its id
                 # (a withdrawal can then delete it), instead of a failure with no post id.
@@ -110,7 +107,7 @@ class XApi:
         except (tweepy.TweepyException, requests.RequestException) as exc:
             return [Receipt.uncertain(d.key, f"X could not be asked: {type(exc).__name__}") for d in batch]
         posts = [(str(t.id), t.text) for t in (found.data or [])]
-        return match_posts(batch, posts, lambda d: json.loads(d.body())["json"]["text"], "X")
+        return match_posts(batch, posts, lambda request: str(request.json_field("text")), "X")
 
     def close(self) -> None:
         """Close the HTTP session."""

@@ -32,6 +32,7 @@ from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import FollowsUp, FollowUpContext, Limits, Reconciles
 from koho.delivery import Delivery, Receipt
+from koho.payloads import ApiRequest
 from koho.site import Site
 from koho.social_text import X_MAX_WEIGHTED, inert, x_text_post
 
@@ -119,13 +120,14 @@ class XChannel(ApiChannel, FollowsUp, Reconciles):
             self.name,
             article,
             ctx,
-            post=lambda: {"method": "POST", "url": f"{API}/2/tweets", "json": {"text": text}},
-            answer=lambda parent: {
-                "method": "POST",
-                "url": f"{API}/2/tweets",
-                "json": {"text": note_text(article, ctx.site), "reply": {"in_reply_to_tweet_id": parent}},
-            },
-            delete=lambda parent: {"method": "DELETE", "url": f"{API}/2/tweets/{parent}"},
+            post=lambda: ApiRequest("POST", f"{API}/2/tweets", json={"text": text}),
+            answer=lambda parent: ApiRequest(
+                "POST",
+                f"{API}/2/tweets",
+                json={"text": note_text(article, ctx.site), "reply": {"in_reply_to_tweet_id": parent}},
+                refers_to=parent,
+            ),
+            delete=lambda parent: ApiRequest("DELETE", f"{API}/2/tweets/{parent}", refers_to=parent),
         )
 
     def send(self, api, batch: Sequence[Delivery]) -> list[Receipt]:
