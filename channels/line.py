@@ -5,7 +5,9 @@ account's monthly quota, so it is kept for what everyone needs to see now (``pri
 urgent``) and for the bulletin issue. Before each broadcast the quota the API reports is read
 (``GET /v2/bot/message/quota`` and ``/quota/consumption``) and compared with the friends a
 broadcast reaches (the Insight API's followers minus blocks, or ``KOHO_LINE_AUDIENCE``): a
-broadcast that would exceed the month's quota is refused with the numbers, never sent.
+broadcast that would exceed the month's quota is refused with the numbers, never sent. What
+koho broadcast is booked in the run's ledger (``SpendsQuota``: ``quota_usage``, by month), and
+counts when it is more than LINE reports yet (its consumption figures lag).
 
 Each broadcast carries an ``X-Line-Retry-Key`` derived from its ledger key: if a timeout hid an
 accepted broadcast, the retry is answered 409 with the accepted request's id instead of reaching
@@ -17,8 +19,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, timedelta
 from typing import ClassVar
 
 from pydantic import SecretStr
@@ -29,9 +31,11 @@ from channels.common.posts import ONCE, request_of
 from channels.common.textfit import fit
 from koho.article import Article
 from koho.bulletin import BulletinIssue
-from koho.channel import Limits, PlanContext, PlansIssues
+from koho.channel import Limits, PlanContext, PlansIssues, SpendsQuota
 from koho.delivery import Delivery, Receipt
+from koho.errors import ConfigError
 from koho.payloads import ApiRequest
+from koho.quota import QuotaBook
 from koho.social_text import inert
 
 API = "https://api.line.me"
@@ -77,17 +81,27 @@ def retry_key(delivery_key: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "koho:" + delivery_key))
 
 
-class LineChannel(ApiChannel, PlansIssues[PlanContext]):
-    """Broadcasts urgent articles and bulletin issues to the account's friends."""
+class LineChannel(ApiChannel, PlansIssues[PlanContext], SpendsQuota):
+    """Broadcasts urgent articles and bulletin issues to the account's friends, within the
+    month's message quota (``SpendsQuota``)."""
 
     name: ClassVar[str] = "line"
     limits: ClassVar[Limits] = LIMITS
     api_name: ClassVar[str] = "the Messaging API"
     settings: LineSettings
+    _book: QuotaBook | None = None
+
+    def use_quota(self, book: QuotaBook) -> None:
+        """Book the messages broadcasts spend in ``book`` and count them (``SpendsQuota``)."""
+        self._book = book
+        if isinstance(self._client, LineApi):
+            self._client.book = book
 
     def open_api(self) -> LineApi:
         """line-bot-sdk's clients (imported only when the API is used)."""
-        return LineApi(self.url, self.settings)
+        if self._book is None:  # the pipeline gives one before delivering: unbooked spending is a bug
+            raise ConfigError("line: delivered without a quota book (pipeline.deliver gives one)")
+        return LineApi(self.url, self.settings, self._book)
 
     def _delivery(self, item_id: str, language: str, text: str) -> Delivery:
         request = ApiRequest(
@@ -128,7 +142,9 @@ class LineChannel(ApiChannel, PlansIssues[PlanContext]):
 class LineApi:
     """line-bot-sdk v3: quota, audience and broadcast; every outcome is a receipt."""
 
-    def __init__(self, url: str, settings: LineSettings, today=None):
+    PROVIDER = "line-messaging-api"
+
+    def __init__(self, url: str, settings: LineSettings, book: QuotaBook, today: Callable[[], date] | None = None):
         from linebot.v3 import insight, messaging
 
         token = settings.channel_access_token.get_secret_value()
@@ -143,10 +159,14 @@ class LineApi:
         self.settings = settings
         self.timeout = (min(5.0, settings.timeout), settings.timeout)
         self._today = today or (lambda: datetime.now().astimezone().date())
-        #: Messages this process broadcast since the quota was read (consumption figures lag).
-        self._spent_here = 0
+        #: Where broadcasts' messages are booked by month: LINE's consumption figures lag.
+        self.book = book
         #: What the broadcast being sent costs (set by the quota check).
         self._pending_cost = 0
+
+    def _month(self) -> str:
+        """The quota period: LINE's quota is per calendar month."""
+        return self._today().strftime("%Y-%m")
 
     def _audience(self) -> int | None:
         # Insight figures are final a day or two later (Asia/Tokyo dates); take the newest ready one.
@@ -162,7 +182,7 @@ class LineApi:
         if quota.type != "limited":
             return None
         used = self.messaging.get_message_quota_consumption(_request_timeout=self.timeout).total_usage
-        used = max(used, self._spent_here)
+        used = max(used, self.book.quota_spent(self.PROVIDER, self._month()))
         audience = self._audience()
         if audience is None:
             return (
@@ -200,7 +220,8 @@ class LineApi:
             if type(exc).__module__.startswith(("urllib3", "socket")) or isinstance(exc, OSError):
                 return Receipt.transient(key, f"LINE unreachable: {type(exc).__name__}")
             raise
-        self._spent_here += self._pending_cost
+        if self._pending_cost:
+            self.book.spend_quota(self.PROVIDER, self._month(), self._pending_cost)
         request_id = (answer.headers or {}).get("x-line-request-id") or (answer.headers or {}).get("X-Line-Request-Id")
         if not request_id:
             return Receipt.failed(key, "LINE accepted the broadcast without a request id: not counted as sent")

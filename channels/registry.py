@@ -41,7 +41,7 @@ REGISTRY: dict[str, Callable[[Settings, Path], Channel]] = {
     "x": lambda s, base: x.XChannel(x.load_settings(), base),
     "facebook": lambda s, base: facebook.FacebookChannel(facebook.load_settings(), base),
     "line": lambda s, base: line.LineChannel(line.load_settings(), base),
-    "youtube": lambda s, base: youtube.YouTubeChannel(youtube.load_settings(), s.db_url(), base),
+    "youtube": lambda s, base: youtube.YouTubeChannel(youtube.load_settings(), base),
 }
 
 

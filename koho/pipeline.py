@@ -36,6 +36,7 @@ from koho.channel import (
     PlansIssues,
     Rebuildable,
     Reconciles,
+    SpendsQuota,
 )
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ConfigError
@@ -503,6 +504,8 @@ def deliver(
     batch is recorded.
     """
     owner = owner or run_owner()
+    if isinstance(channel, SpendsQuota):
+        channel.use_quota(ledger)  # the run's ledger books the provider's quota (quota_usage)
     by_key = {d.key: d for d in planned}
     keys = list(by_key)
     receipts: list[Receipt] = []
