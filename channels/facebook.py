@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import requests
 from pydantic import SecretStr
@@ -185,10 +185,11 @@ class GraphApi:
             posts += [(item["id"], item.get("message", "")) for item in found.get("data", [])]
         return match_posts(batch, posts, lambda request: (request.form or {}).get("message", ""), "the Page")
 
-    def _get(self, path: str, params: dict) -> dict:
+    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         response = self._session.get(f"{self.url.rstrip('/')}/{path}", params=params, timeout=self.settings.timeout)
         response.raise_for_status()
-        return response.json()
+        found = response.json()
+        return found if isinstance(found, dict) else {}
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -206,7 +207,7 @@ def _retry_after(response: requests.Response) -> float:
             entry.get("estimated_time_to_regain_access", 0) for entries in usage.values() for entry in entries
         )
         if minutes:
-            return 60.0 * minutes
+            return 60.0 * float(minutes)
     except (ValueError, AttributeError, TypeError):
         pass
     return 60.0

@@ -21,7 +21,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -36,6 +36,9 @@ from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
 from koho.payloads import ApiRequest
 from koho.quota import QuotaBook
+
+if TYPE_CHECKING:
+    from linebot.v3.messaging.exceptions import ApiException
 from koho.social_text import inert
 
 API = "https://api.line.me"
@@ -147,7 +150,8 @@ class LineApi:
     def __init__(self, url: str, settings: LineSettings, book: QuotaBook, today: Callable[[], date] | None = None):
         from linebot.v3 import insight, messaging
 
-        token = settings.channel_access_token.get_secret_value()
+        # Set: the channel checked its settings before opening the API.
+        token = settings.channel_access_token.get_secret_value() if settings.channel_access_token else ""
         configs = [module.Configuration(host=url.rstrip("/"), access_token=token) for module in (messaging, insight)]
         for config in configs:
             # urllib3 would otherwise retry 429s on its own; koho retries with the ledger's knowledge.
@@ -174,7 +178,7 @@ class LineApi:
             day = (self._today() - timedelta(days=days_back)).strftime("%Y%m%d")
             found = self.insight.get_number_of_followers(var_date=day, _request_timeout=self.timeout)
             if found.status == "ready" and found.followers is not None:
-                return max(0, found.followers - (found.blocks or 0))
+                return max(0, int(found.followers) - int(found.blocks or 0))
         return self.settings.audience or None
 
     def _quota_problem(self) -> str | None:
@@ -233,7 +237,7 @@ class LineApi:
         self._insight_client.close()
 
 
-def _receipt_for_error(key: str, exc) -> Receipt:
+def _receipt_for_error(key: str, exc: ApiException) -> Receipt:
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
     try:
         text = " ".join(str(json.loads(exc.body or b"{}").get("message", exc.reason)).split())[:300]

@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
@@ -38,6 +38,11 @@ from koho.errors import ConfigError
 from koho.payloads import ApiRequest
 from koho.quota import QuotaBook
 from koho.secret_blocks import secret_or_block
+from koho.site import Site
+
+if TYPE_CHECKING:
+    from googleapiclient._apis.youtube.v3 import Video, VideoSnippet
+    from googleapiclient.errors import HttpError
 
 API = "https://youtube.googleapis.com/"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -100,7 +105,7 @@ def clean(text: str) -> str:
     return text.replace("<", "＜").replace(">", "＞")
 
 
-def description(article: Article, site) -> str:
+def description(article: Article, site: Site) -> str:
     """The link first, then title, change note, summary and body, within 5,000 UTF-8 bytes."""
     link = site.article_url(article.id)
     parts = [article.title]
@@ -187,7 +192,8 @@ class YouTubeApi:
         from googleapiclient.discovery import build
 
         client_secret, refresh_token = settings.secrets()
-        self.credentials = Credentials(
+        # google-auth ships types, but not for this constructor's parameters.
+        self.credentials = Credentials(  # type: ignore[no-untyped-call]
             token=None,
             refresh_token=refresh_token,
             client_id=settings.client_id,
@@ -231,6 +237,8 @@ class YouTubeApi:
 
         request = request_of(delivery)
         key, vid = delivery.key, request.refers_to
+        if vid is None:  # plan() always names it
+            return Receipt.failed(key, "the request names no video")
         refused = self._refuse(key, LIST_COST + UPDATE_COST)
         if refused:
             return refused
@@ -245,7 +253,8 @@ class YouTubeApi:
             snippet = items[0]["snippet"]
             if snippet.get("description", "") == wanted:
                 return Receipt.skipped(key, f"description already current (units: {spent})", vid)
-            body = {"id": vid, "snippet": {**{k: snippet[k] for k in KEPT if k in snippet}, "description": wanted}}
+            kept = {k: v for k, v in snippet.items() if k in KEPT}
+            body: Video = {"id": vid, "snippet": cast("VideoSnippet", {**kept, "description": wanted})}
             spent += UPDATE_COST
             answer = self.service.videos().update(part="snippet", body=body).execute(num_retries=0)
         except HttpError as exc:
@@ -272,7 +281,7 @@ class YouTubeApi:
         self.service.close()
 
 
-def _reason(exc) -> str:
+def _reason(exc: HttpError) -> str:
     try:
         error = json.loads(exc.content)["error"]
         reasons = ",".join(e.get("reason", "") for e in error.get("errors", []))

@@ -18,7 +18,10 @@ def load_secret(block: str, setting: str) -> str:
     from prefect.blocks.system import Secret  # only when a block is named: Prefect is heavy
 
     try:
-        return str(Secret.load(block).get())
+        found = Secret.load(block)  # a coroutine only inside a running event loop: never here
+        if not isinstance(found, Secret):
+            raise TypeError(f"Secret.load gave {type(found).__name__}")
+        return str(found.get())
     except Exception as exc:  # no server, no such block, a bad name: say which setting, not the value
         raise ConfigError(f"{setting}={block!r}: cannot load the Prefect Secret block ({type(exc).__name__})") from None
 

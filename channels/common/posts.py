@@ -130,7 +130,7 @@ def unanswered(key: str, exc: Exception, provider: str) -> Receipt:
     )
 
 
-def _never_connected(exc: BaseException) -> bool:
+def _never_connected(exc: BaseException | None) -> bool:
     # requests wraps urllib3's NewConnectionError (refused, DNS) in ConnectionError; anything
     # else under ConnectionError (a reset, a remote close) happened after the request left.
     from urllib3.exceptions import NameResolutionError, NewConnectionError

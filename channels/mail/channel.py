@@ -179,11 +179,12 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
                 receipts[key] = Receipt.sent(key, result)
         return [receipts[d.key] for d in batch]
 
-    def _send(self, items: list[tuple[str, str, bytes, str]]) -> list:
+    def _send(self, items: list[tuple[str, str, bytes, str]]) -> list[str | SendError]:
         batch_send = getattr(self.transport, "send_batch", None)
         if batch_send is not None:  # parallel connections
-            return batch_send(items)
-        results = []
+            sent: list[str | SendError] = batch_send(items)
+            return sent
+        results: list[str | SendError] = []
         for item in items:
             try:
                 results.append(self.transport.send(*item))

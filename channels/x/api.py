@@ -10,9 +10,12 @@ would check.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import requests
 import tweepy
+from pydantic import SecretStr
+from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
 from channels.common.posts import match_posts, unanswered
@@ -29,24 +32,40 @@ class _HostAdapter(HTTPAdapter):
         self.base = base.rstrip("/") if base else None
         self.timeout = timeout
 
-    def send(self, request, **kwargs):
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        if self.base and request.url.startswith(API + "/"):
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> Response:
+        if self.base and request.url and request.url.startswith(API + "/"):
             request.url = self.base + request.url[len(API) :]
-        return super().send(request, **kwargs)
+        return super().send(
+            request,
+            stream=stream,
+            timeout=self.timeout if timeout is None else timeout,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
 
 
 class XApi:
     """Creates and deletes posts; every outcome becomes a receipt, never an exception."""
 
-    def __init__(self, url: str, settings: XSettings, clock=time.time):
-        secret = lambda name: getattr(settings, name).get_secret_value()  # noqa: E731
+    def __init__(self, url: str, settings: XSettings, clock: Callable[[], float] = time.time):
+        # All set: the channel checked its settings before opening the API.
+        def secret(value: SecretStr | None) -> str:
+            return value.get_secret_value() if value is not None else ""
+
         self.client = tweepy.Client(
-            consumer_key=secret("consumer_key"),
-            consumer_secret=secret("consumer_secret"),
-            access_token=secret("access_token"),
-            access_token_secret=secret("access_token_secret"),
+            consumer_key=secret(settings.consumer_key),
+            consumer_secret=secret(settings.consumer_secret),
+            access_token=secret(settings.access_token),
+            access_token_secret=secret(settings.access_token_secret),
             wait_on_rate_limit=False,
         )  # a wait is the pipeline's decision
         base = None if url.rstrip("/") == API else url

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -35,6 +35,9 @@ from koho.delivery import Delivery, Receipt
 from koho.payloads import ApiRequest
 from koho.site import Site
 from koho.social_text import X_MAX_WEIGHTED, inert, x_text_post
+
+if TYPE_CHECKING:
+    from channels.x.api import XApi
 
 API = "https://api.twitter.com"
 #: X's limit: 280 in its weighted length; composed text is cut to fit.
@@ -103,7 +106,7 @@ class XChannel(ApiChannel, FollowsUp, Reconciles):
 
     settings: XSettings
 
-    def open_api(self):
+    def open_api(self) -> XApi:
         """tweepy's client (imported only when the API is used)."""
         from channels.x.api import XApi
 
@@ -130,7 +133,7 @@ class XChannel(ApiChannel, FollowsUp, Reconciles):
             delete=lambda parent: ApiRequest("DELETE", f"{API}/2/tweets/{parent}", refers_to=parent),
         )
 
-    def send(self, api, batch: Sequence[Delivery]) -> list[Receipt]:
+    def send(self, api: XApi, batch: Sequence[Delivery]) -> list[Receipt]:
         """Send in order; after a rate limit the rest of the batch waits for the next try."""
         return send_in_order(batch, api.send, "X's rate limit window")
 
