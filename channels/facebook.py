@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import requests
 from pydantic import SecretStr
@@ -23,12 +23,20 @@ from pydantic_settings import SettingsConfigDict
 
 from channels.common.api import ApiChannel, ApiSettings, read_settings
 from channels.common.outbox import is_outbox
-from channels.common.posts import answers_or_deletes, match_posts, plan_post_lifecycle, send_in_order, unanswered
+from channels.common.posts import (
+    NOTE_PREFIX,
+    answers_or_deletes,
+    match_posts,
+    plan_post_lifecycle,
+    send_in_order,
+    unanswered,
+)
 from channels.common.textfit import fit
 from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import FollowsUp, FollowUpContext, Limits, Reconciles
 from koho.delivery import Delivery, Receipt
+from koho.payloads import ApiRequest
 from koho.social_text import inert
 
 GRAPH = "https://graph.facebook.com/v21.0"
@@ -92,17 +100,14 @@ class FacebookChannel(ApiChannel, FollowsUp, Reconciles):
             self.name,
             article,
             ctx,
-            post=lambda: {
-                "method": "POST",
-                "url": f"{base}/{page}/feed",
-                "form": {"message": message(article), "link": link},
-            },
-            answer=lambda parent: {
-                "method": "POST",
-                "url": f"{base}/{parent}/comments",
-                "form": {"message": f"{correction_label(article.language)}{article.change_note}\n{link}"},
-            },
-            delete=lambda parent: {"method": "DELETE", "url": f"{base}/{parent}"},
+            post=lambda: ApiRequest("POST", f"{base}/{page}/feed", form={"message": message(article), "link": link}),
+            answer=lambda parent: ApiRequest(
+                "POST",
+                f"{base}/{parent}/comments",
+                form={"message": f"{correction_label(article.language)}{article.change_note}\n{link}"},
+                refers_to=parent,
+            ),
+            delete=lambda parent: ApiRequest("DELETE", f"{base}/{parent}", refers_to=parent),
         )
 
     def open_api(self) -> GraphApi:
@@ -128,15 +133,14 @@ class GraphApi:
         token = settings.page_token.get_secret_value() if settings.page_token is not None else ""
         self._session.headers["Authorization"] = f"Bearer {token}"
 
-    def send(self, delivery: Delivery) -> Receipt:
+    def send(self, delivery: Delivery, request: ApiRequest) -> Receipt:
         """Create, comment on or delete a post as the delivery's request says."""
-        request = json.loads(delivery.body())
         # The plan names the configured API URL; a different transport URL (a stand-in) wins.
-        url = self.url.rstrip("/") + request["url"][len(self.settings.api_url.rstrip("/")) :]
+        url = self.url.rstrip("/") + request.url[len(self.settings.api_url.rstrip("/")) :]
         key = delivery.key
         try:
             response = self._session.request(
-                request["method"], url, data=request.get("form"), timeout=self.settings.timeout
+                request.method, url, data=dict(request.form or {}) or None, timeout=self.settings.timeout
             )
         except requests.RequestException as exc:
             return unanswered(key, exc, "Graph API")
@@ -145,9 +149,9 @@ class GraphApi:
         except ValueError:
             body = {}
         if response.ok:
-            if request["method"] == "DELETE":
+            if request.method == "DELETE":
                 return (
-                    Receipt.sent(key, delivery.meta["parent"], "deleted")
+                    Receipt.sent(key, request.refers_to, "deleted")
                     if body.get("success")
                     else Receipt.failed(key, f"Graph did not confirm the deletion: {body!r}"[:300])
                 )
@@ -160,8 +164,8 @@ class GraphApi:
         error = body.get("error", {}) if isinstance(body, dict) else {}
         code, text = error.get("code"), " ".join(str(error.get("message", response.reason)).split())[:300]
         why = f"Graph {response.status_code} (code {code}): {text}"
-        if request["method"] == "DELETE" and response.status_code == 404:
-            return Receipt.skipped(key, f"the post was already deleted ({text})", delivery.meta.get("parent"))
+        if request.method == "DELETE" and response.status_code == 404:
+            return Receipt.skipped(key, f"the post was already deleted ({text})", request.refers_to)
         if response.status_code == 429 or code in THROTTLED:
             return Receipt.transient(key, why, _retry_after(response))
         if response.status_code >= 500 or error.get("is_transient"):
@@ -171,19 +175,21 @@ class GraphApi:
     def reconcile(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Find posts whose answer was lost in the Page's feed (and a post's comments)."""
         posts: list[tuple[str, str]] = []
-        for parent in {d.meta.get("parent") for d in batch if d.meta.get("kind") == "note"} | {None}:
+        notes = [d.payload for d in batch if d.target.startswith(NOTE_PREFIX) and isinstance(d.payload, ApiRequest)]
+        for parent in {n.refers_to for n in notes} | {None}:
             where = f"{self.settings.page_id}/feed" if parent is None else f"{parent}/comments"
             try:
                 found = self._get(where, {"fields": "id,message", "limit": "100"})
             except requests.RequestException as exc:
                 return [Receipt.uncertain(d.key, f"Graph API could not be asked: {type(exc).__name__}") for d in batch]
             posts += [(item["id"], item.get("message", "")) for item in found.get("data", [])]
-        return match_posts(batch, posts, lambda d: json.loads(d.body()).get("form", {}).get("message", ""), "the Page")
+        return match_posts(batch, posts, lambda request: (request.form or {}).get("message", ""), "the Page")
 
-    def _get(self, path: str, params: dict) -> dict:
+    def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         response = self._session.get(f"{self.url.rstrip('/')}/{path}", params=params, timeout=self.settings.timeout)
         response.raise_for_status()
-        return response.json()
+        found = response.json()
+        return found if isinstance(found, dict) else {}
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -201,7 +207,7 @@ def _retry_after(response: requests.Response) -> float:
             entry.get("estimated_time_to_regain_access", 0) for entries in usage.values() for entry in entries
         )
         if minutes:
-            return 60.0 * minutes
+            return 60.0 * float(minutes)
     except (ValueError, AttributeError, TypeError):
         pass
     return 60.0

@@ -149,9 +149,9 @@ class FeedsChannel(StoreChannel, Rebuildable):
         for article in reversed(articles):  # feedgen prepends entries; keep newest first
             self._entry(fg, article, updated[article.id], site)
         if fmt == "rss":
-            return fg.rss_str(pretty=True)  # RSS names no author without an e-mail address
+            return bytes(fg.rss_str(pretty=True))  # RSS names no author without an e-mail address
         if not edition:
-            return fg.atom_str(pretty=True)
+            return bytes(fg.atom_str(pretty=True))
         # A translated feed's publisher is still a Japanese name: Atom can say so (xml:lang),
         # so screen readers and feed readers speak it in Japanese.
         feed, doc = fg._create_atom()
@@ -160,7 +160,7 @@ class FeedsChannel(StoreChannel, Rebuildable):
         return etree.tostring(doc, pretty_print=True, encoding="UTF-8", xml_declaration=True)
 
     @staticmethod
-    def _entry(fg: FeedGenerator, article: Article, updated: datetime, site) -> None:
+    def _entry(fg: FeedGenerator, article: Article, updated: datetime, site: Site) -> None:
         link = site.article_url(article.id, article.language)
         entry = fg.add_entry()
         entry.id(entry_id(article, site))
@@ -184,7 +184,7 @@ class FeedsChannel(StoreChannel, Rebuildable):
         entry.content(_content_html(article, site), type="html")
 
 
-def _content_html(article: Article, site) -> str:
+def _content_html(article: Article, site: Site) -> str:
     # Feed readers resolve nothing relative to the article page, so images get absolute URLs.
     images = "".join(
         f'<figure><img src="{escape(site.url("media/" + i.src.removeprefix("media/")))}" '

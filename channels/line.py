@@ -5,7 +5,9 @@ account's monthly quota, so it is kept for what everyone needs to see now (``pri
 urgent``) and for the bulletin issue. Before each broadcast the quota the API reports is read
 (``GET /v2/bot/message/quota`` and ``/quota/consumption``) and compared with the friends a
 broadcast reaches (the Insight API's followers minus blocks, or ``KOHO_LINE_AUDIENCE``): a
-broadcast that would exceed the month's quota is refused with the numbers, never sent.
+broadcast that would exceed the month's quota is refused with the numbers, never sent. What
+koho broadcast is booked in the run's ledger (``SpendsQuota``: ``quota_usage``, by month), and
+counts when it is more than LINE reports yet (its consumption figures lag).
 
 Each broadcast carries an ``X-Line-Retry-Key`` derived from its ledger key: if a timeout hid an
 accepted broadcast, the retry is answered 409 with the accepted request's id instead of reaching
@@ -17,20 +19,26 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
-from typing import ClassVar
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from channels.common.api import ApiChannel, ApiSettings, read_settings
-from channels.common.posts import ONCE, request_bytes
+from channels.common.posts import ONCE, request_of
 from channels.common.textfit import fit
 from koho.article import Article
 from koho.bulletin import BulletinIssue
-from koho.channel import Limits, PlanContext, PlansIssues
+from koho.channel import Limits, PlanContext, PlansIssues, SpendsQuota
 from koho.delivery import Delivery, Receipt
+from koho.errors import ConfigError
+from koho.payloads import ApiRequest
+from koho.quota import QuotaBook
+
+if TYPE_CHECKING:
+    from linebot.v3.messaging.exceptions import ApiException
 from koho.social_text import inert
 
 API = "https://api.line.me"
@@ -76,27 +84,33 @@ def retry_key(delivery_key: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "koho:" + delivery_key))
 
 
-class LineChannel(ApiChannel, PlansIssues[PlanContext]):
-    """Broadcasts urgent articles and bulletin issues to the account's friends."""
+class LineChannel(ApiChannel, PlansIssues[PlanContext], SpendsQuota):
+    """Broadcasts urgent articles and bulletin issues to the account's friends, within the
+    month's message quota (``SpendsQuota``)."""
 
     name: ClassVar[str] = "line"
     limits: ClassVar[Limits] = LIMITS
     api_name: ClassVar[str] = "the Messaging API"
     settings: LineSettings
+    _book: QuotaBook | None = None
+
+    def use_quota(self, book: QuotaBook) -> None:
+        """Book the messages broadcasts spend in ``book`` and count them (``SpendsQuota``)."""
+        self._book = book
+        if isinstance(self._client, LineApi):
+            self._client.book = book
 
     def open_api(self) -> LineApi:
         """line-bot-sdk's clients (imported only when the API is used)."""
-        return LineApi(self.url, self.settings)
+        if self._book is None:  # the pipeline gives one before delivering: unbooked spending is a bug
+            raise ConfigError("line: delivered without a quota book (pipeline.deliver gives one)")
+        return LineApi(self.url, self.settings, self._book)
 
-    def _delivery(self, item_id: str, language: str, text: str, **meta) -> Delivery:
-        request = {
-            "method": "POST",
-            "url": f"{API}/v2/bot/message/broadcast",
-            "json": {"messages": [{"type": "text", "text": text}]},
-        }
-        return Delivery(
-            self.name, BROADCAST, item_id, ONCE, language, request_bytes(request), "application/json", meta=meta
+    def _delivery(self, item_id: str, language: str, text: str) -> Delivery:
+        request = ApiRequest(
+            "POST", f"{API}/v2/bot/message/broadcast", json={"messages": [{"type": "text", "text": text}]}
         )
+        return Delivery(self.name, BROADCAST, item_id, ONCE, language, request, "application/json")
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """One broadcast, once, for an urgent article; nothing for other news."""
@@ -131,10 +145,13 @@ class LineChannel(ApiChannel, PlansIssues[PlanContext]):
 class LineApi:
     """line-bot-sdk v3: quota, audience and broadcast; every outcome is a receipt."""
 
-    def __init__(self, url: str, settings: LineSettings, today=None):
+    PROVIDER = "line-messaging-api"
+
+    def __init__(self, url: str, settings: LineSettings, book: QuotaBook, today: Callable[[], date] | None = None):
         from linebot.v3 import insight, messaging
 
-        token = settings.channel_access_token.get_secret_value()
+        # Set: the channel checked its settings before opening the API.
+        token = settings.channel_access_token.get_secret_value() if settings.channel_access_token else ""
         configs = [module.Configuration(host=url.rstrip("/"), access_token=token) for module in (messaging, insight)]
         for config in configs:
             # urllib3 would otherwise retry 429s on its own; koho retries with the ledger's knowledge.
@@ -146,10 +163,14 @@ class LineApi:
         self.settings = settings
         self.timeout = (min(5.0, settings.timeout), settings.timeout)
         self._today = today or (lambda: datetime.now().astimezone().date())
-        #: Messages this process broadcast since the quota was read (consumption figures lag).
-        self._spent_here = 0
+        #: Where broadcasts' messages are booked by month: LINE's consumption figures lag.
+        self.book = book
         #: What the broadcast being sent costs (set by the quota check).
         self._pending_cost = 0
+
+    def _month(self) -> str:
+        """The quota period: LINE's quota is per calendar month."""
+        return self._today().strftime("%Y-%m")
 
     def _audience(self) -> int | None:
         # Insight figures are final a day or two later (Asia/Tokyo dates); take the newest ready one.
@@ -157,7 +178,7 @@ class LineApi:
             day = (self._today() - timedelta(days=days_back)).strftime("%Y%m%d")
             found = self.insight.get_number_of_followers(var_date=day, _request_timeout=self.timeout)
             if found.status == "ready" and found.followers is not None:
-                return max(0, found.followers - (found.blocks or 0))
+                return max(0, int(found.followers) - int(found.blocks or 0))
         return self.settings.audience or None
 
     def _quota_problem(self) -> str | None:
@@ -165,7 +186,7 @@ class LineApi:
         if quota.type != "limited":
             return None
         used = self.messaging.get_message_quota_consumption(_request_timeout=self.timeout).total_usage
-        used = max(used, self._spent_here)
+        used = max(used, self.book.quota_spent(self.PROVIDER, self._month()))
         audience = self._audience()
         if audience is None:
             return (
@@ -191,7 +212,7 @@ class LineApi:
             problem = self._quota_problem()
             if problem:
                 return Receipt.failed(key, problem)
-            text = json.loads(delivery.body())["json"]["messages"][0]["text"]
+            text = str(request_of(delivery).json_field("messages", 0, "text"))
             answer = self.messaging.broadcast_with_http_info(
                 BroadcastRequest(messages=[TextMessage(text=text)]),
                 x_line_retry_key=retry_key(key),
@@ -203,7 +224,8 @@ class LineApi:
             if type(exc).__module__.startswith(("urllib3", "socket")) or isinstance(exc, OSError):
                 return Receipt.transient(key, f"LINE unreachable: {type(exc).__name__}")
             raise
-        self._spent_here += self._pending_cost
+        if self._pending_cost:
+            self.book.spend_quota(self.PROVIDER, self._month(), self._pending_cost)
         request_id = (answer.headers or {}).get("x-line-request-id") or (answer.headers or {}).get("X-Line-Request-Id")
         if not request_id:
             return Receipt.failed(key, "LINE accepted the broadcast without a request id: not counted as sent")
@@ -215,7 +237,7 @@ class LineApi:
         self._insight_client.close()
 
 
-def _receipt_for_error(key: str, exc) -> Receipt:
+def _receipt_for_error(key: str, exc: ApiException) -> Receipt:
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
     try:
         text = " ".join(str(json.loads(exc.body or b"{}").get("message", exc.reason)).split())[:300]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from channels import facebook, line, x, youtube
 from channels.archive import ArchiveChannel
@@ -18,13 +19,13 @@ from koho.site import load_site
 from koho.tokens import Tokens
 
 
-def _mail(settings: Settings, base: Path) -> Channel:
+def _mail(settings: Settings, base: Path) -> Channel[Any]:
     identity = identity_for(settings, load_site(settings.content_dir))
     return MailChannel(settings.mail_url, identity, Tokens(settings.secret()), base)
 
 
 #: Every channel koho knows, in publishing order. Adding a channel means one line here.
-REGISTRY: dict[str, Callable[[Settings, Path], Channel]] = {
+REGISTRY: dict[str, Callable[[Settings, Path], Channel[Any]]] = {
     # Issue pages link to the e-book editions only when the ebook channel writes them, and
     # pages to the info-mail sign-up page only when the mail channel is on.
     "archive": lambda s, base: ArchiveChannel(
@@ -41,11 +42,11 @@ REGISTRY: dict[str, Callable[[Settings, Path], Channel]] = {
     "x": lambda s, base: x.XChannel(x.load_settings(), base),
     "facebook": lambda s, base: facebook.FacebookChannel(facebook.load_settings(), base),
     "line": lambda s, base: line.LineChannel(line.load_settings(), base),
-    "youtube": lambda s, base: youtube.YouTubeChannel(youtube.load_settings(), s.db_url(), base),
+    "youtube": lambda s, base: youtube.YouTubeChannel(youtube.load_settings(), base),
 }
 
 
-def build(settings: Settings, only: list[str] | None = None, base_dir: Path | None = None) -> list[Channel]:
+def build(settings: Settings, only: list[str] | None = None, base_dir: Path | None = None) -> list[Channel[Any]]:
     """Instantiate the enabled channels (optionally only some of them), in registry order."""
     wanted = only or settings.enabled_channels()
     unknown = [name for name in wanted if name not in REGISTRY]

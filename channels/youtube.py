@@ -18,23 +18,31 @@ Without credentials the transport is ``outbox://outbox/youtube``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from channels.common.api import ApiChannel, ApiSettings, read_settings
-from channels.common.posts import request_bytes
+from channels.common.posts import request_of
 from channels.common.textfit import fit, plain_text
 from channels.common.words import correction_label
 from koho.article import Article
-from koho.channel import Limits, PlanContext
+from koho.channel import Limits, PlanContext, SpendsQuota
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
+from koho.payloads import ApiRequest
+from koho.quota import QuotaBook
+from koho.secret_blocks import secret_or_block
+from koho.site import Site
+
+if TYPE_CHECKING:
+    from googleapiclient._apis.youtube.v3 import Video, VideoSnippet
+    from googleapiclient.errors import HttpError
 
 API = "https://youtube.googleapis.com/"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -79,24 +87,12 @@ class YouTubeSettings(ApiSettings):
         )
 
     def secrets(self) -> tuple[str, str]:
-        """(client secret, refresh token): from the environment, else from Prefect Secret blocks."""
+        """(client secret, refresh token): from the environment, else from Prefect Secret blocks
+        (``koho.secret_blocks``: channels import no Prefect)."""
         return (
-            _secret(self.client_secret, self.client_secret_block, "CLIENT_SECRET"),
-            _secret(self.refresh_token, self.refresh_token_block, "REFRESH_TOKEN"),
+            secret_or_block(self.client_secret, self.client_secret_block, self.env("client_secret_block")),
+            secret_or_block(self.refresh_token, self.refresh_token_block, self.env("refresh_token_block")),
         )
-
-
-def _secret(value: SecretStr | None, block: str, name: str) -> str:
-    if value is not None:
-        return value.get_secret_value()
-    from prefect.blocks.system import Secret  # only when a block is named
-
-    try:
-        return str(Secret.load(block).get())
-    except Exception as exc:  # no server, no such block: say which setting, not the value
-        raise ConfigError(
-            f"KOHO_YOUTUBE_{name}_BLOCK={block!r}: cannot load the Prefect Secret block ({type(exc).__name__})"
-        ) from None
 
 
 def load_settings() -> YouTubeSettings:
@@ -109,7 +105,7 @@ def clean(text: str) -> str:
     return text.replace("<", "＜").replace(">", "＞")
 
 
-def description(article: Article, site) -> str:
+def description(article: Article, site: Site) -> str:
     """The link first, then title, change note, summary and body, within 5,000 UTF-8 bytes."""
     link = site.article_url(article.id)
     parts = [article.title]
@@ -126,8 +122,9 @@ def quota_day(now: datetime | None = None) -> str:
     return (now or datetime.now(UTC)).astimezone(QUOTA_ZONE).date().isoformat()
 
 
-class YouTubeChannel(ApiChannel):
-    """Keeps each related video's description in step with its article."""
+class YouTubeChannel(ApiChannel, SpendsQuota):
+    """Keeps each related video's description in step with its article; the Data API's daily
+    units are booked in the run's ledger (``SpendsQuota``)."""
 
     name: ClassVar[str] = "youtube"
     limits: ClassVar[Limits] = LIMITS
@@ -135,42 +132,46 @@ class YouTubeChannel(ApiChannel):
     api_name: ClassVar[str] = "the Data API"
     settings: YouTubeSettings
 
-    def __init__(self, settings: YouTubeSettings, db_url: str, base_dir: Path | None = None, clock=None):
+    def __init__(
+        self, settings: YouTubeSettings, base_dir: Path | None = None, clock: Callable[[], datetime] | None = None
+    ):
         super().__init__(settings, base_dir)
-        self.db_url = db_url
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._book: QuotaBook | None = None
+
+    def use_quota(self, book: QuotaBook) -> None:
+        """Check and book Data API units against ``book`` (``SpendsQuota``)."""
+        self._book = book
+        if isinstance(self._client, YouTubeApi):
+            self._client.book = book
 
     def open_api(self) -> YouTubeApi:
         """google-api-python-client's service (imported only when the API is used)."""
-        return YouTubeApi(self.url, self.settings, self.db_url, self._clock)
+        if self._book is None:  # the pipeline gives one before delivering: unbooked units are a bug
+            raise ConfigError("youtube: delivered without a quota book (pipeline.deliver gives one)")
+        return YouTubeApi(self.url, self.settings, self._book, self._clock)
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """One description update per revision of an article that names a video."""
         if not article.youtube_video_id or article.withdrawn:
             return []
         vid = article.youtube_video_id
-        request = {
-            "method": "PUT",
-            "url": f"{API}youtube/v3/videos?part=snippet",
-            "json": {
+        request = ApiRequest(
+            "PUT",
+            f"{API}youtube/v3/videos?part=snippet",
+            json={
                 "id": vid,
                 "snippet": {
                     "description": description(article, ctx.site),
                     **{k: "(kept from videos.list)" for k in ("title", "categoryId")},
                 },
             },
-            "after": {"method": "GET", "url": f"{API}youtube/v3/videos?part=snippet&id={vid}"},
-        }
+            refers_to=vid,
+            after=ApiRequest("GET", f"{API}youtube/v3/videos?part=snippet&id={vid}"),
+        )
         return [
             Delivery(
-                self.name,
-                f"video-{vid}",
-                article.id,
-                article.revision,
-                article.language,
-                request_bytes(request),
-                "application/json",
-                meta={"video_id": vid},
+                self.name, f"video-{vid}", article.id, article.revision, article.language, request, "application/json"
             )
         ]
 
@@ -180,20 +181,19 @@ class YouTubeChannel(ApiChannel):
 
 
 class YouTubeApi:
-    """google-api-python-client over an authorized httplib2 client; quota booked in the ledger."""
+    """google-api-python-client over an authorized httplib2 client; units booked in ``book``."""
 
     PROVIDER = "youtube-data-api"
 
-    def __init__(self, url: str, settings: YouTubeSettings, db_url: str, clock):
+    def __init__(self, url: str, settings: YouTubeSettings, book: QuotaBook, clock: Callable[[], datetime]):
         import google_auth_httplib2
         import httplib2
         from google.oauth2.credentials import Credentials
         from googleapiclient.discovery import build
 
-        from koho.ledger import Ledger
-
         client_secret, refresh_token = settings.secrets()
-        self.credentials = Credentials(
+        # google-auth ships types, but not for this constructor's parameters.
+        self.credentials = Credentials(  # type: ignore[no-untyped-call]
             token=None,
             refresh_token=refresh_token,
             client_id=settings.client_id,
@@ -211,13 +211,13 @@ class YouTubeApi:
             cache_discovery=False,
             client_options={"api_endpoint": url},
         )
-        self.ledger = Ledger(db_url)
+        self.book = book
         self.budget = settings.daily_quota
         self._clock = clock
 
     def _refuse(self, key: str, need: int) -> Receipt | None:
         day = quota_day(self._clock())
-        spent = self.ledger.quota_spent(self.PROVIDER, day)
+        spent = self.book.quota_spent(self.PROVIDER, day)
         if spent + need > self.budget:
             return Receipt.failed(
                 key,
@@ -228,18 +228,21 @@ class YouTubeApi:
         return None
 
     def _spend(self, units: int) -> None:
-        self.ledger.spend_quota(self.PROVIDER, quota_day(self._clock()), units)
+        self.book.spend_quota(self.PROVIDER, quota_day(self._clock()), units)
 
     def update(self, delivery: Delivery) -> Receipt:
         """Read the snippet, write the description if it changed; account for every unit."""
         from google.auth.exceptions import RefreshError, TransportError
         from googleapiclient.errors import HttpError
 
-        key, vid = delivery.key, delivery.meta["video_id"]
+        request = request_of(delivery)
+        key, vid = delivery.key, request.refers_to
+        if vid is None:  # plan() always names it
+            return Receipt.failed(key, "the request names no video")
         refused = self._refuse(key, LIST_COST + UPDATE_COST)
         if refused:
             return refused
-        wanted = json.loads(delivery.body())["json"]["snippet"]["description"]
+        wanted = request.json_field("snippet", "description")
         spent = 0
         try:
             spent += LIST_COST
@@ -250,7 +253,8 @@ class YouTubeApi:
             snippet = items[0]["snippet"]
             if snippet.get("description", "") == wanted:
                 return Receipt.skipped(key, f"description already current (units: {spent})", vid)
-            body = {"id": vid, "snippet": {**{k: snippet[k] for k in KEPT if k in snippet}, "description": wanted}}
+            kept = {k: v for k, v in snippet.items() if k in KEPT}
+            body: Video = {"id": vid, "snippet": cast("VideoSnippet", {**kept, "description": wanted})}
             spent += UPDATE_COST
             answer = self.service.videos().update(part="snippet", body=body).execute(num_retries=0)
         except HttpError as exc:
@@ -273,11 +277,11 @@ class YouTubeApi:
         return Receipt.sent(key, vid, f"description updated (units: {spent})")
 
     def close(self) -> None:
-        """Close the ledger connection."""
-        self.ledger.close()
+        """Close the HTTP connections."""
+        self.service.close()
 
 
-def _reason(exc) -> str:
+def _reason(exc: HttpError) -> str:
     try:
         error = json.loads(exc.content)["error"]
         reasons = ",".join(e.get("reason", "") for e in error.get("errors", []))

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from flows.steps import (
     Steps,
@@ -148,7 +149,7 @@ class Run:
     settings: Settings
     corpus: Corpus
     ledger: Ledger
-    channels: list[Channel]
+    channels: list[Channel[Any]]
     state: RunState
     now: datetime
     dry_run: bool = False
@@ -204,7 +205,7 @@ class Run:
         """The target languages this run translates into (none in a Japanese-only run)."""
         return self.state.languages
 
-    def channel(self, name: str) -> Channel:
+    def channel(self, name: str) -> Channel[Any]:
         """The run's channel called ``name``."""
         return next(c for c in self.channels if c.name == name)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue, issues_of
@@ -19,6 +19,7 @@ from koho.channel import ChangesWithTime, Channel, PlansIssues, Rebuildable, Sto
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ContentInvalid
 from koho.ledger import Recorded
+from koho.payloads import RecordOnly
 from koho.pipeline import (
     Outcome,
     TransientDeliveryError,
@@ -142,7 +143,7 @@ def held(run: Run, steps: Steps, article: Article, reason: str) -> list[Outcome]
     return [Outcome(channel.name, article.id, note=reason) for channel in run.channels]
 
 
-def publish_on(run: Run, steps: Steps, channel: Channel, article: Article) -> Outcome:
+def publish_on(run: Run, steps: Steps, channel: Channel[Any], article: Article) -> Outcome:
     """Plan, record and deliver one article (an original, or a translation made in this run) on
     one channel; then the run knows whether it is on the channel (listing pages show it)."""
     translation = article.translation is not None
@@ -220,7 +221,7 @@ def publish_issue_translations(run: Run, steps: Steps, issues: Sequence[Bulletin
     return outcomes
 
 
-def _publish_issue(run: Run, steps: Steps, channel: Channel, issue: BulletinIssue) -> Outcome:
+def _publish_issue(run: Run, steps: Steps, channel: Channel[Any], issue: BulletinIssue) -> Outcome:
     original = all(a.translation is None for a in issue.articles)
     outcome = Outcome(channel.name, issue.id, None if original else issue.language)
     run.issues[(issue.id, issue.language)] = issue
@@ -291,7 +292,7 @@ def build_all(run: Run, steps: Steps, force: bool = False) -> list[Outcome]:
 def deliver_planned(
     run: Run,
     steps: Steps,
-    channel: Channel,
+    channel: Channel[Any],
     planned: list[Delivery],
     recorded: Recorded,
     outcome: Outcome,
@@ -322,7 +323,7 @@ def deliver_planned(
     run.forget(planned)
 
 
-def deliver_batches(run: Run, steps: Steps, channel: Channel, planned: list[Delivery], outcome: Outcome) -> list:
+def deliver_batches(run: Run, steps: Steps, channel: Channel[Any], planned: list[Delivery], outcome: Outcome) -> list:
     """One delivery step per batch (hundreds of recipients or files, never one per recipient),
     then the outcome as the ledger has it.
 
@@ -362,7 +363,7 @@ def open_note(outcome: Outcome) -> str:
     return "; ".join(parts)
 
 
-def _takers(run: Run, language: str) -> list[Channel]:
+def _takers(run: Run, language: str) -> list[Channel[Any]]:
     return [c for c in run.channels if language in c.limits.languages]
 
 
@@ -373,11 +374,13 @@ def _settled_everywhere(run: Run, translated: Article | None, language: str) -> 
     )
 
 
-def _skip_untranslatable(run: Run, channel: Channel, article: Article, language: str, missing: str) -> Outcome | None:
+def _skip_untranslatable(
+    run: Run, channel: Channel[Any], article: Article, language: str, missing: str
+) -> Outcome | None:
     """Record that ``language`` was not published on ``channel`` and why (once per revision)."""
     if run.dry_run:
         return Outcome(channel.name, article.id, language, note=f"would skip: {missing}")
-    row = Delivery(channel.name, f"translation/{language}", article.id, article.revision, language, b"")
+    row = Delivery(channel.name, f"translation/{language}", article.id, article.revision, language, RecordOnly(missing))
     recorded = run.ledger.record([row], run.owner)
     if not recorded.new:
         return None  # already said in an earlier run
@@ -387,7 +390,7 @@ def _skip_untranslatable(run: Run, channel: Channel, article: Article, language:
     )
 
 
-def _reopen_lost(run: Run, channel: Channel, planned: Iterable[Delivery], recorded: Recorded) -> int:
+def _reopen_lost(run: Run, channel: Channel[Any], planned: Iterable[Delivery], recorded: Recorded) -> int:
     """Rows the ledger calls delivered whose files the store no longer holds: pending again."""
     planned = list(planned)
     if not isinstance(channel, StoresFiles) or not planned:

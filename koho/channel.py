@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Literal, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.delivery import Delivery, Receipt
 from koho.site import Site
 from koho.subscribers import Subscriber
+
+if TYPE_CHECKING:  # not a name of this module: its protocols are the capabilities (the contract test)
+    from koho.quota import QuotaBook
 
 
 @dataclass(frozen=True)
@@ -208,6 +211,22 @@ class Reconciles(Protocol):
 
     def reconcile(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Receipts for the deliveries of ``batch`` the provider shows (or cannot tell about)."""
+        ...
+
+
+@runtime_checkable
+class SpendsQuota(Protocol):
+    """A channel whose deliveries spend a provider's quota (YouTube: Data API units a Pacific-time
+    day; LINE: messages a month, one per friend a broadcast reaches).
+
+    Given: before its deliveries are sent (``pipeline.deliver``), ``use_quota(book)`` with the
+    run's ledger. The channel checks each delivery against what is booked for the period and
+    refuses one the provider would refuse, with the numbers, and books what it spent, so
+    operators see it; it opens no ledger of its own. Planning spends nothing.
+    """
+
+    def use_quota(self, book: QuotaBook) -> None:
+        """The book this channel's deliveries check and spend against from now on."""
         ...
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+
+from koho.payloads import ApiRequest, MailRequest, Payload, RecordOnly
 
 
 class State(StrEnum):
@@ -38,10 +39,11 @@ def delivery_key(channel: str, target: str, article_id: str, revision: str, lang
 
 @dataclass(frozen=True)
 class Delivery:
-    """One thing a channel will send: a page, a feed file, later a mail or a post.
+    """One thing a channel will send: a page, a feed file, a media file, a mail, an API request.
 
-    ``payload`` is the exact bytes (or, for media, the source file to copy) so that planning
-    is pure and a dry run can show precisely what would go out.
+    ``payload`` is what will be sent, typed (``koho.payloads``): a file's bytes, the media file
+    to copy, the provider's request, the recipient and item of a mail, or nothing to send but a
+    row to record. Planning is pure, and a dry run can show precisely what would go out.
     """
 
     channel: str
@@ -49,9 +51,8 @@ class Delivery:
     article_id: str
     revision: str
     language: str | None
-    payload: bytes | Path
+    payload: Payload
     content_type: str = "application/octet-stream"
-    meta: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def key(self) -> str:
@@ -59,12 +60,19 @@ class Delivery:
         return delivery_key(self.channel, self.target, self.article_id, self.revision, self.language)
 
     def body(self) -> bytes:
-        """The bytes to deliver (reads the source file for copied media)."""
-        if isinstance(self.payload, Path):  # a media file: read without following a link (koho.media)
+        """The bytes a store or an outbox writes: a file's (read from the source for copied
+        media), or an API request's JSON. A mail is rendered by its channel, and a record-only
+        row has no bytes: asking for theirs is a bug (TypeError)."""
+        payload = self.payload
+        if isinstance(payload, Path):  # a media file: read without following a link (koho.media)
             from koho.media import read_regular
 
-            return read_regular(self.payload)
-        return self.payload
+            return read_regular(payload)
+        if isinstance(payload, ApiRequest):
+            return payload.to_bytes()
+        if isinstance(payload, (MailRequest, RecordOnly)):
+            raise TypeError(f"{self.key}: a {type(payload).__name__} has no bytes of its own")
+        return payload
 
 
 @dataclass(frozen=True)

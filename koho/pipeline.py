@@ -36,6 +36,7 @@ from koho.channel import (
     PlansIssues,
     Rebuildable,
     Reconciles,
+    SpendsQuota,
 )
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ConfigError
@@ -74,13 +75,13 @@ def feed_times(articles: Iterable[Article], times: dict[tuple[str, str], datetim
     for (article_id, _rev), seen in times.items():
         if article_id not in first_by_article or seen < first_by_article[article_id]:
             first_by_article[article_id] = seen
-    updated = {}
+    updated: dict[str, datetime] = {}
     for article in articles:
-        seen = times.get((article.id, article.revision))
-        if seen is None or seen <= first_by_article.get(article.id, seen):
+        current = times.get((article.id, article.revision))
+        if current is None or current <= first_by_article.get(article.id, current):
             updated[article.id] = article.publish_at
         else:
-            updated[article.id] = max(seen.astimezone(article.publish_at.tzinfo), article.publish_at)
+            updated[article.id] = max(current.astimezone(article.publish_at.tzinfo), article.publish_at)
     return updated
 
 
@@ -105,7 +106,7 @@ class RunState:
         self.times = ledger.revision_times()
         self.updated = feed_times(corpus.articles.values(), self.times)
         self._published: dict[str | tuple[str, str], set[str]] = {}
-        self._audiences: dict[tuple[str, ...], list] = {}
+        self._audiences: dict[tuple[str, ...], list[Subscriber]] = {}
         #: Translates an original (None when it cannot be): flows pass ``translations``' translator,
         #: so listing pages in a language can show translations published by earlier runs.
         self.translate = translate
@@ -120,7 +121,7 @@ class RunState:
         #: Channels whose deliveries kept failing transiently in this run: not tried again in it.
         self.down: set[str] = set()
 
-    def audience(self, topics: Sequence[str]) -> list:
+    def audience(self, topics: Sequence[str]) -> list[Subscriber]:
         """Confirmed subscribers of any of ``topics`` (read once per topic set and run)."""
         key = tuple(sorted(set(topics)))
         if key not in self._audiences:
@@ -209,7 +210,7 @@ class RunState:
 
 
 def context_for(
-    channel: Channel,
+    channel: Channel[Any],
     article: Article,
     corpus: Corpus,
     ledger: Ledger,
@@ -243,7 +244,7 @@ def context_for(
 
 
 def translation_context(
-    channel: Channel, article: Article, corpus: Corpus, ledger: Ledger, now: datetime, state: RunState
+    channel: Channel[Any], article: Article, corpus: Corpus, ledger: Ledger, now: datetime, state: RunState
 ) -> PlanContext:
     """The planning input for a translated article: ``live`` holds the same-language
     translations already on the channel, plus this one, and every other language's live
@@ -277,7 +278,7 @@ def translation_context(
 
 
 def issue_context(
-    channel: Channel, issue: BulletinIssue, corpus: Corpus, now: datetime, state: RunState
+    channel: Channel[Any], issue: BulletinIssue, corpus: Corpus, now: datetime, state: RunState
 ) -> PlanContext:
     """The planning input for one bulletin issue: its articles are live; a channel that sends
     issues to people (``HasIssueAudience``) gets the confirmed subscribers of its topics."""
@@ -288,7 +289,7 @@ def issue_context(
 
 
 def capability_context(
-    channel: Channel, base: PlanContext, item: Article | BulletinIssue, language: str, state: RunState
+    channel: Channel[Any], base: PlanContext, item: Article | BulletinIssue, language: str, state: RunState
 ) -> PlanContext:
     """``base`` with what each capability the channel declared adds for planning ``item`` (an
     article or, for ``plan_issue``, an issue), and nothing it did not declare: an audience and who
@@ -333,7 +334,7 @@ def context_type(kinds: tuple[type[PlanContext], ...]) -> type[PlanContext]:
     return make_dataclass(name, [], bases=kinds, frozen=True)
 
 
-def other_languages(channel: Channel, article: Article, now: datetime, state: RunState) -> dict[str, Article]:
+def other_languages(channel: Channel[Any], article: Article, now: datetime, state: RunState) -> dict[str, Article]:
     """The live translations, keyed ``id@lang``, in every language of the run that ``channel``
     takes, other than the article's own and the original's: what the archive needs for language
     switchers, ``hreflang`` and sitemap alternates, and to refresh the other editions' pages.
@@ -374,7 +375,7 @@ class Outcome:
     members: list[str] = field(default_factory=list)
     #: What the ledger says after delivery (``Ledger.tally``): the run's report is read from it,
     #: never from receipts held in memory (a batch whose retries ran out returns none).
-    tally: Counter | None = None
+    tally: Counter[str] | None = None
     #: A batch still failed transiently after its retries (the store or API is down for now).
     stuck: bool = False
 
@@ -402,7 +403,7 @@ class Outcome:
 
 
 def plan_and_record(
-    channel: Channel,
+    channel: Channel[Any],
     article: Article,
     ctx: PlanContext,
     ledger: Ledger,
@@ -424,7 +425,7 @@ def plan_and_record(
 
 
 def plan_issue_and_record(
-    channel: Channel,
+    channel: Channel[Any],
     issue: BulletinIssue,
     ctx: PlanContext,
     ledger: Ledger,
@@ -447,7 +448,7 @@ def plan_issue_and_record(
 
 
 def _record(
-    channel: Channel,
+    channel: Channel[Any],
     item_id: str,
     revision: str,
     planned: list[Delivery],
@@ -487,7 +488,7 @@ _OWNER = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 def deliver(
-    channel: Channel,
+    channel: Channel[Any],
     ledger: Ledger,
     planned: Sequence[Delivery],
     owner: str | None = None,
@@ -503,6 +504,8 @@ def deliver(
     batch is recorded.
     """
     owner = owner or run_owner()
+    if isinstance(channel, SpendsQuota):
+        channel.use_quota(ledger)  # the run's ledger books the provider's quota (quota_usage)
     by_key = {d.key: d for d in planned}
     keys = list(by_key)
     receipts: list[Receipt] = []
@@ -527,7 +530,7 @@ def deliver(
 
 
 def _deliver_claimed(
-    channel: Channel, ledger: Ledger, batch: list[Delivery], doubtful: list[Delivery]
+    channel: Channel[Any], ledger: Ledger, batch: list[Delivery], doubtful: list[Delivery]
 ) -> list[Receipt]:
     """Reconcile, send and record one claimed batch; every claimed row ends with a receipt."""
     got: list[Receipt] = []
@@ -559,7 +562,7 @@ def _deliver_claimed(
 
 
 def site_build(
-    channel: Channel,
+    channel: Channel[Any],
     corpus: Corpus,
     ledger: Ledger,
     now: datetime,
@@ -602,7 +605,7 @@ def site_build(
     return planned, recorded, outcome
 
 
-def live_translations(channel: Channel, corpus: Corpus, now: datetime, state: RunState) -> dict[str, Article]:
+def live_translations(channel: Channel[Any], corpus: Corpus, now: datetime, state: RunState) -> dict[str, Article]:
     """Every translation live on ``channel`` in the run's languages, keyed ``id@lang``: with
     the originals, what a page listing the whole site (or an edition of it) shows."""
     live: dict[str, Article] = {}

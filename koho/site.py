@@ -60,7 +60,7 @@ class _SiteModel(BaseModel):
 
     @field_validator("issue_time", mode="before")
     @classmethod
-    def _clock_time(cls, value):
+    def _clock_time(cls, value: object) -> str:
         # YAML 1.1 reads an unquoted 7:00 as the number 420 (base 60): never guess what was meant.
         if not isinstance(value, str):
             raise ValueError('write the time of day in quotes, e.g. "07:00"')
@@ -207,7 +207,7 @@ def load_site(content_dir: Path) -> Site:
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
-        key_lines = {
+        key_lines: dict[tuple[int | str, ...], int] = {
             (k.value,): k.start_mark.line + 1
             for k, _ in getattr(node, "value", [])
             if isinstance(node, yaml.MappingNode)

@@ -31,9 +31,10 @@ from __future__ import annotations
 import re
 import sys
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 ZWSP = "\u200b"
 #: twitter-text: an @ (or fullwidth ＠) starts a mention unless a letter, digit or one of
@@ -61,11 +62,12 @@ def urls(text: str) -> list[str]:
     return [found["url"] for found in _extract(text)]
 
 
-def _extract(text: str) -> list[dict]:
+def _extract(text: str) -> list[dict[str, Any]]:
     _parse_tweet()  # imports twitter_text (with its pkg_resources stand-in) once
     from twitter_text.extract_urls import extract_urls_with_indices
 
-    return extract_urls_with_indices(text)
+    found: list[dict[str, Any]] = extract_urls_with_indices(text)
+    return found
 
 
 def _inert_urls(text: str) -> str:
@@ -80,13 +82,14 @@ def _inert_url(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if not sep:
         scheme, rest = "", url
-    host, tail = re.match(r"([^/?#]*)(.*)", rest, flags=re.S).groups()
+    host = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    tail = rest[len(host) :]
     # Both are needed: with a scheme, twitter-text links even a host broken by zero-width spaces.
     return (scheme + ZWSP + "://" if sep else "") + host.replace(".", ZWSP + ".") + tail
 
 
 @lru_cache(maxsize=1)
-def _parse_tweet():
+def _parse_tweet() -> Callable[[str], Any]:
     """twitter-text-parser's ``parse_tweet``, imported once.
 
     The package reads its emoji table through ``pkg_resources``, which current setuptools no
@@ -96,26 +99,31 @@ def _parse_tweet():
     try:
         from twitter_text import parse_tweet
 
-        return parse_tweet
+        found: Callable[[str], Any] = parse_tweet
+        return found
     except ModuleNotFoundError as exc:
         if exc.name != "pkg_resources":
             raise
     for name in [m for m in sys.modules if m == "twitter_text" or m.startswith("twitter_text.")]:
         del sys.modules[name]  # half-imported modules from the failed attempt
     shim = types.ModuleType("pkg_resources")
-    shim.resource_string = lambda module, name: (Path(sys.modules[module].__file__).parent / name).read_bytes()
+    # Through the module's namespace: mypy knows no such attribute of a ModuleType.
+    vars(shim)["resource_string"] = lambda module, name: (
+        Path(str(sys.modules[module].__file__)).parent / name
+    ).read_bytes()
     sys.modules["pkg_resources"] = shim
     try:
         from twitter_text import parse_tweet
     finally:
         if sys.modules.get("pkg_resources") is shim:
             del sys.modules["pkg_resources"]
-    return parse_tweet
+    shimmed: Callable[[str], Any] = parse_tweet
+    return shimmed
 
 
 def x_weighted_length(text: str) -> int:
     """X's weighted length of ``text`` (what X compares with 280)."""
-    return _parse_tweet()(text).weightedLength
+    return int(_parse_tweet()(text).weightedLength)
 
 
 def x_text_post(text: str, url: str, mentions: Iterable[str] = ()) -> str:

@@ -21,9 +21,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from koho.errors import ConfigError
 from koho.settings import secret_problem
 
+#: How long a confirmation link stays valid (the sign-up page says it).
+CONFIRM_VALID = timedelta(days=7)
 PURPOSES = {
     # purpose: how long a link stays valid (None: as long as the subscription exists)
-    "confirm": timedelta(days=7),
+    "confirm": CONFIRM_VALID,
     "preferences": timedelta(days=90),
     "unsubscribe": None,
 }

@@ -60,6 +60,7 @@ from koho.delivery import Delivery, State
 from koho.i18n import LANGUAGES
 from koho.ledger import SITE_ID, Ledger
 from koho.ledger_schema import deliveries, metadata
+from koho.payloads import ApiRequest, MailRequest, RecordOnly
 from koho.pipeline import RunState, context_for, deliver, issue_context, plan_and_record, plan_issue_and_record
 from koho.reader import Corpus, read_corpus
 from koho.settings import Settings
@@ -336,14 +337,18 @@ def plan_problems(channel: Channel, planned: list, item_id: str, content_dir: Pa
             problems.append(f"{d.key}: language {d.language!r} the channel does not take")
         if isinstance(d.payload, Path) and not d.payload.resolve().is_relative_to(media):
             problems.append(f"{d.key}: copies {d.payload}, outside content/media")
-        elif not isinstance(d.payload, (bytes, Path)):
-            problems.append(f"{d.key}: payload is {type(d.payload).__name__}")
+        elif not isinstance(d.payload, (bytes, Path, ApiRequest, MailRequest, RecordOnly)):
+            problems.append(f"{d.key}: payload is {type(d.payload).__name__}, not one of koho.payloads'")
     return problems
 
 
-def fingerprint(planned: list[Delivery]) -> list[tuple[str, str]]:
-    """Each delivery's key and the hash of what it would send."""
-    return [(d.key, hashlib.sha256(d.body()).hexdigest()) for d in planned]
+def fingerprint(planned: list[Delivery]) -> list[tuple[str, object]]:
+    """Each delivery's key and the hash of what it would send (a mail, rendered at delivery, and a
+    record-only row by their payloads' values)."""
+    return [
+        (d.key, d.payload if isinstance(d.payload, (MailRequest, RecordOnly)) else hashlib.sha256(d.body()).hexdigest())
+        for d in planned
+    ]
 
 
 @pytest.mark.parametrize("name", NAMES)

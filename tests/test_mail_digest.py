@@ -99,13 +99,13 @@ def test_one_digest_per_reader_with_the_articles_in_their_topics(corpus, channel
     ]
     planned = {d.target: d for d in channel.plan_issue(nov11, ctx_for(corpus, audience))}
     assert sorted(planned) == ["subscriber-1", "subscriber-2", "subscriber-5"]
-    assert [a.id for a in planned["subscriber-1"].meta["articles"]] == [
+    assert [a.id for a in planned["subscriber-1"].payload.item.articles] == [
         "nerima-joho-mail-touroku",
         "tokutei-kenshin-kigen",
     ]
-    assert [a.id for a in planned["subscriber-2"].meta["articles"]] == ["nerima-daikon-hikkonuki-2026"]
+    assert [a.id for a in planned["subscriber-2"].payload.item.articles] == ["nerima-daikon-hikkonuki-2026"]
     # The urgent evacuation notice went to everyone at once; the digest does not repeat it.
-    assert [a.id for a in planned["subscriber-5"].meta["articles"]] == ["nerima-joho-mail-touroku"]
+    assert [a.id for a in planned["subscriber-5"].payload.item.articles] == ["nerima-joho-mail-touroku"]
     assert planned["subscriber-1"].key == "mail:subscriber-1:issue-2026-11-11:once:ja"
     assert channel.audience_for_issue(nov11) == ["bouhan", "bousai", "event", "kenkou", "kosodate", "kusei"]
 
@@ -146,7 +146,7 @@ def test_readers_of_a_translation_get_the_digest_of_the_translated_issue(corpus,
     assert [d.key for d in japanese] == ["mail:subscriber-1:issue-2026-11-11:once:ja"]
     planned = channel.plan_issue(english, ctx_for(corpus, audience))
     assert [d.key for d in planned] == ["mail:subscriber-2:issue-2026-11-11:once:en"]
-    assert [a.language for a in planned[0].meta["articles"]] == ["en", "en"]
+    assert [a.language for a in planned[0].payload.item.articles] == ["en", "en"]
     assert [r.state.value for r in channel.deliver(planned)] == ["sent"]
     message = message_from_bytes((tmp_path / "outbox" / "issue-2026-11-11" / "2.eml").read_bytes(), policy=default)
     assert message["Subject"] == "Nerima City News, 11 November 2026: 2 articles" and message.defects == []

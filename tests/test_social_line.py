@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
@@ -69,6 +68,7 @@ def test_exactly_at_the_quota_is_sent_and_unlimited_accounts_skip_the_count(line
     fake2 = FakeLine(quota=None).start()
     try:
         chan = channel(fake2)
+        chan.use_quota(ledger)  # as pipeline.deliver does
         receipts = chan.deliver(
             chan.plan(corpus().articles[URGENT], PlanContext(site=corpus().site, now=koho_now(), live={}))
         )
@@ -84,6 +84,7 @@ def test_no_follower_figure_refuses_unless_an_audience_is_configured(line):
     receipts, _ = publish(channel(fake), URGENT, ledger)
     assert receipts[0].state == "failed" and "KOHO_LINE_AUDIENCE" in receipts[0].detail
     chan = channel(fake, audience=50)
+    chan.use_quota(ledger)  # as pipeline.deliver does
     receipts = chan.deliver(
         chan.plan(corpus().articles[URGENT], PlanContext(site=corpus().site, now=koho_now(), live={}))
     )
@@ -93,6 +94,7 @@ def test_no_follower_figure_refuses_unless_an_audience_is_configured(line):
 def test_a_timeout_retried_with_the_same_retry_key_is_not_sent_twice(line):
     fake, ledger = line
     chan = channel(fake)
+    chan.use_quota(ledger)
     article = corpus().articles[URGENT]
     planned = chan.plan(article, PlanContext(site=corpus().site, now=koho_now(), live={}))
     assert chan.deliver(planned)[0].state == "sent"  # LINE accepted it, but suppose the answer was lost:
@@ -130,7 +132,7 @@ def test_a_bad_token_fails_with_lines_message_and_no_token_in_it(line):
 
 
 def test_an_issue_is_broadcast_once_when_it_has_appeared(line):
-    fake, _ = line
+    fake, ledger = line
     content = corpus()
     articles = tuple(a for a in content.articles.values() if a.bulletin == date(2026, 11, 11))
     issue = SimpleNamespace(
@@ -145,6 +147,7 @@ def test_an_issue_is_broadcast_once_when_it_has_appeared(line):
     assert chan.plan_issue(issue, early) == []
     planned = chan.plan_issue(issue, PlanContext(site=content.site, now=datetime(2026, 11, 11, 9, tzinfo=UTC), live={}))
     assert [d.key for d in planned] == ["line:broadcast:issue-2026-11-11:once:ja"]
-    text = json.loads(planned[0].body())["json"]["messages"][0]["text"]
+    chan.use_quota(ledger)
+    text = planned[0].payload.json_field("messages", 0, "text")
     assert text.startswith("区報 2026年11月11日号を発行しました。") and text.endswith("/bulletin/2026-11-11/")
     assert chan.deliver(planned)[0].state == "sent"

@@ -35,7 +35,7 @@ def channel(fake: FakeYouTube, secret: str = CLIENT_SECRET, **settings) -> YouTu
         refresh_token=REFRESH_TOKEN,
         timeout=1.0,
     )
-    return YouTubeChannel(YouTubeSettings(**{**options, **settings}), Settings().db_url())
+    return YouTubeChannel(YouTubeSettings(**{**options, **settings}))
 
 
 def test_description_link_first_no_angle_brackets_and_5000_bytes_at_most(workspace):

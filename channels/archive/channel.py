@@ -124,7 +124,7 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
             renderer.content_type(page),
         )
 
-    def _renderer(self, editions: Editions, ctx: PlanContext, extra=()) -> Renderer:
+    def _renderer(self, editions: Editions, ctx: PlanContext, extra: Iterable[Article] = ()) -> Renderer:
         signup = None if self.signup is None else (self.signup or ctx.site.url("mail/"))
         return Renderer(editions, ctx.now, extra=extra, ebooks=self.ebooks, signup=signup, image_size=self._image_size)
 

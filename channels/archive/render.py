@@ -8,6 +8,7 @@ from datetime import date, datetime
 from functools import partial
 from importlib import resources
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import urlsplit
 
 from channels.archive.pages import (
@@ -118,11 +119,11 @@ class Renderer:
             )
         return out
 
-    def _page(self, template: str, path: str, shown: Iterable[Article] = (), **values) -> str:
+    def _page(self, template: str, path: str, shown: Iterable[Article] = (), **values: Any) -> str:
         lang, rest = split_language(path, self.site.language)
         if path in ROOTED:  # served at any missing path: links from the site root, pretty URLs
             root = urlsplit(self.site.base_url).path
-            link = lambda p: root + page_url(p)  # noqa: E731
+            link: Callable[[str], str] = lambda p: root + page_url(p)  # noqa: E731
         else:
             root = "../" * path.count("/")
             link = lambda p: root + p  # noqa: E731
@@ -187,8 +188,8 @@ class Renderer:
                 media=media_target,
             )
         if rest == "bulletin/index.html":
-            issues = sorted(idx.by_issue.items(), reverse=True)
-            return self._page("issues.html", path, idx.articles, issues=issues)
+            dated = sorted(idx.by_issue.items(), key=lambda item: item[0], reverse=True)
+            return self._page("issues.html", path, idx.articles, issues=dated)
         if match := ISSUE.fullmatch(rest):
             day = date.fromisoformat(match.group(1))
             articles = sorted(idx.by_issue.get(day, []), key=lambda a: (not a.urgent, a.publish_at, a.id))

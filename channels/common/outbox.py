@@ -7,9 +7,12 @@ channel runs on a fresh machine with no account, and a person can read what woul
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
+from koho.delivery import Delivery, Receipt
 from koho.errors import DeliveryFailure
+from koho.payloads import RecordOnly
 from koho.storage import TRANSIENT_ERRNOS, atomic_write, local_folder
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -39,15 +42,13 @@ def is_outbox(url: str) -> bool:
     return url.startswith("outbox://")
 
 
-def deliver_to_outbox(outbox: RequestOutbox, batch) -> list:
-    """Write each delivery's request as ``<article>--<target>.json``; one receipt per delivery."""
-    from channels.common.posts import COVERED
-    from koho.delivery import Receipt
-
+def deliver_to_outbox(outbox: RequestOutbox, batch: Sequence[Delivery]) -> list[Receipt]:
+    """Write each delivery's request as ``<article>--<target>.json``; one receipt per delivery
+    (a record-only row is skipped with its reason)."""
     receipts = []
     for delivery in batch:
-        if delivery.meta.get("covered"):
-            receipts.append(Receipt.skipped(delivery.key, COVERED))
+        if isinstance(delivery.payload, RecordOnly):
+            receipts.append(Receipt.skipped(delivery.key, delivery.payload.reason))
             continue
         try:
             ref = outbox.write(f"{delivery.article_id}--{delivery.target}", delivery.body())

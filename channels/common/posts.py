@@ -16,14 +16,13 @@ articles ``follows_up`` names.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
 
 from koho.article import Article
 from koho.channel import FollowUpContext
 from koho.delivery import Delivery, Receipt
+from koho.payloads import ApiRequest, RecordOnly
 
 ONCE = "once"
 POST = "post"
@@ -38,11 +37,6 @@ def note_target(note: str) -> str:
     return NOTE_PREFIX + hashlib.sha256(note.encode("utf-8")).hexdigest()[:12]
 
 
-def request_bytes(request: dict[str, Any]) -> bytes:
-    """A request as stable JSON bytes: the delivery's payload, and what the outbox writes."""
-    return json.dumps(request, ensure_ascii=False, sort_keys=True, indent=2).encode("utf-8") + b"\n"
-
-
 def answers_or_deletes(article: Article) -> bool:
     """Whether planning ``article`` answers or deletes its post, and so needs the post's id: a
     posting channel's ``FollowsUp.follows_up``."""
@@ -53,61 +47,63 @@ def plan_post_lifecycle(
     channel: str,
     article: Article,
     ctx: FollowUpContext,
-    post: Callable[[], dict],
-    answer: Callable[[str], dict],
-    delete: Callable[[str], dict],
+    post: Callable[[], ApiRequest],
+    answer: Callable[[str], ApiRequest],
+    delete: Callable[[str], ApiRequest],
 ) -> list[Delivery]:
     """The deliveries of one article on a posting channel, given request builders.
 
     ``post()`` is the request that creates the post, ``answer(post_id)`` the one that answers it
-    with the change note, ``delete(post_id)`` the one that deletes it. A post id is the provider
-    reference of the sent ``post`` delivery; before that exists there is nothing to answer or
-    delete.
+    with the change note, ``delete(post_id)`` the one that deletes it (both with ``refers_to``
+    the post id). A post id is the provider reference of the sent ``post`` delivery; before that
+    exists there is nothing to answer or delete.
     """
     posted = ctx.provider_refs.get(POST)
 
-    def delivery(target: str, request: dict, **meta) -> Delivery:
-        return Delivery(
-            channel,
-            target,
-            article.id,
-            ONCE,
-            article.language,
-            request_bytes(request),
-            JSON,
-            meta={"kind": target.split("-")[0].split("+")[0], **meta},
-        )
+    def delivery(target: str, payload: ApiRequest | RecordOnly) -> Delivery:
+        return Delivery(channel, target, article.id, ONCE, article.language, payload, JSON)
 
     if article.withdrawn:
         # The post, and every copy reconciliation found (a post made twice before koho knew).
         ids = ([posted] if posted else []) + [
             ref for target, ref in sorted(ctx.provider_refs.items()) if target.startswith(POST + "+")
         ]
-        return [delivery(DELETE if i == 0 else f"{DELETE}+{pid}", delete(pid), parent=pid) for i, pid in enumerate(ids)]
+        return [delivery(DELETE if i == 0 else f"{DELETE}+{pid}", delete(pid)) for i, pid in enumerate(ids)]
     out = [delivery(POST, post())]
     if article.change_note:
         target = note_target(article.change_note)
         if posted:
-            out.append(delivery(target, answer(posted), parent=posted))
+            out.append(delivery(target, answer(posted)))
         else:
             # The post is not out yet, so it will carry the corrected text: an answer would only
             # repeat it. Recording the note as covered keeps a later revision from answering it.
-            out.append(delivery(target, {}, covered=True))
+            out.append(delivery(target, RecordOnly(COVERED)))
     return out
 
 
-def send_in_order(batch: Sequence[Delivery], send: Callable[[Delivery], Receipt], limiter: str) -> list[Receipt]:
-    """Send deliveries one by one with ``send``; notes the post already covers are skipped.
+def request_of(delivery: Delivery) -> ApiRequest:
+    """The API request a posting channel's delivery carries (TypeError for anything else: a
+    record-only row never reaches a client)."""
+    if not isinstance(delivery.payload, ApiRequest):
+        raise TypeError(f"{delivery.key}: carries {type(delivery.payload).__name__}, not an API request")
+    return delivery.payload
+
+
+def send_in_order(
+    batch: Sequence[Delivery], send: Callable[[Delivery, ApiRequest], Receipt], limiter: str
+) -> list[Receipt]:
+    """Send each delivery's request one by one with ``send``; record-only rows (notes the post
+    already covers) are skipped with their reason.
 
     Once the provider says when its rate limit ends (a transient receipt with ``retry_after``),
     the rest of the batch is not tried: it would be refused too, and each refusal counts.
     """
     receipts: list[Receipt] = []
     for index, delivery in enumerate(batch):
-        if delivery.meta.get("covered"):
-            receipts.append(Receipt.skipped(delivery.key, COVERED))
+        if isinstance(delivery.payload, RecordOnly):
+            receipts.append(Receipt.skipped(delivery.key, delivery.payload.reason))
             continue
-        receipt = send(delivery)
+        receipt = send(delivery, request_of(delivery))
         receipts.append(receipt)
         if receipt.retry and receipt.retry_after:
             receipts += [
@@ -134,7 +130,7 @@ def unanswered(key: str, exc: Exception, provider: str) -> Receipt:
     )
 
 
-def _never_connected(exc: BaseException) -> bool:
+def _never_connected(exc: BaseException | None) -> bool:
     # requests wraps urllib3's NewConnectionError (refused, DNS) in ConnectionError; anything
     # else under ConnectionError (a reset, a remote close) happened after the request left.
     from urllib3.exceptions import NameResolutionError, NewConnectionError
@@ -156,7 +152,7 @@ def _never_connected(exc: BaseException) -> bool:
 
 
 def match_posts(
-    batch: Sequence[Delivery], posts: Sequence[tuple[str, str]], text_of: Callable[[Delivery], str], provider: str
+    batch: Sequence[Delivery], posts: Sequence[tuple[str, str]], text_of: Callable[[ApiRequest], str], provider: str
 ) -> list[Receipt]:
     """Reconcile uncertain deliveries with the provider's recent posts ``(id, text)``, newest
     first: a post whose text matches is what the lost answer would have named (``sent`` with its
@@ -164,9 +160,10 @@ def match_posts(
     left to be sent again: deleting twice is harmless (an already deleted post is skipped)."""
     receipts = []
     for delivery in batch:
-        if delivery.meta.get("kind") == DELETE or delivery.meta.get("covered"):
+        request = delivery.payload
+        if not isinstance(request, ApiRequest) or request.method == "DELETE":
             continue
-        wanted = " ".join(text_of(delivery).split())
+        wanted = " ".join(text_of(request).split())
         found = [pid for pid, text in posts if " ".join((text or "").split()) == wanted]
         if found:
             oldest, *more = found[::-1]  # posts come newest first

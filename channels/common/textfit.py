@@ -46,7 +46,7 @@ def utf16_units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _boundaries(text: str, pattern: re.Pattern) -> list[int]:
+def _boundaries(text: str, pattern: re.Pattern[str]) -> list[int]:
     return sorted({m.start() for m in pattern.finditer(text) if 0 < m.start() < len(text)})
 
 
@@ -173,7 +173,7 @@ class _TextExtractor(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.out: list[str] = []
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.BLOCKS:
             self.out.append("\n")
         if tag == "li":
@@ -181,11 +181,11 @@ class _TextExtractor(HTMLParser):
         if tag in ("td", "th"):
             self.out.append(" ")
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in self.BLOCKS:
             self.out.append("\n")
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         self.out.append(data)
 
 

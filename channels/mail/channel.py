@@ -4,7 +4,8 @@ Mail goes out once per article, not once per revision: the revision part of the 
 (``MAIL_ONCE``), so fixing a typo never mails 40,000 people again, and recipients still pending
 after a crash get the current text. Messages are rendered at delivery time, one article render
 shared by the batch: holding tens of thousands of finished messages in a plan would cost
-hundreds of megabytes, so a mail delivery's payload is the recipient, not the bytes.
+hundreds of megabytes, so a mail delivery's payload (``MailRequest``) is the recipient and the
+article or digest, not the bytes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from koho.bulletin import BulletinIssue, in_digest
 from koho.channel import AudienceContext, HasAudience, HasIssueAudience, Limits, OnceAcrossLanguages
 from koho.delivery import Delivery, Receipt
 from koho.i18n import LANGUAGES
+from koho.payloads import Digest, MailRequest
 from koho.subscribers import Subscriber, redact_addresses
 from koho.tokens import Tokens
 
@@ -49,7 +51,7 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
         self.tokens = tokens
         self._open = transport_factory(url, base_dir)  # a bad URL fails here, before planning
         self._transport: MailTransport | None = None
-        self._rendered: dict[tuple[str, str], Rendered] = {}
+        self._rendered: dict[tuple[str, ...], Rendered] = {}
 
     @property
     def transport(self) -> MailTransport:
@@ -79,7 +81,7 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
         # Digest readers get this article in its issue's digest, unless it cannot wait for one.
         waits = in_digest(article, ctx.site)
         return [
-            self._delivery(s, article.id, {"article": article}, ctx)
+            self._delivery(s, article.id, article, ctx)
             for s in sorted(ctx.audience, key=lambda s: s.id)
             if (s.delivery == "immediate" or not waits)
             and self._reachable(s, article.language, article.publish_at)
@@ -105,7 +107,7 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
                 continue
             theirs = tuple(a for a in articles if set(a.topics) & set(s.topics))
             if theirs:
-                planned.append(self._delivery(s, issue.id, {"issue": issue, "articles": theirs}, ctx))
+                planned.append(self._delivery(s, issue.id, Digest(issue, theirs), ctx))
         return planned
 
     @staticmethod
@@ -117,29 +119,23 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
         # Nobody is sent news from before they confirmed, nor mail in a language they did not choose.
         return bool(s.address) and s.language == language and s.confirmed_at is not None and s.confirmed_at <= when
 
-    def _delivery(self, s: Subscriber, item_id: str, what: dict, ctx: AudienceContext) -> Delivery:
-        return Delivery(
-            self.name,
-            target(s),
-            item_id,
-            MAIL_ONCE,
-            s.language,
-            b"",
-            "message/rfc822",
-            meta={**what, "site": ctx.site, "address": s.address, "subscriber_id": s.id, "link_nonce": s.link_nonce},
-        )
+    def _delivery(self, s: Subscriber, item_id: str, item: Article | Digest, ctx: AudienceContext) -> Delivery:
+        # _reachable checked the address; the ledger row names the subscriber by id only.
+        request = MailRequest(s.id, s.address or "", s.link_nonce, item, ctx.site)
+        return Delivery(self.name, target(s), item_id, MAIL_ONCE, s.language, request, "message/rfc822")
 
-    def _render(self, delivery: Delivery) -> Rendered:
+    def _render(self, request: MailRequest) -> Rendered:
         """The shared part of a delivery's message, rendered once per article or digest selection."""
-        meta = delivery.meta
-        if "issue" in meta:
-            key = (meta["issue"].id, *(f"{a.id}.{a.revision}" for a in meta["articles"]))
+        item = request.item
+        key: tuple[str, ...]
+        if isinstance(item, Digest):
+            key = (item.issue.id, *(f"{a.id}.{a.revision}" for a in item.articles))
             if key not in self._rendered:
-                self._rendered[key] = render_digest(meta["issue"], meta["articles"], meta["site"], self.identity)
+                self._rendered[key] = render_digest(item.issue, item.articles, request.site, self.identity)
         else:
-            key = (meta["article"].id, meta["article"].revision)
+            key = (item.id, item.revision)
             if key not in self._rendered:
-                self._rendered[key] = render(meta["article"], meta["site"], self.identity)
+                self._rendered[key] = render(item, request.site, self.identity)
         return self._rendered[key]
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
@@ -149,15 +145,18 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
         keys: list[str] = []
         now = datetime.now(UTC)
         for delivery in batch:
-            sid, generation = delivery.meta["subscriber_id"], delivery.meta.get("link_nonce", "")
+            request = delivery.payload
+            if not isinstance(request, MailRequest):
+                raise TypeError(f"{delivery.key}: carries {type(request).__name__}, not a MailRequest")
+            sid, generation = request.subscriber_id, request.link_nonce
             recipient = Recipient(
                 sid,
-                envelope_address(delivery.meta["address"]),
+                envelope_address(request.address),
                 self.tokens.issue("preferences", sid, generation),
                 self.tokens.issue("unsubscribe", sid, generation),
             )
             try:
-                raw = address(self._render(delivery), self.identity, recipient, now)
+                raw = address(self._render(request), self.identity, recipient, now)
             except ValueError as exc:  # a header the email package refused: never sent
                 receipts[delivery.key] = Receipt.failed(
                     delivery.key, f"message refused: {redact_addresses(str(exc), recipient.address)}"
@@ -180,11 +179,12 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
                 receipts[key] = Receipt.sent(key, result)
         return [receipts[d.key] for d in batch]
 
-    def _send(self, items: list[tuple[str, str, bytes, str]]) -> list:
+    def _send(self, items: list[tuple[str, str, bytes, str]]) -> list[str | SendError]:
         batch_send = getattr(self.transport, "send_batch", None)
         if batch_send is not None:  # parallel connections
-            return batch_send(items)
-        results = []
+            sent: list[str | SendError] = batch_send(items)
+            return sent
+        results: list[str | SendError] = []
         for item in items:
             try:
                 results.append(self.transport.send(*item))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from email.utils import format_datetime
 from functools import cache
 from html import escape
@@ -282,7 +282,9 @@ _BOUNDARY = b"BOUNDARY"
 _SLOTS = (b"TO", b"DATE", b"MSGID", b"UNSUB", _BOUNDARY, b"TEXT", b"HTML")
 
 
-def _message(rendered: Rendered, identity: Identity, to: str, values: dict[str, str], policy=_POLICY) -> EmailMessage:
+def _message(
+    rendered: Rendered, identity: Identity, to: str, values: dict[str, str], policy: Policy = _POLICY
+) -> EmailMessage:
     message = EmailMessage(policy=policy)
     sender = str(Address(identity.from_name, addr_spec=identity.from_address))
     list_id = f"{identity.from_name} <{identity.list_id}>"
@@ -359,7 +361,7 @@ def _base64(text: str) -> bytes:
     return base64.encodebytes(text.replace("\n", "\r\n").encode("utf-8")).replace(b"\n", b"\r\n")
 
 
-_SKELETONS: dict[tuple, list[bytes]] = {}
+_SKELETONS: dict[tuple[object, ...], list[bytes]] = {}
 
 
 def _skeleton(rendered: Rendered, identity: Identity) -> list[bytes]:

@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
+from http.client import HTTPMessage
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -99,7 +101,15 @@ class SnsResult:
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     # A redirect could lead off the allowed host after the URL check passed.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
         return None
 
 
@@ -149,7 +159,7 @@ class SnsVerifier:
             raise SnsRefused(403, f"{what} does not name a {suffix} file")
         return url
 
-    def verify(self, message: dict) -> None:
+    def verify(self, message: dict[str, Any]) -> None:
         """Raise SnsRefused unless ``message`` (a parsed envelope) is signed by SNS for an allowed
         topic with a currently valid certificate."""
         topic = message.get("TopicArn")
@@ -209,7 +219,7 @@ class SnsVerifier:
     def _get(self, url: str, limit: int) -> bytes:
         try:
             with self._opener.open(url, timeout=self.timeout) as reply:
-                data = reply.read(limit + 1)
+                data: bytes = reply.read(limit + 1)
         except (urllib.error.URLError, OSError) as exc:
             # Not the sender's fault as far as we can tell: 503 lets SNS retry later.
             raise SnsRefused(503, f"could not fetch {urlsplit(url).hostname}: {exc}") from None
@@ -242,7 +252,7 @@ class SeenMessages:
             conn.execute(delete(sns_messages).where(sns_messages.c.message_id == message_id))
 
 
-def signed_at(message: dict) -> datetime:
+def signed_at(message: dict[str, Any]) -> datetime:
     """The envelope's ``Timestamp`` (ISO 8601, UTC) as an aware datetime; SnsRefused(400) if not one."""
     try:
         value = datetime.fromisoformat(message["Timestamp"])
@@ -253,7 +263,7 @@ def signed_at(message: dict) -> datetime:
     return value.astimezone(UTC)
 
 
-def string_to_sign(message: dict) -> bytes:
+def string_to_sign(message: dict[str, Any]) -> bytes:
     """The canonical bytes SNS signs: ``key\\nvalue\\n`` for the type's keys, in byte order."""
     out = []
     for key in SIGNED_KEYS[message["Type"]]:
@@ -264,7 +274,7 @@ def string_to_sign(message: dict) -> bytes:
     return "".join(out).encode("utf-8")
 
 
-def parse_envelope(body: bytes, message_type_header: str | None) -> dict:
+def parse_envelope(body: bytes, message_type_header: str | None) -> dict[str, Any]:
     """The SNS envelope as a dict; SnsRefused(400) for anything that is not one."""
     try:
         message = json.loads(body)
@@ -322,7 +332,7 @@ def handle_sns(
     return result
 
 
-def _act(message: dict, store: SubscriberStore, verifier: SnsVerifier) -> SnsResult:
+def _act(message: dict[str, Any], store: SubscriberStore, verifier: SnsVerifier) -> SnsResult:
     kind, topic = message["Type"], message["TopicArn"]
     if kind == "SubscriptionConfirmation":
         try:
@@ -379,8 +389,16 @@ def apply_ses_notification(text: str, store: SubscriberStore, topic: str = "") -
             counts["unchanged"] += 1
     if counts["unknown"]:
         log.info("SES %s for %d address(es) not on the list; ignored", why, counts["unknown"])
-    return SnsResult(200, "notification", **counts)
+    return SnsResult(
+        200,
+        "notification",
+        suppressed=counts["suppressed"],
+        unsubscribed=counts["unsubscribed"],
+        recorded=counts["recorded"],
+        unchanged=counts["unchanged"],
+        unknown=counts["unknown"],
+    )
 
 
-def _object(value) -> dict:
+def _object(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}

@@ -19,11 +19,14 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
-from urllib.parse import parse_qsl, urlsplit
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from koho.errors import ConfigError, DeliveryFailure
 from koho.storage import TRANSIENT_ERRNOS, atomic_write, local_folder
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 
 class SendError(DeliveryFailure):
@@ -35,7 +38,7 @@ class SendError(DeliveryFailure):
         self.uncertain = uncertain
 
 
-class _Watched:
+class _Watched(smtplib.SMTP):
     """smtplib's client, noting when a message's last byte (the ``.`` line after DATA) has left.
 
     smtplib cannot tell a caller whether a lost connection came before or after the server had
@@ -46,13 +49,13 @@ class _Watched:
 
     message_sent = False
 
-    def send(self, s):  # smtplib.SMTP.send: every command and the message body go through it
+    def send(self, s: ReadableBuffer | str) -> None:  # smtplib.SMTP.send: every command and the body go through it
         super().send(s)
         if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
             self.message_sent = True
 
 
-class _SMTP(_Watched, smtplib.SMTP):
+class _SMTP(_Watched):
     pass
 
 
@@ -130,7 +133,7 @@ class _Parallel:
     def send_batch(self, items: list[tuple[str, str, bytes, str]]) -> list[str | SendError]:
         """Send many messages in parallel; a reference or the error for each, in order."""
 
-        def one(item):
+        def one(item: tuple[str, str, bytes, str]) -> str | SendError:
             try:
                 return self.send(*item)
             except SendError as exc:
@@ -160,12 +163,12 @@ class SmtpTransport(_Parallel):
         self.user = os.environ.get("KOHO_SMTP_USER")
         self._password = os.environ.get("KOHO_SMTP_PASSWORD")
         self._local = threading.local()
-        self._open: list[smtplib.SMTP] = []
+        self._open: list[_Watched] = []
         self._lock = threading.Lock()
         self._context: ssl.SSLContext | None = None
         self._start_pool(self.connections)
 
-    def _client(self) -> smtplib.SMTP:
+    def _client(self) -> _Watched:
         client = getattr(self._local, "client", None)
         if client is None:
             client = self._connect()
@@ -182,7 +185,7 @@ class SmtpTransport(_Parallel):
                 self._context = ssl.create_default_context(cafile=self.cafile)
             return self._context
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _Watched:
         """A connection that is encrypted and logged in as configured.
 
         A certificate the server cannot prove, a refused login or a server without STARTTLS is
@@ -191,6 +194,7 @@ class SmtpTransport(_Parallel):
         """
         where = f"SMTP {self.host}:{self.port}"
         try:
+            client: _Watched
             if self.tls == "implicit":
                 client = _SMTP_SSL(self.host, self.port, timeout=self.timeout, context=self._tls())
             else:
@@ -292,7 +296,7 @@ class RateLimiter:
     often a storage backend) for what one process sending to one account needs.
     """
 
-    def __init__(self, per_second: float, clock=time.monotonic):
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic):
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self._clock = clock
         self._next = 0.0
@@ -395,7 +399,7 @@ def transport_factory(url: str, base_dir: Path | None = None) -> Callable[[], Ma
     )
 
 
-def _smtp_factory(parts, options: dict[str, str], url: str) -> Callable[[], MailTransport]:
+def _smtp_factory(parts: SplitResult, options: dict[str, str], url: str) -> Callable[[], MailTransport]:
     if parts.username or parts.password:
         raise ConfigError("put SMTP credentials in KOHO_SMTP_USER/KOHO_SMTP_PASSWORD, not in the URL")
     implicit = parts.scheme == "smtps"

@@ -9,17 +9,19 @@ would check.
 
 from __future__ import annotations
 
-import json
 import time
-from typing import Any
+from collections.abc import Callable
 
 import requests
 import tweepy
+from pydantic import SecretStr
+from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 
 from channels.common.posts import match_posts, unanswered
 from channels.x.channel import API, XSettings
 from koho.delivery import Delivery, Receipt
+from koho.payloads import ApiRequest
 
 
 class _HostAdapter(HTTPAdapter):
@@ -30,24 +32,40 @@ class _HostAdapter(HTTPAdapter):
         self.base = base.rstrip("/") if base else None
         self.timeout = timeout
 
-    def send(self, request, **kwargs):
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout
-        if self.base and request.url.startswith(API + "/"):
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> Response:
+        if self.base and request.url and request.url.startswith(API + "/"):
             request.url = self.base + request.url[len(API) :]
-        return super().send(request, **kwargs)
+        return super().send(
+            request,
+            stream=stream,
+            timeout=self.timeout if timeout is None else timeout,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
 
 
 class XApi:
     """Creates and deletes posts; every outcome becomes a receipt, never an exception."""
 
-    def __init__(self, url: str, settings: XSettings, clock=time.time):
-        secret = lambda name: getattr(settings, name).get_secret_value()  # noqa: E731
+    def __init__(self, url: str, settings: XSettings, clock: Callable[[], float] = time.time):
+        # All set: the channel checked its settings before opening the API.
+        def secret(value: SecretStr | None) -> str:
+            return value.get_secret_value() if value is not None else ""
+
         self.client = tweepy.Client(
-            consumer_key=secret("consumer_key"),
-            consumer_secret=secret("consumer_secret"),
-            access_token=secret("access_token"),
-            access_token_secret=secret("access_token_secret"),
+            consumer_key=secret(settings.consumer_key),
+            consumer_secret=secret(settings.consumer_secret),
+            access_token=secret(settings.access_token),
+            access_token_secret=secret(settings.access_token_secret),
             wait_on_rate_limit=False,
         )  # a wait is the pipeline's decision
         base = None if url.rstrip("/") == API else url
@@ -56,25 +74,23 @@ class XApi:
         self._clock = clock
         self._user_id: str | None = None
 
-    def send(self, delivery: Delivery) -> Receipt:
+    def send(self, delivery: Delivery, request: ApiRequest) -> Receipt:
         """Carry out the delivery's request: create a post (or reply) or delete one."""
-        request: dict[str, Any] = json.loads(delivery.body())
         key = delivery.key
         try:
-            if request["method"] == "DELETE":
-                response = self.client.delete_tweet(delivery.meta["parent"], user_auth=True)
+            if request.method == "DELETE":
+                response = self.client.delete_tweet(request.refers_to, user_auth=True)
                 deleted = (response.data or {}).get("deleted")
                 if deleted is True:
-                    return Receipt.sent(key, delivery.meta["parent"], "deleted")
+                    return Receipt.sent(key, request.refers_to, "deleted")
                 return Receipt.failed(key, f"X did not confirm the deletion: {response.data!r}")
-            body = request["json"]
-            reply = body.get("reply", {}).get("in_reply_to_tweet_id")
-            response = self.client.create_tweet(text=body["text"], in_reply_to_tweet_id=reply, user_auth=True)
+            reply = request.refers_to  # the post a change note answers
+            response = self.client.create_tweet(
+                text=request.json_field("text"), in_reply_to_tweet_id=reply, user_auth=True
+            )
         except tweepy.NotFound as exc:
-            if request["method"] == "DELETE":  # already gone: what a withdrawal wants
-                return Receipt.skipped(
-                    key, f"the post was already deleted ({_message(exc)})", delivery.meta.get("parent")
-                )
+            if request.method == "DELETE":  # already gone: what a withdrawal wants
+                return Receipt.skipped(key, f"the post was already deleted ({_message(exc)})", request.refers_to)
             return Receipt.failed(key, f"X 404: {_message(exc)}")
         except tweepy.TooManyRequests as exc:
             reset = getattr(exc, "reset_time", None)
@@ -83,7 +99,7 @@ class XApi:
         except tweepy.TwitterServerError as exc:
             return Receipt.transient(key, f"X {exc.response.status_code}: {_message(exc)}")
         except tweepy.Forbidden as exc:
-            if "duplicate content" in _message(exc) and request["method"] == "POST":
+            if "duplicate content" in _message(exc) and request.method == "POST":
                 # X refuses a text it already has: most likely our own post whose answer was
                 # lost. Uncertain, so the next run finds it in the timeline and records its id
                 # (a withdrawal can then delete it), instead of a failure with no post id.
@@ -110,7 +126,7 @@ class XApi:
         except (tweepy.TweepyException, requests.RequestException) as exc:
             return [Receipt.uncertain(d.key, f"X could not be asked: {type(exc).__name__}") for d in batch]
         posts = [(str(t.id), t.text) for t in (found.data or [])]
-        return match_posts(batch, posts, lambda d: json.loads(d.body())["json"]["text"], "X")
+        return match_posts(batch, posts, lambda request: str(request.json_field("text")), "X")
 
     def close(self) -> None:
         """Close the HTTP session."""

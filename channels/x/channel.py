@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -32,8 +32,12 @@ from channels.common.words import correction_label
 from koho.article import Article
 from koho.channel import FollowsUp, FollowUpContext, Limits, Reconciles
 from koho.delivery import Delivery, Receipt
+from koho.payloads import ApiRequest
 from koho.site import Site
 from koho.social_text import X_MAX_WEIGHTED, inert, x_text_post
+
+if TYPE_CHECKING:
+    from channels.x.api import XApi
 
 API = "https://api.twitter.com"
 #: X's limit: 280 in its weighted length; composed text is cut to fit.
@@ -102,7 +106,7 @@ class XChannel(ApiChannel, FollowsUp, Reconciles):
 
     settings: XSettings
 
-    def open_api(self):
+    def open_api(self) -> XApi:
         """tweepy's client (imported only when the API is used)."""
         from channels.x.api import XApi
 
@@ -119,16 +123,17 @@ class XChannel(ApiChannel, FollowsUp, Reconciles):
             self.name,
             article,
             ctx,
-            post=lambda: {"method": "POST", "url": f"{API}/2/tweets", "json": {"text": text}},
-            answer=lambda parent: {
-                "method": "POST",
-                "url": f"{API}/2/tweets",
-                "json": {"text": note_text(article, ctx.site), "reply": {"in_reply_to_tweet_id": parent}},
-            },
-            delete=lambda parent: {"method": "DELETE", "url": f"{API}/2/tweets/{parent}"},
+            post=lambda: ApiRequest("POST", f"{API}/2/tweets", json={"text": text}),
+            answer=lambda parent: ApiRequest(
+                "POST",
+                f"{API}/2/tweets",
+                json={"text": note_text(article, ctx.site), "reply": {"in_reply_to_tweet_id": parent}},
+                refers_to=parent,
+            ),
+            delete=lambda parent: ApiRequest("DELETE", f"{API}/2/tweets/{parent}", refers_to=parent),
         )
 
-    def send(self, api, batch: Sequence[Delivery]) -> list[Receipt]:
+    def send(self, api: XApi, batch: Sequence[Delivery]) -> list[Receipt]:
         """Send in order; after a rate limit the rest of the batch waits for the next try."""
         return send_in_order(batch, api.send, "X's rate limit window")
 

@@ -28,12 +28,12 @@ import asyncio
 import contextlib
 import hmac
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Depends, FastAPI, Form, Header, Request
@@ -65,7 +65,7 @@ from koho.subscribers import (
     SubscriberStore,
     normalise_address,
 )
-from koho.tokens import PURPOSES, TokenError, Tokens
+from koho.tokens import CONFIRM_VALID, TokenError, Tokens
 
 log = logging.getLogger("koho.web")
 
@@ -184,12 +184,12 @@ def create_app(
         languages=offered,
         tags={code: tag(code) for code in LANGUAGES},
         switcher=switcher,
-        confirm_days=PURPOSES["confirm"].days,
+        confirm_days=CONFIRM_VALID.days,
         retry_minutes=int(MAIL_INTERVAL.total_seconds() // 60),
     )
     stylesheet = (TEMPLATES / "style.css").read_bytes()
 
-    def render(lang: str, name: str, **values) -> str:
+    def render(lang: str, name: str, **values: Any) -> str:
         gettext = ui.gettext(lang)
         sticky = f"?lang={lang}" if switcher else ""  # links to the form keep the page's language
         hidden = Markup('<input type="hidden" name="lang" value="{}">').format(lang) if switcher else ""
@@ -211,7 +211,9 @@ def create_app(
             )
         )
 
-    def page(lang: str, name: str, status: int = 200, headers: dict | None = None, **values) -> HTMLResponse:
+    def page(
+        lang: str, name: str, status: int = 200, headers: Mapping[str, str] | None = None, **values: Any
+    ) -> HTMLResponse:
         # no-store (middleware) keeps caches out; Vary says the answer depends on the header anyway.
         return HTMLResponse(
             render(lang, name, status=status, **values),
@@ -219,7 +221,7 @@ def create_app(
             headers={**(headers or {}), "vary": "accept-language"},
         )
 
-    def error_page(lang: str, status: int, headers: dict | None = None) -> HTMLResponse:
+    def error_page(lang: str, status: int, headers: Mapping[str, str] | None = None) -> HTMLResponse:
         title = ui.gettext(lang)(ERROR_TITLES.get(status, OTHER_ERROR))
         return page(lang, "error.html", status, headers, title=title)
 
@@ -239,10 +241,10 @@ def create_app(
 
     def guard_page(status: int, scope: Scope) -> bytes:
         # 413 before the app runs, 500 after a route failed: the same state as the handlers read.
-        return error_page(known_language(Request(scope)), status).body
+        return bytes(error_page(known_language(Request(scope)), status).body)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI):
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if verifier.topic_arns == frozenset():
             log.info("KOHO_MAIL_SNS_TOPIC_ARNS is not set: POST /sns refuses every SES notification")
         erasing = asyncio.create_task(retention.every(DAY))
@@ -385,7 +387,7 @@ def create_app(
         subscriber, lang = resolve(request, "confirm", token, lang)
         if store.set_state(subscriber.id, "confirmed", only_from=("pending",)):
             log.info("subscriber %s confirmed", subscriber.id)
-            subscriber = store.get(subscriber.id)
+            subscriber = store.get(subscriber.id) or subscriber
         return confirmed_or_inactive(subscriber, lang)
 
     def confirmed_or_inactive(subscriber: Subscriber, lang: str) -> HTMLResponse:

@@ -83,7 +83,7 @@ class Languages:
                 return code
         # Babel matches "vi-VN" to "vi" and "zh-Hans-CN" to "zh". Its default aliases turn "pt"
         # into "pt_PT" and the like, which are never offered here: they are switched off.
-        found = negotiate_locale(preferred(accept), self.offered, sep="-", aliases=None)
+        found = negotiate_locale(preferred(accept), self.offered, sep="-", aliases={})
         return found.lower() if found else self.source
 
     def env(self, language: str) -> Environment:
@@ -108,5 +108,5 @@ def _environment(loader: FileSystemLoader, catalog: NullTranslations) -> Environ
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_translations(catalog, newstyle=True)
+    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
     return env

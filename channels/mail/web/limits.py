@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, delete, insert, select, update
@@ -45,7 +45,7 @@ def mailbox(address_key: str) -> str:
     return f"{local}@{domain}"
 
 
-def client_address(peer: str | None, headers, trusted_header: str = "") -> str:
+def client_address(peer: str | None, headers: Mapping[str, str], trusted_header: str = "") -> str:
     """Whom to count a request against: the last address in ``trusted_header`` (the one the
     proxy appended; earlier ones come from the client and prove nothing) when it is configured
     and holds an IP address, else the socket ``peer``. IPv6 addresses by their /64."""

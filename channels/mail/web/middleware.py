@@ -198,7 +198,8 @@ async def _utf8_form(receive: Receive, urlencoded: bool) -> Receive:
 
 def _route_path(scope: Scope) -> str:
     # The path the app routes: without the public prefix, whether the proxy stripped it or not.
-    path, root = scope["path"], scope.get("root_path", "")
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
     if root and (path == root or path.startswith(root + "/")):
         return path[len(root) :] or "/"
     return path
