@@ -25,4 +25,4 @@ def folded(name: str, value: str) -> str:
     lines = header.fold(policy=_RFC2047).split(":", 1)[1].lstrip(" ").removesuffix("\r\n")
     # The folder sometimes ends a line with the space it folds at and then starts the next line
     # with another: unfolded, "everyone 総合" would read "everyone  総合". The fold is the space.
-    return lines.replace(" \r\n ", "\r\n ")
+    return str(lines.replace(" \r\n ", "\r\n "))

@@ -19,11 +19,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP, Policy
+from email.policy import SMTP, EmailPolicy
 from email.utils import format_datetime
 from functools import cache
 from html import escape
 from importlib import resources
+from typing import Any
 from urllib.parse import urlsplit
 
 import css_inline
@@ -178,7 +179,7 @@ def render_digest(issue: BulletinIssue, articles: Sequence[Article], site: Site,
     return _rendered("digest", values, issue_url, identity, f"{issue.id}.{selection}", lang)
 
 
-def _rendered(template: str, values: dict, url: str, identity: Identity, key: str, language: str) -> Rendered:
+def _rendered(template: str, values: dict[str, Any], url: str, identity: Identity, key: str, language: str) -> Rendered:
     """The text and the CSS-inlined HTML of ``template`` (``<template>.txt`` and ``.html``),
     rendered once from the same values: an article's mail and an issue's digest alike."""
     text = _ENV.get_template(f"{template}.txt").render(**values)
@@ -283,7 +284,7 @@ _SLOTS = (b"TO", b"DATE", b"MSGID", b"UNSUB", _BOUNDARY, b"TEXT", b"HTML")
 
 
 def _message(
-    rendered: Rendered, identity: Identity, to: str, values: dict[str, str], policy: Policy = _POLICY
+    rendered: Rendered, identity: Identity, to: str, values: dict[str, str], policy: EmailPolicy[EmailMessage] = _POLICY
 ) -> EmailMessage:
     message = EmailMessage(policy=policy)
     sender = str(Address(identity.from_name, addr_spec=identity.from_address))
@@ -304,7 +305,7 @@ def _message(
     return message
 
 
-def _encoded(message: EmailMessage, name: str, value: str, policy) -> None:
+def _encoded(message: EmailMessage, name: str, value: str, policy: EmailPolicy[EmailMessage]) -> None:
     """A header with text in it: as RFC 2047 encoded-words of at most 75 characters (``encoded``),
     or as UTF-8 in a message to a UTF-8 address (RFC 6532), where encoded-words are not needed."""
     if policy.utf8:

@@ -187,7 +187,7 @@ class PlainText:
             alt = (element.get("alt") or "").strip()
             return self.words.image.format(alt=alt) if alt else ""
         if tag == "rt":
-            return "（" + element.text_content() + "）"
+            return "（" + str(element.text_content()) + "）"
         inner = self._inline_all(element)
         if tag == "a":
             return self._link(inner, element.get("href") or "")

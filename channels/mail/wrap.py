@@ -123,7 +123,8 @@ def _cut(token: str, room: int, full: int) -> list[str]:
     characters; a URL or a Latin word stays whole and overlong rather than dead or torn."""
     if width(token) <= room or _UNBREAKABLE.fullmatch(token) or width(token) == len(token):
         return [token]
-    pieces, piece = [], ""
+    pieces: list[str] = []
+    piece = ""
     for char in token:
         if piece and width(piece + char) > (full if pieces else room):
             pieces.append(piece)
