@@ -1,0 +1,79 @@
+"""The readings of ward terms: the ``reading:`` field of entries in ``content/glossary.yaml``.
+
+    石神井公園:
+      reading: シャクジイコウエン
+      en: Shakujii Park
+
+A reading is the term's kana as a person would write it above the kanji (furigana), in
+katakana; long vowels may be written with ー. It wins over Open JTalk's guess for speech and
+braille alike (``koho.readings``). Errors name the file, the line and the field
+(``石神井公園.reading``), like the glossary's other errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from koho.content_yaml import compose_content_yaml
+from koho.errors import ContentError
+
+GLOSSARY_FILE = "glossary.yaml"
+READING_KEY = "reading"
+MAX_GLOSSARY_BYTES = 1024 * 1024
+#: Katakana (with the small kana, ヴ and the long-vowel mark) and nothing else.
+_KATAKANA = re.compile(r"^[ァ-ヴー]+$")
+
+
+@dataclass(frozen=True)
+class ReadingDictionary:
+    """Term -> katakana reading. Empty when the glossary has none."""
+
+    readings: dict[str, str] = field(default_factory=dict)
+
+    def digest(self) -> str:
+        """A short hash of every entry (a cache of readings is keyed by it)."""
+        import hashlib
+
+        text = "\n".join(f"{t}\t{r}" for t, r in sorted(self.readings.items()))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def load_reading_dictionary(content_dir: Path) -> tuple[ReadingDictionary, list[ContentError]]:
+    """Read the ``reading:`` fields of ``content_dir/glossary.yaml``; never raises for bad content.
+
+    Only the readings are checked here: the renderings are the translations' (translations.glossary).
+    """
+    label = (content_dir / GLOSSARY_FILE).as_posix()
+    node, errors = compose_content_yaml(
+        content_dir, GLOSSARY_FILE, MAX_GLOSSARY_BYTES, "the glossary must be a real file inside content/"
+    )
+    if not isinstance(node, yaml.MappingNode):
+        return ReadingDictionary(), errors  # its shape is reported by the glossary's own check
+    readings: dict[str, str] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or not isinstance(value_node, yaml.MappingNode):
+            continue
+        term = str(key_node.value).strip()
+        for name_node, text_node in value_node.value:
+            if name_node.value != READING_KEY:
+                continue
+            where = name_node.start_mark.line + 1
+            text = text_node.value.strip() if isinstance(text_node, yaml.ScalarNode) else ""
+            if not isinstance(text_node, yaml.ScalarNode) or text_node.tag != "tag:yaml.org,2002:str":
+                errors.append(ContentError(label, where, f"{term}.reading", "the reading must be one line of katakana"))
+            elif not _KATAKANA.match(text):
+                errors.append(
+                    ContentError(
+                        label,
+                        where,
+                        f"{term}.reading",
+                        f"{text!r} is not katakana; write the reading as furigana in katakana, e.g. ネリマ",
+                    )
+                )
+            else:
+                readings[term] = text
+    return ReadingDictionary(readings), errors
