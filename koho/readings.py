@@ -80,7 +80,7 @@ _SPECIAL = re.compile(
 # How an announcer reads a digit of a phone number, and the hyphen between groups (の).
 # Open JTalk reads digits as numbers (ニ, ゴ) and the hyphen as a pause; a table is all this takes.
 _PHONE_DIGITS = dict(
-    zip("0123456789", ["ゼロ", "イチ", "ニー", "サン", "ヨン", "ゴー", "ロク", "ナナ", "ハチ", "キュー"])
+    zip("0123456789", ["ゼロ", "イチ", "ニー", "サン", "ヨン", "ゴー", "ロク", "ナナ", "ハチ", "キュー"], strict=True)
 )
 _OPEN = "([{「『【〈《〔"
 _CLOSE = ")]}」』】〉》〕"
@@ -254,6 +254,8 @@ def _braille_kana_of(read_: str, pron: str, lemma: str) -> str:
             previous = out[-1] if out else ""
             long_u_o = spelled == "ウ" and (previous in _U_ROW or previous in _O_ROW)
             out.append("ー" if long_u_o or spelled == "ー" else spelled)
+        elif spelled in "ヂヅ" and said in "ジズ":
+            out.append(spelled)  # つづく, ちぢむ: 連呼 and 連濁 keep ヂ/ヅ in braille too
         else:
             out.append(said)  # ハ -> ワ, ヘ -> エ, ジュウ -> ジュッ (as pronounced)
     return "".join(out)

@@ -54,7 +54,7 @@ def back_translate(text: str) -> str:
                 elif cells[i] == c.CONNECT and cells[i + 1 : i + 2] == c.NUMBER_SIGN:
                     out.append("-")
                     i += 1
-                elif cells[i] == c.CONNECT:
+                elif cells[i] == c.CONNECT and cells[i + 1 : i + 2] != c.CONNECT:  # ⠤⠤ is a 波線
                     i += 1
                     break
                 else:

@@ -15,14 +15,14 @@ applied, by the names the tests cite:
   words of several Latin words between 外国語引用符 ⠦ … ⠴; kana after Latin letters in the same
   word take the 第1つなぎ符 ⠤.
 - 句点 ⠲ then two blanks; 読点 ⠰ then one; 疑問符 ⠢ and 感嘆符 ⠖ then two; 中点 ⠐ then one;
-  カギ ⠤…⠤ and カッコ ⠶…⠶ attached to what they enclose; 波線 ⠤⠤ without blanks.
+  カギ ⠤…⠤ and カッコ ⠶…⠶ attached to what they enclose (」「 a blank apart); 波線 ⠤⠤ without blanks.
 - 分かち書き: 自立語 separated, 助詞/助動詞 and 接尾語 attached, 接頭語 attached to what follows;
   切れ続き: inside a compound noun, a blank between two parts of three morae or more.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from koho.readings import Token
 
@@ -111,7 +111,7 @@ PUNCTUATION: dict[str, tuple[str, int | None]] = {
     "~": (cell(3, 6) + cell(3, 6), None),
     "〜": (cell(3, 6) + cell(3, 6), None),
 }
-_OPENING, _CLOSING = set("「("), set("」)")
+_OPENING, _CLOSING, _RANGE = set("「("), set("」)"), set("~〜")
 #: Kana whose cell is also a digit (ア/ラ rows): after a number they need the つなぎ符.
 _LOOKS_LIKE_DIGIT = set("アイウエオラリルレロ")
 
@@ -200,8 +200,10 @@ def _blanks_before(previous: Token, token: Token, run_mora: int) -> int:
         after = PUNCTUATION[previous.text][1]
         if after is not None:
             return after
-        if previous.text in _OPENING or token.kind == "punctuation":
+        if previous.text in _OPENING or previous.text in _RANGE:
             return 0
+        if token.kind == "punctuation":
+            return 1 if token.text in _OPENING else 0  # 」「: a blank, as a 読点 would take
         return 0 if token.pos in ("助詞", "助動詞") else 1  # after a closing bracket
     if token.kind == "punctuation":
         return 1 if token.text in _OPENING and previous.kind == "punctuation" else 0
