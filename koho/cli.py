@@ -147,14 +147,15 @@ def _unmatched_paths(
 
 
 def _translation_checks(settings: Settings, corpus: Corpus) -> tuple[list[ContentError], list[ContentError]]:
-    """(errors, warnings) of the glossary and the review files: none without target languages."""
+    """(errors, warnings) of the glossary (its readings too) and the review files."""
+    from koho.reading_dictionary import load_reading_dictionary
+
+    reading_errors = load_reading_dictionary(settings.content_dir)[1]  # braille and speech read them
     if not settings.target_languages():
-        return [], []
+        return reading_errors, []
     checks = _outer("translations.checks")
-    found: tuple[list[ContentError], list[ContentError]] = checks.check(
-        settings.content_dir, settings.target_languages(), corpus.articles
-    )
-    return found
+    errors, warnings = checks.check(settings.content_dir, settings.target_languages(), corpus.articles)
+    return [*errors, *(e for e in reading_errors if e not in errors)], warnings
 
 
 def _preflight(settings: Settings, channels: Sequence[str] | None, paths: list[str] | None = None) -> Corpus:

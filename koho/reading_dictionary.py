@@ -5,8 +5,9 @@
       en: Shakujii Park
 
 A reading is the term's kana as a person would write it above the kanji (furigana), in
-katakana; long vowels may be written with ー. It wins over Open JTalk's guess for speech and
-braille alike (``koho.readings``). Errors name the file, the line and the field
+katakana; long vowels may be written with ー. A blank between parts (シャクジイ コウエン) says
+where braille spaces a compound (切れ続き); speech reads the parts as one. It wins over Open
+JTalk's guess for speech and braille alike (``koho.readings``). Errors name the file, the line and the field
 (``石神井公園.reading``), like the glossary's other errors.
 """
 
@@ -24,8 +25,8 @@ from koho.errors import ContentError
 GLOSSARY_FILE = "glossary.yaml"
 READING_KEY = "reading"
 MAX_GLOSSARY_BYTES = 1024 * 1024
-#: Katakana (with the small kana, ヴ and the long-vowel mark) and nothing else.
-_KATAKANA = re.compile(r"^[ァ-ヴー]+$")
+#: Katakana (with the small kana, ヴ and the long-vowel mark), parts one blank apart, nothing else.
+_KATAKANA = re.compile(r"^[ァ-ヴー]+(?: [ァ-ヴー]+)*$")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def load_reading_dictionary(content_dir: Path) -> tuple[ReadingDictionary, list[
             if name_node.value != READING_KEY:
                 continue
             where = name_node.start_mark.line + 1
-            text = text_node.value.strip() if isinstance(text_node, yaml.ScalarNode) else ""
+            text = " ".join(str(text_node.value).replace("\u3000", " ").split())
             if not isinstance(text_node, yaml.ScalarNode) or text_node.tag != "tag:yaml.org,2002:str":
                 errors.append(ContentError(label, where, f"{term}.reading", "the reading must be one line of katakana"))
             elif not _KATAKANA.match(text):

@@ -24,7 +24,7 @@ import os
 import re
 import unicodedata
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 Kind = Literal["word", "number", "latin", "punctuation"]
@@ -71,11 +71,11 @@ def _jtalk() -> Any:
     return pyopenjtalk
 
 
-# Phone numbers before plain numbers; a Latin run may hold digits after its first letter (A4, COVID-19 is two).
+# Phone numbers before plain numbers; a Latin run is letters, words of it a space apart (Nerima City).
 _SPECIAL = re.compile(
     r"(?P<phone>(?<![\d-])0\d{1,4}-\d{1,4}-\d{3,4}(?![\d-]))"
     r"|(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    r"|(?P<latin>[A-Za-z][A-Za-z0-9]*(?:['&.][A-Za-z]+)*)"
+    r"|(?P<latin>[A-Za-z]+(?: [A-Za-z]+)*)"
 )
 # How an announcer reads a digit of a phone number, and the hyphen between groups (の).
 # Open JTalk reads digits as numbers (ニ, ゴ) and the hyphen as a pause; a table is all this takes.
@@ -103,21 +103,13 @@ def read(text: str, dictionary: Mapping[str, str] | None = None) -> list[Token]:
             pending_number = None
         context = ""
         if kind == "term":
-            kana = dict(terms)[piece]
-            tokens.append(
-                Token(
-                    "word",
-                    piece,
-                    pronounce(kana),
-                    braille_kana(kana),
-                    "名詞",
-                    "固有名詞",
-                    mora(kana),
-                    True,
-                    "dictionary",
-                )
-            )
-            context = kana  # so that the particle after it is read as one (光が丘で: で is 助詞)
+            # A blank in the reading marks where braille spaces the term (シャクジイ コウエン: 切れ続き).
+            parts = dict(terms)[piece].split()
+            for i, part in enumerate(parts):
+                kana = braille_kana(part)
+                word = Token("word", piece if i == 0 else "", pronounce(part), kana, "名詞", "固有名詞", mora(part))
+                tokens.append(replace(word, source="dictionary"))
+            context = "".join(parts)  # so that the particle after it is read as one (光が丘で: で is 助詞)
         elif kind == "phone":
             spoken = "ノ".join("".join(_PHONE_DIGITS[d] for d in group) for group in piece.split("-"))
             tokens.append(Token("number", piece, spoken, piece, "名詞", "数", mora(spoken), True, "rule"))
@@ -244,8 +236,8 @@ def _braille_kana_of(read_: str, pron: str, lemma: str) -> str:
     """The kana braille writes for one word (日本点字表記法: 仮名遣い), from the kana spelling
     ``read_`` and the pronunciation ``pron``: particles は/へ as pronounced (ワ/エ), ウ/オ段 long
     vowels with 長音符 (ー), other long vowels as spelled (セイ, オオキイ), 言う always イウ."""
-    if lemma.startswith("言") or len(read_) != len(pron):
-        return read_ if lemma.startswith("言") else pron
+    if lemma.startswith("言う") or len(read_) != len(pron):
+        return read_ if lemma.startswith("言う") else pron
     out: list[str] = []
     for spelled, said in zip(read_, pron, strict=True):
         if spelled == said:

@@ -12,8 +12,8 @@ applied, by the names the tests cite:
 - 数符 ⠼ before a number, its digits the cells of a–j, 位取り点 ⠄, 小数点 ⠂; a number followed in
   the same word by a kana of the ア or ラ rows takes the 第1つなぎ符 ⠤ between them.
 - 外字符 ⠰ before Latin letters, 大文字符 ⠠ before a capital (⠠⠠ before an all-capital word);
-  words of several Latin words between 外国語引用符 ⠦ … ⠴; kana after Latin letters in the same
-  word take the 第1つなぎ符 ⠤.
+  words of several Latin words between 外国語引用符 ⠦ … ⠴; a suffix after Latin letters in the
+  same word takes the 第1つなぎ符 ⠤ (ADL⠤シツ), a particle or another word a blank (ADL ノ).
 - 句点 ⠲ then two blanks; 読点 ⠰ then one; 疑問符 ⠢ and 感嘆符 ⠖ then two; 中点 ⠐ then one;
   カギ ⠤…⠤ and カッコ ⠶…⠶ attached to what they enclose (」「 a blank apart); 波線 ⠤⠤ without blanks.
 - 分かち書き: 自立語 separated, 助詞/助動詞 and 接尾語 attached, 接頭語 attached to what follows;
@@ -207,6 +207,8 @@ def _blanks_before(previous: Token, token: Token, run_mora: int) -> int:
         return 0 if token.pos in ("助詞", "助動詞") else 1  # after a closing bracket
     if token.kind == "punctuation":
         return 1 if token.text in _OPENING and previous.kind == "punctuation" else 0
+    if previous.kind == "latin" and token.kind == "word":  # ADL_室 (つなぎ符) but ADL の, ADL 指導
+        return 0 if token.pos_detail == "接尾" else 1
     if token.pos in ("助詞", "助動詞") or token.pos_detail == "接尾" or previous.pos == "接頭詞":
         return 0
     if token.phrase_start:
