@@ -162,7 +162,8 @@ def _model(text: str, number: Token | None, context: str) -> list[Token]:
         spoken, features, start = _number_reading(number.text, features)
         tokens.append(Token("number", number.text, spoken, number.text, "名詞", "数", mora(spoken), start, "rule"))
     for feature in features:
-        tokens.extend(_from_feature(feature, feature["chain_flag"] != 1))
+        before = tokens[-1].kana[-1:] if tokens and tokens[-1].kind == "word" else ""
+        tokens.extend(_from_feature(feature, feature["chain_flag"] != 1, before))
     return tokens
 
 
@@ -205,7 +206,7 @@ def _number_reading(digits: str, features: list[dict[str, Any]]) -> tuple[str, l
     return "", rest, start
 
 
-def _from_feature(feature: dict[str, Any], start: bool) -> list[Token]:
+def _from_feature(feature: dict[str, Any], start: bool, kana_before: str = "") -> list[Token]:
     """One Open JTalk word as tokens: brackets around a word (（日）) become their own tokens."""
     surface = unicodedata.normalize("NFKC", feature["string"])
     if feature["pos"] == "記号" or not any(ch.isalnum() for ch in surface):
@@ -214,7 +215,7 @@ def _from_feature(feature: dict[str, Any], start: bool) -> list[Token]:
     after = len(surface) - len(surface.rstrip(_CLOSE))
     inner = surface[before : len(surface) - after]
     pron = _clean(feature["pron"])
-    kana = _braille_kana_of(feature["read"], pron, feature["orig"])
+    kana = _braille_kana_of(feature["read"], pron, feature["orig"], kana_before)
     word = Token("word", inner, pron, kana, feature["pos"], feature["pos_group1"], mora(pron), start and not before)
     opening = [Token("punctuation", ch, "", ch, "記号", "括弧開", 0, start, "model") for ch in surface[:before]]
     closing = [
@@ -232,7 +233,7 @@ _U_ROW = set("ウクスツヌフムユルグズヅブプュゥヴ")
 _O_ROW = set("オコソトノホモヨロヲゴゾドボポョォ")
 
 
-def _braille_kana_of(read_: str, pron: str, lemma: str) -> str:
+def _braille_kana_of(read_: str, pron: str, lemma: str, before: str = "") -> str:
     """The kana braille writes for one word (日本点字表記法: 仮名遣い), from the kana spelling
     ``read_`` and the pronunciation ``pron``: particles は/へ as pronounced (ワ/エ), ウ/オ段 long
     vowels with 長音符 (ー), other long vowels as spelled (セイ, オオキイ), 言う always イウ."""
@@ -243,7 +244,7 @@ def _braille_kana_of(read_: str, pron: str, lemma: str) -> str:
         if spelled == said:
             out.append(spelled)
         elif said == "ー":
-            previous = out[-1] if out else ""
+            previous = out[-1] if out else before  # 行こ|う: the kana before is the word before's
             long_u_o = spelled == "ウ" and (previous in _U_ROW or previous in _O_ROW)
             out.append("ー" if long_u_o or spelled == "ー" else spelled)
         elif spelled in "ヂヅ" and said in "ジズ":

@@ -16,7 +16,8 @@ applied, by the names the tests cite:
   same word takes the 第1つなぎ符 ⠤ (ADL⠤シツ), a particle or another word a blank (ADL ノ).
 - 句点 ⠲ then two blanks; 読点 ⠰ then one; 疑問符 ⠢ and 感嘆符 ⠖ then two; 中点 ⠐ then one;
   カギ ⠤…⠤ and カッコ ⠶…⠶ attached to what they enclose (」「 a blank apart); 波線 ⠤⠤ without blanks.
-- 分かち書き: 自立語 separated, 助詞/助動詞 and 接尾語 attached, 接頭語 attached to what follows;
+- 分かち書き: 自立語 separated, 助詞/助動詞 and 接尾語 attached, 接頭語 attached to what follows,
+  補助用言 (ください, いる after て) separated;
   切れ続き: inside a compound noun, a blank between two parts of three morae or more.
 """
 
@@ -209,6 +210,8 @@ def _blanks_before(previous: Token, token: Token, run_mora: int) -> int:
         return 1 if token.text in _OPENING and previous.kind == "punctuation" else 0
     if previous.kind == "latin" and token.kind == "word":  # ADL_室 (つなぎ符) but ADL の, ADL 指導
         return 0 if token.pos_detail == "接尾" else 1
+    if token.pos in ("動詞", "形容詞") and token.pos_detail == "非自立":
+        return 1  # 補助用言 (見て ください, して いる) are written apart
     if token.pos in ("助詞", "助動詞") or token.pos_detail == "接尾" or previous.pos == "接頭詞":
         return 0
     if token.phrase_start:
