@@ -152,11 +152,11 @@ def _model(text: str, number: Token | None, context: str) -> list[Token]:
     if not text.strip() and number is None:
         return []
     source = (number.text if number else "") + text
-    features = [f for f in _jtalk().run_frontend(context + source) if f["string"]]
-    if context:
+    features: list[dict[str, Any]] | None = [f for f in _jtalk().run_frontend(context + source) if f["string"]]
+    if context and features is not None:
         features = _drop_context(context, features)
-        if features is None:  # the model joined the context to the text: read the text alone
-            features = [f for f in _jtalk().run_frontend(source) if f["string"]]
+    if features is None:  # the model joined the context to the text: read the text alone
+        features = [f for f in _jtalk().run_frontend(source) if f["string"]]
     tokens: list[Token] = []
     if number is not None:
         spoken, features, start = _number_reading(number.text, features)

@@ -15,9 +15,15 @@ The cells used, from the rules (第1章 仮名, 第2章 数字・アルファベ
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+from koho.bulletin import BulletinIssue, issues_of
+from koho.channel import PlanContext
+from koho.delivery import State
+from tests.clock import PINNED_NOW
 
 pytest.importorskip("pyopenjtalk", reason="the accessible extra: pip install -e '.[accessible]'")
 
@@ -207,3 +213,44 @@ def test_brf_is_north_american_ascii_braille() -> None:
     assert data.startswith(b"                              #A\r\n")
     assert b"  #A ;AB 4\r\n" in data  # 数符 #, a A, 外字符 ;, 句点 4 (dots 256)
     assert data.count(b"\r\n") == LINES_PER_PAGE
+
+
+def _issue() -> tuple[BulletinIssue, PlanContext]:
+    """The latest sample issue at the pinned test time, and a planning context for it."""
+    corpus = read_corpus(CONTENT, load_site(CONTENT))
+    issue = issues_of(corpus.articles.values(), corpus.site, PINNED_NOW)[-1]
+    return issue, PlanContext(corpus.site, PINNED_NOW, {a.id: a for a in issue.articles})
+
+
+def test_the_channel_writes_brf_and_unicode_braille_per_issue(tmp_path: Path) -> None:
+    from channels.braille import BrailleChannel
+
+    issue, ctx = _issue()
+    channel = BrailleChannel(f"file://{tmp_path}/public", CONTENT)
+    plan = channel.plan_issue(issue, ctx)
+    day = issue.day.isoformat()
+    assert [d.target for d in plan] == [f"braille/{day}/kuho-{day}.brf", f"braille/{day}/kuho-{day}.txt"]
+    assert {(d.article_id, d.revision, d.language) for d in plan} == {(issue.id, issue.revision, "ja")}
+    assert plan == channel.plan_issue(issue, ctx)  # pure: the same plan twice
+    assert all(r.state == State.SENT for r in channel.deliver(plan))
+    pages = (tmp_path / "public" / plan[1].target).read_text(encoding="utf-8").split("\f")
+    assert len(pages) > 1 and all(len(p.splitlines()) == LINES_PER_PAGE for p in pages)
+    assert (tmp_path / "public" / plan[0].target).read_bytes().isascii()
+    assert channel.plan(issue.articles[0], ctx) == []  # per issue only
+    english = BulletinIssue(issue.day, issue.appears_at, tuple(replace(a, language="en") for a in issue.articles))
+    assert channel.plan_issue(english, ctx) == []  # the braille edition is Japanese
+
+
+def test_without_the_extra_the_issue_is_skipped_with_the_install_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import channels.braille as braille_channel
+
+    monkeypatch.setattr(braille_channel, "available", lambda: False)
+    issue, ctx = _issue()
+    channel = braille_channel.BrailleChannel(f"file://{tmp_path}/public", CONTENT)
+    (row,) = channel.plan_issue(issue, ctx)
+    assert row.revision != issue.revision  # once the extra is installed, the real edition is a new row
+    (receipt,) = channel.deliver([row])
+    assert receipt.state == State.SKIPPED and "pip install -e '.[accessible]'" in (receipt.detail or "")
+    assert not (tmp_path / "public").exists() or not list((tmp_path / "public").rglob("*"))
