@@ -14,15 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
 from typing import ClassVar
 
-from koho.article import Article
+from channels.common.editions import IssueEditionChannel
 from koho.bulletin import BulletinIssue
 from koho.channel import Limits, PlanContext, PlansIssues
 from koho.delivery import Delivery, Receipt
 from koho.readings import INSTALL_HINT, available
-from koho.storage import StoreChannel
 
 BRF_TYPE = "text/plain; charset=us-ascii"  # BRF has no registered media type; it is ASCII text
 TEXT_TYPE = "text/plain; charset=utf-8"
@@ -35,19 +33,11 @@ def braille_path(day: date, suffix: str) -> str:
     return f"braille/{day.isoformat()}/kuho-{day.isoformat()}.{suffix}"
 
 
-class BrailleChannel(StoreChannel, PlansIssues[PlanContext]):
+class BrailleChannel(IssueEditionChannel, PlansIssues[PlanContext]):
     """The braille edition of each Japanese bulletin issue (BRF and Unicode braille) in a byte store."""
 
     name: ClassVar[str] = "braille"
     limits: ClassVar[Limits] = Limits(batch_size=20, languages=("ja",))
-
-    def __init__(self, url: str, content_dir: Path, base_dir: Path | None = None):
-        super().__init__(url, base_dir)
-        self.content_dir = content_dir
-
-    def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
-        """Nothing per article: the braille edition is made per issue (``plan_issue``)."""
-        return []
 
     def plan_issue(self, issue: BulletinIssue, ctx: PlanContext) -> list[Delivery]:
         """The issue's BRF and Unicode braille files; one row to skip when Open JTalk is missing."""
