@@ -48,12 +48,14 @@ app = typer.Typer(
 out = Console(markup=False, emoji=False)
 err = Console(stderr=True, markup=False, emoji=False)
 
+from koho.cli_readings import app as readings_app  # noqa: E402
 from koho.cli_server import app as server_app  # noqa: E402
 from koho.cli_subscribers import app as subscribers_app  # noqa: E402  (after app, by design)
 from koho.cli_translations import app as translations_app  # noqa: E402
 
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(translations_app, name="translations")
+app.add_typer(readings_app, name="readings")
 app.add_typer(server_app, name="server")
 
 PathsArg = typer.Argument(None, help="Article files or folders (default: all of content/articles).")

@@ -31,29 +31,42 @@ _KATAKANA = re.compile(r"^[ァ-ヴー]+(?: [ァ-ヴー]+)*$")
 
 @dataclass(frozen=True)
 class ReadingDictionary:
-    """Term -> katakana reading. Empty when the glossary has none."""
+    """Term -> katakana reading (the glossary's), and word -> reading (a volunteer's review of
+    the model's guesses, ``koho.reading_review``). Empty when there are none."""
 
     readings: dict[str, str] = field(default_factory=dict)
+    reviewed: dict[str, str] = field(default_factory=dict)
 
     def digest(self) -> str:
         """A short hash of every entry (a cache of readings is keyed by it)."""
         import hashlib
 
-        text = "\n".join(f"{t}\t{r}" for t, r in sorted(self.readings.items()))
+        entries = [*sorted(self.readings.items()), ("", ""), *sorted(self.reviewed.items())]
+        text = "\n".join(f"{t}\t{r}" for t, r in entries)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def load_reading_dictionary(content_dir: Path) -> tuple[ReadingDictionary, list[ContentError]]:
-    """Read the ``reading:`` fields of ``content_dir/glossary.yaml``; never raises for bad content.
+    """Read the ``reading:`` fields of ``content_dir/glossary.yaml`` and the reviewed readings of
+    ``content/readings/*.po``; never raises for bad content.
 
     Only the readings are checked here: the renderings are the translations' (translations.glossary).
     """
+    from koho.reading_review import load_reviewed
+
+    reviewed, review_errors = load_reviewed(content_dir)
+    dictionary, errors = _glossary_readings(content_dir)
+    return ReadingDictionary(dictionary, reviewed), errors + review_errors
+
+
+def _glossary_readings(content_dir: Path) -> tuple[dict[str, str], list[ContentError]]:
+    """The ``reading:`` fields of the glossary, and their errors."""
     label = (content_dir / GLOSSARY_FILE).as_posix()
     node, errors = compose_content_yaml(
         content_dir, GLOSSARY_FILE, MAX_GLOSSARY_BYTES, "the glossary must be a real file inside content/"
     )
     if not isinstance(node, yaml.MappingNode):
-        return ReadingDictionary(), errors  # its shape is reported by the glossary's own check
+        return {}, errors  # its shape is reported by the glossary's own check
     readings: dict[str, str] = {}
     for key_node, value_node in node.value:
         if not isinstance(key_node, yaml.ScalarNode) or not isinstance(value_node, yaml.MappingNode):
@@ -77,4 +90,4 @@ def load_reading_dictionary(content_dir: Path) -> tuple[ReadingDictionary, list[
                 )
             else:
                 readings[term] = text
-    return ReadingDictionary(readings), errors
+    return readings, errors

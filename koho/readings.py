@@ -28,8 +28,9 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 Kind = Literal["word", "number", "latin", "punctuation"]
-#: Where a reading came from: the ward's dictionary, Open JTalk's guess, or a rule of this module.
-Source = Literal["dictionary", "model", "rule"]
+#: Where a reading came from: the ward's dictionary, a volunteer's review of a guess
+#: (``koho.reading_review``), Open JTalk's guess, or a rule of this module.
+Source = Literal["dictionary", "review", "model", "rule"]
 
 INSTALL_HINT = "pip install -e '.[accessible]'"
 
@@ -86,8 +87,24 @@ _OPEN = "([{「『【〈《〔"
 _CLOSE = ")]}」』】〉》〕"
 
 
-def read(text: str, dictionary: Mapping[str, str] | None = None) -> list[Token]:
-    """The tokens of ``text`` (one paragraph or heading), dictionary terms read from ``dictionary``."""
+def read(
+    text: str, dictionary: Mapping[str, str] | None = None, reviewed: Mapping[str, str] | None = None
+) -> list[Token]:
+    """The tokens of ``text`` (one paragraph or heading): terms of ``dictionary`` read from it, and
+    words the model reads read from ``reviewed`` instead when a volunteer reviewed them."""
+    tokens = _read(text, dictionary)
+    if not reviewed:
+        return tokens
+    return [
+        replace(t, kana=braille_kana(r), reading=pronounce(r), mora=mora(r), source="review")
+        if t.kind == "word" and t.source == "model" and (r := reviewed.get(t.text))
+        else t
+        for t in tokens
+    ]
+
+
+def _read(text: str, dictionary: Mapping[str, str] | None) -> list[Token]:
+    """The tokens of ``text``, dictionary terms taken out before the model reads the rest."""
     text = unicodedata.normalize("NFKC", text)
     terms = sorted((dictionary or {}).items(), key=lambda item: -len(item[0]))
     tokens: list[Token] = []

@@ -177,7 +177,7 @@ def test_back_translation_equals_the_reading_for_every_sample_article() -> None:
     assert not errors and dictionary.readings
     blocks = 0
     for article in sorted(corpus.articles.values(), key=lambda a: a.id):
-        for _level, tokens in read_blocks(article_blocks(article), dictionary.readings):
+        for _level, tokens in read_blocks(article_blocks(article), dictionary):
             assert back_translate(braille(tokens)) == written(tokens), article.id
             blocks += 1
     assert blocks > 100

@@ -140,3 +140,42 @@ def test_particles_and_long_vowels() -> None:
 def test_mora_counts_small_kana_with_the_kana_before() -> None:
     assert mora("キョー") == 2
     assert mora("シャクジイ") == 4
+
+
+def test_a_volunteers_review_wins_and_survives_a_new_export(tmp_path: Path) -> None:
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from koho.cli import app
+
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    env = {"KOHO_CONTENT_DIR": str(content), "KOHO_LANGUAGES": ""}
+    result = CliRunner().invoke(app, ["readings", "export", "jitensha-tonan-boushi"], env=env)
+    assert result.exit_code == 0, result.output
+    po = content / "readings" / "jitensha-tonan-boushi.po"
+    text = po.read_text(encoding="utf-8")
+    assert '#, fuzzy\nmsgid "窃盗"\nmsgstr "セットー"' in text  # the model's guess, not yet reviewed
+    assert 'msgid "練馬区"' not in text  # the glossary's reading is no guess
+    # A volunteer corrects one reading (made up here, to see it win) and clears its fuzzy flag.
+    po.write_text(text.replace('#, fuzzy\nmsgid "窃盗"\nmsgstr "セットー"', 'msgid "窃盗"\nmsgstr "ヌスミ"'), "utf-8")
+    dictionary, errors = load_reading_dictionary(content)
+    assert errors == [] and dictionary.reviewed == {"窃盗": "ヌスミ"}
+    (token,) = [t for t in read("窃盗事件", dictionary.readings, dictionary.reviewed) if t.text == "窃盗"]
+    assert (token.kana, token.source) == ("ヌスミ", "review")
+    again = CliRunner().invoke(app, ["readings", "export", "jitensha-tonan-boushi"], env=env)
+    assert "1 reviewed, 0 new" in again.output
+    assert 'msgid "窃盗"\nmsgstr "ヌスミ"' in po.read_text(encoding="utf-8")
+
+
+def test_a_reviewed_reading_that_is_not_katakana_names_file_line_and_field(tmp_path: Path) -> None:
+    (tmp_path / "readings").mkdir()
+    po = tmp_path / "readings" / "issue-2026-11-21.po"
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=utf-8\\n"\n\nmsgid "窃盗"\nmsgstr "せっとう"\n',
+        "utf-8",
+    )
+    dictionary, errors = load_reading_dictionary(tmp_path)
+    assert dictionary.reviewed == {}
+    assert [(e.path, e.line, e.field) for e in errors] == [(po.as_posix(), 5, "msgstr")]

@@ -52,7 +52,7 @@ class BrailleChannel(IssueEditionChannel, PlansIssues[PlanContext]):
 
         # Errors of the dictionary stop a run before planning (koho check, the preflight).
         dictionary, _errors = load_reading_dictionary(self.content_dir)
-        made = edition(issue.articles, dictionary.readings)
+        made = edition(issue.articles, dictionary)
         return [
             Delivery(self.name, target, issue.id, issue.revision, "ja", made.brf, BRF_TYPE),
             Delivery(

@@ -6,12 +6,13 @@ The article's HTML (already rendered and sanitised by koho) gives its blocks: th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from channels.braille.cells import braille, written
 from channels.braille.layout import Block, brf, paginate, unicode_text
 from koho.article import Article
+from koho.reading_dictionary import ReadingDictionary
 from koho.readings import Token, read
 
 _BLOCKS = {"h1": 2, "h2": 2, "h3": 3, "h4": 3, "h5": 3, "h6": 3, "p": 0, "li": 0, "td": 0, "th": 0, "dd": 0, "dt": 0}
@@ -45,9 +46,9 @@ def article_blocks(article: Article) -> list[tuple[int, str]]:
     return out
 
 
-def read_blocks(blocks: Iterable[tuple[int, str]], dictionary: Mapping[str, str]) -> list[tuple[int, list[Token]]]:
-    """Each block's readings."""
-    return [(level, read(text, dictionary)) for level, text in blocks]
+def read_blocks(blocks: Iterable[tuple[int, str]], dictionary: ReadingDictionary) -> list[tuple[int, list[Token]]]:
+    """Each block's readings (the glossary's readings and the reviewed ones win over the model)."""
+    return [(level, read(text, dictionary.readings, dictionary.reviewed)) for level, text in blocks]
 
 
 def build(read_: Sequence[tuple[int, list[Token]]]) -> Edition:
@@ -57,7 +58,7 @@ def build(read_: Sequence[tuple[int, list[Token]]]) -> Edition:
     return Edition(pages, unicode_text(pages), brf(pages), [written(tokens) for _, tokens in read_ if tokens])
 
 
-def edition(articles: Iterable[Article], dictionary: Mapping[str, str]) -> Edition:
+def edition(articles: Iterable[Article], dictionary: ReadingDictionary) -> Edition:
     """The braille edition of ``articles`` (a bulletin issue's, in its order)."""
     read_: list[tuple[int, list[Token]]] = []
     for article in articles:
