@@ -56,7 +56,8 @@ def export(content_dir: Path, item_id: str, words: dict[str, tuple[str, list[str
     path = po_path(content_dir, item_id)
     template = Catalog(locale="ja", project=f"koho readings {item_id}", creation_date=datetime(2000, 1, 1, tzinfo=UTC))
     for word, (_kana, places) in sorted(words.items()):
-        template.add(word, locations=[(place, 0) for place in places]  # 0: no line (the id says where))
+        # Line 0: Babel writes no line number; the article id says where the word stands.
+        template.add(word, locations=[(place, 0) for place in places])
     try:
         catalog, error = _parse(_read(content_dir, f"{item_id}.po"), path)
     except MissingContentFile:
