@@ -17,12 +17,13 @@ import uuid
 import zipfile
 from datetime import UTC, date, datetime
 from html import escape
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import ClassVar
 
 from ebooklib import epub
 from lxml import etree
 
+from channels.common.editions import IssueEditionChannel
 from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.channel import Limits, PlanContext, PlansIssues
@@ -30,7 +31,6 @@ from koho.delivery import Delivery
 from koho.i18n import LANGUAGES, issue_title, long_date, tag, words
 from koho.media import read_media
 from koho.site import Site
-from koho.storage import StoreChannel
 
 EPUB_TYPE = "application/epub+zip"
 #: The conformance claim of EPUB Accessibility 1.1 (its section on conformance reporting).
@@ -60,19 +60,11 @@ def identifier(site: Site, day: date, language: str) -> str:
     return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, site.ebook_url(day, language)))
 
 
-class EbookChannel(StoreChannel, PlansIssues[PlanContext]):
+class EbookChannel(IssueEditionChannel, PlansIssues[PlanContext]):
     """EPUB 3 editions of each bulletin issue (ebooklib), one per language, in a byte store."""
 
     name: ClassVar[str] = "ebook"
     limits: ClassVar[Limits] = Limits(batch_size=20, languages=LANGUAGES)
-
-    def __init__(self, url: str, content_dir: Path, base_dir: Path | None = None):
-        super().__init__(url, base_dir)
-        self.content_dir = content_dir
-
-    def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
-        """Nothing per article: an e-book is made per issue (``plan_issue``)."""
-        return []
 
     def plan_issue(self, issue: BulletinIssue, ctx: PlanContext) -> list[Delivery]:
         """The issue's e-book in the issue's language.

@@ -8,6 +8,7 @@ from typing import Any
 
 from channels import facebook, line, x, youtube
 from channels.archive import ArchiveChannel
+from channels.braille import BrailleChannel
 from channels.ebook import EbookChannel
 from channels.feeds import FeedsChannel
 from channels.mail import MailChannel
@@ -38,6 +39,9 @@ REGISTRY: dict[str, Callable[[Settings, Path], Channel[Any]]] = {
     "feeds": lambda s, base: FeedsChannel(s.feeds_target(), base),
     # E-book editions of each 区報 issue go to the archive's store, next to the issue pages.
     "ebook": lambda s, base: EbookChannel(s.archive_url, s.content_dir, base),
+    # The braille edition (点字広報) of each issue, next to the e-books; skipped with the install
+    # command when the accessible extra (Open JTalk) is missing.
+    "braille": lambda s, base: BrailleChannel(s.archive_url, s.content_dir, base),
     "mail": _mail,
     "x": lambda s, base: x.XChannel(x.load_settings(), base),
     "facebook": lambda s, base: facebook.FacebookChannel(facebook.load_settings(), base),

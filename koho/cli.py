@@ -48,6 +48,7 @@ app = typer.Typer(
 out = Console(markup=False, emoji=False)
 err = Console(stderr=True, markup=False, emoji=False)
 
+from koho.cli_readings import app as readings_app  # noqa: E402
 from koho.cli_redrive import redrive as redrive_command  # noqa: E402
 from koho.cli_server import app as server_app  # noqa: E402
 from koho.cli_subscribers import app as subscribers_app  # noqa: E402  (after app, by design)
@@ -55,6 +56,7 @@ from koho.cli_translations import app as translations_app  # noqa: E402
 
 app.add_typer(subscribers_app, name="subscribers")
 app.add_typer(translations_app, name="translations")
+app.add_typer(readings_app, name="readings")
 app.add_typer(server_app, name="server")
 app.command("redrive")(redrive_command)
 
@@ -149,14 +151,15 @@ def _unmatched_paths(
 
 
 def _translation_checks(settings: Settings, corpus: Corpus) -> tuple[list[ContentError], list[ContentError]]:
-    """(errors, warnings) of the glossary and the review files: none without target languages."""
+    """(errors, warnings) of the glossary (its readings too) and the review files."""
+    from koho.reading_dictionary import load_reading_dictionary
+
+    reading_errors = load_reading_dictionary(settings.content_dir)[1]  # braille and speech read them
     if not settings.target_languages():
-        return [], []
+        return reading_errors, []
     checks = _outer("translations.checks")
-    found: tuple[list[ContentError], list[ContentError]] = checks.check(
-        settings.content_dir, settings.target_languages(), corpus.articles
-    )
-    return found
+    errors, warnings = checks.check(settings.content_dir, settings.target_languages(), corpus.articles)
+    return [*errors, *(e for e in reading_errors if e not in errors)], warnings
 
 
 def _preflight(settings: Settings, channels: Sequence[str] | None, paths: list[str] | None = None) -> Corpus:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import yaml
 
-from koho.content_files import ContentFileError, MissingContentFile, read_inside
+from koho.content_yaml import compose_content_yaml
 from koho.errors import ContentError
-from koho.frontmatter import ALIAS_MESSAGE, no_aliases
+from koho.reading_dictionary import READING_KEY
 
 GLOSSARY_FILE = "glossary.yaml"
 #: A ward's glossary is hundreds of terms in eight languages: a few hundred KiB at most.
@@ -57,26 +57,12 @@ def load_glossary(content_dir: Path, languages: Iterable[str]) -> tuple[Glossary
     A term must have a rendering for every target language, or the model would translate it
     freely in some of them.
     """
-    path = content_dir / GLOSSARY_FILE
-    label = path.as_posix()
-    try:  # through content's boundary: never a link to a file outside content/
-        text = read_inside(
-            content_dir, GLOSSARY_FILE, MAX_GLOSSARY_BYTES, "the glossary must be a real file inside content/"
-        ).decode("utf-8")
-        alias = no_aliases(text)  # a "billion laughs" glossary would stall every run
-        if alias is not None:
-            return Glossary(path=label), [ContentError(label, alias, "yaml", ALIAS_MESSAGE)]
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except MissingContentFile:
-        return Glossary(path=label), []
-    except ContentFileError as exc:
-        return Glossary(path=label), [ContentError(label, 1, "file", str(exc))]
-    except UnicodeDecodeError:
-        return Glossary(path=label), [ContentError(label, 1, "file", "not valid UTF-8; save the file as UTF-8")]
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 1
-        return Glossary(path=label), [ContentError(label, line, "yaml", str(getattr(exc, "problem", exc)))]
+    label = (content_dir / GLOSSARY_FILE).as_posix()
+    node, read_errors = compose_content_yaml(
+        content_dir, GLOSSARY_FILE, MAX_GLOSSARY_BYTES, "the glossary must be a real file inside content/"
+    )
+    if read_errors:
+        return Glossary(path=label), read_errors
     if node is None:
         return Glossary(path=label), []
     if not isinstance(node, yaml.MappingNode):
@@ -116,9 +102,13 @@ def load_glossary(content_dir: Path, languages: Iterable[str]) -> tuple[Glossary
                 )
             )
             continue
+        if all(key.value == READING_KEY for key, _ in value_node.value):
+            continue  # a reading only: for braille and speech, no rendering to enforce
         renderings: dict[str, str] = {}
         for lang_node, text_node in value_node.value:
             lang, where = str(lang_node.value), lang_node.start_mark.line + 1
+            if lang == READING_KEY:  # the term's reading, for braille and speech: koho.reading_dictionary
+                continue
             lines[(term, lang)] = where
             if not isinstance(lang_node, yaml.ScalarNode) or not _LANGUAGE.match(lang):
                 errors.append(ContentError(label, where, f"{term}.{lang}", "not a language code such as en or zh"))
