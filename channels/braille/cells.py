@@ -207,7 +207,7 @@ def _blanks_before(previous: Token, token: Token, run_mora: int) -> int:
             return 1 if token.text in _OPENING else 0  # 」「: a blank, as a 読点 would take
         return 0 if token.pos in ("助詞", "助動詞") else 1  # after a closing bracket
     if token.kind == "punctuation":
-        return 1 if token.text in _OPENING and previous.kind == "punctuation" else 0
+        return 0  # punctuation attaches to the word before it (after punctuation: handled above)
     if previous.kind == "latin" and token.kind == "word":  # ADL_室 (つなぎ符) but ADL の, ADL 指導
         return 0 if token.pos_detail == "接尾" else 1
     if token.pos in ("動詞", "形容詞") and token.pos_detail == "非自立":
