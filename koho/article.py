@@ -126,6 +126,14 @@ class XPost(BaseModel):
         return value
 
 
+#: The one-line texts YAML may fold: (the field as messages name it, its most characters, the
+#: message when it has more).
+_FOLDED = {
+    "summary": (N_("summary"), SUMMARY_MAX, N_("the summary has {n} characters; at most {max}")),
+    "change_note": (N_("change note"), CHANGE_NOTE_MAX, N_("the change note has {n} characters; at most {max}")),
+}
+
+
 class FrontMatter(BaseModel):
     """The keys an article may have. Unknown keys are errors so that a typo never drops a setting."""
 
@@ -160,26 +168,16 @@ class FrontMatter(BaseModel):
             raise PhraseError(phrase("the title has {n} characters; at most {max}", n=len(value), max=TITLE_MAX))
         return value
 
-    @field_validator("summary")
+    @field_validator("summary", "change_note")
     @classmethod
-    def _summary(cls, value: str) -> str:
-        # Folded YAML may wrap a summary over lines: ordinary breaks become spaces; the rare
+    def _folded(cls, value: str, info: ValidationInfo) -> str:
+        # Folded YAML may wrap these texts over lines: ordinary breaks become spaces; the rare
         # separators (U+2028, NEL) and controls are refused like in the title.
-        value = one_line(value.replace("\n", " ").replace("\t", " "), N_("summary"))
+        label, limit, too_long = _FOLDED[info.field_name or ""]
+        value = one_line(value.replace("\n", " ").replace("\t", " "), label)
         value = " ".join(value.split())
-        if len(value) > SUMMARY_MAX:
-            raise PhraseError(phrase("the summary has {n} characters; at most {max}", n=len(value), max=SUMMARY_MAX))
-        return value
-
-    @field_validator("change_note")
-    @classmethod
-    def _change_note(cls, value: str) -> str:
-        value = one_line(value.replace("\n", " ").replace("\t", " "), N_("change note"))
-        value = " ".join(value.split())
-        if len(value) > CHANGE_NOTE_MAX:
-            raise PhraseError(
-                phrase("the change note has {n} characters; at most {max}", n=len(value), max=CHANGE_NOTE_MAX)
-            )
+        if len(value) > limit:
+            raise PhraseError(phrase(too_long, n=len(value), max=limit))
         return value
 
     @field_validator("mentions")
