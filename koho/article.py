@@ -7,7 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
@@ -18,6 +18,9 @@ from koho.frontmatter import KeyPath, Parsed, said
 from koho.phrase import Phrase, PhraseError, phrase
 from koho.site import SLUG, Site
 from koho.social_text import HANDLE
+
+#: A date, or a date and time (``_iso``).
+D = TypeVar("D", bound=date)
 
 TITLE_MAX = 120
 SUMMARY_MAX = 200
@@ -44,28 +47,30 @@ def one_line(value: str, what: str) -> str:
     return value
 
 
-def _iso_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
+def _iso(value: Any, kind: type[D], expected: str, not_one: str) -> D:
+    """``value`` as a ``kind`` (a date, or a date and time): YAML's own, or an ISO string;
+    otherwise a PhraseError with the message ``expected`` or ``not_one`` (``{value}``)."""
+    if isinstance(value, kind) and (kind is datetime or not isinstance(value, datetime)):
         return value
     if not isinstance(value, str):
-        raise PhraseError(Phrase("expected a date and time such as 2026-12-01 09:00 or 2026-12-01T09:00:00+09:00"))
+        raise PhraseError(Phrase(expected))
     try:
-        return datetime.fromisoformat(value.strip())
+        return kind.fromisoformat(value.strip())
     except ValueError:
-        raise PhraseError(
-            phrase("{value} is not a date and time such as 2026-12-01 09:00", value=repr(value))
-        ) from None
+        raise PhraseError(phrase(not_one, value=repr(value))) from None
+
+
+def _iso_datetime(value: Any) -> datetime:
+    return _iso(
+        value,
+        datetime,
+        N_("expected a date and time such as 2026-12-01 09:00 or 2026-12-01T09:00:00+09:00"),
+        N_("{value} is not a date and time such as 2026-12-01 09:00"),
+    )
 
 
 def _iso_date(value: Any) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        raise PhraseError(Phrase("expected a date such as 2026-12-01"))
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise PhraseError(phrase("{value} is not a date such as 2026-12-01", value=repr(value))) from None
+    return _iso(value, date, N_("expected a date such as 2026-12-01"), N_("{value} is not a date such as 2026-12-01"))
 
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
