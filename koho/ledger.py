@@ -649,22 +649,15 @@ RECONCILE_AFTER = 60.0
 MAX_BACKOFF = 3600.0
 
 
+#: The columns a row copies from its Delivery.
+_IDENTITY = ("key", "channel", "target", "article_id", "revision", "language")
+
+
 def _new_row(d: Delivery, state: State, now: datetime, **values: Any) -> dict[str, Any]:
     """A ``deliveries`` row for ``d`` as first written in ``state`` (no attempt yet), with the
     further column ``values``."""
-    return dict(
-        key=d.key,
-        channel=d.channel,
-        target=d.target,
-        article_id=d.article_id,
-        revision=d.revision,
-        language=d.language,
-        state=state.value,
-        attempts=0,
-        created_at=now,
-        updated_at=now,
-        **values,
-    )
+    row = {column: getattr(d, column) for column in _IDENTITY}
+    return row | dict(state=state.value, attempts=0, created_at=now, updated_at=now, **values)
 
 
 def _not_before(receipt: Receipt, now: datetime) -> datetime | None:
