@@ -252,8 +252,8 @@ def _outcome_table(
     return EXIT_OPEN if pending or uncertain else 0
 
 
-#: Every table header, marked for the catalog: the detail table's (``report.COLUMNS``) and the
-#: summary's (below).
+#: Every table header, marked for the catalog: the detail table's (``report.COLUMNS``), the
+#: summary's and ``koho status``'s (below).
 _HEADERS = (
     N_("article"),
     N_("channel"),
@@ -267,7 +267,23 @@ _HEADERS = (
     N_("pending"),
     N_("uncertain"),
     N_("note"),
+    N_("last update"),
+    N_("provider ids"),
+    N_("in doubt"),
 )
+#: ``koho status``'s columns, and those of ``koho status ID``'s summary.
+_STATUS_COLUMNS = (
+    "article",
+    "channel",
+    "sent",
+    "unchanged",
+    "failed",
+    "pending",
+    "uncertain",
+    "last update",
+    "provider ids",
+)
+_ARTICLE_STATUS_COLUMNS = ("channel", "sent", "unchanged", "failed", "pending", "uncertain", "in doubt")
 
 
 def _details_table(rows: list[dict[str, str | int]], title: str) -> None:
@@ -486,17 +502,7 @@ def _status_all(ledger: Ledger, tz: tzinfo) -> None:
     last = ledger.last_activity()
     refs = ledger.few_refs(REFS_SHOWN)
     table = Table(title="koho status")
-    for column in (
-        N_("article"),
-        N_("channel"),
-        N_("sent"),
-        N_("unchanged"),
-        N_("failed"),
-        N_("pending"),
-        N_("uncertain"),
-        N_("last update"),
-        N_("provider ids"),
-    ):
+    for column in _STATUS_COLUMNS:
         table.add_column(_(column), overflow="fold" if column == "provider ids" else "ellipsis")
     for (article, channel), c in sorted(counts.items(), key=lambda kv: last[kv[0]], reverse=True):
         table.add_row(
@@ -537,15 +543,7 @@ def _status_one(ledger: Ledger, article_id: str, tz: tzinfo, all_rows: bool = Fa
     for row in rows:
         per_channel.setdefault(row["channel"], []).append(row)
     summary = Table(title=f"koho status {article_id}")
-    for column in (
-        N_("channel"),
-        N_("sent"),
-        N_("unchanged"),
-        N_("failed"),
-        N_("pending"),
-        N_("uncertain"),
-        N_("in doubt"),
-    ):
+    for column in _ARTICLE_STATUS_COLUMNS:
         summary.add_column(_(column))
     for channel, found in sorted(per_channel.items()):
         c = Counter(r["state"] for r in found)
