@@ -27,7 +27,6 @@ from koho.pipeline import (
     finish_build,
     issue_context,
     plan_and_record,
-    plan_issue_and_record,
     site_build,
 )
 from koho.pipeline import (
@@ -120,7 +119,7 @@ def plan_issue(run: Run, channel: str, issue_id: str, language: str) -> tuple[li
     """Plan one bulletin issue on one channel (the mail digest, the e-book) and write it pending."""
     chan, issue = run.channel(channel), run.issues[(issue_id, language)]
     ctx = issue_context(chan, issue, run.corpus, run.now, run.state)
-    return plan_issue_and_record(chan, issue, ctx, run.ledger, run.owner, run.dry_run)
+    return plan_and_record(chan, issue, ctx, run.ledger, run.owner, run.dry_run)
 
 
 def deliver(run: Run, channel: str, keys: Sequence[str]) -> list[Receipt]:

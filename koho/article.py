@@ -7,7 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
@@ -18,6 +18,9 @@ from koho.frontmatter import KeyPath, Parsed, said
 from koho.phrase import Phrase, PhraseError, phrase
 from koho.site import SLUG, Site
 from koho.social_text import HANDLE
+
+#: A date, or a date and time (``_iso``).
+D = TypeVar("D", bound=date)
 
 TITLE_MAX = 120
 SUMMARY_MAX = 200
@@ -44,28 +47,30 @@ def one_line(value: str, what: str) -> str:
     return value
 
 
-def _iso_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
+def _iso(value: Any, kind: type[D], expected: str, not_one: str) -> D:
+    """``value`` as a ``kind`` (a date, or a date and time): YAML's own, or an ISO string;
+    otherwise a PhraseError with the message ``expected`` or ``not_one`` (``{value}``)."""
+    if isinstance(value, kind) and (kind is datetime or not isinstance(value, datetime)):
         return value
     if not isinstance(value, str):
-        raise PhraseError(Phrase("expected a date and time such as 2026-12-01 09:00 or 2026-12-01T09:00:00+09:00"))
+        raise PhraseError(Phrase(expected))
     try:
-        return datetime.fromisoformat(value.strip())
+        return kind.fromisoformat(value.strip())
     except ValueError:
-        raise PhraseError(
-            phrase("{value} is not a date and time such as 2026-12-01 09:00", value=repr(value))
-        ) from None
+        raise PhraseError(phrase(not_one, value=repr(value))) from None
+
+
+def _iso_datetime(value: Any) -> datetime:
+    return _iso(
+        value,
+        datetime,
+        N_("expected a date and time such as 2026-12-01 09:00 or 2026-12-01T09:00:00+09:00"),
+        N_("{value} is not a date and time such as 2026-12-01 09:00"),
+    )
 
 
 def _iso_date(value: Any) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if not isinstance(value, str):
-        raise PhraseError(Phrase("expected a date such as 2026-12-01"))
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise PhraseError(phrase("{value} is not a date such as 2026-12-01", value=repr(value))) from None
+    return _iso(value, date, N_("expected a date such as 2026-12-01"), N_("{value} is not a date such as 2026-12-01"))
 
 
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime)]
@@ -126,6 +131,14 @@ class XPost(BaseModel):
         return value
 
 
+#: The one-line texts YAML may fold: (the field as messages name it, its most characters, the
+#: message when it has more).
+_FOLDED = {
+    "summary": (N_("summary"), SUMMARY_MAX, N_("the summary has {n} characters; at most {max}")),
+    "change_note": (N_("change note"), CHANGE_NOTE_MAX, N_("the change note has {n} characters; at most {max}")),
+}
+
+
 class FrontMatter(BaseModel):
     """The keys an article may have. Unknown keys are errors so that a typo never drops a setting."""
 
@@ -160,26 +173,16 @@ class FrontMatter(BaseModel):
             raise PhraseError(phrase("the title has {n} characters; at most {max}", n=len(value), max=TITLE_MAX))
         return value
 
-    @field_validator("summary")
+    @field_validator("summary", "change_note")
     @classmethod
-    def _summary(cls, value: str) -> str:
-        # Folded YAML may wrap a summary over lines: ordinary breaks become spaces; the rare
+    def _folded(cls, value: str, info: ValidationInfo) -> str:
+        # Folded YAML may wrap these texts over lines: ordinary breaks become spaces; the rare
         # separators (U+2028, NEL) and controls are refused like in the title.
-        value = one_line(value.replace("\n", " ").replace("\t", " "), N_("summary"))
+        label, limit, too_long = _FOLDED[info.field_name or ""]
+        value = one_line(value.replace("\n", " ").replace("\t", " "), label)
         value = " ".join(value.split())
-        if len(value) > SUMMARY_MAX:
-            raise PhraseError(phrase("the summary has {n} characters; at most {max}", n=len(value), max=SUMMARY_MAX))
-        return value
-
-    @field_validator("change_note")
-    @classmethod
-    def _change_note(cls, value: str) -> str:
-        value = one_line(value.replace("\n", " ").replace("\t", " "), N_("change note"))
-        value = " ".join(value.split())
-        if len(value) > CHANGE_NOTE_MAX:
-            raise PhraseError(
-                phrase("the change note has {n} characters; at most {max}", n=len(value), max=CHANGE_NOTE_MAX)
-            )
+        if len(value) > limit:
+            raise PhraseError(phrase(too_long, n=len(value), max=limit))
         return value
 
     @field_validator("mentions")

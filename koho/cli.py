@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from koho import clock, prefect_env, progress, runner
+from koho.cli_app import consoles, typer_app
 from koho.cli_words import N_, _
 from koho.errors import ConfigError, ContentError, ContentInvalid
 from koho.settings import Settings, mask_url
@@ -35,18 +35,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# No locals in tracebacks: a local may hold a database URL with its password.
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_show_locals=False,
-    help="koho: publish the ward's news to the archive, feeds and every other channel.",
-)
-# Plain text, never markup or emoji codes: ids, notes and install hints such as
-# pip install -e '.[translate]' come from content and settings and must print as they are.
-out = Console(markup=False, emoji=False)
-err = Console(stderr=True, markup=False, emoji=False)
+app = typer_app("koho: publish the ward's news to the archive, feeds and every other channel.")
+out, err = consoles()
 
 from koho.cli_readings import app as readings_app  # noqa: E402
 from koho.cli_redrive import redrive as redrive_command  # noqa: E402
@@ -267,19 +257,38 @@ def _outcome_table(
     return EXIT_OPEN if pending or uncertain else 0
 
 
-#: The detail table's headers (``report.COLUMNS``), marked for the catalog.
-_DETAIL_HEADERS = (
+#: Every table header, marked for the catalog: the detail table's (``report.COLUMNS``), the
+#: summary's and ``koho status``'s (below).
+_HEADERS = (
     N_("article"),
     N_("channel"),
     N_("planned"),
     N_("new"),
+    N_("would send"),
     N_("sent"),
     N_("unchanged"),
+    N_("skipped"),
     N_("failed"),
     N_("pending"),
     N_("uncertain"),
     N_("note"),
+    N_("last update"),
+    N_("provider ids"),
+    N_("in doubt"),
 )
+#: ``koho status``'s columns, and those of ``koho status ID``'s summary.
+_STATUS_COLUMNS = (
+    "article",
+    "channel",
+    "sent",
+    "unchanged",
+    "failed",
+    "pending",
+    "uncertain",
+    "last update",
+    "provider ids",
+)
+_ARTICLE_STATUS_COLUMNS = ("channel", "sent", "unchanged", "failed", "pending", "uncertain", "in doubt")
 
 
 def _details_table(rows: list[dict[str, str | int]], title: str) -> None:
@@ -293,37 +302,24 @@ def _details_table(rows: list[dict[str, str | int]], title: str) -> None:
     out.print(table)
 
 
-#: The summary's columns: (header, ChannelRow attribute). A dry run sends nothing, so it shows
-#: what it would do instead of what happened.
-_RUN_COLUMNS = (
-    (N_("channel"), "channel"),
-    (N_("sent"), "sent"),
-    (N_("unchanged"), "unchanged"),
-    (N_("skipped"), "skipped"),
-    (N_("failed"), "failed"),
-    (N_("pending"), "pending"),
-    (N_("uncertain"), "uncertain"),
-    (N_("note"), "notes"),
-)
-_DRY_COLUMNS = (
-    (N_("channel"), "channel"),
-    (N_("planned"), "planned"),
-    (N_("would send"), "new"),
-    (N_("skipped"), "skipped"),
-    (N_("note"), "notes"),
-)
+#: The summary's columns: ChannelRow attributes, each under the header of its name unless
+#: renamed here. A dry run sends nothing, so it shows what it would do instead of what happened.
+_RUN_COLUMNS = ("channel", "sent", "unchanged", "skipped", "failed", "pending", "uncertain", "notes")
+_DRY_COLUMNS = ("channel", "planned", "new", "skipped", "notes")
+_RENAMED = {"notes": "note"}
+_DRY_RENAMED = {**_RENAMED, "new": "would send"}
 #: A channel's distinct notes shown in its row; more than this say "see --details".
 NOTES_SHOWN = 2
 
 
 def _summary_table(summary: Summary, title: str, dry_run: bool) -> None:
     table = Table(title=title)
-    columns = _DRY_COLUMNS if dry_run else _RUN_COLUMNS
-    for header, _attr in columns:
-        table.add_column(_(header), overflow="fold")
+    columns, renamed = (_DRY_COLUMNS, _DRY_RENAMED) if dry_run else (_RUN_COLUMNS, _RENAMED)
+    for attr in columns:
+        table.add_column(_(renamed.get(attr, attr)), overflow="fold")
     for row in summary.channels:
         notes = row.notes if len(row.notes) <= NOTES_SHOWN else [_("various: see --details")]
-        table.add_row(*("; ".join(notes) if attr == "notes" else str(getattr(row, attr)) for _h, attr in columns))
+        table.add_row(*("; ".join(notes) if attr == "notes" else str(getattr(row, attr)) for attr in columns))
     out.print(table)
 
 
@@ -511,17 +507,7 @@ def _status_all(ledger: Ledger, tz: tzinfo) -> None:
     last = ledger.last_activity()
     refs = ledger.few_refs(REFS_SHOWN)
     table = Table(title="koho status")
-    for column in (
-        N_("article"),
-        N_("channel"),
-        N_("sent"),
-        N_("unchanged"),
-        N_("failed"),
-        N_("pending"),
-        N_("uncertain"),
-        N_("last update"),
-        N_("provider ids"),
-    ):
+    for column in _STATUS_COLUMNS:
         table.add_column(_(column), overflow="fold" if column == "provider ids" else "ellipsis")
     for (article, channel), c in sorted(counts.items(), key=lambda kv: last[kv[0]], reverse=True):
         table.add_row(
@@ -562,15 +548,7 @@ def _status_one(ledger: Ledger, article_id: str, tz: tzinfo, all_rows: bool = Fa
     for row in rows:
         per_channel.setdefault(row["channel"], []).append(row)
     summary = Table(title=f"koho status {article_id}")
-    for column in (
-        N_("channel"),
-        N_("sent"),
-        N_("unchanged"),
-        N_("failed"),
-        N_("pending"),
-        N_("uncertain"),
-        N_("in doubt"),
-    ):
+    for column in _ARTICLE_STATUS_COLUMNS:
         summary.add_column(_(column))
     for channel, found in sorted(per_channel.items()):
         c = Counter(r["state"] for r in found)

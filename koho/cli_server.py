@@ -4,30 +4,34 @@ build reuse when ``PREFECT_API_URL`` is not set (``koho/prefect_server.py``, ADR
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import typer
-from rich.console import Console
 
 from koho import runner
+from koho.cli_app import consoles, typer_app
 from koho.prefect_server import LocalServer, ServerError, ServerInfo
 from koho.settings import Settings
 
-app = typer.Typer(
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    pretty_exceptions_show_locals=False,
-    help="The local Prefect server koho starts once and reuses (without PREFECT_API_URL).",
-)
-# Plain text, never markup or emoji codes: ids, notes and install hints such as
-# pip install -e '.[translate]' come from content and settings and must print as they are.
-out = Console(markup=False, emoji=False)
-err = Console(stderr=True, markup=False, emoji=False)
+app = typer_app("The local Prefect server koho starts once and reuses (without PREFECT_API_URL).")
+out, err = consoles()
 
 
 def _server() -> LocalServer:
     settings = Settings()
     return LocalServer(settings.state_dir, settings.prefect_server_timeout)
+
+
+@contextmanager
+def _or_exit() -> Iterator[None]:
+    """A ServerError becomes one line and exit code 2."""
+    try:
+        yield
+    except ServerError as exc:
+        err.print(f"error: {exc}", style="bold red", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def _external_note() -> bool:
@@ -61,11 +65,8 @@ def start() -> None:
     """Start the local Prefect server now (publish, publish-due and build start it when needed)."""
     _external_note()
     server = _server()
-    try:
+    with _or_exit():
         info = server.ensure()
-    except ServerError as exc:
-        err.print(f"error: {exc}", style="bold red", soft_wrap=True)
-        raise typer.Exit(2) from None
     _describe(server, info)
 
 
@@ -86,11 +87,8 @@ def status() -> None:
 def stop() -> None:
     """Stop the local Prefect server and the warm runner (flow runs stay in its database)."""
     server = _server()
-    try:
+    with _or_exit():
         info = server.stop()
-    except ServerError as exc:
-        err.print(f"error: {exc}", style="bold red", soft_wrap=True)
-        raise typer.Exit(2) from None
     if info is None:
         out.print("No local Prefect server was running.")
     else:

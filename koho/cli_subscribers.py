@@ -11,26 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from koho import subscriber_csv
+from koho.cli_app import consoles, typer_app
 from koho.errors import ContentInvalid
 from koho.settings import Settings
 
 if TYPE_CHECKING:
     from koho.subscribers import NewSubscriber, SubscriberStore
 
-app = typer.Typer(
-    no_args_is_help=True,
-    help="Manage info-mail subscribers.",
-    rich_markup_mode=None,
-    pretty_exceptions_show_locals=False,
-)
-# Plain text, never markup or emoji codes: ids, notes and install hints such as
-# pip install -e '.[translate]' come from content and settings and must print as they are.
-out = Console(markup=False, emoji=False)
-err = Console(stderr=True, markup=False, emoji=False)
+app = typer_app("Manage info-mail subscribers.")
+out, err = consoles()
 
 
 def _store() -> SubscriberStore:

@@ -13,22 +13,14 @@ from types import ModuleType
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from koho.cli_app import consoles, typer_app
 from koho.errors import ContentInvalid
 from koho.settings import Settings
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    rich_markup_mode=None,
-    help="Machine translation: export review files, install and list models.",
-)
-# Plain text, never markup or emoji codes: ids, notes and install hints such as
-# pip install -e '.[translate]' come from content and settings and must print as they are.
-out = Console(markup=False, emoji=False)
-err = Console(stderr=True, markup=False, emoji=False)
+app = typer_app("Machine translation: export review files, install and list models.")
+out, err = consoles()
 
 
 def _translations(module: str) -> ModuleType:

@@ -82,11 +82,16 @@ class Words:
     a11y_summary: str  # an e-book's schema:accessibilitySummary
 
 
+def catalog(language: str) -> NullTranslations:
+    """The residents' catalog of ``language`` in ``koho/locale`` (Japanese: the msgids
+    themselves), or English's for a language koho has no words for."""
+    return translations(language if language in LANGUAGES else "en")
+
+
 @cache
 def words(language: str) -> Words:
-    """The words of ``language`` (English for a language koho has no words for), from its catalog
-    in ``koho/locale`` (Japanese: the msgids themselves)."""
-    return _words(translations(language if language in LANGUAGES else "en"))
+    """The words of ``language`` (English for a language koho has no words for)."""
+    return _words(catalog(language))
 
 
 def _words(t: NullTranslations) -> Words:

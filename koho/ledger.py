@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, overload
@@ -23,7 +23,7 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from koho import clock
-from koho.delivery import OPEN_STATES, Delivery, Receipt, State, delivery_key
+from koho.delivery import OPEN_STATES, Delivery, Receipt, State
 from koho.errors import ConfigError
 from koho.ledger_schema import build_members, deliveries, plans, quota_usage, revisions
 from koho.settings import mask_url
@@ -137,23 +137,7 @@ class Ledger:
                 existing = dict(
                     conn.execute(select(deliveries.c.key, deliveries.c.state).where(deliveries.c.key.in_(keys))).all()
                 )
-                rows = [
-                    dict(
-                        key=d.key,
-                        channel=d.channel,
-                        target=d.target,
-                        article_id=d.article_id,
-                        revision=d.revision,
-                        language=d.language,
-                        state=State.PENDING.value,
-                        attempts=0,
-                        run_id=run_id,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    for d in chunk
-                    if d.key not in existing
-                ]
+                rows = [_new_row(d, State.PENDING, now, run_id=run_id) for d in chunk if d.key not in existing]
                 if rows:
                     # RETURNING tells which rows this run really inserted: a concurrent run may
                     # have inserted some of the same keys a moment earlier.
@@ -315,26 +299,13 @@ class Ledger:
         ``<target>+<id>``, in doubt: a withdrawal plans a deletion for each."""
         now = utcnow()
         rows = [
-            dict(
-                key=delivery_key(
-                    delivery.channel,
-                    f"{delivery.target}+{ref}",
-                    delivery.article_id,
-                    delivery.revision,
-                    delivery.language,
-                ),
-                channel=delivery.channel,
-                target=f"{delivery.target}+{ref}",
-                article_id=delivery.article_id,
-                revision=delivery.revision,
-                language=delivery.language,
-                state=State.SENT.value,
-                attempts=0,
+            _new_row(
+                replace(delivery, target=f"{delivery.target}+{ref}"),
+                State.SENT,
+                now,
                 provider_ref=ref,
                 detail="a copy of the post, found by reconciliation",
                 in_doubt=True,
-                created_at=now,
-                updated_at=now,
                 sent_at=now,
             )
             for ref in refs
@@ -676,6 +647,17 @@ class Ledger:
 RECONCILE_AFTER = 60.0
 #: Longest back-off of a transient failure without the provider's own retry time.
 MAX_BACKOFF = 3600.0
+
+
+#: The columns a row copies from its Delivery.
+_IDENTITY = ("key", "channel", "target", "article_id", "revision", "language")
+
+
+def _new_row(d: Delivery, state: State, now: datetime, **values: Any) -> dict[str, Any]:
+    """A ``deliveries`` row for ``d`` as first written in ``state`` (no attempt yet), with the
+    further column ``values``."""
+    row = {column: getattr(d, column) for column in _IDENTITY}
+    return row | dict(state=state.value, attempts=0, created_at=now, updated_at=now, **values)
 
 
 def _not_before(receipt: Receipt, now: datetime) -> datetime | None:

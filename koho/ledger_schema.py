@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -16,38 +18,63 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.types import TypeEngine
 
 metadata = MetaData()
+
+_Type = TypeEngine[Any] | type[TypeEngine[Any]]
+#: The column types the tables share: an article id, a hash or run id, a channel or short name,
+#: a language code or state.
+_ID = String(128)
+_HASH = String(64)
+_NAME = String(64)
+_CODE = String(16)
+
+
+def _keys(**types: _Type) -> list[Column[Any]]:
+    """The primary key's columns, ``name=type`` in key order."""
+    return [Column(name, type_, primary_key=True) for name, type_ in types.items()]
+
+
+def _required(name: str, type_: _Type, **options: Any) -> Column[Any]:
+    """A NOT NULL column."""
+    return Column(name, type_, nullable=False, **options)
+
+
+def _time(name: str, required: bool = True) -> Column[Any]:
+    """A moment, stored with its time zone (koho writes UTC); NOT NULL unless ``required`` is False."""
+    return Column(name, DateTime(timezone=True), nullable=not required)
+
 
 #: One row per delivery, written ``pending`` before anything is sent.
 deliveries = Table(
     "deliveries",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("key", String(700), nullable=False),
-    Column("channel", String(64), nullable=False),
-    Column("target", String(512), nullable=False),
-    Column("article_id", String(128), nullable=False),
-    Column("revision", String(64), nullable=False),
-    Column("language", String(16)),
-    Column("state", String(16), nullable=False),
+    _required("key", String(700)),
+    _required("channel", _NAME),
+    _required("target", String(512)),
+    _required("article_id", _ID),
+    _required("revision", _HASH),
+    Column("language", _CODE),
+    _required("state", _CODE),
     #: The database's default, as migration 0001 made it: rows written by hand or by any other
     #: tool start at 0 attempts too.
-    Column("attempts", Integer, nullable=False, server_default="0"),
+    _required("attempts", Integer, server_default="0"),
     Column("provider_ref", String(512)),
     Column("detail", Text),
-    Column("run_id", String(64)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True)),
+    Column("run_id", _HASH),
+    _time("created_at"),
+    _time("updated_at"),
+    _time("sent_at", required=False),
     #: The run holding the row while it sends, and until when (ADR 0012): others skip it.
-    Column("lease_owner", String(64)),
-    Column("lease_until", DateTime(timezone=True)),
+    Column("lease_owner", _HASH),
+    _time("lease_until", required=False),
     #: A transient failure's retry time: no run sends the row before it.
-    Column("not_before", DateTime(timezone=True)),
+    _time("not_before", required=False),
     #: Once uncertain (no answer came, or a crashed run's lease was taken over): the only rows
     #: that may have reached their recipient twice.
-    Column("in_doubt", Boolean, nullable=False, server_default=false()),
+    _required("in_doubt", Boolean, server_default=false()),
     UniqueConstraint("key", name="uq_deliveries_key"),
     Index("ix_deliveries_article", "article_id", "channel"),
     Index("ix_deliveries_state", "state"),
@@ -55,23 +82,11 @@ deliveries = Table(
 )
 
 #: When each article revision was first recorded: the stable "updated" time of feeds.
-revisions = Table(
-    "article_revisions",
-    metadata,
-    Column("article_id", String(128), primary_key=True),
-    Column("revision", String(64), primary_key=True),
-    Column("first_seen_at", DateTime(timezone=True), nullable=False),
-)
+revisions = Table("article_revisions", metadata, *_keys(article_id=_ID, revision=_HASH), _time("first_seen_at"))
 
 #: Articles contained in the latest completed full build of a channel: after ``koho build`` they
 #: are on the site even though no per-article delivery row names them.
-build_members = Table(
-    "build_members",
-    metadata,
-    Column("channel", String(64), primary_key=True),
-    Column("article_id", String(128), primary_key=True),
-    Column("build_id", String(64), nullable=False),
-)
+build_members = Table("build_members", metadata, *_keys(channel=_NAME, article_id=_ID), _required("build_id", _HASH))
 
 #: Info-mail subscribers. ``address`` is erased (NULL) once an unsubscribed address has been
 #: kept as long as the retention setting allows; the row stays so the ledger's ids still resolve.
@@ -81,19 +96,19 @@ subscribers = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("address", String(320)),
     Column("address_key", String(320)),
-    Column("language", String(16), nullable=False, server_default="ja"),
-    Column("state", String(16), nullable=False),
-    Column("source", String(200), nullable=False, server_default=""),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("confirmed_at", DateTime(timezone=True)),
-    Column("unsubscribed_at", DateTime(timezone=True)),
-    Column("erased_at", DateTime(timezone=True)),
+    _required("language", _CODE, server_default="ja"),
+    _required("state", _CODE),
+    _required("source", String(200), server_default=""),
+    _time("created_at"),
+    _time("updated_at"),
+    _time("confirmed_at", required=False),
+    _time("unsubscribed_at", required=False),
+    _time("erased_at", required=False),
     #: "immediate" (each article) or "digest" (one mail per 区報 issue; urgent news still at once).
-    Column("delivery", String(16), nullable=False, server_default="immediate"),
+    _required("delivery", _CODE, server_default="immediate"),
     #: The subscription's link generation (ADR 0013): part of every signed link, made anew when
     #: the subscription ends or starts again, so links from an earlier one stop working.
-    Column("link_nonce", String(64)),
+    Column("link_nonce", _HASH),
     UniqueConstraint("address_key", name="uq_subscribers_address_key"),
     Index("ix_subscribers_state", "state", "id"),
 )
@@ -103,27 +118,22 @@ subscribers = Table(
 sns_messages = Table(
     "sns_messages",
     metadata,
-    Column("message_id", String(128), primary_key=True),
-    Column("sent_at", DateTime(timezone=True), nullable=False),
+    *_keys(message_id=_ID),
+    _time("sent_at"),
     Index("ix_sns_messages_sent_at", "sent_at"),
 )
 
 #: Sign-up counters per mailbox and per client (``channels/mail/web/limits.py``, ADR 0013): an
 #: HMAC of the mailbox or client address, never the address, and the current window's count.
 rate_limits = Table(
-    "rate_limits",
-    metadata,
-    Column("scope", String(16), primary_key=True),
-    Column("key", String(64), primary_key=True),
-    Column("window_start", DateTime(timezone=True), nullable=False),
-    Column("count", Integer, nullable=False),
+    "rate_limits", metadata, *_keys(scope=_CODE, key=_HASH), _time("window_start"), _required("count", Integer)
 )
 
 subscriber_topics = Table(
     "subscriber_topics",
     metadata,
     Column("subscriber_id", Integer, ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True),
-    Column("topic", String(64), primary_key=True),
+    *_keys(topic=_NAME),
     Index("ix_subscriber_topics_topic", "topic", "subscriber_id"),
 )
 
@@ -132,22 +142,15 @@ subscriber_topics = Table(
 plans = Table(
     "plans",
     metadata,
-    Column("article_id", String(128), primary_key=True),
-    Column("revision", String(64), primary_key=True),
-    Column("channel", String(64), primary_key=True),
-    Column("deliveries", Integer, nullable=False),
-    Column("planned_at", DateTime(timezone=True), nullable=False),
+    *_keys(article_id=_ID, revision=_HASH, channel=_NAME),
+    _required("deliveries", Integer),
+    _time("planned_at"),
 )
 
 #: API quota units spent per provider and quota period (YouTube: units per Pacific-time day), so
 #: a run refuses work the provider would refuse, and operators can see what was spent.
 quota_usage = Table(
-    "quota_usage",
-    metadata,
-    Column("provider", String(64), primary_key=True),
-    Column("period", String(32), primary_key=True),
-    Column("units", Integer, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    "quota_usage", metadata, *_keys(provider=_NAME, period=String(32)), _required("units", Integer), _time("updated_at")
 )
 
 #: Machine translations of segments (``translations/memory.py``), keyed by a hash of the text the
@@ -156,13 +159,10 @@ quota_usage = Table(
 translation_memory = Table(
     "translation_memory",
     metadata,
-    Column("source_hash", String(64), primary_key=True),
-    Column("source_language", String(16), primary_key=True),
-    Column("target_language", String(16), primary_key=True),
-    Column("model", String(200), primary_key=True),
-    Column("source_text", Text, nullable=False),
-    Column("output", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    *_keys(source_hash=_HASH, source_language=_CODE, target_language=_CODE, model=String(200)),
+    _required("source_text", Text),
+    _required("output", Text),
+    _time("created_at"),
 )
 
 #: Failed deliveries a person sent again (``koho redrive``): who, why and when, per row, so the

@@ -121,6 +121,24 @@ class RunState:
         #: Channels whose deliveries kept failing transiently in this run: not tried again in it.
         self.down: set[str] = set()
 
+    def context(
+        self,
+        now: datetime,
+        live: dict[str, Article],
+        published: Iterable[str] = (),
+        previous_targets: frozenset[str] = frozenset(),
+    ) -> PlanContext:
+        """The base planning context of this run at ``now`` with ``live`` (``PlanContext``)."""
+        return PlanContext(
+            site=self.corpus.site,
+            now=now,
+            live=live,
+            # A read-only view, not a copy: a run plans many articles against thousands of feed times.
+            updated=MappingProxyType(self.updated),
+            previous_targets=previous_targets,
+            published=frozenset(published),
+        )
+
     def audience(self, topics: Sequence[str]) -> list[Subscriber]:
         """Confirmed subscribers of any of ``topics`` (read once per topic set and run)."""
         key = tuple(sorted(set(topics)))
@@ -231,15 +249,7 @@ def context_for(
     else:
         live[article.id] = article
     live.update(other_languages(channel, article, now, state))
-    # A read-only view, not a copy: a run plans many articles against thousands of feed times.
-    base = PlanContext(
-        site=corpus.site,
-        now=now,
-        live=live,
-        updated=MappingProxyType(state.updated),
-        previous_targets=ledger.previous_targets(channel.name, article.id, article.revision),
-        published=frozenset(published),
-    )
+    base = state.context(now, live, published, ledger.previous_targets(channel.name, article.id, article.revision))
     return capability_context(channel, base, article, article.language, state)
 
 
@@ -266,13 +276,8 @@ def translation_context(
     if not article.withdrawn:
         mine[f"{article.id}@{language}"] = article
     live.update(mine)
-    base = PlanContext(
-        site=corpus.site,
-        now=now,
-        live=live,
-        updated=MappingProxyType(state.updated),
-        previous_targets=ledger.previous_targets(channel.name, article.id, article.revision, language),
-        published=frozenset(published),
+    base = state.context(
+        now, live, published, ledger.previous_targets(channel.name, article.id, article.revision, language)
     )
     return capability_context(channel, base, article, language, state)
 
@@ -282,9 +287,7 @@ def issue_context(
 ) -> PlanContext:
     """The planning input for one bulletin issue: its articles are live; a channel that sends
     issues to people (``HasIssueAudience``) gets the confirmed subscribers of its topics."""
-    base = PlanContext(
-        site=corpus.site, now=now, live={a.id: a for a in issue.articles}, updated=MappingProxyType(state.updated)
-    )
+    base = state.context(now, {a.id: a for a in issue.articles})
     return capability_context(channel, base, issue, issue.language, state)
 
 
@@ -404,62 +407,22 @@ class Outcome:
 
 def plan_and_record(
     channel: Channel[Any],
-    article: Article,
+    item: Article | BulletinIssue,
     ctx: PlanContext,
     ledger: Ledger,
     run_id: str | None = None,
     dry_run: bool = False,
 ) -> tuple[list[Delivery], Recorded]:
-    """Plan (pure) then write every delivery ``pending`` before anything is sent."""
-    return _record(
-        channel,
-        article.id,
-        article.revision,
-        channel.plan(article, ctx),
-        ledger,
-        run_id,
-        dry_run,
-        article.language,
-        article.translation is None,
-    )
-
-
-def plan_issue_and_record(
-    channel: Channel[Any],
-    issue: BulletinIssue,
-    ctx: PlanContext,
-    ledger: Ledger,
-    run_id: str | None = None,
-    dry_run: bool = False,
-) -> tuple[list[Delivery], Recorded]:
-    """Like ``plan_and_record`` for a channel's deliveries of a whole issue (``plan_issue``)."""
-    assert isinstance(channel, PlansIssues), f"{channel.name} plans no issues"
-    return _record(
-        channel,
-        issue.id,
-        issue.revision,
-        channel.plan_issue(issue, ctx),
-        ledger,
-        run_id,
-        dry_run,
-        issue.language,
-        all(a.translation is None for a in issue.articles),
-    )
-
-
-def _record(
-    channel: Channel[Any],
-    item_id: str,
-    revision: str,
-    planned: list[Delivery],
-    ledger: Ledger,
-    run_id: str | None,
-    dry_run: bool,
-    language: str,
-    original: bool,
-) -> tuple[list[Delivery], Recorded]:
-    """Write the plan's rows pending, then close the pending rows of this item and language
-    that it no longer holds (an original's plan also those without a language: its media)."""
+    """Plan (pure: ``plan``, or ``plan_issue`` for a whole 区報 issue) then write every delivery
+    ``pending`` before anything is sent; then close the pending rows of this item and language
+    that the plan no longer holds (an original's plan also those without a language: its media)."""
+    if isinstance(item, BulletinIssue):
+        assert isinstance(channel, PlansIssues), f"{channel.name} plans no issues"
+        planned = channel.plan_issue(item, ctx)
+        original = all(a.translation is None for a in item.articles)
+    else:
+        planned = channel.plan(item, ctx)
+        original = item.translation is None
     if dry_run:
         existing = {r["key"]: r["state"] for r in ledger.rows(keys=[d.key for d in planned])}
         return planned, Recorded(
@@ -469,13 +432,13 @@ def _record(
     recorded = ledger.record(planned, run_id)
     ledger.close_unplanned(
         channel.name,
-        item_id,
+        item.id,
         [d.key for d in planned],
-        f"no longer planned as of revision {revision}",
-        language,
+        f"no longer planned as of revision {item.revision}",
+        item.language,
         unlabelled=original,
     )
-    ledger.mark_planned(item_id, revision, channel.name, len(planned))
+    ledger.mark_planned(item.id, item.revision, channel.name, len(planned))
     return planned, recorded
 
 

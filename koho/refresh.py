@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Protocol
 
 from koho.article import Article
@@ -72,13 +71,7 @@ def plan_refresh(
         return None
     live = {a.id: a for a in articles}
     live.update(live_translations(channel, corpus, now, state))
-    ctx = PlanContext(
-        site=corpus.site,
-        now=now,
-        live=live,
-        updated=MappingProxyType(state.updated),
-        published=frozenset(state.published(channel.name)),
-    )
+    ctx = state.context(now, live, state.published(channel.name))
     revision = clock_revision(now)
     planned = channel.plan_pages(pages, ctx, revision)
     recorded = ledger.record(planned, run_id)

@@ -61,7 +61,7 @@ from koho.i18n import LANGUAGES
 from koho.ledger import SITE_ID, Ledger
 from koho.ledger_schema import deliveries, metadata
 from koho.payloads import ApiRequest, MailRequest, RecordOnly
-from koho.pipeline import RunState, context_for, deliver, issue_context, plan_and_record, plan_issue_and_record
+from koho.pipeline import RunState, context_for, deliver, issue_context, plan_and_record
 from koho.reader import Corpus, read_corpus
 from koho.settings import Settings
 from koho.site import load_site
@@ -433,7 +433,7 @@ def publish(channel: Channel, work: Work, corpus: Corpus, ledger: Ledger) -> tup
         receipts += deliver(channel, ledger, plan)
     if work.issue is not None:
         ctx = issue_context(channel, work.issue, corpus, PINNED_NOW, state)
-        plan, recorded = plan_issue_and_record(channel, work.issue, ctx, ledger, "contract-run")
+        plan, recorded = plan_and_record(channel, work.issue, ctx, ledger, "contract-run")
         planned += plan
         new += sorted(recorded.new)
         receipts += deliver(channel, ledger, plan)

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from gettext import NullTranslations
 
-from koho.catalogs import translations
-from koho.i18n import LANGUAGES
+from koho.i18n import catalog
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ class MailWords:
 @cache
 def mail_words(language: str) -> MailWords:
     """The mail's words in ``language`` (English for a language koho has no words for)."""
-    t = translations(language if language in LANGUAGES else "en")
+    t = catalog(language)
     # Each word is a gettext call with its Japanese text, so that `pybabel extract -F babel.cfg`
     # finds it here with the TRANSLATORS comment above it (as in koho.i18n._words).
     return MailWords(
