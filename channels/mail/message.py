@@ -20,7 +20,7 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, EmailPolicy
-from email.utils import format_datetime
+from email.utils import format_datetime, make_msgid
 from functools import cache
 from html import escape
 from importlib import resources
@@ -100,6 +100,24 @@ def identity_for(settings: Settings, site: Site) -> Identity:
         f"info-mail.{site.host}",
         web_url,
     )
+
+
+def plain_notice(identity: Identity, to: str, subject: str, text: str, when: datetime, language: str = "") -> bytes:
+    """A one-part text mail from the list to one person (sign-up confirmations, operators'
+    alerts): not a bulk mail, so no list headers; ``Auto-Submitted`` keeps vacation responders
+    from answering it."""
+    # An address that is not ASCII goes out in UTF-8 headers (SMTPUTF8): encoded words are invalid there.
+    message = EmailMessage(policy=SMTP if to.isascii() else SMTP.clone(utf8=True))
+    message["Subject"] = subject
+    message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
+    message["To"] = to
+    message["Date"] = format_datetime(when)
+    message["Message-ID"] = make_msgid(domain=identity.from_address.rsplit("@", 1)[-1])
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text, subtype="plain", charset="utf-8", cte="base64")
+    if language:
+        message["Content-Language"] = tag(language)  # after: set_content clears Content-* headers
+    return message.as_bytes()
 
 
 @dataclass(frozen=True)

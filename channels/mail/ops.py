@@ -7,15 +7,10 @@ production), so the alert goes wherever the office's mail already goes, from the
 from __future__ import annotations
 
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from channels.mail.message import identity_for
+from channels.mail.message import identity_for, plain_notice
 from channels.mail.transports import open_transport
-from koho.i18n import tag
 from koho.settings import Settings
 from koho.site import Site
 
@@ -33,17 +28,9 @@ def send_ops_mail(settings: Settings, site: Site, subject: str, text: str, when:
     try:
         refs = []
         for n, to in enumerate(ops_addresses(settings)):
-            message = EmailMessage(policy=SMTP if to.isascii() else SMTP.clone(utf8=True))
-            message["Subject"] = subject
-            message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
-            message["To"] = to
-            message["Date"] = format_datetime(when)
-            message["Message-ID"] = make_msgid(domain=identity.from_address.rsplit("@", 1)[-1])
-            message["Auto-Submitted"] = "auto-generated"  # vacation responders do not answer it
-            message.set_content(text, subtype="plain", charset="utf-8", cte="base64")
-            message["Content-Language"] = tag(settings.ops_language)  # after: set_content clears Content-*
+            message = plain_notice(identity, to, subject, text, when, settings.ops_language)
             name = f"ops/alert-{when.strftime('%Y%m%dT%H%M%S')}-{n}"
-            refs.append(transport.send(identity.from_address, to, message.as_bytes(), name))
+            refs.append(transport.send(identity.from_address, to, message, name))
         return refs
     finally:
         transport.close()

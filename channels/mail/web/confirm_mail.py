@@ -23,12 +23,8 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
 
-from channels.mail.message import Identity, envelope_address
+from channels.mail.message import Identity, envelope_address, plain_notice
 from channels.mail.transports import MailTransport
 from channels.mail.web.language import N_, Languages, edition
 from koho.site import Site
@@ -65,16 +61,8 @@ def compose(
             **edition(site, language),
         )
     )
-    # An address that is not ASCII goes out in UTF-8 headers (SMTPUTF8): encoded words are invalid there.
-    message = EmailMessage(policy=SMTP if to.isascii() else SMTP.clone(utf8=True))
-    message["Subject"] = languages.gettext(language)(subject) % {"list_name": identity.from_name}
-    message["From"] = Address(identity.from_name, addr_spec=identity.from_address)
-    message["To"] = to
-    message["Date"] = format_datetime(when)
-    message["Message-ID"] = make_msgid(domain=identity.from_address.rsplit("@", 1)[-1])
-    message["Auto-Submitted"] = "auto-generated"  # vacation responders do not answer it
-    message.set_content(text, subtype="plain", charset="utf-8", cte="base64")
-    return message.as_bytes()
+    subject_text = languages.gettext(language)(subject) % {"list_name": identity.from_name}
+    return plain_notice(identity, to, subject_text, text, when)
 
 
 class Mailer:
