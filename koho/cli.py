@@ -513,11 +513,7 @@ def _status_all(ledger: Ledger, tz: tzinfo) -> None:
         table.add_row(
             article,
             channel,
-            str(c["sent"]),
-            str(c["skipped"]),
-            str(c["failed"]),
-            str(c["pending"]),
-            str(c["uncertain"]),
+            *_state_cells(c),
             f"{last[(article, channel)].astimezone(tz):%Y-%m-%d %H:%M}",
             ", ".join(refs.get((article, channel), [])),
         )
@@ -529,6 +525,11 @@ def _status_all(ledger: Ledger, tz: tzinfo) -> None:
             + ", ".join(f"{channel} {n}" for channel, n in sorted(doubt.items())),
             markup=False,
         )
+
+
+def _state_cells(counts: Counter[str]) -> list[str]:
+    """The state columns of both status tables, in their order."""
+    return [str(counts[state]) for state in ("sent", "skipped", "failed", "pending", "uncertain")]
 
 
 #: Posts, broadcasts and videos show their provider ids in the overview; an archive's dozen
@@ -555,15 +556,7 @@ def _status_one(ledger: Ledger, article_id: str, tz: tzinfo, all_rows: bool = Fa
         # Uncertain: no answer came, or a run died holding the row; in doubt: every row that
         # was ever uncertain. These are the only deliveries that can have gone out twice.
         doubt = sum(1 for r in found if r["in_doubt"])
-        summary.add_row(
-            channel,
-            str(c["sent"]),
-            str(c["skipped"]),
-            str(c["failed"]),
-            str(c["pending"]),
-            str(c["uncertain"]),
-            str(doubt),
-        )
+        summary.add_row(channel, *_state_cells(c), str(doubt))
     out.print(summary)
     listed = [r for ch, found in per_channel.items() if all_rows or len(found) <= ROWS_SHOWN for r in found]
     if listed:
