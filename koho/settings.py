@@ -9,6 +9,7 @@ import secrets
 import zlib
 from collections import Counter
 from pathlib import Path
+from typing import Literal
 from urllib.parse import parse_qsl, urlencode
 
 from pydantic import Field, SecretStr
@@ -58,7 +59,7 @@ class Settings(BaseSettings):
         description="comma-separated operator addresses told once of failed deliveries, deliveries "
         "pending too long and scheduled runs that did not happen; empty: the run's log and Prefect event only",
     )
-    ops_language: str = Field("ja", description="language of the operators' alert mail (ja or en)")
+    ops_language: Literal["ja", "en"] = Field("ja", description="language of the operators' alert mail")
     ops_pending_minutes: float = Field(
         60.0, gt=0, description="minutes a delivery may stay pending before the operators are told"
     )

@@ -5,15 +5,12 @@ X whose keys were revoked and an aiosmtpd server standing in for the office's ma
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, timedelta
 from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import event
 
 from koho.alerts import FAILED, MISSED, PENDING, message, note_start, problems, tell_once
 from koho.delivery import Receipt
@@ -23,6 +20,7 @@ from tests.fakes.x_api import CREDENTIALS, FakeX
 from tests.mail_peers import Sink
 from tests.peers import free_port
 from tests.test_ledger import page
+from tests.test_ledger_postgres import race
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 HOUR = timedelta(hours=1)
@@ -84,23 +82,9 @@ def test_two_runs_at_once_tell_each_thing_once(ledger, clock):
     ledger.apply([Receipt.failed(d.key, "X 401") for d in plan])
     found = problems(ledger, clock.now, HOUR)
     url = ledger.engine.url.render_as_string(hide_password=False)
-    racers = [Ledger(url), Ledger(url)]
-    barrier = threading.Barrier(2, timeout=20)
-
-    def hold(_conn, _cursor, statement, *_):
-        # Both have read what to tell before either records it: the race.
-        if statement.lstrip().upper().startswith("INSERT INTO ALERTS"):
-            barrier.wait()
-
-    for each in racers:
-        event.listen(each.engine, "before_cursor_execute", hold)
     told: list[list] = []
-    try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(lambda each: tell_once(each, found, clock.now, told.append), racers))
-    finally:
-        for each in racers:
-            each.close()
+    results = race(url, "alerts", lambda each: tell_once(each, found, clock.now, told.append))
+    assert not [r for r in results if isinstance(r, Exception)]
     assert [len(t) for t in told] == [10]
 
 
@@ -190,3 +174,17 @@ def test_a_relay_that_is_down_delays_the_alert_not_the_run(workspace, monkeypatc
     ((_, (to,), raw),) = sink.messages
     told = message_from_bytes(raw, policy=policy.strict)
     assert to == "ops@example.city.lg.jp" and "X 401" in told.get_content()
+
+
+def test_an_unknown_alert_language_is_a_configuration_error_not_a_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KOHO_OPS_LANGUAGE": "fr", "KOHO_STATE_DIR": str(tmp_path / ".koho")}
+    result = subprocess.run(
+        [sys.executable, "-m", "koho.cli", "status"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode != 0
+    assert "configuration error: KOHO_OPS_LANGUAGE: Input should be 'ja' or 'en'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -40,15 +40,15 @@ def ledger_url(fresh_postgres_db):
     return fresh_postgres_db
 
 
-def race(url: str, table: str, action: Callable[[Ledger], object]) -> list:
-    """Run ``action`` on two Ledgers in two threads, both holding their first INSERT INTO
-    ``table`` until both got there: each has read the table before either writes, the
-    interleaving that makes a race. Returns each thread's result or exception."""
+def race(url: str, table: str, action: Callable[[Ledger], object], verb: str = "INSERT INTO") -> list:
+    """Run ``action`` on two Ledgers in two threads, both holding their first ``verb`` (INSERT
+    INTO, UPDATE) on ``table`` until both got there: each has read the table before either
+    writes, the interleaving that makes a race. Returns each thread's result or exception."""
     ledgers = [Ledger(url), Ledger(url)]
     barrier = threading.Barrier(2, timeout=20)
 
     def hold(_conn, _cursor, statement, _params, _context, _many):
-        if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()} "):
+        if statement.lstrip().upper().startswith(f"{verb} {table.upper()} "):
             barrier.wait()
 
     for each in ledgers:

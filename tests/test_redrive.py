@@ -4,12 +4,9 @@ credentials were wrong and then fixed."""
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 from typer.testing import CliRunner
 
 from koho.delivery import Receipt
@@ -18,6 +15,7 @@ from koho.redrive import failed, history, redrive
 from koho.settings import Settings
 from tests.fakes.x_api import CREDENTIALS, FakeX
 from tests.test_ledger import page
+from tests.test_ledger_postgres import race
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -76,26 +74,13 @@ def test_two_redrives_at_once_move_each_row_once(ledger_url):
     fail(setup, plan)
     rows = failed(setup)
     setup.close()
-    ledgers = [Ledger(ledger_url), Ledger(ledger_url)]
-    barrier = threading.Barrier(2, timeout=20)
-
-    def hold(_conn, _cursor, statement, *_):
-        # Both have read the failed rows before either writes: the interleaving of a race.
-        if statement.lstrip().upper().startswith("UPDATE DELIVERIES"):
-            barrier.wait()
-
-    for each in ledgers:
-        event.listen(each.engine, "before_cursor_execute", hold)
+    moved = race(ledger_url, "deliveries", lambda each: redrive(each, rows, "a", "race"), verb="UPDATE")
+    assert sorted(len(m) for m in moved) == [0, 20]
+    check = Ledger(ledger_url)
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            moved = list(
-                pool.map(lambda pair: redrive(pair[0], rows, pair[1], "race"), zip(ledgers, "ab", strict=True))
-            )
-        assert sorted(len(m) for m in moved) == [0, 20]
-        assert all(len(history(ledgers[0], d.key)) == 1 for d in plan)
+        assert all(len(history(check, d.key)) == 1 for d in plan)
     finally:
-        for each in ledgers:
-            each.close()
+        check.close()
 
 
 # -- end to end ---------------------------------------------------------------------------------
