@@ -12,11 +12,11 @@ recording and delivering are in ``koho/pipeline.py`` (ADR 0019).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flows.steps import (
     Steps,
@@ -38,6 +38,9 @@ from koho.pipeline import Outcome, RunState, hold_reason
 from koho.reader import Corpus
 from koho.report import markdown_text, nothing_due
 from koho.settings import Settings
+
+if TYPE_CHECKING:
+    from translations.translator import Translator
 
 
 def run(
@@ -114,8 +117,8 @@ class Work:
         ]
         work.sort(key=lambda a: (not a.urgent, a.publish_at, a.id))
         # A model installed or a review edited since: translations of settled originals may have work.
-        chosen = set(map(id, work))
-        translate_only = [a for a in corpus.articles.values() if a.is_due(now) and id(a) not in chosen]
+        working = set(map(id, work))
+        translate_only = [a for a in corpus.articles.values() if a.is_due(now) and id(a) not in working]
         steps.log(f"publish-due: {len(work)} article(s) had work")
         return work, translate_only, issues_of(corpus.articles.values(), corpus.site, now)
 
@@ -153,7 +156,8 @@ class Run:
     state: RunState
     now: datetime
     dry_run: bool = False
-    translator: object | None = None
+    #: Opened when some channel takes a target language (``languages``), else None.
+    translator: Translator | None = None
     #: Recorded on ledger rows and used as the lease owner: the flow run's id (None: no flow).
     owner: str | None = None
     key: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -197,7 +201,7 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property
@@ -244,11 +248,11 @@ class Run:
         self.ledger.close()
 
 
-def _quietly(translator):
+def _quietly(translator: Translator) -> Callable[[Article, str], Article | None]:
     """For listing pages: the translation of an earlier article, or None without a model."""
     from translations.engine import MissingModel
 
-    def translate(article, language):
+    def translate(article: Article, language: str) -> Article | None:
         try:
             return translator.translate(article, language).article
         except MissingModel:

@@ -9,56 +9,64 @@ nothing due: a note saying so). No channel-specific code lives here.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows import driver
 from flows.driver import Work
-from flows.steps import Steps
+from flows.steps import Steps, Translated
 from flows.tasks import deliver_task, now_utc, plan_issue_task, plan_task, read_content, run_id, translate_task
 from koho.pipeline import Outcome
 from koho.report import artifact_rows
 from koho.settings import Settings
+
+if TYPE_CHECKING:
+    from flows.driver import Run
+    from koho.alerts import Problem
+    from koho.delivery import Delivery, Receipt
+    from koho.ledger import Recorded
+    from koho.reader import Corpus
 
 
 class PrefectSteps(Steps):
     """The driver's steps as this module's Prefect tasks (looked up when called, so a test can
     swap a task for one with shorter retries)."""
 
-    def read(self, settings):
+    def read(self, settings: Settings) -> Corpus:
         return read_content(settings)
 
-    def owner(self):
+    def owner(self) -> str | None:
         return run_id()
 
-    def log(self, message):
+    def log(self, message: str) -> None:
         get_run_logger().info(message)
 
-    def translate(self, run, article_id, language):
+    def translate(self, run: Run, article_id: str, language: str) -> Translated:
         return translate_task(run.key, article_id, language)
 
-    def plan(self, run, channel, article_id, language):
+    def plan(self, run: Run, channel: str, article_id: str, language: str) -> tuple[list[Delivery], Recorded]:
         return plan_task(run.key, channel, article_id, language)
 
-    def plan_issue(self, run, channel, issue_id, language):
+    def plan_issue(self, run: Run, channel: str, issue_id: str, language: str) -> tuple[list[Delivery], Recorded]:
         return plan_issue_task(run.key, channel, issue_id, language)
 
-    def deliver(self, run, channel, keys):
+    def deliver(self, run: Run, channel: str, keys: list[str]) -> list[Receipt]:
         return deliver_task(run.key, channel, keys)
 
-    def report(self, outcomes, title, idle=""):
+    def report(self, outcomes: list[Outcome], title: str, idle: str = "") -> list[Outcome]:
         _report(outcomes, title, idle)
         return outcomes
 
-    def alert(self, run, scheduled):
+    def alert(self, run: Run, scheduled: bool) -> list[Problem]:
         told = super().alert(run, scheduled)
         if told:
             _alert_event(told)
         return told
 
 
-def _alert_event(told) -> None:
+def _alert_event(told: list[Problem]) -> None:
     """A ``koho.operators.alerted`` event: a Prefect automation on it notifies the operators
     through whatever the server has (Slack, Teams, mail blocks). Counts and ids, no addresses."""
     from prefect.events import emit_event

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue, issues_of
@@ -39,8 +39,13 @@ from koho.settings import Settings
 if TYPE_CHECKING:
     from flows.driver import Run
     from koho.alerts import Problem
+    from translations.translator import Result, Translator
 
 log = logging.getLogger("koho.run")
+
+#: What the translate step gives back: (the translation, None), or (None, what to install) when
+#: no model can make it. Plain values, so a Prefect task can return it.
+Translated: TypeAlias = tuple[Article, None] | tuple[None, str]
 
 
 class Steps:
@@ -67,7 +72,7 @@ class Steps:
         """Say something about the run (a held article)."""
         log.info(message)
 
-    def translate(self, run: Run, article_id: str, language: str) -> tuple[Article | None, str | None]:
+    def translate(self, run: Run, article_id: str, language: str) -> Translated:
         """(the translation, None), or (None, what to install) when no model can make it."""
         from translations.engine import MissingModel
 
@@ -102,10 +107,18 @@ class Steps:
 # The steps themselves: ids in, the run's context looked up. PrefectSteps' tasks call these too.
 
 
-def translate(run: Run, article_id: str, language: str):
+def translate(run: Run, article_id: str, language: str) -> Result:
     """Translate an original into ``language`` (``translations.Translator.translate``'s Result;
     MissingModel when no installed package can)."""
-    return run.translator.translate(run.corpus.articles[article_id], language)
+    return _translator(run).translate(run.corpus.articles[article_id], language)
+
+
+def _translator(run: Run) -> Translator:
+    # Run.open opens a translator whenever the run has languages, and only then are there
+    # translation steps: a run without one reaching here is a bug.
+    if run.translator is None:
+        raise RuntimeError("this run translates into no language: it has no translator")
+    return run.translator
 
 
 def plan(run: Run, channel: str, article_id: str, language: str) -> tuple[list[Delivery], Recorded]:
@@ -166,20 +179,22 @@ def translate_and_publish(run: Run, steps: Steps, article: Article, only_unsettl
     # same bytes whichever plan of the run writes it, and the next run finds nothing to do.
     for language in run.languages:
         if only_unsettled and (
-            _settled_everywhere(run, run.translator.kept(article, language), language)
-            or run.translator.missing(article.language, language)
+            _settled_everywhere(run, _translator(run).kept(article, language), language)
+            or _translator(run).missing(article.language, language)
         ):
             # publish-due's common cases, with no task: nothing changed, or still no model (said
             # when the article was published; saying it per article and run would cost a task each).
             continue
-        translated, missing = steps.translate(run, article.id, language)
-        if translated is None:
+        found = steps.translate(run, article.id, language)
+        if found[0] is None:
+            missing = found[1]
             outcomes += [
                 o
                 for o in (_skip_untranslatable(run, c, article, language, missing) for c in _takers(run, language))
                 if o is not None
             ]
             continue
+        translated = found[0]
         run.state.add_translation(translated)
         made[language] = translated
     for language, translated in made.items():
@@ -211,7 +226,8 @@ def publish_issue_translations(run: Run, steps: Steps, issues: Sequence[Bulletin
             takers = [c for c in _takers(run, language) if isinstance(c, PlansIssues)]
             if not takers:
                 continue
-            edition = translated_issue(issue, {a.id: run.state.translation(a, language) for a in issue.articles})
+            made = {a.id: run.state.translation(a, language) for a in issue.articles}
+            edition = translated_issue(issue, {i: t for i, t in made.items() if t is not None})
             if edition is None:
                 continue  # some article has no translation (no model): its rows say why
             for channel in takers:
@@ -322,7 +338,9 @@ def deliver_planned(
     run.forget(planned)
 
 
-def deliver_batches(run: Run, steps: Steps, channel: Channel[Any], planned: list[Delivery], outcome: Outcome) -> list:
+def deliver_batches(
+    run: Run, steps: Steps, channel: Channel[Any], planned: list[Delivery], outcome: Outcome
+) -> list[Receipt]:
     """One delivery step per batch (hundreds of recipients or files, never one per recipient),
     then the outcome as the ledger has it.
 
@@ -331,7 +349,7 @@ def deliver_batches(run: Run, steps: Steps, channel: Channel[Any], planned: list
     Anything else (a bug, bad settings) stops the run.
     """
     size = max(1, channel.limits.batch_size)
-    receipts: list = []
+    receipts: list[Receipt] = []
     run.remember(planned)  # the delivery step takes keys and finds the deliveries here
     for start in range(0, len(planned), size):
         try:

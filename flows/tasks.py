@@ -8,6 +8,7 @@ neither walks nor records the corpus, the ledger or an open channel as an argume
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -15,13 +16,20 @@ from prefect.context import get_run_context
 
 from flows import steps
 from flows.driver import running
+from flows.steps import Translated
 from koho import clock
-from koho.delivery import Receipt
+from koho.delivery import Delivery, Receipt
 from koho.errors import ContentInvalid
+from koho.ledger import Recorded
 from koho.pipeline import TransientDeliveryError
 from koho.reader import Corpus, load
 from koho.settings import Settings
 from translations.engine import MissingModel
+
+if TYPE_CHECKING:
+    from prefect import Task
+    from prefect.client.schemas import TaskRun
+    from prefect.client.schemas.objects import State
 
 RETRIES = 4
 
@@ -50,7 +58,7 @@ def read_content(settings: Settings) -> Corpus:
 
 
 @task(name="translate", cache_policy=NO_CACHE)
-def translate_task(run: str, article_id: str, language: str):
+def translate_task(run: str, article_id: str, language: str) -> Translated:
     """Translate one article into one language (all its new segments in one model batch).
 
     Returns (translated Article, None), or (None, what to install) when no model can.
@@ -71,19 +79,19 @@ def translate_task(run: str, article_id: str, language: str):
 
 
 @task(name="plan-and-record", cache_policy=NO_CACHE)
-def plan_task(run: str, channel: str, article_id: str, language: str):
+def plan_task(run: str, channel: str, article_id: str, language: str) -> tuple[list[Delivery], Recorded]:
     """Plan one article (or its translation into ``language``) on one channel and write its rows
     pending (unless dry run)."""
     return steps.plan(running(run), channel, article_id, language)
 
 
 @task(name="plan-issue-and-record", cache_policy=NO_CACHE)
-def plan_issue_task(run: str, channel: str, issue_id: str, language: str):
+def plan_issue_task(run: str, channel: str, issue_id: str, language: str) -> tuple[list[Delivery], Recorded]:
     """Plan one bulletin issue on one channel (the mail digest, the e-book) and write its rows pending."""
     return steps.plan_issue(running(run), channel, issue_id, language)
 
 
-def _transient(task, task_run, state) -> bool:
+def _transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
     # Retry only what may succeed later; a permanent failure is already final in the ledger.
     try:
         state.result()

@@ -16,12 +16,15 @@ a model is installed at all is read first from the packages' ``metadata.json`` f
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any, Protocol
 
 __all__ = [
     "INSTALL_HINT",
@@ -58,12 +61,47 @@ class MissingModel(Exception):
         )
 
 
+# argostranslate and ctranslate2 ship no types: these protocols say what koho uses of them, so a
+# hop is checked where it is used rather than being Any throughout.
+class _Tokenizer(Protocol):
+    """argostranslate.tokenizer.Tokenizer (SentencePiece or BPE)."""
+
+    def encode(self, sentence: str) -> list[str]: ...
+
+    def decode(self, tokens: list[str]) -> str: ...
+
+
+class _TranslationResult(Protocol):
+    """ctranslate2.TranslationResult: the best hypotheses, each a list of tokens."""
+
+    @property
+    def hypotheses(self) -> list[list[str]]: ...
+
+
+class _Translator(Protocol):
+    """ctranslate2.Translator: the one call koho makes."""
+
+    def translate_batch(
+        self, source: list[list[str]], target_prefix: list[list[str]] | None = ..., **options: Any
+    ) -> list[_TranslationResult]: ...
+
+
+class _Package(Protocol):
+    """argostranslate.package.Package: what a hop is made from."""
+
+    from_code: str
+    to_code: str
+    package_path: Path
+    package_version: str
+    tokenizer: _Tokenizer
+
+
 @dataclass(frozen=True)
 class _Hop:
     name: str  # translate-ja_en
     version: str
-    translator: object  # ctranslate2.Translator
-    tokenizer: object  # argostranslate.tokenizer.Tokenizer
+    translator: _Translator
+    tokenizer: _Tokenizer
     target_prefix: str
 
 
@@ -119,12 +157,13 @@ def model_pair(source: str, target: str) -> ModelPair:
         return _pairs[key]
 
 
-def _argos():
+def _argos() -> ModuleType | None:
+    """argostranslate's ``translate`` module, or None where the package is not installed."""
     try:
-        from argostranslate import translate
+        # import_module rather than `from ... import`: the untyped import would make this Any.
+        return importlib.import_module("argostranslate.translate")
     except ImportError:
         return None
-    return translate
 
 
 def _load(source: str, target: str) -> ModelPair:
@@ -215,14 +254,17 @@ def _package_metadata() -> list[dict[str, str]] | None:
     return found
 
 
-def _installed_translate_packages() -> list:
+def _installed_translate_packages() -> list[_Package]:
     from argostranslate import package
 
     return [p for p in package.get_installed_packages() if p.type == "translate"]
 
 
-def _packages_of(translation) -> list:
-    """The installed packages behind an argostranslate translation, in order (pivots flattened)."""
+def _packages_of(translation: Any) -> list[_Package]:
+    """The installed packages behind an argostranslate translation, in order (pivots flattened).
+
+    ``translation`` is an argostranslate ``ITranslation`` (an untyped library, so Any): its kind
+    is told by the attributes each subclass has, as argostranslate itself offers no other way."""
     if hasattr(translation, "underlying"):  # CachedTranslation
         return _packages_of(translation.underlying)
     if hasattr(translation, "t1"):  # CompositeTranslation: through a pivot language
@@ -237,7 +279,7 @@ def _packages_of(translation) -> list:
     )
 
 
-def _hop(pkg) -> _Hop:
+def _hop(pkg: _Package) -> _Hop:
     import ctranslate2
     from argostranslate import settings
 

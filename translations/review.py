@@ -70,9 +70,9 @@ def load_reviews(content_dir: Path, language: str, article_id: str) -> Reviews:
     except ContentFileError as exc:
         reviews.errors.append(ContentError(path.as_posix(), 1, "file", str(exc)))
         return reviews
-    catalog, error = _parse(raw, path)
-    if error:
-        reviews.errors.append(error)
+    catalog = _parse(raw, path)
+    if isinstance(catalog, ContentError):
+        reviews.errors.append(catalog)
         return reviews
     for message in catalog:
         if not message.id or not isinstance(message.id, str):
@@ -131,12 +131,13 @@ def export(content_dir: Path, language: str, article_id: str, entries: Sequence[
         else:
             template.add(entry.msgid, locations=list(entry.locations))
     try:
-        catalog, error = _parse(read_review(content_dir, language, article_id), path)
+        parsed = _parse(read_review(content_dir, language, article_id), path)
     except MissingContentFile:
-        catalog, error = template, None
+        catalog = template
     else:
-        if error:
-            raise ValueError(str(error))
+        if isinstance(parsed, ContentError):
+            raise ValueError(str(parsed))
+        catalog = parsed
         catalog.update(template, update_header_comment=False, update_creation_date=False)
     machine = {e.msgid: e.machine for e in entries if e.machine}
     counts = {"reviewed": 0, "fuzzy": 0, "new": 0}
@@ -171,13 +172,14 @@ def read_review(content_dir: Path, language: str, article_id: str) -> bytes:
     )
 
 
-def _parse(raw: bytes, path: Path) -> tuple[Catalog | None, ContentError | None]:
+def _parse(raw: bytes, path: Path) -> Catalog | ContentError:
+    """The PO file's catalog, or the error that makes it unreadable."""
     try:
-        return read_po(io.BytesIO(raw), abort_invalid=True), None
+        return read_po(io.BytesIO(raw), abort_invalid=True)
     except (PoFileError, UnicodeDecodeError, ValueError) as exc:
         # PoFileError counts lines from 0 (a message's lineno counts from 1).
         line = getattr(exc, "lineno", 0) + 1
-        return None, ContentError(path.as_posix(), line, "po", f"not a valid PO file: {exc}")
+        return ContentError(path.as_posix(), line, "po", f"not a valid PO file: {exc}")
 
 
 def _babel_locale(language: str) -> str:

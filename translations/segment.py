@@ -183,7 +183,9 @@ def segment_markdown(body: str, language: str, terms: Mapping[str, str] | None =
             parts.append("\n")
         kind = kinds.get(index)
         if kind == "text":
-            prefix = _PREFIX.match(line).group(0)
+            # Every part of _PREFIX is optional, so it matches every line (perhaps empty).
+            prefix_match = _PREFIX.match(line)
+            prefix = prefix_match.group(0) if prefix_match else ""
             parts.append(prefix)
             parts.extend(_inline(line[len(prefix) :], language, terms or {}, scanner))
         elif kind == "table" and not _TABLE_DELIMITER.match(line):
@@ -249,7 +251,7 @@ def _parser() -> MarkdownIt:
 
 
 @lru_cache(maxsize=64)
-def _scanner(terms: tuple[tuple[str, str], ...], markdown: bool) -> re.Pattern:
+def _scanner(terms: tuple[tuple[str, str], ...], markdown: bool) -> re.Pattern[str]:
     patterns = (_MARKDOWN if markdown else []) + _COMMON
     alternatives = [f"(?P<{kind}{i}>{_renumber(pattern, i)})" for i, (kind, pattern) in enumerate(patterns)]
     if terms:
@@ -281,7 +283,7 @@ def _renumber(pattern: str, index: int) -> str:
     return pattern.replace("(`+)", f"(?P<ticks{index}>`+)").replace("\\1", f"(?P=ticks{index})")
 
 
-def _inline(text: str, language: str, terms: Mapping[str, str], scanner: re.Pattern) -> Iterator[str | Run]:
+def _inline(text: str, language: str, terms: Mapping[str, str], scanner: re.Pattern[str]) -> Iterator[str | Run]:
     """Literal whitespace around a run of sentence segments (or the text itself if no letters)."""
     stripped = text.strip()
     if not stripped:
@@ -295,7 +297,7 @@ def _inline(text: str, language: str, terms: Mapping[str, str], scanner: re.Patt
     yield text[start + len(stripped) :]
 
 
-def _protect(text: str, language: str, terms: Mapping[str, str], scanner: re.Pattern) -> Iterator[str | Token]:
+def _protect(text: str, language: str, terms: Mapping[str, str], scanner: re.Pattern[str]) -> Iterator[str | Token]:
     """Text pieces and tokens, in order."""
     last = 0
     emphasis_seen: dict[str, int] = {}

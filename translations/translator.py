@@ -19,12 +19,14 @@ publish cost as much as the whole archive.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from koho.article import Article, TranslationNote
 from koho.bulletin import BulletinIssue
@@ -261,6 +263,12 @@ class Translator:
         )
 
 
+# What TranslationCache keeps per article and language: the fingerprint, the translated fields
+# (the names in _TRANSLATED, of several types, given back to dataclasses.replace), each image's
+# (alt, caption), and the Result's segment and reviewed counts.
+_Kept = tuple[str, dict[str, Any], tuple[tuple[str, str], ...], int, int]
+
+
 class TranslationCache:
     """Finished translations, one per article and language, with the fingerprint of what made
     them; a different fingerprint is a miss and the entry is replaced (the file never grows
@@ -270,8 +278,8 @@ class TranslationCache:
     FILENAME = "translations.sqlite3"
 
     def __init__(self, directory: Path | None):
-        self._store = ParseCache(directory, self.FILENAME)
-        self._installed: list | None = None
+        self._store: ParseCache[_Kept] = ParseCache(directory, self.FILENAME)
+        self._installed: list[tuple[str, str, str, str]] | None = None
         self._pair: dict[tuple[str, str], str] = {}
 
     def fingerprint(self, article: Article, language: str, translator: Translator) -> str:
@@ -335,7 +343,7 @@ def _code_digest() -> str:
 
     digest = hashlib.sha256()
     for module in (segment, glossary, review, engine, koho.markup, koho.article):
-        digest.update(Path(module.__file__).read_bytes())
+        digest.update(Path(inspect.getfile(module)).read_bytes())
     digest.update(Path(__file__).read_bytes())
     # The libraries that segment, decode and render (their versions, as a stand-in for their code),
     # and argostranslate's decoding settings (threads change speed, not output).
@@ -363,7 +371,8 @@ def translated_issue(issue: BulletinIssue, translations: Mapping[str, Article]) 
     ``translations`` maps article id -> translated Article (all in one language). None unless
     every article of the issue has a translation: an edition never mixes in Japanese.
     """
-    articles = [translations.get(a.id) for a in issue.articles]
-    if not articles or any(a is None for a in articles):
+    found = [translations.get(a.id) for a in issue.articles]
+    articles = tuple(a for a in found if a is not None)
+    if not found or len(articles) != len(found):
         return None
-    return BulletinIssue(issue.day, issue.appears_at, tuple(articles))
+    return BulletinIssue(issue.day, issue.appears_at, articles)
