@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from channels.mail.message import Identity, Recipient, Rendered, address, envelope_address, render, render_digest
-from channels.mail.transports import MailTransport, SendError, transport_factory
+from channels.mail.transports import MailTransport, SendError, SendsBatches, transport_factory
 from koho.article import Article
 from koho.bulletin import BulletinIssue, in_digest
 from koho.channel import AudienceContext, HasAudience, HasIssueAudience, Limits, OnceAcrossLanguages
@@ -180,14 +180,13 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
         return [receipts[d.key] for d in batch]
 
     def _send(self, items: list[tuple[str, str, bytes, str]]) -> list[str | SendError]:
-        batch_send = getattr(self.transport, "send_batch", None)
-        if batch_send is not None:  # parallel connections
-            sent: list[str | SendError] = batch_send(items)
-            return sent
+        transport = self.transport
+        if isinstance(transport, SendsBatches):  # parallel connections
+            return transport.send_batch(items)
         results: list[str | SendError] = []
         for item in items:
             try:
-                results.append(self.transport.send(*item))
+                results.append(transport.send(*item))
             except SendError as exc:
                 results.append(exc)
         return results

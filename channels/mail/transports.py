@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 from koho.errors import ConfigError, DeliveryFailure
@@ -82,6 +82,16 @@ class MailTransport(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class SendsBatches(Protocol):
+    """A transport that sends a batch itself (over parallel connections): the mail channel hands
+    it the whole batch rather than one message at a time."""
+
+    def send_batch(self, items: list[tuple[str, str, bytes, str]]) -> list[str | SendError]:
+        """Send every message; a reference or the error for each, in order."""
         ...
 
 
