@@ -187,9 +187,7 @@ class FeedsChannel(StoreChannel, Rebuildable):
 def _content_html(article: Article, site: Site) -> str:
     # Feed readers resolve nothing relative to the article page, so images get absolute URLs.
     images = "".join(
-        f'<figure><img src="{escape(site.url("media/" + i.src.removeprefix("media/")))}" '
-        f'alt="{escape(i.alt)}"></figure>'
-        for i in article.images
+        f'<figure><img src="{escape(site.media_url(i.src))}" alt="{escape(i.alt)}"></figure>' for i in article.images
     )
     t = words(article.language)
     # A correction is news too: feed readers show it first, as the archive page does.
