@@ -41,7 +41,7 @@ def _fail(report, nodeid: str) -> None:
     report.outcome = "failed"
     report.longrepr = (
         f"{nodeid} skipped ({_reason(report)}), and a skip fails the suite: install what "
-        f"it needs (sh tests/system-deps.sh; pip install -c requirements.lock -e '.[dev,translate]'), "
+        f"it needs (sh tests/system-deps.sh; pip install -c requirements.lock -e '.[dev,translate,accessible]'), "
         f"list it in tests/skips.py ALLOWED with a reason, or set {OPT_OUT}=1 on a machine "
         f"that lacks it"
     )

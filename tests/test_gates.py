@@ -24,10 +24,10 @@ from tests.conftest import REPO
 BIN = Path(sys.executable).parent
 LOCK = REPO / "requirements.lock"
 #: The extras the lock is compiled for (README "Updating the lock").
-LOCKED_EXTRAS = ("dev", "translate")
+LOCKED_EXTRAS = ("dev", "translate", "accessible")
 RELOCK = (
-    "relock: pip-compile --extra dev --extra translate -c constraints.txt --strip-extras --allow-unsafe "
-    "--no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o requirements.lock pyproject.toml"
+    "relock: pip-compile --extra dev --extra translate --extra accessible -c constraints.txt --strip-extras "
+    "--allow-unsafe --no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o requirements.lock pyproject.toml"
 )
 
 
