@@ -53,3 +53,24 @@ def test_the_x_post_planned_for_a_long_article_weighs_at_most_280(workspace):
     article = replace(next(iter(corpus.articles.values())), summary=LONG, x_text=None)
     text = x.post_text(article, corpus.site)
     assert x_weighted_length(text) <= 280 and text.endswith(corpus.site.article_url(article.id))
+
+
+@pytest.mark.parametrize(
+    ("channel", "compose"),
+    [
+        (
+            line.LineChannel,
+            lambda article, site: line.broadcast_text(article.title, article.summary, site.article_url(article.id)),
+        ),
+        (youtube.YouTubeChannel, lambda article, site: youtube.description(article, site)),
+    ],
+    ids=["line", "youtube"],
+)
+def test_line_and_youtube_fit_a_long_article_within_their_declared_limit(workspace, channel, compose):
+    # As X above, in the unit each provider counts. Facebook's 63,206 characters are out of reach
+    # of a valid article's title and summary (the link is a separate field), so it has no case.
+    corpus = load(Settings())
+    article = replace(next(iter(corpus.articles.values())), summary=LONG, x_text=None)
+    limits = channel.limits
+    assert limits.body_max is not None
+    assert 0 < measure_of(limits)(compose(article, corpus.site)) <= limits.body_max
