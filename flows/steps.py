@@ -355,8 +355,7 @@ def open_note(outcome: Outcome) -> str:
     waiting = outcome.count("waiting")
     if waiting:
         parts.append(
-            f"{waiting} waiting for the provider's quota to reset; publish-due sends them then "
-            "(koho status says when)"
+            f"{waiting} waiting for the provider's quota to reset; publish-due sends them then (koho status says when)"
         )
     if outcome.count(State.PENDING) > waiting:
         parts.append(
