@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from typer.testing import CliRunner
 
 from channels.line import LineChannel, LineSettings
@@ -27,8 +26,6 @@ from tests.fakes.line_api import FakeLine
 from tests.fakes.steps import corpus, publish
 from tests.fakes.x_api import CREDENTIALS, FakeX
 from tests.fakes.youtube_api import FakeYouTube
-from tests.mail_peers import Sink
-from tests.peers import free_port
 from tests.test_ledger import page
 from tests.test_ledger_postgres import race
 
@@ -51,15 +48,6 @@ def youtube_channel(fake: FakeYouTube) -> YouTubeChannel:
             timeout=2.0,
         )
     )
-
-
-@pytest.fixture
-def relay():
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield sink, controller.port
-    controller.stop()
 
 
 @pytest.fixture
