@@ -230,6 +230,10 @@ class YouTubeApi:
         self.book = book
         self.budget = settings.daily_quota
         self._clock = clock
+        #: The quota day on which the API itself said the units are spent (403 quotaExceeded):
+        #: koho's book was behind (another application of the project), and every further
+        #: update that day waits without a request.
+        self._spent_day: str | None = None
 
     def _refuse(self, key: str, need: int) -> Receipt | None:
         now = self._clock()
@@ -237,6 +241,13 @@ class YouTubeApi:
         if need > self.budget:  # no day ever has room for it: a setting to fix, not a wait
             return Receipt.failed(
                 key, f"refused: this update needs up to {need} units and the daily budget is {self.budget:,}"
+            )
+        if self._spent_day == day:
+            return Receipt.waits(
+                key,
+                f"waiting for YouTube's quota: the Data API refused an earlier update on {day} (Pacific "
+                "time) for quota; it goes out when the quota day ends (midnight Pacific time)",
+                next_quota_day(now),
             )
         spent = self.book.quota_spent(self.PROVIDER, day)
         if spent + need > self.budget:
@@ -285,6 +296,7 @@ class YouTubeApi:
             why = f"YouTube {status}: {reason} (units: {spent})"
             codes = set(reason.rpartition("[")[2].rstrip("]").split(","))
             if status == 403 and codes & set(DAILY_REASONS):
+                self._spent_day = quota_day(self._clock())
                 return Receipt.waits(
                     key,
                     f"waiting for YouTube's quota: {why}; it goes out when the quota day ends (midnight Pacific time)",

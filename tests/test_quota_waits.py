@@ -131,6 +131,27 @@ def test_a_youtube_quota_refusal_waits_and_goes_out_once_after_the_quota_day_rol
     assert len(fake.calls("PUT")) == 2 and not sink.messages  # once, and nothing to tell
 
 
+def test_after_the_apis_own_refusal_further_updates_that_day_wait_without_a_request(workspace, clock):
+    fake = FakeYouTube(daily_quota=10_000).start()
+    for vid in VIDEOS:
+        fake.add_video(vid)
+    fake.by_day[quota_day()] = 10_000  # spent by another application: koho's book says 0
+    ledger = Ledger(Settings().db_url())
+    chan = youtube_channel(fake)
+    try:
+        assert publish(chan, ARTICLE, ledger)[0][0].until == PACIFIC_MIDNIGHT
+        asked = len(fake.seen)
+        (second,) = publish(chan, "nerima-daikon-hikkonuki-2026", ledger)[0]
+        assert (second.state, second.until, len(fake.seen)) == ("pending", PACIFIC_MIDNIGHT, asked)
+        assert "refused an earlier update on 2026-11-27 (Pacific time)" in second.detail
+        clock.set(PACIFIC_MIDNIGHT + timedelta(minutes=1))  # a new day: the same channel asks again
+        assert publish(chan, "nerima-daikon-hikkonuki-2026", ledger)[0][0].state == "sent"
+    finally:
+        chan.close()
+        ledger.close()
+        fake.stop()
+
+
 def test_two_runs_at_once_after_the_rollover_send_it_once(workspace, clock, ledger_url):
     fake = FakeYouTube(daily_quota=10_000).start()
     fake.add_video(VIDEO)
