@@ -243,20 +243,14 @@ class YouTubeApi:
                 key, f"refused: this update needs up to {need} units and the daily budget is {self.budget:,}"
             )
         if self._spent_day == day:
-            return Receipt.waits(
-                key,
-                f"waiting for YouTube's quota: the Data API refused an earlier update on {day} (Pacific "
-                "time) for quota; it goes out when the quota day ends (midnight Pacific time)",
-                next_quota_day(now),
-            )
+            return _waits(key, f"the Data API refused an earlier update on {day} (Pacific time) for quota", now)
         spent = self.book.quota_spent(self.PROVIDER, day)
         if spent + need > self.budget:
-            return Receipt.waits(
+            return _waits(
                 key,
-                f"waiting for YouTube's quota: the Data API budget is {self.budget:,} units a day; "
-                f"{spent:,} are spent on {day} (Pacific time) and this update needs up to {need}; "
-                "it goes out when the quota day ends (midnight Pacific time)",
-                next_quota_day(now),
+                f"the Data API budget is {self.budget:,} units a day; {spent:,} are spent on {day} "
+                f"(Pacific time) and this update needs up to {need}",
+                now,
             )
         return None
 
@@ -296,12 +290,9 @@ class YouTubeApi:
             why = f"YouTube {status}: {reason} (units: {spent})"
             codes = set(reason.rpartition("[")[2].rstrip("]").split(","))
             if status == 403 and codes & set(DAILY_REASONS):
-                self._spent_day = quota_day(self._clock())
-                return Receipt.waits(
-                    key,
-                    f"waiting for YouTube's quota: {why}; it goes out when the quota day ends (midnight Pacific time)",
-                    next_quota_day(self._clock()),
-                )
+                now = self._clock()
+                self._spent_day = quota_day(now)
+                return _waits(key, why, now)
             if status == 429 or status >= 500 or (status == 403 and codes & set(RATE_REASONS)):
                 return Receipt.transient(key, why)
             return Receipt.failed(key, why)
@@ -321,6 +312,15 @@ class YouTubeApi:
     def close(self) -> None:
         """Close the HTTP connections."""
         self.service.close()
+
+
+def _waits(key: str, why: str, now: datetime) -> Receipt:
+    """An update the quota day has no room for: it goes out when the day ends."""
+    return Receipt.waits(
+        key,
+        f"waiting for YouTube's quota: {why}; it goes out when the quota day ends (midnight Pacific time)",
+        next_quota_day(now),
+    )
 
 
 def _reason(exc: HttpError) -> str:
