@@ -5,7 +5,9 @@ account's monthly quota, so it is kept for what everyone needs to see now (``pri
 urgent``) and for the bulletin issue. Before each broadcast the quota the API reports is read
 (``GET /v2/bot/message/quota`` and ``/quota/consumption``) and compared with the friends a
 broadcast reaches (the Insight API's followers minus blocks, or ``KOHO_LINE_AUDIENCE``): a
-broadcast that would exceed the month's quota is refused with the numbers, never sent. What
+broadcast that would exceed the month's quota is not sent; it waits, with the numbers, for the
+quota to renew on the first of next month (Japan time, the account's), as one LINE itself refuses
+for the monthly limit (429) does (ADR 0030). What
 koho broadcast is booked in the run's ledger (``SpendsQuota``: ``quota_usage``, by month), and
 counts when it is more than LINE reports yet (its consumption figures lag).
 
@@ -20,8 +22,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, ClassVar
+from zoneinfo import ZoneInfo
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -29,6 +32,7 @@ from pydantic_settings import SettingsConfigDict
 from channels.common.api import ApiChannel, ApiSettings, read_settings
 from channels.common.posts import ONCE, request_of
 from channels.common.textfit import fit
+from koho import clock as koho_clock
 from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.channel import Limits, PlanContext, PlansIssues, SpendsQuota
@@ -46,6 +50,25 @@ API = "https://api.line.me"
 TEXT_MAX = 5000
 BROADCAST = "broadcast"
 LIMITS = Limits(body_max=TEXT_MAX, length_unit="utf16", overflow="truncate", batch_size=5)
+
+
+#: The official account's time zone: its monthly quota renews at midnight on the 1st there.
+QUOTA_ZONE = ZoneInfo("Asia/Tokyo")
+
+
+def next_quota_month(now: datetime) -> datetime:
+    """When the quota month ``now`` falls in ends: the 1st of next month, 00:00 Japan time (aware)."""
+    local = now.astimezone(QUOTA_ZONE)
+    first = date(local.year + local.month // 12, local.month % 12 + 1, 1)
+    return datetime.combine(first, time(0), QUOTA_ZONE)
+
+
+def _waits(key: str, why: str, now: datetime) -> Receipt:
+    """A broadcast the month's quota has no room for: it goes out when the quota renews."""
+    until = next_quota_month(now)
+    return Receipt.waits(
+        key, f"waiting for LINE's monthly quota: {why}; it goes out when the quota renews on {until:%Y-%m-%d}", until
+    )
 
 
 class LineSettings(ApiSettings):
@@ -147,7 +170,9 @@ class LineApi:
 
     PROVIDER = "line-messaging-api"
 
-    def __init__(self, url: str, settings: LineSettings, book: QuotaBook, today: Callable[[], date] | None = None):
+    def __init__(
+        self, url: str, settings: LineSettings, book: QuotaBook, clock: Callable[[], datetime] = koho_clock.now
+    ):
         from linebot.v3 import insight, messaging
 
         # Set: the channel checked its settings before opening the API.
@@ -162,11 +187,15 @@ class LineApi:
         self.insight = insight.Insight(self._insight_client)
         self.settings = settings
         self.timeout = (min(5.0, settings.timeout), settings.timeout)
-        self._today = today or (lambda: datetime.now().astimezone().date())
+        self._clock = clock
         #: Where broadcasts' messages are booked by month: LINE's consumption figures lag.
         self.book = book
         #: What the broadcast being sent costs (set by the quota check).
         self._pending_cost = 0
+
+    def _today(self) -> date:
+        """The account's date (Japan time): LINE's quota months and Insight's days are its."""
+        return self._clock().astimezone(QUOTA_ZONE).date()
 
     def _month(self) -> str:
         """The quota period: LINE's quota is per calendar month."""
@@ -181,7 +210,9 @@ class LineApi:
                 return max(0, int(found.followers) - int(found.blocks or 0))
         return self.settings.audience or None
 
-    def _quota_problem(self) -> str | None:
+    def _quota_problem(self, key: str) -> Receipt | None:
+        """Why the month's quota lets this broadcast not go out now: it waits for the next
+        month, or fails when no month could hold it (or the audience is unknown)."""
         quota = self.messaging.get_message_quota(_request_timeout=self.timeout)
         if quota.type != "limited":
             return None
@@ -189,14 +220,23 @@ class LineApi:
         used = max(used, self.book.quota_spent(self.PROVIDER, self._month()))
         audience = self._audience()
         if audience is None:
-            return (
+            return Receipt.failed(
+                key,
                 "refused: LINE reports a monthly quota but no follower count yet; set KOHO_LINE_AUDIENCE "
-                "to the number of friends a broadcast reaches"
+                "to the number of friends a broadcast reaches",
+            )
+        if audience > quota.value:  # no month has room: the plan must change, waiting cannot help
+            return Receipt.failed(
+                key,
+                f"refused: a broadcast reaches about {audience:,} friends and the LINE monthly quota is "
+                f"{quota.value:,} messages",
             )
         if used + audience > quota.value:
-            return (
-                f"refused: the LINE monthly quota is {quota.value:,} messages, {used:,} are used, and a "
-                f"broadcast reaches about {audience:,} friends ({used + audience - quota.value:,} too many)"
+            return _waits(
+                key,
+                f"the quota is {quota.value:,} messages, {used:,} are used, and a broadcast reaches about "
+                f"{audience:,} friends ({used + audience - quota.value:,} too many)",
+                self._clock(),
             )
         self._pending_cost = audience
         return None
@@ -209,9 +249,9 @@ class LineApi:
         key = delivery.key
         self._pending_cost = 0
         try:
-            problem = self._quota_problem()
+            problem = self._quota_problem(key)
             if problem:
-                return Receipt.failed(key, problem)
+                return problem
             text = str(request_of(delivery).json_field("messages", 0, "text"))
             answer = self.messaging.broadcast_with_http_info(
                 BroadcastRequest(messages=[TextMessage(text=text)]),
@@ -219,7 +259,7 @@ class LineApi:
                 _request_timeout=self.timeout,
             )
         except ApiException as exc:
-            return _receipt_for_error(key, exc)
+            return _receipt_for_error(key, exc, self._clock())
         except Exception as exc:  # urllib3 timeouts and connection errors
             if type(exc).__module__.startswith(("urllib3", "socket")) or isinstance(exc, OSError):
                 return Receipt.transient(key, f"LINE unreachable: {type(exc).__name__}")
@@ -237,7 +277,7 @@ class LineApi:
         self._insight_client.close()
 
 
-def _receipt_for_error(key: str, exc: ApiException) -> Receipt:
+def _receipt_for_error(key: str, exc: ApiException, now: datetime) -> Receipt:
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
     try:
         text = " ".join(str(json.loads(exc.body or b"{}").get("message", exc.reason)).split())[:300]
@@ -248,7 +288,7 @@ def _receipt_for_error(key: str, exc: ApiException) -> Receipt:
         # The same retry key was accepted before (a timeout hid it): sent once, not twice.
         return Receipt.sent(key, f"line-request:{headers['x-line-accepted-request-id']}", "accepted earlier")
     if exc.status == 429 and "monthly limit" in text.lower():
-        return Receipt.failed(key, why)
+        return _waits(key, why, now)
     if exc.status == 429 or exc.status >= 500:
         wait = headers.get("retry-after")
         return Receipt.transient(key, why, float(wait) if wait and wait.isdigit() else None)

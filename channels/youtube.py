@@ -4,7 +4,8 @@ Delivery reads the video's snippet (``videos.list``, 1 quota unit), and writes i
 new description (``videos.update``, 50 units) keeping title, category, tags and languages; when
 the description is already current nothing is written. The Data API allows 10,000 units a day
 (Pacific time); every unit spent is recorded in the ledger (``quota_usage``) and work that would
-exceed ``KOHO_YOUTUBE_DAILY_QUOTA`` is refused with the numbers.
+exceed ``KOHO_YOUTUBE_DAILY_QUOTA`` waits, with the numbers, for the next quota day, as work the
+API itself refuses for quota (403 ``quotaExceeded``) does (ADR 0030).
 
 The description follows YouTube's rules: at most 5,000 UTF-8 bytes and no ``<`` or ``>`` (they
 become ＜ ＞); the article link comes first, then the text cut at a sentence boundary.
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, cast
 from zoneinfo import ZoneInfo
@@ -31,6 +32,7 @@ from channels.common.api import ApiChannel, ApiSettings, read_settings
 from channels.common.posts import request_of
 from channels.common.textfit import fit, plain_text
 from channels.common.words import correction_label
+from koho import clock as koho_clock
 from koho.article import Article
 from koho.channel import Limits, PlanContext, SpendsQuota
 from koho.delivery import Delivery, Receipt
@@ -119,7 +121,21 @@ def description(article: Article, site: Site) -> str:
 
 def quota_day(now: datetime | None = None) -> str:
     """The Data API quota period ``now`` falls in (a Pacific-time date)."""
-    return (now or datetime.now(UTC)).astimezone(QUOTA_ZONE).date().isoformat()
+    return (now or koho_clock.now()).astimezone(QUOTA_ZONE).date().isoformat()
+
+
+def next_quota_day(now: datetime) -> datetime:
+    """When the quota day ``now`` falls in ends: the next midnight Pacific time (aware UTC; a
+    daylight-saving change that day moves it, which the zone knows)."""
+    day = now.astimezone(QUOTA_ZONE).date() + timedelta(days=1)
+    return datetime.combine(day, time(0), QUOTA_ZONE).astimezone(UTC)
+
+
+#: The API's reasons that mean the project's daily units are spent: over at the quota day's end.
+DAILY_REASONS = ("quotaExceeded", "dailyLimitExceeded")
+#: Reasons that mean a short-term rate (requests per 100 s): no reset time is given, so a
+#: transient failure with back-off, not a wait until tomorrow.
+RATE_REASONS = ("rateLimitExceeded", "userRateLimitExceeded")
 
 
 class YouTubeChannel(ApiChannel, SpendsQuota):
@@ -136,7 +152,7 @@ class YouTubeChannel(ApiChannel, SpendsQuota):
         self, settings: YouTubeSettings, base_dir: Path | None = None, clock: Callable[[], datetime] | None = None
     ):
         super().__init__(settings, base_dir)
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or koho_clock.now
         self._book: QuotaBook | None = None
 
     def use_quota(self, book: QuotaBook) -> None:
@@ -214,16 +230,27 @@ class YouTubeApi:
         self.book = book
         self.budget = settings.daily_quota
         self._clock = clock
+        #: The quota day on which the API itself said the units are spent (403 quotaExceeded):
+        #: koho's book was behind (another application of the project), and every further
+        #: update that day waits without a request.
+        self._spent_day: str | None = None
 
     def _refuse(self, key: str, need: int) -> Receipt | None:
-        day = quota_day(self._clock())
+        now = self._clock()
+        day = quota_day(now)
+        if need > self.budget:  # no day ever has room for it: a setting to fix, not a wait
+            return Receipt.failed(
+                key, f"refused: this update needs up to {need} units and the daily budget is {self.budget:,}"
+            )
+        if self._spent_day == day:
+            return _waits(key, f"the Data API refused an earlier update on {day} (Pacific time) for quota", now)
         spent = self.book.quota_spent(self.PROVIDER, day)
         if spent + need > self.budget:
-            return Receipt.failed(
+            return _waits(
                 key,
-                f"refused: the YouTube Data API budget is {self.budget:,} units a day; "
-                f"{spent:,} are spent on {day} (Pacific time) and this update needs up "
-                f"to {need}; it is tried again by a later run",
+                f"the Data API budget is {self.budget:,} units a day; {spent:,} are spent on {day} "
+                f"(Pacific time) and this update needs up to {need}",
+                now,
             )
         return None
 
@@ -259,8 +286,14 @@ class YouTubeApi:
             answer = self.service.videos().update(part="snippet", body=body).execute(num_retries=0)
         except HttpError as exc:
             status = int(exc.resp.status)
-            why = f"YouTube {status}: {_reason(exc)} (units: {spent})"
-            if status == 429 or status >= 500:
+            reason = _reason(exc)
+            why = f"YouTube {status}: {reason} (units: {spent})"
+            codes = set(reason.rpartition("[")[2].rstrip("]").split(","))
+            if status == 403 and codes & set(DAILY_REASONS):
+                now = self._clock()
+                self._spent_day = quota_day(now)
+                return _waits(key, why, now)
+            if status == 429 or status >= 500 or (status == 403 and codes & set(RATE_REASONS)):
                 return Receipt.transient(key, why)
             return Receipt.failed(key, why)
         except RefreshError as exc:
@@ -279,6 +312,15 @@ class YouTubeApi:
     def close(self) -> None:
         """Close the HTTP connections."""
         self.service.close()
+
+
+def _waits(key: str, why: str, now: datetime) -> Receipt:
+    """An update the quota day has no room for: it goes out when the day ends."""
+    return Receipt.waits(
+        key,
+        f"waiting for YouTube's quota: {why}; it goes out when the quota day ends (midnight Pacific time)",
+        next_quota_day(now),
+    )
 
 
 def _reason(exc: HttpError) -> str:

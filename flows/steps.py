@@ -370,9 +370,14 @@ def deliver_batches(
 def open_note(outcome: Outcome) -> str:
     """What a run leaves open, in words: pending retries, uncertain sends, another run's work."""
     parts = []
-    if outcome.count(State.PENDING):
+    waiting = outcome.count("waiting")
+    if waiting:
         parts.append(
-            f"{outcome.count(State.PENDING)} still pending (a temporary failure, or another run "
+            f"{waiting} waiting for the provider's quota to reset; publish-due sends them then (koho status says when)"
+        )
+    if outcome.count(State.PENDING) > waiting:
+        parts.append(
+            f"{outcome.count(State.PENDING) - waiting} still pending (a temporary failure, or another run "
             "is sending them); publish-due retries them"
         )
     if outcome.count(State.UNCERTAIN):

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import groupby
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, not_, select
 
 from koho.cli_words import N_, catalog
 from koho.delivery import OPEN_STATES, State
@@ -61,14 +61,20 @@ def note_start(ledger: Ledger, work: str, now: datetime, allowed: timedelta) -> 
 
 def problems(ledger: Ledger, now: datetime, pending_after: timedelta) -> list[Problem]:
     """Failed deliveries, and open ones planned more than ``pending_after`` ago, that the
-    operators have not been told of yet."""
+    operators have not been told of yet. A row waiting for a quota to reset is neither while its
+    reset is ahead (ADR 0030): it goes out then, and ``koho status`` says when; once the reset
+    has passed and it is still open, it is late like any other."""
     c = deliveries.c
     told = select(alerts.c.subject)
     old = (now - pending_after).astimezone(UTC)
+    waits = and_(c.waiting.is_(True), c.not_before > now.astimezone(UTC))
     query = (
         select(c.key, c.state, c.channel, c.article_id, c.language, c.detail, c.created_at, c.updated_at, c.not_before)
         .where(c.key.not_in(told))
-        .where((c.state == State.FAILED.value) | and_(c.state.in_([s.value for s in OPEN_STATES]), c.created_at <= old))
+        .where(
+            (c.state == State.FAILED.value)
+            | and_(c.state.in_([s.value for s in OPEN_STATES]), c.created_at <= old, not_(waits))
+        )
         .order_by(c.article_id, c.channel, c.language, c.id)
     )
     with ledger.engine.connect() as conn:

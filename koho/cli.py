@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -518,6 +518,7 @@ def _status_all(ledger: Ledger, tz: tzinfo) -> None:
             ", ".join(refs.get((article, channel), [])),
         )
     out.print(table)
+    _waits(ledger, tz)
     doubt = ledger.doubt_by_channel()
     if doubt:
         out.print(
@@ -525,6 +526,32 @@ def _status_all(ledger: Ledger, tz: tzinfo) -> None:
             + ", ".join(f"{channel} {n}" for channel, n in sorted(doubt.items())),
             markup=False,
         )
+
+
+def _waits(ledger: Ledger, tz: tzinfo) -> None:
+    """What waits for a provider's quota to reset (ADR 0030), and when it goes out."""
+    waits = ledger.waits()
+    if not waits:
+        return
+    out.print(_("Waiting for a quota to reset (publish-due sends them then):"))
+    for w in waits:
+        edition = f" ({w.language})" if w.language and w.language != "ja" else ""
+        out.print(
+            _("- {article}{edition} on {channel}: {n} deliveries go out after {when}; {reason}").format(
+                article=w.article_id,
+                edition=edition,
+                channel=w.channel,
+                n=w.count,
+                when=_when(w.until, tz),
+                reason=w.detail,
+            ),
+            markup=False,
+        )
+
+
+def _when(moment: datetime, tz: tzinfo) -> str:
+    """A moment as operators read it: in the site's zone, with the zone's name."""
+    return f"{moment.astimezone(tz):%Y-%m-%d %H:%M %Z}"
 
 
 def _state_cells(counts: Counter[str]) -> list[str]:
@@ -585,6 +612,8 @@ def _status_rows(rows: list[dict[str, Any]], tz: tzinfo) -> None:
         table.add_column(_(column), overflow="fold")
     for row in sorted(rows, key=lambda r: (r["channel"], r["target"], r["updated_at"])):
         state = f"{row['state']} (in doubt)" if row["in_doubt"] and row["state"] != "uncertain" else row["state"]
+        if row["waiting"] and row["state"] == "pending" and row["not_before"] is not None:
+            state = _("pending: goes out after {when}").format(when=_when(row["not_before"], tz))
         table.add_row(
             row["channel"],
             row["target"],

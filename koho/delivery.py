@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -81,6 +82,8 @@ class Receipt:
 
     ``retry`` marks a transient failure (429, 5xx, timeout): the row stays pending and the
     delivery is tried again, after ``retry_after`` seconds when the provider said so.
+    ``until`` marks a wait: a quota that resets at a known time refused it (ADR 0030); the row
+    stays pending, no run sends it before then, and it is neither a failure nor late meanwhile.
     """
 
     key: str
@@ -92,6 +95,8 @@ class Receipt:
     #: Further provider ids of the same delivery that reconciliation found (a post made twice
     #: before koho knew): recorded as rows of their own, so a withdrawal deletes them too.
     also: tuple[str, ...] = ()
+    #: A wait's end (aware): when the provider's quota resets.
+    until: datetime | None = None
 
     @classmethod
     def sent(cls, key: str, ref: str | None, detail: str | None = None) -> Receipt:
@@ -112,6 +117,12 @@ class Receipt:
     def transient(cls, key: str, why: str, retry_after: float | None = None) -> Receipt:
         """Try again later; the ledger row stays pending."""
         return cls(key, State.PENDING, None, why, retry=True, retry_after=retry_after)
+
+    @classmethod
+    def waits(cls, key: str, why: str, until: datetime) -> Receipt:
+        """A quota refused it until ``until`` (aware), when it resets: pending, sent by the first
+        run after that; ``why`` says so in words an operator understands."""
+        return cls(key, State.PENDING, None, why, until=until)
 
     @classmethod
     def uncertain(cls, key: str, why: str) -> Receipt:

@@ -77,6 +77,20 @@ class Claim:
     doubtful: frozenset[str]
 
 
+@dataclass(frozen=True)
+class Wait:
+    """Deliveries of one article on one channel (and language) waiting for a quota to reset."""
+
+    article_id: str
+    channel: str
+    language: str | None
+    count: int
+    #: When the first of them goes out (the reset).
+    until: datetime
+    #: Why, as the channel said it.
+    detail: str
+
+
 class Ledger:
     """Per-channel delivery log shared by flows, the CLI and ``koho status``."""
 
@@ -336,7 +350,8 @@ class Ledger:
 
     def apply(self, receipts: Sequence[Receipt]) -> None:
         """Store receipts and release their leases: final states, provider references, reasons;
-        a transient failure's retry time; an uncertain outcome marks the row in doubt."""
+        a transient failure's retry time, a quota wait's end; an uncertain outcome marks the row
+        in doubt."""
         if not receipts:
             return
         now = utcnow()
@@ -352,6 +367,7 @@ class Ledger:
                 lease_owner=None,
                 lease_until=None,
                 not_before=bindparam("nb"),
+                waiting=bindparam("waits"),
                 in_doubt=or_(deliveries.c.in_doubt, bindparam("doubt")),
             )
         )
@@ -364,6 +380,7 @@ class Ledger:
                 now=now,
                 sent=now if r.state == State.SENT else None,
                 nb=_not_before(r, now),
+                waits=r.until is not None,
                 doubt=r.state == State.UNCERTAIN,
             )
             for r in receipts
@@ -554,7 +571,7 @@ class Ledger:
             else:
                 result = [dict(r._mapping) for r in conn.execute(query)]
         for row in result:
-            for col in ("created_at", "updated_at", "sent_at"):
+            for col in ("created_at", "updated_at", "sent_at", "not_before"):
                 row[col] = _aware(row[col])
         return result
 
@@ -564,19 +581,21 @@ class Ledger:
         sent by an overlapping run); ``pending`` and ``uncertain`` whoever holds them; and
         ``in_doubt``: rows that may have reached someone twice; ``retrying``: pending rows this
         run tried (a temporary failure, not another run's work), with ``retry_reasons`` distinct
-        reasons."""
+        reasons; ``waiting``: pending rows waiting for a quota to reset (also in ``pending``)."""
         found: Counter[str] = Counter()
         reasons: set[str | None] = set()
         c = deliveries.c
         with self.engine.connect() as conn:
             for chunk in _chunks(list(keys), _CHUNK):
                 query = (
-                    select(c.state, c.run_id, c.in_doubt, c.detail, func.count())
+                    select(c.state, c.run_id, c.in_doubt, c.detail, c.waiting, func.count())
                     .where(c.key.in_(chunk))
-                    .group_by(c.state, c.run_id, c.in_doubt, c.detail)
+                    .group_by(c.state, c.run_id, c.in_doubt, c.detail, c.waiting)
                 )
-                for state, owner, doubt, detail, n in conn.execute(query):
-                    if state == State.PENDING.value and run_id and owner == run_id:
+                for state, owner, doubt, detail, waits, n in conn.execute(query):
+                    if state == State.PENDING.value and waits:
+                        found["waiting"] += n  # a quota refused them until it resets: no failure
+                    elif state == State.PENDING.value and run_id and owner == run_id:
                         found["retrying"] += n  # this run tried them and they failed for now
                         reasons.add(detail)
                     if state in (State.PENDING.value, State.UNCERTAIN.value) or (run_id and owner == run_id):
@@ -598,6 +617,19 @@ class Ledger:
             for article_id, channel, state, n in conn.execute(query):
                 out.setdefault((article_id, channel), Counter())[state] = n
         return out
+
+    def waits(self) -> list[Wait]:
+        """Pending rows waiting for a provider's quota to reset, one ``Wait`` per article,
+        channel and language, soonest first: what ``koho status`` says will go out, and when."""
+        c = deliveries.c
+        query = (
+            select(c.article_id, c.channel, c.language, func.count(), func.min(c.not_before), func.min(c.detail))
+            .where(and_(c.state == State.PENDING.value, c.waiting.is_(True), c.not_before.is_not(None)))
+            .group_by(c.article_id, c.channel, c.language)
+        )
+        with self.engine.connect() as conn:
+            found = [Wait(a, ch, lang, n, _aware(t), why or "") for a, ch, lang, n, t, why in conn.execute(query)]
+        return sorted(found, key=lambda w: (w.until, w.article_id, w.channel))
 
     def doubt_by_channel(self) -> dict[str, int]:
         """Channel -> rows in doubt (once uncertain): the only ones that may have gone out twice."""
@@ -661,8 +693,10 @@ def _new_row(d: Delivery, state: State, now: datetime, **values: Any) -> dict[st
 
 
 def _not_before(receipt: Receipt, now: datetime) -> datetime | None:
-    """A transient failure waits the provider's time or a short back-off; an uncertain one a
-    minute; anything final never again."""
+    """A quota wait until its reset, however far (a day, a month); a transient failure the
+    provider's time or a short back-off; an uncertain one a minute; anything final never again."""
+    if receipt.until is not None:
+        return receipt.until.astimezone(UTC)
     if receipt.retry:
         return now + timedelta(seconds=min(receipt.retry_after or 2.0, MAX_BACKOFF))
     if receipt.state == State.UNCERTAIN:

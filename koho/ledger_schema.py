@@ -75,6 +75,9 @@ deliveries = Table(
     #: Once uncertain (no answer came, or a crashed run's lease was taken over): the only rows
     #: that may have reached their recipient twice.
     _required("in_doubt", Boolean, server_default=false()),
+    #: Pending until ``not_before`` because a provider's quota resets then (a YouTube day, a LINE
+    #: month, an X rate window): not a failure, and not late while that time is ahead (ADR 0030).
+    _required("waiting", Boolean, server_default=false()),
     UniqueConstraint("key", name="uq_deliveries_key"),
     Index("ix_deliveries_article", "article_id", "channel"),
     Index("ix_deliveries_state", "state"),

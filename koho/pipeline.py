@@ -20,7 +20,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from koho import progress
+from koho import clock, progress
 from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.channel import (
@@ -464,7 +464,8 @@ def deliver(
     many workers share one fan-out with nothing sent twice. Doubtful rows (uncertain, or taken
     over from a crashed run) are reconciled with the provider before anything is resent.
     Transient failures stay pending with a retry time and raise TransientDeliveryError after the
-    batch is recorded.
+    batch is recorded; so do quota waits that end within ``MAX_RETRY_AFTER``, while farther
+    waits stay pending until their reset without an error (ADR 0030).
     """
     owner = owner or run_owner()
     if isinstance(channel, SpendsQuota):
@@ -481,15 +482,26 @@ def deliver(
             )
             receipts.extend(got)
         progress.report(f"{channel.name}: files", min(size, len(keys) - start), len(keys))
-    transient = [r for r in receipts if r.retry]
+    # A quota that resets within the pause koho takes anyway (an X window of a few seconds) is
+    # waited out in this run, like a transient failure; a farther reset (a YouTube day, a LINE
+    # month) leaves its rows waiting for the first run after it, and this run goes on.
+    now = clock.now()
+    transient = [r for r in receipts if r.retry or (r.until is not None and _pause(r, now) <= MAX_RETRY_AFTER)]
     if transient:
-        wait = max((r.retry_after or 0.0) for r in transient)
+        wait = max(_pause(r, now) for r in transient)
         if wait:
             time.sleep(min(wait, MAX_RETRY_AFTER))
         raise TransientDeliveryError(
             f"{len(transient)} {channel.name} deliveries failed transiently: {transient[0].detail}", wait or None
         )
     return receipts
+
+
+def _pause(receipt: Receipt, now: datetime) -> float:
+    """Seconds until a receipt may be tried again: a wait's reset, a transient one's retry time."""
+    if receipt.until is not None:
+        return max(0.0, (receipt.until - now).total_seconds())
+    return receipt.retry_after or 0.0
 
 
 def _deliver_claimed(

@@ -156,3 +156,19 @@ def ledger(ledger_url):
     opened = Ledger(ledger_url)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def relay():
+    """An aiosmtpd server on loopback standing in for the office's mail relay: (its ``Sink`` of
+    received messages, its port); the operators' alert mails go through it."""
+    from aiosmtpd.controller import Controller
+
+    from tests.mail_peers import Sink
+    from tests.peers import free_port
+
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield sink, controller.port
+    controller.stop()

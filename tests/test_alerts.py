@@ -10,14 +10,12 @@ from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from koho.alerts import FAILED, MISSED, PENDING, message, note_start, problems, tell_once
 from koho.delivery import Receipt
 from koho.ledger import Ledger
 from koho.settings import Settings
 from tests.fakes.x_api import CREDENTIALS, FakeX
-from tests.mail_peers import Sink
 from tests.peers import free_port
 from tests.test_ledger import page
 from tests.test_ledger_postgres import race
@@ -101,15 +99,6 @@ def test_a_gap_between_scheduled_runs_is_reported_once(ledger, clock):
 
 
 # -- end to end ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def relay():
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield sink, controller.port
-    controller.stop()
 
 
 @pytest.mark.usefixtures("prefect_harness")

@@ -40,15 +40,23 @@ def ledger_url(fresh_postgres_db):
     return fresh_postgres_db
 
 
-def race(url: str, table: str, action: Callable[[Ledger], object], verb: str = "INSERT INTO") -> list:
+def race(
+    url: str, table: str, action: Callable[[Ledger], object], verb: str = "INSERT INTO", first_only: bool = False
+) -> list:
     """Run ``action`` on two Ledgers in two threads, both holding their first ``verb`` (INSERT
     INTO, UPDATE) on ``table`` until both got there: each has read the table before either
-    writes, the interleaving that makes a race. Returns each thread's result or exception."""
+    writes, the interleaving that makes a race. ``first_only``: hold only that first statement
+    (an action whose threads go on to write different numbers of them, as a claim and the
+    receipts of only what it claimed). Returns each thread's result or exception."""
     ledgers = [Ledger(url), Ledger(url)]
     barrier = threading.Barrier(2, timeout=20)
+    held = threading.local()
 
     def hold(_conn, _cursor, statement, _params, _context, _many):
         if statement.lstrip().upper().startswith(f"{verb} {table.upper()} "):
+            if first_only and getattr(held, "done", False):
+                return
+            held.done = True
             barrier.wait()
 
     for each in ledgers:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -50,14 +51,25 @@ def test_urgent_article_is_broadcast_once_with_line_request_id(line):
     assert publish(channel(fake), "sogo-bousai-kunren-2026", ledger)[0] == []  # normal news: no broadcast
 
 
-def test_a_broadcast_over_the_monthly_quota_is_refused_before_sending(line):
+def test_a_broadcast_over_the_monthly_quota_waits_for_next_month_before_sending(line):
     fake, ledger = line
     fake.quota, fake.used = 1000, 901  # a broadcast reaches 120 - 20 = 100 friends: 1001 > 1000
+    receipts, transient = publish(channel(fake), URGENT, ledger)
+    assert receipts[0].state == "pending" and transient is None and not fake.broadcasts
+    assert receipts[0].until == datetime(2026, 12, 1, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert receipts[0].detail == (
+        "waiting for LINE's monthly quota: the quota is 1,000 messages, 901 are used, and a "
+        "broadcast reaches about 100 friends (1 too many); it goes out when the quota renews on 2026-12-01"
+    )
+
+
+def test_a_broadcast_no_month_could_hold_fails(line):
+    fake, ledger = line
+    fake.quota = 99  # a broadcast reaches 100 friends
     receipts, _ = publish(channel(fake), URGENT, ledger)
     assert receipts[0].state == "failed" and not fake.broadcasts
     assert receipts[0].detail == (
-        "refused: the LINE monthly quota is 1,000 messages, 901 are used, and a "
-        "broadcast reaches about 100 friends (1 too many)"
+        "refused: a broadcast reaches about 100 friends and the LINE monthly quota is 99 messages"
     )
 
 

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from channels.common.textfit import utf8_bytes
-from channels.youtube import DESCRIPTION_MAX_BYTES, YouTubeChannel, YouTubeSettings, description, quota_day
+from channels.youtube import (
+    DESCRIPTION_MAX_BYTES,
+    YouTubeChannel,
+    YouTubeSettings,
+    description,
+    next_quota_day,
+    quota_day,
+)
 from koho.ledger import Ledger
 from koho.settings import Settings
 from tests.fakes.steps import corpus, edit_front_matter, publish, rows
@@ -90,12 +97,13 @@ def test_an_expired_access_token_is_refreshed(youtube, workspace):
     assert "【訂正・変更】問合せ先の電話番号を訂正しました。" in fake.videos[VIDEO]["description"]
 
 
-def test_work_over_the_daily_budget_is_refused_before_any_request(youtube):
+def test_work_over_the_daily_budget_waits_for_the_next_quota_day_before_any_request(youtube):
     fake, ledger = youtube
     ledger.spend_quota("youtube-data-api", quota_day(), 9_950)  # 50 left; an update needs up to 51
-    receipts, _ = publish(channel(fake), ARTICLE, ledger)
-    assert receipts[0].state == "failed" and not fake.seen
+    receipts, transient = publish(channel(fake), ARTICLE, ledger)
+    assert receipts[0].state == "pending" and transient is None and not fake.seen
     assert "budget is 10,000 units a day; 9,950 are spent" in receipts[0].detail
+    assert receipts[0].until == datetime(2026, 11, 28, 8, 0, tzinfo=UTC)  # midnight Pacific (PST)
     ledger.spend_quota("youtube-data-api", quota_day(), -1)  # exactly 51 left: allowed
     publish(channel(fake), "nerima-daikon-hikkonuki-2026", ledger)  # another video, unknown to the fake
     assert ledger.quota_spent("youtube-data-api", quota_day()) == 9_950
@@ -104,6 +112,10 @@ def test_work_over_the_daily_budget_is_refused_before_any_request(youtube):
 def test_the_quota_day_is_pacific_time():
     assert quota_day(datetime(2026, 11, 27, 7, 59, tzinfo=UTC)) == "2026-11-26"
     assert quota_day(datetime(2026, 11, 27, 8, 0, tzinfo=UTC)) == "2026-11-27"
+    assert next_quota_day(datetime(2026, 11, 27, 7, 59, tzinfo=UTC)) == datetime(2026, 11, 27, 8, tzinfo=UTC)
+    assert next_quota_day(datetime(2026, 7, 1, 12, tzinfo=UTC)) == datetime(2026, 7, 2, 7, tzinfo=UTC)  # PDT
+    # The day daylight saving ends (2026-11-01) is 25 hours long: its end is 08:00 UTC, not 07:00.
+    assert next_quota_day(datetime(2026, 11, 1, 12, tzinfo=UTC)) == datetime(2026, 11, 2, 8, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -128,8 +140,9 @@ def test_the_quota_day_is_pacific_time():
                     }
                 },
             ),
-            "failed",
-            "YouTube 403: The request cannot be completed because you have exceeded your quota. [quotaExceeded]",
+            "pending",
+            "waiting for YouTube's quota: YouTube 403: The request cannot be completed because you have "
+            "exceeded your quota. [quotaExceeded] (units: 1); it goes out when the quota day ends",
         ),
         (dict(timeout=1.5), "pending", "YouTube unreachable"),
     ],
@@ -140,10 +153,11 @@ def test_errors_land_in_the_ledger(youtube, fault, state, detail, clock):
     receipts, transient = publish(channel(fake), ARTICLE, ledger)
     row = rows(ledger, "youtube")[f"video-{VIDEO}"]
     assert row["state"] == state and row["detail"].startswith(detail)
-    assert (transient is not None) == (state == "pending")
+    waits = row["waiting"]
+    assert waits == detail.startswith("waiting") and (transient is not None) == (state == "pending" and not waits)
     assert ledger.quota_spent("youtube-data-api", quota_day()) == 1  # a refused request costs a unit too
     if state == "pending":
-        clock.advance(minutes=2)  # a later run, after the retry time
+        clock.advance(hours=12 if waits else 0, minutes=2)  # a later run, after the retry time (the quota day)
         assert publish(channel(fake), ARTICLE, ledger)[0][0].state == "sent"
 
 

@@ -9,8 +9,8 @@ would check.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 
 import requests
 import tweepy
@@ -20,6 +20,7 @@ from requests.adapters import HTTPAdapter
 
 from channels.common.posts import match_posts, unanswered
 from channels.x.channel import API, XSettings
+from koho import clock as koho_clock
 from koho.delivery import Delivery, Receipt
 from koho.payloads import ApiRequest
 
@@ -56,7 +57,7 @@ class _HostAdapter(HTTPAdapter):
 class XApi:
     """Creates and deletes posts; every outcome becomes a receipt, never an exception."""
 
-    def __init__(self, url: str, settings: XSettings, clock: Callable[[], float] = time.time):
+    def __init__(self, url: str, settings: XSettings, clock: Callable[[], datetime] = koho_clock.now):
         # All set: the channel checked its settings before opening the API.
         def secret(value: SecretStr | None) -> str:
             return value.get_secret_value() if value is not None else ""
@@ -93,9 +94,18 @@ class XApi:
                 return Receipt.skipped(key, f"the post was already deleted ({_message(exc)})", request.refers_to)
             return Receipt.failed(key, f"X 404: {_message(exc)}")
         except tweepy.TooManyRequests as exc:
-            reset = getattr(exc, "reset_time", None)
-            wait = max(1.0, reset - self._clock()) if reset else 60.0
-            return Receipt.transient(key, f"X 429 rate limited: retry in {wait:.0f} s", wait)
+            reset = _reset(exc.response.headers)
+            if reset is None:
+                return Receipt.transient(key, "X 429 rate limited (no reset time given)", 60.0)
+            now = self._clock()
+            # Never before the provider's reset, and never in the past: a skewed clock must not
+            # make the wait a busy loop.
+            until = max(reset, now + timedelta(seconds=1))
+            return Receipt.waits(
+                key,
+                f"waiting for X's rate limit: X 429, the window resets at {reset:%Y-%m-%d %H:%M:%S} UTC",
+                until,
+            )
         except tweepy.TwitterServerError as exc:
             return Receipt.transient(key, f"X {exc.response.status_code}: {_message(exc)}")
         except tweepy.Forbidden as exc:
@@ -131,6 +141,25 @@ class XApi:
     def close(self) -> None:
         """Close the HTTP session."""
         self.client.session.close()
+
+
+#: X's reset headers (epoch seconds): the 15-minute window's, and the 24-hour caps' when spent.
+_RESETS = (
+    ("x-rate-limit-remaining", "x-rate-limit-reset"),
+    ("x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
+    ("x-app-limit-24hour-remaining", "x-app-limit-24hour-reset"),
+)
+
+
+def _reset(headers: Mapping[str, str]) -> datetime | None:
+    """When X lets the refused request through again (aware UTC): the latest reset among the
+    limits it says are spent (or the window's, when it says none is); None without one."""
+    found: list[datetime] = []
+    for remaining, reset in _RESETS:
+        value = headers.get(reset, "")
+        if value.isdigit() and (headers.get(remaining) == "0" or reset == "x-rate-limit-reset"):
+            found.append(datetime.fromtimestamp(int(value), UTC))
+    return max(found, default=None)
 
 
 def _message(exc: tweepy.HTTPException) -> str:

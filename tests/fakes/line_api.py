@@ -1,7 +1,9 @@
 """A fake LINE Messaging API: quota, quota consumption, Insight followers, broadcast.
 
 Checks the bearer token and the broadcast body; honours X-Line-Retry-Key like LINE does (a
-repeated key is answered 409 with the accepted request's id, and nobody is messaged twice).
+repeated key is answered 409 with the accepted request's id, and nobody is messaged twice). A
+broadcast over the month's quota is refused 429 "monthly limit"; ``used`` starts again at 0 when
+the month (Japan time, of koho's injected clock) rolls over, as LINE's quota renews.
 """
 
 from __future__ import annotations
@@ -23,8 +25,18 @@ class FakeLine(FakeApi):
         self.broadcasts: list[dict] = []
         self._accepted: dict[str, str] = {}
         self._ids = itertools.count(1)
+        self.month = self._month()
+
+    @staticmethod
+    def _month() -> str:
+        from channels.line import QUOTA_ZONE
+        from koho.clock import now
+
+        return now().astimezone(QUOTA_ZONE).strftime("%Y-%m")
 
     def route(self, seen: Seen):
+        if self._month() != self.month:  # a new month: the quota renews
+            self.month, self.used = self._month(), 0
         if seen.headers.get("Authorization") != f"Bearer {TOKEN}":
             return 401, {"message": "Authentication failed due to the following reason: invalid token."}, {}
         if seen.method == "GET" and seen.path == "/v2/bot/message/quota":

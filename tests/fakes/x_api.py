@@ -8,7 +8,6 @@ Every request's HMAC-SHA1 signature is verified with oauthlib over the URL the c
 from __future__ import annotations
 
 import itertools
-import time
 
 from oauthlib.oauth1 import RequestValidator
 from oauthlib.oauth1.rfc5849 import signature
@@ -25,6 +24,16 @@ CREDENTIALS = {
 }
 
 
+TOO_MANY = {"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429}
+
+
+def _now() -> float:
+    """koho's injected clock, in epoch seconds: the fake's windows move when the test's clock does."""
+    from koho.clock import now
+
+    return now().timestamp()
+
+
 class FakeX(FakeApi):
     """Posts live in ``self.posts`` (id -> body); duplicate texts are refused like X does."""
 
@@ -34,15 +43,23 @@ class FakeX(FakeApi):
         self.posts: dict[str, dict] = {}
         self._ids = itertools.count(1900000000000000001)
         self._endpoint = BaseEndpoint(RequestValidator())
+        #: (posts, seconds) a window allows (``limit_posts``), and when this window's were made.
+        self.window: tuple[int, float] | None = None
+        self.window_posts: list[float] = []
 
     def rate_limit_next(self, count: int = 1, reset_in: float = 1.0) -> None:
-        """429 with X's headers; the window resets ``reset_in`` seconds from now."""
+        """429 with X's headers; the window resets ``reset_in`` seconds from now (koho's clock)."""
         self.fail_next(
             count,
             status=429,
-            headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(time.time() + reset_in))},
-            body={"title": "Too Many Requests", "detail": "Too Many Requests", "status": 429},
+            headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(int(_now() + reset_in))},
+            body=TOO_MANY,
         )
+
+    def limit_posts(self, per_window: int, window: float = 900.0) -> None:
+        """Allow ``per_window`` posts in each ``window`` seconds of koho's clock (X's 15-minute
+        windows); more are refused 429 with the window's reset, until it rolls over."""
+        self.window = (per_window, window)
 
     def _check_signature(self, seen: Seen) -> None:
         auth = seen.headers.get("Authorization", "")
@@ -70,6 +87,14 @@ class FakeX(FakeApi):
         except AssertionError as exc:
             self.rejected.append(str(exc))
             return 401, {"title": "Unauthorized", "detail": str(exc), "status": 401}, {}
+        if seen.method == "POST" and seen.path == "/2/tweets" and self.window is not None:
+            per_window, length = self.window
+            start = _now() // length * length
+            self.window_posts = [t for t in self.window_posts if t >= start]
+            if len(self.window_posts) >= per_window:
+                reset = str(int(start + length))
+                return 429, TOO_MANY, {"x-rate-limit-remaining": "0", "x-rate-limit-reset": reset}
+            self.window_posts.append(_now())
         if seen.method == "POST" and seen.path == "/2/tweets":
             body = seen.json()
             assert set(body) <= {"text", "reply"}, f"unexpected fields {sorted(body)}"

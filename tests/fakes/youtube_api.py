@@ -2,7 +2,9 @@
 
 Access tokens expire (``expire_token()``); the token endpoint checks the refresh grant and the
 client credentials. Updates are checked like YouTube does: title and categoryId required, the
-description at most 5,000 bytes and free of < and >.
+description at most 5,000 bytes and free of < and >. With a ``daily_quota``, units are counted per
+quota day (a Pacific-time date of koho's injected clock) and a request the day has no room for is
+refused 403 ``quotaExceeded``, as YouTube does, until the day rolls over.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ REFRESH_TOKEN = "1//yt-refresh-Secret-2e9f"
 
 
 class FakeYouTube(FakeApi):
-    """``videos`` maps id -> snippet; ``units`` counts quota as YouTube would."""
+    """``videos`` maps id -> snippet; ``units`` counts quota as YouTube would (``by_day`` per
+    quota day); ``daily_quota`` (None: no limit) is the project's units a day."""
 
-    def __init__(self):
+    def __init__(self, daily_quota: int | None = None):
         super().__init__()
         self.videos: dict[str, dict] = {}
         self.units = 0
+        self.daily_quota = daily_quota
+        self.by_day: dict[str, int] = {}
         self.tokens_issued = 0
         self._valid: set[str] = set()
         self._ids = itertools.count(1)
@@ -72,14 +77,26 @@ class FakeYouTube(FakeApi):
                 },
                 {},
             )
+        cost = {"GET": 1, "PUT": 50}.get(seen.method, 0) if seen.path == "/youtube/v3/videos" else 0
+        if cost and not self._spend(cost):
+            return (
+                403,
+                {
+                    "error": {
+                        "code": 403,
+                        "message": "The request cannot be completed because you have exceeded your "
+                        '<a href="/youtube/v3/getting-started#quota">quota</a>.',
+                        "errors": [{"reason": "quotaExceeded", "domain": "youtube.quota"}],
+                    }
+                },
+                {},
+            )
         if seen.method == "GET" and seen.path == "/youtube/v3/videos":
-            self.units += 1
             assert seen.query.get("part") == "snippet", f"part {seen.query.get('part')}"
             vid = seen.query.get("id")
             items = [{"kind": "youtube#video", "id": vid, "snippet": self.videos[vid]}] if vid in self.videos else []
             return 200, {"kind": "youtube#videoListResponse", "items": items}, {}
         if seen.method == "PUT" and seen.path == "/youtube/v3/videos":
-            self.units += 50
             body = seen.json()
             snippet = body.get("snippet", {})
             assert body.get("id") in self.videos, "unknown video"
@@ -100,3 +117,15 @@ class FakeYouTube(FakeApi):
             self.videos[body["id"]].update(snippet)
             return 200, {"kind": "youtube#video", "id": body["id"], "snippet": self.videos[body["id"]]}, {}
         return 404, {"error": {"code": 404, "message": "Not Found"}}, {}
+
+    def _spend(self, units: int) -> bool:
+        """Count ``units`` on today's quota (an invalid request costs its units too, as on
+        YouTube); False when the day has no room for them."""
+        from channels.youtube import quota_day
+
+        day = quota_day()  # koho's injected clock: the test moves the day
+        if self.daily_quota is not None and self.by_day.get(day, 0) + units > self.daily_quota:
+            return False
+        self.by_day[day] = self.by_day.get(day, 0) + units
+        self.units += units
+        return True
