@@ -13,6 +13,7 @@ import imagesize
 
 from channels.archive.pages import FURNITURE, INDEX, Editions, in_language, media_target, unique
 from channels.archive.render import Renderer
+from channels.archive.search import BUNDLE, search_bundle
 from koho.article import Article
 from koho.bulletin import appears_at
 from koho.channel import ChangesWithTime, Limits, PlanContext, Rebuildable
@@ -70,7 +71,24 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
         deliveries = [self._page(renderer, article, page) for page in pages]
         if not article.withdrawn:
             deliveries += [self._media(article, image.src) for image in article.images]
-        return deliveries + self._furniture(renderer, ctx)
+        return deliveries + self._furniture(renderer, ctx) + self._search(renderer, editions, article.language)
+
+    def _search(
+        self, renderer: Renderer, editions: Editions, language: str, build_id: str | None = None
+    ) -> list[Delivery]:
+        """The edition's Pagefind bundle, rebuilt from its live article pages (withdrawn ones
+        are not live: they leave the index). Keyed by bytes like the furniture, or by the build."""
+        index = editions.index(language)
+        documents = {
+            index.page_of(a).removeprefix(index.prefix): renderer.render(index.page_of(a)) for a in index.articles
+        }
+        out = []
+        for name, body in search_bundle(documents, language).items():
+            revision = build_id or "search-" + hashlib.sha256(body).hexdigest()[:16]
+            out.append(
+                Delivery(self.name, index.prefix + BUNDLE + name, SITE_ID, revision, language, body, _bundle_type(name))
+            )
+        return out
 
     def _furniture(self, renderer: Renderer, ctx: PlanContext) -> list[Delivery]:
         """The stylesheet, icons, topic index, robots.txt and 404 page, offered by every plan.
@@ -141,6 +159,8 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
         editions = Editions(ctx.site, ctx.live, ctx.updated)
         renderer = self._renderer(editions, ctx)
         out = [self._site_file(renderer, page, build_id, ctx.site.language) for page in editions.all_pages()]
+        for language in editions.languages:
+            out += self._search(renderer, editions, language, build_id)
         seen = set()
         for article in editions.source.articles:  # translations show the original's images
             for image in article.images:
@@ -184,6 +204,15 @@ def _size_of(path: str, mtime_ns: int, size: int) -> tuple[int, int] | None:
     except (OSError, ValueError):
         return None
     return (int(width), int(height)) if width > 0 and height > 0 else None
+
+
+def _bundle_type(name: str) -> str:
+    """MIME type of a Pagefind bundle file (its index chunks are binary)."""
+    if name.endswith(".js"):
+        return "text/javascript; charset=utf-8"
+    if name.endswith(".json"):
+        return "application/json"
+    return "application/octet-stream"
 
 
 def _image_type(src: str) -> str:
