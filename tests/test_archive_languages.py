@@ -234,9 +234,7 @@ def test_a_context_of_one_language_never_rewrites_another_edition(tmp_path):
     )
     # Furniture (keyed by its bytes, whatever the articles) is the only language-free part.
     assert {d.target.split("/")[0] for d in en_plan if d.article_id != SITE_ID} == {"en", "media"}
-    # ... and the edition's own search bundle (channels/archive/search.py).
-    site_files = {d.target for d in en_plan if d.article_id == SITE_ID}
-    assert {t for t in site_files if not t.startswith("en/pagefind/")} == set(FURNITURE)
+    assert {d.target for d in en_plan if d.article_id == SITE_ID} == set(FURNITURE)
     ja_plan = channel.plan(japanese[IMAGE_ARTICLE], dataclasses.replace(context(japanese), previous_targets=everything))
     assert not [d.target for d in ja_plan if d.target.startswith("en/")]
 

@@ -1,10 +1,12 @@
 """The search index of each language edition: Pagefind run over the edition's article pages.
 
-Pagefind has no incremental mode, so an edition's index is rebuilt from its live article pages
-whenever a plan touches that edition (``bench/search_index.py`` measures what that costs). Its
-output is deterministic and its file names carry content hashes, so the bundle goes out as
-site files keyed by their bytes, like the furniture (ADR 0014): an unchanged index is recorded
-and written once, and a changed article changes only its own fragment and the index chunks.
+Pagefind has no incremental mode, so an edition's index is cut by year: one bundle per year of
+articles (``pagefind/2026/``, ``en/pagefind/2026/``), which the search page loads newest first
+and merges in the browser (Pagefind's ``mergeIndex``). A run rebuilds, once at its end, only the
+years of the editions whose articles it published or withdrew (``ArchiveChannel.plan_finish``;
+``bench/search_index.py`` measures what that costs). The output is deterministic and its file
+names carry content hashes, so a bundle goes out as site files keyed by their bytes, like the
+furniture (ADR 0014): an unchanged year is recorded and written once.
 """
 
 from __future__ import annotations
@@ -16,8 +18,15 @@ from pathlib import Path
 
 from pagefind.service import get_executable
 
-#: Where an edition's bundle lives, under the edition's folder (``pagefind/``, ``en/pagefind/``).
+#: Where an edition's bundles live, under the edition's folder (``pagefind/``, ``en/pagefind/``).
 BUNDLE = "pagefind/"
+
+
+def year_bundle(year: int) -> str:
+    """The edition-relative folder of one year's bundle (``pagefind/2026/``)."""
+    return f"{BUNDLE}{year}/"
+
+
 #: Pagefind writes its own UIs too; the archive's search page uses only the search API.
 _UNUSED = ("pagefind-ui.", "pagefind-modular-ui.", "pagefind-component-ui.", "pagefind-highlight.", "playground/")
 
@@ -40,8 +49,9 @@ def search_bundle(documents: Mapping[str, bytes], language: str) -> dict[str, by
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(html)
         site.mkdir(exist_ok=True)
-        # The CLI rather than the Python API: the API's service reads one answer per 0.1 s,
-        # so a record per article would cost a tenth of a second each.
+        # The CLI rather than the Python API: the API's service is this same binary behind a
+        # pipe, answering each call (add a page, write the files) on a 0.1 s polling loop, so
+        # it would not save the start-up and would add a tenth of a second per call.
         subprocess.run(
             [
                 str(binary),
