@@ -181,3 +181,28 @@ def test_a_withdrawn_article_leaves_the_index(tmp_path, browser):
         _status, links = results(page)
         assert base + f"articles/{DRILL}/index.html" not in links
         assert base + f"articles/{EARLIER}/index.html" in links
+
+
+def test_a_run_of_several_articles_indexes_their_edition_and_year_once(workspace, monkeypatch):
+    from channels.archive import channel as archive_channel
+    from flows import driver
+    from flows.steps import Steps
+    from koho.settings import Settings
+
+    calls = []
+    real = archive_channel.search_bundle
+
+    def counted(documents, language):
+        calls.append((language, len(documents)))
+        return real(documents, language)
+
+    monkeypatch.setattr(archive_channel, "search_bundle", counted)
+    monkeypatch.setenv("KOHO_CHANNELS", "archive")
+    articles = sorted(str(p.relative_to(workspace)) for p in (workspace / "content" / "articles").rglob("*.md"))[:3]
+    driver.run(Settings(), driver.Work(paths=tuple(articles)), ["archive"], steps=Steps())
+
+    assert [language for language, _ in calls] == ["ja"]  # three plans, one index: the run's end
+    public = workspace / "public"
+    assert (public / "search" / "index.html").is_file()
+    assert (public / "pagefind" / "2026" / "pagefind.js").is_file()
+    assert 'action="../search/index.html"' in (public / "2026" / "index.html").read_text(encoding="utf-8")
