@@ -168,25 +168,25 @@ def _words(t: NullTranslations) -> Words:
             "この電子書籍は見出しと目次から各記事へ移動でき、画像には代替テキストがあります。"
             "WCAG 2.1 レベル AA に適合するよう作成しています。"
         ),
+        # TRANSLATORS: the search page opened as a file from disk, where
+        # the browser does not let the search load its index.
+        search_file=t.gettext(
+            "ファイルとして開いたページでは検索できません（ウェブサーバーが配信するサイトで使えます）。"
+            "下の一覧から探してください。"
+        ),
         # TRANSLATORS: the button of the search box in every page's header.
         search=t.gettext("検索"),
         # TRANSLATORS: the label of the search box (read by screen readers).
         search_label=t.gettext("サイト内の記事を検索"),
-        search_heading=t.gettext("記事の検索"),
+        search_heading=t.pgettext("search page", "記事の検索"),
         # TRANSLATORS: {query}: the words searched for; {n}: articles found.
         search_results=t.gettext("「{query}」の検索結果：{n}件"),
-        search_none=t.gettext("「{query}」に一致する記事は見つかりませんでした。"),
+        search_none=t.pgettext("search page", "「{query}」に一致する記事は見つかりませんでした。"),
         # TRANSLATORS: the heading of the year (and topic) lists on the
         # search page, for readers whose browser cannot search.
         search_browse=t.gettext("一覧から探す"),
-        search_script=t.gettext("検索にはJavaScriptが必要です。下の一覧から記事を探せます。"),
-        # TRANSLATORS: the search page opened as a file from disk, where
-        # the browser does not let the search load its index.
-        search_file=t.gettext(
-            "このページはファイルとして開かれているため、検索できません。"
-            "検索はウェブサーバーから配信されたサイトで使えます。下の一覧から記事を探してください。"
-        ),
-        search_failed=t.gettext("検索の索引を読み込めませんでした。下の一覧から記事を探してください。"),
+        search_script=t.pgettext("search page", "検索にはJavaScriptが必要です。下の一覧から記事を探せます。"),
+        search_failed=t.pgettext("search page", "検索の索引を読み込めませんでした。下の一覧から記事を探してください。"),
     )
 
 
