@@ -32,10 +32,14 @@ from koho.site import load_site  # noqa: E402
 CONTENT = REPO / "content"
 
 
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
+def timed(fn, repeat: int = 2):
+    """The best of ``repeat`` timings (the machine is shared: the best is the code's own) and the result."""
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, out
 
 
 def main() -> None:
