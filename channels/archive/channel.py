@@ -120,7 +120,7 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
         return out
 
     def _furniture(self, renderer: Renderer, ctx: PlanContext) -> list[Delivery]:
-        """The stylesheet, icons, topic index, robots.txt and 404 page, offered by every plan.
+        """The stylesheet, search script, icons, topic index, robots.txt and 404 page, offered by every plan.
 
         Keyed by their bytes under the site's id (ADR 0014): the ledger records them once per
         content, so a re-plan adds nothing, and new bytes (a koho upgrade, a topic added to
