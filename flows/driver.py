@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from flows.steps import (
     Steps,
     build_all,
+    finish_runs,
     held,
     publish_issue_translations,
     publish_issues,
@@ -72,6 +73,7 @@ def run(
             outcomes += [publish_on(run, steps, channel, article) for channel in run.channels]  # the original
         outcomes += publish_issues(run, steps, issues)  # the 区報 issues' digests and e-books
         outcomes += publish_issue_translations(run, steps, issues)  # ... in each language
+        outcomes += finish_runs(run, steps, outcomes)  # once per run: the archive's search index
         if work.refresh:
             outcomes += refresh_clock(run, steps)  # pages that changed with time alone
         steps.alert(run, scheduled=work.due)  # tell operators once: failures, long waits, missed runs

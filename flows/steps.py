@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue, issues_of
-from koho.channel import ChangesWithTime, Channel, PlansIssues, Rebuildable, StoresFiles
+from koho.channel import ChangesWithTime, Channel, FinishesRun, PlansIssues, Rebuildable, StoresFiles
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ContentInvalid
 from koho.ledger import Recorded
@@ -25,6 +25,7 @@ from koho.pipeline import (
     TransientDeliveryError,
     context_for,
     finish_build,
+    finish_plan,
     issue_context,
     plan_and_record,
     site_build,
@@ -265,6 +266,38 @@ def refresh_clock(run: Run, steps: Steps) -> list[Outcome]:
         outcome.note = "; ".join(n for n in (note, outcome.note) if n)
         finish_refresh(run.ledger, outcome, run.now)
     return outcomes
+
+
+def finish_runs(run: Run, steps: Steps, outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """Once per run, after its articles and issues: the closing files of each channel that makes
+    some (``FinishesRun``: the archive's search index), for the articles the run planned there;
+    nothing when it planned none. Per plan they would cost Pagefind's start each time."""
+    done = []
+    for channel in run.channels:
+        if not isinstance(channel, FinishesRun) or channel.name in run.state.down:
+            continue
+        touched = unique_articles(run, [o for o in outcomes if o.channel == channel.name and o.planned])
+        if not touched:
+            continue
+        planned, recorded, outcome = finish_plan(
+            channel, touched, run.corpus, run.ledger, run.now, run.state, run.owner, run.dry_run
+        )
+        done.append(outcome)
+        deliver_planned(run, steps, channel, planned, recorded, outcome)
+    return done
+
+
+def unique_articles(run: Run, outcomes: Iterable[Outcome]) -> list[Article]:
+    """The articles (originals, or translations made in this run) of ``outcomes``, once each."""
+    found: dict[tuple[str, str], Article] = {}
+    for outcome in outcomes:
+        original = run.corpus.articles.get(outcome.item_id)  # None: the site's own files, an issue
+        if original is None:
+            continue
+        article = original if outcome.language is None else run.state.made(original.id, outcome.language)
+        if article is not None:  # None: a language with no translation (its skipped row)
+            found.setdefault((article.id, article.language), article)
+    return list(found.values())
 
 
 def build_all(run: Run, steps: Steps, force: bool = False) -> list[Outcome]:

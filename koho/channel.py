@@ -257,6 +257,22 @@ class Rebuildable(StoresFiles, Protocol):
 
 
 @runtime_checkable
+class FinishesRun(Protocol):
+    """A channel with files made from everything a run left on it, too costly to make again in
+    every plan (the archive's search index: Pagefind over an edition's pages, ADR 0026).
+
+    Given: once per run, after its articles and issues (``flows/steps.py`` ``finish_runs``),
+    ``plan_finish`` with the articles (originals and translations) the run planned on the
+    channel and the live site of every edition the run has, as a build sees it. Its deliveries
+    are files of the site (``SITE_ID``), recorded and delivered like a plan's.
+    """
+
+    def plan_finish(self, touched: Sequence[Article], ctx: PlanContext) -> list[Delivery]:
+        """The run's closing files for what ``touched`` changed (pure: no I/O)."""
+        ...
+
+
+@runtime_checkable
 class ChangesWithTime(Protocol):
     """A channel some of whose files change with time alone, nothing being published: the
     archive's home pages drop an urgent notice when its urgency ends, and its issue pages link

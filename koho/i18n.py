@@ -80,6 +80,15 @@ class Words:
     issue: str  # "{bulletin} {date}号"
     signup: str  # the archive's link to the info-mail sign-up page (``koho serve``)
     a11y_summary: str  # an e-book's schema:accessibilitySummary
+    search: str  # the search box's button
+    search_label: str  # the search box's label and landmark
+    search_heading: str  # the search page's heading
+    search_results: str  # "「{query}」の検索結果：{n}件"
+    search_none: str  # "「{query}」…見つかりませんでした"
+    search_browse: str  # the heading of the lists the search page links instead
+    search_script: str  # the search page without JavaScript
+    search_file: str  # the search page opened from disk (file://): Pagefind cannot load there
+    search_failed: str  # the index could not be loaded over the network
 
 
 def catalog(language: str) -> NullTranslations:
@@ -159,6 +168,25 @@ def _words(t: NullTranslations) -> Words:
             "この電子書籍は見出しと目次から各記事へ移動でき、画像には代替テキストがあります。"
             "WCAG 2.1 レベル AA に適合するよう作成しています。"
         ),
+        # TRANSLATORS: the search page opened as a file from disk, where
+        # the browser does not let the search load its index.
+        search_file=t.gettext(
+            "ファイルとして開いたページでは検索できません（ウェブサーバーが配信するサイトで使えます）。"
+            "下の一覧から探してください。"
+        ),
+        # TRANSLATORS: the button of the search box in every page's header.
+        search=t.gettext("検索"),
+        # TRANSLATORS: the label of the search box (read by screen readers).
+        search_label=t.gettext("サイト内の記事を検索"),
+        search_heading=t.pgettext("search page", "記事の検索"),
+        # TRANSLATORS: {query}: the words searched for; {n}: articles found.
+        search_results=t.gettext("「{query}」の検索結果：{n}件"),
+        search_none=t.pgettext("search page", "「{query}」に一致する記事は見つかりませんでした。"),
+        # TRANSLATORS: the heading of the year (and topic) lists on the
+        # search page, for readers whose browser cannot search.
+        search_browse=t.gettext("一覧から探す"),
+        search_script=t.pgettext("search page", "検索にはJavaScriptが必要です。下の一覧から記事を探せます。"),
+        search_failed=t.pgettext("search page", "検索の索引を読み込めませんでした。下の一覧から記事を探してください。"),
     )
 
 

@@ -27,6 +27,7 @@ from koho.channel import (
     AudienceContext,
     Channel,
     DeliveryError,
+    FinishesRun,
     FollowsUp,
     FollowUpContext,
     HasAudience,
@@ -424,11 +425,7 @@ def plan_and_record(
         planned = channel.plan(item, ctx)
         original = item.translation is None
     if dry_run:
-        existing = {r["key"]: r["state"] for r in ledger.rows(keys=[d.key for d in planned])}
-        return planned, Recorded(
-            frozenset(k for k in (d.key for d in planned) if k not in existing),
-            {d.key: existing.get(d.key, State.PENDING.value) for d in planned},
-        )
+        return planned, would_record(ledger, planned)
     recorded = ledger.record(planned, run_id)
     ledger.close_unplanned(
         channel.name,
@@ -440,6 +437,37 @@ def plan_and_record(
     )
     ledger.mark_planned(item.id, item.revision, channel.name, len(planned))
     return planned, recorded
+
+
+def would_record(ledger: Ledger, planned: Sequence[Delivery]) -> Recorded:
+    """What recording ``planned`` would find, writing nothing (a dry run)."""
+    existing = {r["key"]: r["state"] for r in ledger.rows(keys=[d.key for d in planned])}
+    return Recorded(
+        frozenset(k for k in (d.key for d in planned) if k not in existing),
+        {d.key: existing.get(d.key, State.PENDING.value) for d in planned},
+    )
+
+
+def finish_plan(
+    channel: Channel[Any],
+    touched: Sequence[Article],
+    corpus: Corpus,
+    ledger: Ledger,
+    now: datetime,
+    state: RunState,
+    run_id: str | None = None,
+    dry_run: bool = False,
+) -> tuple[list[Delivery], Recorded, Outcome]:
+    """Plan and record (pending) a ``FinishesRun`` channel's closing files for the run's
+    ``touched`` articles, against the live site at the run's end: the originals on the channel
+    and the translations in the run's languages (``live_translations``)."""
+    assert isinstance(channel, FinishesRun), f"{channel.name} has nothing to finish"
+    published = state.published(channel.name)
+    live: dict[str, Article] = {a.id: a for a in corpus.articles.values() if a.id in published and a.is_due(now)}
+    live.update(live_translations(channel, corpus, now, state))
+    planned = channel.plan_finish(touched, state.context(now, live, published))
+    recorded = would_record(ledger, planned) if dry_run else ledger.record(planned, run_id)
+    return planned, recorded, Outcome(channel.name, SITE_ID)
 
 
 def run_owner() -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import lru_cache
@@ -11,11 +12,12 @@ from typing import ClassVar
 
 import imagesize
 
-from channels.archive.pages import FURNITURE, INDEX, Editions, in_language, media_target, unique
+from channels.archive.pages import FURNITURE, INDEX, SEARCH_PAGE, Editions, in_language, media_target, unique
 from channels.archive.render import Renderer
+from channels.archive.search import search_bundle, year_bundle
 from koho.article import Article
 from koho.bulletin import appears_at
-from koho.channel import ChangesWithTime, Limits, PlanContext, Rebuildable
+from koho.channel import ChangesWithTime, FinishesRun, Limits, PlanContext, Rebuildable
 from koho.delivery import Delivery
 from koho.i18n import LANGUAGES
 from koho.ledger import SITE_ID
@@ -23,7 +25,7 @@ from koho.site import Site
 from koho.storage import StoreChannel
 
 
-class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
+class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
     """Bulletin archive as a static site: home, article, issue, topic and year pages, sitemap;
     translated editions under a language prefix (``en/``), linked to each other by language."""
 
@@ -72,8 +74,53 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
             deliveries += [self._media(article, image.src) for image in article.images]
         return deliveries + self._furniture(renderer, ctx)
 
+    def plan_finish(self, touched: Sequence[Article], ctx: PlanContext) -> list[Delivery]:
+        """Once per run, after its articles (``FinishesRun``): the search bundles of the years
+        the run's articles belong to, in their editions, and every edition's search page (it
+        lists the years to merge). Keyed by their bytes: an unchanged year is not written again.
+        ``ctx.live`` holds the live site in every edition the run has (like a build's)."""
+        editions = Editions(ctx.site, ctx.live, ctx.updated)
+        renderer = self._renderer(editions, ctx)
+        years: dict[str, set[int]] = defaultdict(set)
+        for article in touched:
+            years[article.language].add(article.publish_at.year)
+        out = []
+        for language in unique([*editions.languages, *years]):
+            out += self._search(renderer, editions, language, years.get(language, set()))
+        return out
+
+    def _search(
+        self, renderer: Renderer, editions: Editions, language: str, years: Iterable[int], build_id: str | None = None
+    ) -> list[Delivery]:
+        """The edition's search page and the Pagefind bundles of ``years``, each from that
+        year's live article pages (withdrawn ones are not live: they leave the index; a year
+        left empty keeps its last bundle, which the search page no longer lists). Keyed by
+        bytes like the furniture, or by the build."""
+        index = editions.index(language)
+        page = index.prefix + SEARCH_PAGE
+        body = renderer.render(page)
+        out = [self._site_file(renderer, page, build_id or _by_bytes(body), language, body)]
+        for year in sorted(years):
+            documents = {
+                index.page_of(a).removeprefix(index.prefix): renderer.render(index.page_of(a))
+                for a in index.by_year.get(year, ())
+            }
+            for name, body in search_bundle(documents, language).items():
+                out.append(
+                    Delivery(
+                        self.name,
+                        index.prefix + year_bundle(year) + name,
+                        SITE_ID,
+                        build_id or _by_bytes(body),
+                        language,
+                        body,
+                        _bundle_type(name),
+                    )
+                )
+        return out
+
     def _furniture(self, renderer: Renderer, ctx: PlanContext) -> list[Delivery]:
-        """The stylesheet, icons, topic index, robots.txt and 404 page, offered by every plan.
+        """The stylesheet, search script, icons, topic index, robots.txt and 404 page, offered by every plan.
 
         Keyed by their bytes under the site's id (ADR 0014): the ledger records them once per
         content, so a re-plan adds nothing, and new bytes (a koho upgrade, a topic added to
@@ -83,8 +130,7 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
         out = []
         for page in FURNITURE:
             body = renderer.render(page)
-            revision = "furniture-" + hashlib.sha256(body).hexdigest()[:16]
-            out.append(self._site_file(renderer, page, revision, ctx.site.language, body))
+            out.append(self._site_file(renderer, page, _by_bytes(body, "furniture-"), ctx.site.language, body))
         return out
 
     def moments(self, articles: Iterable[Article], site: Site) -> Iterator[tuple[datetime, str]]:
@@ -141,6 +187,8 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
         editions = Editions(ctx.site, ctx.live, ctx.updated)
         renderer = self._renderer(editions, ctx)
         out = [self._site_file(renderer, page, build_id, ctx.site.language) for page in editions.all_pages()]
+        for language in editions.languages:  # the search page with every year's bundle
+            out += self._search(renderer, editions, language, editions.index(language).by_year, build_id)
         seen = set()
         for article in editions.source.articles:  # translations show the original's images
             for image in article.images:
@@ -184,6 +232,20 @@ def _size_of(path: str, mtime_ns: int, size: int) -> tuple[int, int] | None:
     except (OSError, ValueError):
         return None
     return (int(width), int(height)) if width > 0 and height > 0 else None
+
+
+def _by_bytes(body: bytes, prefix: str = "search-") -> str:
+    """A site file's revision from its bytes (ADR 0014): the same bytes are recorded once."""
+    return prefix + hashlib.sha256(body).hexdigest()[:16]
+
+
+def _bundle_type(name: str) -> str:
+    """MIME type of a Pagefind bundle file (its index chunks are binary)."""
+    if name.endswith(".js"):
+        return "text/javascript; charset=utf-8"
+    if name.endswith(".json"):
+        return "application/json"
+    return "application/octet-stream"
 
 
 def _image_type(src: str) -> str:

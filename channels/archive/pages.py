@@ -24,9 +24,25 @@ from koho.site import Site
 
 TOPIC_PAGE_MAX = 50
 #: Files every site has whatever its articles: every plan offers them (ADR 0014).
-FURNITURE = ("static/koho.css", "static/favicon.svg", "favicon.ico", "topics/index.html", "robots.txt", "404.html")
+FURNITURE = (
+    "static/koho.css",
+    "static/search.js",
+    "static/favicon.svg",
+    "favicon.ico",
+    "topics/index.html",
+    "robots.txt",
+    "404.html",
+)
 #: Furniture copied byte for byte from ``channels/archive/static/`` (the rest is rendered).
-STATIC_FILES = {"static/koho.css": "koho.css", "static/favicon.svg": "favicon.svg", "favicon.ico": "favicon.ico"}
+STATIC_FILES = {
+    "static/koho.css": "koho.css",
+    "static/search.js": "search.js",
+    "static/favicon.svg": "favicon.svg",
+    "favicon.ico": "favicon.ico",
+}
+#: Each edition's search page (``search/index.html``, ``en/search/index.html``): it searches the
+#: edition's year bundles (``channels/archive/search.py``) and is planned with them, once per run.
+SEARCH_PAGE = "search/index.html"
 
 
 #: The file that serves a folder's URL (``articles/x/`` is ``articles/x/index.html``).
@@ -200,7 +216,7 @@ class Editions:
             return [lang for lang, idx in self.indexes.items() if day in idx.by_issue]
         if match := YEAR.fullmatch(rest):
             return [lang for lang, idx in self.indexes.items() if int(match.group(1)) in idx.by_year]
-        if rest in ("index.html", "bulletin/index.html"):
+        if rest in ("index.html", "bulletin/index.html", SEARCH_PAGE):
             return self.languages
         return [self.site.language]
 
@@ -252,12 +268,13 @@ YEAR = re.compile(r"(\d{4})/index\.html")
 
 def known_page(path: str) -> bool:
     """Whether ``path`` is a page this renderer can produce (used to drop stale targets)."""
-    fixed = {"index.html", "bulletin/index.html", "sitemap.xml", *FURNITURE}
+    fixed = {"index.html", "bulletin/index.html", "sitemap.xml", SEARCH_PAGE, *FURNITURE}
     if path in fixed or any(p.fullmatch(path) for p in (ARTICLE, ISSUE, TOPIC, YEAR)):
         return True
     lang, rest = split_language(path)
     return lang != "ja" and (
-        rest in ("index.html", "bulletin/index.html") or any(p.fullmatch(rest) for p in (ARTICLE, ISSUE, YEAR))
+        rest in ("index.html", "bulletin/index.html", SEARCH_PAGE)
+        or any(p.fullmatch(rest) for p in (ARTICLE, ISSUE, YEAR))
     )
 
 

@@ -15,6 +15,7 @@ from channels.archive.pages import (
     ARTICLE,
     INDEX,
     ISSUE,
+    SEARCH_PAGE,
     STATIC_FILES,
     TOPIC,
     TOPIC_PAGE_MAX,
@@ -28,6 +29,7 @@ from channels.archive.pages import (
     page_url,
     split_language,
 )
+from channels.archive.search import year_bundle
 from koho.article import Article
 from koho.bulletin import appears_at
 from koho.i18n import date_time, issue_title, long_date, tag, words
@@ -85,6 +87,7 @@ class Renderer:
             ".html": "text/html; charset=utf-8",
             ".xml": "application/xml; charset=utf-8",
             ".css": "text/css; charset=utf-8",
+            ".js": "text/javascript; charset=utf-8",
             ".txt": "text/plain; charset=utf-8",
             ".svg": "image/svg+xml",
             ".ico": "image/vnd.microsoft.icon",
@@ -220,6 +223,12 @@ class Renderer:
                 more=None,
                 ebook=None,
             )
+        if rest == SEARCH_PAGE:
+            years = sorted(idx.by_year, reverse=True)
+            # The newest year's bundle first: the search loads it and merges the others into it.
+            bundles = [in_language(lang, year_bundle(y), self.site.language) for y in years]
+            root = "../" * path.count("/")
+            return self._page("search.html", path, bundles=[root + b for b in bundles], years=years)
         if lang != self.site.language:
             raise KeyError(path)  # the rest of the site (topics, furniture, sitemap) is the original's
         return self._render_source(path)

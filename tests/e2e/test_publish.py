@@ -86,12 +86,13 @@ def test_publish_twice_then_edit_one(workspace, clock):
     new_rows = [r for r in ledger().rows() if r["key"] not in known]
     # Only the edited article's new revision, and the e-book of its 区報 issue (the ebook channel
     # is on by default); posts and mail keyed "once" are not made again.
+    # ... and the search index of its year, made once at the run's end (files of the site, "_site").
     issue = {ISSUE_PREFIX + target.bulletin.isoformat()} if target.bulletin else set()
-    assert new_rows and {r["article_id"] for r in new_rows} == {target.id} | issue
+    assert new_rows and {r["article_id"] for r in new_rows} == {target.id, "_site"} | issue
     assert all(r["revision"] != "once" for r in new_rows)
     # Its translations are touched too (outcomes "id (en)"; rows naming a missing model count).
     touched = {o.item_id for o in third if o.receipts}
-    assert touched == {target.id} | issue
+    assert touched == {target.id, "_site"} | issue
     changed = {
         p.relative_to(public).as_posix() for p in public.rglob("*") if p.is_file() and before.get(p) != p.read_bytes()
     }
@@ -161,7 +162,8 @@ def test_embargo_then_publish_due(workspace):
     path.write_text(re.sub(r"publish_at: .*", "publish_at: 2026-01-05T09:00:00+09:00", text, count=1), encoding="utf-8")
     due = publish_due()
     # Now published before its issue appeared, it joins the 11-21 issue: the issue is planned again.
-    assert {o.item_id for o in due} == {"conbini-kofu-service", "issue-2026-11-21"}
+    # (and the search index of its year: "_site")
+    assert {o.item_id for o in due} == {"conbini-kofu-service", "issue-2026-11-21", "_site"}
     assert (workspace / "public" / "articles" / "conbini-kofu-service" / "index.html").is_file()
     assert publish_due() == []
 
@@ -223,8 +225,9 @@ def test_build_then_publish_one_keeps_every_listing(workspace):
         encoding="utf-8",
     )
     outcomes = publish(str(new))
-    # Its issue's digest; outcomes of its translations read "kouen-seisou (en)".
-    assert {o.item_id for o in outcomes} == {"kouen-seisou", "issue-2026-01-11"}
+    # Its issue's digest, the search index of its year ("_site"); outcomes of its translations
+    # read "kouen-seisou (en)".
+    assert {o.item_id for o in outcomes} == {"kouen-seisou", "issue-2026-01-11", "_site"}
     public = workspace / "public"
     sitemap = (public / "sitemap.xml").read_text(encoding="utf-8")
     assert all(f"articles/{a.id}/" in sitemap for a in live) and "articles/kouen-seisou/" in sitemap

@@ -40,6 +40,9 @@ def test_the_build_went_through_the_lifecycle(lifecycle):
         assert 'class="change-note"' in page, prefix
         withdrawn = (public / f"{prefix}articles/{WITHDRAWN}/index.html").read_text(encoding="utf-8")
         assert "noindex" in withdrawn, prefix
+        # The search page is among the pages validated, and the run indexed its edition.
+        assert (public / f"{prefix}search/index.html").is_file(), prefix
+        assert list((public / f"{prefix}pagefind").glob("*/pagefind.js")), prefix
     assert {p.name for p in (public / "ebooks" / "2026-12-01").glob("*.epub")} == {
         f"kuho-2026-12-01-{lang}.epub" for lang in ("ja", *LANGUAGES)
     }
