@@ -35,7 +35,6 @@ import json
 import os
 import select
 import signal
-import subprocess
 import sys
 import sysconfig
 import threading
@@ -49,6 +48,8 @@ from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 from typing import Any, TextIO, TypedDict, cast
+
+from koho.processes import alive, spawn_detached, terminate
 
 #: What an unchanged process environment looks like to the runner, taken when koho is imported:
 #: before the command sets Prefect's defaults or points it at the local server.
@@ -224,19 +225,11 @@ class Place:
 
 def _is_runner(pid: int) -> bool:
     """Alive, not a zombie, and (where /proc tells) a runner: pids are reused."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not alive(pid):
         return False
-    except PermissionError:
-        pass
     try:
-        proc = Path(f"/proc/{pid}")
-        return (
-            b"koho.runner" in (proc / "cmdline").read_bytes()
-            and (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-        )
-    except (OSError, IndexError):
+        return b"koho.runner" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
         return not Path("/proc/self").exists()  # no /proc (macOS): the pid and the key have to do
 
 
@@ -330,17 +323,7 @@ def start_in_background(place: Place) -> None:
     place.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(place.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "ab") as log:
-        # A session of its own: it outlives this command and a Ctrl+C in its terminal.
-        process = subprocess.Popen(
-            [sys.executable, "-m", "koho.runner"],
-            env=ORIGINAL_ENV,
-            cwd=os.getcwd(),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
+        process = spawn_detached([sys.executable, "-m", "koho.runner"], log, ORIGINAL_ENV, os.getcwd())
     # Recorded before it listens: `koho server stop` must find a runner that is still importing.
     place.write({"pid": process.pid, "started_at": _utc_now(), "served": 0, "listening": False})
 
@@ -352,18 +335,9 @@ def stop(place: Place, grace: float = 10.0) -> int | None:
     if info is None:
         return None
     pid = int(info["pid"])
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:  # polling for a process to end, with a deadline
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)  # our own child if this process started it
-            if not _is_runner(pid):
-                for path in (place.info, place.key, place.socket):  # a SIGKILL leaves them
-                    path.unlink(missing_ok=True)
-                return pid
-            time.sleep(0.05)
+    if terminate(pid, grace, running=_is_runner):
+        for path in (place.info, place.key, place.socket):  # a SIGKILL leaves them
+            path.unlink(missing_ok=True)
     return pid
 
 
