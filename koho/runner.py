@@ -172,6 +172,17 @@ def _mtime(path: Path) -> int:
         return 0
 
 
+class _RunnerFile:
+    """One of the runner's files in its place's folder, by suffix: ``place.log`` is
+    ``<dir>/runner.log``."""
+
+    def __init__(self, suffix: str):
+        self.suffix = suffix
+
+    def __get__(self, place: Place, owner: type[Place] | None = None) -> Path:
+        return place.dir / f"runner.{self.suffix}"
+
+
 @dataclass(frozen=True)
 class Place:
     """The runner's files in one state folder's ``prefect/`` (next to the server's)."""
@@ -184,25 +195,11 @@ class Place:
         state = Path(environ.get("KOHO_STATE_DIR") or ".koho")
         return cls((Path(cwd or os.getcwd()) / state).resolve() / "prefect")
 
-    @property
-    def info(self) -> Path:
-        return self.dir / "runner.json"
-
-    @property
-    def key(self) -> Path:
-        return self.dir / "runner.key"
-
-    @property
-    def socket(self) -> Path:
-        return self.dir / "runner.sock"
-
-    @property
-    def lock(self) -> Path:
-        return self.dir / "runner.lock"
-
-    @property
-    def log(self) -> Path:
-        return self.dir / "runner.log"
+    info = _RunnerFile("json")
+    key = _RunnerFile("key")
+    socket = _RunnerFile("sock")
+    lock = _RunnerFile("lock")
+    log = _RunnerFile("log")
 
     def recorded(self) -> dict[str, Any] | None:
         """What ``runner.json`` says (pid, started_at, served, listening) if that runner is alive:
