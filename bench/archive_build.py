@@ -11,16 +11,13 @@ what each figure includes. Seconds vary a lot between machines and runs; compare
 from __future__ import annotations
 
 import argparse
-import atexit
 import cProfile
 import io
 import os
 import pstats
 import resource
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +31,7 @@ for _path in (REPO, REPO / "bench"):
 
 from corpus import NEW_AT, generate, new_spec, write_article, write_koho_content  # noqa: E402
 from pelican_baseline import pelican_available, pelican_build  # noqa: E402
+from scratch import prefect_warmup, scratch_root  # noqa: E402
 from timing import Timer  # noqa: E402
 
 from koho.prefect_env import DEFAULTS as PREFECT_ENV  # noqa: E402  (the CLI's own offline defaults)
@@ -179,25 +177,14 @@ def check_incremental_pages(ws: Workspace, result: dict, site) -> list[str]:
 
 def prefect_incremental(ws: Workspace, path: Path) -> dict:
     """Timed once: flows.publish.publish_article on an ephemeral server started beforehand."""
-    from prefect import flow, task
     from prefect.settings import temporary_settings
 
     from flows.publish import publish_article
 
-    @task
-    def _noop(x: int) -> int:
-        return x + 1
-
-    @flow(name="bench-warmup")
-    def _warmup() -> int:
-        return _noop(1)
-
     ws.export()
     # No heartbeat thread to join at the end of every flow run (about 1 s each).
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
-        started = time.perf_counter()
-        _warmup()  # starts the ephemeral server, which must not count as publishing
-        warmup = time.perf_counter() - started
+        warmup = prefect_warmup()  # starts the ephemeral server, which must not count as publishing
         started = time.perf_counter()
         outcomes = publish_article(paths=[str(path)])
         elapsed = time.perf_counter() - started
@@ -293,18 +280,6 @@ def detail_lines(full: dict, inc: dict, prefect: dict | None, pelican: dict | No
             f"subprocess wall {pelican['wall']:.2f} s (incl. interpreter start and imports)"
         )
     return details
-
-
-def scratch_root(prefix: str, keep: bool) -> Path:
-    """A temporary workspace for one benchmark run, removed at exit unless ``keep``."""
-    root = Path(tempfile.mkdtemp(prefix=prefix))
-    if keep:
-        log(f"workspace kept: {root}")
-    else:
-        # atexit, not finally: Prefect's ephemeral server (home inside ``root``) stops in its own
-        # atexit hook, registered later and so run earlier than this one.
-        atexit.register(shutil.rmtree, root, True)
-    return root
 
 
 def main(argv: list[str] | None = None) -> int:

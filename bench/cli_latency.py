@@ -29,11 +29,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from datetime import datetime
 from pathlib import Path
+
+from scratch import scratch_folder
 
 REPO = Path(__file__).resolve().parents[1]
 ARTICLE = "content/articles/2026/tokushu-sagi-chuui.md"
@@ -48,15 +49,11 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument("--pause", type=float, default=5.0, help="seconds between warm publishes")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="koho-bench-cli-"))
-    try:
-        return run(work, args.article, args.rounds, args.pause)
-    finally:
-        koho(work, "server", "stop")
-        if args.keep:
-            print(f"  kept {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+    with scratch_folder("koho-bench-cli-", args.keep) as work:
+        try:
+            return run(work, args.article, args.rounds, args.pause)
+        finally:
+            koho(work, "server", "stop")
 
 
 def environment(work: Path) -> dict[str, str]:

@@ -34,9 +34,10 @@ for _path in (REPO, REPO / "bench"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from archive_build import _profiled, _tree_state, log, peak_rss_mb, scratch_root  # noqa: E402
+from archive_build import _profiled, _tree_state, log, peak_rss_mb  # noqa: E402
 from corpus import JST, SUBJECTS, generate, write_article  # noqa: E402
 from mail_peers import Sink, SmtpSource, Tally  # noqa: E402
+from scratch import prefect_warmup, scratch_root  # noqa: E402
 from timing import Timer  # noqa: E402  (the house timer)
 
 TARGET = 0.5  # koho's messages/s >= 0.5 x smtp-source's into the same sink
@@ -157,23 +158,6 @@ def _sent(receipts) -> int:
     from koho.delivery import State
 
     return sum(1 for r in receipts if r.state == State.SENT)
-
-
-def prefect_warmup() -> float:
-    """Start Prefect's ephemeral server with one trivial flow; its seconds are not koho's."""
-    from prefect import flow, task
-
-    @task
-    def _noop(x: int) -> int:
-        return x + 1
-
-    @flow(name="bench-warmup")
-    def _warmup() -> int:
-        return _noop(1)
-
-    started = time.perf_counter()
-    _warmup()
-    return time.perf_counter() - started
 
 
 def koho_prefect(ws: Workspace, path: Path, mail_url: str) -> dict:

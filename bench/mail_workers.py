@@ -46,9 +46,9 @@ def fan_out(ws, db_url: str, path: Path, mail_url: str, workers: int) -> tuple[f
 
 def run(n: int, workers: int, connections: int, log) -> int:
     """Print the figures; exit status 1 if a subscriber was missed or mailed twice."""
-    from archive_build import scratch_root
     from mail_fanout import prepare
     from mail_peers import Sink
+    from scratch import scratch_root
 
     from tests.peers import PG_DATABASE, _create_database, _PostgresServer, postgres_bindir
 

@@ -24,9 +24,7 @@ Model loading is excluded from both sides (a warm-up translation per language fi
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import replace
@@ -36,6 +34,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from scratch import scratch_folder  # noqa: E402
 
 from tests import tiny_packages  # noqa: E402  (argostranslate itself only after isolate_argos)
 from translations.translator import LANGUAGES  # noqa: E402
@@ -53,14 +53,8 @@ def main() -> int:
     # thread, 21.7 s with two, most of it system time). Real models are big enough to gain.
     parser.add_argument("--threads", type=int, default=1, help="CTranslate2 intra-op threads (ARGOS_INTRA_THREADS)")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="koho-bench-translate-"))
-    try:
+    with scratch_folder("koho-bench-translate-", args.keep) as work:
         return run(work, args.rounds, args.threads)
-    finally:
-        if args.keep:
-            print(f"  kept: {work}", file=sys.stderr)
-        else:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def run(work: Path, rounds: int, threads: int) -> int:

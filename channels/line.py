@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from channels.common.api import ApiChannel, ApiSettings, read_settings
+from channels.common.api import ApiSettings, QuotaApiChannel, read_settings
 from channels.common.posts import ONCE, request_of
 from channels.common.textfit import fit
 from koho import clock as koho_clock
@@ -37,7 +37,6 @@ from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.channel import Limits, PlanContext, PlansIssues, SpendsQuota
 from koho.delivery import Delivery, Receipt
-from koho.errors import ConfigError
 from koho.payloads import ApiRequest
 from koho.quota import QuotaBook
 
@@ -107,7 +106,7 @@ def retry_key(delivery_key: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "koho:" + delivery_key))
 
 
-class LineChannel(ApiChannel, PlansIssues[PlanContext], SpendsQuota):
+class LineChannel(QuotaApiChannel, PlansIssues[PlanContext], SpendsQuota):
     """Broadcasts urgent articles and bulletin issues to the account's friends, within the
     month's message quota (``SpendsQuota``)."""
 
@@ -115,19 +114,10 @@ class LineChannel(ApiChannel, PlansIssues[PlanContext], SpendsQuota):
     limits: ClassVar[Limits] = LIMITS
     api_name: ClassVar[str] = "the Messaging API"
     settings: LineSettings
-    _book: QuotaBook | None = None
 
-    def use_quota(self, book: QuotaBook) -> None:
-        """Book the messages broadcasts spend in ``book`` and count them (``SpendsQuota``)."""
-        self._book = book
-        if isinstance(self._client, LineApi):
-            self._client.book = book
-
-    def open_api(self) -> LineApi:
-        """line-bot-sdk's clients (imported only when the API is used)."""
-        if self._book is None:  # the pipeline gives one before delivering: unbooked spending is a bug
-            raise ConfigError("line: delivered without a quota book (pipeline.deliver gives one)")
-        return LineApi(self.url, self.settings, self._book)
+    def open_booked(self, book: QuotaBook) -> LineApi:
+        """line-bot-sdk's clients (imported only when the API is used), booking broadcasts' messages."""
+        return LineApi(self.url, self.settings, book)
 
     def _delivery(self, item_id: str, language: str, text: str) -> Delivery:
         request = ApiRequest(

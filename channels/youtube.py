@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from channels.common.api import ApiChannel, ApiSettings, read_settings
+from channels.common.api import ApiSettings, QuotaApiChannel, read_settings
 from channels.common.posts import request_of
 from channels.common.textfit import fit, plain_text
 from channels.common.words import correction_label
@@ -36,7 +36,6 @@ from koho import clock as koho_clock
 from koho.article import Article
 from koho.channel import Limits, PlanContext, SpendsQuota
 from koho.delivery import Delivery, Receipt
-from koho.errors import ConfigError
 from koho.payloads import ApiRequest
 from koho.quota import QuotaBook
 from koho.secret_blocks import secret_or_block
@@ -138,7 +137,7 @@ DAILY_REASONS = ("quotaExceeded", "dailyLimitExceeded")
 RATE_REASONS = ("rateLimitExceeded", "userRateLimitExceeded")
 
 
-class YouTubeChannel(ApiChannel, SpendsQuota):
+class YouTubeChannel(QuotaApiChannel, SpendsQuota):
     """Keeps each related video's description in step with its article; the Data API's daily
     units are booked in the run's ledger (``SpendsQuota``)."""
 
@@ -153,19 +152,10 @@ class YouTubeChannel(ApiChannel, SpendsQuota):
     ):
         super().__init__(settings, base_dir)
         self._clock = clock or koho_clock.now
-        self._book: QuotaBook | None = None
 
-    def use_quota(self, book: QuotaBook) -> None:
-        """Check and book Data API units against ``book`` (``SpendsQuota``)."""
-        self._book = book
-        if isinstance(self._client, YouTubeApi):
-            self._client.book = book
-
-    def open_api(self) -> YouTubeApi:
-        """google-api-python-client's service (imported only when the API is used)."""
-        if self._book is None:  # the pipeline gives one before delivering: unbooked units are a bug
-            raise ConfigError("youtube: delivered without a quota book (pipeline.deliver gives one)")
-        return YouTubeApi(self.url, self.settings, self._book, self._clock)
+    def open_booked(self, book: QuotaBook) -> YouTubeApi:
+        """google-api-python-client's service (imported only when the API is used), booking units."""
+        return YouTubeApi(self.url, self.settings, book, self._clock)
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """One description update per revision of an article that names a video."""

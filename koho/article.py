@@ -47,6 +47,14 @@ def one_line(value: str, what: str) -> str:
     return value
 
 
+def filled(value: str, empty: Phrase) -> str:
+    """``value`` without the white space around it; the error ``empty`` when nothing is left."""
+    value = value.strip()
+    if not value:
+        raise PhraseError(empty)
+    return value
+
+
 def _iso(value: Any, kind: type[D], expected: str, not_one: str) -> D:
     """``value`` as a ``kind`` (a date, or a date and time): YAML's own, or an ISO string;
     otherwise a PhraseError with the message ``expected`` or ``not_one`` (``{value}``)."""
@@ -88,9 +96,8 @@ class ImageRef(BaseModel):
     @field_validator("alt")
     @classmethod
     def _alt(cls, value: str) -> str:
-        if not value.strip():
-            raise PhraseError(Phrase("alt text must describe the image (it is read aloud to blind residents)"))
-        return one_line(value.strip(), N_("alt text"))
+        alt = filled(value, Phrase("alt text must describe the image (it is read aloud to blind residents)"))
+        return one_line(alt, N_("alt text"))
 
     @field_validator("caption")
     @classmethod
@@ -125,10 +132,7 @@ class XPost(BaseModel):
     @field_validator("text")
     @classmethod
     def _text(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise PhraseError(Phrase("the X text is empty; remove 'x:' to use the generated text"))
-        return value
+        return filled(value, Phrase("the X text is empty; remove 'x:' to use the generated text"))
 
 
 #: The one-line texts YAML may fold: (the field as messages name it, its most characters, the
@@ -165,9 +169,7 @@ class FrontMatter(BaseModel):
     @field_validator("title")
     @classmethod
     def _title(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise PhraseError(Phrase("the title is empty"))
+        value = filled(value, Phrase("the title is empty"))
         one_line(value, N_("title"))
         if len(value) > TITLE_MAX:
             raise PhraseError(phrase("the title has {n} characters; at most {max}", n=len(value), max=TITLE_MAX))

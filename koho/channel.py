@@ -3,10 +3,10 @@ planning receives (ADR 0020)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue
@@ -86,6 +86,8 @@ class DeliveryError(Exception):
 
 #: The context a channel's ``plan`` takes: ``PlanContext``, or the capability context it declared.
 Ctx = TypeVar("Ctx", bound=PlanContext, contravariant=True)
+#: What a ``DeliversToUrl`` channel opens: a store, a mail transport.
+Opened = TypeVar("Opened")
 
 
 @runtime_checkable
@@ -116,6 +118,33 @@ class Channel(Protocol[Ctx]):
     def close(self) -> None:
         """Release connections; safe to call twice."""
         ...
+
+
+class DeliversToUrl(Generic[Opened]):
+    """Base of a channel whose transport is chosen by URL (a store for the archive, feeds and
+    e-books; a relay for mail). The URL was checked when the channel was built, by the factory
+    ``opener`` comes from, so a bad one fails before planning; the transport is opened on first
+    use, so planning and dry runs never touch it."""
+
+    def __init__(self, url: str, opener: Callable[[], Opened]):
+        self.url = url
+        self._open = opener
+        self._opened: Opened | None = None
+
+    def opened(self) -> Opened:
+        """The transport, opened now if it was not yet."""
+        if self._opened is None:
+            self._opened = self._open()
+        return self._opened
+
+    def taken(self) -> Opened | None:
+        """The transport if it was opened, forgotten here (to close it: a later use opens it again)."""
+        transport, self._opened = self._opened, None
+        return transport
+
+    def describe(self) -> str:
+        """The URL: it carries no secret (credentials come from the environment, never from it)."""
+        return self.url
 
 
 # Capabilities. Each is a protocol a channel declares by subclassing it (so a reader sees it on

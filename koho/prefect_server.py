@@ -20,7 +20,6 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +31,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from koho.processes import alive, spawn_detached, terminate
 
 #: Printed by every start-up failure, after what went wrong.
 WHAT_TO_DO = "or set PREFECT_API_URL to a running Prefect server"
@@ -109,7 +110,7 @@ class LocalServer:
                 # Prefect version (its API may not match the client's): wait, then replace.
                 if info.prefect_version == _prefect_version() and self._wait_healthy(info, None):
                     return info
-                _terminate(info.pid)
+                terminate(info.pid)
             if announce:
                 announce(
                     f"Starting koho's local Prefect server (once; it keeps running for later "
@@ -127,7 +128,7 @@ class LocalServer:
             info = self.recorded()
             stopped = info if info and _is_ours(info) else None
             if stopped:
-                _terminate(stopped.pid)
+                terminate(stopped.pid)
             self.state_path.unlink(missing_ok=True)
             return stopped
 
@@ -165,7 +166,7 @@ class LocalServer:
             if self._wait_healthy(info, process):
                 return info
             if process.poll() is None:  # still not answering: give up on it
-                _terminate(process.pid)
+                terminate(process.pid)
                 self.state_path.unlink(missing_ok=True)
                 raise ServerError(
                     f"the local Prefect server did not answer within {self.timeout:g} s "
@@ -217,24 +218,14 @@ class LocalServer:
                 f"the Prefect server on port {port}\n".encode()
             )
             log.flush()
-            # A session of its own: the server outlives this command and a Ctrl+C in its terminal.
-            return subprocess.Popen(
-                command,
-                env=env,
-                cwd=self.dir,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                close_fds=True,
-            )
+            return spawn_detached(command, log, env, self.dir)
 
     def _wait_healthy(self, info: ServerInfo, process: subprocess.Popen[bytes] | None) -> bool:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if _healthy(info):
                 return True
-            if (process.poll() is not None) if process else not _alive(info.pid):
+            if (process.poll() is not None) if process else not alive(info.pid):
                 return False
             time.sleep(0.1)  # polling for a process to come up, with a deadline
         return False
@@ -265,50 +256,15 @@ def _healthy(info: ServerInfo) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed server whose parent is gone may stay a zombie until init reaps it
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def _is_ours(info: ServerInfo) -> bool:
     """Alive, and (where /proc tells) really the server we started: pids are reused."""
-    if not _alive(info.pid):
+    if not alive(info.pid):
         return False
     try:
         argv = Path(f"/proc/{info.pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return True  # no /proc (macOS): the health check on our port has to do
     return APP.encode() in argv and str(info.port).encode() in argv
-
-
-def _terminate(pid: int, grace: float = 10.0) -> None:
-    """SIGTERM (uvicorn shuts down cleanly), SIGKILL after ``grace`` seconds."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            _reap(pid)
-            if not _alive(pid):
-                return
-            time.sleep(0.05)
-
-
-def _reap(pid: int) -> None:
-    try:  # our own child (started in this process): collect it so it does not linger as a zombie
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _port_free(port: int) -> bool:

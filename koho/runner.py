@@ -35,7 +35,6 @@ import json
 import os
 import select
 import signal
-import subprocess
 import sys
 import sysconfig
 import threading
@@ -49,6 +48,8 @@ from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
 from typing import Any, TextIO, TypedDict, cast
+
+from koho.processes import alive, spawn_detached, terminate
 
 #: What an unchanged process environment looks like to the runner, taken when koho is imported:
 #: before the command sets Prefect's defaults or points it at the local server.
@@ -171,6 +172,17 @@ def _mtime(path: Path) -> int:
         return 0
 
 
+class _RunnerFile:
+    """One of the runner's files in its place's folder, by suffix: ``place.log`` is
+    ``<dir>/runner.log``."""
+
+    def __init__(self, suffix: str):
+        self.suffix = suffix
+
+    def __get__(self, place: Place, owner: type[Place] | None = None) -> Path:
+        return place.dir / f"runner.{self.suffix}"
+
+
 @dataclass(frozen=True)
 class Place:
     """The runner's files in one state folder's ``prefect/`` (next to the server's)."""
@@ -183,25 +195,11 @@ class Place:
         state = Path(environ.get("KOHO_STATE_DIR") or ".koho")
         return cls((Path(cwd or os.getcwd()) / state).resolve() / "prefect")
 
-    @property
-    def info(self) -> Path:
-        return self.dir / "runner.json"
-
-    @property
-    def key(self) -> Path:
-        return self.dir / "runner.key"
-
-    @property
-    def socket(self) -> Path:
-        return self.dir / "runner.sock"
-
-    @property
-    def lock(self) -> Path:
-        return self.dir / "runner.lock"
-
-    @property
-    def log(self) -> Path:
-        return self.dir / "runner.log"
+    info = _RunnerFile("json")
+    key = _RunnerFile("key")
+    socket = _RunnerFile("sock")
+    lock = _RunnerFile("lock")
+    log = _RunnerFile("log")
 
     def recorded(self) -> dict[str, Any] | None:
         """What ``runner.json`` says (pid, started_at, served, listening) if that runner is alive:
@@ -224,19 +222,11 @@ class Place:
 
 def _is_runner(pid: int) -> bool:
     """Alive, not a zombie, and (where /proc tells) a runner: pids are reused."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not alive(pid):
         return False
-    except PermissionError:
-        pass
     try:
-        proc = Path(f"/proc/{pid}")
-        return (
-            b"koho.runner" in (proc / "cmdline").read_bytes()
-            and (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-        )
-    except (OSError, IndexError):
+        return b"koho.runner" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
         return not Path("/proc/self").exists()  # no /proc (macOS): the pid and the key have to do
 
 
@@ -330,17 +320,7 @@ def start_in_background(place: Place) -> None:
     place.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(place.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "ab") as log:
-        # A session of its own: it outlives this command and a Ctrl+C in its terminal.
-        process = subprocess.Popen(
-            [sys.executable, "-m", "koho.runner"],
-            env=ORIGINAL_ENV,
-            cwd=os.getcwd(),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            close_fds=True,
-        )
+        process = spawn_detached([sys.executable, "-m", "koho.runner"], log, ORIGINAL_ENV, os.getcwd())
     # Recorded before it listens: `koho server stop` must find a runner that is still importing.
     place.write({"pid": process.pid, "started_at": _utc_now(), "served": 0, "listening": False})
 
@@ -352,18 +332,9 @@ def stop(place: Place, grace: float = 10.0) -> int | None:
     if info is None:
         return None
     pid = int(info["pid"])
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:  # polling for a process to end, with a deadline
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)  # our own child if this process started it
-            if not _is_runner(pid):
-                for path in (place.info, place.key, place.socket):  # a SIGKILL leaves them
-                    path.unlink(missing_ok=True)
-                return pid
-            time.sleep(0.05)
+    if terminate(pid, grace, running=_is_runner):
+        for path in (place.info, place.key, place.socket):  # a SIGKILL leaves them
+            path.unlink(missing_ok=True)
     return pid
 
 

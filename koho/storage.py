@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from koho.channel import StoresFiles
+from koho.channel import DeliversToUrl, StoresFiles
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError, DeliveryFailure
 
@@ -257,27 +257,17 @@ def write_batch(store: Store, batch: Sequence[Delivery]) -> list[Receipt]:
     return receipts
 
 
-class StoreChannel(StoresFiles):
-    """Base for channels whose transport is a byte store chosen by URL (archive, feeds).
-
-    Opens the store lazily, so planning and dry runs never touch it.
-    """
+class StoreChannel(DeliversToUrl[Store], StoresFiles):
+    """Base for channels whose transport is a byte store chosen by URL (archive, feeds), opened
+    on first delivery (``DeliversToUrl``)."""
 
     def __init__(self, url: str, base_dir: Path | None = None):
-        self.url = url
-        self._open = store_factory(url, base_dir)  # a bad URL fails here, before any planning
-        self._store: Store | None = None
+        super().__init__(url, store_factory(url, base_dir))
 
     @property
     def store(self) -> Store:
         """The byte store, opened on first delivery."""
-        if self._store is None:
-            self._store = self._open()
-        return self._store
-
-    def describe(self) -> str:
-        """Where files are written (store URLs carry no secrets: credentials come from the environment)."""
-        return self.url
+        return self.opened()
 
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Write each file unless identical bytes are stored."""

@@ -17,6 +17,7 @@ from importlib import resources
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from channels.common import TEMPLATES as SHARED_TEMPLATES
 from koho.article import Article
 from koho.bulletin import issue_label
 from koho.i18n import LANGUAGES, SOURCE_LANGUAGE, date_time, long_date
@@ -84,7 +85,7 @@ def html_datetime(moment: datetime) -> str:
 def _environment() -> Environment:
     folder = resources.files("channels.archive") / "templates"
     env = Environment(
-        loader=FileSystemLoader(str(folder)),
+        loader=FileSystemLoader([str(folder), SHARED_TEMPLATES]),
         autoescape=select_autoescape(["html", "xml"]),
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -6,3 +6,9 @@ life of a social post (post once, answer a change note, delete when withdrawn); 
 few words channels print around the article (the correction label, from the word catalogs).
 This package imports no channel; channels import it and ``koho``, never each other.
 """
+
+from importlib import resources
+
+#: Jinja2 templates the pages of several channels share (the language switcher): each channel's
+#: loader searches its own templates first, then these.
+TEMPLATES = str(resources.files("channels.common") / "templates")

@@ -24,6 +24,7 @@ from channels.common.outbox import RequestOutbox, deliver_to_outbox, is_outbox
 from koho.channel import Limits
 from koho.delivery import Delivery, Receipt
 from koho.errors import ConfigError
+from koho.quota import QuotaBook
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -128,3 +129,28 @@ class ApiChannel:
         if self._client is not None and hasattr(self._client, "close"):
             self._client.close()
         self._client = None
+
+
+class QuotaApiChannel(ApiChannel):
+    """An API channel whose deliveries spend a provider's quota (LINE, YouTube): it takes the
+    run's book (``SpendsQuota``) and opens its client only with one, since spending that nobody
+    books is a bug. The client is what the channel's ``open_booked`` returns, with a ``book``
+    attribute the book is handed on to."""
+
+    _book: QuotaBook | None = None
+
+    def use_quota(self, book: QuotaBook) -> None:
+        """Check and book the provider's quota against ``book`` (``SpendsQuota``)."""
+        self._book = book
+        if self._client is not None and not isinstance(self._client, RequestOutbox):
+            self._client.book = book
+
+    def open_api(self) -> Any:
+        """The channel's client, booking in the book it was given."""
+        if self._book is None:  # the pipeline gives one before delivering
+            raise ConfigError(f"{self.name}: delivered without a quota book (pipeline.deliver gives one)")
+        return self.open_booked(self._book)
+
+    def open_booked(self, book: QuotaBook) -> Any:
+        """The provider's client for ``self.url``, checking and booking its quota in ``book``."""
+        raise NotImplementedError

@@ -118,29 +118,30 @@ def fit_parts(parts: list[str], fixed_tail: str, budget: int, measure: Measure, 
     The tail is never cut; the parts are kept whole from the first while they fit, and the first
     part that does not fit is cut at a sentence or clause boundary (later parts are dropped).
     """
+
+    def joined(*pieces: str) -> str:  # the tail, when there is one, always ends the text
+        return sep.join([*pieces, fixed_tail] if fixed_tail else pieces)
+
     kept: list[str] = []
     for part in (p.strip() for p in parts):
         if not part:
             continue
-        candidate = sep.join([*kept, part, fixed_tail]) if fixed_tail else sep.join([*kept, part])
-        if measure(candidate) <= budget:
+        if measure(joined(*kept, part)) <= budget:
             kept.append(part)
             continue
-        used = sep.join([*kept, "", fixed_tail]) if fixed_tail else sep.join([*kept, ""])
-        room = budget - measure(used) if kept or fixed_tail else budget
+        room = budget - measure(joined(*kept, "")) if kept or fixed_tail else budget
         # The separator count is exact only for additive measures (all of koho's are, except
         # X's URL handling, which only ever makes text shorter): re-check and shrink if needed.
         while room > 0:
             piece = cut(part, room, measure)
             if not piece:
                 break
-            joined = sep.join([*kept, piece, fixed_tail]) if fixed_tail else sep.join([*kept, piece])
-            if measure(joined) <= budget:
+            if measure(joined(*kept, piece)) <= budget:
                 kept.append(piece)
                 break
             room -= 1
         break
-    return sep.join([*kept, fixed_tail]) if fixed_tail else sep.join(kept)
+    return joined(*kept)
 
 
 class _TextExtractor(HTMLParser):

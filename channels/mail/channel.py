@@ -19,7 +19,14 @@ from channels.mail.message import Identity, Recipient, Rendered, address, envelo
 from channels.mail.transports import MailTransport, SendError, SendsBatches, transport_factory
 from koho.article import Article
 from koho.bulletin import BulletinIssue, in_digest
-from koho.channel import AudienceContext, HasAudience, HasIssueAudience, Limits, OnceAcrossLanguages
+from koho.channel import (
+    AudienceContext,
+    DeliversToUrl,
+    HasAudience,
+    HasIssueAudience,
+    Limits,
+    OnceAcrossLanguages,
+)
 from koho.delivery import Delivery, Receipt
 from koho.i18n import LANGUAGES
 from koho.payloads import Digest, MailRequest
@@ -34,7 +41,7 @@ def target(s: Subscriber) -> str:
     return f"subscriber-{s.id}"
 
 
-class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
+class MailChannel(DeliversToUrl[MailTransport], HasAudience, HasIssueAudience, OnceAcrossLanguages):
     """ねりま情報メール: mail per article to confirmed subscribers of its topics, and for those who
     chose it, one digest per 区報 issue instead (urgent news still reaches them at once).
 
@@ -46,23 +53,15 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
     limits: ClassVar[Limits] = Limits(batch_size=500, languages=LANGUAGES)
 
     def __init__(self, url: str, identity: Identity, tokens: Tokens, base_dir: Path | None = None):
-        self.url = url
+        super().__init__(url, transport_factory(url, base_dir))
         self.identity = identity
         self.tokens = tokens
-        self._open = transport_factory(url, base_dir)  # a bad URL fails here, before planning
-        self._transport: MailTransport | None = None
         self._rendered: dict[tuple[str, ...], Rendered] = {}
 
     @property
     def transport(self) -> MailTransport:
-        """Opened on first delivery; planning never touches it."""
-        if self._transport is None:
-            self._transport = self._open()
-        return self._transport
-
-    def describe(self) -> str:
-        """Transport URL (credentials come from the environment, never from the URL)."""
-        return self.url
+        """Opened on first delivery; planning never touches it (``DeliversToUrl``)."""
+        return self.opened()
 
     def audience_for(self, article: Article) -> list[str] | None:
         """Topics whose confirmed subscribers receive this article (None: nobody)."""
@@ -193,6 +192,6 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
 
     def close(self) -> None:
         """Close the transport."""
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        transport = self.taken()
+        if transport is not None:
+            transport.close()

@@ -159,16 +159,13 @@ def render(article: Article, site: Site, identity: Identity) -> Rendered:
         site=site,
         url=url,
         subject=subject,
-        words=phrases,
-        lang=lang,
-        language=tag(lang),
-        machine=_notice([article], lang, site.article_url(article.id)),
         topics=_topic_names(article, site),
         body_html=body_html,
         body_text=article_text(body_html, [(i.alt, i.caption) for i in article.images], lang, phrases),
         images=[dict(src=site.media_url(i.src), alt=i.alt, caption=i.caption) for i in article.images],
     )
-    return _rendered("mail", values, url, identity, f"{article.id}.{article.revision}", lang)
+    key = f"{article.id}.{article.revision}"
+    return _rendered("mail", values, url, identity, key, lang, [article], site.article_url(article.id))
 
 
 def render_digest(issue: BulletinIssue, articles: Sequence[Article], site: Site, identity: Identity) -> Rendered:
@@ -185,21 +182,35 @@ def render_digest(issue: BulletinIssue, articles: Sequence[Article], site: Site,
         subject=subject,
         items=items,
         issue_url=issue_url,
-        words=phrases,
-        lang=lang,
-        language=tag(lang),
         all_articles=phrases.digest_all.format(issue=label),
-        machine=_notice(articles, lang, site.issue_url(issue.day)),
     )
     # The key names the selection, so two readers with different topics get different Message-IDs
     # and the same reader always gets the same one.
     selection = hashlib.sha256("\n".join(f"{a.id}.{a.revision}" for a in articles).encode()).hexdigest()[:12]
-    return _rendered("digest", values, issue_url, identity, f"{issue.id}.{selection}", lang)
+    key = f"{issue.id}.{selection}"
+    return _rendered("digest", values, issue_url, identity, key, lang, articles, site.issue_url(issue.day))
 
 
-def _rendered(template: str, values: dict[str, Any], url: str, identity: Identity, key: str, language: str) -> Rendered:
+def _rendered(
+    template: str,
+    values: dict[str, Any],
+    url: str,
+    identity: Identity,
+    key: str,
+    language: str,
+    articles: Sequence[Article],
+    original_url: str,
+) -> Rendered:
     """The text and the CSS-inlined HTML of ``template`` (``<template>.txt`` and ``.html``),
-    rendered once from the same values: an article's mail and an issue's digest alike."""
+    rendered once from the same values: an article's mail and an issue's digest alike. Both speak
+    ``language`` around their ``articles``, and say so when those are machine-translated (linking
+    to the Japanese ``original_url``)."""
+    values = values | dict(
+        words=mail_words(language),
+        lang=language,
+        language=tag(language),
+        machine=_notice(articles, language, original_url),
+    )
     text = _ENV.get_template(f"{template}.txt").render(**values)
     html = _INLINER.inline(_ENV.get_template(f"{template}.html").render(**values))
     domain = identity.from_address.rsplit("@", 1)[-1]

@@ -183,7 +183,6 @@ def create_app(
         base=prefix,
         languages=offered,
         tags={code: tag(code) for code in LANGUAGES},
-        switcher=switcher,
         confirm_days=CONFIRM_VALID.days,
         retry_minutes=int(MAIL_INTERVAL.total_seconds() // 60),
     )
@@ -203,6 +202,10 @@ def create_app(
                     "lang_tag": tag(lang),
                     "form_url": f"{prefix}/{sticky}",
                     "lang_field": hidden,
+                    "versions": [
+                        dict(name=name, hreflang=tag(code), href=f"?lang={code}", current=code == lang)
+                        for code, name in switcher
+                    ],
                     "topics": site.topics_in(lang),
                     "deliveries": {d: gettext(DELIVERY_LABELS[d]) for d in DELIVERIES},
                     **edition(site, lang),

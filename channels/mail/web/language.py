@@ -23,6 +23,7 @@ from importlib.resources.abc import Traversable
 from babel.core import negotiate_locale
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from channels.common import TEMPLATES as SHARED_TEMPLATES
 from koho.catalogs import translations
 from koho.site import Site
 
@@ -69,7 +70,7 @@ class Languages:
     def __init__(self, offered: Iterable[str], source: str, templates: Traversable):
         self.offered = tuple(offered)
         self.source = source
-        loader = FileSystemLoader(str(templates))
+        loader = FileSystemLoader([str(templates), SHARED_TEMPLATES])
         # The source language's pages are the templates' own text, whatever catalogs exist.
         self._catalogs = {code: NullTranslations() if code == source else translations(code) for code in self.offered}
         self._envs = {code: _environment(loader, translations) for code, translations in self._catalogs.items()}
