@@ -64,7 +64,7 @@ WORDS = (
     N_("Channels"),
     N_("This page reloads when the file is saved."),
     N_("line {line}"),
-    N_("Translations"),
+    N_("Translations not made: {n} language(s) have no model installed"),
 )
 
 

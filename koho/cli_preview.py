@@ -12,6 +12,7 @@ import importlib
 import os
 import sys
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -23,12 +24,17 @@ from koho.settings import Settings
 
 out, err = consoles()
 
+PathArg = typer.Argument(None, help="The article file (default: the one saved last).")
+OutOpt = typer.Option(None, "--out", help="Write index.html and its files here instead.")
+PortOpt = typer.Option(0, help="TCP port on 127.0.0.1 (default: a free one).")
+NoBrowserOpt = typer.Option(False, "--no-browser", help="Do not open a browser.")
+
 
 def preview(
-    path: Path | None = typer.Argument(None, help="The article file (default: the one saved last)."),
-    out_dir: Path | None = typer.Option(None, "--out", help="Write index.html and its files here instead."),
-    port: int = typer.Option(0, help="TCP port on 127.0.0.1 (default: a free one)."),
-    no_browser: bool = typer.Option(False, "--no-browser", help="Do not open a browser."),
+    path: Path | None = PathArg,
+    out_dir: Path | None = OutOpt,
+    port: int = PortOpt,
+    no_browser: bool = NoBrowserOpt,
 ) -> None:
     """Show what every enabled channel would send for one article; nothing is recorded or sent."""
     settings = Settings()
@@ -55,7 +61,7 @@ def preview(
         server.shutdown()
 
 
-def _renderer(settings: Settings, target: Path):
+def _renderer(settings: Settings, target: Path) -> Callable[[], Rendered]:
     """Plan the article (``flows.preview.gather``) and return its page and files."""
     gather = importlib.import_module("flows.preview").gather
     page = importlib.import_module("flows.preview_page").page
