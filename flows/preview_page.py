@@ -8,21 +8,16 @@ links the files ``Preview.files`` holds by relative paths, so the same page work
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from flows.preview import Preview
 from koho.cli_words import N_, catalog
 from koho.i18n import tag
 
 _ENV = Environment(
-    loader=FileSystemLoader(str(resources.files("flows") / "templates")),
-    autoescape=select_autoescape(["html"]),
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
+    loader=PackageLoader("flows"), autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True
 )
 
 #: What each channel is called on the page (channel names are registry keys, not words).
@@ -78,14 +73,8 @@ def page(preview: Preview, lang: str, switch: str, version: str | None = None) -
         return text.format(**values) if values else text
 
     return _ENV.get_template("preview.html").render(
-        preview=preview,
-        lang=lang,
-        other="en" if lang == "ja" else "ja",
-        switch=switch,
-        version=version,
-        t=t,
-        tag=tag,
-        names=CHANNEL_NAMES,
-        units=UNITS,
-        ms=round(preview.seconds * 1000),
+        preview=preview, lang=lang, switch=switch, version=version, t=t, ms=round(preview.seconds * 1000)
     )
+
+
+_ENV.globals.update(tag=tag, names=CHANNEL_NAMES, units=UNITS)

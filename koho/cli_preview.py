@@ -50,7 +50,9 @@ def preview(
         return
     server = PreviewServer(render, [target, settings.content_dir / "site.yaml"], port)
     server.current()  # plan once before the address is shown: the first page answers at once
-    out.print(_("Preview of {path} on {url} (Ctrl+C stops)").format(path=target, url=server.url), markup=False)
+    out.print(
+        _("Preview of {path} on {url} (Ctrl+C stops)").format(path=target, url=server.url), markup=False, soft_wrap=True
+    )
     if not no_browser and _has_browser():
         webbrowser.open(server.url)
     try:
