@@ -189,3 +189,18 @@ def test_out_writes_the_same_page_as_static_files(browser, workspace):
     finally:
         page.close()
     assert _rows(workspace) == 0
+
+
+def test_each_translated_edition_is_previewed_once_its_model_is_installed(workspace, argos_home, monkeypatch):
+    from flows.preview import gather
+
+    monkeypatch.setenv("KOHO_LANGUAGES", "en,ko")
+    made = gather(Settings(), ARTICLE)
+    panels = {p.channel: p for p in made.panels}
+    pages = {s.language for s in panels["archive"].shown}
+    assert pages == {"ja", "en", "ko"}
+    assert not panels["archive"].notes  # nothing said missing
+    assert {s.language for s in panels["mail"].shown if s.kind == "mail"} >= {"ja", "en", "ko"}
+    english = next(s for s in panels["archive"].shown if s.language == "en")
+    assert english.path == "site/en/articles/jitensha-tonan-boushi/index.html" and english.path in made.files
+    assert {s.language for s in panels["ebook"].shown} == {"ja", "en", "ko"}
