@@ -214,12 +214,10 @@ def gather(settings: Settings, path: Path, now: datetime | None = None) -> Previ
         corpus = load(settings)
     except ContentInvalid as exc:  # site.yaml: nothing can be planned
         return Preview(str(path), None, list(panels.values()), list(exc.errors), {}, time.perf_counter() - started)
-    mine = _problems_of(corpus.errors, path)
-    general = _place(mine, panels)
     article = _article_at(corpus, path, settings.content_dir)
+    general = _place(_problems_of(corpus.errors, path), panels) + _shared_problems(settings, corpus, article)
     if article is None:
-        for panel in panels.values():
-            panel.said.append((N_("Nothing can be planned until the errors above are fixed."), {}))
+        _nothing_planned(panels)
         return Preview(str(path), None, list(panels.values()), general, {}, time.perf_counter() - started)
     draft = article.status == "draft"
     shown = dataclasses.replace(article, status="ready") if draft else article
@@ -227,7 +225,12 @@ def gather(settings: Settings, path: Path, now: datetime | None = None) -> Previ
     corpus = Corpus(corpus.site, {**corpus.articles, article.id: shown}, [])
     steps = PreviewSteps(corpus)
     when = max(now or clock.now(), article.publish_at)
-    outcomes = run(settings, Work(paths=(str(path),)), enabled, when, dry_run=True, steps=steps)
+    try:
+        outcomes = run(settings, Work(paths=(str(path),)), enabled, when, dry_run=True, steps=steps)
+    except ContentInvalid as exc:  # the glossary: no translation can be made, so no run starts
+        general += [e for e in exc.errors if e not in general]
+        _nothing_planned(panels)
+        return Preview(str(path), shown, list(panels.values()), general, {}, time.perf_counter() - started, draft)
     files: dict[str, bytes] = {}
     for planned in steps.planned:
         _show(panels[planned.channel], planned, shown, files, corpus)
@@ -240,9 +243,32 @@ def gather(settings: Settings, path: Path, now: datetime | None = None) -> Previ
     return Preview(str(path), shown, list(panels.values()), general, files, seconds, draft, moment)
 
 
+def _nothing_planned(panels: dict[str, Panel]) -> None:
+    for panel in panels.values():
+        panel.said.append((N_("Nothing can be planned until the errors above are fixed."), {}))
+
+
 def _problems_of(errors: list[ContentError], path: Path) -> list[ContentError]:
     wanted = path.resolve()
     return [e for e in errors if Path(e.path).resolve() == wanted]
+
+
+def _shared_problems(settings: Settings, corpus: Corpus, article: Article | None) -> list[ContentError]:
+    """``koho check``'s problems of the files every article is read with: the glossary (its
+    readings too) and this article's translation review files."""
+    from koho.reading_dictionary import load_reading_dictionary
+
+    problems = list(load_reading_dictionary(settings.content_dir)[1])
+    if settings.target_languages():
+        from translations.checks import check
+        from translations.review import REVIEW_DIR
+
+        review_dir = settings.content_dir / REVIEW_DIR
+        for error in check(settings.content_dir, settings.target_languages(), corpus.articles)[0]:
+            review = Path(error.path).resolve().is_relative_to(review_dir.resolve())
+            if error not in problems and (not review or (article is not None and Path(error.path).stem == article.id)):
+                problems.append(error)
+    return problems
 
 
 def _place(problems: list[ContentError], panels: dict[str, Panel]) -> list[ContentError]:

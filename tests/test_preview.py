@@ -204,3 +204,14 @@ def test_each_translated_edition_is_previewed_once_its_model_is_installed(worksp
     english = next(s for s in panels["archive"].shown if s.language == "en")
     assert english.path == "site/en/articles/jitensha-tonan-boushi/index.html" and english.path in made.files
     assert {s.language for s in panels["ebook"].shown} == {"ja", "en", "ko"}
+
+
+def test_a_glossary_problem_is_shown_for_every_channel(workspace, monkeypatch):
+    from flows.preview import gather
+
+    monkeypatch.setenv("KOHO_LANGUAGES", "en")
+    glossary = Path("content/glossary.yaml")
+    glossary.write_text(glossary.read_text(encoding="utf-8") + "\n  - term: [\n", encoding="utf-8")
+    made = gather(Settings(), ARTICLE)
+    assert any(Path(p.path).name == "glossary.yaml" for p in made.problems)
+    assert all(p.said and not p.shown for p in made.panels)  # no run starts with a broken glossary
