@@ -215,3 +215,16 @@ def test_a_glossary_problem_is_shown_for_every_channel(workspace, monkeypatch):
     made = gather(Settings(), ARTICLE)
     assert any(Path(p.path).name == "glossary.yaml" for p in made.problems)
     assert all(p.said and not p.shown for p in made.panels)  # no run starts with a broken glossary
+
+
+def test_the_page_passes_axe_core_in_japanese_and_english(workspace):
+    from tests.validators.tools import axe
+
+    out = workspace / "preview"
+    assert CliRunner().invoke(app, ["preview", "--out", str(out), str(ARTICLE)]).exit_code == 0
+    found = axe([(out / "index.html").as_uri(), (out / "en.html").as_uri()], [(1280, 900)])
+    serious = {
+        page: [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+        for page, violations in found.items()
+    }
+    assert not any(serious.values()), serious
