@@ -1,4 +1,4 @@
-"""The ``koho`` command: check, publish, publish-due, build, status, serve.
+"""The ``koho`` command: check, preview, publish, publish-due, build, status, serve.
 
 The CLI is the composition root (ADR 0002): it lives in ``koho`` as the layout mandates, but
 runs the outer layers (``flows``, ``channels``) by loading them by name when a command needs
@@ -38,6 +38,7 @@ T = TypeVar("T")
 app = typer_app("koho: publish the ward's news to the archive, feeds and every other channel.")
 out, err = consoles()
 
+from koho.cli_preview import preview as preview_command  # noqa: E402
 from koho.cli_readings import app as readings_app  # noqa: E402
 from koho.cli_redrive import redrive as redrive_command  # noqa: E402
 from koho.cli_server import app as server_app  # noqa: E402
@@ -49,6 +50,7 @@ app.add_typer(translations_app, name="translations")
 app.add_typer(readings_app, name="readings")
 app.add_typer(server_app, name="server")
 app.command("redrive")(redrive_command)
+app.command("preview")(preview_command)
 
 PathsArg = typer.Argument(None, help="Article files or folders (default: all of content/articles).")
 ChannelOpt = typer.Option(None, "--channel", "-c", help="Only this channel (repeatable).")

@@ -40,6 +40,10 @@ class Corpus:
     site: Site
     articles: dict[str, Article] = field(default_factory=dict)
     errors: list[ContentError] = field(default_factory=list)
+    #: Articles that parsed but are left out of ``articles`` for an error found against other
+    #: files or limits (an unknown topic, a missing image, an X text too long): nothing publishes
+    #: them, but ``koho preview`` still shows what the channels would make of them, beside the error.
+    held_back: dict[str, Article] = field(default_factory=dict)
 
     def select(self, paths: list[Path], content_dir: Path) -> list[Article]:
         """Articles whose source file is one of ``paths`` or lies under one of them."""
@@ -117,6 +121,8 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
         corpus.errors.extend(errors)
         if article is not None and not errors:
             corpus.articles[article.id] = article
+        elif article is not None:
+            corpus.held_back.setdefault(article.id, article)
     return corpus
 
 

@@ -28,6 +28,9 @@ MARKED = (
     "koho/article.py",
     "koho/frontmatter.py",
     "koho/reader.py",
+    "koho/cli_preview.py",
+    "flows/preview.py",
+    "flows/preview_page.py",
 )
 KEYWORDS = {"_": None, "N_": None, "phrase": None, "Phrase": None, "_failed": (4,), "said": (4,)}
 BROKEN = '---\ntitle: "防災訓練\npublish_at: 2026-11-01 09:00\n---\n本文\n'

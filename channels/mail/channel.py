@@ -137,6 +137,19 @@ class MailChannel(DeliversToUrl[MailTransport], HasAudience, HasIssueAudience, O
                 self._rendered[key] = render(item, request.site, self.identity)
         return self._rendered[key]
 
+    def message(self, request: MailRequest, when: datetime) -> bytes:
+        """The whole message one delivery sends, as the transport receives it (its recipient's
+        own signed links): what ``deliver`` sends and ``koho preview`` shows. ValueError: a header
+        the email package refused."""
+        sid, generation = request.subscriber_id, request.link_nonce
+        recipient = Recipient(
+            sid,
+            envelope_address(request.address),
+            self.tokens.issue("preferences", sid, generation),
+            self.tokens.issue("unsubscribe", sid, generation),
+        )
+        return address(self._render(request), self.identity, recipient, when)
+
     def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
         """Render each message, hand the batch to the transport; one receipt per message."""
         receipts: dict[str, Receipt] = {}
@@ -147,21 +160,15 @@ class MailChannel(DeliversToUrl[MailTransport], HasAudience, HasIssueAudience, O
             request = delivery.payload
             if not isinstance(request, MailRequest):
                 raise TypeError(f"{delivery.key}: carries {type(request).__name__}, not a MailRequest")
-            sid, generation = request.subscriber_id, request.link_nonce
-            recipient = Recipient(
-                sid,
-                envelope_address(request.address),
-                self.tokens.issue("preferences", sid, generation),
-                self.tokens.issue("unsubscribe", sid, generation),
-            )
+            sid, to = request.subscriber_id, envelope_address(request.address)
             try:
-                raw = address(self._render(request), self.identity, recipient, now)
+                raw = self.message(request, now)
             except ValueError as exc:  # a header the email package refused: never sent
                 receipts[delivery.key] = Receipt.failed(
-                    delivery.key, f"message refused: {redact_addresses(str(exc), recipient.address)}"
+                    delivery.key, f"message refused: {redact_addresses(str(exc), to)}"
                 )
                 continue
-            items.append((self.identity.from_address, recipient.address, raw, f"{delivery.article_id}/{sid}"))
+            items.append((self.identity.from_address, to, raw, f"{delivery.article_id}/{sid}"))
             keys.append(delivery.key)
         for key, item, result in zip(keys, items, self._send(items), strict=True):
             if isinstance(result, SendError):
