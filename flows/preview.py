@@ -26,7 +26,7 @@ from flows.driver import Work, run
 from flows.steps import Steps
 from koho import clock
 from koho.article import Article
-from koho.channel import HasAudience, HasIssueAudience, Limits
+from koho.channel import AudienceContext, HasAudience, HasIssueAudience, Limits
 from koho.cli_words import N_
 from koho.delivery import Delivery
 from koho.errors import ContentError, ContentInvalid
@@ -159,9 +159,9 @@ class PreviewSteps(Steps):
         """The channel's own plan with the run's read-only context (and the sample reader)."""
         chan, article = run.channel(channel), run.article(article_id, language)
         ctx = context_for(chan, article, run.corpus, run.ledger, run.now, run.state)
-        if isinstance(chan, HasAudience):
-            ctx = dataclasses.replace(ctx, audience=(_reader(article.language, article.topics, "immediate"),))
-            ctx = dataclasses.replace(ctx, sent_elsewhere=frozenset())
+        if isinstance(chan, HasAudience) and isinstance(ctx, AudienceContext):
+            reader = _reader(article.language, article.topics, "immediate")
+            ctx = dataclasses.replace(ctx, audience=(reader,), sent_elsewhere=frozenset())
         planned, recorded = plan_and_record(chan, article, ctx, run.ledger, run.owner, dry_run=True)
         self._keep(run, channel, planned)
         return planned, recorded
@@ -170,7 +170,7 @@ class PreviewSteps(Steps):
         """The issue's plan as of the day it appears (its e-book, its broadcast, its digest)."""
         chan, issue = run.channel(channel), run.issues[(issue_id, language)]
         ctx = issue_context(chan, issue, run.corpus, max(run.now, issue.appears_at), run.state)
-        if isinstance(chan, HasIssueAudience):
+        if isinstance(chan, HasIssueAudience) and isinstance(ctx, AudienceContext):
             topics = tuple(sorted({t for a in issue.articles for t in a.topics}))
             ctx = dataclasses.replace(ctx, audience=(_reader(issue.language, topics, "digest"),))
         planned, recorded = plan_and_record(chan, issue, ctx, run.ledger, run.owner, dry_run=True)
@@ -300,7 +300,9 @@ def _show(panel: Panel, planned: Planned, article: Article, files: dict[str, byt
         if panel.channel == "archive":
             _keep_file(files, f"site/{delivery.target}", payload)
             if delivery.target == corpus.site.article_path(article.id, delivery.language) + "index.html":
-                panel.shown.append(Shown("page", delivery.language, delivery.target, path=f"site/{delivery.target}"))
+                panel.shown.append(
+                    Shown("page", delivery.language or "", delivery.target, path=f"site/{delivery.target}")
+                )
         elif panel.channel == "ebook" and isinstance(payload, bytes):
             panel.shown.append(_chapter(payload, delivery, article, files, planned.order))
         elif delivery.key in planned.messages:
@@ -328,7 +330,7 @@ def _chapter(
             files[base + name] = epub.read(name)
         chapter = next((n for n in epub.namelist() if n.endswith(f"a{number:02d}.xhtml")), "")
     files[base + "book.epub"] = book
-    return Shown("book", delivery.language, delivery.target, path=base + chapter)
+    return Shown("book", delivery.language or "", delivery.target, path=base + chapter)
 
 
 def _mail(raw: bytes, delivery: Delivery) -> Shown:
@@ -339,7 +341,7 @@ def _mail(raw: bytes, delivery: Delivery) -> Shown:
     html_part = message.get_body(("html",))
     return Shown(
         "mail",
-        delivery.language,
+        delivery.language or "",
         delivery.article_id,
         subject=str(message["Subject"]),
         text=_content(text_part),
@@ -357,14 +359,14 @@ def _post(limits: Limits, request: ApiRequest, delivery: Delivery, article: Arti
 
     text = _posted_text(request)
     if text is None:
-        return Shown("text", delivery.language, delivery.target, text=f"{request.method} {request.url}")
+        return Shown("text", delivery.language or "", delivery.target, text=f"{request.method} {request.url}")
     meter = None
     if limits.body_max is not None:
         # fit() marks a cut with an ellipsis; one the article's own text has is not a cut.
         written = f"{article.title}{article.summary}{article.body}{article.x_text or ''}"
         cut = ELLIPSIS in text and ELLIPSIS not in written
         meter = Meter(measure_of(limits)(text), limits.body_max, limits.length_unit, cut)
-    return Shown("text", delivery.language, delivery.target, text=text, meter=meter)
+    return Shown("text", delivery.language or "", delivery.target, text=text, meter=meter)
 
 
 def _posted_text(request: ApiRequest) -> str | None:
