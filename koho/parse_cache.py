@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -70,18 +70,20 @@ class ParseCache(Generic[Entry]):
 
     def update(self, new: dict[str, Entry], stale: Iterable[str]) -> None:
         """Add new entries and drop entries of files that changed or vanished."""
+        rows = [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in new.items()]
+        self._write("INSERT OR REPLACE INTO entries VALUES (?, ?)", rows, "DELETE FROM entries WHERE key = ?", stale)
+
+    def _write(self, insert: str, rows: Sequence[tuple[str | bytes, ...]], delete: str, gone: Iterable[str]) -> None:
+        """Insert ``rows`` and delete the rows named by ``gone``, in one transaction."""
         if self.db is None:
             return
-        stale = list(stale)
-        if not new and not stale:
+        gone = list(gone)
+        if not rows and not gone:
             return
         try:
             with self.db:
-                self.db.executemany(
-                    "INSERT OR REPLACE INTO entries VALUES (?, ?)",
-                    [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in new.items()],
-                )
-                self.db.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in stale])
+                self.db.executemany(insert, rows)
+                self.db.executemany(delete, [(name,) for name in gone])
         except sqlite3.Error:
             pass  # the cache is an optimisation; a read-only state folder must not stop a run
 
@@ -95,21 +97,9 @@ class ParseCache(Generic[Entry]):
             return {}
 
     def restamp(self, fresh: dict[str, tuple[str, str]], gone: Iterable[str]) -> None:
-        """Record (stamp, key) of files read this time and forget files that vanished or can no
-        longer be trusted by their stamp."""
-        if self.db is None:
-            return
-        gone = list(gone)
-        if not fresh and not gone:
-            return
-        try:
-            with self.db:
-                self.db.executemany(
-                    "INSERT OR REPLACE INTO stamps VALUES (?, ?, ?)", [(n, s, k) for n, (s, k) in fresh.items()]
-                )
-                self.db.executemany("DELETE FROM stamps WHERE name = ?", [(n,) for n in gone])
-        except sqlite3.Error:
-            pass  # as update(): an optimisation only
+        """Record (stamp, key) of files read this time and forget files that vanished."""
+        rows = [(n, s, k) for n, (s, k) in fresh.items()]
+        self._write("INSERT OR REPLACE INTO stamps VALUES (?, ?, ?)", rows, "DELETE FROM stamps WHERE name = ?", gone)
 
     def get(self, key: str) -> Entry | None:
         """One entry, or None."""
