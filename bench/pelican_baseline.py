@@ -43,6 +43,10 @@ AUTHOR_FEED_ATOM = None
 AUTHOR_FEED_RSS = None
 TAG_FEED_ATOM = None
 TAG_FEED_RSS = None
+# Listings paginated like koho's: the home page shows the newest {home} (koho's latest_count),
+# a topic (category or tag) page {topic} (koho's TOPIC_PAGE_MAX); koho writes no further pages.
+DEFAULT_PAGINATION = {home}
+PAGINATED_TEMPLATES = {"index": None, "tag": {topic}, "category": {topic}, "author": None}
 """
 
 
@@ -62,6 +66,12 @@ def _hwm():
 atexit.register(_hwm)
 sys.argv = ['pelican'] + sys.argv[1:]
 from pelican import main
+import resource
+def _cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+_started = _cpu()
+atexit.register(lambda: sys.stderr.write('BENCH_CPU_S=%.3f\\n' % (_cpu() - _started)))
 main()
 """
 
@@ -82,11 +92,13 @@ def pelican_markdown(spec: Spec) -> str:
     return "\n".join(meta) + "\n\n" + spec.body
 
 
-def pelican_build(specs: list[Spec], root: Path) -> dict:
+def pelican_build(specs: list[Spec], root: Path, home: int = 20, topic: int = 50) -> dict:
     """Write Pelican's content (not timed), then time one ``pelican`` run in a subprocess.
 
     A subprocess, so Pelican's imports and memory do not mix with koho's in the benchmark process.
-    Returns seconds (the compared figure), wall, internal, articles, files and rss (MB).
+    ``home`` and ``topic`` paginate Pelican's listings as koho's are cut (``PELICAN_CONF``).
+    Returns seconds (the compared figure), wall, internal, cpu (Pelican's CPU seconds after its
+    import, like koho's), articles, files, bytes and rss (MB).
     """
     site = root / "pelican"
     articles = site / "content"
@@ -95,7 +107,9 @@ def pelican_build(specs: list[Spec], root: Path) -> dict:
         folder = articles / str(spec.publish_at.year)
         folder.mkdir(exist_ok=True)
         (folder / f"{spec.id}.md").write_text(pelican_markdown(spec), encoding="utf-8")
-    (site / "pelicanconf.py").write_text(PELICAN_CONF, encoding="utf-8")
+    (site / "pelicanconf.py").write_text(
+        PELICAN_CONF.replace("{home}", str(home)).replace("{topic}", str(topic)), encoding="utf-8"
+    )
     env = dict(os.environ, COLUMNS="400", TERM="dumb", NO_COLOR="1")
     command = [sys.executable, "-c", PELICAN_WRAPPER, "content", "-o", "out", "-s", "pelicanconf.py"]
     started = time.perf_counter()
@@ -105,7 +119,8 @@ def pelican_build(specs: list[Spec], root: Path) -> dict:
         raise SystemExit(f"pelican failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     output = " ".join((proc.stdout + proc.stderr).split())
     match = re.search(r"Done: Processed (\d+) articles?.*? in ([\d.]+) seconds", output)
-    files = sum(1 for p in (site / "out").rglob("*") if p.is_file())
+    written = [p for p in (site / "out").rglob("*") if p.is_file()]
+    cpu = re.search(r"BENCH_CPU_S=([\d.]+)", proc.stderr)
     hwm = re.search(r"BENCH_VMHWM_KB=(\d+)", proc.stderr)
     internal = float(match.group(2)) if match else None
     # ``seconds`` is the figure compared with koho's: Pelican's own time, which leaves out
@@ -115,7 +130,9 @@ def pelican_build(specs: list[Spec], root: Path) -> dict:
         "wall": wall,
         "internal": internal,
         "articles": int(match.group(1)) if match else None,
-        "files": files,
+        "files": len(written),
+        "bytes": sum(p.stat().st_size for p in written),
+        "cpu": float(cpu.group(1)) if cpu else None,
         "rss": int(hwm.group(1)) / 1024 if hwm else None,
     }
 

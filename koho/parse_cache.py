@@ -1,6 +1,9 @@
 """A cache of parsed articles in a SQLite file, keyed by a hash of path, time zone and bytes.
 
-Keyed by content, not modification times (which git checkouts and copies do not preserve).
+Keyed by content, not modification times (which git checkouts and copies do not preserve). A
+file's stat stamp (size, mtime, ctime, inode) is kept next to the key it hashed to, so an
+unchanged file is not even read again (``stamps``/``restamp``; the reader decides when a stamp
+can be trusted).
 SQLite rather than one pickle: adding one article writes one row instead of rewriting every
 cached article, which is what keeps publishing one article into a big archive cheap. The
 translator keeps its finished translations in another file of the same kind (``get``/``put``).
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import pickle
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -38,10 +41,14 @@ class ParseCache(Generic[Entry]):
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
             self.db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS stamps (name TEXT PRIMARY KEY, stamp TEXT NOT NULL, key TEXT NOT NULL)"
+            )
             found = self.db.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
             if not found or found[0] != _VERSION:
                 with self.db:
                     self.db.execute("DELETE FROM entries")
+                    self.db.execute("DELETE FROM stamps")
                     self.db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (_VERSION,))
         except sqlite3.Error:
             self.db = None
@@ -63,20 +70,36 @@ class ParseCache(Generic[Entry]):
 
     def update(self, new: dict[str, Entry], stale: Iterable[str]) -> None:
         """Add new entries and drop entries of files that changed or vanished."""
+        rows = [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in new.items()]
+        self._write("INSERT OR REPLACE INTO entries VALUES (?, ?)", rows, "DELETE FROM entries WHERE key = ?", stale)
+
+    def _write(self, insert: str, rows: Sequence[tuple[str | bytes, ...]], delete: str, gone: Iterable[str]) -> None:
+        """Insert ``rows`` and delete the rows named by ``gone``, in one transaction."""
         if self.db is None:
             return
-        stale = list(stale)
-        if not new and not stale:
+        gone = list(gone)
+        if not rows and not gone:
             return
         try:
             with self.db:
-                self.db.executemany(
-                    "INSERT OR REPLACE INTO entries VALUES (?, ?)",
-                    [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in new.items()],
-                )
-                self.db.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in stale])
+                self.db.executemany(insert, rows)
+                self.db.executemany(delete, [(name,) for name in gone])
         except sqlite3.Error:
             pass  # the cache is an optimisation; a read-only state folder must not stop a run
+
+    def stamps(self) -> dict[str, tuple[str, str]]:
+        """name -> (stamp, key) of every file whose entry was recorded with a stamp (``restamp``)."""
+        if self.db is None:
+            return {}
+        try:
+            return {name: (stamp, key) for name, stamp, key in self.db.execute("SELECT name, stamp, key FROM stamps")}
+        except sqlite3.Error:
+            return {}
+
+    def restamp(self, fresh: dict[str, tuple[str, str]], gone: Iterable[str]) -> None:
+        """Record (stamp, key) of files read this time and forget files that vanished."""
+        rows = [(n, s, k) for n, (s, k) in fresh.items()]
+        self._write("INSERT OR REPLACE INTO stamps VALUES (?, ?, ?)", rows, "DELETE FROM stamps WHERE name = ?", gone)
 
     def get(self, key: str) -> Entry | None:
         """One entry, or None."""

@@ -1,7 +1,8 @@
 """Read every article under ``content/articles`` into a Corpus, collecting all errors at once.
 
 Parsing and Markdown rendering are cached by content hash in the state folder: publishing one
-article into an archive of thousands must not re-render the other thousands. Checks that depend
+article into an archive of thousands must not re-render the other thousands. A file whose stat
+stamp (size, mtime, ctime, inode) is unchanged since it was hashed is not read again either. Checks that depend
 on other files (topics, image files, duplicate ids) run on every read.
 """
 
@@ -13,6 +14,7 @@ import multiprocessing
 import os
 import stat
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -79,12 +81,22 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
         return corpus
     cache: ParseCache[ParsedFile] = ParseCache(cache_dir)
     known = cache.load()
+    stamps = cache.stamps()
+    restamped: dict[str, tuple[str, str]] = {}
     results: dict[str, ParsedFile] = {}
     todo: list[Work] = []
     order: list[str] = []
     files, refused = _markdown_files(content_dir)
     corpus.errors.extend(refused)
+    trusted_before = time.time_ns() - RACY_NS
     for path, relpath in files:
+        stamp, settled = _stamp(path, site.tz.key, trusted_before)
+        seen = stamps.get(path)
+        if stamp is not None and seen is not None and seen[0] == stamp and seen[1] in known:
+            # Same size, times and inode as when it was hashed: neither read nor hash it again.
+            order.append(seen[1])
+            results[seen[1]] = known[seen[1]]
+            continue
         raw, problem = _read_article(path)
         if problem is not None:
             corpus.errors.append(problem)
@@ -92,6 +104,8 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
         # The time zone is part of the key: it decides what a publish time without offset means.
         key = hashlib.sha256(f"{path}\0{site.tz.key}\0".encode() + raw).hexdigest()
         order.append(key)
+        if stamp is not None and settled:
+            restamped[path] = (stamp, key)
         if key in known:
             results[key] = known[key]
         else:
@@ -100,6 +114,11 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
     fresh = _parse_all(todo, site)
     results.update(fresh)
     cache.update({k: v for k, v in fresh.items() if v[0] is not None}, set(known) - set(order))
+    listed = {path for path, _ in files}
+    cache.restamp(
+        {p: s for p, s in restamped.items() if s[1] in results and results[s[1]][0] is not None},
+        [p for p in stamps if p not in listed],
+    )
     cache.close()
     first_path: dict[str, str] = {}
     for key in order:
@@ -163,6 +182,26 @@ def _markdown_files(content_dir: Path) -> tuple[list[tuple[str, str]], list[Cont
                         refused.append(ContentError(path, 1, "file", "not a regular file"))
     found.sort()
     return found, refused
+
+
+#: A file changed less than this long before it was stamped may change again within the same
+#: timestamp tick without its stamp changing (git's "racily clean" entries): it is hashed again
+#: on the next read until its times are older than this.
+RACY_NS = 2_000_000_000
+
+
+def _stamp(path: str, tz: str, trusted_before: int) -> tuple[str | None, bool]:
+    """(stamp, settled): the file's size, mtime, ctime, inode and the time zone (part of the
+    parse cache's key), None for what is not a regular file; settled when both times are older
+    than ``trusted_before`` so the stamp may stand for the bytes on a later read."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None, False
+    if not stat.S_ISREG(st.st_mode):
+        return None, False
+    settled = st.st_mtime_ns < trusted_before and st.st_ctime_ns < trusted_before
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{tz}", settled
 
 
 def _read_article(path: str) -> tuple[bytes, ContentError | None]:

@@ -131,3 +131,29 @@ def resolve(page: str, ref: str, base_url: str, base_path: str, outside: tuple[s
         target = target.rstrip("./").rstrip("/")
         target = f"{target}/index.html" if target else "index.html"
     return target, parts.fragment
+
+
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
+
+
+def sitemap_files(public: Path) -> list[Path]:
+    """The files the sitemap index (``sitemap.xml``) lists, in its order, read from the folder:
+    a listed file must exist and no file under ``sitemaps/`` other than an empty one is left out."""
+    index = etree.parse(str(public / "sitemap.xml")).getroot()
+    assert etree.QName(index).localname == "sitemapindex"
+    locs = index.xpath("//s:loc/text()", namespaces=SITEMAP_NS)
+    files = [public / "sitemaps" / loc.rsplit("/sitemaps/", 1)[1] for loc in locs]
+    assert all(f.is_file() for f in files), files
+    for other in set((public / "sitemaps").glob("*.xml")) - set(files):
+        assert not etree.parse(str(other)).xpath("//s:url", namespaces=SITEMAP_NS), f"{other} is not in the index"
+    return files
+
+
+def sitemap_urls(public: Path) -> list:
+    """Every ``<url>`` element of every file the sitemap index lists."""
+    return [u for f in sitemap_files(public) for u in etree.parse(str(f)).xpath("//s:url", namespaces=SITEMAP_NS)]
+
+
+def sitemap_text(public: Path) -> str:
+    """The text of the sitemap index and of every file it lists (for "is this URL listed")."""
+    return "\n".join(f.read_text(encoding="utf-8") for f in [public / "sitemap.xml", *sitemap_files(public)])

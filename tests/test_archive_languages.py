@@ -18,7 +18,7 @@ from koho.delivery import State
 from koho.i18n import words
 from koho.ledger import SITE_ID
 from tests.conftest import CONTENT
-from tests.crawl import crawl, read_folder
+from tests.crawl import SITEMAP_NS, crawl, read_folder, sitemap_text, sitemap_urls
 from tests.translated import NOW, corpus, live_with, translate
 
 ALL = ("en", "zh", "ko", "th", "pt", "es", "id", "vi")
@@ -135,15 +135,15 @@ def test_translated_issue_home_and_year_pages(site):
 
 
 def test_sitemap_lists_every_edition_with_alternates(site):
-    tree = etree.parse(str(site / "sitemap.xml"))
-    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
-    locs = tree.xpath("//s:loc/text()", namespaces=ns)
+    ns = SITEMAP_NS
+    urls = sitemap_urls(site)
+    locs = [u.findtext("s:loc", namespaces=ns) for u in urls]
     assert f"{BASE}vi/articles/{IMAGE_ARTICLE}/" in locs and f"{BASE}th/bulletin/2026-11-01/" in locs
     assert len(locs) == len(set(locs))
-    url = tree.xpath(f"//s:url[s:loc='{BASE}en/articles/{IMAGE_ARTICLE}/']", namespaces=ns)[0]
+    url = next(u for u in urls if u.findtext("s:loc", namespaces=ns) == f"{BASE}en/articles/{IMAGE_ARTICLE}/")
     links = {link.get("hreflang"): link.get("href") for link in url.findall("x:link", ns)}
     assert links["x-default"] == links["ja"] == f"{BASE}articles/{IMAGE_ARTICLE}/" and len(links) == 10
-    topic = tree.xpath(f"//s:url[s:loc='{BASE}topics/bousai/']", namespaces=ns)[0]
+    topic = next(u for u in urls if u.findtext("s:loc", namespaces=ns) == f"{BASE}topics/bousai/")
     assert topic.findall("x:link", ns) == []
 
 
@@ -167,7 +167,7 @@ def test_japanese_pages_without_translations_have_no_switcher(tmp_path):
     plain = (tmp_path / "plain" / f"articles/{IMAGE_ARTICLE}/index.html").read_text(encoding="utf-8")
     assert "hreflang" not in plain and 'class="languages"' not in plain and "ebooks/" not in plain
     assert 'hreflang="en"' in (tmp_path / "mixed" / f"articles/{IMAGE_ARTICLE}/index.html").read_text(encoding="utf-8")
-    assert "xmlns:xhtml" not in (tmp_path / "plain" / "sitemap.xml").read_text(encoding="utf-8")
+    assert "xmlns:xhtml" not in sitemap_text(tmp_path / "plain")
 
 
 def test_incremental_plan_of_a_translation_matches_the_full_build(tmp_path):
@@ -263,9 +263,10 @@ def test_correction_times_are_valid_html_and_move_the_sitemap(tmp_path):
         stamps = [t.get("datetime") for t in page(tmp_path, path).iter("time")]
         assert corrected.isoformat(timespec="milliseconds") in stamps, path
         assert all(re.fullmatch(r"[\d-]+T[\d:]+(\.\d{1,3})?([+-]\d\d:\d\d|Z)", s) for s in stamps), stamps
-    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
-    tree = etree.parse(str(tmp_path / "sitemap.xml"))
-    urls = tree.xpath("//s:url", namespaces=ns)
+    ns = SITEMAP_NS
+    urls = sitemap_urls(tmp_path)
+    index = etree.parse(str(tmp_path / "sitemap.xml")).xpath("//s:sitemap", namespaces=ns)
+    assert index and all(s.findtext("s:lastmod", namespaces=ns) for s in index)
     lastmod = {u.findtext("s:loc", namespaces=ns): u.findtext("s:lastmod", namespaces=ns) for u in urls}
     assert all(lastmod.values()), [loc for loc, mod in lastmod.items() if not mod]
     moved = corrected.isoformat(timespec="milliseconds")

@@ -231,3 +231,30 @@ def test_select_by_file_and_folder(content):
     assert {a.id for a in corpus.select([articles / "2026"], content)} == {"a", "b"}
     assert len(corpus.select([articles], content)) == 3
     assert corpus.select([content.parent / "elsewhere.md"], content) == []
+
+
+def test_unchanged_stat_skips_reading_and_a_racy_file_is_hashed_again(content, tmp_path, monkeypatch):
+    """A file whose size, times and inode are those it was hashed with is not read again; one
+    changed within the racy window of its stamp is (its times could hide a second change)."""
+    import koho.reader as reader
+
+    cache = tmp_path / "cache"
+    read(content, {"a.md": GOOD, "b.md": GOOD.replace("本文です。", "二本目です。")})
+    site = load_site(content)
+    opened: list[str] = []
+    real = reader._read_article
+    monkeypatch.setattr(reader, "_read_article", lambda path: opened.append(Path(path).name) or real(path))
+    first = read_corpus(content, site, cache)
+    assert sorted(opened) == ["a.md", "b.md"]
+    opened.clear()
+    read_corpus(content, site, cache)
+    assert sorted(opened) == ["a.md", "b.md"], "files changed within the last RACY_NS are not trusted by stamp"
+    monkeypatch.setattr(reader, "RACY_NS", -(10**18))  # every file counts as settled from here on
+    read_corpus(content, site, cache)
+    opened.clear()
+    again = read_corpus(content, site, cache)
+    assert opened == [] and again.articles == first.articles
+    (content / "articles" / "a.md").write_text(GOOD.replace("本文です。", "改訂しました。"), encoding="utf-8")
+    (content / "articles" / "b.md").unlink()
+    changed = read_corpus(content, site, cache)
+    assert opened == ["a.md"] and "改訂" in changed.articles["a"].html and "b" not in changed.articles

@@ -46,6 +46,32 @@ STATIC_FILES = {
 SEARCH_PAGE = "search/index.html"
 
 
+# The sitemap's files (channels/archive/sitemaps.py renders them).
+#: The sitemap index, the file robots.txt names.
+SITEMAP = "sitemap.xml"
+#: Home, bulletin and topic pages of every edition.
+PAGES = "sitemaps/pages.xml"
+#: A year's article, issue and year pages.
+YEAR_FILE = re.compile(r"sitemaps/(\d{4})\.xml")
+
+
+def year_file(year: int) -> str:
+    """The sitemap file that lists the pages of ``year``."""
+    return f"sitemaps/{year}.xml"
+
+
+def is_sitemap(path: str) -> bool:
+    """Whether ``path`` is the sitemap index or one of its files."""
+    return path in (SITEMAP, PAGES) or YEAR_FILE.fullmatch(path) is not None
+
+
+def sitemap_files_showing(article: Article) -> list[str]:
+    """The sitemap files whose entries change when ``article`` appears, changes or goes: the
+    index (a file's lastmod), the listing pages' file and the year files of its page and issue."""
+    years = [article.publish_at.year] + ([article.bulletin.year] if article.bulletin else [])
+    return [SITEMAP, PAGES, *dict.fromkeys(year_file(y) for y in years)]
+
+
 #: The file that serves a folder's URL (``articles/x/`` is ``articles/x/index.html``).
 INDEX = "index.html"
 
@@ -164,7 +190,7 @@ class SiteIndex:
             pages += [self.site.issue_path(article.bulletin, self.language) + INDEX, f"{p}bulletin/index.html"]
         if self.is_source:  # topic names are not translated: topic pages are the original's only
             pages += [f"topics/{t}/index.html" for t in article.topics]
-        pages += [f"{p}{article.publish_at.year}/index.html", "sitemap.xml"]
+        pages += [f"{p}{article.publish_at.year}/index.html", *sitemap_files_showing(article)]
         return pages
 
     def all_pages(self) -> list[str]:
@@ -240,9 +266,16 @@ class Editions:
             if lang != article.language
         ]
 
+    def years(self) -> list[int]:
+        """Every year with an article or an issue in any edition: one sitemap file each."""
+        found = {y for idx in self.indexes.values() for y in idx.by_year}
+        found |= {day.year for idx in self.indexes.values() for day in idx.by_issue}
+        return sorted(found)
+
     def all_pages(self) -> list[str]:
-        """Every page of every edition."""
-        return [page for idx in self.indexes.values() for page in idx.all_pages()]
+        """Every page of every edition, and every file of the sitemap."""
+        pages = [page for idx in self.indexes.values() for page in idx.all_pages()]
+        return unique([*pages, SITEMAP, PAGES, *(year_file(y) for y in self.years())])
 
     def in_view(self, path: str, language: str) -> bool:
         """Whether a plan for an article in ``language`` may write ``path``: pages of its own
@@ -269,8 +302,8 @@ YEAR = re.compile(r"(\d{4})/index\.html")
 
 def known_page(path: str) -> bool:
     """Whether ``path`` is a page this renderer can produce (used to drop stale targets)."""
-    fixed = {"index.html", "bulletin/index.html", "sitemap.xml", SEARCH_PAGE, *FURNITURE}
-    if path in fixed or any(p.fullmatch(path) for p in (ARTICLE, ISSUE, TOPIC, YEAR)):
+    fixed = {"index.html", "bulletin/index.html", SEARCH_PAGE, *FURNITURE}
+    if path in fixed or is_sitemap(path) or any(p.fullmatch(path) for p in (ARTICLE, ISSUE, TOPIC, YEAR)):
         return True
     lang, rest = split_language(path)
     return lang != "ja" and (

@@ -11,20 +11,20 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from channels.archive import sitemaps
 from channels.archive.pages import (
     ARTICLE,
-    INDEX,
     ISSUE,
     SEARCH_PAGE,
+    SITEMAP,
     STATIC_FILES,
     TOPIC,
     TOPIC_PAGE_MAX,
     YEAR,
     Editions,
-    SiteIndex,
     environment,
-    html_datetime,
     in_language,
+    is_sitemap,
     media_target,
     page_url,
     split_language,
@@ -249,8 +249,11 @@ class Renderer:
                 feed=f"feeds/topics/{topic}/atom.xml",
                 ebook=None,
             )
-        if path == "sitemap.xml":
-            return self._page("sitemap.xml", path, entries=self._sitemap(), alternates=len(self.editions.indexes) > 1)
+        if path == SITEMAP:
+            return self._page("sitemapindex.xml", path, entries=sitemaps.index_entries(self.editions))
+        if is_sitemap(path):
+            entries = sitemaps.entries(self.editions, path, self.versions)
+            return self._page("sitemap.xml", path, entries=entries, alternates=len(self.editions.indexes) > 1)
         if path == "404.html":
             return self._page("404.html", path)
         if path == "robots.txt":
@@ -262,32 +265,3 @@ class Renderer:
         if self.signup is None:
             return None
         return self.signup if language == self.site.language else f"{self.signup}?lang={language}"
-
-    def _sitemap(self) -> list[tuple[str, str | None, list[Version]]]:
-        """(URL, lastmod, versions) of every page, in the order the original sitemap listed them,
-        each edition's pages after the original's. Every URL has a ``lastmod``: the newest change
-        (publication or correction) of the articles the page shows, so a correction moves it."""
-        entries = []
-        for lang, idx in self.editions.indexes.items():
-            p = idx.prefix
-            pages: list[tuple[str, list[Article]]] = [
-                (f"{p}index.html", idx.latest),
-                (f"{p}bulletin/index.html", idx.articles),
-            ]
-            if idx.is_source:
-                pages.append(("topics/index.html", idx.articles))
-                pages += [(f"topics/{key}/index.html", idx.by_topic.get(key, [])) for key in self.site.topics]
-            pages += [(self.site.issue_path(day, lang) + INDEX, idx.by_issue[day]) for day in sorted(idx.by_issue)]
-            pages += [(f"{p}{y}/index.html", idx.by_year[y]) for y in sorted(idx.by_year)]
-            pages += [(idx.page_of(a), [a]) for a in idx.articles]
-            entries += [
-                (self.site.url(page_url(page)), self._lastmod(idx, shown or idx.articles), self.versions(page))
-                for page, shown in pages
-            ]
-        return entries
-
-    @staticmethod
-    def _lastmod(idx: SiteIndex, articles: Iterable[Article]) -> str | None:
-        """W3C datetime of the newest publication or correction among ``articles`` (None: none)."""
-        moments = [idx.updated.get(a.id, a.publish_at) for a in articles]
-        return html_datetime(max(moments)) if moments else None

@@ -17,6 +17,7 @@ from koho.ledger import Ledger
 from koho.reader import read_corpus
 from koho.settings import Settings
 from koho.site import load_site
+from tests.crawl import sitemap_text
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -140,7 +141,7 @@ def test_withdrawn_article_is_taken_down_everywhere(workspace):
     page = (public / "articles" / victim.id / "index.html").read_text(encoding="utf-8")
     assert "この記事の掲載は終了しました" in page and "noindex" in page
     assert f"articles/{victim.id}/" not in (public / "index.html").read_text(encoding="utf-8")
-    assert f"articles/{victim.id}/" not in (public / "sitemap.xml").read_text(encoding="utf-8")
+    assert f"articles/{victim.id}/" not in sitemap_text(public)
     topic_page = (public / "topics" / victim.topics[0] / "index.html").read_text(encoding="utf-8")
     assert f"articles/{victim.id}/" not in topic_page
     for feed_file in [public / "feeds" / "atom.xml", public / "feeds" / "topics" / victim.topics[0] / "rss.xml"]:
@@ -229,7 +230,7 @@ def test_build_then_publish_one_keeps_every_listing(workspace):
     # read "kouen-seisou (en)".
     assert {o.item_id for o in outcomes} == {"kouen-seisou", "issue-2026-01-11", "_site"}
     public = workspace / "public"
-    sitemap = (public / "sitemap.xml").read_text(encoding="utf-8")
+    sitemap = sitemap_text(public)
     assert all(f"articles/{a.id}/" in sitemap for a in live) and "articles/kouen-seisou/" in sitemap
     feed = feedparser.parse((public / "feeds" / "atom.xml").read_bytes())
     assert len(feed.entries) == min(len(live) + 1, corpus.site.feed_entries)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from lxml import etree, html
+from lxml import html
 from typer.testing import CliRunner
 
 from koho.bulletin import issues_of
@@ -23,6 +23,7 @@ from koho.i18n import tag
 from koho.reader import read_corpus
 from koho.site import load_site
 from tests import epubcheck
+from tests.crawl import SITEMAP_NS, sitemap_text, sitemap_urls
 from translations.glossary import load_glossary
 from translations.translator import LANGUAGES
 
@@ -114,10 +115,9 @@ def test_publish_in_nine_languages(published, workspace):
             assert any(href.endswith(epub_link) for href in doc.xpath("//a/@href")), (language, day)
     held = [a.id for a in corpus.articles.values() if not a.is_due(now)]
     assert held and not any((public / lang / "articles" / i).exists() for lang in LANGUAGES for i in held)
-    sitemap = etree.fromstring((public / "sitemap.xml").read_bytes())
-    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
+    ns = SITEMAP_NS
     entry = next(
-        u for u in sitemap.findall("s:url", ns) if u.findtext("s:loc", namespaces=ns).endswith(f"/articles/{ARTICLE}/")
+        u for u in sitemap_urls(public) if u.findtext("s:loc", namespaces=ns).endswith(f"/articles/{ARTICLE}/")
     )
     assert {link.get("hreflang") for link in entry.findall("x:link", ns)} == tags | {"x-default"}
 
@@ -192,7 +192,7 @@ def test_a_translation_published_later_relinks_the_japanese_pages(workspace, mon
     publish_article(one)
     doc = page(public, "ja", f"articles/{ARTICLE}/index.html")
     assert alternates(doc) == {"ja", "en", "x-default"} and switcher(doc) == {"ja", "en"}
-    assert 'hreflang="en"' in (public / "sitemap.xml").read_text(encoding="utf-8")
+    assert 'hreflang="en"' in sitemap_text(public)
     english = page(public, "en", f"articles/{ARTICLE}/index.html")
     assert switcher(english) == {"ja", "en"} and "Nerima City" in english.text_content()
 
