@@ -56,7 +56,14 @@ atexit.register(shutil.rmtree, ARGOS_ROOT, ignore_errors=True)
 
 # Fixtures that several test files use live in these plugins and in conftest files, never
 # imported by name into a test module (pytest finds them; an import would shadow them).
-pytest_plugins = ["tests.peers", "tests.argos_home", "tests.skips", "tests.mail_peers", "tests.sns_fixtures"]
+pytest_plugins = [
+    "tests.peers",
+    "tests.argos_home",
+    "tests.skips",
+    "tests.mail_peers",
+    "tests.sns_fixtures",
+    "tests.durations",
+]
 
 from tests.clock import TestClock  # noqa: E402  (after the environment is set)
 

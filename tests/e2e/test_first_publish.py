@@ -4,34 +4,48 @@
 argos packages, the sample content, koho's clock pinned) in an empty folder, once per module:
 every reference in the output resolves (pages, stylesheet, icons, images, feeds, sitemap,
 robots.txt, e-book links, in every language), the site is styled and navigable opened from disk
-in a real Chromium, and the 404 page works at any missing path of a real HTTP server. The same
-command to an S3 bucket (a moto server) leaves an equally whole site there.
+in a real Chromium, and the 404 page works at any missing path of a real HTTP server. Then the
+nine language editions themselves (ADR 0006, 0009, 0010): every page linked to its other
+language versions (switcher, hreflang, sitemap alternates), glossary terms rendered as
+configured, URLs, phone numbers and amounts untouched, feeds and one EPUB per issue and language,
+all valid for EPUBCheck, and the same command again sends nothing.
+
+This is the suite's one whole nine-language publish: every check of it reads this module's
+publish, made once (it takes minutes; tests/e2e/test_translations_e2e.py once made a second, the
+same command in another folder). The same command to an S3 bucket with no model installed is
+tests/e2e/test_first_publish_s3.py, so that xdist can run it beside this file.
 """
 
 from __future__ import annotations
 
 import http.server
-import os
+import re
 import shutil
 import struct
-import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
 import zlib
 from pathlib import Path
 
-import boto3
+import feedparser
 import pytest
 from lxml import html
 from playwright.sync_api import sync_playwright
 from typer.testing import CliRunner
 
 from koho import prefect_env
+from koho.bulletin import issues_of
+from koho.clock import now as koho_now
+from koho.i18n import tag
+from koho.reader import read_corpus
+from koho.site import load_site
+from tests import epubcheck
 from tests.clock import TestClock
 from tests.conftest import CONTENT
-from tests.crawl import crawl, read_folder, read_s3
+from tests.crawl import SITEMAP_NS, crawl, read_folder, sitemap_urls
+from tests.e2e.editions import alternates, page, switcher
+from translations.glossary import load_glossary
 from translations.translator import LANGUAGES
 
 BASE = "https://koho.example.city.lg.jp/"
@@ -50,6 +64,21 @@ CHROMIUM_ARGS = [
 
 pytestmark = pytest.mark.usefixtures("prefect_harness", "argos_home")
 
+ALL = ("ja", *LANGUAGES)
+#: A sample article of the 2026-11-01 issue whose title names 練馬区.
+ARTICLE = "sogo-bousai-kunren-2026"
+#: content/glossary.yaml's rendering of 練馬区 per language.
+NERIMA = {
+    "en": "Nerima City",
+    "zh": "练马区",
+    "ko": "네리마구",
+    "th": "เขตเนริมะ",
+    "pt": "Cidade de Nerima",
+    "es": "Ciudad de Nerima",
+    "id": "Kota Nerima",
+    "vi": "Quận Nerima",
+}
+
 
 def first_publish(folder: Path, mp: pytest.MonkeyPatch, **env: str) -> str:
     """Run `koho publish` as the README does, in ``folder`` holding a copy of the sample content."""
@@ -67,6 +96,8 @@ def first_publish(folder: Path, mp: pytest.MonkeyPatch, **env: str) -> str:
 
 @pytest.fixture(scope="module")
 def public(tmp_path_factory, prefect_harness, argos_home) -> Path:
+    """The public folder of the README's first `koho publish` in a fresh folder; the module keeps
+    that folder as its working directory (the tests' second command runs there)."""
     with pytest.MonkeyPatch.context() as mp:
         folder = tmp_path_factory.mktemp("fresh-clone")
         first_publish(folder, mp)
@@ -166,50 +197,96 @@ def test_the_404_page_works_at_any_missing_path(public):
         server.server_close()
 
 
-def test_the_first_publish_to_s3_without_models_is_whole(s3_env, tmp_path, prefect_harness):
-    """The README's command as a process of its own, as on a fresh clone: no translation model
-    installed (argostranslate's folders empty), so every language of every article is a skipped
-    row, recorded before the original is planned. Those rows once made the channel look
-    non-empty, and the stylesheet, topic index, 404 page and robots.txt were never written.
-    Here the archive is on S3 (moto), and every reference resolves among its objects."""
-    from prefect.settings import PREFECT_API_URL
+#: What must pass through translation untouched: URLs, phone numbers, and amounts and counts
+#: (the digits before 円, 人, 件, 歳; the tiny model copies the words, a real one translates them).
+KEPT = re.compile(r"https?://[^\s)（）]+|0\d{1,4}-\d{1,4}-\d{4}|\d[\d,]*(?=円|人|件|歳)")
 
-    (tmp_path / "work").mkdir()
-    shutil.copytree(CONTENT, tmp_path / "work" / "content")
-    empty = tmp_path / "argos"
-    env = {
-        **os.environ,
-        **prefect_env.DEFAULTS,
-        "KOHO_ARCHIVE_URL": f"s3://{s3_env}/site",
-        "PREFECT_API_URL": PREFECT_API_URL.value(),
-        "COLUMNS": "250",
-        "XDG_DATA_HOME": str(empty / "data"),
-        "XDG_CONFIG_HOME": str(empty / "config"),
-        "XDG_CACHE_HOME": str(empty / "cache"),
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", "from koho.cli import main; main()", "publish"],
-        cwd=tmp_path / "work",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+
+def test_every_language_edition_is_published_linked_and_valid_and_sent_once(public):
+    """Last in this module: it runs the command a second time in the same folder."""
+    content = public.parent / "content"
+    corpus = read_corpus(content, load_site(content))
+    now = koho_now()
+    live = sorted((a for a in corpus.articles.values() if a.is_due(now)), key=lambda a: a.id)
+    issues = issues_of(corpus.articles.values(), corpus.site, now)
+    assert len(live) >= 10 and len(issues) >= 3, "the samples hold several issues that have appeared"
+    tags = {tag(lang) for lang in ALL}
+    glossary, errors = load_glossary(content, LANGUAGES)
+    assert errors == []
+
+    # Archive: every live article and every issue page in every language, linked to the others.
+    for language in ALL:
+        for article in live:
+            doc = page(public, language, f"articles/{article.id}/index.html")
+            assert doc.get("lang") == tag(language)
+            assert alternates(doc) == tags | {"x-default"}, (language, article.id)
+            assert switcher(doc) == tags, (language, article.id)
+        for issue in issues:
+            day = issue.day.isoformat()
+            doc = page(public, language, f"bulletin/{day}/index.html")
+            assert alternates(doc) == tags | {"x-default"}
+            epub_link = f"ebooks/{day}/kuho-{day}-{language}.epub"
+            assert any(href.endswith(epub_link) for href in doc.xpath("//a/@href")), (language, day)
+    held = [a.id for a in corpus.articles.values() if not a.is_due(now)]
+    assert held and not any((public / lang / "articles" / i).exists() for lang in LANGUAGES for i in held)
+    ns = SITEMAP_NS
+    entry = next(
+        u for u in sitemap_urls(public) if u.findtext("s:loc", namespaces=ns).endswith(f"/articles/{ARTICLE}/")
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "translate-ja_en" in done.stdout, done.stdout  # the missing model is named
-    files = read_s3(boto3.client("s3"), s3_env, "site")
-    report = crawl(files, BASE, outside=(MAIL,))
-    assert report.broken == [] and report.checked > 500
-    assert {
-        "static/koho.css",
-        "static/favicon.svg",
-        "404.html",
-        "robots.txt",
-        "favicon.ico",
-        "topics/index.html",
-    } <= set(files)
-    assert not any(p.startswith("en/") for p in files)
-    assert not (tmp_path / "work" / "public").exists()
+    assert {link.get("hreflang") for link in entry.findall("x:link", ns)} == tags | {"x-default"}
+
+    # Translated text: the machine wrote it and says so; every glossary term of the original in
+    # its configured rendering; URLs, phone numbers and amounts as in the original.
+    for language in LANGUAGES:
+        terms = glossary.for_language(language)
+        for article in live:
+            doc = page(public, language, f"articles/{article.id}/index.html")
+            text = doc.text_content() + " ".join(doc.xpath("//main//a/@href"))
+            assert f"⟨{language}⟩" in text, (language, article.id)  # the tiny model's mark
+            assert doc.xpath("//*[contains(@class, 'machine-translation')]"), (language, article.id)
+            source = f"{article.title}\n{article.summary}\n{article.body}"
+            for term in _terms_in(source, terms):
+                assert terms[term] in text, (language, article.id, term)
+            for kept in KEPT.findall(source):
+                assert kept in text, (language, article.id, kept)
+        assert NERIMA[language] in page(public, language, f"articles/{ARTICLE}/index.html").findtext(".//h1")
+
+    # Feeds: one Atom and one RSS per language, with the newest articles of that language.
+    newest = {a.id for a in sorted(live, key=lambda a: (a.publish_at, a.id), reverse=True)[: corpus.site.feed_entries]}
+    for language in LANGUAGES:
+        for fmt in ("atom", "rss"):
+            feed = feedparser.parse((public / "feeds" / language / f"{fmt}.xml").read_bytes())
+            assert not feed.bozo, feed.get("bozo_exception")
+            assert feed.feed.get("language") == tag(language)
+            linked = {e.link.rstrip("/").rsplit("/", 1)[-1] for e in feed.entries if f"/{language}/articles/" in e.link}
+            assert linked == newest, (language, fmt)
+    assert (public / "feeds" / "atom.xml").is_file()
+
+    # E-books: nine per issue.
+    books = sorted((public / "ebooks").glob("*/*.epub"))
+    assert [b.name for b in books] == sorted(f"kuho-{i.day}-{lang}.epub" for i in issues for lang in ALL)
+
+    # The same command again sends nothing.
+    from koho.cli import app
+
+    again = CliRunner().invoke(app, ["publish"], env={"COLUMNS": "250"})
+    assert again.exit_code == 0 and "Nothing new was sent" in again.output, again.output
+
+    # Every e-book valid for EPUBCheck without errors or warnings. Last, because without java
+    # this skips (a failure unless KOHO_ALLOW_SKIPS=1, tests/skips.py) and the checks above
+    # should still have run.
+    found = epubcheck.check(books)
+    assert {path.name: messages for path, messages in found.items() if messages} == {}
+
+
+def _terms_in(text: str, terms: dict[str, str]) -> set[str]:
+    """Glossary terms in ``text``, longest first: 区報 inside ねりま区報 is that longer term's."""
+    found = set()
+    for term in sorted(terms, key=len, reverse=True):
+        if term in text:
+            found.add(term)
+            text = text.replace(term, "\0")
+    return found
 
 
 def png_pixels(data: bytes) -> set[tuple[int, int, int]]:
