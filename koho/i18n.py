@@ -80,6 +80,13 @@ class Words:
     issue: str  # "{bulletin} {date}号"
     signup: str  # the archive's link to the info-mail sign-up page (``koho serve``)
     a11y_summary: str  # an e-book's schema:accessibilitySummary
+    press: str  # the badge and label of a press release (報道発表)
+    press_index: str  # the press releases' index page, by year
+    press_departments: str  # ... by department
+    press_feed: str
+    contact: str
+    phone: str  # "電話：{phone}"
+    attachments: str
 
 
 def catalog(language: str) -> NullTranslations:
@@ -159,6 +166,18 @@ def _words(t: NullTranslations) -> Words:
             "この電子書籍は見出しと目次から各記事へ移動でき、画像には代替テキストがあります。"
             "WCAG 2.1 レベル AA に適合するよう作成しています。"
         ),
+        # TRANSLATORS: a press release of the ward office (報道発表).
+        press=t.gettext("報道発表"),
+        # TRANSLATORS: the heading of the list of all press releases.
+        press_index=t.gettext("報道発表一覧"),
+        press_departments=t.gettext("部署別の報道発表"),
+        press_feed=t.gettext("報道発表のフィード（Atom）"),
+        # TRANSLATORS: who answers questions about a press release.
+        contact=t.gettext("問い合わせ先"),
+        # TRANSLATORS: {phone} is a telephone number.
+        phone=t.gettext("電話：{phone}"),
+        # TRANSLATORS: the PDF documents that go with a press release.
+        attachments=t.gettext("資料（PDF）"),
     )
 
 

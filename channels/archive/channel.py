@@ -69,7 +69,7 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
         pages = [p for p in unique(pages) if editions.in_view(p, article.language)]
         deliveries = [self._page(renderer, article, page) for page in pages]
         if not article.withdrawn:
-            deliveries += [self._media(article, image.src) for image in article.images]
+            deliveries += [self._media(article, src) for src in _files_of(article)]
         return deliveries + self._furniture(renderer, ctx)
 
     def _furniture(self, renderer: Renderer, ctx: PlanContext) -> list[Delivery]:
@@ -143,18 +143,18 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime):
         out = [self._site_file(renderer, page, build_id, ctx.site.language) for page in editions.all_pages()]
         seen = set()
         for article in editions.source.articles:  # translations show the original's images
-            for image in article.images:
-                if image.src not in seen:
-                    seen.add(image.src)
+            for src in _files_of(article):
+                if src not in seen:
+                    seen.add(src)
                     out.append(
                         Delivery(
                             self.name,
-                            media_target(image.src),
+                            media_target(src),
                             SITE_ID,
                             build_id,
                             None,
-                            self.content_dir / image.src,
-                            _image_type(image.src),
+                            self.content_dir / src,
+                            _image_type(src),
                         )
                     )
         return out
@@ -186,6 +186,14 @@ def _size_of(path: str, mtime_ns: int, size: int) -> tuple[int, int] | None:
     return (int(width), int(height)) if width > 0 and height > 0 else None
 
 
+def _files_of(article: Article) -> list[str]:
+    """The media files an article's page shows or links: its images, a press release's PDFs."""
+    files = [image.src for image in article.images]
+    if article.press is not None:
+        files += [a.src for a in article.press.attachments]
+    return files
+
+
 def _image_type(src: str) -> str:
     suffix = src.rsplit(".", 1)[-1].lower()
     return {
@@ -195,4 +203,5 @@ def _image_type(src: str) -> str:
         "gif": "image/gif",
         "webp": "image/webp",
         "svg": "image/svg+xml",
+        "pdf": "application/pdf",
     }.get(suffix, "application/octet-stream")

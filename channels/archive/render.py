@@ -15,6 +15,7 @@ from channels.archive.pages import (
     ARTICLE,
     INDEX,
     ISSUE,
+    PRESS_PAGES,
     STATIC_FILES,
     TOPIC,
     TOPIC_PAGE_MAX,
@@ -240,6 +241,23 @@ class Renderer:
                 feed=f"feeds/topics/{topic}/atom.xml",
                 ebook=None,
             )
+        if path in PRESS_PAGES:
+            by_department = path == PRESS_PAGES[1]
+            groups = idx.press_by(
+                (lambda a: a.press.department if a.press and a.press.department else "―")
+                if by_department
+                else (lambda a: self.t_year(a))
+            )
+            return self._page(
+                "press.html",
+                path,
+                heading=words(self.site.language).press_departments
+                if by_department
+                else words(self.site.language).press_index,
+                groups=groups,
+                by_department=by_department,
+                feed="feeds/press/atom.xml",
+            )
         if path == "sitemap.xml":
             return self._page("sitemap.xml", path, entries=self._sitemap(), alternates=len(self.editions.indexes) > 1)
         if path == "404.html":
@@ -247,6 +265,10 @@ class Renderer:
         if path == "robots.txt":
             return f"User-agent: *\nAllow: /\nSitemap: {self.site.url('sitemap.xml')}\n"
         raise KeyError(path)
+
+    def t_year(self, article: Article) -> str:
+        """The year heading of a press release in the press index (``2026年``)."""
+        return words(self.site.language).year_link.format(year=article.publish_at.year)
 
     def _signup(self, language: str) -> str | None:
         """The sign-up page's URL in ``language`` (its ``?lang=`` picks the page's language)."""
@@ -267,6 +289,7 @@ class Renderer:
             ]
             if idx.is_source:
                 pages.append(("topics/index.html", idx.articles))
+                pages += [(page, idx.press) for page in PRESS_PAGES if idx.press]
                 pages += [(f"topics/{key}/index.html", idx.by_topic.get(key, [])) for key in self.site.topics]
             pages += [(self.site.issue_path(day, lang) + INDEX, idx.by_issue[day]) for day in sorted(idx.by_issue)]
             pages += [(f"{p}{y}/index.html", idx.by_year[y]) for y in sorted(idx.by_year)]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from channels.mail.message import Identity, Recipient, Rendered, address, envelope_address, render, render_digest
-from channels.mail.transports import MailTransport, SendError, transport_factory
+from channels.mail.transports import MailTransport, receipt_for, send_all, transport_factory
 from koho.article import Article
 from koho.bulletin import BulletinIssue, in_digest
 from koho.channel import AudienceContext, HasAudience, HasIssueAudience, Limits, OnceAcrossLanguages
@@ -164,33 +164,9 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
                 continue
             items.append((self.identity.from_address, recipient.address, raw, f"{delivery.article_id}/{sid}"))
             keys.append(delivery.key)
-        for key, item, result in zip(keys, items, self._send(items), strict=True):
-            if isinstance(result, SendError):
-                # Subscribers are named by id in the ledger; the provider's words lose the address.
-                detail = redact_addresses(str(result), item[1])
-                receipts[key] = (
-                    Receipt.uncertain(key, detail)
-                    if result.uncertain
-                    else Receipt.transient(key, detail)
-                    if result.transient
-                    else Receipt.failed(key, detail)
-                )
-            else:
-                receipts[key] = Receipt.sent(key, result)
+        for key, item, result in zip(keys, items, send_all(self.transport, items), strict=True):
+            receipts[key] = receipt_for(key, result, item[1])
         return [receipts[d.key] for d in batch]
-
-    def _send(self, items: list[tuple[str, str, bytes, str]]) -> list[str | SendError]:
-        batch_send = getattr(self.transport, "send_batch", None)
-        if batch_send is not None:  # parallel connections
-            sent: list[str | SendError] = batch_send(items)
-            return sent
-        results: list[str | SendError] = []
-        for item in items:
-            try:
-                results.append(self.transport.send(*item))
-            except SendError as exc:
-                results.append(exc)
-        return results
 
     def close(self) -> None:
         """Close the transport."""
