@@ -91,7 +91,7 @@ def test_a_release_reaches_the_media_with_its_pdfs_and_the_site_only_after_the_e
     _run(driver.Work(paths=(RELEASE,)))
     assert sink.per_recipient() == Counter({a: 1 for a in OUTLETS})
     assert len(sink.messages) == 3
-    for recipients, raw in sink.messages:
+    for _recipients, raw in sink.messages:
         message = message_from_bytes(raw, policy=default)
         assert isinstance(message, EmailMessage)
         assert (
