@@ -62,12 +62,12 @@ from koho.delivery import Delivery, State
 from koho.i18n import LANGUAGES
 from koho.ledger import SITE_ID, Ledger
 from koho.ledger_schema import deliveries, metadata
+from koho.outlets import NewOutlet, OutletStore
 from koho.payloads import ApiRequest, MailRequest, PressRequest, RecordOnly
 from koho.pipeline import RunState, context_for, deliver, issue_context, plan_and_record
 from koho.reader import Corpus, read_corpus
 from koho.settings import Settings
 from koho.site import load_site
-from koho.outlets import NewOutlet, OutletStore
 from koho.subscribers import NewSubscriber, SubscriberStore
 from tests.clock import PINNED_NOW
 
