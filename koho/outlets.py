@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from koho.ledger import _chunks, utcnow
@@ -81,22 +81,11 @@ class OutletStore:
                     insert(media_outlets),
                     [dict(_values(r), address_key=r.address_key, created_at=now, updated_at=now) for r in chunk],
                 )
-            if again:
+            for row in again:  # a ward's list is a few hundred rows: one statement each is plenty
                 conn.execute(
                     update(media_outlets)
-                    .where(media_outlets.c.id == bindparam("oid"))
-                    .values(
-                        name=bindparam("n"),
-                        kind=bindparam("k"),
-                        address=bindparam("a"),
-                        contact=bindparam("c"),
-                        phone=bindparam("p"),
-                        updated_at=now,
-                    ),
-                    [
-                        dict(oid=known[r.address_key], n=r.name, k=r.kind, a=r.address, c=r.contact, p=r.phone)
-                        for r in again
-                    ],
+                    .where(media_outlets.c.id == known[row.address_key])
+                    .values(**_values(row), updated_at=now)
                 )
             gone = sorted(set(known.values()) - {known[r.address_key] for r in again}) if replace else []
             for id_chunk in _chunks(gone, 500):

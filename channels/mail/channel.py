@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from channels.mail.message import Identity, Recipient, Rendered, address, envelope_address, render, render_digest
-from channels.mail.transports import MailTransport, receipt_for, send_all, transport_factory
+from channels.mail.transports import SendsMail, receipt_for, send_all
 from koho.article import Article
 from koho.bulletin import BulletinIssue, in_digest
 from koho.channel import AudienceContext, HasAudience, HasIssueAudience, Limits, OnceAcrossLanguages
@@ -34,7 +34,7 @@ def target(s: Subscriber) -> str:
     return f"subscriber-{s.id}"
 
 
-class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
+class MailChannel(SendsMail, HasAudience, HasIssueAudience, OnceAcrossLanguages):
     """ねりま情報メール: mail per article to confirmed subscribers of its topics, and for those who
     chose it, one digest per 区報 issue instead (urgent news still reaches them at once).
 
@@ -46,23 +46,10 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
     limits: ClassVar[Limits] = Limits(batch_size=500, languages=LANGUAGES)
 
     def __init__(self, url: str, identity: Identity, tokens: Tokens, base_dir: Path | None = None):
-        self.url = url
+        super().__init__(url, base_dir)
         self.identity = identity
         self.tokens = tokens
-        self._open = transport_factory(url, base_dir)  # a bad URL fails here, before planning
-        self._transport: MailTransport | None = None
         self._rendered: dict[tuple[str, ...], Rendered] = {}
-
-    @property
-    def transport(self) -> MailTransport:
-        """Opened on first delivery; planning never touches it."""
-        if self._transport is None:
-            self._transport = self._open()
-        return self._transport
-
-    def describe(self) -> str:
-        """Transport URL (credentials come from the environment, never from the URL)."""
-        return self.url
 
     def audience_for(self, article: Article) -> list[str] | None:
         """Topics whose confirmed subscribers receive this article (None: nobody)."""
@@ -167,9 +154,3 @@ class MailChannel(HasAudience, HasIssueAudience, OnceAcrossLanguages):
         for key, item, result in zip(keys, items, send_all(self.transport, items), strict=True):
             receipts[key] = receipt_for(key, result, item[1])
         return [receipts[d.key] for d in batch]
-
-    def close(self) -> None:
-        """Close the transport."""
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None

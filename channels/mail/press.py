@@ -26,7 +26,7 @@ from typing import ClassVar
 
 from channels.mail.channel import MAIL_ONCE
 from channels.mail.message import Identity, envelope_address
-from channels.mail.transports import MailTransport, receipt_for, send_all, transport_factory
+from channels.mail.transports import SendsMail, receipt_for, send_all
 from koho.article import Article
 from koho.channel import Limits, MailsTheMedia, MediaContext
 from koho.delivery import Delivery, Receipt
@@ -102,23 +102,17 @@ def compose(
     return message.as_bytes()
 
 
-class PressMailChannel(MailsTheMedia):
+class PressMailChannel(SendsMail, MailsTheMedia):
     """報道発表: each press release to each outlet of the media list, once, with its PDFs."""
 
     name: ClassVar[str] = "press_mail"
     limits: ClassVar[Limits] = Limits(batch_size=100)
 
     def __init__(self, url: str, identity: Identity, content_dir: Path, base_dir: Path | None = None):
-        self.url = url
+        super().__init__(url, base_dir)
         self.identity = identity
         self.content_dir = content_dir
-        self._open = transport_factory(url, base_dir)  # a bad URL fails here, before planning
-        self._transport: MailTransport | None = None
         self._files: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
-
-    def describe(self) -> str:
-        """Transport URL (credentials come from the environment, never from the URL)."""
-        return self.url
 
     def wants_media_list(self, article: Article) -> bool:
         """Press releases that are not withdrawn are mailed to the media list."""
@@ -141,13 +135,6 @@ class PressMailChannel(MailsTheMedia):
             for o in sorted(ctx.outlets, key=lambda o: o.id)
             if o.address
         ]
-
-    @property
-    def transport(self) -> MailTransport:
-        """Opened on first delivery; planning never touches it."""
-        if self._transport is None:
-            self._transport = self._open()
-        return self._transport
 
     def _attachments(self, article: Article) -> list[tuple[str, bytes]]:
         # Read once per release and batch, checked again at delivery (the file may have changed
@@ -194,6 +181,4 @@ class PressMailChannel(MailsTheMedia):
     def close(self) -> None:
         """Close the transport; forget the PDFs read."""
         self._files.clear()
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        super().close()

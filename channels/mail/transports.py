@@ -380,6 +380,33 @@ def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+class SendsMail:
+    """What the info mail and the press mail share: a transport chosen by URL, checked when the
+    channel is built (a bad URL fails before planning) and opened on the first delivery."""
+
+    def __init__(self, url: str, base_dir: Path | None = None):
+        self.url = url
+        self._open = transport_factory(url, base_dir)
+        self._transport: MailTransport | None = None
+
+    @property
+    def transport(self) -> MailTransport:
+        """Opened on first delivery; planning never touches it."""
+        if self._transport is None:
+            self._transport = self._open()
+        return self._transport
+
+    def describe(self) -> str:
+        """Transport URL (credentials come from the environment, never from the URL)."""
+        return self.url
+
+    def close(self) -> None:
+        """Close the transport (safe twice)."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+
 def send_all(transport: MailTransport, items: list[tuple[str, str, bytes, str]]) -> list[str | SendError]:
     """Send (sender, recipient, message, name) items; per item the provider's reference or the
     SendError: over parallel connections where the transport has them."""
