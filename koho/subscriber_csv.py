@@ -66,7 +66,7 @@ def parse(text: str, label: str, topics: Iterable[str]) -> Parsed:
     for cells in reader:
         line = reader.line_num
         # A short row lacks some cells (None); cells past the header's columns go under None.
-        row = {k: _restore(v) for k, v in cells.items() if k is not None and v is not None}
+        row = {k: restore(v) for k, v in cells.items() if k is not None and v is not None}
         problems = _check(row, None in cells, label, line, known_topics, seen)
         if problems:
             out.rejected.extend(problems)
@@ -140,8 +140,8 @@ def neutralise(cell: str) -> str:
     return ("'" + cell if cell.startswith(FORMULA_START) else cell).replace("\r", " ")
 
 
-def _restore(cell: str) -> str:
-    # An exported file imported again: drop the quote ``neutralise`` added.
+def restore(cell: str) -> str:
+    """A cell of an exported file imported again: without the quote ``neutralise`` added."""
     if cell.startswith("'") and cell[1:].startswith(FORMULA_START):
         return cell[1:]
     return cell
