@@ -197,8 +197,10 @@ class SiteIndex:
         if self.is_source:  # topic names are not translated: topic pages are the original's only
             pages += [f"topics/{t}/index.html" for t in article.topics]
         pages += [f"{p}{article.publish_at.year}/index.html", *sitemap_files_showing(article)]
-        if article.press is not None and self.is_source:
-            pages += PRESS_PAGES
+        if article.press is not None:  # every edition's home links the press index (or stops)
+            pages.append(f"{p}index.html")
+            if self.is_source:
+                pages += PRESS_PAGES
         return pages
 
     def press_by(self, key: Callable[[Article], str]) -> list[tuple[str, list[Article]]]:

@@ -178,6 +178,8 @@ class Renderer:
                 urgent=urgent,
                 issues=issues,
                 years=sorted(idx.by_year, reverse=True),
+                # Every edition's home leads to the press index once the original has one.
+                press_pages=PRESS_PAGES if self.editions.source.press else (),
             )
         if match := ARTICLE.fullmatch(rest):
             article = self.extra.get((lang, match.group(1))) or idx.by_id.get(match.group(1))

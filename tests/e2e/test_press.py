@@ -5,12 +5,14 @@ runs at once send each outlet one mail."""
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections import Counter
 from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -79,6 +81,27 @@ def press_env(workspace, sink, monkeypatch):
     return workspace
 
 
+def indexed(public: Path) -> str:
+    """The URLs and text of every page in the search bundles (Pagefind's gzipped fragments)."""
+    return "\n".join(
+        gzip.decompress(f.read_bytes()).decode("utf-8", "replace") for f in public.glob("pagefind/*/fragment/*")
+    )
+
+
+def on_site(public: Path, article_id: str) -> dict[str, bool]:
+    """Where the site shows ``article_id``: its page, the press index, the sitemap files, the
+    search bundles; and whether the home page leads to the press index."""
+    press = public / "press" / "index.html"
+    home = public / "index.html"
+    return {
+        "page": (public / "articles" / article_id / "index.html").exists(),
+        "press index": press.exists() and article_id in press.read_text(encoding="utf-8"),
+        "sitemap": any(article_id in f.read_text(encoding="utf-8") for f in public.glob("sitemaps/*.xml")),
+        "search": f"/articles/{article_id}/" in indexed(public),
+        "home links the press index": home.exists() and 'href="press/index.html"' in home.read_text(encoding="utf-8"),
+    }
+
+
 def _run(work: driver.Work, channels: list[str] | None = None) -> None:
     driver.run(Settings(), work, channels)
 
@@ -115,16 +138,25 @@ def test_a_release_reaches_the_media_with_its_pdfs_and_the_site_only_after_the_e
     assert {r["channel"] for r in rows} == {"press_mail"} and {r["state"] for r in rows} == {"sent"}
     assert not any("@" in repr(r) or "練馬新聞" in repr(r) for r in rows)
 
-    # The schedule before the embargo: still nothing on the site, and the media are not mailed again.
+    # The schedule before the embargo: the rest of the sample content goes up (with its other,
+    # earlier release: the home leads to the press index), this release nowhere on the site, in
+    # its sitemap or its search; and the media are not mailed again.
     clock.set(datetime(2026, 12, 10, 4, 50, tzinfo=JST))
     _run(driver.Work(due=True))
-    assert not page.exists()
+    assert on_site(public, "nerima-daikon-kekka") == dict.fromkeys(on_site(public, "x"), True)
+    assert on_site(public, "bousai-kyotei-konbini") == {
+        "page": False,
+        "press index": False,
+        "sitemap": False,
+        "search": False,
+        "home links the press index": True,
+    }
     assert sink.per_recipient() == Counter({a: 1 for a in OUTLETS})
 
     # After the embargo the schedule puts it on the site, its press index and feed.
     clock.set(datetime(2026, 12, 10, 5, 1, tzinfo=JST))
     _run(driver.Work(due=True))
-    assert page.exists()
+    assert on_site(public, "bousai-kyotei-konbini") == dict.fromkeys(on_site(public, "x"), True)
     html = page.read_text(encoding="utf-8")
     assert "防災計画課 防災計画係 練馬 太郎" in html and "press-2026-12-08-bousai-kyotei.pdf" in html
     assert (public / "media" / "press-2026-12-08-bousai-kyotei.pdf").read_bytes() == (
