@@ -122,3 +122,26 @@ def test_the_press_mail_plans_one_row_per_outlet_named_by_id(content, pdf, tmp_p
     assert press_text(article, corpus.site).splitlines()[0] == "【解禁：12月10日(木)午前5時】"
     assert channel.plan(replace(article, press=None), ctx) == []
     assert channel.plan(replace(article, status="withdrawn"), ctx) == []
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # Before the release: its publish time, when the media get it.
+        (
+            datetime(2026, 11, 30, 10, 10, tzinfo=JST),
+            ("bousai-kyotei-konbini", datetime(2026, 12, 8, 14, 0, tzinfo=JST)),
+        ),
+        # With the media, under embargo: the embargo's end, when the site gets it.
+        (datetime(2026, 12, 9, 12, 0, tzinfo=JST), ("bousai-kyotei-konbini", datetime(2026, 12, 10, 5, 0, tzinfo=JST))),
+        (datetime(2026, 12, 10, 5, 0, tzinfo=JST), None),
+    ],
+)
+def test_nothing_due_names_the_next_moment_of_the_sample_content_at_fixed_times(now, expected):
+    """Fixed moments around the sample release, never today's date: the sample content does not
+    move under the test as the calendar does."""
+    from koho.report import next_embargo
+    from tests.translated import corpus
+
+    found = next_embargo(corpus().articles.values(), now)
+    assert (found if found is None else (found[0].id, found[1])) == expected
