@@ -7,7 +7,12 @@ the site, the feeds and every residents' channel wait for it (``MailsTheMedia``,
 It is the info mail's machinery, not a copy of it: the same transports chosen by
 ``KOHO_MAIL_URL`` (outbox, SMTP, SES) and their ``send_all``/``receipt_for``, one ledger row per
 outlet (``outlet-<id>``) written pending before anything is sent and claimed before sending, so
-a crashed or overlapping run sends each outlet one mail. The revision part of the key is fixed
+a crashed or overlapping run sends each outlet one mail. A mail whose fate is unknown (the
+server's answer lost, or a run killed while it held the row) is never sent again: no provider can
+be asked whether a newsroom has it, and a release mailed twice is worse than a telephone call.
+It ends ``failed`` and in doubt, for the operators (who are alerted) to check with the outlet and
+``koho redrive`` it if the outlet has nothing. One outlet per claim keeps that doubt to the one
+mail in flight when a run dies. The revision part of the key is fixed
 (``MAIL_ONCE``): correcting a typo after the media have it never mails them again. The PDFs are
 read at delivery, through ``koho.media.read_attachment`` (inside content/media/, no link
 followed, PDF by its bytes, size capped), never held in a plan.
@@ -28,7 +33,7 @@ from channels.mail.channel import MAIL_ONCE
 from channels.mail.message import Identity, envelope_address
 from channels.mail.transports import SendsMail, receipt_for, send_all
 from koho.article import Article
-from koho.channel import Limits, MailsTheMedia, MediaContext
+from koho.channel import Limits, MailsTheMedia, MediaContext, Reconciles
 from koho.delivery import Delivery, Receipt
 from koho.media import MediaError, read_attachment
 from koho.outlets import Outlet
@@ -37,6 +42,11 @@ from koho.site import Site
 from koho.subscribers import redact_addresses
 
 _WEEKDAYS = "月火水木金土日"
+#: The detail of a mail in doubt, which is not sent again.
+IN_DOUBT = (
+    "in doubt: a run stopped (or lost the server's answer) while sending this mail, so the outlet "
+    "may have it; not sent again, never twice: ask the outlet, then koho redrive if it has nothing"
+)
 
 
 def target(outlet: Outlet) -> str:
@@ -102,11 +112,13 @@ def compose(
     return message.as_bytes()
 
 
-class PressMailChannel(SendsMail, MailsTheMedia):
-    """報道発表: each press release to each outlet of the media list, once, with its PDFs."""
+class PressMailChannel(SendsMail, MailsTheMedia, Reconciles):
+    """報道発表: each press release to each outlet of the media list, at most once, with its PDFs."""
 
     name: ClassVar[str] = "press_mail"
-    limits: ClassVar[Limits] = Limits(batch_size=100)
+    # One outlet per claim: a run killed mid-send leaves one mail in doubt, not a batch (a media
+    # list is tens of outlets: a claim each costs nothing next to the mail).
+    limits: ClassVar[Limits] = Limits(batch_size=1)
 
     def __init__(self, url: str, identity: Identity, content_dir: Path, base_dir: Path | None = None):
         super().__init__(url, base_dir)
@@ -135,6 +147,10 @@ class PressMailChannel(SendsMail, MailsTheMedia):
             for o in sorted(ctx.outlets, key=lambda o: o.id)
             if o.address
         ]
+
+    def reconcile(self, batch: Sequence[Delivery]) -> list[Receipt]:
+        """Every doubtful mail ends failed and in doubt, never resent (see the module's words)."""
+        return [Receipt.failed(d.key, IN_DOUBT) for d in batch]
 
     def _attachments(self, article: Article) -> list[tuple[str, bytes]]:
         # Read once per release and batch, checked again at delivery (the file may have changed
