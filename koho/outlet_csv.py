@@ -4,15 +4,13 @@ export. All or nothing, like the subscribers' import: a rejected row is reported
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from koho.errors import ContentError
 from koho.outlets import KINDS, NewOutlet, Outlet
-from koho.subscriber_csv import neutralise, restore
+from koho.subscriber_csv import open_csv, restore, write_rows
 from koho.subscribers import AddressError, normalise_address
 
 COLUMNS = ("name", "kind", "contact", "address", "phone")
@@ -30,18 +28,8 @@ def parse(text: str, label: str) -> Parsed:
     """Check rows: a name, the kind (club or outlet; default outlet), the address's syntax, no
     address twice."""
     out = Parsed()
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in ("name", "address") if c not in header]
-    if missing:
-        out.rejected.append(
-            ContentError(
-                label,
-                1,
-                "header",
-                f"missing column(s) {', '.join(missing)}; expected a header line like {','.join(COLUMNS)}",
-            )
-        )
+    reader = open_csv(text, label, ("name", "address"), COLUMNS, out.rejected)
+    if reader is None:
         return out
     seen: dict[str, int] = {}
     for raw in reader:
@@ -70,10 +58,4 @@ def parse(text: str, label: str) -> Parsed:
 
 def write(outlets: Iterable[Outlet], handle: TextIO) -> int:
     """Write the media list as CSV (UTF-8), formula-like cells neutralised; return how many rows."""
-    writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    count = 0
-    for o in outlets:
-        writer.writerow([neutralise(c) for c in (o.name, o.kind, o.contact, o.address, o.phone)])
-        count += 1
-    return count
+    return write_rows(COLUMNS, ((o.name, o.kind, o.contact, o.address, o.phone) for o in outlets), handle)

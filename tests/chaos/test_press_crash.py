@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import datetime
@@ -31,7 +29,7 @@ from koho.pipeline import deliver, plan_and_record
 from koho.settings import Settings
 from tests.chaos.test_smtp_lost_answer import DropsAfterData
 from tests.clock import PINNED_NOW
-from tests.e2e.test_mail_crash import CountingSink, _kill_when
+from tests.e2e.test_mail_crash import CountingSink, _kill_when, _publish
 from tests.peers import free_port
 from tests.test_mail_smtp import IDENTITY
 from tests.translated import corpus
@@ -72,18 +70,6 @@ def test_a_lost_answer_is_recorded_in_doubt_and_never_resent(tmp_path, content, 
         assert set(recipients.values()) == {1}
     finally:
         controller.stop()
-
-
-def _publish(api_url: str) -> subprocess.Popen:
-    env = {**os.environ, "PREFECT_API_URL": api_url, "COLUMNS": "200"}
-    # Its own session, so the kill takes any helper processes with it, as a real crash would.
-    return subprocess.Popen(
-        [sys.executable, "-m", "koho.cli", "publish", RELEASE, "-c", "press_mail"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
 
 def _held(ledger: Ledger) -> set[str]:
@@ -127,7 +113,7 @@ def test_a_killed_press_run_never_mails_an_outlet_twice(workspace, monkeypatch, 
         for trigger in triggers:
             clock.advance(minutes=20)  # past the killed run's lease: the next run takes its rows over
             started = time.monotonic()
-            proc = _publish(api)
+            proc = _publish(RELEASE, api, "press_mail")
             killed = _kill_when(proc, trigger)
             output = proc.stdout.read().decode("utf-8", "replace")
             if not killed:
@@ -140,7 +126,7 @@ def test_a_killed_press_run_never_mails_an_outlet_twice(workspace, monkeypatch, 
 
         assert kills >= 2, f"seed {seed}: the run finished before it could be killed"
         clock.advance(minutes=20)
-        final = _publish(api)
+        final = _publish(RELEASE, api, "press_mail")
         output = final.communicate(timeout=300)[0].decode("utf-8", "replace")
         assert final.returncode in (0, 1), f"seed {seed}: {output}"
 
@@ -163,7 +149,7 @@ def test_a_killed_press_run_never_mails_an_outlet_twice(workspace, monkeypatch, 
         # A further run sends nothing at all.
         before = handler.total()
         clock.advance(minutes=20)
-        again = _publish(api)
+        again = _publish(RELEASE, api, "press_mail")
         again.communicate(timeout=300)
         assert again.returncode in (0, 1) and handler.total() == before
     finally:
