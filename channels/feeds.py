@@ -24,6 +24,9 @@ from koho.site import Site
 from koho.storage import StoreChannel
 
 FORMATS = ("atom", "rss")
+#: The scope of the press releases' feeds (``feeds/press/atom.xml``): only releases past their
+#: embargo are live, so the feed never tells the public before the media may (ADR 0035).
+PRESS = "_press"
 
 
 def feed_path(topic: str | None, fmt: str, language: str | None = None) -> str:
@@ -31,6 +34,8 @@ def feed_path(topic: str | None, fmt: str, language: str | None = None) -> str:
     translated edition (which has no topic feeds: topic names are not translated), ``feeds/en/atom.xml``."""
     if language:
         return f"feeds/{language}/{fmt}.xml"
+    if topic == PRESS:
+        return f"feeds/press/{fmt}.xml"
     return f"feeds/{fmt}.xml" if topic is None else f"feeds/topics/{topic}/{fmt}.xml"
 
 
@@ -67,9 +72,13 @@ class FeedsChannel(StoreChannel, Rebuildable):
                 for fmt in FORMATS
             ]
         scopes: list[str | None] = [None, *article.topics]
+        if article.press is not None:
+            scopes.append(PRESS)
         for target in sorted(ctx.previous_targets):
             parts = target.split("/")
-            if len(parts) == 4 and parts[1] == "topics" and parts[2] in ctx.site.topics:
+            if target.startswith("feeds/press/"):
+                scopes.append(PRESS)
+            elif len(parts) == 4 and parts[1] == "topics" and parts[2] in ctx.site.topics:
                 scopes.append(parts[2])
         out = []
         for scope in dict.fromkeys(scopes):
@@ -99,7 +108,7 @@ class FeedsChannel(StoreChannel, Rebuildable):
                 self.render(ctx, scope, fmt),
                 _TYPES[fmt],
             )
-            for scope in (None, *ctx.site.topics)
+            for scope in (None, *ctx.site.topics, *_press_scope(ctx))
             for fmt in FORMATS
         ]
         present = {a.language for a in ctx.live.values()} - {ctx.site.language}
@@ -124,14 +133,14 @@ class FeedsChannel(StoreChannel, Rebuildable):
         lang = language or site.language
         edition = None if lang == site.language else lang  # the original's feeds keep their paths
         articles = sorted(
-            (a for a in ctx.live.values() if a.language == lang and (topic is None or topic in a.topics)),
+            (a for a in ctx.live.values() if a.language == lang and _in_scope(a, topic)),
             key=lambda a: (a.publish_at, a.id),
             reverse=True,
         )[: site.feed_entries]
         updated = {a.id: ctx.updated.get(a.id, a.publish_at) for a in articles}
         name = site.name_in(lang)
-        title = name if topic is None else f"{name}：{site.topics.get(topic, topic)}"
-        page = site.url(f"{edition}/" if edition else "" if topic is None else f"topics/{topic}/")
+        title = name if topic is None else f"{name}：{_scope_name(topic, site)}"
+        page = site.url(f"{edition}/" if edition else "" if topic is None else _scope_page(topic))
         fg = FeedGenerator()
         fg.id(site.url(feed_path(topic, "atom", edition)))
         fg.title(title)
@@ -182,6 +191,25 @@ class FeedsChannel(StoreChannel, Rebuildable):
         for topic in article.topics:
             entry.category(term=topic, label=labels.get(topic, topic))
         entry.content(_content_html(article, site), type="html")
+
+
+def _press_scope(ctx: PlanContext) -> list[str]:
+    """The press feeds' scope when the site has a live press release (a full build)."""
+    return [PRESS] if any(a.press is not None for a in ctx.live.values()) else []
+
+
+def _in_scope(article: Article, scope: str | None) -> bool:
+    if scope == PRESS:
+        return article.press is not None
+    return scope is None or scope in article.topics
+
+
+def _scope_name(scope: str, site: Site) -> str:
+    return words(site.language).press_index if scope == PRESS else site.topics.get(scope, scope)
+
+
+def _scope_page(scope: str) -> str:
+    return "press/" if scope == PRESS else f"topics/{scope}/"
 
 
 def _content_html(article: Article, site: Site) -> str:

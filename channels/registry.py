@@ -13,6 +13,7 @@ from channels.ebook import EbookChannel
 from channels.feeds import FeedsChannel
 from channels.mail import MailChannel
 from channels.mail.message import identity_for
+from channels.mail.press import PressMailChannel
 from koho.channel import Channel
 from koho.errors import ConfigError
 from koho.settings import Settings
@@ -23,6 +24,12 @@ from koho.tokens import Tokens
 def _mail(settings: Settings, base: Path) -> Channel[Any]:
     identity = identity_for(settings, load_site(settings.content_dir))
     return MailChannel(settings.mail_url, identity, Tokens(settings.secret()), base)
+
+
+def _press_mail(settings: Settings, base: Path) -> Channel[Any]:
+    # The info mail's transport and sender: the office's mail goes out one way.
+    identity = identity_for(settings, load_site(settings.content_dir))
+    return PressMailChannel(settings.mail_url, identity, settings.content_dir, base)
 
 
 #: Every channel koho knows, in publishing order. Adding a channel means one line here.
@@ -43,6 +50,8 @@ REGISTRY: dict[str, Callable[[Settings, Path], Channel[Any]]] = {
     # command when the accessible extra (Open JTalk) is missing.
     "braille": lambda s, base: BrailleChannel(s.archive_url, s.content_dir, base),
     "mail": _mail,
+    # Press releases to the media list, at the release time (the others wait for the embargo).
+    "press_mail": _press_mail,
     "x": lambda s, base: x.XChannel(x.load_settings(), base),
     "facebook": lambda s, base: facebook.FacebookChannel(facebook.load_settings(), base),
     "line": lambda s, base: line.LineChannel(line.load_settings(), base),

@@ -23,6 +23,7 @@ from flows.steps import (
     build_all,
     finish_runs,
     held,
+    media_only,
     publish_issue_translations,
     publish_issues,
     publish_on,
@@ -67,6 +68,9 @@ def run(
             reason = hold_reason(article, run.now)  # hold: a draft, an embargo
             if reason:
                 outcomes += held(run, steps, article, reason)
+                continue
+            if article.embargoed_for_site(run.now):  # a press release: the media now, the site later
+                outcomes += media_only(run, steps, article)
                 continue
             outcomes += translate_and_publish(run, steps, article)  # translate, then plan+record+deliver each
             run.see_revision(article)  # record when this revision was first seen: its feed time
@@ -120,7 +124,7 @@ class Work:
         work.sort(key=lambda a: (not a.urgent, a.publish_at, a.id))
         # A model installed or a review edited since: translations of settled originals may have work.
         working = set(map(id, work))
-        translate_only = [a for a in corpus.articles.values() if a.is_due(now) and id(a) not in working]
+        translate_only = [a for a in corpus.articles.values() if a.on_site(now) and id(a) not in working]
         steps.log(f"publish-due: {len(work)} article(s) had work")
         return work, translate_only, issues_of(corpus.articles.values(), corpus.site, now)
 

@@ -206,7 +206,8 @@ def latest_article(content_dir: Path) -> Path | None:
 
 def gather(settings: Settings, path: Path, now: datetime | None = None) -> Preview:
     """Plan the article at ``path`` on every enabled channel the preview shows, through the
-    run driver in a dry run, as of its publication (or ``now``, if later)."""
+    run driver in a dry run, as of its publication (a press release's embargo end; or ``now``,
+    if later)."""
     started = time.perf_counter()
     enabled = [c for c in CHANNELS if c in settings.enabled_channels()]
     panels = {name: Panel(name) for name in enabled}
@@ -224,7 +225,8 @@ def gather(settings: Settings, path: Path, now: datetime | None = None) -> Previ
     # Only this article's own errors matter here: another article's must not hide this preview.
     corpus = Corpus(corpus.site, {**corpus.articles, article.id: shown}, [])
     steps = PreviewSteps(corpus)
-    when = max(now or clock.now(), article.publish_at)
+    # A press release as residents will see it, after its embargo (the media's mail is not a panel).
+    when = max(now or clock.now(), article.on_site_at)
     try:
         outcomes = run(settings, Work(paths=(str(path),)), enabled, when, dry_run=True, steps=steps)
     except ContentInvalid as exc:  # the glossary: no translation can be made, so no run starts

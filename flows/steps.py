@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from koho.article import Article
 from koho.bulletin import BulletinIssue, issues_of
-from koho.channel import ChangesWithTime, Channel, FinishesRun, PlansIssues, Rebuildable, StoresFiles
+from koho.channel import ChangesWithTime, Channel, FinishesRun, MailsTheMedia, PlansIssues, Rebuildable, StoresFiles
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ContentInvalid
 from koho.ledger import Recorded
@@ -154,6 +154,21 @@ def held(run: Run, steps: Steps, article: Article, reason: str) -> list[Outcome]
     """A draft or an embargoed article: nothing planned, the reason on each channel's row."""
     steps.log(f"{article.id}: {reason}")
     return [Outcome(channel.name, article.id, note=reason) for channel in run.channels]
+
+
+def media_only(run: Run, steps: Steps, article: Article) -> list[Outcome]:
+    """A press release past its publish time whose embargo has not ended: the channels that mail
+    the media send it now; every other channel waits for the embargo, noted on its row, and
+    publish-due comes back for them (the article is not settled while they have no rows)."""
+    assert article.press is not None and article.press.embargo_until is not None
+    reason = f"embargoed for the site until {article.press.embargo_until:%Y-%m-%d %H:%M %Z}"
+    outcomes = []
+    for channel in run.channels:
+        if isinstance(channel, MailsTheMedia):
+            outcomes.append(publish_on(run, steps, channel, article))
+        else:
+            outcomes.append(Outcome(channel.name, article.id, note=reason))
+    return outcomes
 
 
 def publish_on(run: Run, steps: Steps, channel: Channel[Any], article: Article) -> Outcome:

@@ -26,6 +26,8 @@ TITLE_MAX = 120
 SUMMARY_MAX = 200
 CHANGE_NOTE_MAX = 200
 BULLETIN_DAYS = (1, 11, 21)
+#: Articles in this folder (under content/) are press releases without saying ``kind: press``.
+PRESS_FOLDER = "articles/press/"
 #: Characters that end a line somewhere (CR, LF, VT, FF, NEL, U+2028, U+2029) or are invisible
 #: controls. A one-line field becomes a mail Subject, a feed title, a post: a line break there
 #: makes the mail fail after the site and X already published, so ``koho check`` refuses it.
@@ -105,6 +107,48 @@ class ImageRef(BaseModel):
         return one_line(value.strip(), N_("caption"))
 
 
+class Contact(BaseModel):
+    """Who answers the press about a release (担当): a person or section and a telephone number."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    name: str
+    phone: str
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise PhraseError(Phrase("the contact's name is empty; write who answers the press (担当)"))
+        return one_line(value.strip(), N_("contact name"))
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        value = one_line(value.strip(), N_("phone number"))
+        if not PHONE.fullmatch(value):
+            raise PhraseError(
+                phrase("{value} is not a telephone number such as 03-3993-1111 (内線1234)", value=repr(value))
+            )
+        return value
+
+
+#: A Japanese telephone number as the office writes it, with an optional extension note.
+PHONE = re.compile(r"\+?[0-9０-９][0-9０-９\-‐－ ()（）]{5,20}(?:[ 　]*[（(][^）)]{1,20}[）)])?")
+
+
+class AttachmentRef(BaseModel):
+    """A PDF that goes with a press release (資料): mailed to the media and linked on the site."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    src: str
+    title: str = ""
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        return one_line(value.strip(), N_("attachment title"))
+
+
 class YouTubeRef(BaseModel):
     """The ねりまほっとライン episode related to the article."""
 
@@ -165,6 +209,19 @@ class FrontMatter(BaseModel):
     mentions: list[str] = []
     change_note: str = ""
     id: str | None = None
+    #: "press": a press release (報道発表), also implied by a file under content/articles/press/.
+    kind: Literal["news", "press"] = "news"
+    #: The department that issues it (press-release index by department).
+    department: str = ""
+    contact: Contact | None = None
+    attachments: list[AttachmentRef] = []
+    #: Until when the media must not report it; the site shows it only after this time too.
+    embargo_until: IsoDateTime | None = None
+
+    @field_validator("department")
+    @classmethod
+    def _department(cls, value: str) -> str:
+        return one_line(value.strip(), N_("department"))
 
     @field_validator("title")
     @classmethod
@@ -256,6 +313,26 @@ class Image:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A PDF under content/media/ that goes with a press release, with its title."""
+
+    src: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class PressRelease:
+    """What makes an article a press release (報道発表): who answers the press, the PDFs, and
+    the embargo (解禁) the media keep; the site waits for it too."""
+
+    department: str
+    contact_name: str
+    contact_phone: str
+    attachments: tuple[Attachment, ...]
+    embargo_until: datetime | None = None
+
+
+@dataclass(frozen=True)
 class TranslationNote:
     """How a translated article was made (``translations/``): readers are told when a machine
     translated it, and every translation links to its original."""
@@ -298,6 +375,8 @@ class Article:
     urgent_until: datetime | None = None
     #: Set on a translated copy (same id, another ``language``, its own revision); None on originals.
     translation: TranslationNote | None = None
+    #: Set on a press release (``kind: press`` or a file under content/articles/press/).
+    press: PressRelease | None = None
     #: "key.path=line" entries of the front matter, one per line of text, so later checks can
     #: point at a line. One string rather than nested tuples: thousands of cached articles are
     #: unpickled on every read, and object count is what that costs.
@@ -330,6 +409,20 @@ class Article:
     def is_due(self, now: datetime) -> bool:
         """Ready and past its publish time."""
         return self.status == "ready" and self.publish_at <= now
+
+    @property
+    def on_site_at(self) -> datetime:
+        """When residents may see it: its publish time, or a press release's embargo if later."""
+        embargo = self.press.embargo_until if self.press else None
+        return max(self.publish_at, embargo) if embargo else self.publish_at
+
+    def embargoed_for_site(self, now: datetime) -> bool:
+        """A press release already sent to the media whose embargo has not ended at ``now``."""
+        return self.on_site_at > now
+
+    def on_site(self, now: datetime) -> bool:
+        """Due and past any press embargo: what the site, feeds and residents' channels show."""
+        return self.is_due(now) and not self.embargoed_for_site(now)
 
 
 def revision_of(normalised_source: str) -> str:
@@ -375,6 +468,16 @@ EXPECTED = {
     "mentions[]": N_("an X account name such as nerima_koho"),
     "id": N_("a lowercase slug such as sogo-bousai-kunren-2026"),
     "priority": N_("normal or urgent"),
+    "kind": N_("news or press"),
+    "department": N_("one line of text"),
+    "contact": N_("'name:' and 'phone:' lines under it"),
+    "contact.name": N_("the name of the person or section that answers the press"),
+    "contact.phone": N_("a telephone number such as 03-3993-1111"),
+    "attachments": N_("a list of PDF files, each a '- src:' line such as - src: media/press.pdf"),
+    "attachments[]": N_("an attachment: a 'src:' line under the '-'"),
+    "attachments[].src": N_("a PDF file under content/ such as media/press.pdf"),
+    "attachments[].title": N_("text"),
+    "embargo_until": N_("a date and time such as 2026-12-10 05:00"),
     "status": N_("draft, ready or withdrawn"),
 }
 
@@ -435,6 +538,10 @@ def _allowed_keys(parent: KeyPath) -> set[str]:
         model = YouTubeRef
     elif parent[:1] == ("x",):
         model = XPost
+    elif parent[:1] == ("contact",):
+        model = Contact
+    elif parent[:1] == ("attachments",):
+        model = AttachmentRef
     return set(model.model_fields)
 
 
@@ -446,6 +553,18 @@ def to_article(
     until = fm.urgent_until
     if until is not None and until.tzinfo is None:
         until = until.replace(tzinfo=tz)
+    press = None
+    if fm.kind == "press" or path.startswith(PRESS_FOLDER):
+        embargo = fm.embargo_until
+        if embargo is not None and embargo.tzinfo is None:
+            embargo = embargo.replace(tzinfo=tz)
+        press = PressRelease(
+            department=fm.department,
+            contact_name=fm.contact.name if fm.contact else "",
+            contact_phone=fm.contact.phone if fm.contact else "",
+            attachments=tuple(Attachment(a.src, a.title) for a in fm.attachments),
+            embargo_until=embargo.astimezone(tz) if embargo is not None else None,
+        )
     return Article(
         id=fm.id or stem,
         path=path,
@@ -466,5 +585,6 @@ def to_article(
         change_note=fm.change_note,
         x_text=fm.x.text if fm.x else None,
         mentions=tuple(dict.fromkeys(m.lstrip("@") for m in fm.mentions)),
+        press=press,
         key_lines="\n".join(f"{'.'.join(map(str, k))}={v}" for k, v in parsed.lines.items()),
     )

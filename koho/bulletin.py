@@ -92,7 +92,7 @@ def issues_of(
     """The issues of ``articles`` that have appeared by ``now``, oldest first (with ``of``: only
     the issues those articles belong to).
 
-    An issue holds its ready (not draft, not withdrawn) articles published before it appeared;
+    An issue holds its ready (not draft, not withdrawn) articles on the site before it appeared;
     those published later are news of their own (see ``in_digest``).
     """
     members: dict[date, list[Article]] = {}
@@ -100,7 +100,8 @@ def issues_of(
         if article.bulletin is None:
             continue
         members.setdefault(article.bulletin, [])
-        if article.status == "ready" and article.publish_at < appears_at(article.bulletin, site):
+        # A press release joins its issue only if its embargo ended before the issue appeared.
+        if article.status == "ready" and article.on_site_at < appears_at(article.bulletin, site):
             members[article.bulletin].append(article)
     issues = []
     days = set(members) if of is None else {a.bulletin for a in of if a.bulletin is not None} & set(members)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, ClassVar, Generic, Literal, Protocol, TypeVar,
 from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.delivery import Delivery, Receipt
+from koho.outlets import Outlet
 from koho.site import Site
 from koho.subscribers import Subscriber
 
@@ -78,6 +79,14 @@ class FollowUpContext(PlanContext):
     #: Target -> provider id of this article's sent deliveries on this channel (the post a reply
     #: answers or a withdrawal deletes); filled when the channel's ``follows_up(article)`` says so.
     provider_refs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MediaContext(PlanContext):
+    """The context of a channel that mails press releases to the media list (``MailsTheMedia``)."""
+
+    #: Every outlet of the media list when ``wants_media_list(article)`` said so; empty otherwise.
+    outlets: Sequence[Outlet] = ()
 
 
 class DeliveryError(Exception):
@@ -222,6 +231,21 @@ class FollowsUp(Protocol):
 
     def follows_up(self, article: Article) -> bool:
         """Whether planning this article answers or deletes something sent earlier."""
+        ...
+
+
+@runtime_checkable
+class MailsTheMedia(Protocol):
+    """A channel that sends press releases to the media list (the press mail, ADR 0035).
+
+    Given: ``plan`` receives a ``MediaContext`` whose ``outlets`` hold the media list (one read
+    per run) when ``wants_media_list(article)`` is true. The driver publishes a press release on
+    such a channel at its publish time, while every other channel waits for the embargo
+    (``Article.on_site_at``): the media get it before residents do.
+    """
+
+    def wants_media_list(self, article: Article) -> bool:
+        """Whether planning this article needs the media list (a press release not withdrawn)."""
         ...
 
 

@@ -38,6 +38,7 @@ T = TypeVar("T")
 app = typer_app("koho: publish the ward's news to the archive, feeds and every other channel.")
 out, err = consoles()
 
+from koho.cli_media import app as media_app  # noqa: E402
 from koho.cli_preview import preview as preview_command  # noqa: E402
 from koho.cli_readings import app as readings_app  # noqa: E402
 from koho.cli_redrive import redrive as redrive_command  # noqa: E402
@@ -46,6 +47,7 @@ from koho.cli_subscribers import app as subscribers_app  # noqa: E402  (after ap
 from koho.cli_translations import app as translations_app  # noqa: E402
 
 app.add_typer(subscribers_app, name="subscribers")
+app.add_typer(media_app, name="media")
 app.add_typer(translations_app, name="translations")
 app.add_typer(readings_app, name="readings")
 app.add_typer(server_app, name="server")

@@ -89,6 +89,13 @@ class Words:
     search_script: str  # the search page without JavaScript
     search_file: str  # the search page opened from disk (file://): Pagefind cannot load there
     search_failed: str  # the index could not be loaded over the network
+    press: str  # the badge and label of a press release (報道発表)
+    press_index: str  # the press releases' index page, by year
+    press_departments: str  # ... by department
+    press_feed: str
+    contact: str
+    phone: str  # "電話：{phone}"
+    attachments: str
 
 
 def catalog(language: str) -> NullTranslations:
@@ -187,6 +194,18 @@ def _words(t: NullTranslations) -> Words:
         search_browse=t.gettext("一覧から探す"),
         search_script=t.pgettext("search page", "検索にはJavaScriptが必要です。下の一覧から記事を探せます。"),
         search_failed=t.pgettext("search page", "検索の索引を読み込めませんでした。下の一覧から記事を探してください。"),
+        # TRANSLATORS: a press release of the ward office (報道発表).
+        press=t.gettext("報道発表"),
+        # TRANSLATORS: the heading of the list of all press releases.
+        press_index=t.gettext("報道発表一覧"),
+        press_departments=t.gettext("部署別の報道発表"),
+        press_feed=t.gettext("報道発表のフィード（Atom）"),
+        # TRANSLATORS: who answers questions about a press release.
+        contact=t.gettext("問い合わせ先"),
+        # TRANSLATORS: {phone} is a telephone number.
+        phone=t.gettext("電話：{phone}"),
+        # TRANSLATORS: the PDF documents that go with a press release.
+        attachments=t.gettext("資料（PDF）"),
     )
 
 

@@ -201,3 +201,22 @@ run_starts = Table(
     Column("work", String(32), primary_key=True),
     Column("started_at", DateTime(timezone=True), nullable=False),
 )
+
+#: The media list (報道発表の送付先): press clubs (記者クラブ) and outlets with a contact, mailed each
+#: press release (ADR 0035). Personal data like subscribers': deliveries name an outlet by id
+#: (``outlet-<id>``), never by address, and an outlet left out of a ``--replace`` import is deleted.
+media_outlets = Table(
+    "media_outlets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _required("name", String(200)),
+    #: "club" (記者クラブ) or "outlet" (a newspaper, broadcaster, agency).
+    _required("kind", _CODE, server_default="outlet"),
+    _required("contact", String(200), server_default=""),
+    _required("address", String(320)),
+    _required("address_key", String(320)),
+    _required("phone", String(64), server_default=""),
+    _time("created_at"),
+    _time("updated_at"),
+    UniqueConstraint("address_key", name="uq_media_outlets_address_key"),
+)

@@ -27,6 +27,13 @@ IMAGE_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {
     "gif": ("image/gif", (b"GIF87a", b"GIF89a")),
     "webp": ("image/webp", (b"RIFF",)),  # and b"WEBP" at offset 8, checked below
 }
+#: Attachments a press release may carry, by suffix (the same shape as ``IMAGE_TYPES``): only
+#: PDF, the format press clubs and outlets take, checked by its magic bytes like an image.
+ATTACHMENT_TYPES: dict[str, tuple[str, tuple[bytes, ...]]] = {"pdf": ("application/pdf", (b"%PDF-",))}
+#: A press release's PDF goes to every outlet in one mail: mail servers refuse mail over about
+#: 10 MB, and base64 adds a third, so each file stays under 5 MiB.
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+_ATTACHMENT_RULE = "attachments must be real files inside content/media/ (copy the PDF in)"
 #: Larger images are a mistake (a camera original) and would slow every page and mail.
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
 _RULE = "images must be real files inside content/media/ (copy the image in)"
@@ -41,11 +48,11 @@ def image_type(src: str) -> str:
     return IMAGE_TYPES.get(src.rsplit(".", 1)[-1].lower(), ("application/octet-stream",))[0]
 
 
-def _parts(src: str) -> list[str]:
+def _parts(src: str, types: dict[str, tuple[str, tuple[bytes, ...]]] = IMAGE_TYPES, what: str = "image") -> list[str]:
     if "://" in src or src.startswith(("//", "data:")):
         raise MediaError(
-            f"{src!r} is a remote address; images must be files under content/media/ "
-            "(they are copied to the site and into the e-book, never loaded from elsewhere)"
+            f"{src!r} is a remote address; {what}s must be files under content/media/ "
+            "(they are copied to the site, the e-book or the mail, never loaded from elsewhere)"
         )
     if "\\" in src or "\0" in src or PurePosixPath(src).is_absolute():
         raise MediaError(f"{src!r} must be a path such as media/map.png")
@@ -53,10 +60,8 @@ def _parts(src: str) -> list[str]:
     if any(p in ("", ".", "..") for p in parts) or parts[0] != MEDIA_DIR or len(parts) < 2:
         raise MediaError(f"{src!r} must be a path inside content/media/, such as media/map.png")
     suffix = parts[-1].rsplit(".", 1)[-1].lower() if "." in parts[-1] else ""
-    if suffix not in IMAGE_TYPES:
-        raise MediaError(
-            f"{src!r} is not an image type the pages can show; use {', '.join(sorted({'.' + s for s in IMAGE_TYPES}))}"
-        )
+    if suffix not in types:
+        raise MediaError(f"{src!r} is not an {what} type koho sends; use {', '.join(sorted({'.' + s for s in types}))}")
     return parts
 
 
@@ -66,22 +71,41 @@ def read_media(content_dir: Path, src: str, limit: int = MAX_IMAGE_BYTES) -> byt
     return _read(content_dir, src, limit, whole=True)
 
 
-def _read(content_dir: Path, src: str, limit: int, whole: bool) -> bytes:
-    parts = _parts(src)
+def read_attachment(content_dir: Path, src: str) -> bytes:
+    """The bytes of a press release's PDF ``src`` (``media/...``), checked as ``read_media``
+    checks an image: inside content/media/, no link followed, a PDF by its bytes, size capped."""
+    return _read(content_dir, src, MAX_ATTACHMENT_BYTES, whole=True, types=ATTACHMENT_TYPES)
+
+
+def attachment_problem(content_dir: Path, src: str) -> str | None:
+    """Why ``src`` cannot go out as a press release's attachment, or None (``koho check``)."""
     try:
-        data = read_inside(content_dir, "/".join(parts), limit, _RULE, head=None if whole else 16)
+        _read(content_dir, src, MAX_ATTACHMENT_BYTES, whole=False, types=ATTACHMENT_TYPES)
+    except MediaError as exc:
+        return str(exc)
+    return None
+
+
+def _read(
+    content_dir: Path, src: str, limit: int, whole: bool, types: dict[str, tuple[str, tuple[bytes, ...]]] = IMAGE_TYPES
+) -> bytes:
+    what, rule = ("image", _RULE) if types is IMAGE_TYPES else ("attachment", _ATTACHMENT_RULE)
+    parts = _parts(src, types, what)
+    try:
+        data = read_inside(content_dir, "/".join(parts), limit, rule, head=None if whole else 16)
     except ContentFileError as exc:
         raise MediaError(str(exc)) from None
-    _check_magic(src, data[:16])
+    _check_magic(src, data[:16], types)
     return data
 
 
-def _check_magic(src: str, head: bytes) -> None:
+def _check_magic(src: str, head: bytes, types: dict[str, tuple[str, tuple[bytes, ...]]]) -> None:
     suffix = src.rsplit(".", 1)[-1].lower()
-    _, magics = IMAGE_TYPES[suffix]
+    _, magics = types[suffix]
     ok = any(head.startswith(m) for m in magics) and (suffix != "webp" or head[8:12] == b"WEBP")
     if not ok:
-        raise MediaError(f"content/{src} is not a {suffix.upper()} image (its bytes say otherwise)")
+        kind = "image" if types is IMAGE_TYPES else "file"
+        raise MediaError(f"content/{src} is not a {suffix.upper()} {kind} (its bytes say otherwise)")
 
 
 def media_problem(content_dir: Path, src: str) -> str | None:

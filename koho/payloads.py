@@ -7,6 +7,7 @@ A ``Delivery``'s payload is one of:
 * ``ApiRequest`` — one HTTP request to a provider (X, Facebook, LINE, YouTube): what the
   ``outbox://`` transport writes and what the API client carries out;
 * ``MailRequest`` — one message to one subscriber, rendered at delivery time;
+* ``PressRequest`` — one press release to one outlet of the media list, with its PDFs;
 * ``RecordOnly`` — a row the ledger keeps with its reason, with nothing to send (a change note
   the post already carries, a language a channel could not be given).
 
@@ -99,6 +100,18 @@ class MailRequest:
 
 
 @dataclass(frozen=True)
+class PressRequest:
+    """One press release to one outlet of the media list, composed at delivery time with its
+    PDFs read then (ADR 0035). The ledger names the outlet by id (``outlet-<id>``)."""
+
+    outlet_id: int
+    #: Where the message goes; left out of ``repr`` so a logged payload names nobody.
+    address: str = field(repr=False)
+    article: Article
+    site: Site
+
+
+@dataclass(frozen=True)
 class RecordOnly:
     """A ledger row with nothing to send: delivering it records ``skipped`` with ``reason``."""
 
@@ -106,4 +119,4 @@ class RecordOnly:
 
 
 #: What a ``Delivery`` carries (see the module's docstring).
-Payload: TypeAlias = bytes | Path | ApiRequest | MailRequest | RecordOnly
+Payload: TypeAlias = bytes | Path | ApiRequest | MailRequest | PressRequest | RecordOnly

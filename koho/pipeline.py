@@ -32,6 +32,8 @@ from koho.channel import (
     FollowUpContext,
     HasAudience,
     HasIssueAudience,
+    MailsTheMedia,
+    MediaContext,
     OnceAcrossLanguages,
     PlanContext,
     PlansIssues,
@@ -42,6 +44,7 @@ from koho.channel import (
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ConfigError
 from koho.ledger import SITE_ID, Ledger, Recorded
+from koho.outlets import Outlet, OutletStore
 from koho.reader import Corpus
 from koho.subscribers import Subscriber, SubscriberStore
 
@@ -108,6 +111,7 @@ class RunState:
         self.updated = feed_times(corpus.articles.values(), self.times)
         self._published: dict[str | tuple[str, str], set[str]] = {}
         self._audiences: dict[tuple[str, ...], list[Subscriber]] = {}
+        self._outlets: list[Outlet] | None = None
         #: Translates an original (None when it cannot be): flows pass ``translations``' translator,
         #: so listing pages in a language can show translations published by earlier runs.
         self.translate = translate
@@ -147,6 +151,12 @@ class RunState:
             store = SubscriberStore(self.ledger.engine)
             self._audiences[key] = [s for batch in store.confirmed_for(key) for s in batch]
         return self._audiences[key]
+
+    def outlets(self) -> list[Outlet]:
+        """The media list (read once per run)."""
+        if self._outlets is None:
+            self._outlets = OutletStore(self.ledger.engine).all()
+        return self._outlets
 
     def published(self, channel: str, language: str | None = None) -> set[str]:
         """Articles on ``channel`` (read from the ledger once, then updated by ``delivered``);
@@ -200,7 +210,7 @@ class RunState:
         if (
             original is not None
             and self._now is not None
-            and original.is_due(self._now)
+            and original.on_site(self._now)
             and article_id in self.published(channel, language)
         ):
             translated = self.translation(original, language)
@@ -244,7 +254,7 @@ def context_for(
     if article.translation is not None:
         return translation_context(channel, article, corpus, ledger, now, state)
     published = state.published(channel.name)
-    live = {a.id: a for a in corpus.articles.values() if a.id in published and a.is_due(now)}
+    live = {a.id: a for a in corpus.articles.values() if a.id in published and a.on_site(now)}
     if article.withdrawn:
         live.pop(article.id, None)
     else:
@@ -267,9 +277,9 @@ def translation_context(
     """
     language = article.language
     published = state.published(channel.name, language)
-    live = {a.id: a for a in corpus.articles.values() if a.id in state.published(channel.name) and a.is_due(now)}
+    live = {a.id: a for a in corpus.articles.values() if a.id in state.published(channel.name) and a.on_site(now)}
     original = corpus.articles.get(article.id)
-    if original is not None and original.is_due(now):
+    if original is not None and original.on_site(now):
         live[original.id] = original  # published by this run (translations are planned first)
     live.update(other_languages(channel, article, now, state))
     mine = {f"{i}@{language}": a for i, a in state.live_translations(channel.name, language, now).items()}
@@ -310,6 +320,9 @@ def capability_context(
         if isinstance(channel, HasAudience):
             topics = channel.audience_for(item)
             audience = state.audience(topics) if topics else ()
+        if isinstance(channel, MailsTheMedia):
+            kinds.append(MediaContext)
+            extra["outlets"] = tuple(state.outlets()) if channel.wants_media_list(item) else ()
         if isinstance(channel, FollowsUp):
             kinds.append(FollowUpContext)
             # The provider's ids are the original's posts: no posting channel takes translations.
@@ -463,7 +476,7 @@ def finish_plan(
     and the translations in the run's languages (``live_translations``)."""
     assert isinstance(channel, FinishesRun), f"{channel.name} has nothing to finish"
     published = state.published(channel.name)
-    live: dict[str, Article] = {a.id: a for a in corpus.articles.values() if a.id in published and a.is_due(now)}
+    live: dict[str, Article] = {a.id: a for a in corpus.articles.values() if a.id in published and a.on_site(now)}
     live.update(live_translations(channel, corpus, now, state))
     planned = channel.plan_finish(touched, state.context(now, live, published))
     recorded = would_record(ledger, planned) if dry_run else ledger.record(planned, run_id)
@@ -584,7 +597,7 @@ def site_build(
     store again (a store that lost files gets them back; identical ones are left alone).
     """
     assert isinstance(channel, Rebuildable), f"{channel.name} cannot plan a full build"
-    live: dict[str, Article] = {a.id: a for a in corpus.articles.values() if a.is_due(now)}
+    live: dict[str, Article] = {a.id: a for a in corpus.articles.values() if a.on_site(now)}
     members = sorted(live)
     if state is not None:
         live.update(live_translations(channel, corpus, now, state))

@@ -24,7 +24,7 @@ from koho.article import Article, revision_of, to_article, validate_front_matter
 from koho.errors import ContentError
 from koho.frontmatter import Parsed, decode, said, split
 from koho.markup import lint_body, render_markdown
-from koho.media import media_problem
+from koho.media import attachment_problem, media_problem
 from koho.parse_cache import ParseCache
 from koho.phrase import Phrase, phrase
 from koho.settings import Settings
@@ -313,6 +313,52 @@ def _unknown_topic(topic: str, site: Site) -> Phrase:
     return phrase("unknown topic {topic}; site.yaml lists {known}", topic=repr(topic), known=known)
 
 
+def _press_checks(article: Article, label: str, content_dir: Path) -> list[ContentError]:
+    """A press release needs who answers the press and at least one PDF that can be mailed."""
+    press = article.press
+    assert press is not None
+    errors = []
+    if not press.contact_name:
+        errors.append(
+            said(
+                label,
+                article.line_of("contact"),
+                "contact",
+                "a press release needs a contact: 'contact:' with 'name:' (担当) and 'phone:' lines under it",
+            )
+        )
+    if not press.attachments:
+        errors.append(
+            said(
+                label,
+                article.line_of("attachments"),
+                "attachments",
+                "a press release needs at least one PDF: 'attachments:' with a '- src: media/….pdf' line",
+            )
+        )
+    for index, attachment in enumerate(press.attachments):
+        problem = attachment_problem(content_dir, attachment.src)
+        if problem:
+            errors.append(
+                ContentError(label, article.line_of("attachments", index, "src"), f"attachments[{index}].src", problem)
+            )
+    if press.embargo_until is not None and press.embargo_until < article.publish_at:
+        errors.append(
+            said(
+                label,
+                article.line_of("embargo_until"),
+                "embargo_until",
+                phrase(
+                    "the embargo ends ({end}) before the release goes to the media (publish_at {start}); "
+                    "remove embargo_until or make it later",
+                    end=press.embargo_until.isoformat(sep=" "),
+                    start=article.publish_at.isoformat(sep=" "),
+                ),
+            )
+        )
+    return errors
+
+
 def _cross_checks(article: Article, label: str, content_dir: Path, site: Site) -> list[ContentError]:
     """Checks against site.yaml and other files; never cached because those can change."""
     errors = []
@@ -323,6 +369,8 @@ def _cross_checks(article: Article, label: str, content_dir: Path, site: Site) -
         problem = media_problem(content_dir, image.src)
         if problem:
             errors.append(ContentError(label, article.line_of("images", index, "src"), f"images[{index}].src", problem))
+    if article.press is not None:
+        errors += _press_checks(article, label, content_dir)
     if article.x_text is not None:
         from koho.social_text import x_override_problem  # only articles with an X text pay for the parser
 

@@ -46,7 +46,7 @@ def due_pages(
 def live_originals(channel: Refreshing, corpus: Corpus, now: datetime, state: RunState) -> list[Article]:
     """The originals on the channel at ``now`` (published there, ready and due)."""
     published = state.published(channel.name)
-    return [a for a in corpus.articles.values() if a.id in published and a.is_due(now)]
+    return [a for a in corpus.articles.values() if a.id in published and a.on_site(now)]
 
 
 def plan_refresh(
@@ -63,7 +63,7 @@ def plan_refresh(
         return None  # nothing was ever planned here: no file on the channel depends on the clock
     # Every due article first (no query): in the common run no moment passed, and the ledger's
     # list of what is on the channel is never read.
-    if not due_pages(channel, (a for a in corpus.articles.values() if a.is_due(now)), corpus.site, since, now):
+    if not due_pages(channel, (a for a in corpus.articles.values() if a.on_site(now)), corpus.site, since, now):
         return None
     articles = live_originals(channel, corpus, now, state)
     pages = due_pages(channel, articles, corpus.site, since, now)

@@ -152,10 +152,17 @@ NEXT_EMBARGO = N_("Next to be published: {id} ({title}) at {when}; publish-due s
 NO_EMBARGO = N_("No article is waiting for its publish time.")
 
 
-def next_embargo(articles: Iterable[Article], now: datetime) -> Article | None:
-    """The ready article whose publish time comes first after ``now``; drafts wait for nobody."""
-    waiting = [a for a in articles if a.status == "ready" and a.publish_at > now]
-    return min(waiting, key=lambda a: (a.publish_at, a.id), default=None)
+def next_embargo(articles: Iterable[Article], now: datetime) -> tuple[Article, datetime] | None:
+    """The ready article with the first publishing moment after ``now``, and that moment: its
+    publish time, or for a press release already with the media, the end of its embargo (the
+    site's turn, ADR 0035). Drafts wait for nobody."""
+    waiting = [(moment, a) for a in articles if a.status == "ready" and (moment := _next_moment(a, now))]
+    first = min(waiting, key=lambda w: (w[0], w[1].id), default=None)
+    return None if first is None else (first[1], first[0])
+
+
+def _next_moment(article: Article, now: datetime) -> datetime | None:
+    return next((m for m in (article.publish_at, article.on_site_at) if m > now), None)
 
 
 def markdown_text(text: str) -> str:
@@ -177,13 +184,14 @@ def nothing_due(
     is waiting), times in the site's zone; ``say`` translates (the CLI's ``_``), ``literal``
     makes content safe for the output (``markdown_text`` for the artifact)."""
     lines = [say(NOTHING_DUE).format(now=f"{now.astimezone(tz):%Y-%m-%d %H:%M %Z}")]
-    article = next_embargo(articles, now)
-    if article is None:
+    found = next_embargo(articles, now)
+    if found is None:
         return lines + [say(NO_EMBARGO)]
+    article, when = found
     return lines + [
         say(NEXT_EMBARGO).format(
             id=literal(article.id),
             title=literal(article.title),
-            when=f"{article.publish_at.astimezone(tz):%Y-%m-%d %H:%M %Z}",
+            when=f"{when.astimezone(tz):%Y-%m-%d %H:%M %Z}",
         )
     ]

@@ -44,29 +44,35 @@ def read_text(path: Path, encoding: str | None) -> str:
         raise ValueError(f"{path}:{line}: file: not valid {encoding or 'UTF-8'}{hint}") from None
 
 
+def open_csv(
+    text: str, label: str, required: Iterable[str], columns: Iterable[str], rejected: list[Rejected]
+) -> csv.DictReader[str] | None:
+    """A reader of ``text`` whose column names are lowercase and trimmed; None, with the refusal
+    added to ``rejected``, when the header lacks a ``required`` column (``columns``: the header
+    line the error suggests)."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    reader.fieldnames = header
+    missing = [c for c in required if c not in header]
+    if not missing:
+        return reader
+    expected = f"expected a header line like {','.join(columns)}"
+    rejected.append(Rejected(label, 1, "header", f"missing column(s) {', '.join(missing)}; {expected}"))
+    return None
+
+
 def parse(text: str, label: str, topics: Iterable[str]) -> Parsed:
     """Validate rows: address syntax, known topics (at least one), language, delivery, duplicates."""
     known_topics = set(topics)
     out = Parsed()
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in ("address", "topics") if c not in header]
-    if missing:
-        out.rejected.append(
-            Rejected(
-                label,
-                1,
-                "header",
-                f"missing column(s) {', '.join(missing)}; expected a header line like {','.join(COLUMNS)}",
-            )
-        )
+    reader = open_csv(text, label, ("address", "topics"), COLUMNS, out.rejected)
+    if reader is None:
         return out
-    reader.fieldnames = header
     seen: dict[str, int] = {}
     for cells in reader:
         line = reader.line_num
         # A short row lacks some cells (None); cells past the header's columns go under None.
-        row = {k: _restore(v) for k, v in cells.items() if k is not None and v is not None}
+        row = {k: restore(v) for k, v in cells.items() if k is not None and v is not None}
         problems = _check(row, None in cells, label, line, known_topics, seen)
         if problems:
             out.rejected.extend(problems)
@@ -140,33 +146,38 @@ def neutralise(cell: str) -> str:
     return ("'" + cell if cell.startswith(FORMULA_START) else cell).replace("\r", " ")
 
 
-def _restore(cell: str) -> str:
-    # An exported file imported again: drop the quote ``neutralise`` added.
+def restore(cell: str) -> str:
+    """A cell of an exported file imported again: without the quote ``neutralise`` added."""
     if cell.startswith("'") and cell[1:].startswith(FORMULA_START):
         return cell[1:]
     return cell
 
 
-def write(subscribers: Iterable[Subscriber], handle: TextIO) -> int:
-    """Write subscribers as CSV (UTF-8), formula-like cells neutralised; return how many rows."""
+def write_rows(columns: Iterable[str], rows: Iterable[Iterable[object]], handle: TextIO) -> int:
+    """Write a header line and ``rows`` as CSV (UTF-8), formula-like cells neutralised; return
+    how many rows."""
     writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow(columns)
     count = 0
-    for s in subscribers:
-        writer.writerow(
-            [
-                neutralise(str(cell))
-                for cell in (
-                    s.address,
-                    " ".join(s.topics),
-                    s.language,
-                    s.delivery,
-                    s.state,
-                    s.source,
-                    s.created_at.isoformat(),
-                    s.confirmed_at.isoformat() if s.confirmed_at else "",
-                )
-            ]
-        )
+    for row in rows:
+        writer.writerow([neutralise(str(cell)) for cell in row])
         count += 1
     return count
+
+
+def write(subscribers: Iterable[Subscriber], handle: TextIO) -> int:
+    """Write subscribers as CSV (UTF-8), formula-like cells neutralised; return how many rows."""
+    rows = (
+        (
+            s.address,
+            " ".join(s.topics),
+            s.language,
+            s.delivery,
+            s.state,
+            s.source,
+            s.created_at.isoformat(),
+            s.confirmed_at.isoformat() if s.confirmed_at else "",
+        )
+        for s in subscribers
+    )
+    return write_rows(EXPORT_COLUMNS, rows, handle)

@@ -50,6 +50,8 @@ from koho.channel import (
     HasAudience,
     HasIssueAudience,
     Limits,
+    MailsTheMedia,
+    MediaContext,
     OnceAcrossLanguages,
     PlanContext,
     PlansIssues,
@@ -60,7 +62,8 @@ from koho.delivery import Delivery, State
 from koho.i18n import LANGUAGES
 from koho.ledger import SITE_ID, Ledger
 from koho.ledger_schema import deliveries, metadata
-from koho.payloads import ApiRequest, MailRequest, RecordOnly
+from koho.outlets import NewOutlet, OutletStore
+from koho.payloads import ApiRequest, MailRequest, PressRequest, RecordOnly
 from koho.pipeline import RunState, context_for, deliver, issue_context, plan_and_record
 from koho.reader import Corpus, read_corpus
 from koho.settings import Settings
@@ -134,6 +137,8 @@ def expected_context(channel: Channel, issue: bool) -> set[str]:
         names |= {f.name for f in fields(AudienceContext)}
     if not issue and isinstance(channel, FollowsUp):
         names |= {f.name for f in fields(FollowUpContext)}
+    if not issue and isinstance(channel, MailsTheMedia):
+        names |= {f.name for f in fields(MediaContext)}
     return names
 
 
@@ -158,6 +163,10 @@ def world(workspace, clock):
             ],
             "confirmed",
             "contract test",
+        )
+        # The press mail's audience: one outlet of the media list.
+        OutletStore(ledger.engine).replace_all(
+            [NewOutlet("練馬記者クラブ", "club", "press@example.jp", "press@example.jp")], replace=False
         )
     finally:
         ledger.close()
@@ -337,7 +346,7 @@ def plan_problems(channel: Channel, planned: list, item_id: str, content_dir: Pa
             problems.append(f"{d.key}: language {d.language!r} the channel does not take")
         if isinstance(d.payload, Path) and not d.payload.resolve().is_relative_to(media):
             problems.append(f"{d.key}: copies {d.payload}, outside content/media")
-        elif not isinstance(d.payload, (bytes, Path, ApiRequest, MailRequest, RecordOnly)):
+        elif not isinstance(d.payload, (bytes, Path, ApiRequest, MailRequest, PressRequest, RecordOnly)):
             problems.append(f"{d.key}: payload is {type(d.payload).__name__}, not one of koho.payloads'")
     return problems
 
@@ -346,7 +355,12 @@ def fingerprint(planned: list[Delivery]) -> list[tuple[str, object]]:
     """Each delivery's key and the hash of what it would send (a mail, rendered at delivery, and a
     record-only row by their payloads' values)."""
     return [
-        (d.key, d.payload if isinstance(d.payload, (MailRequest, RecordOnly)) else hashlib.sha256(d.body()).hexdigest())
+        (
+            d.key,
+            d.payload
+            if isinstance(d.payload, (MailRequest, PressRequest, RecordOnly))
+            else hashlib.sha256(d.body()).hexdigest(),
+        )
         for d in planned
     ]
 

@@ -245,3 +245,12 @@ def test_the_youtube_description_is_counted_in_bytes_against_5000(workspace):
     meter = youtube.shown[0].meter
     assert meter is not None and (meter.unit, meter.limit) == ("bytes", 5000)
     assert meter.used == len(youtube.shown[0].text.encode("utf-8"))
+
+
+def test_a_press_release_is_previewed_as_the_site_shows_it_after_its_embargo(workspace):
+    from flows.preview import gather
+
+    made = gather(Settings(), Path("content/articles/press/2026/bousai-kyotei-konbini.md"))
+    assert made.when == "2026-12-10 05:00 JST"  # its embargo's end, not its release to the media
+    archive = next(p for p in made.panels if p.channel == "archive")
+    assert archive.shown and not archive.problems

@@ -54,7 +54,7 @@ def translate(article: Article, language: str, machine: bool = True) -> Article:
 def live_with(languages: tuple[str, ...], only: set[str] | None = None) -> dict[str, Article]:
     """The live sample articles plus their translations into ``languages`` (of ``only`` ids, if
     given), keyed ``id`` for originals and ``id@lang`` for translations (keys do not matter)."""
-    live = {a.id: a for a in corpus().articles.values() if a.is_due(NOW)}
+    live = {a.id: a for a in corpus().articles.values() if a.on_site(NOW)}
     for article in list(live.values()):
         if only is None or article.id in only:
             for lang in languages:

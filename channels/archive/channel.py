@@ -71,7 +71,7 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
         pages = [p for p in unique(pages) if editions.in_view(p, article.language)]
         deliveries = [self._page(renderer, article, page) for page in pages]
         if not article.withdrawn:
-            deliveries += [self._media(article, image.src) for image in article.images]
+            deliveries += [self._media(article, src) for src in _files_of(article)]
         return deliveries + self._furniture(renderer, ctx)
 
     def plan_finish(self, touched: Sequence[Article], ctx: PlanContext) -> list[Delivery]:
@@ -191,18 +191,18 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
             out += self._search(renderer, editions, language, editions.index(language).by_year, build_id)
         seen = set()
         for article in editions.source.articles:  # translations show the original's images
-            for image in article.images:
-                if image.src not in seen:
-                    seen.add(image.src)
+            for src in _files_of(article):
+                if src not in seen:
+                    seen.add(src)
                     out.append(
                         Delivery(
                             self.name,
-                            media_target(image.src),
+                            media_target(src),
                             SITE_ID,
                             build_id,
                             None,
-                            self.content_dir / image.src,
-                            _image_type(image.src),
+                            self.content_dir / src,
+                            _image_type(src),
                         )
                     )
         return out
@@ -248,6 +248,14 @@ def _bundle_type(name: str) -> str:
     return "application/octet-stream"
 
 
+def _files_of(article: Article) -> list[str]:
+    """The media files an article's page shows or links: its images, a press release's PDFs."""
+    files = [image.src for image in article.images]
+    if article.press is not None:
+        files += [a.src for a in article.press.attachments]
+    return files
+
+
 def _image_type(src: str) -> str:
     suffix = src.rsplit(".", 1)[-1].lower()
     return {
@@ -257,4 +265,5 @@ def _image_type(src: str) -> str:
         "gif": "image/gif",
         "webp": "image/webp",
         "svg": "image/svg+xml",
+        "pdf": "application/pdf",
     }.get(suffix, "application/octet-stream")

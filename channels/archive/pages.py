@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from functools import cached_property
 from importlib import resources
@@ -72,6 +72,10 @@ def sitemap_files_showing(article: Article) -> list[str]:
     return [SITEMAP, PAGES, *dict.fromkeys(year_file(y) for y in years)]
 
 
+#: The press releases' index pages (報道発表一覧: by year, and by department), in the original
+#: edition only (department names are not translated, like topic names); a site without press
+#: releases has neither (ADR 0035).
+PRESS_PAGES = ("press/index.html", "press/departments/index.html")
 #: The file that serves a folder's URL (``articles/x/`` is ``articles/x/index.html``).
 INDEX = "index.html"
 
@@ -154,6 +158,8 @@ class SiteIndex:
         self.by_topic: dict[str, list[Article]] = defaultdict(list)
         self.by_issue: dict[date, list[Article]] = defaultdict(list)
         self.by_year: dict[int, list[Article]] = defaultdict(list)
+        #: Press releases, newest first (only those past their embargo are ever live).
+        self.press = [a for a in self.articles if a.press is not None]
         for article in self.articles:
             for topic in article.topics:
                 self.by_topic[topic].append(article)
@@ -191,7 +197,18 @@ class SiteIndex:
         if self.is_source:  # topic names are not translated: topic pages are the original's only
             pages += [f"topics/{t}/index.html" for t in article.topics]
         pages += [f"{p}{article.publish_at.year}/index.html", *sitemap_files_showing(article)]
+        if article.press is not None:  # every edition's home links the press index (or stops)
+            pages.append(f"{p}index.html")
+            if self.is_source:
+                pages += PRESS_PAGES
         return pages
+
+    def press_by(self, key: Callable[[Article], str]) -> list[tuple[str, list[Article]]]:
+        """The press releases grouped by ``key`` (a year, a department), groups in first-seen order."""
+        groups: dict[str, list[Article]] = defaultdict(list)
+        for article in self.press:
+            groups[key(article)].append(article)
+        return list(groups.items())
 
     def all_pages(self) -> list[str]:
         """Every page of this edition in a full build (the sitemap and furniture with the original)."""
@@ -204,6 +221,8 @@ class SiteIndex:
         if self.is_source:
             pages += [f"topics/{t}/index.html" for t in self.site.topics]
         pages += [f"{p}{y}/index.html" for y in self.by_year]
+        if self.is_source and self.press:
+            pages += PRESS_PAGES
         return list(dict.fromkeys(pages))
 
 
@@ -302,7 +321,7 @@ YEAR = re.compile(r"(\d{4})/index\.html")
 
 def known_page(path: str) -> bool:
     """Whether ``path`` is a page this renderer can produce (used to drop stale targets)."""
-    fixed = {"index.html", "bulletin/index.html", SEARCH_PAGE, *FURNITURE}
+    fixed = {"index.html", "bulletin/index.html", SEARCH_PAGE, *FURNITURE, *PRESS_PAGES}
     if path in fixed or is_sitemap(path) or any(p.fullmatch(path) for p in (ARTICLE, ISSUE, TOPIC, YEAR)):
         return True
     lang, rest = split_language(path)

@@ -15,6 +15,7 @@ from channels.archive import sitemaps
 from channels.archive.pages import (
     ARTICLE,
     ISSUE,
+    PRESS_PAGES,
     SEARCH_PAGE,
     SITEMAP,
     STATIC_FILES,
@@ -177,6 +178,8 @@ class Renderer:
                 urgent=urgent,
                 issues=issues,
                 years=sorted(idx.by_year, reverse=True),
+                # Every edition's home leads to the press index once the original has one.
+                press_pages=PRESS_PAGES if self.editions.source.press else (),
             )
         if match := ARTICLE.fullmatch(rest):
             article = self.extra.get((lang, match.group(1))) or idx.by_id.get(match.group(1))
@@ -249,6 +252,23 @@ class Renderer:
                 feed=f"feeds/topics/{topic}/atom.xml",
                 ebook=None,
             )
+        if path in PRESS_PAGES:
+            by_department = path == PRESS_PAGES[1]
+            groups = idx.press_by(
+                (lambda a: a.press.department if a.press and a.press.department else "―")
+                if by_department
+                else (lambda a: self.t_year(a))
+            )
+            return self._page(
+                "press.html",
+                path,
+                heading=words(self.site.language).press_departments
+                if by_department
+                else words(self.site.language).press_index,
+                groups=groups,
+                by_department=by_department,
+                feed="feeds/press/atom.xml",
+            )
         if path == SITEMAP:
             return self._page("sitemapindex.xml", path, entries=sitemaps.index_entries(self.editions))
         if is_sitemap(path):
@@ -259,6 +279,10 @@ class Renderer:
         if path == "robots.txt":
             return f"User-agent: *\nAllow: /\nSitemap: {self.site.url('sitemap.xml')}\n"
         raise KeyError(path)
+
+    def t_year(self, article: Article) -> str:
+        """The year heading of a press release in the press index (``2026年``)."""
+        return words(self.site.language).year_link.format(year=article.publish_at.year)
 
     def _signup(self, language: str) -> str | None:
         """The sign-up page's URL in ``language`` (its ``?lang=`` picks the page's language)."""

@@ -2,7 +2,7 @@
 instead of one list of every URL of the archive (issue 16).
 
 ``sitemap.xml`` is a sitemap index (what robots.txt names). It lists ``sitemaps/pages.xml`` (home,
-bulletin and topic pages of every edition: their lastmod moves with almost every publication)
+bulletin, topic and press-index pages of every edition: their lastmod moves with almost every publication)
 and one ``sitemaps/YYYY.xml`` per year: that year's article pages, issue pages and year page, in
 every edition. Every URL keeps a ``lastmod``: the newest publication or correction of the
 articles its page shows; a file's ``lastmod`` in the index is the newest of its URLs'.
@@ -14,7 +14,17 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from channels.archive.pages import INDEX, PAGES, YEAR_FILE, Editions, SiteIndex, html_datetime, page_url, year_file
+from channels.archive.pages import (
+    INDEX,
+    PAGES,
+    PRESS_PAGES,
+    YEAR_FILE,
+    Editions,
+    SiteIndex,
+    html_datetime,
+    page_url,
+    year_file,
+)
 from koho.article import Article
 
 #: One sitemap entry: (URL, lastmod, language versions of the page).
@@ -42,6 +52,7 @@ def _pages(editions: Editions, year: int | None) -> list[tuple[SiteIndex, str, l
             out += [(idx, f"{p}index.html", idx.latest), (idx, f"{p}bulletin/index.html", idx.articles)]
             if idx.is_source:
                 out.append((idx, "topics/index.html", idx.articles))
+                out += [(idx, page, idx.press) for page in PRESS_PAGES if idx.press]
                 out += [(idx, f"topics/{key}/index.html", idx.by_topic.get(key, [])) for key in site.topics]
             continue
         days = sorted(day for day in idx.by_issue if day.year == year)

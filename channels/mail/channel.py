@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import ClassVar
 
 from channels.mail.message import Identity, Recipient, Rendered, address, envelope_address, render, render_digest
-from channels.mail.transports import MailTransport, SendError, SendsBatches, transport_factory
+from channels.mail.transports import SendsMail, receipt_for, send_all
 from koho.article import Article
 from koho.bulletin import BulletinIssue, in_digest
 from koho.channel import (
     AudienceContext,
-    DeliversToUrl,
     HasAudience,
     HasIssueAudience,
     Limits,
@@ -41,7 +40,7 @@ def target(s: Subscriber) -> str:
     return f"subscriber-{s.id}"
 
 
-class MailChannel(DeliversToUrl[MailTransport], HasAudience, HasIssueAudience, OnceAcrossLanguages):
+class MailChannel(SendsMail, HasAudience, HasIssueAudience, OnceAcrossLanguages):
     """ねりま情報メール: mail per article to confirmed subscribers of its topics, and for those who
     chose it, one digest per 区報 issue instead (urgent news still reaches them at once).
 
@@ -53,15 +52,10 @@ class MailChannel(DeliversToUrl[MailTransport], HasAudience, HasIssueAudience, O
     limits: ClassVar[Limits] = Limits(batch_size=500, languages=LANGUAGES)
 
     def __init__(self, url: str, identity: Identity, tokens: Tokens, base_dir: Path | None = None):
-        super().__init__(url, transport_factory(url, base_dir))
+        super().__init__(url, base_dir)
         self.identity = identity
         self.tokens = tokens
         self._rendered: dict[tuple[str, ...], Rendered] = {}
-
-    @property
-    def transport(self) -> MailTransport:
-        """Opened on first delivery; planning never touches it (``DeliversToUrl``)."""
-        return self.opened()
 
     def audience_for(self, article: Article) -> list[str] | None:
         """Topics whose confirmed subscribers receive this article (None: nobody)."""
@@ -170,35 +164,6 @@ class MailChannel(DeliversToUrl[MailTransport], HasAudience, HasIssueAudience, O
                 continue
             items.append((self.identity.from_address, to, raw, f"{delivery.article_id}/{sid}"))
             keys.append(delivery.key)
-        for key, item, result in zip(keys, items, self._send(items), strict=True):
-            if isinstance(result, SendError):
-                # Subscribers are named by id in the ledger; the provider's words lose the address.
-                detail = redact_addresses(str(result), item[1])
-                receipts[key] = (
-                    Receipt.uncertain(key, detail)
-                    if result.uncertain
-                    else Receipt.transient(key, detail)
-                    if result.transient
-                    else Receipt.failed(key, detail)
-                )
-            else:
-                receipts[key] = Receipt.sent(key, result)
+        for key, item, result in zip(keys, items, send_all(self.transport, items), strict=True):
+            receipts[key] = receipt_for(key, result, item[1])
         return [receipts[d.key] for d in batch]
-
-    def _send(self, items: list[tuple[str, str, bytes, str]]) -> list[str | SendError]:
-        transport = self.transport
-        if isinstance(transport, SendsBatches):  # parallel connections
-            return transport.send_batch(items)
-        results: list[str | SendError] = []
-        for item in items:
-            try:
-                results.append(transport.send(*item))
-            except SendError as exc:
-                results.append(exc)
-        return results
-
-    def close(self) -> None:
-        """Close the transport."""
-        transport = self.taken()
-        if transport is not None:
-            transport.close()

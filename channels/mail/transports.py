@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
+from koho.channel import DeliversToUrl
+from koho.delivery import Receipt
 from koho.errors import ConfigError, DeliveryFailure
 from koho.storage import TRANSIENT_ERRNOS, atomic_write, local_folder
+from koho.subscribers import redact_addresses
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -386,6 +389,50 @@ def _ses_error(exc: Exception) -> SendError:
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class SendsMail(DeliversToUrl["MailTransport"]):
+    """What the info mail and the press mail share: a transport chosen by URL, checked when the
+    channel is built (a bad URL fails before planning) and opened on the first delivery."""
+
+    def __init__(self, url: str, base_dir: Path | None = None):
+        super().__init__(url, transport_factory(url, base_dir))
+
+    @property
+    def transport(self) -> MailTransport:
+        """Opened on first delivery; planning never touches it (``DeliversToUrl``)."""
+        return self.opened()
+
+    def close(self) -> None:
+        """Close the transport (safe twice: a later delivery opens it again)."""
+        transport = self.taken()
+        if transport is not None:
+            transport.close()
+
+
+def send_all(transport: MailTransport, items: list[tuple[str, str, bytes, str]]) -> list[str | SendError]:
+    """Send (sender, recipient, message, name) items; per item the provider's reference or the
+    SendError: over parallel connections where the transport has them."""
+    if isinstance(transport, SendsBatches):  # parallel connections
+        return transport.send_batch(items)
+    results: list[str | SendError] = []
+    for item in items:
+        try:
+            results.append(transport.send(*item))
+        except SendError as exc:
+            results.append(exc)
+    return results
+
+
+def receipt_for(key: str, result: str | SendError, recipient: str) -> Receipt:
+    """The receipt of one message ``send_all`` handled. Recipients are named by id in the ledger:
+    the provider's words lose the address (``550 <taro@example.jp>: unknown user``)."""
+    if not isinstance(result, SendError):
+        return Receipt.sent(key, result)
+    detail = redact_addresses(str(result), recipient)
+    if result.uncertain:
+        return Receipt.uncertain(key, detail)
+    return Receipt.transient(key, detail) if result.transient else Receipt.failed(key, detail)
 
 
 def transport_factory(url: str, base_dir: Path | None = None) -> Callable[[], MailTransport]:

@@ -155,8 +155,11 @@ def test_a_run_with_nothing_due_leaves_an_artifact_naming_the_next_embargo(site,
     en = runner.invoke(app(), ["publish-due"], env={"LANG": "C.UTF-8", "COLUMNS": "250"})
     assert en.exit_code == 0, en.output
     assert "Nothing due at 2026-11-30 10:10 JST" in en.output
-    assert "No article is waiting for its publish time." in en.output, en.output
-    assert "No article is waiting for its publish time." in latest_artifact().data
+    # At the pinned 2026-11-30 10:10 (whatever the machine's date) the sample content's next is
+    # its press release, mailed to the media on 2026-12-08 (tests/test_press.py: the moments after).
+    waiting = "Next to be published: bousai-kyotei-konbini ("
+    assert waiting in en.output and "at 2026-12-08 14:00 JST" in en.output, en.output
+    assert waiting in latest_artifact().data
 
 
 def app():

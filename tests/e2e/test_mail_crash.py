@@ -59,11 +59,11 @@ def sink():
     controller.stop()
 
 
-def _publish(path: str, api_url: str) -> subprocess.Popen:
+def _publish(path: str, api_url: str, channel: str = "mail") -> subprocess.Popen:
     env = {**os.environ, "PREFECT_API_URL": api_url, "COLUMNS": "200"}
     # Its own session, so the kill takes any helper processes with it, as a real crash would.
     return subprocess.Popen(
-        [sys.executable, "-m", "koho.cli", "publish", path, "-c", "mail"],
+        [sys.executable, "-m", "koho.cli", "publish", path, "-c", channel],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
