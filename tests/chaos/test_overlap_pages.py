@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.chaos.test_overlap import _ledger_with_audience, _run_two_at_once, peers  # noqa: F401  (a fixture)
+from tests.chaos.test_overlap import (  # noqa: F401  (peers: a fixture)
+    SUBSCRIBERS,
+    _ledger_with_audience,
+    _run_two_at_once,
+    peers,
+)
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -16,14 +21,12 @@ PAGE = 300
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_two_overlapping_paged_fan_outs_send_everything_exactly_once(
-    database, workspace, peers, clock, monkeypatch, request  # noqa: F811
-):
-    handler, _x, _graph = peers
+def test_two_overlapping_paged_fan_outs_send_everything_exactly_once(database, workspace, clock, monkeypatch, request):
+    handler, _x, _graph = request.getfixturevalue("peers")  # test_overlap's SMTP sink and fakes
     monkeypatch.setenv("KOHO_CHANNELS", "mail")
     monkeypatch.setenv("KOHO_AUDIENCE_PAGE", str(PAGE))
     ledger, path = _ledger_with_audience(database, workspace, clock, monkeypatch, request)
-    subscribers = ledger.engine.connect().exec_driver_sql("select count(*) from subscribers").scalar()
+    subscribers = SUBSCRIBERS
     assert subscribers > 6 * PAGE  # more than one page, and the last one not full
 
     results = _run_two_at_once(path, workspace)
@@ -40,10 +43,9 @@ def test_two_overlapping_paged_fan_outs_send_everything_exactly_once(
     assert {r["state"] for r in rows} == {"sent"} and not any(r["in_doubt"] for r in rows)
     assert max(r["attempts"] for r in rows) == 1
     # Both runs went through every page: the plan is marked once, with every recipient.
-    planned = ledger.engine.connect().exec_driver_sql(
-        "select deliveries from plans where article_id = 'kinkyu' and channel = 'mail'"
-    )
-    assert [n for (n,) in planned] == [subscribers]
+    with ledger.engine.connect() as conn:
+        planned = conn.exec_driver_sql("select deliveries from plans where article_id = 'kinkyu' and channel = 'mail'")
+        assert [n for (n,) in planned] == [subscribers]
 
     # A later run finds nothing left.
     clock.advance(minutes=1)
