@@ -14,6 +14,7 @@ bench/README.md says what each figure includes. Seconds vary between runs; compa
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import resource
@@ -40,7 +41,8 @@ from mail_peers import Sink, SmtpSource, Tally  # noqa: E402
 from scratch import prefect_warmup, scratch_root  # noqa: E402
 from timing import Timer  # noqa: E402  (the house timer)
 
-TARGET = 0.5  # koho's messages/s >= 0.5 x smtp-source's into the same sink
+TARGET = 0.8  # koho's messages/s >= 0.8 x smtp-source's into the same sink (issue 16: at 40,000)
+SMALL_TARGET = (10_000, 0.6)  # ... and >= 0.6 x at 10,000 (fixed costs weigh more)
 TOPICS = list(SUBJECTS)  # the six topics of content/site.yaml
 #: How often residents pick each topic (disaster prevention is the reason most sign up).
 TOPIC_WEIGHTS = {"bousai": 6, "bouhan": 3, "kusei": 2, "kenkou": 2, "kosodate": 2, "event": 2}
@@ -154,12 +156,6 @@ def koho_pipeline(ws: Workspace, path: Path, mail_url: str) -> dict:
     return {"seconds": timer.total, "timer": timer, "planned": outcome.planned, "sent": outcome.count("sent")}
 
 
-def _sent(receipts) -> int:
-    from koho.delivery import State
-
-    return sum(1 for r in receipts if r.state == State.SENT)
-
-
 def koho_prefect(ws: Workspace, path: Path, mail_url: str) -> dict:
     """Timed: the real ``publish-article`` flow (flows/publish.py) for one article, mail only."""
     from flows.publish import publish_article
@@ -168,13 +164,15 @@ def koho_prefect(ws: Workspace, path: Path, mail_url: str) -> dict:
     started = time.perf_counter()
     outcomes = publish_article(paths=[str(path)], channels=["mail"])
     elapsed = time.perf_counter() - started
-    # The flow also plans the article's translations (recorded as skipped when no model is
-    # installed): only the mail channel's outcomes are the fan-out this benchmark checks.
-    mail = [o for o in outcomes if o.channel == "mail"]
+    # The flow may also plan the article's translations (a row per language, skipped when no
+    # model is installed, on the mail channel too): the fan-out this benchmark checks is the
+    # original's outcome alone. Counts come from the ledger (``Outcome.count``): a streamed
+    # fan-out keeps no receipt per mail.
+    mail = [o for o in outcomes if o.channel == "mail" and o.language is None]
     return {
         "seconds": elapsed,
         "planned": sum(o.planned for o in mail),
-        "sent": sum(_sent(o.receipts) for o in mail),
+        "sent": sum(o.count("sent") for o in mail),
     }
 
 
@@ -190,16 +188,29 @@ def _default_connections() -> int:
 
 
 def ledger_states(ws: Workspace, article_id: str) -> dict[str, int]:
-    """Rows of the article's mail deliveries per state (checked after each koho run)."""
-    from collections import Counter
+    """The article's mail rows to subscribers, per state (checked after each koho run). Other
+    rows of the article on the mail channel (a skipped translation for each language without a
+    model, in a run that translates) are not the fan-out: counted under ``other rows``."""
+    from sqlalchemy import func, select
 
     from koho.ledger import Ledger
+    from koho.ledger_schema import deliveries as d
 
     ledger = Ledger(ws.db_url)
-    try:
-        return dict(Counter(r["state"] for r in ledger.rows(article_id=article_id, channel="mail")))
+    fan_out = d.c.target.startswith("subscriber-")
+    query = (
+        select(fan_out, d.c.state, func.count())
+        .where(d.c.article_id == article_id, d.c.channel == "mail")
+        .group_by(fan_out, d.c.state)
+    )
+    try:  # counted in the database: 500,000 rows read into this process would be its peak RSS
+        with ledger.engine.connect() as conn:
+            counts = conn.execute(query).all()
     finally:
         ledger.close()
+    states = {state: n for mine, state, n in counts if mine}
+    other = sum(n for mine, _state, n in counts if not mine)
+    return states | ({"other rows": other} if other else {})
 
 
 def _cpu_self() -> float:
@@ -245,8 +256,13 @@ def source_run(tool: SmtpSource, sink: Sink, n: int, length: int) -> dict:
 # -- the report ----------------------------------------------------------------------------------
 
 
-def _verdict(ratio: float) -> str:
-    return "ok" if ratio >= TARGET else "MISSED"
+def target_for(n: int) -> float:
+    """The ratio goal for ``n`` subscribers: issue 16's at 10,000 up to 40,000, its 40,000 one above."""
+    return SMALL_TARGET[1] if n <= SMALL_TARGET[0] else TARGET
+
+
+def _verdict(ratio: float, n: int) -> str:
+    return "ok" if ratio >= target_for(n) else "MISSED"
 
 
 def _avg(t: Tally) -> float:
@@ -282,11 +298,17 @@ def result_lines(
         )
         if flow:
             ratio = flow["rate"] / rate
-            lines.append(f"ratio koho via Prefect/smtp-source: {ratio:.2f} (target >= {TARGET}) {_verdict(ratio)}")
+            lines.append(
+                f"ratio koho via Prefect/smtp-source: {ratio:.2f} (target >= {target_for(n)}) {_verdict(ratio, n)}"
+            )
         ratio = pipe["rate"] / rate
         lines.append(
             f"ratio koho without Prefect/smtp-source: {ratio:.2f} "
-            + ("(informational; the target applies to the flow)" if flow else f"(target >= {TARGET}) {_verdict(ratio)}")
+            + (
+                "(informational; the target applies to the flow)"
+                if flow
+                else f"(target >= {target_for(n)}) {_verdict(ratio, n)}"
+            )
         )
     else:
         lines.append("smtp-source: skipped")
@@ -308,7 +330,8 @@ def check_lines(n: int, runs: list[tuple[str, dict, dict | None]]) -> list[str]:
     lines = []
     for name, result, states in runs:
         got = result["received"].messages
-        ok = got == n == result["planned"] == result["sent"] and (states is None or states == {"sent": n})
+        fan_out = None if states is None else {k: v for k, v in states.items() if k != "other rows"}
+        ok = got == n == result["planned"] == result["sent"] and (fan_out is None or fan_out == {"sent": n})
         where = f", ledger {states}" if states is not None else ""
         lines.append(
             f"check: {name}: planned {result['planned']}, sent {result['sent']}, sink {got}{where}: "
@@ -382,7 +405,16 @@ def main(argv: list[str] | None = None) -> int:
     could not be obtained.
     """
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subscribers", type=int, default=40_000, help="confirmed subscribers (default 40000)")
+    parser.add_argument(
+        "--subscribers",
+        default="40000",
+        help="confirmed subscribers (default 40000); several, comma-separated (10000,40000,100000): one "
+        "child process per size, koho's pipeline and smtp-source, then a summary (bench/mail_scale.py)",
+    )
+    parser.add_argument(
+        "--koho-only", action="store_true", help="time koho's pipeline only (no smtp-source, no Prefect flow)"
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures here (what mail_scale.py reads)")
     parser.add_argument(
         "--connections",
         type=int,
@@ -413,11 +445,18 @@ def main(argv: list[str] | None = None) -> int:
         "worker (messages/s ratio and duplicates; bench/mail_workers.py)",
     )
     args = parser.parse_args(argv)
+    sizes = [int(v) for v in args.subscribers.split(",") if v.strip()]
+    if args.koho_only:
+        args.skip_smtp_source = args.skip_prefect = True
+    if len(sizes) > 1:
+        from mail_scale import scale_main
+
+        return scale_main(sizes, Path(__file__), args.koho_only, args.connections)
     if args.workers:
         from mail_workers import run as run_workers
 
-        return run_workers(args.subscribers, args.workers, args.connections or 8, log)
-    n, load = args.subscribers, os.getloadavg()
+        return run_workers(sizes[0], args.workers, args.connections or 8, log)
+    n, load = sizes[0], os.getloadavg()
     sweep = [int(v) for v in args.sweep.split(",") if v.strip()]
 
     tool = None
@@ -499,9 +538,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         details.append("NOTE: --profile was on; the pipeline figure includes cProfile overhead")
     checks = check_lines(n, runs)
+    failed = any(line.endswith("FAILED") for line in checks)
     print("\n".join(result_lines(n, args.connections, pipe, flow, sources, length, rss, sink_rss)))
     print("\n".join("  " + d for d in checks + details))
-    return 1 if any(line.endswith("FAILED") for line in checks) else 0
+    if args.json:
+        args.json.write_text(json.dumps(figures(n, pipe, sources, failed, load, rss)), encoding="utf-8")
+    return 1 if failed else 0
+
+
+def figures(n: int, pipe: dict, sources: list[dict], failed: bool, load: tuple[float, ...], rss: dict) -> dict:
+    """What ``mail_scale.py`` summarises: koho's pipeline (wall, this process's CPU, rate, peak
+    RSS of this process, which ran nothing else of size), smtp-source's first run, the check."""
+    source = sources[0] if sources else None
+    return {
+        "n": n,
+        "koho_wall": pipe["seconds"],
+        "koho_cpu": pipe["cpu"],
+        "koho_rate": pipe["rate"],
+        "sink_cpu": pipe["received"].cpu,
+        "source_wall": source["seconds"] if source else None,
+        "source_rate": source["rate"] if source else None,
+        "rss": rss["after pipeline"],
+        "failed": failed,
+        "load": [load[0], os.getloadavg()[0]],
+    }
 
 
 if __name__ == "__main__":

@@ -44,6 +44,11 @@ class TimedSteps(Steps):
             f"{channel} plan issue+record", channel, super().plan_issue, run, channel, issue_id, language
         )
 
+    def plan_page(self, run, channel, item_id, language, after, issue):
+        # A streamed fan-out (ADR 0039): every page's plan and record, in one lap per channel.
+        lap = f"{channel} plan {'issue ' if issue else ''}page+record"
+        return self._planned(lap, channel, super().plan_page, run, channel, item_id, language, after, issue)
+
     def _planned(self, lap: str, channel: str, step, *args):
         self.timer.lap("run (between steps)")
         self._planned_by_step.add(channel)

@@ -17,7 +17,16 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from flows import driver
 from flows.driver import Work
 from flows.steps import Steps, Translated
-from flows.tasks import deliver_task, now_utc, plan_issue_task, plan_task, read_content, run_id, translate_task
+from flows.tasks import (
+    deliver_task,
+    now_utc,
+    plan_issue_task,
+    plan_page_task,
+    plan_task,
+    read_content,
+    run_id,
+    translate_task,
+)
 from koho.pipeline import Outcome
 from koho.report import artifact_rows
 from koho.settings import Settings
@@ -26,6 +35,7 @@ if TYPE_CHECKING:
     from flows.driver import Run
     from koho.alerts import Problem
     from koho.delivery import Delivery, Receipt
+    from koho.fanout import Page
     from koho.ledger import Recorded
     from koho.reader import Corpus
 
@@ -51,6 +61,9 @@ class PrefectSteps(Steps):
 
     def plan_issue(self, run: Run, channel: str, issue_id: str, language: str) -> tuple[list[Delivery], Recorded]:
         return plan_issue_task(run.key, channel, issue_id, language)
+
+    def plan_page(self, run: Run, channel: str, item_id: str, language: str, after: int, issue: bool) -> Page:
+        return plan_page_task(run.key, channel, item_id, language, after, issue)
 
     def deliver(self, run: Run, channel: str, keys: list[str]) -> list[Receipt]:
         return deliver_task(run.key, channel, keys)

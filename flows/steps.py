@@ -9,15 +9,29 @@ down); they are the same for every run. No Prefect here.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from koho import fanout
 from koho.article import Article
 from koho.bulletin import BulletinIssue, issues_of
-from koho.channel import ChangesWithTime, Channel, FinishesRun, MailsTheMedia, PlansIssues, Rebuildable, StoresFiles
+from koho.channel import (
+    AudienceContext,
+    ChangesWithTime,
+    Channel,
+    FinishesRun,
+    MailsTheMedia,
+    PlanContext,
+    PlansIssues,
+    Rebuildable,
+    StoresFiles,
+)
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ContentInvalid
+from koho.fanout import AudiencePage, Page
 from koho.ledger import Recorded
 from koho.payloads import RecordOnly
 from koho.pipeline import (
@@ -90,6 +104,11 @@ class Steps:
         """Plan one bulletin issue (or its edition in ``language``) on one channel and record it."""
         return plan_issue(run, channel, issue_id, language)
 
+    def plan_page(self, run: Run, channel: str, item_id: str, language: str, after: int, issue: bool) -> Page:
+        """Plan one page of a fan-out (the article's, or with ``issue`` the issue's, audience
+        after subscriber id ``after``) on one channel and record it pending (ADR 0039)."""
+        return plan_page(run, channel, item_id, language, after, issue)
+
     def deliver(self, run: Run, channel: str, keys: list[str]) -> list[Receipt]:
         """Deliver one batch of planned rows (TransientDeliveryError: some stay pending)."""
         return deliver(run, channel, keys)
@@ -136,6 +155,24 @@ def plan_issue(run: Run, channel: str, issue_id: str, language: str) -> tuple[li
     return plan_and_record(chan, issue, ctx, run.ledger, run.owner, run.dry_run)
 
 
+def plan_page(run: Run, channel: str, item_id: str, language: str, after: int, issue: bool) -> Page:
+    """Plan one page of a fan-out on one channel and write its rows pending: the context is made
+    on the first page (``after`` 0) and kept for the others, which read only their subscribers."""
+    chan = run.channel(channel)
+    item: Article | BulletinIssue = run.issues[(item_id, language)] if issue else run.article(item_id, language)
+    page = AudiencePage(after, run.settings.audience_page)
+
+    def first() -> PlanContext:
+        if isinstance(item, BulletinIssue):
+            return issue_context(chan, item, run.corpus, run.now, run.state, page)
+        return context_for(chan, item, run.corpus, run.ledger, run.now, run.state, page)
+
+    ctx = run.state.stream_context((channel, item_id, language, str(issue)), after == 0, first)
+    if after and isinstance(ctx, AudienceContext):
+        ctx = dataclasses.replace(ctx, audience=run.state.audience_page(fanout.topics_of(chan, item), page))
+    return fanout.plan_page(chan, item, ctx, run.ledger, page, run.owner)
+
+
 def deliver(run: Run, channel: str, keys: Sequence[str]) -> list[Receipt]:
     """Deliver what this run can claim of the planned rows ``keys`` (``pipeline.deliver``)."""
     return deliver_claimed(
@@ -176,8 +213,11 @@ def publish_on(run: Run, steps: Steps, channel: Channel[Any], article: Article) 
     one channel; then the run knows whether it is on the channel (listing pages show it)."""
     translation = article.translation is not None
     outcome = Outcome(channel.name, article.id, article.language if translation else None)
-    planned, recorded = steps.plan(run, channel.name, article.id, article.language)
-    deliver_planned(run, steps, channel, planned, recorded, outcome)
+    if fanout.streams(channel, article) and not run.dry_run:
+        fan_out(run, steps, channel, article, outcome)
+    else:
+        planned, recorded = steps.plan(run, channel.name, article.id, article.language)
+        deliver_planned(run, steps, channel, planned, recorded, outcome)
     run.state.delivered(channel.name, article.id, outcome.reached(), article.language if translation else None)
     return outcome
 
@@ -256,11 +296,61 @@ def _publish_issue(run: Run, steps: Steps, channel: Channel[Any], issue: Bulleti
     original = all(a.translation is None for a in issue.articles)
     outcome = Outcome(channel.name, issue.id, None if original else issue.language)
     run.issues[(issue.id, issue.language)] = issue
+    if fanout.streams(channel, issue) and not run.dry_run:
+        fan_out(run, steps, channel, issue, outcome)
+        return outcome
     planned, recorded = steps.plan_issue(run, channel.name, issue.id, issue.language)
     deliver_planned(
         run, steps, channel, planned, recorded, outcome, dry_note=f"{issue.label}: would send {len(recorded.new)}"
     )
     return outcome
+
+
+def fan_out(run: Run, steps: Steps, channel: Channel[Any], item: Article | BulletinIssue, outcome: Outcome) -> None:
+    """Plan, record and deliver an item to the channel's audience page by page (ADR 0039):
+    memory follows the page, not the list. After the last page the rows no page planned are
+    closed and the plan is marked (``fanout.finish``); a run that stops first (a bug, a kill, the
+    channel down for a whole page) leaves the item unplanned, so the next run goes through it
+    again and sends what is still owed. The outcome's tally is the pages' summed; its receipts
+    only those that say something (failed, skipped): a receipt per mail would grow with the list.
+    """
+    issue = isinstance(item, BulletinIssue)
+    keep, tally, after, done = fanout.PlannedKeys(), Counter[str](), 0, False
+    tried = untried = False
+    while not done:
+        page = steps.plan_page(run, channel.name, item.id, item.language, after, issue)
+        keep.add(d.key for d in page.planned)
+        outcome.planned += len(page.planned)
+        outcome.new += len(page.recorded.new)
+        if page.recorded.to_deliver() and channel.name not in run.state.down:
+            tried = True
+            part = Outcome(outcome.channel, outcome.item_id, outcome.language)
+            got = deliver_batches(run, steps, channel, page.planned, part)
+            outcome.receipts += [r for r in got if r.state != State.SENT]
+            if part.stuck:  # the channel refused a whole page: the rest waits for publish-due
+                run.state.down.add(channel.name)
+                outcome.stuck = True
+            page_tally = part.tally or Counter()
+        else:
+            untried = untried or bool(page.recorded.to_deliver())
+            page_tally = run.ledger.tally([d.key for d in page.planned], run.owner) if page.planned else Counter()
+        run.forget(page.planned)
+        reasons = max(tally["retry_reasons"], page_tally["retry_reasons"])
+        tally.update(page_tally)
+        tally["retry_reasons"] = reasons
+        done = page.next is None or outcome.stuck
+        after = page.next or 0
+    if page.next is None:
+        fanout.finish(channel, item, keep, len(keep), run.ledger)
+    outcome.tally = tally
+    if not outcome.planned:
+        outcome.note = "nothing to deliver"
+    elif untried and not tried:
+        outcome.note = f"not tried: {channel.name} failed temporarily earlier in this run; publish-due retries"
+    elif not tried:
+        outcome.note = "nothing to send: already delivered"
+    else:
+        outcome.note = open_note(outcome)
 
 
 def refresh_clock(run: Run, steps: Steps) -> list[Outcome]:

@@ -20,6 +20,7 @@ from flows.steps import Translated
 from koho import clock
 from koho.delivery import Delivery, Receipt
 from koho.errors import ContentInvalid
+from koho.fanout import Page
 from koho.ledger import Recorded
 from koho.pipeline import TransientDeliveryError
 from koho.reader import Corpus, load
@@ -89,6 +90,13 @@ def plan_task(run: str, channel: str, article_id: str, language: str) -> tuple[l
 def plan_issue_task(run: str, channel: str, issue_id: str, language: str) -> tuple[list[Delivery], Recorded]:
     """Plan one bulletin issue on one channel (the mail digest, the e-book) and write its rows pending."""
     return steps.plan_issue(running(run), channel, issue_id, language)
+
+
+@task(name="plan-page-and-record", cache_policy=NO_CACHE)
+def plan_page_task(run: str, channel: str, item_id: str, language: str, after: int, issue: bool) -> Page:
+    """Plan one page of a fan-out (subscribers after id ``after``) on one channel and write its
+    rows pending (ADR 0039)."""
+    return steps.plan_page(running(run), channel, item_id, language, after, issue)
 
 
 def _transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -207,7 +207,7 @@ class Ledger:
         self,
         channel: str,
         article_id: str,
-        keep: Sequence[str],
+        keep: Container[str],
         reason: str,
         language: str | None = None,
         unlabelled: bool = True,
@@ -220,8 +220,9 @@ class Ledger:
         language: the original's media) are the plan's to close: a plan of the Japanese original
         must never close a translation's pending mail, nor the other way round. With
         ``revision_prefix``, only rows whose revision starts with it (the site's files of one kind).
+        ``keep`` answers ``in``: a list or set of keys, or a fan-out's ``koho.fanout.PlannedKeys``.
         """
-        keep_set = set(keep)
+        keep_set = set(keep) if isinstance(keep, (list, tuple)) else keep
         where = and_(
             deliveries.c.channel == channel,
             deliveries.c.article_id == article_id,

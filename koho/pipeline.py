@@ -43,6 +43,7 @@ from koho.channel import (
 )
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ConfigError
+from koho.fanout import AudiencePage
 from koho.ledger import SITE_ID, Ledger, Recorded
 from koho.outlets import Outlet, OutletStore
 from koho.reader import Corpus
@@ -112,6 +113,9 @@ class RunState:
         self._published: dict[str | tuple[str, str], set[str]] = {}
         self._audiences: dict[tuple[str, ...], list[Subscriber]] = {}
         self._outlets: list[Outlet] | None = None
+        #: The planning context of the fan-out being streamed (ADR 0039): made on its first page,
+        #: reused with each further page's audience (one at a time: a fan-out ends before the next).
+        self._stream: tuple[tuple[str, ...], PlanContext] | None = None
         #: Translates an original (None when it cannot be): flows pass ``translations``' translator,
         #: so listing pages in a language can show translations published by earlier runs.
         self.translate = translate
@@ -157,6 +161,17 @@ class RunState:
         if self._outlets is None:
             self._outlets = OutletStore(self.ledger.engine).all()
         return self._outlets
+
+    def audience_page(self, topics: Sequence[str], page: AudiencePage) -> list[Subscriber]:
+        """One keyset page of the confirmed subscribers of any of ``topics`` (never kept)."""
+        return SubscriberStore(self.ledger.engine).confirmed_page(topics, page.after, page.limit)
+
+    def stream_context(self, key: tuple[str, ...], first: bool, make: Callable[[], PlanContext]) -> PlanContext:
+        """The context of a streamed fan-out's page: ``make``'s on its first page (and whenever
+        another fan-out was streamed since), the same one after."""
+        if first or self._stream is None or self._stream[0] != key:
+            self._stream = (key, make())
+        return self._stream[1]
 
     def published(self, channel: str, language: str | None = None) -> set[str]:
         """Articles on ``channel`` (read from the ledger once, then updated by ``delivered``);
@@ -245,14 +260,16 @@ def context_for(
     ledger: Ledger,
     now: datetime,
     state: RunState | None = None,
+    page: AudiencePage | None = None,
 ) -> PlanContext:
     """The planning input for one channel and article, read from the corpus, the ledger and the
     run's state: the context the channel declared (``capability_context``). Writes nothing: the
     revision's first-seen time is recorded by the driver beforehand (``RunState.see_revision``).
+    With ``page``, the audience is that page of it (a streamed fan-out, ADR 0039).
     """
     state = state or RunState(ledger, corpus)
     if article.translation is not None:
-        return translation_context(channel, article, corpus, ledger, now, state)
+        return translation_context(channel, article, corpus, ledger, now, state, page)
     published = state.published(channel.name)
     live = {a.id: a for a in corpus.articles.values() if a.id in published and a.on_site(now)}
     if article.withdrawn:
@@ -261,11 +278,17 @@ def context_for(
         live[article.id] = article
     live.update(other_languages(channel, article, now, state))
     base = state.context(now, live, published, ledger.previous_targets(channel.name, article.id, article.revision))
-    return capability_context(channel, base, article, article.language, state)
+    return capability_context(channel, base, article, article.language, state, page)
 
 
 def translation_context(
-    channel: Channel[Any], article: Article, corpus: Corpus, ledger: Ledger, now: datetime, state: RunState
+    channel: Channel[Any],
+    article: Article,
+    corpus: Corpus,
+    ledger: Ledger,
+    now: datetime,
+    state: RunState,
+    page: AudiencePage | None = None,
 ) -> PlanContext:
     """The planning input for a translated article: ``live`` holds the same-language
     translations already on the channel, plus this one, and every other language's live
@@ -290,36 +313,52 @@ def translation_context(
     base = state.context(
         now, live, published, ledger.previous_targets(channel.name, article.id, article.revision, language)
     )
-    return capability_context(channel, base, article, language, state)
+    return capability_context(channel, base, article, language, state, page)
 
 
 def issue_context(
-    channel: Channel[Any], issue: BulletinIssue, corpus: Corpus, now: datetime, state: RunState
+    channel: Channel[Any],
+    issue: BulletinIssue,
+    corpus: Corpus,
+    now: datetime,
+    state: RunState,
+    page: AudiencePage | None = None,
 ) -> PlanContext:
     """The planning input for one bulletin issue: its articles are live; a channel that sends
-    issues to people (``HasIssueAudience``) gets the confirmed subscribers of its topics."""
+    issues to people (``HasIssueAudience``) gets the confirmed subscribers of its topics (with
+    ``page``, that page of them)."""
     base = state.context(now, {a.id: a for a in issue.articles})
-    return capability_context(channel, base, issue, issue.language, state)
+    return capability_context(channel, base, issue, issue.language, state, page)
 
 
 def capability_context(
-    channel: Channel[Any], base: PlanContext, item: Article | BulletinIssue, language: str, state: RunState
+    channel: Channel[Any],
+    base: PlanContext,
+    item: Article | BulletinIssue,
+    language: str,
+    state: RunState,
+    page: AudiencePage | None = None,
 ) -> PlanContext:
     """``base`` with what each capability the channel declared adds for planning ``item`` (an
-    article or, for ``plan_issue``, an issue), and nothing it did not declare: an audience and who
-    got the item in another language (``AudienceContext``), the provider's ids of what was sent
-    (``FollowUpContext``). The reads each capability needs are made only for it."""
+    article or, for ``plan_issue``, an issue), and nothing it did not declare: an audience (all
+    of it, or with ``page`` that keyset page) and who got the item in another language
+    (``AudienceContext``), the provider's ids of what was sent (``FollowUpContext``). The reads
+    each capability needs are made only for it."""
     kinds: list[type[PlanContext]] = []
     extra: dict[str, Any] = {}
     audience: Sequence[Subscriber] | None = None  # None: the channel has no audience for ``item``
+
+    def read(topics: list[str] | None) -> Sequence[Subscriber]:
+        if not topics:
+            return ()
+        return state.audience(topics) if page is None else state.audience_page(topics, page)
+
     if isinstance(item, BulletinIssue):
         if isinstance(channel, HasIssueAudience):
-            topics = channel.audience_for_issue(item)
-            audience = state.audience(topics) if topics else ()
+            audience = read(channel.audience_for_issue(item))
     else:
         if isinstance(channel, HasAudience):
-            topics = channel.audience_for(item)
-            audience = state.audience(topics) if topics else ()
+            audience = read(channel.audience_for(item))
         if isinstance(channel, MailsTheMedia):
             kinds.append(MediaContext)
             extra["outlets"] = tuple(state.outlets()) if channel.wants_media_list(item) else ()

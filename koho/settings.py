@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         description="minutes between two publish-due runs after which the gap is reported as missed runs "
         "(prefect.yaml schedules one every 10 minutes)",
     )
+    audience_page: int = Field(
+        5000,
+        ge=1,
+        description="subscribers a fan-out plans, records and sends at a time (a keyset page "
+        "read from the database): its memory follows this, not the list's size",
+    )
     lease_seconds: float = Field(
         900.0,
         gt=0,

@@ -139,6 +139,17 @@ class SubscriberStore:
         Keyset pagination: memory stays flat for any list size and the order is stable, which
         the mail fan-out relies on to resume where a crashed run stopped.
         """
+        last = 0
+        while True:
+            page = self.confirmed_page(topics, last, batch)
+            if not page:
+                return
+            yield page
+            last = page[-1].id
+
+    def confirmed_page(self, topics: Iterable[str], after: int, limit: int) -> list[Subscriber]:
+        """Up to ``limit`` confirmed subscribers of any of ``topics`` whose id is above ``after``,
+        in id order: one keyset page (a fan-out streams its audience page by page, ADR 0039)."""
         wanted = sorted(set(topics))
         # A correlated EXISTS probes the (subscriber_id, topic) key of each candidate row; the
         # IN (SELECT DISTINCT ...) it replaces was rebuilt for every page (SQLite): 10x slower
@@ -146,19 +157,12 @@ class SubscriberStore:
         has_topic = exists().where(
             and_(subscriber_topics.c.subscriber_id == subscribers.c.id, subscriber_topics.c.topic.in_(wanted))
         )
-        last = 0
-        while True:
-            query = (
-                select(subscribers)
-                .where(and_(subscribers.c.state == "confirmed", subscribers.c.id > last, has_topic))
-                .order_by(subscribers.c.id)
-                .limit(batch)
-            )
-            page = self._load(query)
-            if not page:
-                return
-            yield page
-            last = page[-1].id
+        return self._load(
+            select(subscribers)
+            .where(and_(subscribers.c.state == "confirmed", subscribers.c.id > after, has_topic))
+            .order_by(subscribers.c.id)
+            .limit(limit)
+        )
 
     def all(self) -> Iterator[Subscriber]:
         """Every subscriber whose address is still kept, in id order."""

@@ -16,7 +16,7 @@ import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from koho.errors import ConfigError
 from koho.settings import secret_problem
@@ -32,11 +32,36 @@ PURPOSES = {
 MIN_SECRET_LENGTH = 32
 
 
+class _Signer(TimestampSigner):
+    """itsdangerous's timestamp signer, keeping the key it derives from the secret and salt (the
+    same for every link): a fan-out signs two links per recipient."""
+
+    @functools.cached_property
+    def _derived(self) -> bytes:
+        return super().derive_key()
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        return self._derived if secret_key is None else super().derive_key(secret_key)
+
+
+class _Serializer(URLSafeTimedSerializer):
+    """itsdangerous's URL-safe timed serializer with one signer per salt, made once: it made a
+    new signer (and derived its key) for every link. The tokens are the library's, unchanged."""
+
+    default_signer = _Signer
+
+    def make_signer(self, salt: str | bytes | None = None) -> TimestampSigner:
+        signers: dict[str | bytes | None, TimestampSigner] = self.__dict__.setdefault("_signers", {})
+        if salt not in signers:
+            signers[salt] = super().make_signer(salt)  # type: ignore[assignment]
+        return signers[salt]
+
+
 @functools.lru_cache(maxsize=16)
 def _serializer(secret: str, purpose: str) -> URLSafeTimedSerializer:
     # One per secret and purpose: a mail fan-out signs two links per recipient, and building the
     # serializer (and its signer) each time was a tenth of koho's CPU per message.
-    return URLSafeTimedSerializer(secret, salt=f"koho.{purpose}")
+    return _Serializer(secret, salt=f"koho.{purpose}")
 
 
 class TokenError(Exception):

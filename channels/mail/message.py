@@ -10,7 +10,6 @@ tens of thousands costs one small template substitution per message.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 import secrets
@@ -21,7 +20,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP, EmailPolicy
 from email.utils import format_datetime, make_msgid
-from functools import cache
+from functools import cache, lru_cache
 from html import escape
 from importlib import resources
 from typing import Any
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit
 import css_inline
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from channels.mail import body64
 from channels.mail.encoded import folded
 from channels.mail.plaintext import absolute, article_text, wrapped
 from channels.mail.words import mail_words
@@ -378,17 +378,22 @@ def _headers(rendered: Rendered, identity: Identity, recipient: Recipient, when:
 
 def _values(rendered: Rendered, identity: Identity, recipient: Recipient, when: datetime) -> dict[bytes, bytes]:
     out = {k.encode(): v.encode("ascii") for k, v in _headers(rendered, identity, recipient, when).items()}
-    out[b"TEXT"], out[b"HTML"] = map(_base64, _bodies(rendered, identity, recipient))
+    # The bodies of ``_bodies``, base64 with the lines every recipient shares encoded once.
+    names = _footer_names(identity, recipient)
+    text_footer, html_footer = (footer.format(**names) for footer in _footers(rendered.language))
+    text, html, after = _templates(rendered)
+    out[b"TEXT"] = text.encode(text_footer)
+    out[b"HTML"] = html.encode(html_footer + after) if html else body64.encode(rendered.html)
     return out
 
 
-def _base64(text: str) -> bytes:
-    # What the email package's raw_data_manager does for text with cte="base64" under the SMTP
-    # policy: CRLF line ends and a final one, UTF-8, 76-character base64 lines ending in CRLF.
-    text = text.replace("\r\n", "\n")
-    if not text.endswith("\n"):
-        text += "\n"
-    return base64.encodebytes(text.replace("\n", "\r\n").encode("utf-8")).replace(b"\n", b"\r\n")
+@lru_cache(maxsize=64)
+def _templates(rendered: Rendered) -> tuple[body64.Template, body64.Template | None, str]:
+    """The text body's template, the HTML body's up to ``</body>`` (None without one: no footer
+    goes in) and what follows it: once per rendered message."""
+    at = rendered.html.find("</body>")
+    html = body64.Template.of(rendered.html[:at]) if at >= 0 else None
+    return body64.Template.of(rendered.text), html, rendered.html[at:] if at >= 0 else ""
 
 
 _SKELETONS: dict[tuple[object, ...], list[bytes]] = {}
