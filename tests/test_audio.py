@@ -1,0 +1,75 @@
+"""The audio edition (声の広報): speech from the braille's readings, the sentence cache,
+loudness and MP3. Synthesis here uses short texts (about 0.1 s of work each)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyopenjtalk", reason="the accessible extra: pip install -e '.[accessible]'")
+pytest.importorskip("lameenc", reason="the accessible extra: pip install -e '.[accessible]'")
+
+from channels.audio.render import PEAK, RATE, TARGET_LUFS, mp3, normalise, programme  # noqa: E402
+from channels.audio.speech import SpeechCache, Voice, sentences  # noqa: E402
+from koho.readings import read  # noqa: E402
+
+DICTIONARY = {"光が丘": "ヒカリガオカ", "石神井公園": "シャクジイ コウエン"}
+
+
+def test_speech_reads_the_pronunciation_the_dictionary_gives() -> None:
+    (title,) = sentences(1, read("石神井公園のお知らせ", DICTIONARY))
+    assert title.spoken.startswith("シャクジイコーエン") and title.level == 1
+    body = sentences(0, read("光が丘で会議を行います。11月15日です。", DICTIONARY))
+    assert [s.text for s in body] == ["光が丘で会議を行います。", "11月15日です。"]
+    assert body[0].spoken.startswith("ヒカリガオカデ") and body[1].spoken.endswith("。")
+    assert body[0].mora == sum(t.mora for t in read("光が丘で会議を行います。", DICTIONARY))
+
+
+def test_only_changed_sentences_are_synthesised_again(tmp_path: Path) -> None:
+    parts = [sentences(0, read("光が丘で会議を行います。参加は無料です。", DICTIONARY))]
+    first = SpeechCache(tmp_path, workers=1)
+    made = programme(parts, first)
+    assert first.synthesised == 2 and made.seconds > 1
+    first.close()
+    again = SpeechCache(tmp_path, workers=1)  # a later run: the cache file, not the memory
+    assert programme(parts, again).samples.tobytes() == made.samples.tobytes()
+    assert again.synthesised == 0
+    changed = [sentences(0, read("光が丘で会議を行います。参加は有料です。", DICTIONARY))]
+    programme(changed, again)
+    assert again.synthesised == 1
+    slower = SpeechCache(tmp_path, Voice(speed=0.9), workers=1)  # the voice is part of the key
+    programme(parts[:1], slower)
+    assert slower.synthesised == 2
+
+
+def test_clips_say_where_each_sentence_is_heard(tmp_path: Path) -> None:
+    parts = [sentences(1, read("会議", DICTIONARY)), sentences(0, read("参加は無料です。", DICTIONARY))]
+    made = programme(parts, SpeechCache(tmp_path, workers=1))
+    assert [c.part for c in made.clips] == [0, 1]
+    assert 0 == made.clips[0].start < made.clips[0].end < made.clips[1].start < made.clips[1].end <= made.seconds
+    assert made.clips[1].start - made.clips[0].end > 1.5  # the pause between articles
+
+
+def test_loudness_is_normalised_without_clipping() -> None:
+    import pyloudnorm
+
+    time = np.arange(RATE * 3) / RATE
+    quiet = (np.sin(2 * np.pi * 220 * time) * 800 * (1 + np.sin(2 * np.pi * 3 * time))).astype(np.int16)
+    loud = normalise(quiet)
+    measured = pyloudnorm.Meter(RATE).integrated_loudness(loud.astype(np.float64) / 32768)
+    assert abs(measured - TARGET_LUFS) < 0.5 or np.max(np.abs(loud)) / 32768 >= PEAK - 0.01
+    assert np.max(np.abs(loud)) / 32768 <= PEAK + 1e-3
+
+
+def test_mp3_is_mono_mpeg_audio_of_the_right_length(tmp_path: Path) -> None:
+    made = programme([sentences(0, read("参加は無料です。", DICTIONARY))], SpeechCache(tmp_path, workers=1))
+    data = mp3(made.samples)
+    assert data[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"\xff\xe3") or data[:3] == b"ID3"
+    from mutagen.mp3 import MP3  # an independent parser of the frames
+
+    info = MP3(io.BytesIO(data)).info
+    assert info.channels == 1 and info.sample_rate == RATE
+    assert abs(info.length - made.seconds) < 0.2
