@@ -4,6 +4,7 @@ loudness and MP3. Synthesis here uses short texts (about 0.1 s of work each)."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,15 @@ pytest.importorskip("lameenc", reason="the accessible extra: pip install -e '.[a
 
 from channels.audio.render import PEAK, RATE, TARGET_LUFS, mp3, normalise, programme  # noqa: E402
 from channels.audio.speech import SpeechCache, Voice, sentences  # noqa: E402
+from koho.bulletin import BulletinIssue, issues_of  # noqa: E402
+from koho.channel import PlanContext  # noqa: E402
+from koho.delivery import State  # noqa: E402
+from koho.reader import read_corpus  # noqa: E402
 from koho.readings import read  # noqa: E402
+from koho.site import load_site  # noqa: E402
+from tests.clock import PINNED_NOW  # noqa: E402
+
+CONTENT = Path(__file__).resolve().parent.parent / "content"
 
 DICTIONARY = {"光が丘": "ヒカリガオカ", "石神井公園": "シャクジイ コウエン"}
 
@@ -73,3 +82,48 @@ def test_mp3_is_mono_mpeg_audio_of_the_right_length(tmp_path: Path) -> None:
     info = MP3(io.BytesIO(data)).info
     assert info.channels == 1 and info.sample_rate == RATE
     assert abs(info.length - made.seconds) < 0.2
+
+
+def _short_issue() -> tuple[BulletinIssue, PlanContext]:
+    """The latest sample issue with two of its articles cut to a title and a sentence (fast to say)."""
+    corpus = read_corpus(CONTENT, load_site(CONTENT))
+    issue = issues_of(corpus.articles.values(), corpus.site, PINNED_NOW)[-1]
+    html = "<h2>お問い合わせ</h2><p>{}番目のお知らせです。</p>"
+    short = tuple(replace(a, html=html.format(n)) for n, a in enumerate(issue.articles[:2], 1))
+    issue = BulletinIssue(issue.day, issue.appears_at, short)
+    return issue, PlanContext(corpus.site, PINNED_NOW, {a.id: a for a in short})
+
+
+def test_the_channel_writes_an_mp3_per_article_and_per_issue(tmp_path: Path) -> None:
+    from channels.audio.channel import AudioChannel
+
+    issue, ctx = _short_issue()
+    channel = AudioChannel(f"file://{tmp_path}/public", CONTENT, cache_dir=tmp_path / "cache")
+    (article_row,) = channel.plan(issue.articles[0], ctx)
+    assert article_row.target == f"audio/articles/{issue.articles[0].id}.mp3"
+    assert (article_row.article_id, article_row.revision) == (issue.articles[0].id, issue.articles[0].revision)
+    rows = channel.plan_issue(issue, ctx)
+    day = issue.day.isoformat()
+    assert [d.target for d in rows][0] == f"audio/{day}/kuho-{day}.mp3"
+    assert {(d.article_id, d.revision, d.language) for d in rows} == {(issue.id, issue.revision, "ja")}
+    assert rows == channel.plan_issue(issue, ctx)  # the same plan twice, the second from the cache
+    assert all(r.state == State.SENT for r in channel.deliver([article_row, *rows]))
+    assert (tmp_path / "public" / rows[0].target).read_bytes() == rows[0].body()
+    english = BulletinIssue(issue.day, issue.appears_at, tuple(replace(a, language="en") for a in issue.articles))
+    assert channel.plan_issue(english, ctx) == [] and channel.plan(english.articles[0], ctx) == []
+
+
+def test_without_the_extra_audio_is_skipped_with_the_install_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import channels.audio.channel as audio_channel
+
+    monkeypatch.setattr(audio_channel, "available", lambda: False)
+    issue, ctx = _short_issue()
+    channel = audio_channel.AudioChannel(f"file://{tmp_path}/public", CONTENT)
+    (row,) = channel.plan_issue(issue, ctx)
+    (article_row,) = channel.plan(issue.articles[0], ctx)
+    assert row.revision != issue.revision and article_row.revision != issue.articles[0].revision
+    receipts = channel.deliver([row, article_row])
+    assert all(r.state == State.SKIPPED and "pip install -e '.[accessible]'" in (r.detail or "") for r in receipts)
+    assert not (tmp_path / "public").exists() or not list((tmp_path / "public").rglob("*"))
