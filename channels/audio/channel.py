@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from koho.reading_dictionary import ReadingDictionary
 
 MP3_TYPE = "audio/mpeg"
+ZIP_TYPE = "application/zip"
 #: The revision suffix of a row planned when speech cannot be made.
 UNAVAILABLE = "no-speech"
 
@@ -91,9 +92,16 @@ class AudioChannel(IssueEditionChannel, PlansIssues[PlanContext]):
         if not available():
             revision = f"{issue.revision}-{UNAVAILABLE}"
             return [Delivery(self.name, target, issue.id, revision, "ja", b"", MP3_TYPE)]
+        from channels.audio.daisy import Part, book
         from channels.audio.edition import issue_parts
         from channels.audio.render import mp3, programme
 
         cache, dictionary = self._speech()
-        made = programme(issue_parts(issue, dictionary), cache)
-        return [Delivery(self.name, target, issue.id, issue.revision, "ja", mp3(made.samples), MP3_TYPE)]
+        said = issue_parts(issue, dictionary)
+        whole = programme(said, cache)
+        # The DAISY book has a file per part (the announcement, each article), as players expect.
+        parts = [Part(made, mp3(made.samples)) for made in (programme([part], cache) for part in said)]
+        publisher = ctx.site.publisher or ctx.site.name
+        daisy = book(f"{ctx.site.name} {issue.label}", issue.id, issue.day, publisher, parts)
+        files = [(target, mp3(whole.samples), MP3_TYPE), (issue_audio_path(issue.day, "daisy.zip"), daisy, ZIP_TYPE)]
+        return [Delivery(self.name, path, issue.id, issue.revision, "ja", data, kind) for path, data, kind in files]

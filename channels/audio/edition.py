@@ -8,6 +8,7 @@ An issue opens with its name, so a listener knows which issue a file or a disc h
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from channels.audio.speech import Sentence, sentences
 from channels.braille.edition import article_blocks, read_blocks
@@ -20,8 +21,11 @@ from koho.readings import read
 def article_sentences(article: Article, dictionary: ReadingDictionary) -> list[Sentence]:
     """The article's sentences in reading order: its title (level 1), headings, paragraphs."""
     out: list[Sentence] = []
-    for level, tokens in read_blocks(article_blocks(article), dictionary):
-        out.extend(sentences(level, tokens))
+    blocks = article_blocks(article)
+    for (level, text), (_, tokens) in zip(blocks, read_blocks(blocks, dictionary), strict=True):
+        said = sentences(level, tokens)
+        # A heading is one sentence; it keeps its print as written (the NCC and EPUB show it).
+        out.extend([replace(said[0], text=text)] if level and len(said) == 1 else said)
     return out
 
 
