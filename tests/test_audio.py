@@ -100,6 +100,7 @@ def _short_issue() -> tuple[BulletinIssue, PlanContext]:
     return issue, PlanContext(corpus.site, PINNED_NOW, {a.id: a for a in short})
 
 
+@pytest.mark.slow  # 10-30 s: the titles of two sample articles said, the issue's files made
 def test_the_channel_writes_an_mp3_per_article_and_per_issue(tmp_path: Path, speech_cache: Path) -> None:
     from channels.audio.channel import AudioChannel
 
@@ -168,3 +169,30 @@ def test_the_daisy_book_is_read_back_by_an_independent_reader(
     for entry in entries:  # each heading's SMIL is there and says something
         smil = entry.smil_reference.resource
         assert (folder / smil).is_file() and "clip-end" in (folder / smil).read_text(encoding="utf-8")
+
+
+@pytest.mark.slow  # EPUBCheck (java) and DAISY Ace (Chromium)
+def test_the_epub_with_media_overlays_passes_epubcheck_and_ace(tmp_path: Path, speech_cache: Path) -> None:
+    import re
+    import zipfile
+
+    from channels.audio.channel import AudioChannel
+    from tests import epubcheck
+    from tests.validators import tools
+
+    issue, ctx = _short_issue()
+    channel = AudioChannel(f"file://{tmp_path}/public", CONTENT, cache_dir=speech_cache)
+    row = next(d for d in channel.plan_issue(issue, ctx) if d.target.endswith("audio.epub"))
+    path = tmp_path / "book.epub"
+    path.write_bytes(row.body())
+    with zipfile.ZipFile(path) as book:
+        for name in (n for n in book.namelist() if n.endswith(".smil")):
+            overlay = book.read(name).decode()
+            page = book.read(name.replace(".smil", ".xhtml")).decode()
+            ids = re.findall(r'<text src="[^#]+#([^"]+)"', overlay)
+            assert ids and all(f'id="{i}"' in page for i in ids)  # every overlay entry names a sentence
+            assert f"audio/{name.rsplit('/', 1)[-1].replace('.smil', '.mp3')}" in overlay
+        assert "media:duration" in book.read("EPUB/package.opf").decode()
+    assert epubcheck.check([path]) == {path: []}
+    serious = [a for a in tools.ace([path])[path] if a.get("earl:impact") in ("critical", "serious")]
+    assert serious == []

@@ -11,7 +11,7 @@ run after the extra is installed.
 from __future__ import annotations
 
 import importlib.util
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 MP3_TYPE = "audio/mpeg"
 ZIP_TYPE = "application/zip"
+EPUB_TYPE = "application/epub+zip"
 #: The revision suffix of a row planned when speech cannot be made.
 UNAVAILABLE = "no-speech"
 
@@ -92,6 +93,7 @@ class AudioChannel(IssueEditionChannel, PlansIssues[PlanContext]):
         if not available():
             revision = f"{issue.revision}-{UNAVAILABLE}"
             return [Delivery(self.name, target, issue.id, revision, "ja", b"", MP3_TYPE)]
+        from channels.audio import epub
         from channels.audio.daisy import Part, book
         from channels.audio.edition import issue_parts
         from channels.audio.render import mp3, programme
@@ -102,6 +104,13 @@ class AudioChannel(IssueEditionChannel, PlansIssues[PlanContext]):
         # The DAISY book has a file per part (the announcement, each article), as players expect.
         parts = [Part(made, mp3(made.samples)) for made in (programme([part], cache) for part in said)]
         publisher = ctx.site.publisher or ctx.site.name
-        daisy = book(f"{ctx.site.name} {issue.label}", issue.id, issue.day, publisher, parts)
-        files = [(target, mp3(whole.samples), MP3_TYPE), (issue_audio_path(issue.day, "daisy.zip"), daisy, ZIP_TYPE)]
+        title = f"{ctx.site.name} {issue.label}"
+        daisy = book(title, issue.id, issue.day, publisher, parts)
+        modified = issue.appears_at.astimezone(UTC)
+        with_audio = epub.book(title, f"urn:koho:{issue.id}:audio", modified, publisher, parts)
+        files = [
+            (target, mp3(whole.samples), MP3_TYPE),
+            (issue_audio_path(issue.day, "daisy.zip"), daisy, ZIP_TYPE),
+            (issue_audio_path(issue.day, "audio.epub"), with_audio, EPUB_TYPE),
+        ]
         return [Delivery(self.name, path, issue.id, issue.revision, "ja", data, kind) for path, data, kind in files]
