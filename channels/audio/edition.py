@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from channels.audio.speech import Sentence, sentences
-from channels.braille.edition import article_blocks, read_blocks
+from channels.common.blocks import article_blocks, read_blocks
 from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.reading_dictionary import ReadingDictionary

@@ -91,5 +91,5 @@ def mp3(samples: np.ndarray) -> bytes:
     encoder.set_bit_rate(BITRATE)
     encoder.set_in_sample_rate(RATE)
     encoder.set_channels(1)
-    encoder.set_quality(2)
+    encoder.set_quality(5)  # 2 (best) takes twice as long and is not heard in 64 kbit/s speech
     return bytes(encoder.encode(samples.astype("<i2").tobytes()) + encoder.flush())
