@@ -15,10 +15,10 @@ from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from channels.common.editions import IssueEditionChannel
+from channels.common.editions import JapaneseEditionChannel, issue_file
 from koho.article import Article
 from koho.bulletin import BulletinIssue
-from koho.channel import Limits, PlanContext, PlansIssues
+from koho.channel import PlanContext, PlansIssues
 from koho.delivery import Delivery
 from koho.readings import INSTALL_HINT
 
@@ -38,21 +38,10 @@ def available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("pyopenjtalk", "lameenc", "pyloudnorm"))
 
 
-def article_audio_path(article_id: str) -> str:
-    """``audio/articles/<id>.mp3``: one article read aloud."""
-    return f"audio/articles/{article_id}.mp3"
-
-
-def issue_audio_path(day: date, suffix: str = "mp3") -> str:
-    """``audio/2026-11-01/kuho-2026-11-01.mp3``: a file of an issue's audio edition."""
-    return f"audio/{day.isoformat()}/kuho-{day.isoformat()}.{suffix}"
-
-
-class AudioChannel(IssueEditionChannel, PlansIssues[PlanContext]):
+class AudioChannel(JapaneseEditionChannel, PlansIssues[PlanContext]):
     """声の広報: each Japanese article and bulletin issue read aloud, as MP3 in a byte store."""
 
     name: ClassVar[str] = "audio"
-    limits: ClassVar[Limits] = Limits(batch_size=20, languages=("ja",))
     unavailable: ClassVar[str] = UNAVAILABLE
     unavailable_detail: ClassVar[str] = f"audio needs the accessible extra: {INSTALL_HINT}"
 
@@ -73,7 +62,7 @@ class AudioChannel(IssueEditionChannel, PlansIssues[PlanContext]):
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """The article read aloud (Japanese articles only)."""
-        if article.language != "ja":
+        if article.language != "ja" or article.withdrawn:  # a withdrawn article is not read aloud
             return []
         target = article_audio_path(article.id)
         if not available():
@@ -114,3 +103,13 @@ class AudioChannel(IssueEditionChannel, PlansIssues[PlanContext]):
             (issue_audio_path(issue.day, "audio.epub"), with_audio, EPUB_TYPE),
         ]
         return [Delivery(self.name, path, issue.id, issue.revision, "ja", data, kind) for path, data, kind in files]
+
+
+def article_audio_path(article_id: str) -> str:
+    """``audio/articles/<id>.mp3``: one article read aloud."""
+    return f"audio/articles/{article_id}.mp3"
+
+
+def issue_audio_path(day: date, suffix: str = "mp3") -> str:
+    """``audio/2026-11-01/kuho-2026-11-01.mp3``: a file of an issue's audio edition."""
+    return issue_file("audio", day, suffix)

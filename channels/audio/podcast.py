@@ -20,13 +20,18 @@ class Episode:
     """One issue read aloud: its page, its MP3 and how long it lasts."""
 
     title: str
-    page_url: str
+    page_url: str  # the issue's page on the archive
     mp3_url: str
-    mp3_bytes: int
-    seconds: float
+    mp3_bytes: int  # the enclosure's length: Apple requires it in bytes
+    seconds: float  # itunes:duration
     published: datetime
-    guid: str
+    guid: str  # the issue's ledger id: never changes when the audio is made again
     summary: str = ""
+
+
+def _duration(seconds: float) -> str:
+    whole = round(seconds)
+    return f"{whole // 3600:d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
 @dataclass(frozen=True)
@@ -41,11 +46,6 @@ class Show:
     publisher: str
     owner_email: str
     language: str = "ja"
-
-
-def _duration(seconds: float) -> str:
-    whole = round(seconds)
-    return f"{whole // 3600:d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
 def feed(show: Show, episodes: Sequence[Episode]) -> bytes:

@@ -80,7 +80,8 @@ def normalise(samples: np.ndarray) -> np.ndarray:
     peak = float(np.max(np.abs(floats))) * gain
     if peak > PEAK:
         gain *= PEAK / peak  # a plain gain, never a limiter: speech keeps its shape
-    return np.clip(np.round(floats * gain * 32768), -32768, 32767).astype(np.int16)
+    louder: np.ndarray = np.clip(np.round(floats * gain * 32768), -32768, 32767).astype(np.int16)
+    return louder
 
 
 def mp3(samples: np.ndarray) -> bytes:

@@ -67,7 +67,8 @@ def sentences(level: int, tokens: Sequence[Token]) -> list[Sentence]:
         said = "".join(spoken).strip("、")
         if said:
             out.append(Sentence(level, "".join(text).strip(), said if said.endswith("。") else said + "。", morae))
-        text.clear(), spoken.clear()
+        text.clear()
+        spoken.clear()
         morae = 0
 
     for token in tokens:
@@ -100,7 +101,8 @@ def _synthesise(job: tuple[str, Voice]) -> bytes:
     samples, rate = synthesiser().tts(spoken, speed=voice.speed, half_tone=voice.half_tone)
     # The voice speaks at 48 kHz: a polyphase filter halves it without aliasing.
     halved = resample_poly(samples, RATE, rate)
-    return np.clip(halved, -32768, 32767).astype("<i2").tobytes()
+    data: bytes = np.clip(halved, -32768, 32767).astype("<i2").tobytes()
+    return data
 
 
 class SpeechCache:

@@ -15,9 +15,9 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar
 
-from channels.common.editions import IssueEditionChannel
+from channels.common.editions import JapaneseEditionChannel, issue_file
 from koho.bulletin import BulletinIssue
-from koho.channel import Limits, PlanContext, PlansIssues
+from koho.channel import PlanContext, PlansIssues
 from koho.delivery import Delivery
 from koho.readings import INSTALL_HINT, available
 
@@ -29,14 +29,13 @@ UNAVAILABLE = "no-readings"
 
 def braille_path(day: date, suffix: str) -> str:
     """``braille/2026-11-01/kuho-2026-11-01.brf``: one file of an issue's braille edition."""
-    return f"braille/{day.isoformat()}/kuho-{day.isoformat()}.{suffix}"
+    return issue_file("braille", day, suffix)
 
 
-class BrailleChannel(IssueEditionChannel, PlansIssues[PlanContext]):
+class BrailleChannel(JapaneseEditionChannel, PlansIssues[PlanContext]):
     """The braille edition of each Japanese bulletin issue (BRF and Unicode braille) in a byte store."""
 
     name: ClassVar[str] = "braille"
-    limits: ClassVar[Limits] = Limits(batch_size=20, languages=("ja",))
     unavailable: ClassVar[str] = UNAVAILABLE
     unavailable_detail: ClassVar[str] = f"braille needs Open JTalk: {INSTALL_HINT}"
 

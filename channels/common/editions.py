@@ -5,13 +5,19 @@ edition reads besides the articles (images, the readings dictionary)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
 from koho.article import Article
-from koho.channel import PlanContext
+from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.storage import StoreChannel
+
+
+def issue_file(folder: str, day: date, suffix: str) -> str:
+    """``<folder>/2026-11-01/kuho-2026-11-01.<suffix>``: one file of an issue's edition."""
+    return f"{folder}/{day.isoformat()}/kuho-{day.isoformat()}.{suffix}"
 
 
 class IssueEditionChannel(StoreChannel):
@@ -41,3 +47,10 @@ class IssueEditionChannel(StoreChannel):
         written = super().deliver([d for d in batch if d.key not in receipts])
         receipts.update({r.key: r for r in written})
         return [receipts[d.key] for d in batch]
+
+
+class JapaneseEditionChannel(IssueEditionChannel):
+    """An edition for the ward's residents who cannot read print (braille, audio): Japanese
+    only, as the ward's own editions are; translated issues get none."""
+
+    limits: ClassVar[Limits] = Limits(batch_size=20, languages=("ja",))
