@@ -42,10 +42,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="synthesis processes (default 2)")
     args = parser.parse_args()
     corpus = read_corpus(CONTENT, load_site(CONTENT))
-    issue = max(
-        (i for i in issues_of(corpus.articles.values(), corpus.site, datetime(9999, 1, 1, tzinfo=UTC)) if i.language == "ja"),
-        key=lambda i: len(i.articles),
-    )
+    every = issues_of(corpus.articles.values(), corpus.site, datetime(9999, 1, 1, tzinfo=UTC))
+    issue = max((i for i in every if i.language == "ja"), key=lambda i: len(i.articles))
     dictionary, _ = load_reading_dictionary(CONTENT)
     with tempfile.TemporaryDirectory() as folder:
         cache = SpeechCache(Path(folder), workers=args.workers)
