@@ -60,6 +60,13 @@ class AudioChannel(JapaneseEditionChannel, PlansIssues[PlanContext]):
         # Errors of the dictionary stop a run before planning (koho check, the preflight).
         return self._cache, load_reading_dictionary(self.content_dir)[0]
 
+    def close(self) -> None:
+        """Close the sentence cache's file (the store holds nothing open)."""
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+        super().close()
+
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
         """The article read aloud (Japanese articles only)."""
         if article.language != "ja" or article.withdrawn:  # a withdrawn article is not read aloud
