@@ -8,6 +8,7 @@ from typing import Any
 
 from channels import facebook, line, x, youtube
 from channels.archive import ArchiveChannel
+from channels.audio.channel import AudioChannel
 from channels.braille import BrailleChannel
 from channels.ebook import EbookChannel
 from channels.feeds import FeedsChannel
@@ -42,6 +43,9 @@ REGISTRY: dict[str, Callable[[Settings, Path], Channel[Any]]] = {
     # The braille edition (点字広報) of each issue, next to the e-books; skipped with the install
     # command when the accessible extra (Open JTalk) is missing.
     "braille": lambda s, base: BrailleChannel(s.archive_url, s.content_dir, base),
+    # The audio edition (声の広報): an MP3 per article and per issue, the sentence cache in the
+    # state folder; skipped with the install command without the accessible extra.
+    "audio": lambda s, base: AudioChannel(s.archive_url, s.content_dir, base, s.state_dir / "cache"),
     "mail": _mail,
     "x": lambda s, base: x.XChannel(x.load_settings(), base),
     "facebook": lambda s, base: facebook.FacebookChannel(facebook.load_settings(), base),

@@ -72,6 +72,11 @@ def _jtalk() -> Any:
     return pyopenjtalk
 
 
+def synthesiser() -> Any:
+    """pyopenjtalk for speech (``channels.audio``): the same install and offline setting as the readings."""
+    return _jtalk()
+
+
 # Phone numbers before plain numbers; a Latin run is letters, words of it a space apart (Nerima City).
 _SPECIAL = re.compile(
     r"(?P<phone>(?<![\d-])0\d{1,4}-\d{1,4}-\d{3,4}(?![\d-]))"

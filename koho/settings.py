@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     archive_url: str = "file://public"
     feeds_url: str = ""
     channels: str = Field(
-        "archive,feeds,ebook,braille,mail,x,facebook,line,youtube", description="comma-separated channels to publish to"
+        "archive,feeds,ebook,braille,audio,mail,x,facebook,line,youtube",
+        description="comma-separated channels to publish to",
     )
     languages: str = Field(
         "en,zh,ko,th,pt,es,id,vi",
