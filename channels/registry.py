@@ -28,14 +28,16 @@ def _mail(settings: Settings, base: Path) -> Channel[Any]:
 
 #: Every channel koho knows, in publishing order. Adding a channel means one line here.
 REGISTRY: dict[str, Callable[[Settings, Path], Channel[Any]]] = {
-    # Issue pages link to the e-book editions only when the ebook channel writes them, and
-    # pages to the info-mail sign-up page only when the mail channel is on.
+    # Issue pages link to the e-book editions only when the ebook channel writes them, pages
+    # to the info-mail sign-up page only when the mail channel is on, and play and link the
+    # audio and braille editions the store holds when either of those channels is on.
     "archive": lambda s, base: ArchiveChannel(
         s.archive_url,
         s.content_dir,
         base,
         ebooks="ebook" in s.enabled_channels(),
         signup=s.mail_web_url if "mail" in s.enabled_channels() else None,
+        accessible=bool({"audio", "braille"} & set(s.enabled_channels())),
     ),
     "feeds": lambda s, base: FeedsChannel(s.feeds_target(), base),
     # E-book editions of each 区報 issue go to the archive's store, next to the issue pages.

@@ -1,36 +1,44 @@
-"""The ``audio`` channel: an MP3 per Japanese article and per issue in the archive's store.
+"""The ``audio`` channel: an MP3 per Japanese article and per issue in the archive's store, the
+issue's DAISY book and EPUB with Media Overlays, and the podcast feed of the issues.
 
-Targets: ``audio/articles/<article id>.mp3`` and ``audio/<day>/kuho-<day>.mp3``. Speech is made
+Targets (``koho.editions``): ``audio/articles/<article id>.mp3``, ``audio/<day>/kuho-<day>.mp3``
+(``.daisy.zip``, ``.audio.epub``) and ``audio/podcast.xml`` with its artwork. Speech is made
 while planning (as the braille edition is), from the sentence cache in the state folder, so a
-re-plan after a correction synthesises only the sentences that changed. Without the
-``accessible`` extra each article and issue is planned once as a row that is recorded
-``skipped`` with the install command, under another revision, so the audio is made on the first
-run after the extra is installed.
+re-plan after a correction synthesises only the sentences that changed. A withdrawn article's
+MP3 is taken down (one removal row of the withdrawn revision); its issue, whose revision changed,
+is made again without it. Without the ``accessible`` extra each article and issue is planned
+once as a row that is recorded ``skipped`` with the install command, under another revision, so
+the audio is made on the first run after the extra is installed.
 """
 
 from __future__ import annotations
 
 import importlib.util
-from datetime import UTC, date
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from channels.common.editions import JapaneseEditionChannel, issue_file
+from channels.common.editions import JapaneseEditionChannel
 from koho.article import Article
 from koho.bulletin import BulletinIssue
 from koho.channel import PlanContext, PlansIssues
-from koho.delivery import Delivery
+from koho.delivery import Delivery, by_bytes
+from koho.editions import MP3_TYPE, PODCAST, PODCAST_ARTWORK, article_audio_path, issue_audio_path, mp3_seconds
+from koho.ledger import SITE_ID
 from koho.readings import INSTALL_HINT
+from koho.storage import REMOVE
 
 if TYPE_CHECKING:
     from channels.audio.speech import SpeechCache
     from koho.reading_dictionary import ReadingDictionary
 
-MP3_TYPE = "audio/mpeg"
 ZIP_TYPE = "application/zip"
 EPUB_TYPE = "application/epub+zip"
+RSS_TYPE = "application/rss+xml"
 #: The revision suffix of a row planned when speech cannot be made.
 UNAVAILABLE = "no-speech"
+#: The podcast's artwork: 1400 px square (Apple's smallest), the archive's icon.
+ARTWORK = Path(__file__).with_name("podcast.png")
 
 
 def available() -> bool:
@@ -68,10 +76,14 @@ class AudioChannel(JapaneseEditionChannel, PlansIssues[PlanContext]):
         super().close()
 
     def plan(self, article: Article, ctx: PlanContext) -> list[Delivery]:
-        """The article read aloud (Japanese articles only)."""
-        if article.language != "ja" or article.withdrawn:  # a withdrawn article is not read aloud
+        """The article read aloud (Japanese articles only); a withdrawn one's MP3 taken down."""
+        if article.language != "ja":
             return []
         target = article_audio_path(article.id)
+        if article.withdrawn:  # not read aloud; what was written for it goes, once
+            if not ctx.previous_targets and article.id not in ctx.published:
+                return []
+            return [Delivery(self.name, target, article.id, article.revision, "ja", b"", REMOVE)]
         if not available():
             return [Delivery(self.name, target, article.id, f"{article.revision}-{UNAVAILABLE}", "ja", b"", MP3_TYPE)]
         from channels.audio.edition import parts
@@ -82,7 +94,8 @@ class AudioChannel(JapaneseEditionChannel, PlansIssues[PlanContext]):
         return [Delivery(self.name, target, article.id, article.revision, "ja", mp3(made.samples), MP3_TYPE)]
 
     def plan_issue(self, issue: BulletinIssue, ctx: PlanContext) -> list[Delivery]:
-        """The issue read aloud: its name, then each article with a pause between them."""
+        """The issue read aloud (its name, then each article with a pause between them), its
+        DAISY book and EPUB with Media Overlays, and the podcast feed with it as an episode."""
         if not issue.articles or issue.language != "ja":
             return []
         target = issue_audio_path(issue.day)
@@ -96,7 +109,7 @@ class AudioChannel(JapaneseEditionChannel, PlansIssues[PlanContext]):
 
         cache, dictionary = self._speech()
         said = issue_parts(issue, dictionary)
-        whole = programme(said, cache)
+        whole = mp3(programme(said, cache).samples)
         # The DAISY book has a file per part (the announcement, each article), as players expect.
         parts = [Part(made, mp3(made.samples)) for made in (programme([part], cache) for part in said)]
         publisher = ctx.site.publisher or ctx.site.name
@@ -105,18 +118,44 @@ class AudioChannel(JapaneseEditionChannel, PlansIssues[PlanContext]):
         modified = issue.appears_at.astimezone(UTC)
         with_audio = epub.book(title, f"urn:koho:{issue.id}:audio", modified, publisher, parts)
         files = [
-            (target, mp3(whole.samples), MP3_TYPE),
+            (target, whole, MP3_TYPE),
             (issue_audio_path(issue.day, "daisy.zip"), daisy, ZIP_TYPE),
             (issue_audio_path(issue.day, "audio.epub"), with_audio, EPUB_TYPE),
         ]
-        return [Delivery(self.name, path, issue.id, issue.revision, "ja", data, kind) for path, data, kind in files]
+        out = [Delivery(self.name, path, issue.id, issue.revision, "ja", data, kind) for path, data, kind in files]
+        return out + self._podcast(issue, len(whole), ctx)
 
+    def _podcast(self, issue: BulletinIssue, mp3_bytes: int, ctx: PlanContext) -> list[Delivery]:
+        """The podcast feed with ``issue`` as an episode (replacing its earlier one), and its
+        artwork: files of the site, keyed by their bytes, so an unchanged feed is written once.
+        The earlier issues' episodes are read back from the feed in the store: an issue
+        context holds that issue only."""
+        from channels.audio.podcast import Episode, Show, episodes, feed
 
-def article_audio_path(article_id: str) -> str:
-    """``audio/articles/<id>.mp3``: one article read aloud."""
-    return f"audio/articles/{article_id}.mp3"
-
-
-def issue_audio_path(day: date, suffix: str = "mp3") -> str:
-    """``audio/2026-11-01/kuho-2026-11-01.mp3``: a file of an issue's audio edition."""
-    return issue_file("audio", day, suffix)
+        site = ctx.site
+        episode = Episode(
+            title=issue.label,
+            page_url=site.url(site.issue_path(issue.day) + "index.html"),
+            mp3_url=site.url(issue_audio_path(issue.day)),
+            mp3_bytes=mp3_bytes,
+            seconds=mp3_seconds(mp3_bytes),
+            published=issue.appears_at,
+            guid=issue.id,
+            summary=" / ".join(a.title for a in issue.articles),
+        )
+        earlier = [e for e in episodes(self.store.read(PODCAST)) if e.guid != issue.id]
+        show = Show(
+            title=f"{site.name}（声の広報）",
+            description=site.description or site.name,
+            site_url=site.url(""),
+            feed_url=site.url(PODCAST),
+            artwork_url=site.url(PODCAST_ARTWORK),
+            publisher=site.publisher or site.name,
+            language="ja",
+        )
+        data = feed(show, [*earlier, episode])
+        artwork = ARTWORK.read_bytes()
+        return [
+            Delivery(self.name, PODCAST, SITE_ID, by_bytes(data, "podcast-"), "ja", data, RSS_TYPE),
+            Delivery(self.name, PODCAST_ARTWORK, SITE_ID, by_bytes(artwork, "artwork-"), "ja", artwork, "image/png"),
+        ]

@@ -4,6 +4,9 @@ feedgen's podcast extension writes the ``itunes:`` namespace. Apple Podcasts req
 channel a title, description, artwork (``itunes:image``, 1400–3000 px square), language,
 ``itunes:category`` and ``itunes:explicit``; on each episode a title, an enclosure (URL, length
 in bytes, type) and a GUID. Author, owner, duration and episode type are added as it recommends.
+
+The channel makes the feed with each issue's audio: the episodes of earlier issues are read back
+from the feed already in the store (``episodes``), the issue's own replaced or added.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 
 CATEGORY = "Government"  # Apple's category list has no local-news subcategory under it
 
@@ -44,7 +48,7 @@ class Show:
     feed_url: str
     artwork_url: str
     publisher: str
-    owner_email: str
+    owner_email: str = ""  # itunes:owner is recommended, not required: left out without one
     language: str = "ja"
 
 
@@ -63,7 +67,8 @@ def feed(show: Show, episodes: Sequence[Episode]) -> bytes:
     fg.podcast.itunes_category(CATEGORY)
     fg.podcast.itunes_explicit("no")
     fg.podcast.itunes_author(show.publisher)
-    fg.podcast.itunes_owner(name=show.publisher, email=show.owner_email)
+    if show.owner_email:
+        fg.podcast.itunes_owner(name=show.publisher, email=show.owner_email)
     fg.podcast.itunes_type("episodic")
     for episode in sorted(episodes, key=lambda e: e.published):  # feedgen prepends entries
         entry = fg.add_entry()
@@ -78,3 +83,35 @@ def feed(show: Show, episodes: Sequence[Episode]) -> bytes:
         entry.podcast.itunes_explicit("no")
         entry.podcast.itunes_episode_type("full")
     return bytes(fg.rss_str(pretty=True))
+
+
+def _seconds(duration: str) -> float:
+    hours, minutes, seconds = (int(part) for part in duration.split(":"))
+    return float(hours * 3600 + minutes * 60 + seconds)
+
+
+def episodes(data: bytes | None) -> list[Episode]:
+    """The episodes of a feed this module wrote (none for ``None``): what the next feed keeps."""
+    if not data:
+        return []
+    from lxml import etree
+
+    itunes = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
+    out = []
+    for item in etree.fromstring(data).iter("item"):
+        enclosure = item.find("enclosure")
+        if enclosure is None:
+            continue
+        out.append(
+            Episode(
+                title=item.findtext("title") or "",
+                page_url=item.findtext("link") or "",
+                mp3_url=enclosure.get("url", ""),
+                mp3_bytes=int(enclosure.get("length", "0")),
+                seconds=_seconds(item.findtext(f"{itunes}duration") or "0:00:00"),
+                published=parsedate_to_datetime(item.findtext("pubDate") or ""),
+                guid=item.findtext("guid") or "",
+                summary=item.findtext("description") or "",
+            )
+        )
+    return out

@@ -12,24 +12,19 @@ another revision, so the edition is made on the first run after the extra is ins
 
 from __future__ import annotations
 
-from datetime import date
 from typing import ClassVar
 
-from channels.common.editions import JapaneseEditionChannel, issue_file
+from channels.common.editions import JapaneseEditionChannel
 from koho.bulletin import BulletinIssue
 from koho.channel import PlanContext, PlansIssues
 from koho.delivery import Delivery
+from koho.editions import braille_path
 from koho.readings import INSTALL_HINT, available
 
 BRF_TYPE = "text/plain; charset=us-ascii"  # BRF has no registered media type; it is ASCII text
 TEXT_TYPE = "text/plain; charset=utf-8"
 #: The revision suffix of the row planned when the readings cannot be made.
 UNAVAILABLE = "no-readings"
-
-
-def braille_path(day: date, suffix: str) -> str:
-    """``braille/2026-11-01/kuho-2026-11-01.brf``: one file of an issue's braille edition."""
-    return issue_file("braille", day, suffix)
 
 
 class BrailleChannel(JapaneseEditionChannel, PlansIssues[PlanContext]):

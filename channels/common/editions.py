@@ -5,7 +5,6 @@ edition reads besides the articles (images, the readings dictionary)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,11 +12,6 @@ from koho.article import Article
 from koho.channel import Limits, PlanContext
 from koho.delivery import Delivery, Receipt
 from koho.storage import StoreChannel
-
-
-def issue_file(folder: str, day: date, suffix: str) -> str:
-    """``<folder>/2026-11-01/kuho-2026-11-01.<suffix>``: one file of an issue's edition."""
-    return f"{folder}/{day.isoformat()}/kuho-{day.isoformat()}.{suffix}"
 
 
 class IssueEditionChannel(StoreChannel):

@@ -29,6 +29,7 @@ from playwright.sync_api import sync_playwright
 from typer.testing import CliRunner
 
 from koho import prefect_env
+from tests.channel_lists import WITHOUT_AUDIO
 from tests.clock import TestClock
 from tests.conftest import CONTENT
 from tests.crawl import crawl, read_folder, read_s3
@@ -52,13 +53,15 @@ pytestmark = pytest.mark.usefixtures("prefect_harness", "argos_home")
 
 
 def first_publish(folder: Path, mp: pytest.MonkeyPatch, **env: str) -> str:
-    """Run `koho publish` as the README does, in ``folder`` holding a copy of the sample content."""
+    """Run `koho publish` as the README does, in ``folder`` holding a copy of the sample content,
+    on every default channel but audio (tests/channel_lists.py; tests/e2e/test_audio_e2e.py
+    follows the audio edition's links)."""
     from koho.cli import app
 
     shutil.copytree(CONTENT, folder / "content")
     mp.chdir(folder)
     TestClock(mp)
-    for name, value in {**prefect_env.DEFAULTS, **env}.items():
+    for name, value in {**prefect_env.DEFAULTS, "KOHO_CHANNELS": WITHOUT_AUDIO, **env}.items():
         mp.setenv(name, value)
     result = CliRunner().invoke(app, ["publish"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
@@ -181,6 +184,7 @@ def test_the_first_publish_to_s3_without_models_is_whole(s3_env, tmp_path, prefe
         **os.environ,
         **prefect_env.DEFAULTS,
         "KOHO_ARCHIVE_URL": f"s3://{s3_env}/site",
+        "KOHO_CHANNELS": WITHOUT_AUDIO,
         "PREFECT_API_URL": PREFECT_API_URL.value(),
         "COLUMNS": "250",
         "XDG_DATA_HOME": str(empty / "data"),

@@ -23,6 +23,7 @@ from koho.i18n import tag
 from koho.reader import read_corpus
 from koho.site import load_site
 from tests import epubcheck
+from tests.channel_lists import WITHOUT_AUDIO
 from tests.crawl import SITEMAP_NS, sitemap_text, sitemap_urls
 from translations.glossary import load_glossary
 from translations.translator import LANGUAGES
@@ -74,10 +75,11 @@ def switcher(doc: html.HtmlElement) -> set[str]:
 
 @pytest.fixture
 def published(workspace, cli_env, monkeypatch):
-    """`koho publish` (the command, every default channel) on the whole sample set, in nine languages."""
+    """`koho publish` (the command, every default channel but audio: tests/channel_lists.py) on
+    the whole sample set, in nine languages."""
     from koho.cli import app
 
-    monkeypatch.delenv("KOHO_CHANNELS", raising=False)
+    monkeypatch.setenv("KOHO_CHANNELS", WITHOUT_AUDIO)
     result = CliRunner().invoke(app, ["publish"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     content = workspace / "content"
