@@ -111,13 +111,28 @@ def test_the_channel_writes_an_mp3_per_article_and_per_issue(tmp_path: Path, spe
     assert (article_row.article_id, article_row.revision) == (issue.articles[0].id, issue.articles[0].revision)
     rows = channel.plan_issue(issue, ctx)
     day = issue.day.isoformat()
-    assert [d.target for d in rows][0] == f"audio/{day}/kuho-{day}.mp3"
-    assert {(d.article_id, d.revision, d.language) for d in rows} == {(issue.id, issue.revision, "ja")}
+    assert [d.target for d in rows] == [
+        f"audio/{day}/kuho-{day}.mp3",
+        f"audio/{day}/kuho-{day}.daisy.zip",
+        f"audio/{day}/kuho-{day}.audio.epub",
+        "audio/podcast.xml",  # files of the site, keyed by their bytes
+        "audio/podcast.png",
+    ]
+    assert {(d.article_id, d.revision, d.language) for d in rows[:3]} == {(issue.id, issue.revision, "ja")}
+    assert {d.article_id for d in rows[3:]} == {"_site"}
     assert rows == channel.plan_issue(issue, ctx)  # the same plan twice, the second from the cache
     assert all(r.state == State.SENT for r in channel.deliver([article_row, *rows]))
     assert (tmp_path / "public" / rows[0].target).read_bytes() == rows[0].body()
     english = BulletinIssue(issue.day, issue.appears_at, tuple(replace(a, language="en") for a in issue.articles))
     assert channel.plan_issue(english, ctx) == [] and channel.plan(english.articles[0], ctx) == []
+    # Withdrawn after it was written: its MP3 is taken down, once (a row of the withdrawn revision).
+    gone = replace(issue.articles[0], status="withdrawn", revision="withdrawn-revision")
+    assert channel.plan(gone, replace(ctx, published=frozenset())) == []  # never written: nothing to take down
+    (removal,) = channel.plan(gone, replace(ctx, published=frozenset({gone.id})))
+    assert (removal.target, removal.revision) == (article_row.target, gone.revision)
+    assert [r.state for r in channel.deliver([removal])] == [State.SENT]
+    assert [r.state for r in channel.deliver([removal])] == [State.SKIPPED]  # already gone
+    assert not (tmp_path / "public" / article_row.target).exists()
 
 
 def test_without_the_extra_audio_is_skipped_with_the_install_command(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import feedparser
@@ -35,6 +36,7 @@ EPISODES = [
 
 def test_the_feed_parses_and_carries_the_tags_apple_requires() -> None:
     data = feed(SHOW, EPISODES)
+    assert feed(SHOW, EPISODES) == data  # no wall clock in it: an unchanged feed is written once
     parsed = feedparser.parse(data)
     assert not parsed.bozo
     assert parsed.feed.title == SHOW.title and parsed.feed.language == "ja"
@@ -54,3 +56,12 @@ def test_the_feed_parses_and_carries_the_tags_apple_requires() -> None:
     assert channel.findtext("description") and channel.findtext("title")
     for item in channel.findall("item"):
         assert item.findtext("title") and item.findtext("guid") and item.find("enclosure") is not None
+
+
+def test_episodes_are_read_back_from_the_feed() -> None:
+    from channels.audio.podcast import episodes
+
+    assert episodes(None) == []
+    again = sorted(episodes(feed(SHOW, EPISODES)), key=lambda e: e.published)
+    # All a later feed keeps: the duration as written (whole seconds), the summary as the title.
+    assert again == [replace(e, seconds=float(round(e.seconds)), summary=e.title) for e in EPISODES]

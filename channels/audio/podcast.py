@@ -70,6 +70,8 @@ def feed(show: Show, episodes: Sequence[Episode]) -> bytes:
     if show.owner_email:
         fg.podcast.itunes_owner(name=show.publisher, email=show.owner_email)
     fg.podcast.itunes_type("episodic")
+    if episodes:  # feedgen stamps the wall clock otherwise: the same episodes must give the same bytes
+        fg.lastBuildDate(max(e.published for e in episodes))
     for episode in sorted(episodes, key=lambda e: e.published):  # feedgen prepends entries
         entry = fg.add_entry()
         entry.id(episode.guid)
