@@ -166,7 +166,6 @@ class S3Store:
         self.url = url
         self.client = boto3.client("s3")
         self._etags: dict[str, str] | None = None
-        self._sizes: dict[str, int] = {}
 
     def _key(self, path: str) -> str:
         return self.prefix + safe_path(path)
@@ -179,7 +178,6 @@ class S3Store:
                 for page in pages:
                     for obj in page.get("Contents", []):
                         etags[obj["Key"]] = obj["ETag"].strip('"')
-                        self._sizes[obj["Key"]] = obj["Size"]
             except Exception as exc:
                 raise _s3_error(exc, f"cannot list s3://{self.bucket}/{self.prefix}") from exc
             self._etags = etags
@@ -198,7 +196,6 @@ class S3Store:
             raise _s3_error(exc, f"cannot upload s3://{self.bucket}/{key}") from exc
         etag = response["ETag"].strip('"')
         known[key] = etag
-        self._sizes[key] = len(data)
         return True, etag
 
     def present(self, paths: Sequence[str]) -> set[str]:
@@ -209,9 +206,20 @@ class S3Store:
         return {p for p in paths if self._key(p) in known}
 
     def sizes(self, paths: Sequence[str]) -> dict[str, int]:
-        """Sizes of the objects among ``paths``, from the listing this store made (or its writes)."""
-        known = self._known()
-        return {p: self._sizes[self._key(p)] for p in paths if self._key(p) in known}
+        """Sizes of the objects among ``paths``, from a fresh listing of their top folders
+        (``audio/``, ``braille/``): another channel may have written them since this store
+        listed, and those folders are small beside the site's pages."""
+        found: dict[str, int] = {}
+        for folder in sorted({safe_path(p).split("/", 1)[0] for p in paths}):
+            try:
+                pages = self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=f"{self.prefix}{folder}/"
+                )
+                for page in pages:
+                    found.update({obj["Key"]: obj["Size"] for obj in page.get("Contents", [])})
+            except Exception as exc:
+                raise _s3_error(exc, f"cannot list s3://{self.bucket}/{self.prefix}{folder}/") from exc
+        return {p: found[self._key(p)] for p in paths if self._key(p) in found}
 
     def remove(self, path: str) -> bool:
         """Delete the object, if listed."""
@@ -224,7 +232,6 @@ class S3Store:
         except Exception as exc:
             raise _s3_error(exc, f"cannot remove s3://{self.bucket}/{key}") from exc
         known.pop(key, None)
-        self._sizes.pop(key, None)
         return True
 
     def read(self, path: str) -> bytes | None:
