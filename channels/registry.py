@@ -8,6 +8,7 @@ from typing import Any
 
 from channels import facebook, line, x, youtube
 from channels.archive import ArchiveChannel
+from channels.audio.channel import AudioChannel
 from channels.braille import BrailleChannel
 from channels.ebook import EbookChannel
 from channels.feeds import FeedsChannel
@@ -34,14 +35,16 @@ def _press_mail(settings: Settings, base: Path) -> Channel[Any]:
 
 #: Every channel koho knows, in publishing order. Adding a channel means one line here.
 REGISTRY: dict[str, Callable[[Settings, Path], Channel[Any]]] = {
-    # Issue pages link to the e-book editions only when the ebook channel writes them, and
-    # pages to the info-mail sign-up page only when the mail channel is on.
+    # Issue pages link to the e-book editions only when the ebook channel writes them, pages
+    # to the info-mail sign-up page only when the mail channel is on, and play and link the
+    # audio and braille editions the store holds when either of those channels is on.
     "archive": lambda s, base: ArchiveChannel(
         s.archive_url,
         s.content_dir,
         base,
         ebooks="ebook" in s.enabled_channels(),
         signup=s.mail_web_url if "mail" in s.enabled_channels() else None,
+        accessible=bool({"audio", "braille"} & set(s.enabled_channels())),
     ),
     "feeds": lambda s, base: FeedsChannel(s.feeds_target(), base),
     # E-book editions of each 区報 issue go to the archive's store, next to the issue pages.
@@ -49,6 +52,9 @@ REGISTRY: dict[str, Callable[[Settings, Path], Channel[Any]]] = {
     # The braille edition (点字広報) of each issue, next to the e-books; skipped with the install
     # command when the accessible extra (Open JTalk) is missing.
     "braille": lambda s, base: BrailleChannel(s.archive_url, s.content_dir, base),
+    # The audio edition (声の広報): an MP3 per article and per issue, the sentence cache in the
+    # state folder; skipped with the install command without the accessible extra.
+    "audio": lambda s, base: AudioChannel(s.archive_url, s.content_dir, base, s.state_dir / "cache"),
     "mail": _mail,
     # Press releases to the media list, at the release time (the others wait for the embargo).
     "press_mail": _press_mail,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -29,6 +30,11 @@ class State(StrEnum):
 
 #: States a run may still send (claim): new or retried work, and outcomes to reconcile.
 OPEN_STATES = (State.PENDING, State.UNCERTAIN)
+
+
+def by_bytes(body: bytes, prefix: str) -> str:
+    """A site file's revision from its bytes (ADR 0014): the same bytes are recorded once."""
+    return prefix + hashlib.sha256(body).hexdigest()[:16]
 
 
 def delivery_key(channel: str, target: str, article_id: str, revision: str, language: str | None) -> str:

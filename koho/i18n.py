@@ -96,6 +96,17 @@ class Words:
     contact: str
     phone: str  # "電話：{phone}"
     attachments: str
+    listen: str  # the heading of an article's or issue's audio player
+    audio_mp3: str  # the formats of the accessible editions' downloads (koho.editions)
+    audio_daisy: str
+    audio_epub: str
+    braille_brf: str
+    braille_text: str
+    accessible: str  # the heading of an issue page's audio and braille downloads
+    file_size: str  # "（{size}）"
+    file_length: str  # "（{size}、再生時間 {time}）"
+    podcast: str  # the link to the audio edition's podcast feed
+    no_player: str  # inside <audio>, for browsers that cannot play it
 
 
 def catalog(language: str) -> NullTranslations:
@@ -206,6 +217,25 @@ def _words(t: NullTranslations) -> Words:
         phone=t.gettext("電話：{phone}"),
         # TRANSLATORS: the PDF documents that go with a press release.
         attachments=t.gettext("資料（PDF）"),
+        # TRANSLATORS: the heading of the player of an article or issue read
+        # aloud by a synthetic voice (the audio edition, in Japanese).
+        listen=t.gettext("音声で聞く"),
+        audio_mp3=t.gettext("音声（MP3）"),
+        # TRANSLATORS: DAISY is the talking-book format of Japanese libraries.
+        audio_daisy=t.gettext("DAISY 録音図書（ZIP）"),
+        audio_epub=t.gettext("音声付き電子書籍（EPUB 3）"),
+        # TRANSLATORS: BRF is the file a braille embosser prints.
+        braille_brf=t.gettext("点字データ（BRF、点字プリンター用）"),
+        braille_text=t.gettext("点字データ（Unicode 点字のテキスト）"),
+        # TRANSLATORS: the heading of an issue's audio and braille files.
+        accessible=t.gettext("音声版・点字版"),
+        # TRANSLATORS: after a download link: its size ({size}: 1.2 MB).
+        file_size=t.gettext("（{size}）"),
+        # TRANSLATORS: after an audio download link ({time}: 12:34).
+        file_length=t.gettext("（{size}、再生時間 {time}）"),
+        podcast=t.gettext("ポッドキャストで購読（RSS）"),
+        # TRANSLATORS: shown by browsers that cannot play the audio.
+        no_player=t.gettext("お使いのブラウザーでは再生できません。下のリンクからダウンロードしてください。"),
     )
 
 

@@ -72,6 +72,11 @@ def _jtalk() -> Any:
     return pyopenjtalk
 
 
+def synthesiser() -> Any:
+    """pyopenjtalk for speech (``channels.audio``): the same install and offline setting as the readings."""
+    return _jtalk()
+
+
 # Phone numbers before plain numbers; a Latin run is letters, words of it a space apart (Nerima City).
 _SPECIAL = re.compile(
     r"(?P<phone>(?<![\d-])0\d{1,4}-\d{1,4}-\d{3,4}(?![\d-]))"
@@ -112,7 +117,7 @@ def _read(text: str, dictionary: Mapping[str, str] | None) -> list[Token]:
     context = ""  # what the model sees before a piece of text: the term or Latin run just read
     for kind, piece in _spans(text, [t for t, _ in terms]):
         if kind == "text":
-            tokens.extend(_model(piece, pending_number, context))
+            tokens.extend(_model(piece, pending_number, context, _after_month(tokens)))
             pending_number, context = None, ""
             continue
         if pending_number is not None:
@@ -138,7 +143,38 @@ def _read(text: str, dictionary: Mapping[str, str] | None) -> list[Token]:
             context = piece
     if pending_number is not None:
         tokens.extend(_model("", pending_number, ""))
-    return tokens
+    return _weekdays(tokens)
+
+
+def _after_month(tokens: list[Token]) -> bool:
+    """Whether ``tokens`` end with a month (4月, 毎月, 今月): a 1日 after it is a date."""
+    return bool(tokens) and tokens[-1].kind == "word" and tokens[-1].text.endswith("月")
+
+
+#: A weekday written as its one kanji in a list of days (土・日曜日, (土・日)), as it is said.
+_WEEKDAYS = {"月": "ゲツ", "火": "カ", "水": "スイ", "木": "モク", "金": "キン", "土": "ド", "日": "ニチ"}
+
+
+def _weekdays(tokens: list[Token]) -> list[Token]:
+    """Weekday kanji in a list of days joined by ・ read as days: Open JTalk reads a lone 土 as
+    ツチ (soil) and 月 as ツキ. A run counts as days when it ends with a 曜 word (土・日曜日) or
+    holds only weekday kanji (土・日)."""
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        run = [i]  # word positions of a run: word (・ word)*
+        while run[-1] + 2 < len(out) and out[run[-1] + 1].text == "・" and out[run[-1] + 2].kind == "word":
+            run.append(run[-1] + 2)
+        words = [out[j] for j in run]
+        days = len(run) > 1 and all(w.text in _WEEKDAYS for w in words[:-1])
+        days = days and (words[-1].text in _WEEKDAYS or words[-1].text[:1] in _WEEKDAYS and "曜" in words[-1].text)
+        if days:
+            for j in run:
+                if out[j].text in _WEEKDAYS:
+                    said = _WEEKDAYS[out[j].text]
+                    out[j] = replace(out[j], reading=said, kana=said, mora=mora(said), source="rule")
+        i = run[-1] + 1
+    return out
 
 
 def _spans(text: str, terms: list[str]) -> Iterator[tuple[str, str]]:
@@ -162,10 +198,11 @@ def _spans(text: str, terms: list[str]) -> Iterator[tuple[str, str]]:
         yield "text", text[at:]
 
 
-def _model(text: str, number: Token | None, context: str) -> list[Token]:
+def _model(text: str, number: Token | None, context: str, month_before: bool = False) -> list[Token]:
     """Open JTalk's tokens for ``text``; with ``number``, the number is read first and its counter
     after it. ``context`` (the term or Latin run before ``text``) is read too and dropped, so the
-    first word is parsed as it stands in the sentence."""
+    first word is parsed as it stands in the sentence. ``month_before``: the number follows a
+    month (4月1日), so 1日 is the first of the month."""
     if not text.strip() and number is None:
         return []
     source = (number.text if number else "") + text
@@ -176,8 +213,7 @@ def _model(text: str, number: Token | None, context: str) -> list[Token]:
         features = [f for f in _jtalk().run_frontend(source) if f["string"]]
     tokens: list[Token] = []
     if number is not None:
-        spoken, features, start = _number_reading(number.text, features)
-        tokens.append(Token("number", number.text, spoken, number.text, "名詞", "数", mora(spoken), start, "rule"))
+        tokens, features = _number_tokens(number.text, features, month_before)
     for feature in features:
         before = tokens[-1].kana[-1:] if tokens and tokens[-1].kind == "word" else ""
         tokens.extend(_from_feature(feature, feature["chain_flag"] != 1, before))
@@ -196,31 +232,95 @@ def _drop_context(context: str, features: list[dict[str, Any]]) -> list[dict[str
     return [] if seen == context else None
 
 
-def _number_reading(digits: str, features: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]], bool]:
-    """The spoken reading of the number at the head of ``features``, the features after it, and
-    whether it begins an accent phrase. Open JTalk writes the number as kanji numerals (十五), or
-    folds it into one word with its counter (１１月): that word is cut after the number's reading."""
+_KANJI_NUMERALS = set("〇一二三四五六七八九十百千万")
+
+
+def _numerals(surface: str) -> int:
+    """How many leading characters of ``surface`` are kanji numerals (the model writes 2日 as 二日)."""
+    return len(surface) - len(surface.lstrip("".join(_KANJI_NUMERALS)))
+
+
+def _alone(digits: str) -> str:
+    """The reading of a number said by itself."""
+    return "".join(_clean(f["pron"]) for f in _jtalk().run_frontend(digits))
+
+
+def _counter_reading(counter: str, pron: str) -> str:
+    """The reading of ``counter`` at the end of ``pron`` (a number folded with it, read
+    irregularly: 4月 シガツ, 14日's 四日 ヨッカ): the ending ``pron`` shares with 10 and the
+    same counter (ジューガツ, トーカ); "" when they share none (フタリ, ツイタチ)."""
+    other = "".join(_clean(f["pron"]) for f in _jtalk().run_frontend("10" + counter))
+    shared = 0
+    while shared < min(len(pron), len(other)) and pron[-1 - shared] == other[-1 - shared]:
+        shared += 1
+    return pron[len(pron) - shared :] if shared < len(pron) else ""
+
+
+def _counter(surface: str, pron: str, read_: str, head: dict[str, Any], said: str) -> dict[str, Any]:
+    """The feature of a counter cut off the word it was folded into (its last ``len(said)`` kana)."""
+    cut = len(pron) - len(said)
+    counter = dict(head, string=surface, pron=said, read=read_[cut:] if len(read_) == len(pron) else said)
+    counter["chain_flag"] = 1
+    counter["mora_size"] = mora(said)
+    return counter
+
+
+def _number_tokens(
+    digits: str, features: list[dict[str, Any]], month_before: bool
+) -> tuple[list[Token], list[dict[str, Any]]]:
+    """The number at the head of ``features`` as tokens, and the features after it.
+
+    Open JTalk writes a number as kanji numerals (十五), or folds it into one word with its
+    counter: ``１１月`` (digits kept) or ``二日`` (digits made numerals). A fold read regularly is
+    cut after the number (ジューイチ|ガツ). An irregular one is cut where the counter's reading
+    begins (シ|ガツ, ジューヨッ|カ for 14日); a number read wholly irregularly (2日 フツカ, 20日
+    ハツカ, 1日 ツイタチ after a month) is one word: braille writes those days in kana
+    (日本点字表記法: ついたち, ふつか … とおか, はつか), 1日 otherwise 1ニチ."""
+
+    def number(spoken: str) -> Token:
+        return Token("number", digits, spoken, digits, "名詞", "数", mora(spoken), start, "rule")
+
     if not features:
-        return "", features, True
+        return [number("")], features
     start = features[0]["chain_flag"] != 1
     spoken: list[str] = []
     rest = list(features)
-    while rest and (rest[0]["pos_group1"] == "数" or rest[0]["string"] in ("．", ".", ",", "，")):
-        if rest[0]["pos_group1"] != "数" and not (len(rest) > 1 and rest[1]["pos_group1"] == "数"):
+    while rest:
+        surface = unicodedata.normalize("NFKC", rest[0]["string"])
+        numeral = rest[0]["pos_group1"] == "数" or _numerals(surface) == len(surface)
+        separator = surface in (".", ",") and len(rest) > 1 and rest[1]["pos_group1"] == "数"
+        if not (numeral or separator):
             break
         spoken.append(_clean(rest.pop(0)["pron"]))
-    if spoken:
-        return "".join(spoken), rest, start
+    if not rest:
+        return [number("".join(spoken))], rest
     head = rest[0]
     surface = unicodedata.normalize("NFKC", head["string"])
-    if surface.startswith(digits) and len(surface) > len(digits):  # １１月: cut ジューイチ off ジューイチガツ
-        alone = "".join(_clean(f["pron"]) for f in _jtalk().run_frontend(digits))
-        pron, read_ = _clean(head["pron"]), head["read"]
-        cut = len(alone) if pron.startswith(alone) else 0
-        counter = dict(head, string=surface[len(digits) :], pron=pron[cut:], read=read_[cut:], chain_flag=1)
-        counter["mora_size"] = mora(counter["pron"])
-        return alone, [counter, *rest[1:]], start
-    return "", rest, start
+    pron, read_ = _clean(head["pron"]), head["read"]
+    kept = surface.startswith(digits) and not spoken  # ４月: the digits kept in the word
+    folded = len(digits) if kept else _numerals(surface)
+    if not folded or folded == len(surface):
+        return [number("".join(spoken))], rest
+    counter_text = surface[folded:]
+    bracket = len(rest) > 1 and unicodedata.normalize("NFKC", rest[1]["string"]).startswith("(")
+    if not spoken and (month_before or bracket) and digits == "1" and counter_text == "日":
+        said = ""  # the first of the month (4月1日, 1日(土)): Open JTalk says イチニチ, a day's length
+        pron = read_ = "ツイタチ"
+    elif not spoken and pron.startswith(alone := _alone(digits)):
+        said = pron[len(alone) :]  # １１月: ジューイチ|ガツ; 一日 (a day's length): イチ|ニチ
+    elif kept or spoken:
+        said = _counter_reading(counter_text, pron)  # ４月: シ|ガツ; 十 + 四日: ヨッ|カ
+    else:
+        said = ""  # 二日 フツカ, 二十日 ハツカ, 十日間 トーカカン: one word in kana
+    if said:
+        spoken.append(pron[: len(pron) - len(said)])
+        counter = _from_feature(_counter(counter_text, pron, read_, head, said), False)
+        return [number("".join(spoken)), *counter], rest[1:]
+    if spoken:  # no counter reading found: the number as read, the word as the model has it
+        return [number("".join(spoken))], rest
+    kana = _braille_kana_of(read_, pron, head["orig"])
+    word = Token("word", digits + counter_text, pron, kana, head["pos"], head["pos_group1"], mora(pron), start)
+    return [word], rest[1:]
 
 
 def _from_feature(feature: dict[str, Any], start: bool, kana_before: str = "") -> list[Token]:

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     archive_url: str = "file://public"
     feeds_url: str = ""
     channels: str = Field(
-        "archive,feeds,ebook,braille,mail,press_mail,x,facebook,line,youtube",
+        "archive,feeds,ebook,braille,audio,mail,press_mail,x,facebook,line,youtube",
         description="comma-separated channels to publish to",
     )
     languages: str = Field(

@@ -62,6 +62,11 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         raise
 
 
+#: The content type of a delivery that takes a stored file down (a withdrawn article's audio):
+#: its target is removed instead of written, once, like any other row of the ledger.
+REMOVE = "application/x-koho-remove"
+
+
 class Store(Protocol):
     """Where static files go."""
 
@@ -77,6 +82,14 @@ class Store(Protocol):
 
     def present(self, paths: Sequence[str]) -> set[str]:
         """Which of ``paths`` the store holds (cheap: a stat each, or one listing)."""
+        ...
+
+    def sizes(self, paths: Sequence[str]) -> dict[str, int]:
+        """The size in bytes of each of ``paths`` the store holds (a stat each, or one listing)."""
+        ...
+
+    def remove(self, path: str) -> bool:
+        """Take ``path`` down; False when it was not there."""
         ...
 
 
@@ -115,6 +128,26 @@ class FileStore:
     def present(self, paths: Sequence[str]) -> set[str]:
         """The paths that are files in the folder (one stat each)."""
         return {p for p in paths if (self.root / safe_path(p)).is_file()}
+
+    def sizes(self, paths: Sequence[str]) -> dict[str, int]:
+        """Sizes of the paths that are files in the folder (one stat each)."""
+        found = {}
+        for path in paths:
+            dest = self.root / safe_path(path)
+            if dest.is_file():
+                found[path] = dest.stat().st_size
+        return found
+
+    def remove(self, path: str) -> bool:
+        """Delete the file, if there."""
+        dest = self.root / safe_path(path)
+        try:
+            dest.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StoreError(f"cannot remove {dest}: {exc.strerror}", transient=exc.errno in TRANSIENT_ERRNOS) from exc
+        return True
 
 
 class S3Store:
@@ -171,6 +204,35 @@ class S3Store:
         self._etags = None
         known = self._known()
         return {p for p in paths if self._key(p) in known}
+
+    def sizes(self, paths: Sequence[str]) -> dict[str, int]:
+        """Sizes of the objects among ``paths``, from a fresh listing of their top folders
+        (``audio/``, ``braille/``): another channel may have written them since this store
+        listed, and those folders are small beside the site's pages."""
+        found: dict[str, int] = {}
+        for folder in sorted({safe_path(p).split("/", 1)[0] for p in paths}):
+            try:
+                pages = self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=f"{self.prefix}{folder}/"
+                )
+                for page in pages:
+                    found.update({obj["Key"]: obj["Size"] for obj in page.get("Contents", [])})
+            except Exception as exc:
+                raise _s3_error(exc, f"cannot list s3://{self.bucket}/{self.prefix}{folder}/") from exc
+        return {p: found[self._key(p)] for p in paths if self._key(p) in found}
+
+    def remove(self, path: str) -> bool:
+        """Delete the object, if listed."""
+        key = self._key(path)
+        known = self._known()
+        if key not in known:
+            return False
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            raise _s3_error(exc, f"cannot remove s3://{self.bucket}/{key}") from exc
+        known.pop(key, None)
+        return True
 
     def read(self, path: str) -> bytes | None:
         """Bytes of a stored object, if any."""
@@ -238,6 +300,9 @@ def write_batch(store: Store, batch: Sequence[Delivery]) -> list[Receipt]:
     transient or permanent failures as the store says. Shared by every channel that writes files."""
     receipts = []
     for delivery in batch:
+        if delivery.content_type == REMOVE:
+            receipts.append(_remove(store, delivery))
+            continue
         try:
             written, ref = store.put(delivery.target, delivery.body(), delivery.content_type)
         except StoreError as exc:
@@ -280,3 +345,12 @@ class StoreChannel(DeliversToUrl[Store], StoresFiles):
 
     def close(self) -> None:
         """Nothing to release: stores hold no open connections between calls."""
+
+
+def _remove(store: Store, delivery: Delivery) -> Receipt:
+    """Take a file down: ``sent`` when removed, ``skipped`` when it was already gone."""
+    try:
+        removed = store.remove(delivery.target)
+    except StoreError as exc:
+        return Receipt.transient(delivery.key, str(exc)) if exc.transient else Receipt.failed(delivery.key, str(exc))
+    return Receipt.sent(delivery.key, "removed") if removed else Receipt.skipped(delivery.key, "already absent")

@@ -121,7 +121,8 @@ def cli_env(monkeypatch):
 @pytest.fixture
 def workspace(tmp_path, monkeypatch, request, clock):
     """A copy of the sample content and a private state folder, with KOHO_* pointing at them,
-    and koho's clock pinned (``clock``).
+    every default channel but ``audio`` (a test sets KOHO_CHANNELS to choose others), and
+    koho's clock pinned (``clock``).
 
     Japanese only unless the test uses ``argos_home`` (the tiny translation models): what a
     test sees must not depend on whether an earlier test installed models in this session.
@@ -132,6 +133,11 @@ def workspace(tmp_path, monkeypatch, request, clock):
     monkeypatch.setenv("KOHO_CONTENT_DIR", str(content))
     monkeypatch.setenv("KOHO_STATE_DIR", str(tmp_path / ".koho"))
     monkeypatch.setenv("KOHO_ARCHIVE_URL", f"file://{tmp_path / 'public'}")
+    # Every default channel but audio: speaking the whole sample content takes minutes
+    # (tests/channel_lists.py); a test of the audio edition names its channels.
+    from tests.channel_lists import WITHOUT_AUDIO
+
+    monkeypatch.setenv("KOHO_CHANNELS", WITHOUT_AUDIO)
     if "argos_home" not in request.fixturenames:
         monkeypatch.setenv("KOHO_LANGUAGES", "")
     return tmp_path

@@ -116,6 +116,32 @@ def test_numbers_dates_and_times_are_number_tokens_with_digits() -> None:
     assert [t.text for t in tokens if t.kind == "punctuation"] == ["(", ")"]
 
 
+@pytest.mark.parametrize(
+    ("text", "said", "spelled"),
+    [
+        ("4月", "シガツ", "4ガツ"),  # not ヨンシガツ: the number and the folded counter both read
+        ("7月9月", "シチガツクガツ", "7ガツ 9ガツ"),
+        ("4月1日から", "シガツツイタチカラ", "4ガツ ツイタチカラ"),  # the first of the month, not イチニチ
+        ("1日(土)", "ツイタチドヨービ", "ツイタチ(ドヨービ)"),
+        ("1日中", "イチニチジュー", "1ニチジュー"),  # a day's length stays イチニチ
+        ("2日", "フツカ", "フツカ"),
+        ("20日", "ハツカ", "ハツカ"),
+        ("14日", "ジューヨッカ", "14カ"),
+        ("24日", "ニジューヨッカ", "24カ"),
+        ("土・日曜日", "ドニチヨービ", "ド・ ニチヨービ"),  # not ツチ (soil)
+        ("(土・日)", "ドニチ", "(ド・ ニチ)"),
+        ("月・水・金曜日", "ゲツスイキンヨービ", "ゲツ・ スイ・ キンヨービ"),
+        ("土の上", "ツチノウエ", "ツチノウエ"),  # a lone 土 is still soil
+    ],
+)
+def test_dates_and_weekdays_are_read_as_an_announcer_says_them(text: str, said: str, spelled: str) -> None:
+    from channels.braille.cells import written
+
+    tokens = read(text)
+    assert "".join(t.reading for t in tokens) == said
+    assert written(tokens) == spelled
+
+
 def test_phone_numbers_are_read_digit_by_digit() -> None:
     (token,) = [t for t in read("電話03-3993-1111") if t.kind == "number"]
     assert token.text == token.kana == "03-3993-1111"

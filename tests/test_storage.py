@@ -107,3 +107,15 @@ def test_unknown_or_incomplete_store_urls_are_config_errors(url, tmp_path):
     with pytest.raises(ConfigError) as caught:
         open_store(url, base_dir=tmp_path)
     assert repr(url) in str(caught.value)
+
+
+def test_sizes_and_removal_through_write_batch(store):
+    from koho.delivery import Delivery, State
+    from koho.storage import REMOVE, write_batch
+
+    store.put("audio/a.mp3", b"x" * 1234, "audio/mpeg")
+    assert store.sizes(["audio/a.mp3", "audio/b.mp3"]) == {"audio/a.mp3": 1234}
+    removal = Delivery("audio", "audio/a.mp3", "a", "withdrawn", "ja", b"", REMOVE)
+    assert [r.state for r in write_batch(store, [removal])] == [State.SENT]
+    assert not (store.root / "audio/a.mp3").exists() and store.sizes(["audio/a.mp3"]) == {}
+    assert [r.state for r in write_batch(store, [removal])] == [State.SKIPPED]  # already gone

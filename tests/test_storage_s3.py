@@ -167,3 +167,14 @@ def test_the_archive_channel_publishes_an_article_to_s3(s3_env, s3, tmp_path):
         assert all(r.detail.startswith("unchanged") for r in receipts)
     finally:
         fresh_ledger.close()
+
+
+def test_sizes_see_what_another_store_wrote_and_removal_deletes(s3_env, s3):
+    archive = open_store(f"s3://{s3_env}/site/")
+    archive.put(PAGE, b"<h1>page</h1>", "text/html")  # the archive's store has listed the bucket
+    audio = open_store(f"s3://{s3_env}/site/")
+    audio.put("audio/articles/a.mp3", b"x" * 1234, "audio/mpeg")  # written by another channel's store
+    assert archive.sizes(["audio/articles/a.mp3", "braille/x.brf"]) == {"audio/articles/a.mp3": 1234}
+    assert audio.remove("audio/articles/a.mp3") is True and audio.remove("audio/articles/a.mp3") is False
+    assert "Contents" not in s3.list_objects_v2(Bucket=s3_env, Prefix="site/audio/")
+    assert archive.sizes(["audio/articles/a.mp3"]) == {}

@@ -2,23 +2,33 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
 
 import imagesize
 
-from channels.archive.pages import FURNITURE, INDEX, SEARCH_PAGE, Editions, in_language, media_target, unique
+from channels.archive import downloads
+from channels.archive.pages import (
+    ARTICLE,
+    FURNITURE,
+    INDEX,
+    ISSUE,
+    SEARCH_PAGE,
+    Editions,
+    in_language,
+    media_target,
+    unique,
+)
 from channels.archive.render import Renderer
 from channels.archive.search import search_bundle, year_bundle
 from koho.article import Article
 from koho.bulletin import appears_at
 from koho.channel import ChangesWithTime, FinishesRun, Limits, PlanContext, Rebuildable
-from koho.delivery import Delivery
+from koho.delivery import Delivery, by_bytes
 from koho.i18n import LANGUAGES
 from koho.ledger import SITE_ID
 from koho.site import Site
@@ -33,12 +43,21 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
     limits: ClassVar[Limits] = Limits(batch_size=500, languages=LANGUAGES)
 
     def __init__(
-        self, url: str, content_dir: Path, base_dir: Path | None = None, ebooks: bool = False, signup: str | None = None
+        self,
+        url: str,
+        content_dir: Path,
+        base_dir: Path | None = None,
+        ebooks: bool = False,
+        signup: str | None = None,
+        accessible: bool = False,
     ):
         super().__init__(url, base_dir)
         self.content_dir = content_dir
         #: Issue pages link to their e-book editions (set when the ``ebook`` channel is on).
         self.ebooks = ebooks
+        #: Pages play and link the audio and braille editions the store holds (set when the
+        #: ``audio`` or ``braille`` channel is on; ``channels.archive.downloads``).
+        self.accessible = accessible
         #: Pages link to the info-mail sign-up page: its URL, "" for the default ``<site>mail/``,
         #: None when the ``mail`` channel is off.
         self.signup = signup
@@ -54,7 +73,6 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
         if article.withdrawn and not ctx.previous_targets and article.id not in ctx.published:
             return []  # never published here: nothing to take down
         editions = Editions(ctx.site, ctx.live, ctx.updated)
-        renderer = self._renderer(editions, ctx, extra=[article] if article.withdrawn else ())
         index = editions.index(article.language)
         pages = index.pages_showing(article)
         if article.withdrawn:
@@ -69,6 +87,8 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
         pages += editions.siblings(article)
         pages += [p for p in sorted(ctx.previous_targets) if editions.can_render(p) and p not in FURNITURE]
         pages = [p for p in unique(pages) if editions.in_view(p, article.language)]
+        extra = [article] if article.withdrawn else []
+        renderer = self._renderer(editions, ctx, extra=extra, sizes=self._sizes(pages, ctx.site))
         deliveries = [self._page(renderer, article, page) for page in pages]
         if not article.withdrawn:
             deliveries += [self._media(article, src) for src in _files_of(article)]
@@ -87,7 +107,40 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
         out = []
         for language in unique([*editions.languages, *years]):
             out += self._search(renderer, editions, language, years.get(language, set()))
+        return out + self._with_editions(touched, editions, ctx)
+
+    def _with_editions(self, touched: Sequence[Article], editions: Editions, ctx: PlanContext) -> list[Delivery]:
+        """The pages of the run's Japanese articles and their issues again, now that the run's
+        audio and braille files are in the store (their channels plan after the archive): the
+        players and downloads appear in the run that made them. Keyed by their bytes like the
+        search files: a page whose files did not change is recorded once."""
+        if not self.accessible:
+            return []
+        pages = []
+        for article in (a for a in touched if a.language == ctx.site.language):
+            pages.append(ctx.site.article_path(article.id) + INDEX)
+            if article.bulletin is not None:
+                pages.append(ctx.site.issue_path(article.bulletin) + INDEX)
+        pages = [p for p in unique(pages) if editions.can_render(p)]
+        renderer = self._renderer(editions, ctx, sizes=self._sizes(pages, ctx.site))
+        out = []
+        for page in pages:
+            body = renderer.render(page)
+            out.append(self._site_file(renderer, page, by_bytes(body, "editions-"), ctx.site.language, body))
         return out
+
+    def _sizes(self, pages: Iterable[str], site: Site) -> Mapping[str, int] | None:
+        """Sizes of the audio and braille files that the original edition's article and issue
+        pages among ``pages`` show (None when those channels are off)."""
+        if not self.accessible:
+            return None
+        ids, days = [], []
+        for page in pages:
+            if match := ARTICLE.fullmatch(page):
+                ids.append(match.group(1))
+            elif match := ISSUE.fullmatch(page):
+                days.append(date.fromisoformat(match.group(1)))
+        return self.store.sizes(downloads.paths(ids, days)) if ids or days else {}
 
     def _search(
         self, renderer: Renderer, editions: Editions, language: str, years: Iterable[int], build_id: str | None = None
@@ -137,17 +190,18 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
         """When pages change with time alone (``ChangesWithTime``): the home page when an
         urgent article's urgency ends (its start is its publication, which plans the home page
         anyway), and, with e-books on, an issue page when the issue appears and its e-book link
-        with it. Nothing else the archive renders reads the clock."""
+        with it (and, with the audio or braille edition on, its downloads, made as it appears).
+        Nothing else the archive renders reads the clock."""
         for article in articles:
             if article.urgent:
                 yield site.urgent_end(article.publish_at, article.urgent_until), "index.html"
-            if self.ebooks and article.bulletin:
+            if (self.ebooks or self.accessible) and article.bulletin:
                 yield appears_at(article.bulletin, site), site.issue_path(article.bulletin) + INDEX
 
     def plan_pages(self, pages: Sequence[str], ctx: PlanContext, revision: str) -> list[Delivery]:
         """``pages`` (original-edition paths) in every edition that has them, as of ``ctx.now``."""
         editions = Editions(ctx.site, ctx.live, ctx.updated)
-        renderer = self._renderer(editions, ctx)
+        renderer = self._renderer(editions, ctx, sizes=self._sizes(pages, ctx.site))
         out = []
         for rest in pages:
             for language in editions.versions(rest):
@@ -170,9 +224,23 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
             renderer.content_type(page),
         )
 
-    def _renderer(self, editions: Editions, ctx: PlanContext, extra: Iterable[Article] = ()) -> Renderer:
+    def _renderer(
+        self,
+        editions: Editions,
+        ctx: PlanContext,
+        extra: Iterable[Article] = (),
+        sizes: Mapping[str, int] | None = None,
+    ) -> Renderer:
         signup = None if self.signup is None else (self.signup or ctx.site.url("mail/"))
-        return Renderer(editions, ctx.now, extra=extra, ebooks=self.ebooks, signup=signup, image_size=self._image_size)
+        return Renderer(
+            editions,
+            ctx.now,
+            extra=extra,
+            ebooks=self.ebooks,
+            signup=signup,
+            image_size=self._image_size,
+            sizes=sizes,
+        )
 
     def _image_size(self, src: str) -> tuple[int, int] | None:
         path = self.content_dir / src
@@ -185,8 +253,9 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
     def plan_all(self, ctx: PlanContext, build_id: str) -> list[Delivery]:
         """A full build: every page and image of the live site, in every language (``koho build``)."""
         editions = Editions(ctx.site, ctx.live, ctx.updated)
-        renderer = self._renderer(editions, ctx)
-        out = [self._site_file(renderer, page, build_id, ctx.site.language) for page in editions.all_pages()]
+        every = editions.all_pages()
+        renderer = self._renderer(editions, ctx, sizes=self._sizes(every, ctx.site))
+        out = [self._site_file(renderer, page, build_id, ctx.site.language) for page in every]
         for language in editions.languages:  # the search page with every year's bundle
             out += self._search(renderer, editions, language, editions.index(language).by_year, build_id)
         seen = set()
@@ -235,8 +304,8 @@ def _size_of(path: str, mtime_ns: int, size: int) -> tuple[int, int] | None:
 
 
 def _by_bytes(body: bytes, prefix: str = "search-") -> str:
-    """A site file's revision from its bytes (ADR 0014): the same bytes are recorded once."""
-    return prefix + hashlib.sha256(body).hexdigest()[:16]
+    """A site file's revision from its bytes (``koho.delivery.by_bytes``), a search file's by default."""
+    return by_bytes(body, prefix)
 
 
 def _bundle_type(name: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
@@ -11,7 +11,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
-from channels.archive import sitemaps
+from channels.archive import downloads, sitemaps
 from channels.archive.pages import (
     ARTICLE,
     ISSUE,
@@ -33,6 +33,7 @@ from channels.archive.pages import (
 from channels.archive.search import year_bundle
 from koho.article import Article
 from koho.bulletin import appears_at
+from koho.editions import MP3_TYPE, PODCAST
 from koho.i18n import date_time, issue_title, long_date, tag, words
 
 #: Pages served at whatever path was missing: their links start at the site root, not at "../".
@@ -67,6 +68,7 @@ class Renderer:
         ebooks: bool = False,
         signup: str | None = None,
         image_size: Callable[[str], tuple[int, int] | None] = lambda src: None,
+        sizes: Mapping[str, int] | None = None,
     ):
         self.editions = editions
         self.site = editions.site
@@ -79,6 +81,9 @@ class Renderer:
         self.signup = signup
         #: (width, height) of an image under content/, so pages do not jump while images load.
         self.image_size = image_size
+        #: Sizes of the audio and braille editions' files in the store (``channels.archive.downloads``);
+        #: None when neither channel is on: pages then show no player and no download.
+        self.sizes = sizes
         self.env = environment()
 
     def content_type(self, path: str) -> str:
@@ -192,6 +197,8 @@ class Renderer:
                 article=article,
                 updated=idx.updated.get(article.id),
                 media=media_target,
+                audio=self._audio(article, lang),
+                podcast=None,
             )
         if rest == "bulletin/index.html":
             dated = sorted(idx.by_issue.items(), key=lambda item: item[0], reverse=True)
@@ -213,6 +220,7 @@ class Renderer:
                 more=None,
                 ebook=ebook,
                 heading=issue_title(day, lang, self.site.bulletin_in(lang)),
+                **self._issue_files(day, lang),
             )
         if match := YEAR.fullmatch(rest):
             year = int(match.group(1))
@@ -235,6 +243,22 @@ class Renderer:
         if lang != self.site.language:
             raise KeyError(path)  # the rest of the site (topics, furniture, sitemap) is the original's
         return self._render_source(path)
+
+    def _audio(self, article: Article, lang: str) -> downloads.File | None:
+        """The article's MP3 for its page's player (Japanese: the edition read aloud)."""
+        if self.sizes is None or lang != self.site.language or article.withdrawn:
+            return None
+        return downloads.article_audio(article.id, self.sizes, words(lang), lang)
+
+    def _issue_files(self, day: date, lang: str) -> dict[str, Any]:
+        """An issue page's player (its MP3), its audio and braille downloads, the podcast link."""
+        files = (
+            []
+            if self.sizes is None or lang != self.site.language
+            else downloads.issue_files(day, self.sizes, words(lang), lang)
+        )
+        audio = next((f for f in files if f.media_type == MP3_TYPE), None)
+        return {"audio": audio, "files": files, "podcast": PODCAST if audio else None}
 
     def _render_source(self, path: str) -> str:
         idx = self.editions.source

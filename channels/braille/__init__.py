@@ -12,14 +12,13 @@ another revision, so the edition is made on the first run after the extra is ins
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
 from typing import ClassVar
 
-from channels.common.editions import IssueEditionChannel
+from channels.common.editions import JapaneseEditionChannel
 from koho.bulletin import BulletinIssue
-from koho.channel import Limits, PlanContext, PlansIssues
-from koho.delivery import Delivery, Receipt
+from koho.channel import PlanContext, PlansIssues
+from koho.delivery import Delivery
+from koho.editions import braille_path
 from koho.readings import INSTALL_HINT, available
 
 BRF_TYPE = "text/plain; charset=us-ascii"  # BRF has no registered media type; it is ASCII text
@@ -28,16 +27,12 @@ TEXT_TYPE = "text/plain; charset=utf-8"
 UNAVAILABLE = "no-readings"
 
 
-def braille_path(day: date, suffix: str) -> str:
-    """``braille/2026-11-01/kuho-2026-11-01.brf``: one file of an issue's braille edition."""
-    return f"braille/{day.isoformat()}/kuho-{day.isoformat()}.{suffix}"
-
-
-class BrailleChannel(IssueEditionChannel, PlansIssues[PlanContext]):
+class BrailleChannel(JapaneseEditionChannel, PlansIssues[PlanContext]):
     """The braille edition of each Japanese bulletin issue (BRF and Unicode braille) in a byte store."""
 
     name: ClassVar[str] = "braille"
-    limits: ClassVar[Limits] = Limits(batch_size=20, languages=("ja",))
+    unavailable: ClassVar[str] = UNAVAILABLE
+    unavailable_detail: ClassVar[str] = f"braille needs Open JTalk: {INSTALL_HINT}"
 
     def plan_issue(self, issue: BulletinIssue, ctx: PlanContext) -> list[Delivery]:
         """The issue's BRF and Unicode braille files; one row to skip when Open JTalk is missing."""
@@ -65,11 +60,3 @@ class BrailleChannel(IssueEditionChannel, PlansIssues[PlanContext]):
                 TEXT_TYPE,
             ),
         ]
-
-    def deliver(self, batch: Sequence[Delivery]) -> list[Receipt]:
-        """Write each file; a row planned without readings is skipped with the install command."""
-        missing = [d for d in batch if d.revision.endswith(UNAVAILABLE)]
-        receipts = {d.key: Receipt.skipped(d.key, f"braille needs Open JTalk: {INSTALL_HINT}") for d in missing}
-        written = super().deliver([d for d in batch if d.key not in receipts])
-        receipts.update({r.key: r for r in written})
-        return [receipts[d.key] for d in batch]

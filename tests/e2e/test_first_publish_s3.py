@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from koho import prefect_env
+from tests.channel_lists import WITHOUT_AUDIO
 from tests.conftest import CONTENT
 from tests.crawl import crawl, read_s3
 
@@ -41,6 +42,7 @@ def test_the_first_publish_to_s3_without_models_is_whole(s3_env, tmp_path, prefe
         **os.environ,
         **prefect_env.DEFAULTS,
         "KOHO_ARCHIVE_URL": f"s3://{s3_env}/site",
+        "KOHO_CHANNELS": WITHOUT_AUDIO,
         "PREFECT_API_URL": PREFECT_API_URL.value(),
         "COLUMNS": "250",
         "XDG_DATA_HOME": str(empty / "data"),
