@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from koho.payloads import ApiRequest, MailRequest, Payload, RecordOnly
+from koho.payloads import ApiRequest, MailRequest, Packed, Payload, RecordOnly
 
 
 class State(StrEnum):
@@ -71,6 +71,8 @@ class Delivery:
             return read_regular(payload)
         if isinstance(payload, ApiRequest):
             return payload.to_bytes()
+        if isinstance(payload, Packed):
+            return payload.unpack()
         if isinstance(payload, (MailRequest, RecordOnly)):
             raise TypeError(f"{self.key}: a {type(payload).__name__} has no bytes of its own")
         return payload
