@@ -154,9 +154,9 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
             todo.append((key, raw if len(todo) < POOL_THRESHOLD else None, path, stem, relpath))
     stale = (cached | set(rows)) - set(order)
     indexed = cache.update({}, stale) and index.write(backfill, stale)
-    for key, article in backfill.items():
+    for key, known in backfill.items():
         if indexed:
-            results[key] = (light(article, key, shelf), [])
+            results[key] = (light(known, key, shelf), [])
     for batch in _parse_all(todo, site):
         # Cached and indexed batch by batch, then held without their text: a full build's
         # memory does not grow with every article's body and HTML (the shelf reads them back).
