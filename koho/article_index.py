@@ -20,7 +20,7 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from threading import Lock
 from typing import Any
 
@@ -113,13 +113,19 @@ _READ: dict[str, Callable[[str], Any]] = {
     "images": lambda text: tuple(Image(*image) for image in json.loads(text)),
 }
 _CONVERT = tuple(_READ.get(name) for name in LIGHT)
+_DATETIMES = ("publish_at", "urgent_until")
 
 
-def _from_row(row: tuple[Any, ...]) -> dict[str, Any]:
+def _from_row(row: tuple[Any, ...], tz: tzinfo) -> dict[str, Any]:
     values = {
         name: value if convert is None or value is None else convert(value)
         for name, convert, value in zip(LIGHT, _CONVERT, row, strict=True)
     }
+    # In the site's zone, as the reader makes them (an ISO offset alone would print "UTC+09:00"
+    # where the article says "JST"); a row's key holds the zone, so it is this site's.
+    for name in _DATETIMES:
+        if values[name] is not None:
+            values[name] = values[name].astimezone(tz)
     if values["images"] is None:
         values["images"] = ()
     values["translation"] = None  # the index holds originals only (what the reader reads)
@@ -137,8 +143,13 @@ class Shelf:
     KEEP = 256
 
     def __init__(
-        self, open_entries: Callable[[], Callable[[str], Article | None]], reread: Callable[[str, str], Article]
+        self,
+        open_entries: Callable[[], Callable[[str], Article | None]],
+        reread: Callable[[str, str], Article],
+        tz: tzinfo,
     ):
+        #: The site's time zone: the articles' times are in it.
+        self.tz = tz
         self._open = open_entries
         self._get: Callable[[str], Article | None] | None = None
         self._reread = reread
@@ -198,7 +209,7 @@ class IndexedArticle(Article):
     def from_row(cls, key: str, row: tuple[Any, ...], shelf: Shelf) -> IndexedArticle:
         """The article of index row ``row`` (``ArticleIndex.rows``) cached under ``key``."""
         article = object.__new__(cls)
-        article.__dict__.update(_from_row(row), _shelf=shelf, _key=key)
+        article.__dict__.update(_from_row(row, shelf.tz), _shelf=shelf, _key=key)
         return article
 
     def plain(self) -> Article:

@@ -68,6 +68,8 @@ def test_a_warm_read_builds_articles_from_the_index_and_reads_text_only_when_ask
     assert warm.articles == cold.articles and cold.articles == warm.articles
     assert {hash(a) for a in warm.articles.values()} == {hash(a) for a in cold.articles.values()}
     assert warm.articles["a"].line_of("topics") == 5
+    # Times are in the site's zone, as parsed: messages name it ("JST", not "UTC+09:00").
+    assert f"{warm.articles['a'].publish_at:%Z}" == f"{cold.articles['a'].publish_at:%Z}" == "JST"
 
 
 def test_an_indexed_article_pickles_copies_and_replaces_as_a_plain_article(content, tmp_path, settled):
