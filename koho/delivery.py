@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
-from koho.payloads import ApiRequest, MailRequest, Payload, PressRequest, RecordOnly
+from koho.payloads import ApiRequest, MailRequest, Packed, Payload, PressRequest, RecordOnly
 
 
 class State(StrEnum):
@@ -79,6 +79,8 @@ class Delivery:
             return read_regular(payload)
         if isinstance(payload, ApiRequest):
             return payload.to_bytes()
+        if isinstance(payload, Packed):
+            return payload.unpack()
         if isinstance(payload, (MailRequest, PressRequest, RecordOnly)):
             raise TypeError(f"{self.key}: a {type(payload).__name__} has no bytes of its own")
         return payload

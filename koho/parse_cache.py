@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Generic, TypeVar
 
-_VERSION = "5"  # bump when the cached Article shape changes
+VERSION = "5"  # bump when the cached Article shape changes
 
 
 #: What one cache file holds: the reader's (article, errors), the translator's results.
@@ -27,7 +27,7 @@ Entry = TypeVar("Entry")
 class ParseCache(Generic[Entry]):
     """Pickled (article, errors) tuples, or other picklable values under ``filename``; a damaged
     or missing cache only makes reads slower. A file holds one kind of ``Entry``: what is read
-    back is trusted to be what was written (``_VERSION`` changes when its shape does)."""
+    back is trusted to be what was written (``VERSION`` changes when its shape does)."""
 
     def __init__(self, directory: Path | None, filename: str = "articles.sqlite3"):
         self.db: sqlite3.Connection | None = None
@@ -45,11 +45,11 @@ class ParseCache(Generic[Entry]):
                 "CREATE TABLE IF NOT EXISTS stamps (name TEXT PRIMARY KEY, stamp TEXT NOT NULL, key TEXT NOT NULL)"
             )
             found = self.db.execute("SELECT value FROM meta WHERE name = 'version'").fetchone()
-            if not found or found[0] != _VERSION:
+            if not found or found[0] != VERSION:
                 with self.db:
                     self.db.execute("DELETE FROM entries")
                     self.db.execute("DELETE FROM stamps")
-                    self.db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (_VERSION,))
+                    self.db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (VERSION,))
         except sqlite3.Error:
             self.db = None
 
@@ -68,24 +68,37 @@ class ParseCache(Generic[Entry]):
             return {}
         return entries
 
-    def update(self, new: dict[str, Entry], stale: Iterable[str]) -> None:
-        """Add new entries and drop entries of files that changed or vanished."""
-        rows = [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in new.items()]
-        self._write("INSERT OR REPLACE INTO entries VALUES (?, ?)", rows, "DELETE FROM entries WHERE key = ?", stale)
+    def keys(self) -> set[str]:
+        """The key of every entry (nothing unpickled)."""
+        if self.db is None:
+            return set()
+        try:
+            return {key for (key,) in self.db.execute("SELECT key FROM entries")}
+        except sqlite3.Error:
+            return set()
 
-    def _write(self, insert: str, rows: Sequence[tuple[str | bytes, ...]], delete: str, gone: Iterable[str]) -> None:
+    def update(self, new: dict[str, Entry], stale: Iterable[str]) -> bool:
+        """Add new entries and drop entries of files that changed or vanished; False when the
+        cache could not be written."""
+        rows = [(k, pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL)) for k, v in new.items()]
+        return self._write(
+            "INSERT OR REPLACE INTO entries VALUES (?, ?)", rows, "DELETE FROM entries WHERE key = ?", stale
+        )
+
+    def _write(self, insert: str, rows: Sequence[tuple[str | bytes, ...]], delete: str, gone: Iterable[str]) -> bool:
         """Insert ``rows`` and delete the rows named by ``gone``, in one transaction."""
         if self.db is None:
-            return
+            return False
         gone = list(gone)
         if not rows and not gone:
-            return
+            return True
         try:
             with self.db:
                 self.db.executemany(insert, rows)
                 self.db.executemany(delete, [(name,) for name in gone])
         except sqlite3.Error:
-            pass  # the cache is an optimisation; a read-only state folder must not stop a run
+            return False  # the cache is an optimisation; a read-only state folder must not stop a run
+        return True
 
     def stamps(self) -> dict[str, tuple[str, str]]:
         """name -> (stamp, key) of every file whose entry was recorded with a stamp (``restamp``)."""

@@ -3,6 +3,7 @@
 A ``Delivery``'s payload is one of:
 
 * ``bytes`` — a file's content, written to a store (pages, feeds, e-books);
+* ``Packed`` — the same, compressed while a full build holds every page of the site;
 * ``pathlib.Path`` — a media file under content/media/, copied to a store as it is;
 * ``ApiRequest`` — one HTTP request to a provider (X, Facebook, LINE, YouTube): what the
   ``outbox://`` transport writes and what the API client carries out;
@@ -20,6 +21,7 @@ out), and no payload holds a credential: transports add those when they send.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,5 +120,23 @@ class RecordOnly:
     reason: str
 
 
+@dataclass(frozen=True)
+class Packed:
+    """A file's bytes held zlib-compressed until they are written: a full build plans every
+    page of the site before it delivers any, and the pages packed take a sixth of the memory
+    (ADR 0038). ``unpack`` gives the bytes back."""
+
+    data: bytes = field(repr=False)
+
+    @classmethod
+    def of(cls, body: bytes) -> Packed:
+        """``body`` packed (level 1: the fastest; HTML still shrinks several times)."""
+        return cls(zlib.compress(body, 1))
+
+    def unpack(self) -> bytes:
+        """The file's bytes."""
+        return zlib.decompress(self.data)
+
+
 #: What a ``Delivery`` carries (see the module's docstring).
-Payload: TypeAlias = bytes | Path | ApiRequest | MailRequest | PressRequest | RecordOnly
+Payload: TypeAlias = bytes | Packed | Path | ApiRequest | MailRequest | PressRequest | RecordOnly

@@ -15,12 +15,14 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from koho.article import Article, revision_of, to_article, validate_front_matter
+from koho.article_index import ArticleIndex, IndexedArticle, Shelf, entry_reader, light
 from koho.errors import ContentError
 from koho.frontmatter import Parsed, decode, said, split
 from koho.markup import lint_body, render_markdown
@@ -72,6 +74,36 @@ def load(settings: Settings) -> Corpus:
     return read_corpus(settings.content_dir, load_site(settings.content_dir), settings.state_dir / "cache")
 
 
+def _key(path: str, site: Site, raw: bytes) -> str:
+    """The parse cache's key of a file: its path, the site's time zone (it decides what a
+    publish time without offset means) and its bytes."""
+    return hashlib.sha256(f"{path}\0{site.tz.key}\0".encode() + raw).hexdigest()
+
+
+def _rereader(content_dir: Path, site: Site) -> Callable[[str, str], Article]:
+    """How an indexed article whose cache entry has gone gets its text back: its file, parsed
+    again, if it still holds the bytes the index row was made from."""
+    base = content_dir.as_posix().rstrip("/")
+
+    def reread(key: str, relpath: str) -> Article:
+        path = f"{base}/{relpath}"
+        raw, problem = _read_article(path)
+        same = problem is None and _key(path, site, raw) == key
+        article = None if not same else _parse(raw, path, relpath.rsplit("/", 1)[-1][: -len(".md")], relpath, site)[0]
+        if article is None:
+            raise ContentChanged(path)
+        return article
+
+    return reread
+
+
+class ContentChanged(RuntimeError):
+    """An article file changed while a run that had read it was still using it: run again."""
+
+    def __init__(self, path: str):
+        super().__init__(f"{path} changed while this run was using it; run again")
+
+
 def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) -> Corpus:
     """Read all articles; the Corpus carries every error (never raises for bad content)."""
     corpus = Corpus(site)
@@ -80,11 +112,15 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
         corpus.errors.append(ContentError(root.as_posix(), 1, "folder", "no articles folder"))
         return corpus
     cache: ParseCache[ParsedFile] = ParseCache(cache_dir)
-    known = cache.load()
+    index = ArticleIndex(cache.db)
+    rows = index.rows()
+    cached = cache.keys()
+    shelf = Shelf(entry_reader(lambda: ParseCache(cache_dir)), _rereader(content_dir, site), site.tz)
     stamps = cache.stamps()
     restamped: dict[str, tuple[str, str]] = {}
     results: dict[str, ParsedFile] = {}
     todo: list[Work] = []
+    backfill: dict[str, Article] = {}
     order: list[str] = []
     files, refused = _markdown_files(content_dir)
     corpus.errors.extend(refused)
@@ -92,28 +128,43 @@ def read_corpus(content_dir: Path, site: Site, cache_dir: Path | None = None) ->
     for path, relpath in files:
         stamp, settled = _stamp(path, site.tz.key, trusted_before)
         seen = stamps.get(path)
-        if stamp is not None and seen is not None and seen[0] == stamp and seen[1] in known:
-            # Same size, times and inode as when it was hashed: neither read nor hash it again.
+        if stamp is not None and seen is not None and seen[0] == stamp and seen[1] in rows:
+            # Same size, times and inode as when it was hashed: neither read nor hash it again,
+            # and know it by its index row (its text is read only if a page needs it).
             order.append(seen[1])
-            results[seen[1]] = known[seen[1]]
+            results[seen[1]] = (IndexedArticle.from_row(seen[1], rows[seen[1]], shelf), [])
             continue
         raw, problem = _read_article(path)
         if problem is not None:
             corpus.errors.append(problem)
             continue
-        # The time zone is part of the key: it decides what a publish time without offset means.
-        key = hashlib.sha256(f"{path}\0{site.tz.key}\0".encode() + raw).hexdigest()
+        key = _key(path, site, raw)
         order.append(key)
         if stamp is not None and settled:
             restamped[path] = (stamp, key)
-        if key in known:
-            results[key] = known[key]
+        if key in rows:
+            results[key] = (IndexedArticle.from_row(key, rows[key], shelf), [])
+        elif key in cached and (entry := cache.get(key)) is not None and entry[0] is not None:
+            backfill[key] = entry[0]  # cached before the index existed: index it now
+            results[key] = entry
         else:
             stem = relpath.rsplit("/", 1)[-1][: -len(".md")]
-            todo.append((key, raw, path, stem, relpath))
-    fresh = _parse_all(todo, site)
-    results.update(fresh)
-    cache.update({k: v for k, v in fresh.items() if v[0] is not None}, set(known) - set(order))
+            # Past the pool's threshold the bytes are not kept: a worker reads the file again
+            # (and checks it still has this key), so a first build does not hold the archive.
+            todo.append((key, raw if len(todo) < POOL_THRESHOLD else None, path, stem, relpath))
+    stale = (cached | set(rows)) - set(order)
+    indexed = cache.update({}, stale) and index.write(backfill, stale)
+    for key, known in backfill.items():
+        if indexed:
+            results[key] = (light(known, key, shelf), [])
+    for batch in _parse_all(todo, site):
+        # Cached and indexed batch by batch, then held without their text: a full build's
+        # memory does not grow with every article's body and HTML (the shelf reads them back).
+        articles = {key: found[0] for key, found in batch if found[0] is not None}
+        kept = indexed and cache.update({key: (a, []) for key, a in articles.items()}, ())
+        kept = kept and index.write(articles, ())
+        for key, found in batch:
+            results[key] = (light(found[0], key, shelf), []) if kept and found[0] is not None else found
     listed = {path for path, _ in files}
     cache.restamp(
         {p: s for p, s in restamped.items() if s[1] in results and results[s[1]][0] is not None},
@@ -229,36 +280,52 @@ def _read_article(path: str) -> tuple[bytes, ContentError | None]:
 #: One file read: the article, or None and why not (what the parse cache keeps).
 ParsedFile = tuple[Article | None, list[ContentError]]
 #: One file to parse: (cache key, bytes, path, stem, path under content/).
-Work = tuple[str, bytes, str, str, str]
+Work = tuple[str, bytes | None, str, str, str]
 
 #: Below this many files to parse, starting worker processes costs more than it saves.
 POOL_THRESHOLD = 400
 
 
-def _parse_all(todo: list[Work], site: Site) -> dict[str, ParsedFile]:
-    """Parse cache misses, in worker processes when there are many (Markdown is CPU-bound)."""
+def _parse_all(todo: list[Work], site: Site) -> Iterator[list[tuple[str, ParsedFile]]]:
+    """Parse cache misses, batch by batch as they are done, in worker processes when there are
+    many (Markdown is CPU-bound)."""
     workers = min(os.cpu_count() or 1, 8)
     if len(todo) < POOL_THRESHOLD or workers < 2:
-        return {item[0]: _parse(*item[1:], site) for item in todo}
+        yield _parse_batch(todo, site)
+        return
     # fork is cheapest, but forking a process with other threads (a Prefect flow has several)
     # can deadlock the child on a lock held at fork time: then spawn fresh interpreters.
     method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
     chunk = max(25, len(todo) // (workers * 8))
     batches = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
+    done = 0
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-            parsed = list(pool.map(_parse_batch, batches, [site] * len(batches)))
+            for parsed in pool.map(_parse_batch, batches, [site] * len(batches)):
+                done += 1
+                yield parsed
     except (BrokenProcessPool, RuntimeError, OSError) as exc:
         # e.g. spawn from a script without a __main__ guard: parse here, only slower.
         logging.getLogger(__name__).warning(
             "parsing %d articles in this process (worker pool failed: %s)", len(todo), exc
         )
-        return {item[0]: _parse(*item[1:], site) for item in todo}
-    return {key: value for batch in parsed for key, value in batch}
+        yield _parse_batch([item for batch in batches[done:] for item in batch], site)
 
 
 def _parse_batch(batch: list[Work], site: Site) -> list[tuple[str, ParsedFile]]:
-    return [(item[0], _parse(*item[1:], site)) for item in batch]
+    return [(key, _parse_work(key, raw, path, stem, relpath, site)) for key, raw, path, stem, relpath in batch]
+
+
+def _parse_work(key: str, raw: bytes | None, path: str, stem: str, relpath: str, site: Site) -> ParsedFile:
+    """Parse one cache miss; without its bytes, read the file again and parse it only if it
+    still hashes to ``key`` (it may have changed since the reader hashed it)."""
+    if raw is None:
+        raw, problem = _read_article(path)
+        if problem is not None:
+            return None, [problem]
+        if _key(path, site, raw) != key:
+            return None, [ContentError(path, 1, "file", "the file changed while koho read it; run again")]
+    return _parse(raw, path, stem, relpath, site)
 
 
 def _parse(raw: bytes, label: str, stem: str, relpath: str, site: Site) -> ParsedFile:

@@ -63,7 +63,7 @@ from koho.i18n import LANGUAGES
 from koho.ledger import SITE_ID, Ledger
 from koho.ledger_schema import deliveries, metadata
 from koho.outlets import NewOutlet, OutletStore
-from koho.payloads import ApiRequest, MailRequest, PressRequest, RecordOnly
+from koho.payloads import ApiRequest, MailRequest, Packed, PressRequest, RecordOnly
 from koho.pipeline import RunState, context_for, deliver, issue_context, plan_and_record
 from koho.reader import Corpus, read_corpus
 from koho.settings import Settings
@@ -346,7 +346,7 @@ def plan_problems(channel: Channel, planned: list, item_id: str, content_dir: Pa
             problems.append(f"{d.key}: language {d.language!r} the channel does not take")
         if isinstance(d.payload, Path) and not d.payload.resolve().is_relative_to(media):
             problems.append(f"{d.key}: copies {d.payload}, outside content/media")
-        elif not isinstance(d.payload, (bytes, Path, ApiRequest, MailRequest, PressRequest, RecordOnly)):
+        elif not isinstance(d.payload, (bytes, Packed, Path, ApiRequest, MailRequest, PressRequest, RecordOnly)):
             problems.append(f"{d.key}: payload is {type(d.payload).__name__}, not one of koho.payloads'")
     return problems
 

@@ -31,6 +31,7 @@ from koho.channel import ChangesWithTime, FinishesRun, Limits, PlanContext, Rebu
 from koho.delivery import Delivery, by_bytes
 from koho.i18n import LANGUAGES
 from koho.ledger import SITE_ID
+from koho.payloads import Packed
 from koho.site import Site
 from koho.storage import StoreChannel
 
@@ -143,20 +144,28 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
         return self.store.sizes(downloads.paths(ids, days)) if ids or days else {}
 
     def _search(
-        self, renderer: Renderer, editions: Editions, language: str, years: Iterable[int], build_id: str | None = None
+        self,
+        renderer: Renderer,
+        editions: Editions,
+        language: str,
+        years: Iterable[int],
+        build_id: str | None = None,
+        built: Sequence[Delivery] = (),
     ) -> list[Delivery]:
         """The edition's search page and the Pagefind bundles of ``years``, each from that
         year's live article pages (withdrawn ones are not live: they leave the index; a year
         left empty keeps its last bundle, which the search page no longer lists). Keyed by
-        bytes like the furniture, or by the build."""
+        bytes like the furniture, or by the build (whose pages, ``built``, are not rendered twice)."""
+        rendered = {d.target: d for d in built}
         index = editions.index(language)
         page = index.prefix + SEARCH_PAGE
         body = renderer.render(page)
         out = [self._site_file(renderer, page, build_id or _by_bytes(body), language, body)]
         for year in sorted(years):
+            pages = [index.page_of(a) for a in index.by_year.get(year, ())]
             documents = {
-                index.page_of(a).removeprefix(index.prefix): renderer.render(index.page_of(a))
-                for a in index.by_year.get(year, ())
+                page.removeprefix(index.prefix): rendered[page].body() if page in rendered else renderer.render(page)
+                for page in pages
             }
             for name, body in search_bundle(documents, language).items():
                 out.append(
@@ -166,7 +175,7 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
                         SITE_ID,
                         build_id or _by_bytes(body),
                         language,
-                        body,
+                        Packed.of(body) if build_id else body,
                         _bundle_type(name),
                     )
                 )
@@ -211,17 +220,12 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
         return out
 
     def _site_file(
-        self, renderer: Renderer, page: str, revision: str, language: str, body: bytes | None = None
+        self, renderer: Renderer, page: str, revision: str, language: str, body: bytes | None = None, pack: bool = False
     ) -> Delivery:
         """A page recorded under the site's id (furniture, full builds, clock refreshes)."""
+        body = renderer.render(page) if body is None else body
         return Delivery(
-            self.name,
-            page,
-            SITE_ID,
-            revision,
-            language,
-            renderer.render(page) if body is None else body,
-            renderer.content_type(page),
+            self.name, page, SITE_ID, revision, language, Packed.of(body) if pack else body, renderer.content_type(page)
         )
 
     def _renderer(
@@ -255,9 +259,10 @@ class ArchiveChannel(StoreChannel, Rebuildable, ChangesWithTime, FinishesRun):
         editions = Editions(ctx.site, ctx.live, ctx.updated)
         every = editions.all_pages()
         renderer = self._renderer(editions, ctx, sizes=self._sizes(every, ctx.site))
-        out = [self._site_file(renderer, page, build_id, ctx.site.language) for page in every]
+        # Packed: the whole site is planned before any of it is written (ADR 0038).
+        out = [self._site_file(renderer, page, build_id, ctx.site.language, pack=True) for page in every]
         for language in editions.languages:  # the search page with every year's bundle
-            out += self._search(renderer, editions, language, editions.index(language).by_year, build_id)
+            out += self._search(renderer, editions, language, editions.index(language).by_year, build_id, out)
         seen = set()
         for article in editions.source.articles:  # translations show the original's images
             for src in _files_of(article):
