@@ -8,6 +8,7 @@ re-run of the same revision a no-op.
 from __future__ import annotations
 
 import os
+import threading
 from collections import Counter
 from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -38,6 +39,11 @@ _CHUNK = 500
 #: Article id under which full-build deliveries of shared files are recorded.
 SITE_ID = "_site"
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: Alembic's command API installs module-global proxies (``alembic.context``, ``alembic.op``) for
+#: the length of a command and deletes them after: two threads of one process opening a ledger at
+#: once (two runs, or tasks, in one interpreter) deleted each other's (KeyError 'config'). Across
+#: processes the database itself serialises the upgrade; within one, this lock does.
+_MIGRATING = threading.Lock()
 
 
 def utcnow() -> datetime:
@@ -130,7 +136,7 @@ class Ledger:
         """Bring the schema to the newest Alembic revision."""
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
+        with _MIGRATING, self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 

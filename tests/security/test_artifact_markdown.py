@@ -20,6 +20,7 @@ class _Article:
     title = HOSTILE
     status = "ready"
     publish_at = datetime(2026, 12, 1, tzinfo=UTC)
+    on_site_at = publish_at  # not a press release: on the site when it is published
 
 
 def test_a_title_in_the_artifact_is_literal_text():
