@@ -19,12 +19,12 @@ import json
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import date, datetime, tzinfo
 from threading import Lock
 from typing import Any
 
-from koho.article import Article, Image
+from koho.article import Article, Attachment, Image, PressRelease
 from koho.parse_cache import VERSION
 
 #: The fields an index row does not hold: read from the parse cache's entry on first use.
@@ -34,7 +34,7 @@ LIGHT = tuple(f.name for f in fields(Article) if f.name not in HEAVY and f.name 
 _TABLE = "article_index"
 _COLUMNS = ", ".join(LIGHT)
 #: Bump when a row's encoding changes (``_to_row``): the table is then made again.
-_FORMAT = "1"
+_FORMAT = "2"
 
 
 class ArticleIndex:
@@ -97,9 +97,30 @@ def _to_row(article: Article) -> tuple[str | None, ...]:
             out.append(value.isoformat())
         elif name == "images":
             out.append(json.dumps([[i.src, i.alt, i.caption] for i in value], ensure_ascii=False) if value else None)
+        elif isinstance(value, PressRelease):
+            out.append(_press_to_text(value))
         else:
             out.append("\n".join(value))
     return tuple(out)
+
+
+def _press_to_text(press: PressRelease) -> str:
+    """A press release's fields as JSON (its embargo in ISO form, zone included)."""
+    embargo = None if press.embargo_until is None else press.embargo_until.isoformat()
+    attachments = [[a.src, a.title] for a in press.attachments]
+    fields = [press.department, press.contact_name, press.contact_phone, attachments, embargo]
+    return json.dumps(fields, ensure_ascii=False)
+
+
+def _press_from_text(text: str) -> PressRelease:
+    department, name, phone, attachments, embargo = json.loads(text)
+    return PressRelease(
+        department,
+        name,
+        phone,
+        tuple(Attachment(*a) for a in attachments),
+        None if embargo is None else datetime.fromisoformat(embargo),
+    )
 
 
 # What each light field is read back as (str fields need nothing): a table of converters,
@@ -111,6 +132,7 @@ _READ: dict[str, Callable[[str], Any]] = {
     "topics": lambda text: tuple(text.split("\n")) if text else (),
     "mentions": lambda text: tuple(text.split("\n")) if text else (),
     "images": lambda text: tuple(Image(*image) for image in json.loads(text)),
+    "press": _press_from_text,
 }
 _CONVERT = tuple(_READ.get(name) for name in LIGHT)
 _DATETIMES = ("publish_at", "urgent_until")
@@ -126,6 +148,9 @@ def _from_row(row: tuple[Any, ...], tz: tzinfo) -> dict[str, Any]:
     for name in _DATETIMES:
         if values[name] is not None:
             values[name] = values[name].astimezone(tz)
+    press = values["press"]
+    if press is not None and press.embargo_until is not None:
+        values["press"] = replace(press, embargo_until=press.embargo_until.astimezone(tz))
     if values["images"] is None:
         values["images"] = ()
     values["translation"] = None  # the index holds originals only (what the reader reads)
