@@ -30,8 +30,6 @@ from koho.channel import (
     FinishesRun,
     FollowsUp,
     FollowUpContext,
-    HasAudience,
-    HasIssueAudience,
     MailsTheMedia,
     MediaContext,
     OnceAcrossLanguages,
@@ -43,7 +41,7 @@ from koho.channel import (
 )
 from koho.delivery import Delivery, Receipt, State
 from koho.errors import ConfigError
-from koho.fanout import AudiencePage
+from koho.fanout import AudiencePage, streams, topics_of
 from koho.ledger import SITE_ID, Ledger, Recorded
 from koho.outlets import Outlet, OutletStore
 from koho.reader import Corpus
@@ -348,17 +346,13 @@ def capability_context(
     extra: dict[str, Any] = {}
     audience: Sequence[Subscriber] | None = None  # None: the channel has no audience for ``item``
 
-    def read(topics: list[str] | None) -> Sequence[Subscriber]:
+    if streams(channel, item):  # the item's topics on the channel (fanout decides, for both)
+        topics = topics_of(channel, item)
         if not topics:
-            return ()
-        return state.audience(topics) if page is None else state.audience_page(topics, page)
-
-    if isinstance(item, BulletinIssue):
-        if isinstance(channel, HasIssueAudience):
-            audience = read(channel.audience_for_issue(item))
-    else:
-        if isinstance(channel, HasAudience):
-            audience = read(channel.audience_for(item))
+            audience = ()
+        else:
+            audience = state.audience(topics) if page is None else state.audience_page(topics, page)
+    if not isinstance(item, BulletinIssue):
         if isinstance(channel, MailsTheMedia):
             kinds.append(MediaContext)
             extra["outlets"] = tuple(state.outlets()) if channel.wants_media_list(item) else ()
